@@ -1,0 +1,13 @@
+"""deltagrad's scalar automatic differentiation: `Value` nodes, one table of derivative rules,
+an iterative backward pass, and numerical gradient checks."""
+
+from autodiff.check import GradcheckError, gradcheck, numerical_grad
+from autodiff.engine import (
+    PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, relu, sigmoid, tanh,
+    topological_order,
+)
+
+__all__ = [
+    "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
+    "exp", "log", "tanh", "sigmoid", "relu", "numerical_grad", "gradcheck", "GradcheckError",
+]

@@ -1,0 +1,448 @@
+"""The `Value` node, the table of primitives with their derivative rules, and the backward pass.
+
+A node is data, not behaviour: its number, its gradient, the primitive that made it and its parents.
+Every derivative rule lives in `PRIMITIVES`; `backward()` is one loop over the reverse topological order.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
+
+__all__ = [
+    "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
+    "exp", "log", "tanh", "sigmoid", "relu",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Primitives: forward function, derivative rule, and how to show them.
+# --------------------------------------------------------------------------------------------------
+
+class Primitive:
+    """One primitive operation: its forward function on plain numbers and its derivative rule.
+
+    ``vjp(upstream, out, *inputs) -> tuple`` returns one term ``upstream * d out / d input`` per input.
+    Rules use plain arithmetic (and the dispatching helpers below), so the same rule runs on floats for
+    a fast first-order pass and on `Value`s to build the graph of a gradient.  ``consts`` are the op's
+    constants (the exponent of ``x ** 3``); they are already bound into ``forward`` and ``vjp``.
+    """
+
+    __slots__ = ("name", "symbol", "arity", "forward", "vjp", "consts")
+
+    def __init__(self, name: str, symbol: str, arity: int, forward: Callable, vjp: Callable,
+                 consts: dict[str, float] | None = None):
+        self.name, self.symbol, self.arity = name, symbol, arity
+        self.forward, self.vjp = forward, vjp
+        self.consts = consts or {}
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.symbol!r})"
+
+
+def _data(x):
+    return x.data if x.__class__ is Value else x
+
+
+def _exp(x):
+    """exp that dispatches: math on floats, a graph node on Values."""
+    return x.exp() if x.__class__ is Value else math.exp(x)
+
+
+def _log(x):
+    return x.log() if x.__class__ is Value else math.log(x)
+
+
+def _step(x) -> float:
+    """Heaviside step with H(0) = 0: the derivative of relu. It is piecewise constant, so it is a
+    plain float even when x is a Value (its own derivative is 0 everywhere it exists)."""
+    return 1.0 if _data(x) > 0 else 0.0
+
+
+# Forward functions.  Each raises a clear error at the op that went out of its domain.
+
+def _add(x: float, y: float) -> float:
+    return x + y
+
+
+def _mul(x: float, y: float) -> float:
+    return x * y
+
+
+def _exp_fwd(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) overflows a float (the largest finite input is about "
+                            "709.78); scale the input down or use a stable formulation") from None
+
+
+def _log_fwd(x: float) -> float:
+    if x <= 0:
+        raise ValueError(f"log: log({x!r}) is undefined; log needs an input > 0")
+    return math.log(x)
+
+
+def _tanh_fwd(x: float) -> float:
+    return math.tanh(x)  # stable for every finite x: saturates to ±1.0
+
+
+def _sigmoid_fwd(x: float) -> float:
+    # Two branches so that exp never sees a large positive argument: sigmoid(-1000) is 0.0, no overflow.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _relu_fwd(x: float) -> float:
+    return x if x > 0 else 0.0
+
+
+def _pow_fwd(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise ZeroDivisionError(f"pow: {x!r} ** {y!r} divides by zero (this is also how `a / b` "
+                                "computes b ** -1); make sure the divisor or base is not 0")
+    if x < 0 and y != int(y):
+        raise ValueError(f"pow: {x!r} ** {y!r} is not a real number (negative base with a "
+                         "non-integer exponent); use a positive base or an integer exponent")
+    try:
+        return x ** y
+    except OverflowError:
+        raise OverflowError(f"pow: {x!r} ** {y!r} overflows a float") from None
+
+
+# Derivative rules: (upstream, out, *inputs) -> one term per input.
+
+def _add_vjp(g, out, x, y):
+    return g, g                                   # d(x + y)/dx = 1, d/dy = 1
+
+
+def _mul_vjp(g, out, x, y):
+    return g * y, g * x                           # d(x y)/dx = y, d/dy = x
+
+
+def _exp_vjp(g, out, x):
+    return (g * out,)                             # d/dx e^x = e^x
+
+
+def _log_vjp(g, out, x):
+    return (g / x,)                               # d/dx log x = 1/x
+
+
+def _tanh_vjp(g, out, x):
+    return (g * (1 - out * out),)                 # d/dx tanh x = 1 - tanh(x)^2
+
+
+def _sigmoid_vjp(g, out, x):
+    return (g * (out * (1 - out)),)               # d/dx σ(x) = σ(x) (1 - σ(x))
+
+
+def _relu_vjp(g, out, x):
+    return (g * _step(x),)                        # d/dx relu x = 1 if x > 0 else 0 (also at 0)
+
+
+def _pow_const_vjp(g, out, x, *, n):
+    return (g * (n * x ** (n - 1)),)              # d/dx x^n = n x^(n-1)
+
+
+def _pow_vjp(g, out, x, y):
+    # d/dx x^y = y x^(y-1);  d/dy x^y = x^y log x, which only exists for x > 0.  At x = 0 (y > 0) the
+    # one-sided limit x^y log x -> 0 is used, as PyTorch does.
+    xd = _data(x)
+    if xd > 0:
+        dy = g * (out * _log(x))
+    elif xd == 0:
+        dy = 0.0 * g
+    else:
+        raise ValueError(f"pow: the derivative of {xd!r} ** y with respect to the exponent y needs "
+                         "log of a negative base; make the exponent a plain number, not a Value")
+    return g * (y * x ** (y - 1)), dy
+
+
+PRIMITIVES: dict[str, Primitive] = {p.name: p for p in [
+    Primitive("add", "+", 2, _add, _add_vjp),
+    Primitive("mul", "×", 2, _mul, _mul_vjp),
+    Primitive("pow", "**", 2, _pow_fwd, _pow_vjp),
+    Primitive("exp", "exp", 1, _exp_fwd, _exp_vjp),
+    Primitive("log", "log", 1, _log_fwd, _log_vjp),
+    Primitive("tanh", "tanh", 1, _tanh_fwd, _tanh_vjp),
+    Primitive("sigmoid", "σ", 1, _sigmoid_fwd, _sigmoid_vjp),
+    Primitive("relu", "relu", 1, _relu_fwd, _relu_vjp),
+]}
+_ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
+
+
+def _pow_const_fwd(x: float, *, n: float) -> float:
+    return _pow_fwd(x, n)
+
+
+@lru_cache(maxsize=256)
+def pow_const(n: float) -> Primitive:
+    """The primitive ``x ** n`` for a constant exponent n (a one-input node, shown as ``**n``)."""
+    shown = int(n) if n == int(n) else n
+    return Primitive("pow_const", f"**{shown}", 1, lambda x: _pow_const_fwd(x, n=n),
+                     lambda g, out, x: _pow_const_vjp(g, out, x, n=n), {"n": n})
+
+
+# --------------------------------------------------------------------------------------------------
+# The node.
+# --------------------------------------------------------------------------------------------------
+
+_NARY = object()  # marks a node whose `_a` holds a tuple of any number of parents
+
+
+def _check_number(data: Any) -> float:
+    if isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(f"Value needs a real number (int, float or numpy scalar), got "
+                        f"{type(data).__name__} {data!r:.60}")
+    x = float(data)
+    if not math.isfinite(x):
+        raise ValueError(f"Value needs a finite number, got {x!r}; check the computation that "
+                         "produced it")
+    return x
+
+
+class Value:
+    """A scalar node of a computation graph.
+
+    ``data`` is the number, ``grad`` the derivative of the last ``backward()`` root with respect to it,
+    ``op`` the name of the primitive that made it (``""`` for a leaf) and ``parents`` its operands in
+    order, duplicates kept: ``(x * x).parents == (x, x)``.  Values hash and compare by identity.
+    """
+
+    # Two parent slots instead of a tuple: a binary node then costs ~128 bytes with its gradient
+    # instead of ~176. An n-ary node keeps its tuple in `_a` and `_NARY` in `_b`.
+    __slots__ = ("data", "_grad", "_op", "_a", "_b", "label")
+
+    def __init__(self, data: float, label: str = ""):
+        self.data = _check_number(data)
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__} {label!r:.60}")
+        self._grad = None
+        self._op = None
+        self._a = self._b = None
+        self.label = label
+
+    # ---- read-only views -----------------------------------------------------------------------
+    @property
+    def grad(self) -> float:
+        """d root / d self from the backward passes that reached this node; 0.0 before any did."""
+        g = self._grad
+        return 0.0 if g is None else g
+
+    @grad.setter
+    def grad(self, value: float) -> None:
+        self._grad = value
+
+    @property
+    def has_grad(self) -> bool:
+        """True once a backward pass has reached this node (``grad`` is then computed, maybe 0)."""
+        return self._grad is not None
+
+    @property
+    def op(self) -> str:
+        return "" if self._op is None else self._op.name
+
+    @property
+    def primitive(self) -> Primitive | None:
+        """The `Primitive` that made this node, None for a leaf."""
+        return self._op
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if b is None:
+            return (a,)
+        if b is _NARY:
+            return a
+        return (a, b)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+    # ---- operators: one-liners over `apply` ----------------------------------------------------
+    def __add__(self, other): return apply(_ADD, self, other)
+    def __radd__(self, other): return apply(_ADD, other, self)
+    def __mul__(self, other): return apply(_MUL, self, other)
+    def __rmul__(self, other): return apply(_MUL, other, self)
+    def __neg__(self): return apply(_MUL, self, -1.0)
+    def __sub__(self, other): return self + (-other)
+    def __rsub__(self, other): return other + (-self)
+    def __truediv__(self, other): return self * other ** -1
+    def __rtruediv__(self, other): return other * self ** -1
+
+    def __pow__(self, other):
+        if other.__class__ is Value:
+            return apply(_POW, self, other)
+        return apply(pow_const(_check_number(other)), self)
+
+    def __rpow__(self, other): return apply(_POW, other, self)
+
+    def exp(self) -> Value: return apply(PRIMITIVES["exp"], self)
+    def log(self) -> Value: return apply(PRIMITIVES["log"], self)
+    def tanh(self) -> Value: return apply(PRIMITIVES["tanh"], self)
+    def sigmoid(self) -> Value: return apply(PRIMITIVES["sigmoid"], self)
+    def relu(self) -> Value: return apply(PRIMITIVES["relu"], self)
+
+    # ---- the backward pass ---------------------------------------------------------------------
+    def backward(self) -> None:
+        """Seed d self / d self = 1 and apply the chain rule in reverse topological order.
+
+        Leaf gradients accumulate across calls (call ``zero_grad()`` between steps, as in PyTorch);
+        the gradients of interior nodes are recomputed from zero on every call.
+        """
+        for _ in _backprop(self, steps=False):
+            pass
+
+    def zero_grad(self) -> None:
+        """Zero the gradient of every node of this node's graph."""
+        for node in topological_order(self):
+            node._grad = None
+
+
+_new = Value.__new__
+
+
+def apply(prim: Primitive, *operands: Value | float) -> Value:
+    """The one entry point that makes a node: wrap constants, compute the forward value, link parents."""
+    args = [x if x.__class__ is Value else Value(x) for x in operands]
+    out = _new(Value)
+    out.data = prim.forward(*[x.data for x in args])
+    out._grad = None
+    out._op = prim
+    if len(args) == 1:
+        out._a, out._b = args[0], None
+    elif len(args) == 2:
+        out._a, out._b = args
+    else:
+        out._a, out._b = tuple(args), _NARY
+    out.label = ""
+    return out
+
+
+def _unary(prim: Primitive) -> Callable[[Value | float], Value | float]:
+    def f(x):
+        return apply(prim, x) if x.__class__ is Value else prim.forward(_check_number(x))
+    f.__name__ = prim.name
+    f.__doc__ = f"{prim.name} of a Value (a new node) or of a plain number (a float)."
+    return f
+
+
+exp, log, tanh, sigmoid, relu = (_unary(PRIMITIVES[n]) for n in ("exp", "log", "tanh", "sigmoid", "relu"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Graph traversal and the backward loop.
+# --------------------------------------------------------------------------------------------------
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node of ``root``'s graph once, each parent before its child, ``root`` last.
+
+    Iterative depth-first search visiting parents in operand order, so the order is deterministic
+    and a chain of any depth works without touching the recursion limit.
+    """
+    if root.__class__ is not Value:
+        raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        a, b = node._a, node._b
+        if b is None:
+            if a is not None and a not in seen:
+                stack.append((a, False))
+        elif b is _NARY:
+            stack.extend((p, False) for p in reversed(a) if p not in seen)
+        else:
+            if b not in seen:
+                stack.append((b, False))
+            if a not in seen:
+                stack.append((a, False))
+    return order
+
+
+class BackwardStep:
+    """One step of the backward pass: a node passing its gradient on to its parents.
+
+    ``contributions[i]`` is the term added to ``parents[i].grad`` (upstream × local derivative) and
+    ``running[i]`` that parent's gradient right after it was added. A reused parent appears once per use.
+    """
+
+    __slots__ = ("index", "total", "node", "op", "upstream", "parents", "local", "contributions",
+                 "running")
+
+    def __init__(self, index, total, node, upstream, parents, local, contributions, running):
+        self.index, self.total, self.node, self.op = index, total, node, node.op
+        self.upstream, self.parents = upstream, parents
+        self.local, self.contributions, self.running = local, contributions, running
+
+    def __repr__(self) -> str:
+        return (f"BackwardStep({self.index}/{self.total} {self.op}: upstream={self.upstream!r}, "
+                f"local={self.local!r}, contributions={self.contributions!r})")
+
+
+def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
+    """The backward pass. `Value.backward()` drains it with ``steps=False`` (it then yields nothing);
+    `backward_steps` runs the very same loop with ``steps=True`` and yields one step per interior node."""
+    order = topological_order(root)
+    for node in order:
+        # Interior gradients restart at 0; leaf gradients accumulate across calls.
+        if node._op is not None or node._grad is None:
+            node._grad = 0.0
+    root._grad += 1.0
+    total = sum(1 for n in order if n._op is not None) if steps else 0
+    index = 0
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g, out, a, b = node._grad, node.data, node._a, node._b
+        if steps:
+            parents = node.parents
+            running = {p: p._grad for p in parents}
+        if b is None:
+            terms = op.vjp(g, out, a.data)
+            a._grad += terms[0]
+        elif b is _NARY:
+            terms = op.vjp(g, out, *[p.data for p in a])
+            for p, t in zip(a, terms, strict=True):
+                p._grad += t
+        else:
+            terms = op.vjp(g, out, a.data, b.data)
+            a._grad += terms[0]
+            b._grad += terms[1]
+        if steps:
+            index += 1
+            after = []
+            for p, t in zip(parents, terms, strict=True):  # replays the accumulation above, in order
+                running[p] += t
+                after.append(running[p])
+            local = op.vjp(1.0, out, *[p.data for p in parents])
+            yield BackwardStep(index, total, node, g, parents, tuple(local), tuple(terms), tuple(after))
+
+
+def backward_steps(root: Value) -> Iterator[BackwardStep]:
+    """Run ``root.backward()`` one node at a time, yielding a `BackwardStep` for each interior node.
+
+    This is the loop `Value.backward()` runs, so draining it leaves exactly the same gradients.
+    """
+    return _backprop(root, steps=True)
