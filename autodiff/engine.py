@@ -279,7 +279,10 @@ class Value:
     def __neg__(self): return apply(_MUL, self, -1.0)
     def __sub__(self, other): return self + (-other)
     def __rsub__(self, other): return other + (-self)
-    def __truediv__(self, other): return self * other ** -1
+    def __truediv__(self, other):
+        # A plain divisor becomes a constant node, so a zero divisor meets pow's clear error.
+        return self * (other if other.__class__ is Value else Value(other)) ** -1
+
     def __rtruediv__(self, other): return other * self ** -1
 
     def __pow__(self, other):
