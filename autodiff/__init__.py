@@ -6,8 +6,10 @@ from autodiff.engine import (
     PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, relu, sigmoid, tanh,
     topological_order,
 )
+from autodiff.steps import ForwardStep, Walkthrough, forward_steps
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
-    "exp", "log", "tanh", "sigmoid", "relu", "numerical_grad", "gradcheck", "GradcheckError",
+    "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
+    "numerical_grad", "gradcheck", "GradcheckError",
 ]

@@ -1,0 +1,210 @@
+"""Step through a graph: `forward_steps` replays each computation in topological order, and
+`backward_steps` (the loop `Value.backward()` runs) yields each chain-rule step; both read as worked
+examples.  `Walkthrough` records the whole pass so a stepper can move back and forth through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from autodiff.engine import BackwardStep, Value, backward_steps, topological_order
+
+__all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
+           "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
+
+
+# The symbolic local derivative d out / d input of each primitive, one form per input (a single
+# string serves every input of an n-ary op).  Placeholders: {x} first input, {y} second, {o} output,
+# {n} the constant exponent, {n1} = n - 1.  The rules themselves live in engine.PRIMITIVES.
+LOCAL_DERIVATIVE_TEXT: dict[str, tuple[str, ...] | str] = {
+    "add": "1",                                    # d(x + y)/dx = d(x + y)/dy = 1
+    "sum": "1",
+    "mul": ("{y}", "{x}"),                         # the other operand
+    "tanh": ("(1 − {o}²)",),                       # 1 - tanh(x)^2
+    "exp": ("e^{x}",),                             # e^x, the output itself
+    "log": ("1/{x}",),
+    "sigmoid": ("{o}(1 − {o})",),                  # σ(1 - σ)
+    "relu": ("[{x} > 0]",),                        # 1 if x > 0 else 0
+    "pow_const": ("{n}·{x}^{n1}",),                # n x^(n-1)
+    "pow": ("{y}·{x}^({y} − 1)", "{o}·log {x}"),   # d/dx x^y, d/dy x^y = x^y log x
+}
+
+
+def fmt(x: float) -> str:
+    """A number as a worked example shows it: at most 4 decimals, ``1.0`` not ``1``, tiny or huge
+    magnitudes in scientific notation so that nothing non-zero prints as 0."""
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e6):
+        return f"{x:.4g}"
+    s = f"{x:.4f}".rstrip("0")
+    s = s + "0" if s.endswith(".") else s
+    return "0.0" if s == "-0.0" else s
+
+
+def node_names(order: list[Value]) -> dict[Value, str]:
+    """Name each node of a topological order: its label, else ``v<i>`` from its position ``i``.
+    A label shared by several nodes gets its position appended (``w@v3``) so names stay unique."""
+    counts: dict[str, int] = {}
+    for node in order:
+        if node.label:
+            counts[node.label] = counts.get(node.label, 0) + 1
+    return {node: (node.label if counts.get(node.label) == 1 else f"{node.label}@v{i}")
+            if node.label else f"v{i}" for i, node in enumerate(order)}
+
+
+def _shown_const(n: float) -> str:
+    return str(int(n)) if n == int(n) else fmt(n)
+
+
+def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> str:
+    """The symbolic local derivative d node / d parents[index], written with the nodes' names.
+
+    >>> x = Value(3.0, "x"); y = x * x; local_derivative_text(y, 0, {x: "x", y: "y"})
+    'x'
+    """
+    parents = node.parents
+    forms = LOCAL_DERIVATIVE_TEXT.get(node.op)
+    if forms is None:  # a primitive added later without a text form still reads correctly
+        return f"∂{names[node]}/∂{names[parents[index]]}"
+    form = forms if isinstance(forms, str) else forms[index]
+    n = node.primitive.consts.get("n")
+    return form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
+                       o=names[node], n="" if n is None else _shown_const(n),
+                       n1="" if n is None else _shown_const(n - 1))
+
+
+def _expression(node: Value, operands: list[str]) -> str:
+    """How the op reads applied to ``operands``: ``x1 × w1``, ``tanh(n)``, ``x**2``."""
+    symbol = node.primitive.symbol
+    if symbol.startswith("**") and len(operands) == 1:
+        return f"{operands[0]}{symbol}"
+    if len(operands) == 2 and not symbol.isalnum():
+        return f"{operands[0]} {symbol} {operands[1]}"
+    return f"{symbol}({', '.join(operands)})"
+
+
+class ForwardStep:
+    """One step of the forward pass: ``node.data = op(*parents' data)``.
+
+    ``values`` are the inputs' numbers in operand order and ``result`` what the primitive's forward
+    function returns for them (the number stored in ``node.data``).
+    """
+
+    __slots__ = ("index", "total", "node", "op", "parents", "values", "result", "names")
+
+    def __init__(self, index: int, total: int, node: Value, values: tuple[float, ...], result: float,
+                 names: dict[Value, str]):
+        self.index, self.total, self.node, self.op = index, total, node, node.op
+        self.parents, self.values, self.result, self.names = node.parents, values, result, names
+
+    def __str__(self) -> str:
+        names = self.names
+        symbolic = _expression(self.node, [names[p] for p in self.parents])
+        numeric = _expression(self.node, [fmt(v) for v in self.values])
+        return (f"step {self.index}/{self.total}  {self.op}: {names[self.node]} = {symbolic} = {numeric}"
+                f" → {fmt(self.result)}")
+
+    def __repr__(self) -> str:
+        return f"ForwardStep({self.index}/{self.total} {self.op}: {self.values!r} -> {self.result!r})"
+
+
+def forward_steps(root: Value) -> Iterator[ForwardStep]:
+    """Replay the forward pass of ``root``'s graph: one step per interior node, parents first.
+
+    Each step recomputes the node with its primitive's forward function from its inputs' values, so
+    ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.
+    """
+    order = topological_order(root)
+    names = node_names(order)
+    interior = [n for n in order if not n.is_leaf]
+    for i, node in enumerate(interior, 1):
+        values = tuple(p.data for p in node.parents)
+        yield ForwardStep(i, len(interior), node, values, node.primitive.forward(*values), names)
+
+
+def format_backward_step(step: BackwardStep) -> str:
+    """The worked-example text of a backward step, one line per parent (one per use of a reused one):
+    ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already had a
+    gradient, the line ends with the accumulation: ``→ 3.0 + 3.0 = 6.0``."""
+    names, node = step.names, step.node
+    head = f"step {step.index}/{step.total}  {step.op}: "
+    lines = []
+    for i, parent in enumerate(step.parents):
+        after, term = step.running[i], step.contributions[i]
+        before = after - term
+        result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+        lines.append(f"{names[parent]}.grad += {local_derivative_text(node, i, names)} · "
+                     f"{names[node]}.grad = {fmt(step.local[i])} · {fmt(step.upstream)} → {result}")
+    return head + ("\n" + " " * len(head)).join(lines)
+
+
+class Walkthrough:
+    """The whole forward and backward pass of ``root``'s graph, recorded as frames to step through.
+
+    Frames, in order: ``start`` (only the leaves are known), one ``forward`` frame per `ForwardStep`,
+    ``seed`` (``root.grad = 1``), one ``backward`` frame per `BackwardStep`.  Recording runs the real
+    backward pass (`backward_steps`), so afterwards the graph holds the gradients ``root.backward()``
+    gives; as always, leaf gradients accumulate onto what they held before.
+    """
+
+    def __init__(self, root: Value):
+        if not isinstance(root, Value):
+            raise TypeError(f"Walkthrough needs a Value (the output of a computation), got "
+                            f"{type(root).__name__}")
+        self.root = root
+        self.order = topological_order(root)
+        self.names = node_names(self.order)
+        self.position = {node: i for i, node in enumerate(self.order)}
+        self.prior = {n: n.grad for n in self.order if n.is_leaf and n.grad != 0}
+        self.forward = list(forward_steps(root))
+        self.backward = list(backward_steps(root))
+        self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
+                      + ["backward"] * len(self.backward))
+        self.seed = self.prior.get(root, 0.0) + 1.0
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def step(self, frame: int) -> ForwardStep | BackwardStep | None:
+        """The step a frame shows (None for ``start`` and ``seed``)."""
+        kind = self.kinds[frame]
+        if kind == "forward":
+            return self.forward[frame - 1]
+        if kind == "backward":
+            return self.backward[frame - len(self.forward) - 2]
+        return None
+
+    def node(self, frame: int) -> Value | None:
+        """The node a frame is about: the one computed or passing its gradient on; the root at seed."""
+        step = self.step(frame)
+        return self.root if self.kinds[frame] == "seed" else None if step is None else step.node
+
+    def text(self, frame: int) -> str:
+        kind = self.kinds[frame]
+        if kind == "start":
+            leaves = ", ".join(f"{self.names[n]} = {fmt(n.data)}" for n in self.order if n.is_leaf)
+            return f"start: the leaves are {leaves}"
+        if kind == "seed":
+            name = self.names[self.root]
+            extra = f" (+ the {fmt(self.prior[self.root])} it held)" if self.root in self.prior else ""
+            return f"backward begins: {name}.grad = d{name}/d{name} = 1.0{extra}"
+        return str(self.step(frame))
+
+    def values(self, frame: int) -> dict[Value, float]:
+        """The node values known after ``frame``: the leaves, then each node the forward pass computed."""
+        known = {n: n.data for n in self.order if n.is_leaf}
+        for step in self.forward[:frame] if frame <= len(self.forward) else self.forward:
+            known[step.node] = step.result
+        return known
+
+    def grads(self, frame: int) -> dict[Value, float]:
+        """The running gradients after ``frame``: empty during the forward pass, then the root's seed and
+        each parent's gradient as the backward steps add to it (plus what leaves held before)."""
+        nf = len(self.forward)
+        if frame <= nf:
+            return {}
+        grads = {n: g for n, g in self.prior.items()}
+        grads[self.root] = self.seed
+        for step in self.backward[:frame - nf - 1]:
+            for parent, after in zip(step.parents, step.running, strict=True):
+                grads[parent] = after
+        return grads
