@@ -1,0 +1,172 @@
+"""Forward and backward steps on known graphs: order, counts, local derivatives, contributions, the
+worked-example text, and that draining `backward_steps` is exactly `backward()`."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autodiff import PRIMITIVES, Value, Walkthrough, backward_steps, forward_steps, topological_order
+from autodiff.steps import LOCAL_DERIVATIVE_TEXT, fmt, node_names
+
+B = 6.8813735870195432  # makes the classic neuron's pre-activation n = atanh(1/√2), so o = 1/√2
+
+
+def neuron():
+    """The classic neuron o = tanh(x1 w1 + x2 w2 + b) with x1=2, x2=0, w1=-3, w2=1."""
+    x1, x2, w1, w2, b = (Value(v, k) for v, k in
+                         [(2.0, "x1"), (0.0, "x2"), (-3.0, "w1"), (1.0, "w2"), (B, "b")])
+    x1w1 = x1 * w1; x1w1.label = "x1w1"
+    x2w2 = x2 * w2; x2w2.label = "x2w2"
+    s = x1w1 + x2w2; s.label = "x1w1x2w2"
+    n = s + b; n.label = "n"
+    o = n.tanh(); o.label = "o"
+    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
+
+
+def diamond():
+    """a feeds two paths that meet again: d = tanh(a) * exp(a)."""
+    a = Value(0.3, "a")
+    b = a.tanh(); b.label = "b"
+    c = a.exp(); c.label = "c"
+    d = b * c; d.label = "d"
+    return d, a, b, c
+
+
+def zoo():
+    """Every primitive, a reused node, a constant, and a division."""
+    x, y = Value(1.3, "x"), Value(0.7)
+    z = (x * y + x).sigmoid() * (x ** y) / (y.exp() + 2) - (x - 3.0).relu() + (x * x).log() + x ** 3
+    return z.tanh()
+
+
+def test_neuron_forward_steps_replay_the_engine():
+    o, v = neuron()
+    steps = list(forward_steps(o))
+    assert [s.op for s in steps] == ["mul", "mul", "add", "add", "tanh"]
+    assert [s.node for s in steps] == [v["x1w1"], v["x2w2"], v["s"], v["n"], v["o"]]
+    assert [(s.index, s.total) for s in steps] == [(i, 5) for i in range(1, 6)]
+    for s in steps:
+        assert s.values == tuple(p.data for p in s.node.parents)
+        assert s.result == s.node.data
+    assert steps[4].result == pytest.approx(1 / math.sqrt(2), abs=1e-15)
+    assert str(steps[0]) == "step 1/5  mul: x1w1 = x1 × w1 = 2.0 × -3.0 → -6.0"
+    assert str(steps[4]) == "step 5/5  tanh: o = tanh(n) = tanh(0.8814) → 0.7071"
+    assert not any(n.has_grad for n in topological_order(o)), "forward_steps must not touch gradients"
+
+
+def test_neuron_backward_steps():
+    o, v = neuron()
+    steps = list(backward_steps(o))
+    assert len(steps) == 5 and [s.index for s in steps] == [1, 2, 3, 4, 5]
+    assert [s.node for s in steps] == [v["o"], v["n"], v["s"], v["x2w2"], v["x1w1"]]
+    tanh_step = steps[0]
+    assert tanh_step.op == "tanh" and tanh_step.upstream == 1.0 and tanh_step.parents == (v["n"],)
+    assert tanh_step.local[0] == pytest.approx(0.5, abs=1e-15)
+    assert str(tanh_step) == "step 1/5  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5"
+    x1w1_step = steps[4]
+    assert x1w1_step.parents == (v["x1"], v["w1"])
+    assert x1w1_step.local == (-3.0, 2.0)                  # the other operand
+    assert x1w1_step.contributions == pytest.approx((-1.5, 1.0), abs=1e-15)
+    assert str(x1w1_step).splitlines() == [
+        "step 5/5  mul: x1.grad += w1 · x1w1.grad = -3.0 · 0.5 → -1.5",
+        "               w1.grad += x1 · x1w1.grad = 2.0 · 0.5 → 1.0"]
+    expected = dict(x1=-1.5, w1=1.0, x2=0.5, w2=0.0, b=0.5, n=0.5, s=0.5, x1w1=0.5, x2w2=0.5, o=1.0)
+    for name, g in expected.items():
+        assert v[name].grad == pytest.approx(g, abs=1e-15), name
+
+
+def test_reused_node_shows_one_contribution_per_use():
+    x = Value(3.0, "x")
+    y = x * x
+    (step,) = list(backward_steps(y))
+    assert step.parents == (x, x)
+    assert step.local == (3.0, 3.0) and step.contributions == (3.0, 3.0)
+    assert step.running == (3.0, 6.0)                      # the accumulation, use by use
+    assert x.grad == 6.0
+    assert str(step).splitlines() == ["step 1/1  mul: x.grad += x · v1.grad = 3.0 · 1.0 → 3.0",
+                                      "               x.grad += x · v1.grad = 3.0 · 1.0 → 3.0 + 3.0 = 6.0"]
+
+
+def test_diamond_accumulates_over_two_steps():
+    d, a, b, c = diamond()
+    steps = list(backward_steps(d))
+    assert [s.node for s in steps] == [d, c, b]            # reverse topological: a's consumers last
+    into_a = [(s.contributions[0], s.running[0]) for s in steps[1:]]
+    (t1, r1), (t2, r2) = into_a
+    assert t1 == pytest.approx(b.data * c.data)                       # via c = exp(a)
+    assert t2 == pytest.approx((1 - b.data ** 2) * c.data)            # via b = tanh(a)
+    assert (r1, r2) == (t1, t1 + t2)
+    assert a.grad == r2 == pytest.approx(math.exp(0.3) * (math.tanh(0.3) + 1 - math.tanh(0.3) ** 2))
+
+
+@pytest.mark.parametrize("build", [lambda: neuron()[0], lambda: diamond()[0], zoo,
+                                   lambda: (lambda x: x * x)(Value(-2.0))])
+def test_draining_backward_steps_is_backward(build):
+    one, two = build(), build()
+    for _ in range(2):  # twice: leaf gradients accumulate the same way on both paths
+        one.backward()
+        for _ in backward_steps(two):
+            pass
+        for p, q in zip(topological_order(one), topological_order(two), strict=True):
+            assert p.grad == q.grad and p.has_grad and q.has_grad
+
+
+def test_local_derivatives_match_central_differences_and_contributions():
+    root = zoo()
+    steps = list(backward_steps(root))
+    assert len(steps) == sum(1 for n in topological_order(root) if not n.is_leaf)
+    seen_ops = set()
+    for s in steps:
+        seen_ops.add(s.op)
+        values = [p.data for p in s.parents]
+        for i in range(len(values)):
+            h = 1e-6 * max(1.0, abs(values[i]))
+            up, down = list(values), list(values)
+            up[i] += h
+            down[i] -= h
+            numeric = (s.node.primitive.forward(*up) - s.node.primitive.forward(*down)) / (2 * h)
+            assert s.local[i] == pytest.approx(numeric, rel=1e-6, abs=1e-8), (s.op, i)
+            assert s.contributions[i] == pytest.approx(s.upstream * s.local[i], rel=1e-14, abs=1e-300)
+    assert seen_ops >= set(PRIMITIVES) | {"pow_const"}
+
+
+def test_every_primitive_has_a_symbolic_local_derivative():
+    assert set(PRIMITIVES) | {"pow_const"} <= set(LOCAL_DERIVATIVE_TEXT)
+    text = "\n".join(str(s) for s in backward_steps(zoo()))
+    for form in ["(1 − ", "e^", "1/", "[", "> 0]", "·log ", "3·x^2"]:
+        assert form in text, form
+    assert "∂" not in text                                 # no primitive fell back to the generic form
+
+
+def test_names_use_labels_then_topological_positions():
+    a, b = Value(1.0, "w"), Value(2.0, "w")
+    c = a + b
+    names = node_names(topological_order(c))
+    assert names == {a: "w@v0", b: "w@v1", c: "v2"}
+
+
+def test_fmt_never_hides_a_nonzero_number():
+    assert [fmt(1.0), fmt(0.5), fmt(-6.0), fmt(0.70710678), fmt(-0.0)] == ["1.0", "0.5", "-6.0", "0.7071", "0.0"]
+    assert fmt(1e-7) != "0.0" and float(fmt(1e-7)) == pytest.approx(1e-7)
+
+
+def test_walkthrough_frames_and_running_state():
+    o, v = neuron()
+    walk = Walkthrough(o)
+    assert len(walk) == 5 + 1 + 5 + 1
+    assert walk.kinds[0] == "start" and walk.kinds[6] == "seed" and walk.kinds[-1] == "backward"
+    assert set(walk.values(0)) == {v[k] for k in ("x1", "x2", "w1", "w2", "b")}
+    assert walk.values(3)[v["s"]] == -6.0 and v["n"] not in walk.values(3)
+    assert walk.grads(5) == {} and walk.grads(6) == {o: 1.0}
+    assert walk.node(6) is o and walk.node(7) is o and walk.node(1) is v["x1w1"]
+    assert walk.grads(7)[v["n"]] == pytest.approx(0.5)
+    final = walk.grads(len(walk) - 1)
+    assert set(final) == set(walk.order) and all(final[n] == n.grad for n in walk.order)
+    assert "1.0" in walk.text(6) and walk.text(0).startswith("start: the leaves are x1 = 2.0")
+
+
+def test_walkthrough_rejects_a_non_value():
+    with pytest.raises(TypeError, match="Walkthrough needs a Value"):
+        Walkthrough(3.0)
