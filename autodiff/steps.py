@@ -192,7 +192,7 @@ class Walkthrough:
     def values(self, frame: int) -> dict[Value, float]:
         """The node values known after ``frame``: the leaves, then each node the forward pass computed."""
         known = {n: n.data for n in self.order if n.is_leaf}
-        for step in self.forward[:frame] if frame <= len(self.forward) else self.forward:
+        for step in self.forward[:frame]:
             known[step.node] = step.result
         return known
 

@@ -171,3 +171,12 @@ def test_walkthrough_frames_and_running_state():
 def test_walkthrough_rejects_a_non_value():
     with pytest.raises(TypeError, match="Walkthrough needs a Value"):
         Walkthrough(3.0)
+
+
+def test_a_leaf_root_has_no_steps_but_a_seed():
+    x = Value(2.0, "x")
+    assert list(forward_steps(x)) == [] and list(backward_steps(x)) == []
+    assert x.grad == 1.0
+    walk = Walkthrough(x)                                  # a second pass: the leaf accumulates
+    assert walk.kinds == ["start", "seed"] and walk.grads(1) == {x: 2.0} and x.grad == 2.0
+    assert walk.text(1) == "backward begins: x.grad = dx/dx = 1.0 (+ the 1.0 it held)"
