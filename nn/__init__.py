@@ -1,1 +1,30 @@
-"""Neural-network building blocks made of `Value`s."""
+"""Neural-network building blocks made of `Value`s: modules (`Neuron`, `Layer`, `MLP`), losses and
+optimizers. Toy data sets are in `nn.data` (imported on first use, as it needs numpy)."""
+
+from nn.layers import ACTIVATIONS, MLP, Layer, Neuron, Trace
+from nn.losses import (
+    binary_cross_entropy,
+    cross_entropy,
+    hinge,
+    l2,
+    log_softmax,
+    mean,
+    softmax,
+    squared_error,
+)
+from nn.module import Module
+from nn.optim import SGD, Adam, Optimizer
+
+__all__ = [
+    "Module", "Neuron", "Layer", "MLP", "Trace", "ACTIVATIONS",
+    "squared_error", "mean", "softmax", "log_softmax", "cross_entropy", "binary_cross_entropy",
+    "hinge", "l2", "Optimizer", "SGD", "Adam",
+]
+
+
+def __getattr__(name: str):
+    # `nn.data` works after a plain `import nn`, without importing numpy until it is used.
+    if name == "data":
+        import importlib
+        return importlib.import_module("nn.data")
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

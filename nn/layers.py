@@ -1,0 +1,201 @@
+"""Neurons, layers and multi-layer perceptrons made of `Value`s, and `MLP.trace` for the nodes inside.
+
+    neuron:  z = Σ_k w_k x_k + b,   a = f(z)   with f one of relu, tanh, sigmoid, linear (f(z) = z)
+    layer:   the neurons side by side on the same input;   MLP: layers in sequence.
+"""
+
+from __future__ import annotations
+
+import numbers
+import random
+from collections.abc import Sequence
+
+from autodiff import Value
+from nn.init import INITIALIZERS, init_bound, make_rng
+from nn.module import Module
+
+__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace"]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+
+Inputs = Sequence[Value | float] | Value | float
+
+
+def _check_count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r:.60}")
+    return int(n)
+
+
+def _check_choice(x: object, choices: tuple[str, ...], what: str) -> str:
+    if x not in choices:
+        raise ValueError(f"unknown {what} {x!r:.60}; choose one of {', '.join(map(repr, choices))}")
+    return x
+
+
+def as_inputs(x: Inputs, n: int, who: str) -> list[Value | float]:
+    """``x`` as a list of ``n`` Values or floats. A single number or Value is a list of one; a list,
+    tuple or 1-D numpy array is taken element by element."""
+    if isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
+        items = [x]
+    elif isinstance(x, (list, tuple)):
+        items = list(x)
+    elif type(x).__module__ == "numpy" and hasattr(x, "ndim"):
+        if x.ndim == 0:
+            items = [x.item()]
+        elif x.ndim == 1:
+            items = x.tolist()
+        else:
+            raise ValueError(f"{who} takes one example (a 1-D array of {n}), got an array of shape "
+                             f"{x.shape}; call it once per row")
+    else:
+        raise TypeError(f"{who} takes numbers, Values, a list, tuple or 1-D numpy array, got "
+                        f"{type(x).__name__} {x!r:.60}")
+    if len(items) != n:
+        raise ValueError(f"{who} expects {n} input{'s' if n != 1 else ''}, got {len(items)}")
+    for i, v in enumerate(items):
+        if not (isinstance(v, Value) or (isinstance(v, numbers.Real) and not isinstance(v, bool))):
+            raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(v).__name__} "
+                            f"{v!r:.60}")
+    return items
+
+
+class Neuron(Module):
+    """One neuron: ``z = Σ_k w_k x_k + b`` then ``a = f(z)``.
+
+    ``rng`` is an int seed or a `random.Random`. Weights and bias are drawn from U(-r, r): r = 1 for
+    ``init="uniform"``, r = √6 / √(n_in + n_out) for ``init="epsilon"``, where n_out is ``fan_out``
+    (the width of the layer the neuron sits in; 1 for a neuron on its own).
+    """
+
+    def __init__(self, nin: int, activation: str = "relu", *, rng: int | random.Random | None = None,
+                 init: str = "uniform", fan_out: int = 1):
+        self.nin = _check_count(nin, "nin")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        self.init = _check_choice(init, INITIALIZERS, "init")
+        r = init_bound(init, self.nin, _check_count(fan_out, "fan_out"))
+        rng = make_rng(rng)
+        self.w = [Value(rng.uniform(-r, r)) for _ in range(self.nin)]
+        self.b = Value(rng.uniform(-r, r))
+        self._set_prefix("")
+
+    def _own_parameters(self) -> list[tuple[str, Value]]:
+        return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
+
+    def preactivation(self, x: Sequence[Value | float]) -> Value:
+        """z = Σ_k w_k x_k + b, labelled ``<prefix>z``. ``x`` must already hold ``nin`` items."""
+        z = self.w[0] * x[0]
+        for w, xk in zip(self.w[1:], x[1:], strict=True):
+            z = z + w * xk
+        z = z + self.b
+        z.label = self.prefix + "z"
+        return z
+
+    def activate(self, z: Value) -> Value:
+        """a = f(z), labelled ``<prefix>a``; for "linear" this is z itself (keeping its label ``z``)."""
+        if self.activation == "linear":
+            return z
+        a = getattr(z, self.activation)()
+        a.label = self.prefix + "a"
+        return a
+
+    def forward(self, x: Sequence[Value | float]) -> tuple[Value, Value]:
+        """(z, a) for one input list of ``nin`` items (unchecked; `__call__` checks)."""
+        z = self.preactivation(x)
+        return z, self.activate(z)
+
+    def __call__(self, x: Inputs) -> Value:
+        return self.activate(self.preactivation(as_inputs(x, self.nin, "Neuron")))
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs. Calling it always returns a list."""
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", *,
+                 rng: int | random.Random | None = None, init: str = "uniform"):
+        self.nin, self.nout = _check_count(nin, "nin"), _check_count(nout, "nout")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        rng = make_rng(rng)
+        self.neurons = [Neuron(nin, activation, rng=rng, init=init, fan_out=nout) for _ in range(nout)]
+        self._set_prefix("")
+
+    def _children(self) -> list[tuple[str, Module]]:
+        return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
+
+    def forward(self, x: Sequence[Value | float]) -> tuple[list[Value], list[Value]]:
+        """(z's, a's) of every neuron for one input list of ``nin`` items (unchecked)."""
+        pairs = [n.forward(x) for n in self.neurons]
+        return [z for z, _ in pairs], [a for _, a in pairs]
+
+    def __call__(self, x: Inputs) -> list[Value]:
+        x = as_inputs(x, self.nin, "Layer")
+        return [n.activate(n.preactivation(x)) for n in self.neurons]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class Trace:
+    """The nodes of one forward pass: ``z[i][j]`` and ``a[i][j]`` are neuron j of layer i's
+    pre-activation and activation; ``output`` is ``a[-1]``. After ``loss.backward()``,
+    ``z[i][j].grad`` is that neuron's δ = ∂loss/∂z."""
+
+    __slots__ = ("z", "a", "output")
+
+    def __init__(self, z: list[list[Value]], a: list[list[Value]]):
+        self.z, self.a, self.output = z, a, a[-1]
+
+    def __repr__(self) -> str:
+        return f"Trace(layers={len(self.z)}, output={self.output!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(2, [16, 16, 1])`` has layers 2→16→16→1.
+
+    Hidden layers use ``activation``, the last layer ``output_activation``. Calling it on one example
+    (numbers, Values, a list, tuple or 1-D numpy array of ``nin``) returns a list of ``nouts[-1]`` Values.
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
+                 output_activation: str = "linear", *, rng: int | random.Random | None = None,
+                 init: str = "uniform"):
+        self.nin = _check_count(nin, "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"nouts must be a non-empty list of layer widths, e.g. [16, 16, 1], "
+                             f"got {nouts!r:.60}")
+        self.nouts = [_check_count(n, "each width in nouts") for n in nouts]
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation")
+        self.init = _check_choice(init, INITIALIZERS, "init")
+        rng = make_rng(rng)
+        sizes = [self.nin, *self.nouts]
+        last = len(self.nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation,
+                             rng=rng, init=init) for i in range(len(self.nouts))]
+        self._set_prefix("")
+
+    def _children(self) -> list[tuple[str, Module]]:
+        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
+
+    def __call__(self, x: Inputs) -> list[Value]:
+        x = as_inputs(x, self.nin, "MLP")
+        for layer in self.layers:
+            x = [n.activate(n.preactivation(x)) for n in layer.neurons]
+        return x
+
+    def trace(self, x: Inputs) -> Trace:
+        """The same forward pass as calling the model, keeping every layer's z and a nodes."""
+        x = as_inputs(x, self.nin, "MLP.trace")
+        zs, acts = [], []
+        for layer in self.layers:
+            z, x = layer.forward(x)
+            zs.append(z)
+            acts.append(x)
+        return Trace(zs, acts)
+
+    def __repr__(self) -> str:
+        return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r})")

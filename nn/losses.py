@@ -1,0 +1,171 @@
+"""Loss functions built from the engine's primitives, so their gradients need no code of their own.
+
+Per-example losses sum over the output units, as the documents write them; `mean` averages over
+examples. Targets may be plain numbers or `Value`s (a `Value` target is part of the graph).
+
+    squared_error(y, t)        = ½ Σ_k (y_k − t_k)²
+    cross_entropy(z, c)        = −log softmax(z)_c = log Σ_j e^{z_j} − z_c
+    binary_cross_entropy(p, t) = −Σ_k [t_k log p_k + (1 − t_k) log(1 − p_k)]
+    hinge(s, y)                = Σ_k max(0, 1 − y_k s_k),  y_k ∈ {−1, +1}
+    l2(params, λ)              = λ/2 Σ w²
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+
+from autodiff import Value
+
+__all__ = ["squared_error", "mean", "softmax", "log_softmax", "cross_entropy",
+           "binary_cross_entropy", "hinge", "l2"]
+
+Scalar = Value | float
+Scalars = Sequence[Scalar] | Scalar
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool))
+
+
+def _items(x: object, who: str, what: str) -> list[Scalar]:
+    """A single number/Value as a list of one, or a list/tuple/1-D array of numbers and Values."""
+    if _is_number(x):
+        items = [x]
+    elif isinstance(x, (list, tuple)) or (type(x).__module__ == "numpy" and getattr(x, "ndim", 0) == 1):
+        items = list(x.tolist() if hasattr(x, "tolist") else x)
+    else:
+        raise TypeError(f"{who}: {what} must be a number, a Value, or a list of them, got "
+                        f"{type(x).__name__} {x!r:.60}")
+    if not items:
+        raise ValueError(f"{who}: {what} is empty")
+    for i, v in enumerate(items):
+        if not _is_number(v):
+            raise TypeError(f"{who}: {what}[{i}] must be a number or a Value, got {type(v).__name__} "
+                            f"{v!r:.60}")
+        if not math.isfinite(_data(v)):
+            raise ValueError(f"{who}: {what}[{i}] is {_data(v)!r}; losses need finite numbers")
+    return items
+
+
+def _pair(pred: object, target: object, who: str, names: tuple[str, str]) -> tuple[list, list]:
+    p, t = _items(pred, who, names[0]), _items(target, who, names[1])
+    if len(p) != len(t):
+        raise ValueError(f"{who}: {names[0]} has {len(p)} entries but {names[1]} has {len(t)}; "
+                         "they must have the same length")
+    return p, t
+
+
+def _data(x: Scalar) -> float:
+    return x.data if isinstance(x, Value) else float(x)
+
+
+def _sum(terms: list[Value]) -> Value:
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _value(x: Scalar) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def squared_error(pred: Scalars, target: Scalars) -> Value:
+    """E = ½ Σ_k (pred_k − target_k)², the documents' error for one example.
+
+    ∂E/∂pred_k = pred_k − target_k.
+    """
+    p, t = _pair(pred, target, "squared_error", ("pred", "target"))
+    return _sum([0.5 * (_value(pk) - tk) ** 2 for pk, tk in zip(p, t, strict=True)])
+
+
+def mean(values: Iterable[Scalar]) -> Value:
+    """(1/n) Σ_i values_i: the average of per-example losses."""
+    v = _items(list(values) if not _is_number(values) else values, "mean", "values")
+    return _sum([_value(x) for x in v]) * (1.0 / len(v))
+
+
+def log_softmax(logits: Scalars) -> list[Value]:
+    """log softmax(z)_i = z_i − m − log Σ_j e^{z_j − m}, with m = max_j z_j held as a constant.
+
+    Subtracting m keeps every exponent ≤ 0 (no overflow); it cancels exactly, so the gradient is the
+    true one: ∂/∂z_j = δ_ij − softmax(z)_j.
+    """
+    z = [_value(x) for x in _items(logits, "log_softmax", "logits")]
+    m = max(x.data for x in z)
+    shifted = [x - m for x in z]
+    log_total = _sum([s.exp() for s in shifted]).log()
+    return [s - log_total for s in shifted]
+
+
+def softmax(logits: Scalars) -> list[Value]:
+    """softmax(z)_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j (a constant, for stability)."""
+    z = [_value(x) for x in _items(logits, "softmax", "logits")]
+    m = max(x.data for x in z)
+    e = [(x - m).exp() for x in z]
+    total = _sum(e)
+    return [x / total for x in e]
+
+
+def cross_entropy(logits: Scalars, target: int | Scalars) -> Value:
+    """−Σ_i t_i log softmax(z)_i for one example, via the stable `log_softmax`.
+
+    ``target`` is a class index c (then the loss is −log softmax(z)_c) or a one-hot list (any list of
+    probabilities: entries ≥ 0 summing to 1). ∂/∂z_i = softmax(z)_i − t_i.
+    """
+    logp = log_softmax(logits)
+    if _is_number(target):
+        c = _data(target)
+        if c != int(c) or not 0 <= c < len(logp):
+            raise ValueError(f"cross_entropy: class index {c!r} is not one of 0..{len(logp) - 1} "
+                             f"(there are {len(logp)} logits)")
+        return -logp[int(c)]
+    t = _items(target, "cross_entropy", "target")
+    if len(t) != len(logp):
+        raise ValueError(f"cross_entropy: {len(logp)} logits but a one-hot target of {len(t)}; give a "
+                         "class index or a list of the same length")
+    data = [_data(x) for x in t]
+    if min(data) < 0 or abs(sum(data) - 1) > 1e-9:
+        raise ValueError(f"cross_entropy: a one-hot target needs entries >= 0 summing to 1, got "
+                         f"{data!r:.80}; or give the class index")
+    return -_sum([ti * li for ti, li in zip(t, logp, strict=True)])
+
+
+def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
+    """−Σ_k [t_k log p_k + (1 − t_k) log(1 − p_k)], probabilities p_k in (0, 1), targets in [0, 1].
+
+    For probabilities that come from a sigmoid, p_k must not round to exactly 0 or 1.
+    """
+    p, t = _pair(probs, targets, "binary_cross_entropy", ("probs", "targets"))
+    for k, (pk, tk) in enumerate(zip(p, t, strict=True)):
+        if not 0 < _data(pk) < 1:
+            raise ValueError(f"binary_cross_entropy: probs[{k}] = {_data(pk)!r} is not strictly between "
+                             "0 and 1 (its log would be infinite); feed a sigmoid output or clip it")
+        if not 0 <= _data(tk) <= 1:
+            raise ValueError(f"binary_cross_entropy: targets[{k}] = {_data(tk)!r} is not in [0, 1]")
+    return -_sum([tk * _value(pk).log() + (1 - tk) * (1 - _value(pk)).log()
+                  for pk, tk in zip(p, t, strict=True)])
+
+
+def hinge(scores: Scalars, labels: Scalars) -> Value:
+    """Σ_k max(0, 1 − y_k s_k) with labels y_k ∈ {−1, +1}: micrograd's max-margin loss for one example
+    (average over examples with `mean`). Its derivative is −y_k where 1 − y_k s_k > 0, else 0 (also at 0)."""
+    s, y = _pair(scores, labels, "hinge", ("scores", "labels"))
+    for k, yk in enumerate(y):
+        if _data(yk) not in (-1.0, 1.0):
+            raise ValueError(f"hinge: labels[{k}] = {_data(yk)!r}; labels must be -1 or +1 (map 0/1 "
+                             "labels with 2*y - 1)")
+    return _sum([(1 - yk * _value(sk)).relu() for sk, yk in zip(s, y, strict=True)])
+
+
+def l2(params: Iterable[Scalar], lam: float) -> Value:
+    """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w."""
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam) or lam < 0:
+        raise ValueError(f"l2: lam must be a finite number >= 0, got {lam!r:.60}")
+    w = list(params) if not _is_number(params) else [params]
+    if not w:
+        return Value(0.0)
+    w = _items(w, "l2", "params")
+    return (lam / 2) * _sum([_value(x) ** 2 for x in w])

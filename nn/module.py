@@ -1,0 +1,176 @@
+"""`Module`: the base of every network piece. Named parameters, gradients to zero, and a state that
+can be saved to and loaded from a JSON file (atomically written, floats exact, never pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+
+from autodiff import Value
+
+__all__ = ["Module"]
+
+FILE_FORMAT = "deltagrad.nn"
+FILE_VERSION = 1
+
+
+class Module:
+    """A piece of a network that owns parameters (leaf `Value`s), possibly through sub-modules.
+
+    Names are dotted paths relative to the module asked: an `MLP`'s ``layers.0.neurons.2.w.1``
+    is ``neurons.2.w.1`` to its first `Layer`. Each parameter's ``.label`` is its name in the model it
+    was built in; ``prefix`` is this module's own path there (``"layers.0."``, ``""`` for the root).
+    """
+
+    prefix: str = ""
+
+    # ---- what a subclass provides ------------------------------------------------------------
+    def _own_parameters(self) -> list[tuple[str, Value]]:
+        """This module's own parameters, not its children's, as (name, Value)."""
+        return []
+
+    def _children(self) -> list[tuple[str, Module]]:
+        """The sub-modules, as (name, module), in a fixed order."""
+        return []
+
+    def _set_prefix(self, prefix: str) -> None:
+        """Give this module its path in the enclosing model, and label every parameter with its name."""
+        self.prefix = prefix
+        for name, p in self._own_parameters():
+            p.label = prefix + name
+        for name, child in self._children():
+            child._set_prefix(f"{prefix}{name}.")
+
+    # ---- parameters ---------------------------------------------------------------------------
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """(dotted name, parameter) pairs in a stable order: own parameters first, then each child's."""
+        yield from self._own_parameters()
+        for name, child in self._children():
+            for sub, p in child.named_parameters():
+                yield f"{name}.{sub}", p
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in the order of `named_parameters`."""
+        return [p for _, p in self.named_parameters()]
+
+    def weights(self) -> list[Value]:
+        """The parameters that are not biases (names not ending in ``b``): what `nn.l2` regularizes."""
+        return [p for name, p in self.named_parameters() if name.rsplit(".", 1)[-1] != "b"]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0 (leaf gradients accumulate across ``backward()`` calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, float]:
+        """``{name: value}`` for every parameter, in the order of `named_parameters`."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, float]) -> None:
+        """Set every parameter from ``state`` (as `state_dict` returns it).
+
+        The whole of ``state`` is checked first: missing or unexpected names, or a value that is not a
+        finite number, raise an error and leave the model unchanged.
+        """
+        new = self._checked_state(state, "load_state_dict")
+        for name, p in self.named_parameters():
+            p.data = new[name]
+
+    def _checked_state(self, state: object, who: str) -> dict[str, float]:
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{who}: expected a mapping of parameter names to numbers (as state_dict() "
+                            f"returns), got {type(state).__name__}")
+        names = [name for name, _ in self.named_parameters()]
+        missing = [n for n in names if n not in state]
+        unexpected = [n for n in state if n not in set(names)]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"{len(missing)} missing ({_few(missing)})")
+            if unexpected:
+                parts.append(f"{len(unexpected)} unexpected ({_few(unexpected)})")
+            raise ValueError(f"{who}: the parameters do not match {self!r}: " + ", ".join(parts)
+                             + "; the state was made by a model of another shape")
+        out = {}
+        for name in names:
+            x = state[name]
+            if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+                raise ValueError(f"{who}: parameter {name!r} must be a finite number, got {x!r:.60}")
+            out[name] = float(x)
+        return out
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the parameters to ``path`` as JSON, atomically.
+
+        The file is written to a temporary file in the same directory and renamed over ``path``, so a
+        crash leaves either the old file or the new one, never half of one. Floats are written with
+        ``repr``, so a save/load round trip is bit-identical.
+        """
+        path = os.fspath(path)
+        doc = {"format": FILE_FORMAT, "version": FILE_VERSION, "model": repr(self),
+               "parameters": self.state_dict()}
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1, allow_nan=False)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def load(self, path: str | os.PathLike) -> Module:
+        """Set the parameters from a file written by `save`; returns ``self``.
+
+        A missing file raises `FileNotFoundError`; a file that is not such JSON, or that holds other
+        parameter names (a model of another shape), raises `ValueError`. Either way nothing changes.
+        """
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"load: no such file {path!r}; save a model there first with "
+                                    "model.save(path)") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"load: {path!r} is not a text (JSON) file written by Module.save") from None
+        try:
+            doc = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as e:
+            raise ValueError(f"load: {path!r} is not valid JSON ({e}); was it written by "
+                             "Module.save?") from None
+        if not (isinstance(doc, dict) and doc.get("format") == FILE_FORMAT
+                and isinstance(doc.get("parameters"), dict)):
+            raise ValueError(f"load: {path!r} is JSON but not a deltagrad model file (expected an "
+                             f"object with \"format\": {FILE_FORMAT!r} and \"parameters\")")
+        if doc.get("version") != FILE_VERSION:
+            raise ValueError(f"load: {path!r} has file version {doc.get('version')!r}; this deltagrad "
+                             f"reads version {FILE_VERSION}")
+        try:
+            new = self._checked_state(doc["parameters"], "load")
+        except ValueError as e:
+            raise ValueError(f"{e} (file {path!r}, saved from {doc.get('model', '?')})") from None
+        for name, p in self.named_parameters():
+            p.data = new[name]
+        return self
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"{token} is not a finite number")
+
+
+def _few(names: list[str], k: int = 3) -> str:
+    shown = ", ".join(map(repr, names[:k]))
+    return shown + (f", … {len(names) - k} more" if len(names) > k else "")
