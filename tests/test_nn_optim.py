@@ -1,0 +1,110 @@
+"""Optimizers: one and two steps of SGD (with momentum) and Adam against hand-computed numbers; updates
+change `.data` only and build no graph nodes; zero_grad; bad arguments."""
+
+from __future__ import annotations
+
+import gc
+import math
+
+import pytest
+
+import nn
+from autodiff import Value
+
+
+def _params(data, grads):
+    ps = [Value(d, f"p{i}") for i, d in enumerate(data)]
+    for p, g in zip(ps, grads, strict=True):
+        p.grad = g
+    return ps
+
+
+def test_sgd_plain_step():
+    ps = _params([1.0, -2.0], [0.5, -4.0])
+    nn.SGD(ps, lr=0.1).step()
+    assert [p.data for p in ps] == [1.0 - 0.1 * 0.5, -2.0 + 0.1 * 4.0]
+
+
+def test_sgd_momentum_two_steps():
+    ps = _params([1.0], [0.5])
+    opt = nn.SGD(ps, lr=0.1, momentum=0.9)
+    opt.step()                                   # v = 0.5;               w = 1 − 0.05 = 0.95
+    assert ps[0].data == pytest.approx(0.95, rel=1e-15)
+    ps[0].grad = 0.2
+    opt.step()                                   # v = 0.9·0.5 + 0.2 = 0.65; w = 0.95 − 0.065 = 0.885
+    assert ps[0].data == pytest.approx(0.885, rel=1e-15)
+    assert opt.velocity == [pytest.approx(0.65, rel=1e-15)]
+
+
+def test_adam_two_steps():
+    ps = _params([1.0, 0.0], [0.5, -2.0])
+    opt = nn.Adam(ps, lr=0.1, betas=(0.9, 0.999), eps=1e-8)
+    opt.step()
+    # step 1: m̂ = g, ŝ = g², so the update is lr · g / (|g| + ε) ≈ lr · sign(g)
+    assert ps[0].data == pytest.approx(1.0 - 0.1 * 0.5 / (0.5 + 1e-8), rel=1e-15)
+    assert ps[1].data == pytest.approx(0.0 + 0.1 * 2.0 / (2.0 + 1e-8), rel=1e-15)
+    w1 = ps[0].data
+    ps[0].grad = -0.3
+    opt.step()
+    m = 0.9 * (0.1 * 0.5) + 0.1 * -0.3
+    s = 0.999 * (0.001 * 0.25) + 0.001 * 0.09
+    m_hat, s_hat = m / (1 - 0.9 ** 2), s / (1 - 0.999 ** 2)
+    assert ps[0].data == pytest.approx(w1 - 0.1 * m_hat / (math.sqrt(s_hat) + 1e-8), rel=1e-15)
+    assert opt.t == 2
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.5),
+                                  lambda ps: nn.Adam(ps, lr=0.01)])
+def test_updates_change_data_only_and_build_no_nodes(make):
+    m = nn.MLP(2, [3, 1], activation="tanh", rng=0)
+    params = m.parameters()
+    before = [p.data for p in params]
+    opt = make(params)
+    m([0.5, -1.0])[0].backward()
+    gc.collect()
+    count = sum(isinstance(o, Value) for o in gc.get_objects())
+    opt.step()
+    assert sum(isinstance(o, Value) for o in gc.get_objects()) <= count
+    assert m.parameters() == params and all(a is b for a, b in zip(m.parameters(), params, strict=True))
+    for p in params:
+        assert p.parents == () and p.op == "" and isinstance(p.data, float)
+    assert any(p.data != b for p, b in zip(params, before, strict=True))
+    opt.zero_grad()
+    assert all(p.grad == 0.0 for p in params)
+
+
+def test_training_reduces_loss():
+    m = nn.MLP(2, [4, 1], activation="tanh", rng=3)
+    xs, ys = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [1.0, -1.0, 0.5]
+    for opt in (nn.SGD(m.parameters(), lr=0.05, momentum=0.9), nn.Adam(m.parameters(), lr=0.05)):
+        def loss():
+            return nn.mean([nn.squared_error(m(x), [y]) for x, y in zip(xs, ys, strict=True)])
+        first = loss().data
+        for _ in range(30):
+            opt.zero_grad()
+            loss().backward()
+            opt.step()
+        assert loss().data < 0.5 * first
+
+
+def test_blowup_is_an_error_not_a_nan():
+    p = Value(1.0, "w")
+    p.grad = 1e308
+    with pytest.raises(FloatingPointError, match="w"):
+        nn.SGD([p], lr=1e10).step()
+    assert p.data == 1.0
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda: nn.SGD([Value(1.0)], lr=0), ValueError),
+    (lambda: nn.SGD([Value(1.0)], lr=-0.1), ValueError),
+    (lambda: nn.SGD([Value(1.0)], lr=float("nan")), ValueError),
+    (lambda: nn.SGD([Value(1.0)], lr=0.1, momentum=1.0), ValueError),
+    (lambda: nn.SGD([1.0], lr=0.1), TypeError),
+    (lambda: nn.Adam([Value(1.0)], betas=(0.9,)), ValueError),
+    (lambda: nn.Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError),
+    (lambda: nn.Adam([Value(1.0)], eps=0.0), ValueError),
+])
+def test_bad_arguments(make, error):
+    with pytest.raises(error):
+        make()
