@@ -6,10 +6,12 @@ from autodiff.engine import (
     PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, relu, sigmoid, tanh,
     topological_order,
 )
+from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
 from autodiff.steps import ForwardStep, Walkthrough, forward_steps
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
     "numerical_grad", "gradcheck", "GradcheckError",
+    "parse_expression", "ParsedExpression", "ExpressionError",
 ]
