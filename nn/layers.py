@@ -83,7 +83,11 @@ class Neuron(Module):
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
 
     def preactivation(self, x: Sequence[Value | float]) -> Value:
-        """z = Σ_k w_k x_k + b, labelled ``<prefix>z``. ``x`` must already hold ``nin`` items."""
+        """z = Σ_k w_k x_k + b, labelled ``<prefix>z``. ``x`` must already hold ``nin`` items.
+
+        Every forward pass (call, layer, MLP, trace) computes z here and only here, so another way of
+        building it (say one n-ary node) is a change to this method alone.
+        """
         z = self.w[0] * x[0]
         for w, xk in zip(self.w[1:], x[1:], strict=True):
             z = z + w * xk
