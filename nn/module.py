@@ -116,6 +116,11 @@ class Module:
         doc = {"format": FILE_FORMAT, "version": FILE_VERSION, "model": repr(self),
                "parameters": self.state_dict()}
         directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"save: the directory {directory!r} does not exist; create it first")
+        # mkstemp makes the file private (0600); a saved model gets the usual 0644, or keeps the mode
+        # of the file it replaces.
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -123,6 +128,7 @@ class Module:
                 f.write("\n")
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             try:

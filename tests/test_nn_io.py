@@ -166,3 +166,18 @@ def test_standalone_neuron_and_layer_save(tmp_path):
     assert _bits(nn.Layer(2, 2, rng=4).load(tmp_path / "l.json")) == _bits(layer)
     with pytest.raises(ValueError):
         nn.Neuron(2).load(tmp_path / "n.json")
+
+
+def test_save_into_a_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nn.MLP(2, [1], rng=0).save(tmp_path / "no" / "m.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_saved_file_is_readable_and_keeps_its_mode(tmp_path):
+    path = tmp_path / "m.json"
+    nn.MLP(2, [1], rng=0).save(path)
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    os.chmod(path, 0o600)
+    nn.MLP(2, [1], rng=1).save(path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
