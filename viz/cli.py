@@ -1,12 +1,529 @@
-"""The `deltagrad` command: gradients, diagrams, step-through, checks and demos from the shell."""
+"""The `deltagrad` command: gradients, diagrams, step-through, checks and demos from the shell.
+
+    deltagrad grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
+    deltagrad draw "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 -o neuron.svg
+    deltagrad step "x*x + x" x=3 --plain
+    deltagrad check --doc 004
+    deltagrad train moons --epochs 40 -o moons.png
+    deltagrad demo
+
+Bad input exits with status 2 and one line on stderr; `check` exits 1 when the equations disagree.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
+import math
+import os
 import sys
+from pathlib import Path
+from typing import NoReturn
+
+from autodiff import ExpressionError, ParsedExpression, Value, parse_expression
+
+__all__ = ["main", "build_parser", "CommandError", "NEURON"]
+
+PROG = "deltagrad"
+
+# The classic neuron of micrograd's lecture: b is chosen so that n = atanh(1/√2), o = 1/√2, do/dn = 1/2.
+NEURON = ("n = x1*w1 + x2*w2 + b; o = tanh(n)",
+          {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
+
+GRAMMAR = """expressions: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, and
+exp() log() tanh() sigmoid() relu() of one argument; several statements separated by ; or new lines,
+`name = expression`, name intermediate nodes: "n = x*w + b; o = tanh(n)". Give every input name a value
+as name=number. An expression that starts with - needs `--` before it: deltagrad grad -- "-x*y" x=1 y=2"""
+
+
+class CommandError(Exception):
+    """Bad input to a subcommand: printed as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (``deltagrad grad: error: ... (see --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ---- shared helpers -----------------------------------------------------------------------------
+
+def _values(pairs: list[str]) -> dict[str, float]:
+    """``["x=2", "w=-3"]`` -> ``{"x": 2.0, "w": -3.0}``, refusing anything that is not name=number."""
+    values: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise CommandError(f"{pair!r} is not name=value; give each input as name=number, e.g. x1=2.0")
+        try:
+            number = float(text)
+        except ValueError:
+            raise CommandError(f"{pair}: {text.strip()!r} is not a number; write name=number, "
+                               f"e.g. {name}=0.5") from None
+        if not math.isfinite(number):
+            raise CommandError(f"{pair}: the value must be a finite number")
+        if name in values:
+            raise CommandError(f"{name} is given twice ({name}={values[name]:g} and {pair}); give it once")
+        values[name] = number
+    return values
+
+
+def _parse(expr: str, pairs: list[str]) -> ParsedExpression:
+    values = _values(pairs)
+    parsed = parse_expression(expr, **values)
+    unused = [name for name in values if name not in parsed.leaves]
+    if unused:
+        used = ", ".join(parsed.leaves) or "no names"
+        raise CommandError(f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} given a value but "
+                           f"not used (it uses {used}); check the spelling")
+    return parsed
+
+
+def _output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Check an output path before the work that fills it: a known suffix, an existing writable folder."""
+    out = Path(path)
+    if out.is_dir():
+        raise CommandError(f"{path} is a folder; give a file name inside it")
+    if suffixes is not None and out.suffix.lower() not in suffixes:
+        raise CommandError(f"{path}: the file name must end in {', '.join(suffixes)} (the suffix picks "
+                           "the format)")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CommandError(f"cannot write {path}: permission denied")
+    return out
+
+
+def _need(module: str, attribute: str, what: str):
+    """A piece another part of deltagrad provides, or a clear error when this version lacks it."""
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError):
+        raise CommandError(f"{what} ({module}.{attribute}) is not available yet in this version of "
+                           "deltagrad") from None
+    return found
+
+
+def _num(x: float, digits: int) -> str:
+    return f"{x:.{digits}g}"
+
+
+def _named(parsed: ParsedExpression) -> list[tuple[str, Value]]:
+    return list(parsed.leaves.items()) + list(parsed.nodes.items())
+
+
+# ---- grad ---------------------------------------------------------------------------------------
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    parsed = _parse(args.expr, args.values)
+    root = parsed.root
+    root.backward()
+    if args.json:
+        print(json.dumps({
+            "expression": args.expr, "value": root.data,
+            "gradients": {k: v.grad for k, v in parsed.leaves.items()},
+            "inputs": {k: v.data for k, v in parsed.leaves.items()},
+            "nodes": {k: {"value": v.data, "grad": v.grad} for k, v in parsed.nodes.items()},
+        }, indent=2))
+        return 0
+    print(grad_report(parsed, args.expr, args.digits))
+    return 0
+
+
+def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
+    """The text `deltagrad grad` prints: the value, then each named input's (and node's) value and
+    gradient d root / d name."""
+    root = parsed.root
+    out = root.label or "value"
+    lines = [" ".join(expr.split()), f"{out} = {_num(root.data, digits)}"]
+    rows = [(k, v) for k, v in _named(parsed) if v is not root]
+    if not rows:
+        return "\n".join(lines + ["(no named inputs: the expression is a constant)"])
+    width = max(len("name"), *(len(k) for k, _ in rows))
+    grad = f"d{out}/dname" if out != "value" else "grad"
+    lines += ["", f"{'name':<{width}}  {'value':>12}  {grad:>12}"]
+    for k, v in rows:
+        kind = "" if k in parsed.leaves else "  (node)"
+        lines.append(f"{k:<{width}}  {_num(v.data, digits):>12}  {_num(v.grad, digits):>12}{kind}")
+    return "\n".join(lines)
+
+
+# ---- draw ---------------------------------------------------------------------------------------
+
+DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    out = _output(args.output, DIAGRAM_SUFFIXES)
+    render = _need("viz.draw", "render", "drawing diagrams")
+    parsed = _parse(args.expr, args.values)
+    if not args.no_backward:
+        parsed.root.backward()
+    options = {"rankdir": args.rankdir, "show_grad": not args.no_backward and not args.no_grad,
+               "show_local": args.show_local}
+    if args.precision is not None:
+        options["precision"] = args.precision
+    if args.highlight:
+        named = dict(_named(parsed))
+        missing = [h for h in args.highlight if h not in named]
+        if missing:
+            raise CommandError(f"--highlight {', '.join(missing)}: no such name in the expression "
+                               f"(names: {', '.join(named)})")
+        options["highlight"] = {named[h] for h in args.highlight}
+    written = render(parsed.root, out, **options)
+    print(f"wrote {written or out}")
+    return 0
+
+
+# ---- step ---------------------------------------------------------------------------------------
+
+def cmd_step(args: argparse.Namespace) -> int:
+    parsed = _parse(args.expr, args.values)
+    if args.html:
+        out = _output(args.html, (".html", ".htm"))
+        step_html = _need("viz.step_html", "step_html", "the HTML stepper")
+        _need("viz.draw", "draw", "the HTML stepper's diagram")
+        page = step_html(parsed.root, out, predict=args.predict)
+        print(f"wrote {out} ({len(page.walkthrough)} frames); open it in a browser")
+        return 0
+    if args.predict:
+        raise CommandError("--predict works with --html FILE (the page asks for each gradient)")
+    from rich.console import Console
+
+    step_terminal = _need("viz.stepper", "step_terminal", "the terminal stepper")
+    step_terminal(parsed.root, console=Console(highlight=False), interactive=False if args.plain else None)
+    return 0
+
+
+# ---- check --------------------------------------------------------------------------------------
+
+DOCUMENTS = ("000", "001", "002", "003", "004")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    compare_document = _need("nn", "compare_document", "the closed-form comparison")
+    docs = DOCUMENTS if args.doc == "all" else (args.doc,)
+    agree = True
+    for doc in docs:
+        result = compare_document(doc, rng=args.seed)
+        print(result)
+        print()
+        agree = agree and bool(result.agree)
+    print("all equations agree with the engine" if agree else "DISAGREEMENT: see the tables above")
+    return 0 if agree else 1
+
+
+# ---- train --------------------------------------------------------------------------------------
+
+def _widths(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        widths = []
+    if not widths or any(w < 1 for w in widths):
+        raise CommandError(f"--hidden {text!r}: give the hidden layer widths as positive integers "
+                           "separated by commas, e.g. 16,16")
+    return widths
+
+
+def train_moons(*, epochs: int, hidden: list[int], lr: float, seed: int, samples: int, noise: float,
+                lam: float, progress=None):
+    """Train ``MLP(2, hidden + [1])`` on two moons: mean hinge loss + λ/2 Σ w², full-batch SGD with the
+    rate decaying linearly, lr_k = lr (1 − 0.9 k / epochs).  Returns (model, X, y, losses, accuracy);
+    ``progress(epoch, loss, accuracy)`` is called after each epoch."""
+    import nn
+    from nn.data import make_moons
+
+    X, y = make_moons(samples, noise=noise, rng=seed)
+    rows, labels = X.tolist(), (2 * y - 1).tolist()  # hinge wants ±1
+    model = nn.MLP(2, [*hidden, 1], rng=seed)
+    opt = nn.SGD(model.parameters(), lr=lr)
+
+    def evaluate() -> tuple[Value, float]:
+        scores = [model(x)[0] for x in rows]
+        loss = nn.mean([nn.hinge(s, t) for s, t in zip(scores, labels, strict=True)])
+        loss = loss + nn.l2(model.weights(), lam)
+        accuracy = sum((s.data > 0) == (t > 0) for s, t in zip(scores, labels, strict=True)) / len(rows)
+        return loss, accuracy
+
+    losses = []
+    for k in range(epochs):
+        loss, accuracy = evaluate()
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = lr * (1 - 0.9 * k / epochs)
+        opt.step()
+        losses.append(loss.data)
+        if progress is not None:
+            progress(k + 1, loss.data, accuracy)
+    loss, accuracy = evaluate()
+    losses.append(loss.data)
+    return model, X, y, losses, accuracy
+
+
+def mlp_numpy(model, points):
+    """The model's output for many points at once, in numpy from its parameters (for plotting a
+    decision boundary: 10,000 points through `Value`s would take minutes)."""
+    import numpy as np
+
+    activations = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh, "linear": lambda z: z,
+                   "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))}
+    a = np.asarray(points, dtype=float)
+    for layer in model.layers:
+        W = np.array([[w.data for w in n.w] for n in layer.neurons])
+        b = np.array([n.b.data for n in layer.neurons])
+        a = activations[layer.activation](a @ W.T + b)
+    return a
+
+
+def plot_moons(model, X, y, losses, path: Path) -> None:
+    """Decision boundary (left) and loss per epoch (right), as a PNG."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise CommandError("the plot needs matplotlib: pip install 'deltagrad[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 150))
+    scores = mlp_numpy(model, np.column_stack([gx.ravel(), gy.ravel()]))[:, 0].reshape(gx.shape)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    left.contourf(gx, gy, scores > 0, levels=[-0.5, 0.5, 1.5], colors=["#ffd8a8", "#a5d8ff"], alpha=0.8)
+    left.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1)
+    left.scatter(X[:, 0], X[:, 1], c=np.where(y > 0, "#1864ab", "#d9480f"), s=18, edgecolors="white",
+                 linewidths=0.5)
+    left.set_title("decision boundary (score = 0)")
+    right.plot(range(len(losses)), losses, color="#5f3dc4")
+    right.set_xlabel("epoch")
+    right.set_ylabel("loss (hinge + L2)")
+    right.set_yscale("log" if min(losses) > 0 else "linear")
+    right.set_title("training loss")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    hidden = _widths(args.hidden)
+    for flag, value, low in (("--epochs", args.epochs, 1), ("--samples", args.samples, 2)):
+        if value < low:
+            raise CommandError(f"{flag} must be at least {low}, got {value}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise CommandError(f"--lr must be a number > 0, got {args.lr}")
+    if not (math.isfinite(args.noise) and args.noise >= 0 and math.isfinite(args.l2) and args.l2 >= 0):
+        raise CommandError("--noise and --l2 must be numbers >= 0")
+    out = _output(args.output, (".png",)) if args.output else None
+    if out is not None:
+        try:
+            import matplotlib  # noqa: F401  (fail before training, not after)
+        except ImportError:
+            raise CommandError("-o needs matplotlib for the plot: pip install 'deltagrad[plot]'") from None
+    print(f"training MLP(2, {[*hidden, 1]}) on {args.samples} points of two moons for {args.epochs} "
+          f"epochs (hinge loss + L2 {args.l2:g}, SGD lr {args.lr:g} decaying, seed {args.seed})")
+    model, X, y, losses, accuracy = _train_with_bar(args, hidden)
+    print(f"after {args.epochs} epochs: loss {losses[-1]:.4f}, accuracy {accuracy:.1%}")
+    if out is not None:
+        plot_moons(model, X, y, losses, out)
+        print(f"wrote {out}")
+    return 0
+
+
+def _train_with_bar(args: argparse.Namespace, hidden: list[int]):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+               TextColumn("loss {task.fields[loss]:.4f}  accuracy {task.fields[accuracy]:.0%}"),
+               TimeElapsedColumn()]
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, disable=args.quiet, transient=False) as bar:
+        task = bar.add_task("train", total=args.epochs, loss=float("nan"), accuracy=0.0)
+        return train_moons(epochs=args.epochs, hidden=hidden, lr=args.lr, seed=args.seed,
+                           samples=args.samples, noise=args.noise, lam=args.l2,
+                           progress=lambda k, lo, acc: bar.update(task, completed=k, loss=lo, accuracy=acc))
+
+
+# ---- demo ---------------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--out {folder}: a file of that name exists; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"cannot create the folder {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write into {folder}: permission denied")
+    expr, values = NEURON
+    pairs = [f"{k}={v!r}" for k, v in values.items()]
+    missing: list[str] = []
+
+    def part(title: str) -> None:
+        print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
+
+    part("1. the classic neuron and its gradients")
+    print(f"$ deltagrad grad \"{expr}\" {' '.join(pairs)}\n")
+    parsed = _parse(expr, pairs)
+    parsed.root.backward()
+    print(grad_report(parsed, expr))
+
+    part("2. its diagram")
+    try:
+        render = _need("viz.draw", "render", "drawing diagrams")
+        written = render(parsed.root, folder / "neuron.svg")
+        print(f"wrote {written or folder / 'neuron.svg'}")
+    except CommandError as e:
+        missing.append(str(e))
+        print(f"skipped: {e}")
+
+    part("3. the step-through, in a page")
+    try:
+        step_html = _need("viz.step_html", "step_html", "the HTML stepper")
+        _need("viz.draw", "draw", "the HTML stepper's diagram")
+        page = step_html(_parse(expr, pairs).root, folder / "neuron_stepper.html")
+        print(f"wrote {page.path} ({len(page.walkthrough)} frames): open it, then ← → step through")
+        from autodiff import backward_steps
+        for step in list(backward_steps(_parse(expr, pairs).root))[:2]:
+            print(step)
+        print("...")
+    except CommandError as e:
+        missing.append(str(e))
+        print(f"skipped: {e}")
+
+    part("4. document 004's equations against the engine")
+    try:
+        compare_document = _need("nn", "compare_document", "the closed-form comparison")
+        print(compare_document("004", rng=args.seed))
+    except CommandError as e:
+        missing.append(str(e))
+        print(f"skipped: {e}")
+
+    part("5. a short training on two moons")
+    train = argparse.Namespace(epochs=args.epochs, hidden="16,16", lr=1.0, seed=args.seed, samples=100,
+                               noise=0.1, l2=1e-4, quiet=args.quiet, output=None)
+    try:
+        import matplotlib  # noqa: F401
+        train.output = str(folder / "moons.png")
+    except ImportError:
+        print("(no plot: pip install 'deltagrad[plot]' for matplotlib)")
+    cmd_train(train)
+
+    print(f"\nthe files are in {folder}/")
+    if missing:
+        print(f"{len(missing)} part(s) skipped (not available yet in this version)")
+    return 0
+
+
+# ---- the parser ---------------------------------------------------------------------------------
+
+def _expression_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expr", metavar="EXPR", help='the expression, quoted: "tanh(x*w + b)"')
+    p.add_argument("values", metavar="name=value", nargs="*", default=[],
+                   help="a number for each input name, e.g. x1=2 w1=-3")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="deltagrad: gradients, diagrams and step-through of scalar "
+                     "expressions from the shell; checks of backpropagation's closed-form equations; "
+                     "a demo network.", epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    raw = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser("grad", help="the value and every input's gradient", epilog=GRAMMAR,
+                       formatter_class=raw, description="Compute the expression and its gradient with "
+                       "respect to every named input (and every named intermediate node).")
+    _expression_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.set_defaults(run=cmd_grad)
+
+    p = sub.add_parser("draw", help="the graph as a diagram (.svg .png .pdf .dot)", epilog=GRAMMAR,
+                       formatter_class=raw, description="Draw the expression's graph after the "
+                       "backward pass, with values and gradients on its nodes.")
+    _expression_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write; the suffix "
+                   "picks the format: .svg .png .pdf .dot")
+    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="left to right (default) or "
+                   "top to bottom")
+    p.add_argument("--show-local", action="store_true", help="label each edge with its local derivative")
+    p.add_argument("--no-grad", action="store_true", help="do not show gradients")
+    p.add_argument("--no-backward", action="store_true", help="draw before any backward pass")
+    p.add_argument("--highlight", nargs="+", metavar="NAME", default=[], help="names to emphasise")
+    p.add_argument("--precision", type=int, default=None, help="digits shown for numbers")
+    p.set_defaults(run=cmd_draw)
+
+    p = sub.add_parser("step", help="step through the forward and backward pass", epilog=GRAMMAR,
+                       formatter_class=raw, description="Step through the forward and then the backward "
+                       "pass: n/→ next, p/← previous, q quit. Piped output prints every step.")
+    _expression_args(p)
+    p.add_argument("--plain", action="store_true", help="print every step instead of stepping")
+    p.add_argument("--html", metavar="FILE", help="write the HTML stepper page instead")
+    p.add_argument("--predict", action="store_true", help="with --html: ask for each gradient first")
+    p.set_defaults(run=cmd_step)
+
+    p = sub.add_parser("check", help="the documents' closed-form equations against the engine",
+                       description="Run each document's closed-form backpropagation equations and the "
+                       "engine on random networks and print them side by side. Exit status 0 when they "
+                       "agree, 1 when not.")
+    p.add_argument("--doc", choices=(*DOCUMENTS, "all"), default="all", help="which document (default all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random networks (default 0)")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("train", help="train a small network on a toy data set",
+                       description="Train MLP(2, [hidden..., 1]) on two moons with the hinge loss, "
+                       "printing progress and the accuracy; -o writes a plot (needs matplotlib).")
+    p.add_argument("dataset", choices=("moons",), help="the data set (moons)")
+    p.add_argument("--epochs", type=int, default=40, help="full-batch steps (default 40)")
+    p.add_argument("--hidden", default="16,16", help="hidden layer widths (default 16,16)")
+    p.add_argument("--lr", type=float, default=1.0, help="initial learning rate (default 1.0, decays "
+                   "linearly to 0.1 of it)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the data and the weights (default 1)")
+    p.add_argument("--samples", type=int, default=100, help="number of points (default 100)")
+    p.add_argument("--noise", type=float, default=0.1, help="noise of the moons (default 0.1)")
+    p.add_argument("--l2", type=float, default=1e-4, help="L2 regularisation λ (default 1e-4)")
+    p.add_argument("-o", "--output", metavar="PLOT.png", help="write the decision boundary and loss curve")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("demo", help="the tour: gradients, diagram, stepper, a check, a training",
+                       description="A short tour of deltagrad (what `make demo` runs); files are "
+                       "written to a folder.")
+    p.add_argument("--out", default="deltagrad-demo", metavar="DIR", help="folder for the files "
+                   "(default ./deltagrad-demo)")
+    p.add_argument("--epochs", type=int, default=20, help="epochs of the moons training (default 20)")
+    p.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_demo)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("deltagrad: no subcommands yet", file=sys.stderr)
+    """Run the command line; returns the exit status (0 ok, 1 `check` disagrees, 2 bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed by argparse
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return args.run(args)
+    except (CommandError, ExpressionError) as e:
+        message = str(e)
+    except (ValueError, ArithmeticError) as e:  # a computation out of its domain, e.g. in backward
+        message = str(e)
+    except OSError as e:
+        message = f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
+    except KeyboardInterrupt:
+        return 130
+    print(f"{PROG} {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
     return 2
 
 

@@ -1,0 +1,242 @@
+"""The `deltagrad` command through its entry point `viz.cli.main([...])`: exit status, output, files
+written; every kind of bad input exits 2 with one line on stderr; and once through the installed script."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from viz import cli
+from viz.cli import main
+
+NEURON_ARGS = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
+OUT = 1 / math.sqrt(2)          # tanh(atanh(1/√2)); do/dn = 1 - o² = 1/2
+NEURON_GRADS = {"x1": -3 * 0.5, "w1": 2 * 0.5, "x2": 1 * 0.5, "w2": 0.0, "b": 0.5}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def table(out: str) -> dict[str, tuple[float, float]]:
+    """name -> (value, grad) from the rows of `deltagrad grad`'s table."""
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].isidentifier() and parts[0] != "name":
+            try:
+                rows[parts[0]] = (float(parts[1]), float(parts[2]))
+            except ValueError:
+                pass
+    return rows
+
+
+# ---- grad ---------------------------------------------------------------------------------------
+
+def test_grad_prints_the_value_and_every_inputs_gradient(capsys):
+    code, out, err = run(capsys, "grad", *NEURON_ARGS)
+    assert code == 0 and err == ""
+    assert "value = 0.707107" in out
+    rows = table(out)
+    assert list(rows) == ["x1", "w1", "x2", "w2", "b"]
+    for name, g in NEURON_GRADS.items():
+        assert rows[name][1] == pytest.approx(g, abs=1e-6), name
+    assert rows["b"][0] == pytest.approx(6.88137, abs=1e-5)
+
+
+def test_grad_json_is_exact_and_includes_named_nodes(capsys):
+    code, out, _ = run(capsys, "grad", "n = x1*w1 + x2*w2 + b; o = tanh(n)", *NEURON_ARGS[1:], "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["value"] == pytest.approx(OUT, abs=1e-15)
+    assert data["gradients"] == pytest.approx(NEURON_GRADS, abs=1e-14)
+    assert data["inputs"]["w1"] == -3.0 and data["inputs"]["b"] == 6.8813735870195432
+    assert data["nodes"]["n"]["grad"] == pytest.approx(0.5, abs=1e-14)
+    assert data["nodes"]["o"] == {"value": data["value"], "grad": 1.0}
+
+
+def test_grad_names_the_output_and_marks_nodes(capsys):
+    code, out, _ = run(capsys, "grad", "n = x*w + b; o = tanh(n)", "x=1", "w=0.5", "b=0.25", "--digits", "4")
+    assert code == 0
+    assert "o = 0.6351" in out and "do/dname" in out
+    rows = out.split("\n\n", 1)[1].splitlines()[1:]  # after the blank line and the header
+    assert [r.split()[0] for r in rows] == ["x", "w", "b", "n"]
+    node_line = rows[-1]
+    assert node_line.endswith("(node)")
+    assert table(out)["n"][1] == pytest.approx(1 - math.tanh(0.75) ** 2, abs=1e-4)
+
+
+def test_grad_of_reuse_and_of_a_constant(capsys):
+    code, out, _ = run(capsys, "grad", "x*x + x", "x=3")
+    assert code == 0 and table(out)["x"] == (3.0, 7.0)
+    code, out, _ = run(capsys, "grad", "2 ** 3")
+    assert code == 0 and "value = 8" in out and "constant" in out
+
+
+def test_a_negative_expression_after_double_dash(capsys):
+    code, out, _ = run(capsys, "grad", "--json", "--", "-x*y", "x=2", "y=3")
+    assert code == 0 and json.loads(out)["gradients"] == {"x": -3.0, "y": -2.0}
+
+
+# ---- step ---------------------------------------------------------------------------------------
+
+def test_step_plain_prints_every_forward_and_backward_step(capsys):
+    code, out, err = run(capsys, "step", "x*x + x", "x=3", "--plain")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == "start: the leaves are x = 3.0"
+    assert "step 1/2  mul: v1 = x × x = 3.0 × 3.0 → 9.0" in lines
+    assert "backward begins: v2.grad = dv2/dv2 = 1.0" in lines
+    accumulation = "x.grad += x · v1.grad = 3.0 · 1.0 → 4.0 + 3.0 = 7.0"
+    assert any(line.strip() == accumulation for line in lines)
+
+
+def test_step_when_piped_is_plain_too(capsys):
+    code, out, _ = run(capsys, "step", *NEURON_ARGS)
+    assert code == 0 and "step 5/5  tanh" in out and "b.grad" in out
+
+
+def test_step_predict_needs_html(capsys):
+    code, _, err = run(capsys, "step", "x*2", "x=1", "--predict")
+    assert code == 2 and "--predict works with --html" in err
+
+
+# ---- train --------------------------------------------------------------------------------------
+
+def test_train_moons_prints_accuracy_and_is_deterministic(capsys):
+    argv = ["train", "moons", "--epochs", "3", "--samples", "20", "--hidden", "4,3", "--seed", "2", "-q"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "MLP(2, [4, 3, 1]) on 20 points" in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("after 3 epochs: loss ") and last.endswith("%")
+    accuracy = float(last.split("accuracy ")[1].rstrip("%"))
+    assert 0 <= accuracy <= 100
+    assert run(capsys, *argv)[1] == out
+
+
+def test_training_lowers_the_loss_and_separates_the_moons():
+    model, X, y, losses, accuracy = cli.train_moons(epochs=25, hidden=[8, 8], lr=1.0, seed=1, samples=40,
+                                                    noise=0.1, lam=1e-4)
+    assert len(losses) == 26 and losses[-1] < 0.5 * losses[0]
+    assert accuracy >= 0.9
+    # The numpy forward used for the plot is the model's own forward pass.
+    numpy_scores = cli.mlp_numpy(model, X)[:, 0]
+    assert numpy_scores == pytest.approx([model(x)[0].data for x in X.tolist()], abs=1e-12)
+    assert ((numpy_scores > 0) == (y > 0)).mean() == accuracy
+
+
+def test_train_writes_a_png_plot(capsys, tmp_path):
+    try:
+        import matplotlib  # noqa: F401
+        have = True
+    except ImportError:
+        have = False
+    require(have, "matplotlib", "pip install 'deltagrad[plot]'")
+    out_png = tmp_path / "moons.png"
+    code, out, _ = run(capsys, "train", "moons", "--epochs", "2", "--samples", "16", "--hidden", "3", "-q",
+                       "-o", str(out_png))
+    assert code == 0 and f"wrote {out_png}" in out
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out_png)
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.shape[0] > 300 and image.shape[1] > 2 * image.shape[0] * 0.9  # two panels side by side
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+# ---- --help and errors --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [[], ["grad"], ["draw"], ["step"], ["check"], ["train"], ["demo"]])
+def test_every_subcommand_has_help(capsys, command):
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0 and out.startswith("usage: deltagrad")
+    if command in (["grad"], ["draw"], ["step"]):
+        assert "exp() log() tanh() sigmoid() relu()" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ([], "required: COMMAND"),
+    (["grad"], "required: EXPR"),
+    (["grad", "x.y", "x=1"], "line 1, column 1: `x.y`: attribute access is not allowed"),
+    (["grad", "x +* y", "x=1", "y=2"], "line 1, column 4: invalid syntax"),
+    (["grad", "open('f')"], "`open(...)` is not an allowed function"),
+    (["grad", "x*y", "x=1", "y=abc"], "y=abc: 'abc' is not a number"),
+    (["grad", "x*y", "x=1", "y=nan"], "must be a finite number"),
+    (["grad", "x*y", "x=1", "y"], "'y' is not name=value"),
+    (["grad", "x*y", "x=1", "2y=1"], "is not name=value"),
+    (["grad", "x*y", "x=1", "y=2", "x=3"], "x is given twice"),
+    (["grad", "x*y", "x=1"], "no value given for y"),
+    (["grad", "x*y", "x=1", "y=2", "z=3"], "z is given a value but not used (it uses x, y)"),
+    (["grad", "log(x)", "x=0"], "log needs an input > 0"),
+    (["grad", "x**y", "x=-2", "y=2"], "needs log of a negative base"),  # raised by the backward pass
+    (["grad", "x", "x=1", "--digits", "many"], "invalid int value: 'many'"),
+    (["draw", "x*2", "x=1", "-o", "/nonexistent-dir/g.svg"], "the folder /nonexistent-dir does not exist"),
+    (["draw", "x*2", "x=1", "-o", "g.jpeg"], "must end in .svg, .png, .pdf, .dot"),
+    (["draw", "x*2", "x=1"], "required: -o/--output"),
+    (["step", "x*2", "x=1", "--html", "/nonexistent-dir/s.html"], "does not exist"),
+    (["train", "moons", "-o", "/nonexistent-dir/p.png"], "does not exist"),
+    (["train", "moons", "--hidden", "16,x"], "--hidden '16,x'"),
+    (["train", "moons", "--hidden", "0"], "positive integers"),
+    (["train", "moons", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "moons", "--lr", "-1"], "--lr must be a number > 0"),
+    (["train", "circles"], "invalid choice: 'circles'"),
+    (["check", "--doc", "007"], "invalid choice: '007'"),
+])
+def test_bad_input_exits_2_with_one_line_on_stderr(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert words in err
+    assert err.count("\n") == 1 and err.startswith("deltagrad") and "Traceback" not in err
+
+
+def test_an_output_path_that_is_a_folder_or_read_only(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "moons", "-o", str(tmp_path))
+    assert code == 2 and "is a folder" in err
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        code, _, err = run(capsys, "train", "moons", "-o", str(locked / "p.png"))
+        assert code == 2 and "permission denied" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "demo", "--out", str(blocker))
+    assert code == 2 and "a file of that name exists" in err
+    code, _, err = run(capsys, "demo", "--out", str(blocker / "sub"))
+    assert code == 2 and "cannot create the folder" in err
+
+
+# ---- the installed script -------------------------------------------------------------------------
+
+def _script() -> str | None:
+    beside = Path(sys.executable).parent / "deltagrad"
+    return str(beside) if beside.exists() else shutil.which("deltagrad")
+
+
+def test_the_installed_deltagrad_script(tmp_path):
+    script = _script()
+    require(script is not None, "the `deltagrad` console script", "pip install -e . into .venv")
+    done = subprocess.run([script, "grad", *NEURON_ARGS, "--json"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gradients"] == pytest.approx(NEURON_GRADS, abs=1e-14)
+
+    bad = subprocess.run([script, "grad", "__import__('os').system('touch pwned')"], capture_output=True,
+                         text=True, timeout=60, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and "not an allowed function" in bad.stderr
+    assert not (tmp_path / "pwned").exists()
+
+    unknown = subprocess.run([script, "nope"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
