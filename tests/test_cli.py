@@ -240,3 +240,34 @@ def test_the_installed_deltagrad_script(tmp_path):
 
     unknown = subprocess.run([script, "nope"], capture_output=True, text=True, timeout=60)
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+
+
+# ---- demo ---------------------------------------------------------------------------------------
+
+def _available(module: str, attribute: str) -> bool:
+    import importlib
+    try:
+        return hasattr(importlib.import_module(module), attribute)
+    except ImportError:
+        return False
+
+
+def test_demo_writes_its_files_and_tours_every_available_part(capsys, tmp_path):
+    folder = tmp_path / "tour"
+    code, out, err = run(capsys, "demo", "--out", str(folder), "--epochs", "2", "-q")
+    assert code == 0, err
+    for title in ("1. the classic neuron", "2. its diagram", "3. the step-through", "4. document 004",
+                  "5. a short training"):
+        assert title in out
+    assert table(out)["w1"][1] == pytest.approx(1.0, abs=1e-6)
+    assert "after 2 epochs" in out and f"the files are in {folder}/" in out
+    draw = _available("viz.draw", "render")
+    assert (folder / "neuron.svg").exists() == draw
+    assert (folder / "neuron_stepper.html").exists() == (draw and _available("viz.step_html", "step_html"))
+    if _available("nn", "compare_document"):
+        assert "skipped: the closed-form comparison" not in out
+    try:
+        import matplotlib  # noqa: F401
+        assert (folder / "moons.png").read_bytes()[:4] == b"\x89PNG"
+    except ImportError:
+        assert not (folder / "moons.png").exists()
