@@ -79,6 +79,8 @@ def test_grad_names_the_output_and_marks_nodes(capsys):
 def test_grad_of_reuse_and_of_a_constant(capsys):
     code, out, _ = run(capsys, "grad", "x*x + x", "x=3")
     assert code == 0 and table(out)["x"] == (3.0, 7.0)
+    code, out, _ = run(capsys, "grad", "x", "x=3")
+    assert code == 0 and "x = 3" in out and table(out)["x"] == (3.0, 1.0)
     code, out, _ = run(capsys, "grad", "2 ** 3")
     assert code == 0 and "value = 8" in out and "constant" in out
 

@@ -140,7 +140,7 @@ def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
     root = parsed.root
     out = root.label or "value"
     lines = [" ".join(expr.split()), f"{out} = {_num(root.data, digits)}"]
-    rows = [(k, v) for k, v in _named(parsed) if v is not root]
+    rows = [(k, v) for k, v in _named(parsed) if v is not root or k in parsed.leaves]
     if not rows:
         return "\n".join(lines + ["(no named inputs: the expression is a constant)"])
     width = max(len("name"), *(len(k) for k, _ in rows))
