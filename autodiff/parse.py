@@ -92,8 +92,9 @@ class ParsedExpression:
 def parse_expression(text: str, /, **values: float) -> ParsedExpression:
     """Build the graph of ``text`` with the given values for its names and return its root and leaves.
 
-    >>> root, leaves = parse_expression("tanh(x1*w1 + x2*w2 + b)", x1=2, x2=0, w1=-3, w2=1, b=6.88)
-    >>> root.backward(); leaves["w1"].grad    # x1 * (1 - tanh(n)^2)
+        root, leaves = parse_expression("tanh(x1*w1 + x2*w2 + b)", x1=2, x2=0, w1=-3, w2=1, b=6.88)
+        root.backward()
+        leaves["w1"].grad            # x1 (1 - tanh(n)^2) = 2 (1 - 0.7071^2) = 1.0
 
     Grammar: numbers (``2``, ``0.5``, ``1e-3``), names, ``+ - * / **``, unary minus, parentheses and
     the calls ``exp log tanh sigmoid relu`` of one argument; several statements separated by ``;`` or
@@ -125,9 +126,13 @@ def parse_expression(text: str, /, **values: float) -> ParsedExpression:
 
 
 def _number(name: str, v: object) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
+    try:
+        x = float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
+    except OverflowError:  # an int beyond the floats
+        x = math.inf
+    if not math.isfinite(x):
         raise ExpressionError(f"the value of {name} must be a finite real number, got {v!r:.60}")
-    return float(v)
+    return x
 
 
 def _dedent(text: str) -> tuple[list[str], list[int]]:

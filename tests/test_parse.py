@@ -189,7 +189,7 @@ def test_missing_values_are_all_named():
     assert (info.value.line, info.value.column) == (1, 8)
 
 
-@pytest.mark.parametrize("value", [True, "2", float("nan"), float("inf"), None])
+@pytest.mark.parametrize("value", [True, "2", float("nan"), float("inf"), None, 10 ** 400, 1j])
 def test_values_must_be_finite_real_numbers(value):
     with pytest.raises(ExpressionError, match="the value of x must be a finite real number"):
         parse_expression("x * 2", x=value)
