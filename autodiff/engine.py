@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
-    "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc",
+    "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron",
 ]
 
 
@@ -27,6 +27,7 @@ __all__ = [
 class Primitive:
     """One primitive operation: its forward function on plain numbers and its derivative rule.
 
+    ``arity`` is the number of inputs, -1 for any number (n-ary).
     ``vjp(upstream, out, *inputs) -> tuple`` returns one term ``upstream * d out / d input`` per input.
     Rules use plain arithmetic (and the dispatching helpers below), so the same rule runs on floats for
     a fast first-order pass and on `Value`s to build the graph of a gradient.  ``consts`` are the op's
@@ -49,19 +50,81 @@ def _data(x):
     return x.data if x.__class__ is Value else x
 
 
+# Dispatch between floats (checked first: the fast path), Values (a graph node, for second
+# derivatives) and numpy arrays (batched evaluation: one number per example; numpy is imported only
+# when an array is met, so `import autodiff` stays instant).
+
+def _is_array(x) -> bool:
+    return getattr(x, "ndim", 0) > 0
+
+
 def _exp(x):
-    """exp that dispatches: math on floats, a graph node on Values."""
-    return x.exp() if x.__class__ is Value else math.exp(x)
+    """exp that dispatches: math on floats, a graph node on Values, numpy on arrays."""
+    if x.__class__ is float:
+        return math.exp(x)
+    if x.__class__ is Value:
+        return x.exp()
+    return _exp_fwd(x)
 
 
 def _log(x):
-    return x.log() if x.__class__ is Value else math.log(x)
+    if x.__class__ is float:
+        return math.log(x)
+    if x.__class__ is Value:
+        return x.log()
+    return _log_fwd(x)
 
 
-def _step(x) -> float:
+def _step(x):
     """Heaviside step with H(0) = 0: the derivative of relu. It is piecewise constant, so it is a
-    plain float even when x is a Value (its own derivative is 0 everywhere it exists)."""
-    return 1.0 if _data(x) > 0 else 0.0
+    plain float even when x is a Value (its own derivative is 0 everywhere it exists); an array of
+    0.0/1.0 for an array."""
+    x = _data(x)
+    if _is_array(x):
+        return (x > 0).astype(float)
+    return 1.0 if x > 0 else 0.0
+
+
+def _first_bad(mask) -> str:
+    """Which examples of a batch broke a rule, for error messages."""
+    import numpy as np
+    bad = np.flatnonzero(mask)
+    return f"example {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+
+
+def _array_forward(name: str, x, y=None):
+    """The forward function of primitive ``name`` on numpy arrays, with the same errors as on floats."""
+    import numpy as np
+    with np.errstate(all="ignore"):
+        if name == "exp":
+            out = np.exp(x)
+            if not np.isfinite(out).all():
+                raise OverflowError(f"exp: overflows a float at {_first_bad(~np.isfinite(out))} (the "
+                                    "largest finite input is about 709.78); scale the input down")
+            return out
+        if name == "log":
+            if (x <= 0).any():
+                raise ValueError(f"log: undefined at {_first_bad(x <= 0)}; log needs inputs > 0")
+            return np.log(x)
+        if name == "tanh":
+            return np.tanh(x)
+        if name == "sigmoid":  # the two branches of _sigmoid_fwd, so exp never overflows
+            e = np.exp(-np.abs(x))
+            return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        if name == "relu":
+            return np.where(x > 0, x, 0.0)
+        if name == "pow":
+            if ((x == 0) & (y < 0)).any():
+                raise ZeroDivisionError(f"pow: 0 ** negative divides by zero at "
+                                        f"{_first_bad((x == 0) & (y < 0))}; make sure the base is not 0")
+            if ((x < 0) & (y != np.floor(y))).any():
+                raise ValueError(f"pow: negative base with a non-integer exponent at "
+                                 f"{_first_bad((x < 0) & (y != np.floor(y)))}; use a positive base")
+            out = x ** y
+            if not np.isfinite(out).all():
+                raise OverflowError(f"pow: overflows a float at {_first_bad(~np.isfinite(out))}")
+            return out
+    raise NotImplementedError(f"{name}: no array forward; evaluate this op one example at a time")
 
 
 # Forward functions.  Each raises a clear error at the op that went out of its domain.
@@ -75,6 +138,8 @@ def _mul(x: float, y: float) -> float:
 
 
 def _exp_fwd(x: float) -> float:
+    if x.__class__ is not float:
+        return _array_forward("exp", x)
     try:
         return math.exp(x)
     except OverflowError:
@@ -83,17 +148,23 @@ def _exp_fwd(x: float) -> float:
 
 
 def _log_fwd(x: float) -> float:
+    if x.__class__ is not float:
+        return _array_forward("log", x)
     if x <= 0:
         raise ValueError(f"log: log({x!r}) is undefined; log needs an input > 0")
     return math.log(x)
 
 
 def _tanh_fwd(x: float) -> float:
+    if x.__class__ is not float:
+        return _array_forward("tanh", x)
     return math.tanh(x)  # stable for every finite x: saturates to ±1.0
 
 
 def _sigmoid_fwd(x: float) -> float:
     # Two branches so that exp never sees a large positive argument: sigmoid(-1000) is 0.0, no overflow.
+    if x.__class__ is not float:
+        return _array_forward("sigmoid", x)
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -101,10 +172,15 @@ def _sigmoid_fwd(x: float) -> float:
 
 
 def _relu_fwd(x: float) -> float:
+    if x.__class__ is not float:
+        return _array_forward("relu", x)
     return x if x > 0 else 0.0
 
 
 def _pow_fwd(x: float, y: float) -> float:
+    if x.__class__ is not float or y.__class__ is not float:
+        if _is_array(x) or _is_array(y):
+            return _array_forward("pow", x, y)
     if x == 0 and y < 0:
         raise ZeroDivisionError(f"pow: {x!r} ** {y!r} divides by zero (this is also how `a / b` "
                                 "computes b ** -1); make sure the divisor or base is not 0")
@@ -155,7 +231,14 @@ def _pow_vjp(g, out, x, y):
     # d/dx x^y = y x^(y-1);  d/dy x^y = x^y log x, which only exists for x > 0.  At x = 0 (y > 0) the
     # one-sided limit x^y log x -> 0 is used, as PyTorch does.
     xd = _data(x)
-    if xd > 0:
+    if _is_array(xd):
+        if (xd < 0).any():
+            raise ValueError(f"pow: the derivative of x ** y with respect to y needs log of a negative "
+                             f"base at {_first_bad(xd < 0)}; make the exponent a plain number")
+        import numpy as np
+        with np.errstate(divide="ignore"):
+            dy = g * np.where(xd > 0, out * np.log(np.where(xd > 0, xd, 1.0)), 0.0)
+    elif xd > 0:
         dy = g * (out * _log(x))
     elif xd == 0:
         dy = 0.0 * g
@@ -163,6 +246,37 @@ def _pow_vjp(g, out, x, y):
         raise ValueError(f"pow: the derivative of {xd!r} ** y with respect to the exponent y needs "
                          "log of a negative base; make the exponent a plain number, not a Value")
     return g * (y * x ** (y - 1)), dy
+
+
+def _neuron_fwd(*inputs: float) -> float:
+    # Same order of additions as w0*x0 + w1*x1 + ... + b built from binary nodes: bit-identical.
+    n = len(inputs) // 2
+    z = 0.0
+    for w, x in zip(inputs[:n], inputs[n:2 * n], strict=True):
+        z = z + w * x
+    return z + inputs[-1]
+
+
+def _neuron_vjp(g, out, *inputs):
+    # z = Σ_k w_k x_k + b over inputs (w_1..w_n, x_1..x_n, b):  dz/dw_k = x_k,  dz/dx_k = w_k,  dz/db = 1
+    n = len(inputs) // 2
+    return (*[g * x for x in inputs[n:2 * n]], *[g * w for w in inputs[:n]], g)
+
+
+def _like(g, x):
+    """``g`` spread over every example of ``x`` (an array of g's when x is a batch, else g)."""
+    if _is_array(x):
+        import numpy as np
+        return np.full(x.shape, g) if not _is_array(g) else g
+    return g
+
+
+def _examples_sum_fwd(x: float) -> float:
+    return float(x.sum()) if _is_array(x) else x
+
+
+def _examples_sum_vjp(g, out, x):
+    return (_like(g, x),)                         # d/dx_i Σ_i x_i = 1 for every example i
 
 
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in [
@@ -174,8 +288,13 @@ PRIMITIVES: dict[str, Primitive] = {p.name: p for p in [
     Primitive("tanh", "tanh", 1, _tanh_fwd, _tanh_vjp),
     Primitive("sigmoid", "σ", 1, _sigmoid_fwd, _sigmoid_vjp),
     Primitive("relu", "relu", 1, _relu_fwd, _relu_vjp),
+    # n-ary: z = Σ_k w_k x_k + b as one node (a fused neuron), inputs (w_1..w_n, x_1..x_n, b)
+    Primitive("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp),
+    # the sum over the examples of a batch (see autodiff.batched); one example: the identity
+    Primitive("examples_sum", "Σ examples", 1, _examples_sum_fwd, _examples_sum_vjp),
 ]}
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
+_NEURON = PRIMITIVES["neuron"]
 
 
 def _pow_const_fwd(x: float, *, n: float) -> float:
@@ -383,6 +502,16 @@ def _unary(prim: Primitive) -> Callable[[Value | float], Value | float]:
     return f
 
 
+def neuron(w: list[Value], x: list[Value | float], b: Value | float) -> Value:
+    """z = Σ_k w_k x_k + b as one node (the fused neuron, primitive "neuron"), whose rule gives every
+    input its term at once: dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1. Same value, to the bit, and same
+    gradients as the graph ``w[0]*x[0] + ... + b`` of 2n binary nodes."""
+    if len(w) != len(x) or not w:
+        raise ValueError(f"neuron: {len(w)} weights but {len(x)} inputs; give one weight per input "
+                         "(at least one)")
+    return apply(_NEURON, *w, *x, b)
+
+
 exp, log, tanh, sigmoid, relu = (_unary(PRIMITIVES[n]) for n in ("exp", "log", "tanh", "sigmoid", "relu"))
 
 
@@ -398,6 +527,12 @@ def topological_order(root: Value) -> list[Value]:
     """
     if root.__class__ is not Value:
         raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    return _walk(root)[0]
+
+
+def _walk(root: Value) -> tuple[list[Value], bool]:
+    """`topological_order`, and whether a leaf holds an array (a batched graph, autodiff.batched)."""
+    batched = False
     order: list[Value] = []
     seen: set[Value] = set()
     # The stack holds nodes to expand, and `node, _EMIT` pairs: popping _EMIT appends the node below it,
@@ -416,6 +551,8 @@ def topological_order(root: Value) -> list[Value]:
         a = node._a
         if a is None:
             emit(node)
+            if node.data.__class__ is not float:  # checked on leaves only: few, and enough
+                batched = _is_array(node.data) or batched
             continue
         push(node)
         push(_EMIT)
@@ -430,7 +567,7 @@ def topological_order(root: Value) -> list[Value]:
                 push(b)
             if a not in seen:
                 push(a)
-    return order
+    return order, batched
 
 
 class BackwardStep:
@@ -464,7 +601,9 @@ class BackwardStep:
 def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
     """The backward pass. `Value.backward()` drains it with ``steps=False`` (it then yields nothing);
     `backward_steps` runs the very same loop with ``steps=True`` and yields one step per interior node."""
-    order = topological_order(root)
+    if root.__class__ is not Value:
+        raise TypeError(f"backward needs a Value, got {type(root).__name__}")
+    order, batched = _walk(root)
     for node in order:
         # Interior gradients restart at 0; leaf gradients accumulate across calls.
         if node._op is not None or node._grad is None:
@@ -482,7 +621,16 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
         if steps:
             parents = node.parents
             running = {p: p._grad for p in parents}
-        if b is None:
+        if batched:
+            # One number per example: a node shared by every example (a parameter) receives the sum
+            # of its per-example terms. Not in place: a term may be another node's gradient array.
+            parents_ = node.parents
+            terms = op.vjp(g, out, *[p.data for p in parents_])
+            terms = tuple(float(t.sum()) if _is_array(t) and not _is_array(p.data) else t
+                          for p, t in zip(parents_, terms, strict=True))
+            for p, t in zip(parents_, terms, strict=True):
+                p._grad = p._grad + t
+        elif b is None:
             terms = op.vjp(g, out, a.data)
             a._grad += terms[0]
         elif not steps and op is _MUL:  # _mul_vjp and _add_vjp inlined: most nodes, no tuple, no call
