@@ -3,8 +3,8 @@ an iterative backward pass, and numerical gradient checks."""
 
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
 from autodiff.engine import (
-    PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, relu, sigmoid, tanh,
-    topological_order,
+    PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, neuron, no_cycle_gc, relu,
+    sigmoid, tanh, topological_order,
 )
 from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
 from autodiff.steps import ForwardStep, Walkthrough, forward_steps
@@ -12,6 +12,6 @@ from autodiff.steps import ForwardStep, Walkthrough, forward_steps
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
-    "numerical_grad", "gradcheck", "GradcheckError",
+    "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError",
 ]

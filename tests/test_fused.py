@@ -67,3 +67,19 @@ def test_rule_gives_one_term_per_input():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="2 weights but 1 inputs"):
         neuron([Value(1.0), Value(2.0)], [1.0], Value(0.0))
+
+
+def test_mlp_fused_matches_unfused_and_keeps_the_naming_contract():
+    from nn.layers import MLP
+    plain, fused = MLP(3, [4, 2], rng=5), MLP(3, [4, 2], rng=5, fused=True)
+    x = [0.5, -1.0, 2.0]
+    outs = [sum(m(x), Value(0.0)) for m in (plain, fused)]
+    for out in outs:
+        out.backward()
+    assert outs[0].data == outs[1].data
+    assert [p.grad for p in plain.parameters()] == [p.grad for p in fused.parameters()]
+    trace = fused.trace(x)
+    assert trace.z[0][2].op == "neuron" and trace.z[0][2].label == "layers.0.neurons.2.z"
+    assert trace.z[0][2].parents[:3] == tuple(fused.layers[0].neurons[2].w)
+    interior = [n for n in topological_order(outs[1]) if not n.is_leaf]
+    assert sum(n.op == "neuron" for n in interior) == 6 and not any(n.op == "mul" for n in interior)
