@@ -485,8 +485,19 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         out._a = a
         out._b = b
     else:
-        args = (a, b, *[x if x.__class__ is Value else Value(x) for x in more])
-        out.data = prim.forward(*[x.data for x in args])
+        args = (a, b, *more)
+        for x in args:
+            if x.__class__ is not Value:
+                args = tuple([x if x.__class__ is Value else Value(x) for x in args])
+                break
+        if prim is _NEURON:  # _neuron_fwd on the nodes, without a list of their numbers
+            n = len(args) >> 1
+            z = 0.0
+            for w, x in zip(args[:n], args[n:-1], strict=True):
+                z = z + w.data * x.data
+            out.data = z + args[-1].data
+        else:
+            out.data = prim.forward(*[x.data for x in args])
         out._a, out._b = args, _NARY
     out._grad = None
     out._op = prim
@@ -561,7 +572,7 @@ def _walk(root: Value) -> tuple[list[Value], bool]:
             if a not in seen:
                 push(a)
         elif b is _NARY:
-            stack.extend(p for p in reversed(a) if p not in seen)
+            stack.extend(reversed(a))  # in C; a parent seen already is skipped when popped
         else:
             if b not in seen:
                 push(b)
@@ -640,6 +651,15 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
         elif not steps and op is _ADD:
             a._grad += g
             b._grad += g
+            continue
+        elif not steps and op is _NEURON:  # _neuron_vjp inlined, its terms added in the same order
+            n = len(a) >> 1
+            ws, xs = a[:n], a[n:-1]
+            for w, x in zip(ws, xs, strict=True):
+                w._grad += g * x.data
+            for w, x in zip(ws, xs, strict=True):
+                x._grad += g * w.data
+            a[-1]._grad += g
             continue
         elif b is _NARY:
             terms = op.vjp(g, out, *[p.data for p in a])

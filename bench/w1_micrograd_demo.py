@@ -1,0 +1,142 @@
+"""W1, micrograd's demo: MLP(2, [16, 16, 1]) (ReLU hidden, linear output) on 100 two-moons points,
+hinge loss + 1e-4 L2, full batch: time per training step (forward over every point, backward, SGD).
+
+Contenders: micrograd 0.1.0 (its own demo code), and deltagrad eager (one node per scalar op, the
+graph micrograd builds), fused (one node per neuron), batched (one graph over all points).
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+
+from _common import Table, cli, fmt_bytes, import_micrograd, measure, moons, peak_memory, ratio
+
+ALPHA, LR = 1e-4, 0.05
+SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 20)}   # (points, timed steps)
+
+
+def micrograd_step(n: int):
+    """micrograd's demo training step, written as its README/notebook writes it."""
+    micrograd = import_micrograd()
+    random.seed(1)  # micrograd draws its weights from the global random module
+    model = micrograd.nn.MLP(2, [16, 16, 1])
+    Value = micrograd.engine.Value
+    X, y = moons(n)
+    rows, labels = X.tolist(), y.tolist()
+
+    def step():
+        inputs = [list(map(Value, row)) for row in rows]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in model.parameters())
+        loss = data_loss + reg_loss
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+        return loss
+    return step
+
+
+def deltagrad_step(n: int, mode: str, pause_gc: bool = True):
+    """One training step in ``mode``: "eager", "fused", "batched" (fused model, one graph for every
+    point) or "batched-unfused". The same hinge + L2 loss in each."""
+    from autodiff import Value, neuron, no_cycle_gc
+    from autodiff.batched import batch, batch_columns, mean
+    from nn.layers import MLP
+
+    model = MLP(2, [16, 16, 1], rng=1, fused=mode in ("fused", "batched"))
+    params = model.parameters()
+    X, y = moons(n)
+    rows, labels = X.tolist(), y.tolist()
+
+    def loss_eager():
+        total = None
+        for row, label in zip(rows, labels, strict=True):
+            term = (1 + -label * model([Value(v) for v in row])[0]).relu()   # as micrograd's demo
+            total = term if total is None else total + term
+        return total * (1.0 / len(rows))
+
+    def loss_batched():
+        return mean((1 + -batch(y) * model(batch_columns(X))[0]).relu())
+
+    def l2():
+        if mode == "eager" or mode == "batched-unfused":
+            reg = params[0] * params[0]
+            for p in params[1:]:
+                reg = reg + p * p
+            return reg
+        return neuron(params, params, 0.0)   # Σ p·p as one node
+
+    data_loss = loss_eager if mode in ("eager", "fused") else loss_batched
+
+    def step():
+        loss = data_loss() + ALPHA * l2()
+        for p in params:
+            p.grad = 0.0
+        loss.backward()
+        for p in params:
+            p.data -= LR * p.grad
+        return loss
+
+    def paused():
+        with no_cycle_gc():
+            return step()
+    return paused if pause_gc else step
+
+
+def count_nodes(loss) -> int:
+    from autodiff import topological_order
+    try:
+        return len(topological_order(loss))
+    except TypeError:  # a micrograd Value: its own traversal (recursive, fine at this depth)
+        seen, stack = set(), [loss]
+        while stack:
+            v = stack.pop()
+            if v not in seen:
+                seen.add(v)
+                stack.extend(v._prev)
+        return len(seen)
+
+
+def run(size: str) -> list[Table]:
+    n, repeats = SIZES[size]
+    contenders = []
+    if import_micrograd() is not None:
+        contenders.append(("micrograd 0.1.0", micrograd_step(n)))
+    contenders += [
+        ("deltagrad eager, cyclic GC on", deltagrad_step(n, "eager", pause_gc=False)),
+        ("deltagrad eager", deltagrad_step(n, "eager")),
+        ("deltagrad fused", deltagrad_step(n, "fused")),
+        ("deltagrad batched, unfused", deltagrad_step(n, "batched-unfused")),
+        ("deltagrad batched (fused)", deltagrad_step(n, "batched")),
+    ]
+    table = Table(f"W1: micrograd's demo, one training step ({n} points, median of {repeats} steps)",
+                  ["contender", "time per step (median, range)", "vs micrograd", "nodes per step",
+                   "peak memory of a step"])
+    reference = None
+    for name, step in contenders:
+        timing = measure(step, repeats)
+        if name.startswith("micrograd"):
+            reference = timing.median
+        gc.collect()
+        nodes = count_nodes(step())
+        memory = peak_memory(step)
+        table.rows.append([name, timing.cell(), ratio(reference, timing.median), f"{nodes:,}",
+                           fmt_bytes(memory)])
+    if reference is None:
+        table.notes.append("micrograd is not installed (pip install micrograd==0.1.0): no ratios")
+    table.notes += [
+        "Each step: forward over every point, loss = mean hinge + 1e-4 Σ p², zero grads, backward, SGD.",
+        "deltagrad rows run a step inside `no_cycle_gc()` (our graphs hold no cycles; refcounting "
+        "frees them), except the row that says otherwise; micrograd runs as its users run it.",
+        "fused: `MLP(..., fused=True)`, each z = Σ w x + b one node; the L2 term Σ p·p is one node too. "
+        "batched: the same model called once on `batch_columns(X)`, loss reduced with `batched.mean`.",
+    ]
+    return [table]
+
+
+if __name__ == "__main__":
+    cli(run, __doc__)
