@@ -95,7 +95,11 @@ def _first_bad(mask) -> str:
 def _array_forward(name: str, x, y=None):
     """The forward function of primitive ``name`` on numpy arrays, with the same errors as on floats."""
     import numpy as np
-    with np.errstate(all="ignore"):
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "relu":
+        return np.where(x > 0, x, 0.0)
+    with np.errstate(all="ignore"):  # overflow and domain are checked and reported below
         if name == "exp":
             out = np.exp(x)
             if not np.isfinite(out).all():
@@ -106,13 +110,9 @@ def _array_forward(name: str, x, y=None):
             if (x <= 0).any():
                 raise ValueError(f"log: undefined at {_first_bad(x <= 0)}; log needs inputs > 0")
             return np.log(x)
-        if name == "tanh":
-            return np.tanh(x)
         if name == "sigmoid":  # the two branches of _sigmoid_fwd, so exp never overflows
             e = np.exp(-np.abs(x))
             return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        if name == "relu":
-            return np.where(x > 0, x, 0.0)
         if name == "pow":
             if ((x == 0) & (y < 0)).any():
                 raise ZeroDivisionError(f"pow: 0 ** negative divides by zero at "
@@ -248,9 +248,27 @@ def _pow_vjp(g, out, x, y):
     return g * (y * x ** (y - 1)), dy
 
 
+def _stacked(ws, xs):
+    """For a batch: the weights as a vector and the inputs as one (n, N) matrix, when every weight is
+    one number and the inputs are examples (arrays, or numbers shared by every example); else None."""
+    import numpy as np
+    try:
+        w = np.array(ws, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    try:
+        X = np.array(xs, dtype=float)             # the usual case: every input holds the batch
+    except (TypeError, ValueError):
+        X = np.stack(np.broadcast_arrays(*xs))    # some inputs are shared numbers
+    return (w, X) if w.ndim == 1 and X.ndim == 2 else None
+
+
 def _neuron_fwd(*inputs: float) -> float:
     # Same order of additions as w0*x0 + w1*x1 + ... + b built from binary nodes: bit-identical.
     n = len(inputs) // 2
+    if inputs[n].__class__ is not float and (stacked := _stacked(inputs[:n], inputs[n:-1])):
+        w, X = stacked
+        return w @ X + inputs[-1]                 # a batch: one matrix product over the examples
     z = 0.0
     for w, x in zip(inputs[:n], inputs[n:2 * n], strict=True):
         z = z + w * x
@@ -260,6 +278,13 @@ def _neuron_fwd(*inputs: float) -> float:
 def _neuron_vjp(g, out, *inputs):
     # z = Σ_k w_k x_k + b over inputs (w_1..w_n, x_1..x_n, b):  dz/dw_k = x_k,  dz/dx_k = w_k,  dz/db = 1
     n = len(inputs) // 2
+    if _is_array(g) and (stacked := _stacked(inputs[:n], inputs[n:-1])):
+        # A batch: each weight (one number) gets its contribution summed over the examples, Σ_i g_i x_ik,
+        # all of them in one product; each input gets g w_k, one number per example.
+        w, X = stacked
+        import numpy as np
+        b = inputs[-1]
+        return (*(X @ g).tolist(), *np.multiply.outer(w, g), g if _is_array(b) else float(g.sum()))
     return (*[g * x for x in inputs[n:2 * n]], *[g * w for w in inputs[:n]], g)
 
 
@@ -490,13 +515,13 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
             if x.__class__ is not Value:
                 args = tuple([x if x.__class__ is Value else Value(x) for x in args])
                 break
-        if prim is _NEURON:  # _neuron_fwd on the nodes, without a list of their numbers
-            n = len(args) >> 1
+        n = len(args) >> 1
+        if prim is _NEURON and args[n].data.__class__ is float:  # _neuron_fwd without a list of numbers
             z = 0.0
             for w, x in zip(args[:n], args[n:-1], strict=True):
                 z = z + w.data * x.data
             out.data = z + args[-1].data
-        else:
+        else:  # every other n-ary op, and a neuron over a batch
             out.data = prim.forward(*[x.data for x in args])
         out._a, out._b = args, _NARY
     out._grad = None
@@ -636,11 +661,13 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
             # One number per example: a node shared by every example (a parameter) receives the sum
             # of its per-example terms. Not in place: a term may be another node's gradient array.
             parents_ = node.parents
-            terms = op.vjp(g, out, *[p.data for p in parents_])
-            terms = tuple(float(t.sum()) if _is_array(t) and not _is_array(p.data) else t
-                          for p, t in zip(parents_, terms, strict=True))
-            for p, t in zip(parents_, terms, strict=True):
+            reduced = []
+            for p, t in zip(parents_, op.vjp(g, out, *[p.data for p in parents_]), strict=True):
+                if t.__class__ is not float and _is_array(t) and not _is_array(p.data):
+                    t = float(t.sum())
                 p._grad = p._grad + t
+                reduced.append(t)
+            terms = reduced
         elif b is None:
             terms = op.vjp(g, out, a.data)
             a._grad += terms[0]
