@@ -1,0 +1,494 @@
+"""Computation graphs as graphviz diagrams: `draw` builds the DOT graph, `render` writes it as .svg, .png,
+.pdf or .dot (with the system `dot`, or the `graphviz-pure` package when there is none), `show` displays it
+in a notebook.
+
+Every value is a box (its label, data and grad) and every op its own small node between operands and result,
+as in micrograd. Ids are stable: they come from the topological position ``i`` of a value in
+``autodiff.topological_order(root)``, never from ``id()``, so the same graph gives the same DOT text, and
+every node and edge carries an ``id`` that survives into the SVG (the HTML stepper addresses them):
+
+    n{i}        the box of value i                    op{i}      the op node that computes value i
+    e{i}_{k}    the edge from operand k of value i    e{i}       the edge from op{i} into n{i}
+                (k is the position in ``parents``,
+                0-based; ``x * x`` has e{i}_0 and e{i}_1)
+    cl{L}_{J}   the cluster of neuron J of layer L (0-based, as in the label ``layers.L.neurons.J.``;
+                a standalone Layer's neuron J: cl_{J})
+    legend      the legend
+
+With ``collapse="neuron"`` a neuron is one box with the id ``n{i}`` of its output (its ``a``, or its ``z``
+when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from autodiff import Value, topological_order
+
+if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
+    import graphviz
+
+__all__ = ["draw", "render", "render_bytes", "render_svg", "show", "Diagram", "RenderError", "node_id",
+           "op_id", "edge_id", "roles", "FORMATS"]
+
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+_PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
+_FONT = "Helvetica"
+
+# A parameter's label, by the nn naming contract (`layers.0.neurons.2.w.1`, `…b`, a Neuron's `w.0`, `b`)
+# and the tutorial names learners use (`w`, `w1`, `b2`).
+_PARAM_LABEL = re.compile(r"(?:^|\.)[wb](?:\.?\d+)?$")
+_NEURON_PREFIX = re.compile(r"^(?:layers\.(\d+)\.)?neurons\.(\d+)\.")
+
+# role -> (fill colour, extra style, what the legend says)
+_ROLES = {
+    "parameter": ("#fde2b8", "", "parameter (w, b)"),
+    "input": ("#cfe3f7", "", "input"),
+    "constant": ("#eeeeee", "dashed", "constant"),
+    "output": ("#c8ecc8", "", "output"),
+    "interior": ("#ffffff", "", "intermediate value"),
+}
+_HIGHLIGHT = "#d62728"
+
+
+class RenderError(RuntimeError):
+    """No renderer could write the format asked for, or the renderer failed."""
+
+
+def node_id(i: int) -> str:
+    """The id of the box of the value at topological position ``i``."""
+    return f"n{i}"
+
+
+def op_id(i: int) -> str:
+    """The id of the op node computing the value at topological position ``i``."""
+    return f"op{i}"
+
+
+def edge_id(i: int, k: int | None = None) -> str:
+    """The id of the edge carrying operand ``k`` into op{i}, or (k None) of the edge op{i} -> n{i}."""
+    return f"e{i}" if k is None else f"e{i}_{k}"
+
+
+def _cluster_id(key: tuple[int | None, int]) -> str:
+    layer, neuron = key
+    return f"cl{'' if layer is None else layer}_{neuron}"
+
+
+def _cluster_title(key: tuple[int | None, int]) -> str:
+    layer, neuron = key
+    return (f"layer {layer + 1} · " if layer is not None else "") + f"neuron {neuron + 1}"
+
+
+# --------------------------------------------------------------------------------------------------
+# What each node is: role and neuron.
+# --------------------------------------------------------------------------------------------------
+
+def roles(root: Value, parameters: Iterable[Value] | None = None) -> dict[Value, str]:
+    """The role of every node of ``root``'s graph: "output" (the root), "parameter", "input", "constant"
+    (leaves) or "interior".
+
+    Parameters are the leaves in ``parameters`` when given (``model.parameters()``, the surest signal),
+    else the leaves labelled like one (``….w.k``, ``….b``, ``w``, ``w1``, ``b``). Other labelled leaves are
+    inputs; unlabelled leaves are constants (numbers the expression wrapped).
+    """
+    chosen = None if parameters is None else set(parameters)
+    found = {}
+    for v in topological_order(root):
+        if v is root:
+            found[v] = "output"
+        elif not v.is_leaf:
+            found[v] = "interior"
+        elif chosen is not None:
+            found[v] = "parameter" if v in chosen else "input" if v.label else "constant"
+        elif v.label:
+            found[v] = "parameter" if _PARAM_LABEL.search(v.label) else "input"
+        else:
+            found[v] = "constant"
+    return found
+
+
+def _neurons(order: list[Value], children: dict[Value, list[Value]]) -> dict[Value, tuple]:
+    """Node -> (layer, neuron) for the nodes of a neuron built by nn: those labelled with its prefix
+    (its w, b, z and a), and the unlabelled interior nodes used only inside it (the products and
+    partial sums of z). Inputs and constants stay outside."""
+    key = {}
+    for v in order:
+        m = _NEURON_PREFIX.match(v.label)
+        if m:
+            key[v] = (None if m[1] is None else int(m[1]), int(m[2]))
+    for v in reversed(order):  # children before parents
+        if v in key or v.label or v.is_leaf:
+            continue
+        keys = {key.get(c) for c in children[v]}
+        if len(keys) == 1 and None not in keys:
+            key[v] = keys.pop()
+    return key
+
+
+# --------------------------------------------------------------------------------------------------
+# Labels. Every text is escaped for an HTML-like label, where only & < > " need it (| { } \ are literal).
+# --------------------------------------------------------------------------------------------------
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _num(x, precision: int) -> str:
+    if x.__class__ is not float:
+        return "[batch]" if getattr(x, "ndim", 0) else _num(float(x), precision)
+    return f"{x + 0.0:.{precision}g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def _grad_text(v: Value, precision: int) -> str:
+    return _num(v.grad, precision) if v.has_grad else "—"
+
+
+def _value_label(title: str, v: Value, precision: int, show_grad: bool, is_z: bool) -> str:
+    cells = [f'<TD BORDER="1" SIDES="L">data {_num(v.data, precision)}</TD>']
+    if show_grad:
+        name = "δ" if is_z else "grad"
+        cells.append(f'<TD BORDER="1" SIDES="L">{name} {_grad_text(v, precision)}</TD>')
+    if title:
+        cells.insert(0, f"<TD><B>{_esc(title)}</B></TD>")
+    else:
+        cells[0] = cells[0].replace(' BORDER="1" SIDES="L"', "")
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"><TR>' + "".join(cells) + \
+        "</TR></TABLE>>"
+
+
+def _box_label(key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
+    """A collapsed neuron: its title, z with δ, and its activation a."""
+    z = next((v for v in members if v.label.endswith(".z")), None)
+    a = next((v for v in members if v.label.endswith(".a")), None)
+    rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
+    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a else "")):
+        if v is None:
+            continue
+        line = f"{_esc(text)} = {_num(v.data, precision)}"
+        if show_grad:
+            line += f"   {'δ' if v is z else 'grad'} {_grad_text(v, precision)}"
+        rows.append(line)
+    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">' + "".join(
+        f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>>"
+
+
+def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: bool) -> str:
+    def row(swatch: str, text: str, attrs: str = "") -> str:
+        return f'<TR><TD{attrs}>{swatch}</TD><TD ALIGN="LEFT">{_esc(text)}</TD></TR>'
+
+    rows = [row("  ", text, f' BGCOLOR="{fill}" BORDER="1"' + (' STYLE="dashed"' if style else ""))
+            for fill, style, text in (_ROLES[r] for r in present)]
+    rows.append(row("op", "operation (+, ×, tanh, …)", ' BORDER="1" STYLE="rounded"'))
+    if collapsed:
+        rows.append(row("  ", "a neuron, collapsed", ' BGCOLOR="#f4f0fb" BORDER="1"'))
+    if has_z:
+        rows.append(row("z", "pre-activation Σ w·x + b; δ = ∂out/∂z"))
+    if uncomputed:
+        rows.append(row("—", "grad not computed (no backward yet)"))
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
+            '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
+
+
+# --------------------------------------------------------------------------------------------------
+# draw
+# --------------------------------------------------------------------------------------------------
+
+def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
+         highlight: Iterable[Value] = (), precision: int = 4, collapse: str | None = None,
+         parameters: Iterable[Value] | None = None, legend: bool = True,
+         max_nodes: int = 300) -> graphviz.Digraph:
+    """The graph of ``root`` as a `graphviz.Digraph` (it displays inline in Jupyter when `dot` is installed;
+    `show` works with the fallback renderer too).
+
+    rankdir     "LR" (inputs on the left, the default) or "TB" (top to bottom).
+    show_grad   show each value's grad ("—" when no backward pass has reached it, never a made-up 0).
+    show_local  label each operand edge with the local derivative ∂out/∂in at the current values,
+                from the primitive's own rule: ``vjp(1, out, *inputs)``; so the chain rule reads off the
+                picture as grad(in) = Σ over its edges of local × grad(out).
+    highlight   values drawn with a thick red outline.
+    precision   significant digits of the numbers.
+    collapse    "neuron": each neuron built by nn is one box (z with its δ, and a).
+    parameters  the parameter leaves (say ``model.parameters()``); default: leaves labelled w…, b….
+    legend      add a legend of the roles present.
+    max_nodes   refuse graphs with more drawn nodes (values and ops) than this: layout time grows fast.
+
+    Neurons built by nn (labels ``layers.L.neurons.J.…``) are grouped in clusters "layer L+1 · neuron J+1",
+    their nodes show the label without that prefix, and the pre-activation ``z`` is drawn with a double
+    outline and its grad shown as δ.
+    """
+    import graphviz
+
+    if not isinstance(root, Value):
+        raise TypeError(f"draw needs a Value (the output of a computation), got {type(root).__name__}")
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"draw: collapse must be None or 'neuron', got {collapse!r}")
+    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
+        raise ValueError(f"draw: precision is a number of significant digits from 1 to 17, got {precision!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+    marked = set(highlight)
+    if any(not isinstance(v, Value) for v in marked):
+        raise TypeError("draw: highlight must be a set of Values of the graph")
+
+    order = topological_order(root)
+    pos = {v: i for i, v in enumerate(order)}
+    role = roles(root, parameters)
+    children: dict[Value, list[Value]] = {v: [] for v in order}
+    for v in order:
+        for p in v.parents:
+            children[p].append(v)
+    neuron_of = _neurons(order, children)
+    members: dict[tuple, list[Value]] = {}
+    for v in order:
+        if v in neuron_of:
+            members.setdefault(neuron_of[v], []).append(v)
+    collapsed = collapse == "neuron" and bool(members)
+    if collapse == "neuron" and not members:
+        raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
+                         "'layers.L.neurons.J.…' by nn); draw it without collapse")
+
+    def unit(v: Value) -> int:
+        """The topological position of the node that stands for v in the drawing."""
+        return pos[members[neuron_of[v]][-1]] if collapsed and v in neuron_of else pos[v]
+
+    shown = [v for v in order if not (collapsed and v in neuron_of)]
+    count = len(shown) + sum(1 for v in shown if not v.is_leaf) + (len(members) if collapsed else 0)
+    if count > max_nodes:
+        hint = ("pass collapse='neuron' to draw each neuron as one box, or draw a smaller graph"
+                if members and not collapsed else "draw a smaller graph (a node inside it as the root)")
+        raise ValueError(f"draw: the graph has {count} nodes to draw (values and ops), above "
+                         f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
+                         "or raise max_nodes")
+
+    g = graphviz.Digraph(name="deltagrad", graph_attr={"rankdir": rankdir, "fontname": _FONT,
+                                                       "nodesep": "0.25", "ranksep": "0.35"},
+                         node_attr={"fontname": _FONT, "fontsize": "12"},
+                         edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
+    # Nodes first, then edges, each in topological order: the DOT text reads top to bottom.
+    edges: list[tuple[str, str, dict]] = []
+    groups: dict[tuple | None, list[tuple[str, dict]]] = {None: []}
+    for key in sorted(members, key=lambda k: (-1 if k[0] is None else k[0], k[1])):
+        groups[key] = []
+
+    def add(group: tuple | None, name: str, **attrs) -> None:
+        groups[group].append((name, attrs))
+
+    for v in shown:
+        i = pos[v]
+        key = neuron_of.get(v)
+        title = v.label
+        if key is not None:
+            title = _NEURON_PREFIX.sub("", title)
+        is_z = key is not None and title == "z"
+        fill, style, _ = _ROLES[role[v]]
+        attrs = {"id": node_id(i), "shape": "box", "style": "rounded,filled" + (f",{style}" if style else ""),
+                 "fillcolor": fill, "margin": "0.05,0.02",
+                 "label": _value_label(title, v, precision, show_grad, is_z)}
+        if role[v] == "output":
+            attrs["penwidth"] = "2"
+        if is_z:
+            attrs["peripheries"] = "2"
+        if v in marked:
+            attrs.update(color=_HIGHLIGHT, penwidth="3")
+        add(key, node_id(i), **attrs)
+        if v.is_leaf:
+            continue
+        prim = v.primitive
+        op_attrs = {"id": op_id(i), "label": f"<{_esc(prim.symbol)}>", "shape": "ellipse", "style": "filled",
+                    "fillcolor": "#f2f2f2", "width": "0.3", "height": "0.3", "margin": "0.04,0.02"}
+        if v in marked:
+            op_attrs.update(color=_HIGHLIGHT, penwidth="2")
+        add(key, op_id(i), **op_attrs)
+        parents = v.parents
+        local = prim.vjp(1.0, v.data, *[p.data for p in parents]) if show_local else None
+        for k, p in enumerate(parents):
+            attrs = {"id": edge_id(i, k)}
+            if local is not None:
+                attrs["label"] = _num(local[k], precision)
+            edges.append((node_id(unit(p)), op_id(i), attrs))
+        edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
+
+    if collapsed:
+        seen = set()
+        for key, ms in members.items():
+            out = pos[ms[-1]]
+            add(None, node_id(out), id=node_id(out), shape="box", style="rounded,filled", fillcolor="#f4f0fb",
+                label=_box_label(key, ms, precision, show_grad),
+                **({"penwidth": "2"} if ms[-1] is root else {}),
+                **({"color": _HIGHLIGHT, "penwidth": "3"} if marked & set(ms) else {}))
+            for v in ms:
+                for p in v.parents:
+                    if neuron_of.get(p) == key or (unit(p), out) in seen:
+                        continue
+                    seen.add((unit(p), out))
+                    edges.append((node_id(unit(p)), node_id(out), {"id": f"c{unit(p)}_{out}"}))
+
+    for name, attrs in groups.pop(None):
+        g.node(name, **attrs)
+    for key, items in groups.items():
+        if not items:
+            continue
+        with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
+            c.attr(id=_cluster_id(key), label=_cluster_title(key), style="rounded,dashed", color="#888888",
+                   fontname=_FONT, fontsize="11", labeljust="l")
+            for name, attrs in items:
+                c.node(name, **attrs)
+    for tail, head, attrs in edges:
+        g.edge(tail, head, **attrs)
+
+    if legend:
+        present = [r for r in _ROLES if any(role[v] == r for v in shown)]
+        has_z = not collapsed and any(_NEURON_PREFIX.sub("", v.label) == "z" for v in shown if v in neuron_of)
+        uncomputed = show_grad and any(not v.has_grad for v in order)
+        g.node("legend", id="legend", shape="plain", fontsize="10",
+               label=_legend_label(present, has_z, uncomputed, collapsed))
+    return g
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering: the system `dot`, else graphviz-pure (svg and png), else a clear error.
+# --------------------------------------------------------------------------------------------------
+
+_FIX = ("install Graphviz (apt-get install graphviz, or brew install graphviz) for svg, png and pdf, "
+        "or pip install graphviz-pure for svg and png; .dot output needs neither")
+
+
+def _renderers(fmt: str) -> list[str]:
+    """The executables that can write ``fmt``, best first."""
+    found = []
+    dot = shutil.which("dot")
+    if dot:
+        found.append(dot)
+    if fmt in _PURE_FORMATS:
+        # The venv's scripts folder too: a notebook's PATH often lacks it.
+        pure = shutil.which("graphviz-pure") or shutil.which("graphviz-pure",
+                                                             path=sysconfig.get_path("scripts"))
+        if pure:
+            found.append(pure)
+    return found
+
+
+def render_bytes(graph: graphviz.Digraph, fmt: str, *, timeout: float = 120) -> bytes:
+    """``graph`` laid out and written in format ``fmt`` ("svg", "png", "pdf" or "dot")."""
+    source = graph.source
+    if fmt == "dot":
+        return source.encode("utf-8")
+    if fmt not in ("svg", "png", "pdf"):
+        raise ValueError(f"render: unknown format {fmt!r}; use svg, png, pdf or dot")
+    tools = _renderers(fmt)
+    if not tools:
+        only = " (graphviz-pure writes svg and png only)" if fmt not in _PURE_FORMATS else ""
+        raise RenderError(f"render: no renderer for {fmt}{only} was found: {_FIX}")
+    problems = []
+    for exe in tools:
+        try:
+            done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"render: {exe} took more than {timeout:g} s to lay out the graph; draw a "
+                              "smaller graph or use collapse='neuron'") from None
+        except OSError as e:
+            problems.append(f"{exe}: {e.strerror}")
+            continue
+        if done.returncode == 0 and done.stdout:
+            return done.stdout
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        problems.append(f"{exe}: {err[-1] if err else f'exit status {done.returncode}'}")
+    raise RenderError(f"render: could not write {fmt}: " + "; ".join(problems) + f". To fix: {_FIX}")
+
+
+def render_svg(graph: graphviz.Digraph) -> str:
+    """``graph`` as SVG text (the `svg` element, without the XML prologue, ready to inline in HTML)."""
+    svg = render_bytes(graph, "svg").decode("utf-8")
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename: a reader never sees half a file."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"render: the folder {str(folder)!r} does not exist; create it first")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
+           **options) -> Path:
+    """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
+
+    The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
+    written atomically. ``root`` may also be a Digraph made by `draw`.
+    """
+    import graphviz
+
+    path = Path(path)
+    fmt = format if format is not None else FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"render: cannot tell the format of {str(path)!r} from its suffix; use one of "
+                         f"{', '.join(FORMATS)} or pass format=")
+    if isinstance(root, graphviz.Digraph):
+        if options:
+            raise TypeError("render: drawing options go with a Value, not with a ready Digraph")
+        graph = root
+    else:
+        graph = draw(root, **options)
+    _write_atomic(path, render_bytes(graph, fmt))
+    return path
+
+
+class Diagram:
+    """A drawn graph that Jupyter displays as SVG (with the system `dot` or graphviz-pure)."""
+
+    def __init__(self, graph: graphviz.Digraph):
+        self.graph = graph
+
+    @property
+    def source(self) -> str:
+        """The DOT text."""
+        return self.graph.source
+
+    def save(self, path: str | os.PathLike, format: str | None = None) -> Path:
+        return render(self.graph, path, format)
+
+    def _repr_svg_(self) -> str:
+        return render_svg(self.graph)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        try:
+            return {"image/svg+xml": render_svg(self.graph)}
+        except RenderError as e:  # say why in the notebook instead of a traceback
+            return {"text/plain": f"{e}\n\n{self.source}"}
+
+    def __repr__(self) -> str:
+        return f"<Diagram: {self.source.count(' -> ')} edges; .source is the DOT text>"
+
+
+def show(root: Value, **options) -> Diagram:
+    """``root``'s graph for a notebook cell: ``viz.show(loss)`` (options as for `draw`). `Value`'s own
+    ``repr`` stays plain text."""
+    return Diagram(draw(root, **options))
