@@ -1,0 +1,113 @@
+"""Run every workload (W1..W5) and write docs/benchmarks.md: a table per workload, medians and
+ranges, each figure also as a ratio to micrograd measured in the same run, and the targets.
+
+    python bench/run_all.py            # the full suite (several minutes)
+    python bench/run_all.py --quick    # smaller sizes
+    python bench/run_all.py --tiny --out /tmp/b.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import sys
+import time
+
+import w1_micrograd_demo
+import w2_deep_chain
+import w3_wide
+import w4_anchors
+import w5_micro_ops
+from _common import ROOT, Table, import_micrograd, import_torch
+
+WORKLOADS = [w1_micrograd_demo, w2_deep_chain, w3_wide, w4_anchors, w5_micro_ops]
+
+
+def _times(cell: str) -> float:
+    """Seconds from a table cell such as ``12.3 ms (…)`` or ``1.2 s``."""
+    number, unit = re.match(r"([\d.,]+) (s|ms|µs|ns)", cell).groups()
+    return float(number.replace(",", "")) * {"s": 1, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}[unit]
+
+
+def _row(table: Table, prefix: str) -> list[str] | None:
+    return next((r for r in table.rows if r[0].startswith(prefix)), None)
+
+
+def targets(tables: dict[str, list[Table]]) -> Table:
+    """The issue's targets against this run's figures."""
+    out = Table("Targets (issue 6), from the tables below", ["target", "measured", "met"])
+    w1 = tables["w1"][0]
+    mg = _row(w1, "micrograd")
+    if mg is not None:
+        ref = _times(mg[1])
+        for label, prefix, goal in [("eager ≥ 15× micrograd on W1", "deltagrad eager", 15),
+                                    ("fused ≥ 80× micrograd on W1", "deltagrad fused", 80),
+                                    ("batched ≥ 500× micrograd on W1", "deltagrad batched (fused)", 500)]:
+            r = _row(w1, prefix + "") if prefix != "deltagrad eager" else next(
+                row for row in w1.rows if row[0] == "deltagrad eager")
+            x = ref / _times(r[1])
+            out.rows.append([label, f"{x:,.1f}×", "yes" if x >= goal else f"no ({x / goal:.0%} of it)"])
+    w4 = tables["w4"][0]
+    cf, bt = _row(w4, "closed-form"), _row(w4, "deltagrad batched")
+    x = _times(bt[1]) / _times(cf[1])
+    out.rows.append(["batched within 10× of the closed-form numpy pass (W4)", f"{x:.1f}× its time",
+                     "yes" if x <= 10 else f"no ({x / 10:.1f}× over)"])
+    w3 = _row(tables["w3"][0], "deltagrad eager")
+    out.rows.append(["≤ 150 bytes per op node on W3 (eager)", f"{w3[5]} B", "yes" if float(
+        w3[5].replace(",", "")) <= 150 else "no"])
+    w2 = tables["w2"][0]
+    if "N = 1,000,000" in w2.header:
+        col = w2.header.index("N = 1,000,000")
+        ok = all(not r[col].startswith("Rec") for r in w2.rows if r[0].startswith("deltagrad"))
+        out.rows.append(["W2: N = 1,000,000 in every deltagrad mode", ", ".join(
+            f"{r[0][10:]} {r[col]}" for r in w2.rows if r[0].startswith("deltagrad")), "yes" if ok else "no"])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--tiny", action="store_true")
+    group.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    args = parser.parse_args()
+    size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    start = time.perf_counter()
+    tables: dict[str, list[Table]] = {}
+    for module in WORKLOADS:
+        key = module.__name__.split("_")[0]
+        print(f"running {module.__name__} ({size}) ...", file=sys.stderr, flush=True)
+        tables[key] = module.run(size)
+    torch = import_torch()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python bench/run_all.py{'' if size == 'full' else ' --' + size}`) on "
+        f"{datetime.date.today().isoformat()}, in {time.perf_counter() - start:.0f} s: Python "
+        f"{platform.python_version()}, {platform.machine()} ({os.cpu_count()} CPUs), micrograd "
+        f"{'0.1.0' if import_micrograd() else 'missing'}, PyTorch "
+        f"{torch.__version__ if torch else 'missing'}. Every ratio is against micrograd measured in "
+        "this same run; times are medians with (min–max) ranges.",
+        "",
+        "Modes: **eager** builds one node per scalar operation, the graph micrograd builds "
+        "(`MLP(2, [16, 16, 1])`, a training step wrapped in `autodiff.no_cycle_gc()`); **fused** "
+        "makes each neuron's z = Σ w x + b one node (`MLP(..., fused=True)`); **batched** runs the "
+        "same model once over the whole data set (`autodiff.batched.batch_columns(X)`, loss reduced "
+        "with `batched.mean`), each node holding one number per example.",
+        "",
+        targets(tables).markdown(),
+    ]
+    for key in ("w1", "w2", "w3", "w4", "w5"):
+        lines += [t.markdown() for t in tables[key]]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
