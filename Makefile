@@ -17,6 +17,14 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+# The peers: micrograd from PyPI (the `bench` extra) and PyTorch where a wheel exists (else its rows are
+# skipped with a note). Then every workload, written to docs/benchmarks.md (several minutes).
+bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet torch==2.13.0 || \
+		echo "note: PyTorch 2.13.0 is not installable here; W4's PyTorch anchors will be skipped"
+	$(BIN)/python bench/run_all.py
+
 lint: $(BIN)/.installed
 	$(BIN)/pip install --quiet ruff
 	$(BIN)/ruff check .
