@@ -1,0 +1,411 @@
+"""viz.draw without any renderer: the DOT text's nodes, edges, ids, labels, roles, clusters and legend,
+parsed back from the source (structure, not bytes)."""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+
+import pytest
+
+from autodiff import Value, topological_order
+from viz.draw import draw, roles
+
+# ---- a small reader of the DOT text that graphviz (python) writes ---------------------------------
+
+
+def _attrs(text: str) -> dict[str, str]:
+    """``key=value`` pairs of one attribute list: values bare, "quoted" or <html> (balanced brackets)."""
+    out, i = {}, 0
+    while i < len(text):
+        m = re.compile(r"\s*(\w+)=").match(text, i)
+        if not m:
+            break
+        key, i = m[1], m.end()
+        if text[i] == "<":
+            depth, j = 0, i
+            while True:
+                depth += {"<": 1, ">": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out[key], i = text[i + 1:j - 1], j
+        elif text[i] == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out[key], i = text[i + 1:j], j + 1
+        else:
+            m = re.compile(r"[^\s\]]+").match(text, i)
+            out[key], i = m[0], m.end()
+    return out
+
+
+def parse(source: str):
+    """(nodes, edges, clusters): nodes name -> attrs (with "_cluster"), edges [(tail, head, attrs)],
+    clusters id -> attrs."""
+    nodes, edges, clusters, current = {}, [], {}, None
+    for line in source.splitlines():
+        s = line.strip()
+        if m := re.match(r"subgraph (\w+) \{$", s):
+            current = m[1]
+            clusters[current] = {}
+        elif s == "}":
+            current = None
+        elif m := re.match(r"(\w+) -> (\w+) \[(.*)\]$", s):
+            edges.append((m[1], m[2], _attrs(m[3])))
+        elif m := re.match(r"(\w+) \[(.*)\]$", s):
+            if m[1] in ("graph", "node", "edge"):
+                continue
+            nodes[m[1]] = {**_attrs(m[2]), "_cluster": current}
+        elif current and "=" in s:
+            clusters[current] = _attrs(s)
+    return nodes, edges, {a["id"]: {**a, "_name": n} for n, a in clusters.items()}
+
+
+def text_of(label: str) -> str:
+    """The visible text of an HTML-like label."""
+    return html.unescape(re.sub(r"<[^>]*>", " ", label))
+
+
+def classic_neuron():
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    x1w1 = x1 * w1; x1w1.label = "x1*w1"
+    x2w2 = x2 * w2; x2w2.label = "x2*w2"
+    n = x1w1 + x2w2 + b; n.label = "n"
+    o = n.tanh(); o.label = "o"
+    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, n=n, o=o, x1w1=x1w1)
+
+
+def hand_neuron(prefix, ws, xs, b, act="tanh"):
+    """A neuron built by hand with the nn naming contract's labels."""
+    wv = [Value(w, f"{prefix}w.{k}") for k, w in enumerate(ws)]
+    bv = Value(b, f"{prefix}b")
+    z = wv[0] * xs[0]
+    for w, x in zip(wv[1:], xs[1:], strict=True):
+        z = z + w * x
+    z = z + bv; z.label = prefix + "z"
+    if act == "linear":
+        return z
+    a = getattr(z, act)(); a.label = prefix + "a"
+    return a
+
+
+def hand_mlp():
+    """MLP(2, [2, 1]) by hand: two tanh neurons, one linear, and a squared-error loss."""
+    x = [Value(1.0, "x0"), Value(-2.0, "x1")]
+    h = [hand_neuron(f"layers.0.neurons.{j}.", [0.5 - j, 0.25 + j], x, 0.1 * j) for j in range(2)]
+    y = hand_neuron("layers.1.neurons.0.", [1.5, -0.5], h, 0.2, act="linear")
+    loss = (y - 1.0) ** 2; loss.label = "loss"
+    return loss, x, h, y
+
+
+def value_nodes(nodes):
+    return {n: a for n, a in nodes.items() if re.fullmatch(r"n\d+", n)}
+
+
+# ---- structure and ids -----------------------------------------------------------------------------
+
+def test_classic_neuron_nodes_edges_and_ids():
+    o, _ = classic_neuron()
+    order = topological_order(o)
+    nodes, edges, clusters = parse(draw(o).source)
+    interior = [v for v in order if not v.is_leaf]
+    assert set(value_nodes(nodes)) == {f"n{i}" for i in range(len(order))}
+    assert {n for n in nodes if n.startswith("op")} == {f"op{order.index(v)}" for v in interior}
+    assert "legend" in nodes and not clusters
+    assert len(edges) == sum(len(v.parents) for v in interior) + len(interior)
+    for name, attrs in nodes.items():
+        assert attrs["id"] == name
+    ids = [a["id"] for _, _, a in edges]
+    assert len(ids) == len(set(ids))
+    got = {a["id"]: (t, h) for t, h, a in edges}
+    for v in interior:
+        i = order.index(v)
+        assert got[f"e{i}"] == (f"op{i}", f"n{i}")
+        for k, p in enumerate(v.parents):
+            assert got[f"e{i}_{k}"] == (f"n{order.index(p)}", f"op{i}")
+
+
+def test_op_nodes_show_the_primitive_symbol():
+    o, v = classic_neuron()
+    order = topological_order(o)
+    nodes, _, _ = parse(draw(o).source)
+    assert nodes[f"op{order.index(o)}"]["label"] == "tanh"
+    assert nodes[f"op{order.index(v['x1w1'])}"]["label"] == "×"
+    assert nodes[f"op{order.index(v['n'])}"]["label"] == "+"
+    sq = v["x1"] ** 2
+    nodes, _, _ = parse(draw(sq).source)
+    assert nodes["op1"]["label"] == "**2"
+
+
+def test_reuse_draws_one_node_and_one_edge_per_use():
+    x = Value(3.0, "x")
+    y = x * x
+    nodes, edges, _ = parse(draw(y, show_local=True).source)
+    assert len(value_nodes(nodes)) == 2
+    into_op = sorted((a["id"], t, a["label"]) for t, h, a in edges if h == "op1")
+    assert into_op == [("e1_0", "n0", "3"), ("e1_1", "n0", "3")]
+
+
+def test_same_graph_same_dot_and_independent_of_object_identity():
+    o, _ = classic_neuron()
+    assert draw(o).source == draw(o).source
+    assert draw(o).source == draw(classic_neuron()[0]).source   # other objects, same text
+    o.backward()
+    assert draw(o).source != draw(classic_neuron()[0]).source   # the grads are in the picture
+
+
+# ---- labels -------------------------------------------------------------------------------------
+
+def test_labels_show_label_data_and_grad_and_uncomputed_grad():
+    o, v = classic_neuron()
+    order = topological_order(o)
+    text = {n: text_of(a["label"]) for n, a in value_nodes(parse(draw(o).source)[0]).items()}
+    x1 = text[f"n{order.index(v['x1'])}"].split()
+    assert x1 == ["x1", "data", "2", "grad", "—"]          # no backward yet: not computed, not 0
+    o.backward()
+    text = {n: text_of(a["label"]) for n, a in value_nodes(parse(draw(o).source)[0]).items()}
+    assert text[f"n{order.index(v['x1'])}"].split() == ["x1", "data", "2", "grad", "-1.5"]
+    assert text[f"n{order.index(v['w2'])}"].split() == ["w2", "data", "1", "grad", "0"]  # computed 0
+    assert text[f"n{order.index(v['b'])}"].split() == ["b", "data", "6.881", "grad", "0.5"]
+    no_grad = value_nodes(parse(draw(o, show_grad=False).source)[0])
+    assert all("grad" not in text_of(a["label"]) for a in no_grad.values())
+
+
+def test_a_partly_computed_graph_shows_which_grads_exist():
+    x = Value(2.0, "x")
+    y = x * 3.0; y.label = "y"
+    y.backward()
+    z = y.tanh(); z.label = "z"              # built after the backward pass: not reached by it
+    order = topological_order(z)
+    text = {n: text_of(a["label"]) for n, a in value_nodes(parse(draw(z).source)[0]).items()}
+    assert text[f"n{order.index(y)}"].split()[-1] == "1"
+    assert text[f"n{order.index(z)}"].split()[-1] == "—"
+
+
+def test_precision():
+    o, v = classic_neuron()
+    i = topological_order(o).index(v["b"])
+    for p, shown in ((4, "6.881"), (6, "6.88137"), (2, "6.9")):
+        label = text_of(parse(draw(o, precision=p).source)[0][f"n{i}"]["label"])
+        assert label.split()[2] == shown
+    with pytest.raises(ValueError, match="precision"):
+        draw(o, precision=0)
+
+
+def test_show_local_labels_edges_with_the_rules_local_derivatives():
+    o, v = classic_neuron()
+    o.backward()
+    order = topological_order(o)
+    edges = {a["id"]: a for _, _, a in parse(draw(o, show_local=True).source)[1]}
+    i = order.index(v["x1w1"])                 # x1 * w1: d/dx1 = w1 = -3, d/dw1 = x1 = 2
+    assert (float(edges[f"e{i}_0"]["label"]), float(edges[f"e{i}_1"]["label"])) == (-3.0, 2.0)
+    j = order.index(o)                         # tanh: 1 - o^2 = 0.5 at n = 0.8814
+    assert float(edges[f"e{j}_0"]["label"]) == pytest.approx(0.5, abs=1e-4)
+    assert "label" not in edges[f"e{j}"]      # op -> result carries no derivative
+    # the chain rule read off the picture: grad(x1) = local(x1 -> x1*w1) * grad(x1*w1)
+    assert float(edges[f"e{i}_0"]["label"]) * v["x1w1"].grad == v["x1"].grad
+    plain = parse(draw(o).source)[1]
+    assert all("label" not in a for _, _, a in plain)
+
+
+def test_tricky_labels_are_escaped():
+    tricky = 'a<b>|{c} "q" \\ & x'
+    x = Value(1.0, tricky)
+    y = x.exp(); y.label = "}{|<>"
+    source = draw(y).source
+    assert "<b>" not in source and "&lt;b&gt;" in source
+    nodes, _, _ = parse(source)
+    assert text_of(nodes["n0"]["label"]).split()[:5] == ["a<b>|{c}", '"q"', "\\", "&", "x"]
+    assert text_of(nodes["n1"]["label"]).split()[0] == "}{|<>"
+
+
+# ---- roles and legend --------------------------------------------------------------------------
+
+def test_roles_by_label_and_explicit_parameters():
+    o, v = classic_neuron()
+    c = o * 2.0                                 # 2.0 becomes an unlabelled constant leaf
+    r = roles(c)
+    assert r[c] == "output"
+    assert {k for k in ("x1", "x2") if r[v[k]] == "input"} == {"x1", "x2"}
+    assert all(r[v[k]] == "parameter" for k in ("w1", "w2", "b"))
+    assert r[v["n"]] == "interior" and r[o] == "interior"
+    assert [r[p] for p in c.parents][1] == "constant"
+    r = roles(c, parameters=[v["x1"]])          # an explicit set wins over the labels
+    assert r[v["x1"]] == "parameter" and r[v["w1"]] == "input"
+    for label in ("layers.0.neurons.2.w.1", "layers.3.neurons.0.b", "w.0", "b", "w", "w12", "b2"):
+        leaf = Value(1.0, label)
+        assert roles(leaf + 1.0)[leaf] == "parameter", label
+    for label in ("x", "web", "bias", "x.w.1x"):
+        leaf = Value(1.0, label)
+        assert roles(leaf + 1.0)[leaf] == "input", label
+
+
+def test_roles_are_drawn_distinguishably_with_a_legend():
+    o, v = classic_neuron()
+    c = o * 2.0
+    order = topological_order(c)
+    nodes, _, _ = parse(draw(c).source)
+    look = {role: {(nodes[f"n{order.index(x)}"]["fillcolor"], nodes[f"n{order.index(x)}"]["style"],
+                    nodes[f"n{order.index(x)}"].get("penwidth")) for x, rr in roles(c).items() if rr == role}
+            for role in ("parameter", "input", "constant", "output", "interior")}
+    assert all(len(s) == 1 for s in look.values())          # one look per role
+    assert len({s.pop() for s in look.values()}) == 5       # and five different looks
+    legend = text_of(nodes["legend"]["label"])
+    for words in ("parameter", "input", "constant", "output", "operation", "not computed"):
+        assert words in legend
+    c.backward()
+    assert "not computed" not in text_of(parse(draw(c).source)[0]["legend"]["label"])
+    assert "legend" not in parse(draw(c, legend=False).source)[0]
+
+
+def test_highlight():
+    o, v = classic_neuron()
+    order = topological_order(o)
+    nodes, _, _ = parse(draw(o, highlight={v["n"], v["w1"]}).source)
+    emphasised = {n for n, a in nodes.items() if a.get("penwidth") == "3"}
+    assert emphasised == {f"n{order.index(v['n'])}", f"n{order.index(v['w1'])}"}
+    assert nodes[f"op{order.index(v['n'])}"].get("color") == nodes[f"n{order.index(v['n'])}"]["color"]
+    with pytest.raises(TypeError, match="highlight"):
+        draw(o, highlight={"n"})
+
+
+def test_rankdir_and_bad_options():
+    o, _ = classic_neuron()
+    assert "rankdir=LR" in draw(o).source and "rankdir=TB" in draw(o, rankdir="TB").source
+    with pytest.raises(ValueError, match="rankdir"):
+        draw(o, rankdir="XY")
+    with pytest.raises(TypeError, match="Value"):
+        draw(3.0)
+    with pytest.raises(ValueError, match="collapse"):
+        draw(o, collapse="layer")
+    with pytest.raises(ValueError, match="no neuron"):
+        draw(o, collapse="neuron")
+
+
+# ---- nn clusters ---------------------------------------------------------------------------------
+
+def check_clusters(root, neurons, inputs):
+    """``neurons``: (layer, index, z, a-or-None). Each neuron's nodes sit in its cluster, z is marked."""
+    order = topological_order(root)
+    nodes, _, clusters = parse(draw(root).source)
+    assert set(clusters) == {f"cl{layer}_{j}" for layer, j, _, _ in neurons}
+    for layer, j, z, a in neurons:
+        cl = clusters[f"cl{layer}_{j}"]
+        assert cl["label"] == f"layer {layer + 1} · neuron {j + 1}"
+        zi = nodes[f"n{order.index(z)}"]
+        assert zi["_cluster"] == cl["_name"] and zi["peripheries"] == "2"
+        assert text_of(zi["label"]).split()[0] == "z" and "δ" in text_of(zi["label"])
+        inside = {n for n, attrs in nodes.items() if attrs["_cluster"] == cl["_name"]}
+        prefix = f"layers.{layer}.neurons.{j}."
+        for p in z.parents:                       # b, the products and partial sums are inside
+            if p.label.startswith(prefix) or not p.label:
+                assert f"n{order.index(p)}" in inside
+        if a is not None:
+            assert f"n{order.index(a)}" in inside
+            assert text_of(nodes[f"n{order.index(a)}"]["label"]).split()[0] == "a"
+    for x in inputs:                              # inputs shared by neurons stay outside
+        assert nodes[f"n{order.index(x)}"]["_cluster"] is None
+
+
+def test_hand_built_mlp_is_clustered_by_neuron():
+    loss, x, h, y = hand_mlp()
+    loss.backward()
+    check_clusters(loss, [(0, 0, h[0].parents[0], h[0]), (0, 1, h[1].parents[0], h[1]), (1, 0, y, None)], x)
+    order = topological_order(loss)
+    nodes, _, _ = parse(draw(loss).source)
+    zl = text_of(nodes[f"n{order.index(y)}"]["label"]).split()
+    assert zl[-2:] == ["δ", f"{y.grad:.4g}"]     # δ = dloss/dz, here 2 (y - 1)
+    assert y.grad == 2 * (y.data - 1.0)
+    w = text_of(nodes[f"n{order.index(h[0].parents[0].parents[1])}"]["label"]).split()[0]
+    assert w == "b"                               # prefix stripped inside the cluster
+
+
+def test_standalone_layer_clusters_without_layer_number():
+    x = [Value(1.0, "x0")]
+    outs = [hand_neuron(f"neurons.{j}.", [0.5], x, 0.0) for j in range(2)]
+    s = outs[0] + outs[1]
+    _, _, clusters = parse(draw(s).source)
+    assert {c: a["label"] for c, a in clusters.items()} == {"cl_0": "neuron 1", "cl_1": "neuron 2"}
+
+
+def test_collapse_neuron_draws_one_box_per_neuron():
+    loss, x, h, y = hand_mlp()
+    loss.backward()
+    order = topological_order(loss)
+    nodes, edges, clusters = parse(draw(loss, collapse="neuron").source)
+    assert not clusters
+    boxes = {f"n{order.index(v)}" for v in (h[0], h[1], y)}
+    assert boxes <= set(nodes)
+    for j, a in enumerate(h):
+        text = text_of(nodes[f"n{order.index(a)}"]["label"])
+        assert f"layer 1 · neuron {j + 1}" in text and "δ" in text and "tanh" in text
+    drawn = value_nodes(nodes)
+    assert set(drawn) == boxes | {f"n{order.index(v)}" for v in (*x, loss, loss.parents[0],
+                                                                   loss.parents[0].parents[1])}
+    pairs = {(t, hd) for t, hd, _ in edges}
+    yi, xi = order.index(y), [order.index(v) for v in x]
+    for a in h:
+        assert (f"n{order.index(a)}", f"n{yi}") in pairs
+        assert all((f"n{i}", f"n{order.index(a)}") in pairs for i in xi)
+    assert len(pairs) == len(edges)               # no duplicate edges
+    ids = [a["id"] for _, _, a in edges]
+    assert len(set(ids)) == len(ids) and f"c{order.index(h[0])}_{yi}" in ids
+
+
+# ---- the big-graph guard ----------------------------------------------------------------------------
+
+def test_guard_refuses_big_graphs_with_advice():
+    x = Value(0.1, "x")
+    y = x
+    for _ in range(200):
+        y = y.tanh()
+    with pytest.raises(ValueError, match=r"401 nodes .* max_nodes=300.*smaller graph"):
+        draw(y)
+    assert len(parse(draw(y, max_nodes=401).source)[0]) == 402       # and the legend
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw(y, max_nodes=0)
+
+
+def test_guard_suggests_collapse_for_networks_and_collapse_fits():
+    xs = [Value(float(k), f"x{k}") for k in range(4)]
+    outs = [hand_neuron(f"layers.0.neurons.{j}.", [0.1] * 4, xs, 0.0) for j in range(12)]
+    s = outs[0]
+    for a in outs[1:]:
+        s = s + a
+    with pytest.raises(ValueError, match="collapse='neuron'"):
+        draw(s)
+    nodes, _, _ = parse(draw(s, collapse="neuron").source)
+    assert len(nodes) == 4 + 12 + 2 * 11 + 1
+
+
+# ---- with nn ---------------------------------------------------------------------------------------
+
+nn = pytest.importorskip("nn")
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_mlp_clusters_follow_the_naming_contract(fused):
+    model = nn.MLP(2, [3, 1], activation="tanh", rng=random.Random(1), fused=fused)
+    x = [Value(0.5, "x0"), Value(-1.5, "x1")]
+    trace = model.trace(x)
+    out = trace.output[0]
+    out.backward()
+    neurons = [(layer, j, z, trace.a[layer][j] if trace.a[layer][j] is not z else None)
+               for layer, zs in enumerate(trace.z) for j, z in enumerate(zs)]
+    check_clusters(out, neurons, x)
+    order = topological_order(out)
+    nodes, _, clusters = parse(draw(out, parameters=model.parameters()).source)
+    for name, p in model.named_parameters():
+        layer, j = re.match(r"layers\.(\d+)\.neurons\.(\d+)\.", name).groups()
+        node = nodes[f"n{order.index(p)}"]
+        assert node["_cluster"] == clusters[f"cl{layer}_{j}"]["_name"]
+        assert node["fillcolor"] == nodes[f"n{order.index(model.parameters()[0])}"]["fillcolor"]
+    if fused:
+        assert any(a["label"] == "Σwx+b" for n, a in nodes.items() if n.startswith("op"))
+    boxes, _, _ = parse(draw(out, collapse="neuron").source)
+    assert len(value_nodes(boxes)) == 2 + 4
