@@ -79,9 +79,10 @@ def _step(x):
     """Heaviside step with H(0) = 0: the derivative of relu. It is piecewise constant, so it is a
     plain float even when x is a Value (its own derivative is 0 everywhere it exists); an array of
     0.0/1.0 for an array."""
-    x = _data(x)
-    if _is_array(x):
-        return (x > 0).astype(float)
+    if x.__class__ is not float:
+        x = _data(x)
+        if _is_array(x):
+            return (x > 0).astype(float)
     return 1.0 if x > 0 else 0.0
 
 
@@ -319,7 +320,7 @@ PRIMITIVES: dict[str, Primitive] = {p.name: p for p in [
     Primitive("examples_sum", "Σ examples", 1, _examples_sum_fwd, _examples_sum_vjp),
 ]}
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
-_NEURON = PRIMITIVES["neuron"]
+_NEURON, _RELU = PRIMITIVES["neuron"], PRIMITIVES["relu"]
 
 
 def _pow_const_fwd(x: float, *, n: float) -> float:
@@ -669,6 +670,10 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
                 reduced.append(t)
             terms = reduced
         elif b is None:
+            if not steps and op is _RELU:  # _relu_vjp inlined: micrograd's one nonlinearity
+                if a.data > 0:
+                    a._grad += g
+                continue
             terms = op.vjp(g, out, a.data)
             a._grad += terms[0]
         elif not steps and op is _MUL:  # _mul_vjp and _add_vjp inlined: most nodes, no tuple, no call
