@@ -1,0 +1,185 @@
+"""viz.render: SVG structure (nodes and edges by id) with the system `dot` and with only graphviz-pure,
+PNG/PDF/DOT files, the clear error with neither renderer, atomic writes, and notebook display."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import require, require_dot
+
+from autodiff import Value, topological_order
+from viz.draw import Diagram, RenderError, draw, render, render_bytes, render_svg, show
+
+SVG = "{http://www.w3.org/2000/svg}"
+REAL_WHICH = shutil.which
+
+
+def pure_path() -> str:
+    found = REAL_WHICH("graphviz-pure") or REAL_WHICH("graphviz-pure", path=sysconfig.get_path("scripts"))
+    require(found is not None, "graphviz-pure", "pip install graphviz-pure into .venv")
+    return found
+
+
+def hide(monkeypatch, *names: str) -> None:
+    """Make shutil.which blind to ``names`` (the system dot, graphviz-pure)."""
+    def which(name, *args, **kwargs):
+        return None if name in names else REAL_WHICH(name, *args, **kwargs)
+    monkeypatch.setattr(shutil, "which", which)
+
+
+@pytest.fixture(params=["dot", "graphviz-pure"])
+def renderer(request, monkeypatch):
+    """Each test runs with the system dot, then with only graphviz-pure (dot hidden from PATH)."""
+    if request.param == "dot":
+        require_dot()
+    else:
+        monkeypatch.setenv("PATH", str(Path(pure_path()).parent))  # the venv's bin: graphviz-pure, no dot
+        hide(monkeypatch, "dot")                                    # in case dot is in that folder too
+        assert shutil.which("dot") is None
+    return request.param
+
+
+def classic_neuron():
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    n = x1 * w1 + x2 * w2 + b; n.label = "n"
+    o = n.tanh(); o.label = "o"
+    return o
+
+
+def svg_parts(svg: str) -> tuple[dict[str, ET.Element], dict[str, ET.Element], dict[str, ET.Element]]:
+    """The SVG's node, edge and cluster groups by id."""
+    root = ET.fromstring(svg)
+    groups = {"node": {}, "edge": {}, "cluster": {}}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") in groups:
+            groups[g.get("class")][g.get("id")] = g
+    return groups["node"], groups["edge"], groups["cluster"]
+
+
+def texts(g: ET.Element) -> list[str]:
+    return [t.text for t in g.iter(f"{SVG}text") if t.text]
+
+
+def test_svg_has_every_node_and_edge_by_id(renderer, tmp_path):
+    o = classic_neuron()
+    o.backward()
+    path = render(o, tmp_path / "neuron.svg", show_local=True)
+    svg = path.read_text()
+    assert ("(graphviz-pure)" in svg) == (renderer == "graphviz-pure")   # the generator comment
+    nodes, edges, _ = svg_parts(svg)
+    order = topological_order(o)
+    interior = [v for v in order if not v.is_leaf]
+    assert set(nodes) == {f"n{i}" for i in range(len(order))} | {f"op{order.index(v)}" for v in interior} | \
+        {"legend"}
+    assert set(edges) == {f"e{order.index(v)}_{k}" for v in interior for k in range(len(v.parents))} | \
+        {f"e{order.index(v)}" for v in interior}
+    assert texts(nodes[f"n{order.index(o)}"]) == ["o", "data 0.7071", "grad 1"]
+    assert texts(nodes[f"op{order.index(o)}"]) == ["tanh"]
+    assert texts(edges[f"e{order.index(o)}_0"]) == ["0.5"]          # the local derivative 1 - o²
+    x1 = order[0]
+    assert texts(nodes["n0"]) == ["x1", "data 2", f"grad {x1.grad:g}"]
+
+
+def test_svg_clusters_and_tricky_labels(renderer):
+    x = Value(1.0, 'a<b>|{c} "q" \\n & x')
+    w = Value(0.5, "layers.0.neurons.0.w.0")
+    z = w * x; z.label = "layers.0.neurons.0.z"
+    a = z.relu(); a.label = "layers.0.neurons.0.a"
+    nodes, _, clusters = svg_parts(render_svg(draw(a, show_grad=False)))
+    assert texts(nodes["n1"]) == ['a<b>|{c} "q" \\n & x', "data 1"]
+    assert set(clusters) == {"cl0_0"} and "layer 1 · neuron 1" in texts(clusters["cl0_0"])
+    assert texts(nodes["n2"])[0] == "z"
+
+
+def test_png_pdf_and_dot_files(renderer, tmp_path):
+    o = classic_neuron()
+    assert render(o, tmp_path / "n.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "n.dot").exists() is False
+    assert render(o, tmp_path / "n.dot").read_text() == draw(o).source
+    assert render(o, tmp_path / "n.gv", rankdir="TB").read_text() == draw(o, rankdir="TB").source
+    assert render(o, tmp_path / "as-svg.txt", format="svg").read_text().lstrip().startswith("<?xml")
+    if renderer == "dot":
+        assert render(o, tmp_path / "n.pdf").read_bytes()[:5] == b"%PDF-"
+    else:  # graphviz-pure has no pdf: the error names the format and both fixes
+        with pytest.raises(RenderError, match=r"pdf \(graphviz-pure writes svg and png only\).*apt-get "
+                                              r"install graphviz.*pip install graphviz-pure"):
+            render(o, tmp_path / "n.pdf")
+        assert not (tmp_path / "n.pdf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["n.png", "n.dot", "n.gv", "as-svg.txt"] + (["n.pdf"] if renderer == "dot" else []))
+
+
+def test_notebook_display(renderer):
+    o = classic_neuron()
+    d = show(o, rankdir="TB")
+    assert isinstance(d, Diagram) and d.source == draw(o, rankdir="TB").source
+    bundle = d._repr_mimebundle_()
+    nodes, _, _ = svg_parts(bundle["image/svg+xml"])
+    assert "n0" in nodes and nodes.keys() == svg_parts(d._repr_svg_())[0].keys()
+    assert repr(o) == "Value(data=0.707107, grad=0, label='o')"         # repr stays plain
+
+
+def test_neither_renderer_is_one_clear_error_and_dot_still_works(monkeypatch, tmp_path):
+    hide(monkeypatch, "dot", "graphviz-pure")
+    o = classic_neuron()
+    for fmt in ("svg", "png", "pdf"):
+        with pytest.raises(RenderError) as info:
+            render(o, tmp_path / f"n.{fmt}")
+        message = str(info.value)
+        assert f"no renderer for {fmt}" in message
+        assert "apt-get install graphviz" in message and "pip install graphviz-pure" in message
+        assert ".dot output needs neither" in message
+    assert render(o, tmp_path / "n.dot").read_text() == draw(o).source
+    bundle = show(o)._repr_mimebundle_()      # a notebook gets the reason, not a traceback
+    assert "pip install graphviz-pure" in bundle["text/plain"] and "image/svg+xml" not in bundle
+
+
+def test_a_failing_dot_falls_back_to_graphviz_pure(monkeypatch, tmp_path):
+    pure = pure_path()
+    broken = tmp_path / "bin" / "dot"
+    broken.parent.mkdir()
+    broken.write_text("#!/bin/sh\necho 'Error: this dot is broken' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{broken.parent}{os.pathsep}{Path(pure).parent}")
+    assert shutil.which("dot") == str(broken)
+    nodes, _, _ = svg_parts(render_svg(draw(classic_neuron())))
+    assert "n0" in nodes
+    with pytest.raises(RenderError, match="this dot is broken"):   # no fallback for pdf: its message
+        render_bytes(draw(classic_neuron()), "pdf")
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(monkeypatch, tmp_path):
+    target = tmp_path / "neuron.svg"
+    target.write_text("old picture")
+    target.chmod(0o640)
+    hide(monkeypatch, "dot", "graphviz-pure")
+    with pytest.raises(RenderError):
+        render(classic_neuron(), target)
+    assert target.read_text() == "old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["neuron.svg"]            # no temporary left
+    render(classic_neuron(), tmp_path / "neuron.dot")
+    monkeypatch.undo()
+    dot_file = tmp_path / "neuron.dot"
+    dot_file.chmod(0o640)
+    render(classic_neuron(), dot_file, rankdir="TB")                          # replace keeps the mode
+    assert "rankdir=TB" in dot_file.read_text() and dot_file.stat().st_mode & 0o777 == 0o640
+
+
+def test_bad_paths_and_formats(tmp_path):
+    o = classic_neuron()
+    with pytest.raises(ValueError, match=r"suffix.*\.svg"):
+        render(o, tmp_path / "neuron.jpeg")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        render(o, tmp_path / "missing" / "neuron.dot")
+    with pytest.raises(ValueError, match="unknown format"):
+        render_bytes(draw(o), "gif")
+    with pytest.raises(TypeError, match="options"):
+        render(draw(o), tmp_path / "n.dot", rankdir="TB")
+    assert render(draw(o), tmp_path / "n.dot").read_text() == draw(o).source
