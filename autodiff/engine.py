@@ -418,6 +418,11 @@ class Value:
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
+        if _is_array(self.data) or _is_array(self.grad):  # a batched node: one number per example
+            def show(x):
+                return (f"[{len(x)} examples: {', '.join(f'{v:.4g}' for v in x[:3])}"
+                        f"{', ...' if len(x) > 3 else ''}]") if _is_array(x) else f"{x:.6g}"
+            return f"Value(data={show(self.data)}, grad={show(self.grad)}{label})"
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
     # ---- operators: one-liners over `apply` ----------------------------------------------------

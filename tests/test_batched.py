@@ -118,3 +118,9 @@ def test_the_float_path_stays_plain_floats():
     b = (a * 2 + 1).tanh().exp().log().sigmoid().relu() ** 2
     b.backward()
     assert type(b.data) is float and type(a.grad) is float
+
+
+def test_a_batched_node_has_a_readable_repr():
+    z = batch([1.0, 2.0, 3.0, 4.0], "x") * 2.0
+    assert repr(z) == "Value(data=[4 examples: 2, 4, 6, ...], grad=0)"
+    assert repr(Value(1.5, "w")) == "Value(data=1.5, grad=0, label='w')"
