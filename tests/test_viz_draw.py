@@ -261,6 +261,8 @@ def test_roles_are_drawn_distinguishably_with_a_legend():
     c.backward()
     assert "not computed" not in text_of(parse(draw(c).source)[0]["legend"]["label"])
     assert "legend" not in parse(draw(c, legend=False).source)[0]
+    assert "local derivative" not in text_of(parse(draw(c).source)[0]["legend"]["label"])
+    assert "local derivative" in text_of(parse(draw(c, show_local=True).source)[0]["legend"]["label"])
 
 
 def test_highlight():

@@ -183,3 +183,20 @@ def test_bad_paths_and_formats(tmp_path):
     with pytest.raises(TypeError, match="options"):
         render(draw(o), tmp_path / "n.dot", rankdir="TB")
     assert render(draw(o), tmp_path / "n.dot").read_text() == draw(o).source
+
+
+def test_example_draw_neuron_writes_the_diagrams(renderer, tmp_path):
+    import runpy
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "draw_neuron.py"
+    main = runpy.run_path(str(example))["main"]
+    main([str(tmp_path / "neuron.svg"), "--mlp", str(tmp_path / "mlp.svg"),
+          "--collapsed", str(tmp_path / "mlp_collapsed.svg")])
+    nodes, edges, clusters = svg_parts((tmp_path / "neuron.svg").read_text())
+    assert len([n for n in nodes if n.startswith("n")]) == 10 and len(edges) == 14 and not clusters
+    assert any(texts(g) == ["o", "data 0.7071", "grad 1"] for g in nodes.values())
+    assert any(texts(g) == ["x1", "data 2", "grad -1.5"] for g in nodes.values())
+    _, _, clusters = svg_parts((tmp_path / "mlp.svg").read_text())
+    assert set(clusters) == {"cl0_0", "cl0_1", "cl0_2", "cl1_0"}
+    nodes, _, clusters = svg_parts((tmp_path / "mlp_collapsed.svg").read_text())
+    assert not clusters and sum(" · neuron " in " ".join(texts(g)) for g in nodes.values()) == 4

@@ -182,7 +182,7 @@ def _box_label(key: tuple, members: list[Value], precision: int, show_grad: bool
         f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>>"
 
 
-def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: bool) -> str:
+def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: bool, local: bool) -> str:
     def row(swatch: str, text: str, attrs: str = "") -> str:
         return f'<TR><TD{attrs}>{swatch}</TD><TD ALIGN="LEFT">{_esc(text)}</TD></TR>'
 
@@ -195,6 +195,8 @@ def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: 
         rows.append(row("z", "pre-activation Σ w·x + b; δ = ∂out/∂z"))
     if uncomputed:
         rows.append(row("—", "grad not computed (no backward yet)"))
+    if local:
+        rows.append(row("→ 0.5", "edge: local derivative ∂out/∂in"))
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
             '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
 
@@ -353,7 +355,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
         has_z = not collapsed and any(_NEURON_PREFIX.sub("", v.label) == "z" for v in shown if v in neuron_of)
         uncomputed = show_grad and any(not v.has_grad for v in order)
         g.node("legend", id="legend", shape="plain", fontsize="10",
-               label=_legend_label(present, has_z, uncomputed, collapsed))
+               label=_legend_label(present, has_z, uncomputed, collapsed, show_local))
     return g
 
 
