@@ -274,7 +274,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
                          f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
                          "or raise max_nodes")
 
-    g = graphviz.Digraph(name="deltagrad", graph_attr={"rankdir": rankdir, "fontname": _FONT,
+    g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
                                                        "nodesep": "0.25", "ranksep": "0.35"},
                          node_attr={"fontname": _FONT, "fontsize": "12"},
                          edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
