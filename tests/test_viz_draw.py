@@ -213,6 +213,25 @@ def test_show_local_labels_edges_with_the_rules_local_derivatives():
     assert all("label" not in a for _, _, a in plain)
 
 
+def test_show_local_where_the_rule_has_no_answer():
+    base, e = Value(-2.0, "base"), Value(2.0, "e")
+    p = base ** e                               # d/de base**e needs log(-2): no real derivative
+    labels = {a["id"]: a["label"] for _, _, a in parse(draw(p, show_local=True).source)[1] if "label" in a}
+    assert labels == {"e2_0": "undefined", "e2_1": "undefined"}
+
+
+def test_a_leaf_alone_and_a_batched_graph():
+    nodes, edges, _ = parse(draw(Value(1.5, "x")).source)
+    assert set(nodes) == {"n0", "legend"} and not edges
+    assert text_of(nodes["n0"]["label"]).split() == ["x", "data", "1.5", "grad", "—"]
+    from autodiff.batched import batch
+
+    x = batch([1.0, 2.0], "x")                  # one number per example
+    y = x * 3.0
+    nodes, edges, _ = parse(draw(y, show_local=True).source)
+    assert "[batch]" in text_of(nodes["n0"]["label"]) and any(a.get("label") == "[batch]" for *_, a in edges)
+
+
 def test_tricky_labels_are_escaped():
     tricky = 'a<b>|{c} "q" \\ & x'
     x = Value(1.0, tricky)

@@ -201,6 +201,15 @@ def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: 
             '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
 
 
+def _local(prim, v: Value, parents: tuple[Value, ...], precision: int) -> list[str]:
+    """∂v/∂parent for each parent, from the primitive's rule at the current values: vjp(1, out, *inputs).
+    Where the rule has no answer (d/dy x**y needs log x, so x < 0 has none) the edges say "undefined"."""
+    try:
+        return [_num(t, precision) for t in prim.vjp(1.0, v.data, *[p.data for p in parents])]
+    except (ArithmeticError, ValueError):
+        return ["undefined"] * len(parents)
+
+
 # --------------------------------------------------------------------------------------------------
 # draw
 # --------------------------------------------------------------------------------------------------
@@ -314,11 +323,11 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
             op_attrs.update(color=_HIGHLIGHT, penwidth="2")
         add(key, op_id(i), **op_attrs)
         parents = v.parents
-        local = prim.vjp(1.0, v.data, *[p.data for p in parents]) if show_local else None
+        local = _local(prim, v, parents, precision) if show_local else None
         for k, p in enumerate(parents):
             attrs = {"id": edge_id(i, k)}
             if local is not None:
-                attrs["label"] = _num(local[k], precision)
+                attrs["label"] = local[k]
             edges.append((node_id(unit(p)), op_id(i), attrs))
         edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
 
