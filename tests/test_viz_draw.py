@@ -430,3 +430,8 @@ def test_mlp_clusters_follow_the_naming_contract(fused):
         assert any(a["label"] == "Σwx+b" for n, a in nodes.items() if n.startswith("op"))
     boxes, _, _ = parse(draw(out, collapse="neuron").source)
     assert len(value_nodes(boxes)) == 2 + 4
+    again = nn.MLP(2, [3, 1], activation="tanh", rng=random.Random(1), fused=fused)
+    out2 = again([Value(0.5, "x0"), Value(-1.5, "x1")])[0]
+    out2.backward()
+    for options in ({}, {"collapse": "neuron"}, {"rankdir": "TB", "show_local": True}):
+        assert draw(out, **options).source == draw(out2, **options).source   # same model, same text
