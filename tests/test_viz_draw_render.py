@@ -118,12 +118,14 @@ def test_png_pdf_and_dot_files(renderer, tmp_path):
 
 def test_notebook_display(renderer):
     o = classic_neuron()
+    before = repr(o)
     d = show(o, rankdir="TB")
     assert isinstance(d, Diagram) and d.source == draw(o, rankdir="TB").source
     bundle = d._repr_mimebundle_()
     nodes, _, _ = svg_parts(bundle["image/svg+xml"])
     assert "n0" in nodes and nodes.keys() == svg_parts(d._repr_svg_())[0].keys()
-    assert repr(o) == "Value(data=0.707107, grad=0, label='o')"         # repr stays plain
+    assert repr(o) == before and before.startswith("Value(") and "svg" not in before   # repr stays plain
+    assert not hasattr(o, "_repr_svg_") and not hasattr(o, "_repr_mimebundle_")
 
 
 def test_neither_renderer_is_one_clear_error_and_dot_still_works(monkeypatch, tmp_path):
