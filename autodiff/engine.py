@@ -320,7 +320,7 @@ PRIMITIVES: dict[str, Primitive] = {p.name: p for p in [
     Primitive("examples_sum", "Σ examples", 1, _examples_sum_fwd, _examples_sum_vjp),
 ]}
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
-_NEURON, _RELU = PRIMITIVES["neuron"], PRIMITIVES["relu"]
+_NEURON, _RELU, _EXAMPLES_SUM = PRIMITIVES["neuron"], PRIMITIVES["relu"], PRIMITIVES["examples_sum"]
 
 
 def _pow_const_fwd(x: float, *, n: float) -> float:
@@ -663,9 +663,11 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
         if steps:
             parents = node.parents
             running = {p: p._grad for p in parents}
-        if batched:
-            # One number per example: a node shared by every example (a parameter) receives the sum
-            # of its per-example terms. Not in place: a term may be another node's gradient array.
+        if batched and (out.__class__ is not float or op is _EXAMPLES_SUM):
+            # A node holding one number per example: a parent shared by every example (a parameter)
+            # receives the sum of its per-example terms; not in place, as a term may be another
+            # node's gradient array. A node holding one number has only one-number parents
+            # (examples_sum aside), so it takes the float paths below.
             parents_ = node.parents
             reduced = []
             for p, t in zip(parents_, op.vjp(g, out, *[p.data for p in parents_]), strict=True):
