@@ -490,6 +490,16 @@ def no_cycle_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
+    n = len(args) >> 1
+    if prim is _NEURON and args[n].data.__class__ is float:  # _neuron_fwd without a list of numbers
+        z = 0.0
+        for w, x in zip(args[:n], args[n:-1], strict=True):
+            z = z + w.data * x.data
+        return z + args[-1].data
+    return prim.forward(*[x.data for x in args])  # every other n-ary op, and a neuron over a batch
+
+
 def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Value | float) -> Value:
     """The one entry point that makes a node: wrap constants, compute the forward value, link parents.
 
@@ -517,18 +527,11 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         out._b = b
     else:
         args = (a, b, *more)
-        for x in args:
-            if x.__class__ is not Value:
-                args = tuple([x if x.__class__ is Value else Value(x) for x in args])
-                break
-        n = len(args) >> 1
-        if prim is _NEURON and args[n].data.__class__ is float:  # _neuron_fwd without a list of numbers
-            z = 0.0
-            for w, x in zip(args[:n], args[n:-1], strict=True):
-                z = z + w.data * x.data
-            out.data = z + args[-1].data
-        else:  # every other n-ary op, and a neuron over a batch
-            out.data = prim.forward(*[x.data for x in args])
+        try:
+            out.data = _nary_forward(prim, args)
+        except AttributeError:  # a plain number among the operands (it has no .data): wrap, retry
+            args = tuple([x if x.__class__ is Value else Value(x) for x in args])
+            out.data = _nary_forward(prim, args)
         out._a, out._b = args, _NARY
     out._grad = None
     out._op = prim
