@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import require, require_dot
 from viz import cli
 from viz.cli import main
 
@@ -88,6 +89,67 @@ def test_grad_of_reuse_and_of_a_constant(capsys):
 def test_a_negative_expression_after_double_dash(capsys):
     code, out, _ = run(capsys, "grad", "--json", "--", "-x*y", "x=2", "y=3")
     assert code == 0 and json.loads(out)["gradients"] == {"x": -3.0, "y": -2.0}
+
+
+# ---- draw ---------------------------------------------------------------------------------------
+
+NAMED_NEURON = ["n = x1*w1 + x2*w2 + b; o = tanh(n)", *NEURON_ARGS[1:]]
+
+
+def dot_nodes(text: str) -> dict[str, str]:
+    """DOT node statements by id: ``n3 [label=...]`` -> {"n3": "[label=...]"}."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\s*((?:n|op)\d+) (\[.*\])$", text, re.M)}
+
+
+def test_draw_writes_dot_with_every_node_named_and_gradients(capsys, tmp_path):
+    from autodiff import parse_expression, topological_order
+
+    path = tmp_path / "neuron.dot"
+    code, out, err = run(capsys, "draw", *NAMED_NEURON, "-o", str(path), "--show-local", "--highlight", "n")
+    assert code == 0 and out.strip() == f"wrote {path}", err
+    text = path.read_text()
+    nodes = dot_nodes(text)
+    order = topological_order(parse_expression(NAMED_NEURON[0], **cli._values(NAMED_NEURON[1:])).root)
+    values = {k for k in nodes if k.startswith("n")}
+    ops = {k for k in nodes if k.startswith("op")}
+    assert values == {f"n{i}" for i in range(len(order))}
+    assert len(ops) == sum(1 for v in order if not v.is_leaf)
+    for name in ("x1", "w1", "x2", "w2", "b", "n", "o"):
+        assert f"<B>{name}</B>" in text, name
+    assert "grad 0.5" in text and "grad —" not in text          # after the backward pass
+    assert "label=" in re.search(r"-> op\d+ \[(.*)\]", text).group(1)  # local derivatives on edges
+    n_box = next(v for k, v in nodes.items() if "<B>n</B>" in v)
+    assert "penwidth" in n_box                                    # highlighted
+
+
+def test_draw_before_backward_shows_gradients_as_not_computed(capsys, tmp_path):
+    path = tmp_path / "g.dot"
+    code, _, _ = run(capsys, "draw", "x*x", "x=3", "-o", str(path), "--no-backward", "--rankdir", "TB")
+    text = path.read_text()
+    assert code == 0 and "grad —" in text and "rankdir=TB" in text
+
+
+def test_draw_svg_with_graphviz(capsys, tmp_path):
+    require_dot()
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "neuron.svg"
+    code, _, err = run(capsys, "draw", *NAMED_NEURON, "-o", str(path))
+    assert code == 0, err
+    ids = {el.get("id") for el in ET.parse(path).iter() if el.get("id")}
+    assert {f"n{i}" for i in range(10)} <= ids and "n10" not in ids   # 5 inputs, 5 computed values
+    assert {"op9", "e9", "e9_0"} <= ids                                # o = tanh(n): the last op
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--highlight", "zz"], "--highlight zz: no such name"),
+    (["--precision", "0"], "precision is a number of significant digits"),
+    (["--max-nodes", "2"], "max_nodes=2"),
+])
+def test_draw_bad_options_exit_2(capsys, tmp_path, extra, words):
+    code, _, err = run(capsys, "draw", "x*x", "x=3", "-o", str(tmp_path / "g.dot"), *extra)
+    assert code == 2 and words in err and err.count("\n") == 1
+    assert not (tmp_path / "g.dot").exists()
 
 
 # ---- step ---------------------------------------------------------------------------------------

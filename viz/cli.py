@@ -157,14 +157,22 @@ def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
 DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 
 
+def _render(render, root: Value, out: Path, **options) -> Path:
+    """`viz.render`, with a missing or failing renderer (`RenderError`) as a one-line command error."""
+    try:
+        return render(root, out, **options)
+    except RuntimeError as e:  # viz.draw.RenderError: no `dot`, no graphviz-pure for this format
+        raise CommandError(str(e)) from None
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     out = _output(args.output, DIAGRAM_SUFFIXES)
     render = _need("viz.draw", "render", "drawing diagrams")
     parsed = _parse(args.expr, args.values)
     if not args.no_backward:
         parsed.root.backward()
-    options = {"rankdir": args.rankdir, "show_grad": not args.no_backward and not args.no_grad,
-               "show_local": args.show_local}
+    options = {"rankdir": args.rankdir, "show_grad": not args.no_grad, "show_local": args.show_local,
+               "legend": not args.no_legend, "max_nodes": args.max_nodes}
     if args.precision is not None:
         options["precision"] = args.precision
     if args.highlight:
@@ -172,10 +180,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
         missing = [h for h in args.highlight if h not in named]
         if missing:
             raise CommandError(f"--highlight {', '.join(missing)}: no such name in the expression "
-                               f"(names: {', '.join(named)})")
+                               f"(names: {', '.join(named) or 'none'})")
         options["highlight"] = {named[h] for h in args.highlight}
-    written = render(parsed.root, out, **options)
-    print(f"wrote {written or out}")
+    print(f"wrote {_render(render, parsed.root, out, **options)}")
     return 0
 
 
@@ -187,7 +194,10 @@ def cmd_step(args: argparse.Namespace) -> int:
         out = _output(args.html, (".html", ".htm"))
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
         _need("viz.draw", "draw", "the HTML stepper's diagram")
-        page = step_html(parsed.root, out, predict=args.predict)
+        try:
+            page = step_html(parsed.root, out, predict=args.predict)
+        except RuntimeError as e:  # viz.draw.RenderError: the page inlines an SVG diagram
+            raise CommandError(str(e)) from None
         print(f"wrote {out} ({len(page.walkthrough)} frames); open it in a browser")
         return 0
     if args.predict:
@@ -379,8 +389,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     part("2. its diagram")
     try:
         render = _need("viz.draw", "render", "drawing diagrams")
-        written = render(parsed.root, folder / "neuron.svg")
-        print(f"wrote {written or folder / 'neuron.svg'}")
+        print(f"wrote {_render(render, parsed.root, folder / 'neuron.svg')}")
     except CommandError as e:
         missing.append(str(e))
         print(f"skipped: {e}")
@@ -389,7 +398,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
         _need("viz.draw", "draw", "the HTML stepper's diagram")
-        page = step_html(_parse(expr, pairs).root, folder / "neuron_stepper.html")
+        try:
+            page = step_html(_parse(expr, pairs).root, folder / "neuron_stepper.html")
+        except RuntimeError as e:  # viz.draw.RenderError
+            raise CommandError(str(e)) from None
         print(f"wrote {page.path} ({len(page.walkthrough)} frames): open it, then ← → step through")
         from autodiff import backward_steps
         for step in list(backward_steps(_parse(expr, pairs).root))[:2]:
@@ -456,7 +468,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "top to bottom")
     p.add_argument("--show-local", action="store_true", help="label each edge with its local derivative")
     p.add_argument("--no-grad", action="store_true", help="do not show gradients")
-    p.add_argument("--no-backward", action="store_true", help="draw before any backward pass")
+    p.add_argument("--no-backward", action="store_true", help="draw before any backward pass (gradients "
+                   "shown as not computed)")
+    p.add_argument("--no-legend", action="store_true", help="leave out the legend of node roles")
+    p.add_argument("--max-nodes", type=int, default=300, help="refuse bigger graphs (default 300)")
     p.add_argument("--highlight", nargs="+", metavar="NAME", default=[], help="names to emphasise")
     p.add_argument("--precision", type=int, default=None, help="digits shown for numbers")
     p.set_defaults(run=cmd_draw)
