@@ -335,3 +335,13 @@ def test_demo_writes_its_files_and_tours_every_available_part(capsys, tmp_path):
         assert (folder / "moons.png").read_bytes()[:4] == b"\x89PNG"
     except ImportError:
         assert not (folder / "moons.png").exists()
+
+
+def test_check_reports_agreement_or_that_the_comparison_is_not_available_yet(capsys):
+    code, out, err = run(capsys, "check", "--doc", "004", "--seed", "3")
+    if _available("nn", "compare_document"):
+        assert code in (0, 1) and "004" in out
+        assert ("all equations agree" in out) == (code == 0)
+    else:
+        assert code == 2 and out == ""
+        assert "not available yet" in err and err.count("\n") == 1
