@@ -376,6 +376,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     expr, values = NEURON
     pairs = [f"{k}={v!r}" for k, v in values.items()]
     missing: list[str] = []
+    failed: list[str] = []
 
     def part(title: str) -> None:
         print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
@@ -393,6 +394,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CommandError as e:
         missing.append(str(e))
         print(f"skipped: {e}")
+    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
+        failed.append(f"{type(e).__name__}: {e}")
+        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
     part("3. the step-through, in a page")
     try:
@@ -410,6 +414,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CommandError as e:
         missing.append(str(e))
         print(f"skipped: {e}")
+    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
+        failed.append(f"{type(e).__name__}: {e}")
+        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
     part("4. document 004's equations against the engine")
     try:
@@ -418,6 +425,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CommandError as e:
         missing.append(str(e))
         print(f"skipped: {e}")
+    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
+        failed.append(f"{type(e).__name__}: {e}")
+        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
     part("5. a short training on two moons")
     train = argparse.Namespace(epochs=args.epochs, hidden="16,16", lr=1.0, seed=args.seed, samples=100,
@@ -432,7 +442,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\nthe files are in {folder}/")
     if missing:
         print(f"{len(missing)} part(s) skipped (not available yet in this version)")
-    return 0
+    if failed:
+        print(f"{len(failed)} part(s) FAILED (see above); please report it", file=sys.stderr)
+    return 1 if failed else 0
 
 
 # ---- the parser ---------------------------------------------------------------------------------
