@@ -3,8 +3,19 @@ an iterative backward pass, and numerical gradient checks."""
 
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
 from autodiff.engine import (
-    PRIMITIVES, BackwardStep, Primitive, Value, backward_steps, exp, log, neuron, no_cycle_gc, relu,
-    sigmoid, tanh, topological_order,
+    PRIMITIVES,
+    BackwardStep,
+    Primitive,
+    Value,
+    backward_steps,
+    exp,
+    log,
+    neuron,
+    no_cycle_gc,
+    relu,
+    sigmoid,
+    tanh,
+    topological_order,
 )
 from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
 from autodiff.steps import ForwardStep, Walkthrough, forward_steps
