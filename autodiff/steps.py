@@ -27,6 +27,8 @@ LOCAL_DERIVATIVE_TEXT: dict[str, tuple[str, ...] | str] = {
     "relu": ("[{x} > 0]",),                        # 1 if x > 0 else 0
     "pow_const": ("{n}·{x}^{n1}",),                # n x^(n-1)
     "pow": ("{y}·{x}^({y} − 1)", "{o}·log {x}"),   # d/dx x^y, d/dy x^y = x^y log x
+    "neuron": "{partner}",                         # dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1
+    "examples_sum": "1",                           # each example's term counts once
 }
 
 
@@ -66,6 +68,9 @@ def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> s
     if forms is None:  # a primitive added later without a text form still reads correctly
         return f"∂{names[node]}/∂{names[parents[index]]}"
     form = forms if isinstance(forms, str) else forms[index]
+    if node.op == "neuron":  # inputs (w_1..w_n, x_1..x_n, b): each weight's partner is its input
+        k = len(parents) // 2
+        return "1" if index == 2 * k else names[parents[index + k if index < k else index - k]]
     n = node.primitive.consts.get("n")
     return form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
                        o=names[node], n="" if n is None else _shown_const(n),

@@ -8,6 +8,8 @@ import math
 import pytest
 
 from autodiff import PRIMITIVES, Value, Walkthrough, backward_steps, forward_steps, topological_order
+from autodiff import neuron as fused_neuron
+from autodiff.batched import total
 from autodiff.steps import LOCAL_DERIVATIVE_TEXT, fmt, node_names
 
 B = 6.8813735870195432  # makes the classic neuron's pre-activation n = atanh(1/√2), so o = 1/√2
@@ -35,9 +37,10 @@ def diamond():
 
 
 def zoo():
-    """Every primitive, a reused node, a constant, and a division."""
+    """Every primitive, a reused node, a constant, a division, a fused neuron and a batch total."""
     x, y = Value(1.3, "x"), Value(0.7)
     z = (x * y + x).sigmoid() * (x ** y) / (y.exp() + 2) - (x - 3.0).relu() + (x * x).log() + x ** 3
+    z = z + total(fused_neuron([x, y], [y, 2.0], x))
     return z.tanh()
 
 

@@ -18,10 +18,10 @@ __all__ = ["HtmlStepper", "step_html"]
 
 def _diagram(root: Value) -> tuple[str, list[str]]:
     """The graph as inline SVG from `viz.draw` and the SVG id of each node by topological position."""
-    from viz import draw
+    from viz.draw import draw, node_id, render_svg
 
-    svg = draw.render_svg(draw.draw(root, show_grad=False))
-    return svg, [draw.node_id(i) for i in range(len(topological_order(root)))]
+    svg = render_svg(draw(root, show_grad=False))
+    return svg, [node_id(i) for i in range(len(topological_order(root)))]
 
 
 def _frames(walk: Walkthrough) -> list[dict]:

@@ -1,0 +1,91 @@
+"""The HTML stepper's page without a browser: self-contained, one SVG node per graph node with the ids
+`viz.draw` gives, the frame data the script steps through, predict mode, the notebook form."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+
+from autodiff import Value, topological_order
+from tests.conftest import require_dot
+
+
+def diamond():
+    a = Value(0.3, "a")
+    b = a.tanh(); b.label = "b"
+    c = a.exp(); c.label = "c"
+    d = b * c; d.label = "d"
+    return d
+
+
+def payload(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="dg-data">(.*?)</script>', page, re.S)
+    return json.loads(m.group(1))
+
+
+def test_page_is_self_contained_with_every_node_in_the_svg(tmp_path):
+    require_dot()
+    from viz import step_html
+
+    root = diamond()
+    stepper = step_html(root, tmp_path / "d.html")
+    page = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert page == stepper.html and stepper.path == tmp_path / "d.html"
+    assert page.count("<svg") == 1 and "<link" not in page and " src=" not in page
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+    order = topological_order(root)
+    assert len(stepper.node_ids) == len(order) == len(set(stepper.node_ids))
+    svg = html.unescape(page[page.index("<svg"):page.index("</svg>")])
+    for node_id in stepper.node_ids:
+        assert svg.count(f'id="{node_id}"') == 1, node_id
+    assert "grad" not in svg.lower(), \
+        "the diagram must not give gradients away before the backward pass reaches them"
+
+
+def test_frame_data_steps_forward_then_backward(tmp_path):
+    require_dot()
+    from viz import HtmlStepper
+
+    root = diamond()
+    data = payload(HtmlStepper(root).html)
+    order = topological_order(root)
+    pos = {n.label: i for i, n in enumerate(order)}
+    kinds = [f["kind"] for f in data["frames"]]
+    assert kinds == ["start", "forward", "forward", "forward", "seed", "backward", "backward", "backward"]
+    assert [f["node"] for f in data["frames"][1:4]] == sorted(pos[k] for k in "bcd")
+    assert data["frames"][4]["grads"] == {str(pos["d"]): 1.0}
+    last = {}
+    for f in data["frames"]:
+        last.update(f["grads"])
+    assert {int(k): v for k, v in last.items()} == {i: n.grad for i, n in enumerate(order)}
+    a_asks = [ask for f in data["frames"] for ask in f["asks"] if ask["name"] == "a"]
+    assert len(a_asks) == 2 and a_asks[-1]["value"] == order[pos["a"]].grad   # once per step, running
+    assert not data["predict"] and data["tolerance"] == 1e-3
+
+
+def test_predict_flag_hint_and_notebook_form():
+    require_dot()
+    from viz import HtmlStepper
+
+    stepper = HtmlStepper(diamond(), predict=True, tolerance=0.01)
+    data = payload(stepper.html)
+    assert data["predict"] and data["tolerance"] == 0.01
+    hints = [f["hint"] for f in data["frames"] if f["kind"] == "backward"]
+    assert hints[0].splitlines()[0] == "step 1/3  mul: b.grad += c · d.grad = ?"
+    assert all(re.search(r"\d\.\d+ · ", h) is None for h in hints), "a hint must not show the answer"
+    frame = stepper._repr_html_()
+    assert frame.startswith("<iframe srcdoc=\"") and "<script" not in frame
+    assert html.unescape(frame.split('srcdoc="')[1].split('" style=')[0]) == stepper.html
+
+
+def test_bad_input_is_named():
+    from viz import HtmlStepper
+
+    with pytest.raises(TypeError, match="needs a Value"):
+        HtmlStepper([1.0])
+    with pytest.raises(ValueError, match="tolerance must be > 0"):
+        HtmlStepper(Value(1.0), tolerance=0)
