@@ -52,6 +52,9 @@ def targets(tables: dict[str, list[Table]]) -> Table:
             x = ref / _times(r[1])
             seconds[prefix] = (_times(r[1]), ref / goal)
             out.rows.append([label, f"{x:,.1f}×", "yes" if x >= goal else f"no ({x / goal:.0%} of it)"])
+    else:
+        out.notes.append("micrograd is not installed, so the W1 ratios are not measured: "
+                         "pip install 'deltagrad[bench]' (make bench does).")
     w4 = tables["w4"][0]  # W4b (tables["w4"][1]) shows the ratio as the data set grows
     cf, bt = _row(w4, "closed-form"), _row(w4, "deltagrad batched")
     x = _times(bt[1]) / _times(cf[1])

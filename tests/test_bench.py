@@ -1,12 +1,15 @@
 """The benchmark scripts run (at tiny sizes only: benchmarks are not unit tests, no timing asserted),
 and W4's closed-form numpy pass, written independently, agrees with the engine's gradients."""
 
+import importlib.util
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from tests.conftest import require
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
 SCRIPTS = ["w1_micrograd_demo.py", "w2_deep_chain.py", "w3_wide.py", "w4_anchors.py", "w5_micro_ops.py"]
@@ -33,6 +36,10 @@ def test_run_all_writes_the_report(tmp_path):
     text = out.read_text(encoding="utf-8")
     for heading in ["# Benchmarks", "### Targets", "### W1", "### W2", "### W3", "### W4", "### W5"]:
         assert heading in text
+    if importlib.util.find_spec("micrograd") is None:
+        assert "micrograd is not installed" in text
+    require(importlib.util.find_spec("micrograd") is not None, "micrograd (the benchmarks' peer)",
+            "pip install 'deltagrad[bench]'")
     assert "eager ≥ 15× micrograd on W1" in text
 
 
