@@ -3,6 +3,13 @@
 Per-example losses sum over the output units, as the documents write them; `mean` averages over
 examples. Targets may be plain numbers or `Value`s (a `Value` target is part of the graph).
 
+Every loss also takes batched Values (`autodiff.batched`: one number per example) and then gives one
+loss per example, still a batched Value; reduce it over the examples explicitly with `mean` (or
+`autodiff.batched.total`) before `backward()`:
+
+    xs = batch_columns(X)
+    loss = mean(hinge(model(xs), batch(2 * y - 1))) + l2(model.weights(), 1e-4)
+
     squared_error(y, t)        = ½ Σ_k (y_k − t_k)²
     cross_entropy(z, c)        = −log softmax(z)_c = log Σ_j e^{z_j} − z_c
     binary_cross_entropy(p, t) = −Σ_k [t_k log p_k + (1 − t_k) log(1 − p_k)]
@@ -29,6 +36,35 @@ def _is_number(x: object) -> bool:
     return isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool))
 
 
+def _is_batched(x: object) -> bool:
+    """A Value holding one number per example (see `autodiff.batched`)."""
+    return isinstance(x, Value) and getattr(x.data, "ndim", 0) > 0
+
+
+def _first_failure(holds, where: str) -> tuple[str, float] | None:
+    """``holds`` is a check's outcome, a bool or (batched) one bool per example: None when it holds
+    everywhere, else (``where``, naming the first failing example, and that example's index)."""
+    if getattr(holds, "ndim", 0) == 0:
+        return None if holds else (where, -1)
+    if holds.all():
+        return None
+    i = int((~holds).argmax())
+    return f"{where} of example {i}", i
+
+
+def _check(x: Scalar, holds, who: str, where: str, why: str) -> None:
+    """Raise ``ValueError`` naming the entry (and example) of ``x`` where ``holds`` fails."""
+    failed = _first_failure(holds, where)
+    if failed is not None:
+        d = _data(x)
+        shown = d if failed[1] < 0 else float(d[failed[1]])
+        raise ValueError(f"{who}: {failed[0]} = {shown!r}{why}")
+
+
+def _finite(d) -> object:
+    return d - d == 0  # False for inf and NaN; works on floats and arrays alike
+
+
 def _items(x: object, who: str, what: str) -> list[Scalar]:
     """A single number/Value as a list of one, or a list/tuple/1-D array of numbers and Values."""
     if _is_number(x):
@@ -44,8 +80,7 @@ def _items(x: object, who: str, what: str) -> list[Scalar]:
         if not _is_number(v):
             raise TypeError(f"{who}: {what}[{i}] must be a number or a Value, got {type(v).__name__} "
                             f"{v!r:.60}")
-        if not math.isfinite(_data(v)):
-            raise ValueError(f"{who}: {what}[{i}] is {_data(v)!r}; losses need finite numbers")
+        _check(v, _finite(_data(v)), who, f"{what}[{i}]", "; losses need finite numbers")
     return items
 
 
@@ -81,10 +116,28 @@ def squared_error(pred: Scalars, target: Scalars) -> Value:
     return _sum([0.5 * (_value(pk) - tk) ** 2 for pk, tk in zip(p, t, strict=True)])
 
 
-def mean(values: Iterable[Scalar]) -> Value:
-    """(1/n) Σ_i values_i: the average of per-example losses."""
+def mean(values: Iterable[Scalar] | Value) -> Value:
+    """(1/n) Σ_i values_i: the average of per-example losses, given as a list, or as one batched
+    Value holding every example's loss (then it is `autodiff.batched.mean`)."""
+    if _is_batched(values):
+        from autodiff.batched import mean as mean_over_examples
+        _items(values, "mean", "values")
+        return mean_over_examples(values)
     v = _items(list(values) if not _is_number(values) else values, "mean", "values")
+    if any(_is_batched(x) for x in v):
+        raise ValueError("mean: got a list holding batched Values; give one batched Value of per-example "
+                         "losses (mean(loss)), or add the list up first")
     return _sum([_value(x) for x in v]) * (1.0 / len(v))
+
+
+def _max_data(z: list[Value]):
+    """max_j z_j per example: a float, or (batched) a constant leaf holding one maximum per example."""
+    if not any(_is_batched(x) for x in z):
+        return max(x.data for x in z)
+    import numpy as np
+
+    from autodiff.batched import batch
+    return batch(np.maximum.reduce(np.broadcast_arrays(*[x.data for x in z])))
 
 
 def log_softmax(logits: Scalars) -> list[Value]:
@@ -94,7 +147,7 @@ def log_softmax(logits: Scalars) -> list[Value]:
     true one: ∂/∂z_j = δ_ij − softmax(z)_j.
     """
     z = [_value(x) for x in _items(logits, "log_softmax", "logits")]
-    m = max(x.data for x in z)
+    m = _max_data(z)
     shifted = [x - m for x in z]
     log_total = _sum([s.exp() for s in shifted]).log()
     return [s - log_total for s in shifted]
@@ -103,7 +156,7 @@ def log_softmax(logits: Scalars) -> list[Value]:
 def softmax(logits: Scalars) -> list[Value]:
     """softmax(z)_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j (a constant, for stability)."""
     z = [_value(x) for x in _items(logits, "softmax", "logits")]
-    m = max(x.data for x in z)
+    m = _max_data(z)
     e = [(x - m).exp() for x in z]
     total = _sum(e)
     return [x / total for x in e]
@@ -113,9 +166,16 @@ def cross_entropy(logits: Scalars, target: int | Scalars) -> Value:
     """−Σ_i t_i log softmax(z)_i for one example, via the stable `log_softmax`.
 
     ``target`` is a class index c (then the loss is −log softmax(z)_c) or a one-hot list (any list of
-    probabilities: entries ≥ 0 summing to 1). ∂/∂z_i = softmax(z)_i − t_i.
+    probabilities: entries ≥ 0 summing to 1). ∂/∂z_i = softmax(z)_i − t_i. With batched logits, the
+    target is a batched Value of class indices (``batch(labels)``) or a list of batched one-hot columns.
     """
     logp = log_softmax(logits)
+    if _is_batched(target):
+        from autodiff.batched import batch
+        c = _data(target)
+        _check(target, (c == c.round()) & (c >= 0) & (c < len(logp)), "cross_entropy", "class index",
+               f" is not one of 0..{len(logp) - 1} (there are {len(logp)} logits)")
+        return -_sum([batch(c == j) * lj for j, lj in enumerate(logp)])
     if _is_number(target):
         c = _data(target)
         if c != int(c) or not 0 <= c < len(logp):
@@ -127,9 +187,14 @@ def cross_entropy(logits: Scalars, target: int | Scalars) -> Value:
         raise ValueError(f"cross_entropy: {len(logp)} logits but a one-hot target of {len(t)}; give a "
                          "class index or a list of the same length")
     data = [_data(x) for x in t]
-    if min(data) < 0 or abs(sum(data) - 1) > 1e-9:
-        raise ValueError(f"cross_entropy: a one-hot target needs entries >= 0 summing to 1, got "
-                         f"{data!r:.80}; or give the class index")
+    total = sum(data)
+    for i, (x, d) in enumerate(zip(t, data, strict=True)):
+        _check(x, d >= 0, "cross_entropy", f"target[{i}]", "; a one-hot target needs entries >= 0")
+    failed = _first_failure(abs(total - 1) <= 1e-9, "the one-hot target")
+    if failed is not None:
+        shown = [d if failed[1] < 0 else float(d[failed[1]]) for d in data]
+        raise ValueError(f"cross_entropy: {failed[0]} sums to {sum(shown)!r}, not 1 ({shown!r:.80}); "
+                         "give entries >= 0 summing to 1, or the class index")
     return -_sum([ti * li for ti, li in zip(t, logp, strict=True)])
 
 
@@ -140,11 +205,10 @@ def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     """
     p, t = _pair(probs, targets, "binary_cross_entropy", ("probs", "targets"))
     for k, (pk, tk) in enumerate(zip(p, t, strict=True)):
-        if not 0 < _data(pk) < 1:
-            raise ValueError(f"binary_cross_entropy: probs[{k}] = {_data(pk)!r} is not strictly between "
-                             "0 and 1 (its log would be infinite); feed a sigmoid output or clip it")
-        if not 0 <= _data(tk) <= 1:
-            raise ValueError(f"binary_cross_entropy: targets[{k}] = {_data(tk)!r} is not in [0, 1]")
+        dp, dt = _data(pk), _data(tk)
+        _check(pk, (0 < dp) & (dp < 1), "binary_cross_entropy", f"probs[{k}]", " is not strictly between 0 "
+               "and 1 (its log would be infinite); feed a sigmoid output or clip it")
+        _check(tk, (0 <= dt) & (dt <= 1), "binary_cross_entropy", f"targets[{k}]", " is not in [0, 1]")
     return -_sum([tk * _value(pk).log() + (1 - tk) * (1 - _value(pk)).log()
                   for pk, tk in zip(p, t, strict=True)])
 
@@ -154,9 +218,9 @@ def hinge(scores: Scalars, labels: Scalars) -> Value:
     (average over examples with `mean`). Its derivative is −y_k where 1 − y_k s_k > 0, else 0 (also at 0)."""
     s, y = _pair(scores, labels, "hinge", ("scores", "labels"))
     for k, yk in enumerate(y):
-        if _data(yk) not in (-1.0, 1.0):
-            raise ValueError(f"hinge: labels[{k}] = {_data(yk)!r}; labels must be -1 or +1 (map 0/1 "
-                             "labels with 2*y - 1)")
+        d = _data(yk)
+        _check(yk, (d == 1) | (d == -1), "hinge", f"labels[{k}]", "; labels must be -1 or +1 (map 0/1 "
+               "labels with 2*y - 1)")
     return _sum([(1 - yk * _value(sk)).relu() for sk, yk in zip(s, y, strict=True)])
 
 
