@@ -17,6 +17,7 @@ from autodiff.engine import (
     tanh,
     topological_order,
 )
+from autodiff.functional import grad, hessian, hvp
 from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
 from autodiff.steps import ForwardStep, Walkthrough, forward_steps
 
@@ -24,5 +25,5 @@ __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
-    "parse_expression", "ParsedExpression", "ExpressionError",
+    "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",
 ]

@@ -225,6 +225,8 @@ def _relu_vjp(g, out, x):
 
 
 def _pow_const_vjp(g, out, x, *, n):
+    if n == 0:  # x^0 is constant: 0 everywhere, also at x = 0 where n x^(n-1) would divide by zero
+        return (0.0 * g,)                         # (the third derivative of x^2 meets this at 0)
     return (g * (n * x ** (n - 1)),)              # d/dx x^n = n x^(n-1)
 
 

@@ -1,0 +1,155 @@
+"""Gradients as return values, and of any order: `grad` gives d output / d inputs without touching any
+``.grad``; with ``create_graph=True`` the gradients are `Value`s, graphs that can be differentiated again.
+`hessian` and `hvp` (Hessian-vector product) build on it, for scalar functions of a few scalars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from autodiff.engine import Value, _check_number, _walk
+
+__all__ = ["grad", "hessian", "hvp"]
+
+
+def _gradients(root: Value, keep: set[Value], create_graph: bool) -> dict[Value, float | Value]:
+    """The backward pass of `Value.backward`, with the gradients kept in a dict instead of on the nodes.
+
+    Each interior node, in reverse topological order, hands ``op.vjp(upstream, out, *inputs)`` to its
+    parents, terms adding up. On floats (``out`` = the node's number) this is the first-order pass; with
+    ``create_graph`` the same rule is called with the nodes themselves (``out`` = the node, inputs = its
+    parents, upstream a `Value`), so its arithmetic builds the graph of the gradient: tanh's
+    ``1 - out * out`` then depends on the tanh node, and differentiating it again is right.
+    Gradients of nodes not in ``keep`` are dropped once passed on.
+    """
+    order, batched = _walk(root)
+    if batched:
+        raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
+                         "works on one-example graphs. Build the graph for one example, or use backward()")
+    grads: dict[Value, float | Value] = {root: Value(1.0) if create_graph else 1.0}  # d root / d root
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        # Every node of `order` leads to root and all its children come later in it, so its gradient
+        # is complete here.
+        g = grads[node] if node in keep else grads.pop(node)
+        parents = node.parents
+        if create_graph:
+            terms = op.vjp(g, node, *parents)
+        else:
+            terms = op.vjp(g, node.data, *[p.data for p in parents])
+        for p, t in zip(parents, terms, strict=True):
+            before = grads.get(p)
+            grads[p] = t if before is None else before + t
+    return grads
+
+
+def _name(v: Value, i: int) -> str:
+    return f"input {i} ({v.label!r}, data {v.data:.6g})" if v.label else f"input {i} (data {v.data:.6g})"
+
+
+def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = False,
+         allow_unused: bool = True) -> float | Value | tuple[float | Value, ...]:
+    """The gradients d output / d input for each of ``inputs``; no ``.grad`` anywhere is read or changed.
+
+    ``inputs`` is one `Value` (one gradient is returned) or a sequence of them (a tuple, in order).
+    Any node of the graph may be an input, not only a leaf.
+
+    create_graph=False  each gradient is a float (the first-order pass, on numbers).
+    create_graph=True   each gradient is a `Value` whose graph, built from the same rule table, reaches
+                        back into ``output``'s graph, so ``grad(grad(y, x, create_graph=True), x)`` is
+                        d²y/dx², and so on to any order.
+    allow_unused        an input ``output`` does not depend on (it is not in its graph) gets 0: 0.0, or a
+                        constant ``Value(0.0)`` with create_graph. False raises ValueError naming it
+                        instead (PyTorch's default; PyTorch returns None where this returns 0).
+
+    >>> x = Value(0.5); y = x.tanh()
+    >>> dy = grad(y, x, create_graph=True)       # 1 - tanh(x)^2, a Value
+    >>> grad(dy, x)                              # d²/dx² tanh x = -2 tanh x (1 - tanh(x)^2)
+    -0.7268619813835873
+    """
+    if output.__class__ is not Value:
+        hint = (" (a float from grad(): pass create_graph=True to differentiate a gradient again)"
+                if isinstance(output, float) else "")
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__} {output!r:.40}{hint}")
+    single = inputs.__class__ is Value
+    wrt = [inputs] if single else inputs
+    if isinstance(wrt, (str, bytes)) or not isinstance(wrt, Sequence):
+        raise TypeError(f"grad: inputs must be a Value or a list/tuple of Values, got "
+                        f"{type(inputs).__name__}")
+    for i, v in enumerate(wrt):
+        if v.__class__ is not Value:
+            raise TypeError(f"grad: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
+                            "with respect to the Value nodes the output was built from")
+    grads = _gradients(output, set(wrt), create_graph)
+    result = []
+    for i, v in enumerate(wrt):
+        g = grads.get(v)
+        if g is None:
+            if not allow_unused:
+                raise ValueError(f"grad: the output does not depend on {_name(v, i)}: it is not in the "
+                                 "output's graph. Pass allow_unused=True to get 0 for it")
+            g = 0.0
+        if create_graph:
+            result.append(g if g.__class__ is Value else Value(g))
+        else:
+            result.append(float(g))
+    return result[0] if single else tuple(result)
+
+
+def _leaves(inputs: Sequence[Value | float], who: str) -> list[Value]:
+    """Fresh leaves holding the inputs' numbers (and labels), so nothing of the caller's is touched."""
+    if isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Sequence):
+        raise TypeError(f"{who}: inputs must be a list of numbers or Values, e.g. [1.0, 2.0], got "
+                        f"{type(inputs).__name__}")
+    if not inputs:
+        raise ValueError(f"{who}: inputs is empty; give at least one number")
+    return [Value(x.data, x.label) if x.__class__ is Value else Value(x, f"x{i}")
+            for i, x in enumerate(inputs)]
+
+
+def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
+    """f(*xs), checked: a Value, or None for a plain number (a constant function)."""
+    out = f(*xs)
+    if out.__class__ is Value:
+        return out
+    if isinstance(out, (int, float)) and not isinstance(out, bool):
+        return None
+    raise TypeError(f"{who}: f must return one Value (a scalar), got {type(out).__name__} {out!r:.40}")
+
+
+def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
+    """The matrix of second derivatives H[i][j] = ∂²f / ∂x_i ∂x_j at ``inputs``, as a list of rows.
+
+    ``f`` takes one `Value` per input (``f(x, y)``) and returns one Value. It is called once, on fresh
+    leaves holding the inputs' numbers; the gradient ∇f is built as a graph (``grad(..., create_graph=
+    True)``), then each row is the gradient of one of its entries: n + 1 backward passes. The matrix is
+    what those passes give, not symmetrised (it is symmetric up to rounding).
+    """
+    xs = _leaves(inputs, "hessian")
+    out = _output(f, xs, "hessian")
+    if out is None:
+        return [[0.0] * len(xs) for _ in xs]
+    first = grad(out, xs, create_graph=True)
+    return [list(grad(g, xs)) for g in first]
+
+
+def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequence[float]) -> list[float]:
+    """The Hessian-vector product H v = ∇(∇f · v) at ``inputs``, without forming H: two backward passes.
+
+    ``f`` as for `hessian`; ``vector`` holds one number per input. Returns a list of floats (PyTorch's
+    ``hvp`` also returns f's value; here it is just H v).
+    """
+    xs = _leaves(inputs, "hvp")
+    if isinstance(vector, (str, bytes)) or not isinstance(vector, Sequence) or len(vector) != len(xs):
+        raise ValueError(f"hvp: vector must hold one number per input ({len(xs)}), got {vector!r:.60}")
+    v = [_check_number(c) for c in vector]
+    out = _output(f, xs, "hvp")
+    if out is None:
+        return [0.0] * len(xs)
+    first = grad(out, xs, create_graph=True)
+    directional = first[0] * v[0]
+    for g, c in zip(first[1:], v[1:], strict=True):
+        directional = directional + g * c
+    return list(grad(directional, xs))
