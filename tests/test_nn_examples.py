@@ -43,3 +43,13 @@ def test_moons_tiny_run_shows_progress(capsys):
 def test_moons_reaches_97_percent():
     result = _load("moons").main(steps=30, seed=2, progress=False)
     assert result["accuracy"] >= 0.97
+
+
+def test_moons_modes_train_the_same_numbers():
+    moons = _load("moons")
+    runs = [moons.main(steps=3, n=20, seed=3, progress=False, mode=m) for m in moons.MODES]
+    for other in runs[1:]:
+        assert other["loss"] == pytest.approx(runs[0]["loss"], rel=1e-10)
+        assert other["accuracy"] == runs[0]["accuracy"]
+    with pytest.raises(ValueError, match="mode must be one of batched, fused, eager"):
+        moons.main(steps=1, mode="fast")

@@ -245,19 +245,22 @@ def train_moons(*, epochs: int, hidden: list[int], lr: float, seed: int, samples
     """Train ``MLP(2, hidden + [1])`` on two moons: mean hinge loss + λ/2 Σ w², full-batch SGD with the
     rate decaying linearly, lr_k = lr (1 − 0.9 k / epochs).  Returns (model, X, y, losses, accuracy);
     ``progress(epoch, loss, accuracy)`` is called after each epoch."""
+    import numpy as np
+
     import nn
+    from autodiff.batched import batch, batch_columns
     from nn.data import make_moons
 
     X, y = make_moons(samples, noise=noise, rng=seed)
-    rows, labels = X.tolist(), (2 * y - 1).tolist()  # hinge wants ±1
-    model = nn.MLP(2, [*hidden, 1], rng=seed, fused=True)  # same numbers as unfused, fewer nodes
+    # The fastest mode (docs/benchmarks.md): fused neurons, and one graph over the whole data set.
+    model = nn.MLP(2, [*hidden, 1], rng=seed, fused=True)
     opt = nn.SGD(model.parameters(), lr=lr)
+    xs, labels = batch_columns(X), batch(2 * y - 1)  # hinge wants ±1
 
     def evaluate() -> tuple[Value, float]:
-        scores = [model(x)[0] for x in rows]
-        loss = nn.mean([nn.hinge(s, t) for s, t in zip(scores, labels, strict=True)])
-        loss = loss + nn.l2(model.weights(), lam)
-        accuracy = sum((s.data > 0) == (t > 0) for s, t in zip(scores, labels, strict=True)) / len(rows)
+        scores = model(xs)
+        loss = nn.mean(nn.hinge(scores, [labels])) + nn.l2(model.weights(), lam)
+        accuracy = float(np.mean((scores[0].data > 0) == (y > 0)))
         return loss, accuracy
 
     losses = []
@@ -275,19 +278,11 @@ def train_moons(*, epochs: int, hidden: list[int], lr: float, seed: int, samples
     return model, X, y, losses, accuracy
 
 
-def mlp_numpy(model, points):
-    """The model's output for many points at once, in numpy from its parameters (for plotting a
-    decision boundary: 10,000 points through `Value`s would take minutes)."""
-    import numpy as np
+def model_scores(model, points):
+    """The model's first output for many points at once: one batched forward pass (no graph kept)."""
+    from autodiff.batched import batch_columns
 
-    activations = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh, "linear": lambda z: z,
-                   "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))}
-    a = np.asarray(points, dtype=float)
-    for layer in model.layers:
-        W = np.array([[w.data for w in n.w] for n in layer.neurons])
-        b = np.array([n.b.data for n in layer.neurons])
-        a = activations[layer.activation](a @ W.T + b)
-    return a
+    return model(batch_columns(points))[0].data
 
 
 def plot_moons(model, X, y, losses, path: Path) -> None:
@@ -302,7 +297,7 @@ def plot_moons(model, X, y, losses, path: Path) -> None:
 
     lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 150))
-    scores = mlp_numpy(model, np.column_stack([gx.ravel(), gy.ravel()]))[:, 0].reshape(gx.shape)
+    scores = model_scores(model, np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
     left.contourf(gx, gy, scores > 0, levels=[-0.5, 0.5, 1.5], colors=["#ffd8a8", "#a5d8ff"], alpha=0.8)
     left.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1)
