@@ -53,6 +53,17 @@ def node_names(order: list[Value]) -> dict[Value, str]:
             if node.label else f"v{i}" for i, node in enumerate(order)}
 
 
+def at_example(x, example: int | None):
+    """One example's number of a batched quantity (an array, one number per example); a plain number
+    (a parameter, a constant, an unbatched graph) is every example's."""
+    return float(x[example or 0]) if getattr(x, "ndim", 0) else x
+
+
+def batch_size_of(order: list[Value]) -> int:
+    """The number of examples a graph is evaluated on (1 for a plain graph; see autodiff.batched)."""
+    return max((n.data.shape[0] for n in order if getattr(n.data, "ndim", 0)), default=1)
+
+
 def _shown_const(n: float) -> str:
     return str(int(n)) if n == int(n) else fmt(n)
 
@@ -94,51 +105,64 @@ class ForwardStep:
     function returns for them (the number stored in ``node.data``).
     """
 
-    __slots__ = ("index", "total", "node", "op", "parents", "values", "result", "names")
+    __slots__ = ("index", "total", "node", "op", "parents", "values", "result", "names", "example")
 
     def __init__(self, index: int, total: int, node: Value, values: tuple[float, ...], result: float,
-                 names: dict[Value, str]):
+                 names: dict[Value, str], example: int | None = None):
         self.index, self.total, self.node, self.op = index, total, node, node.op
         self.parents, self.values, self.result, self.names = node.parents, values, result, names
+        self.example = example
 
     def __str__(self) -> str:
-        names = self.names
+        names, e = self.names, self.example
         symbolic = _expression(self.node, [names[p] for p in self.parents])
-        numeric = _expression(self.node, [fmt(v) for v in self.values])
+        numeric = _expression(self.node, [fmt(at_example(v, e)) for v in self.values])
         return (f"step {self.index}/{self.total}  {self.op}: {names[self.node]} = {symbolic} = {numeric}"
-                f" → {fmt(self.result)}")
+                f" → {fmt(at_example(self.result, e))}")
 
     def __repr__(self) -> str:
         return f"ForwardStep({self.index}/{self.total} {self.op}: {self.values!r} -> {self.result!r})"
 
 
-def forward_steps(root: Value) -> Iterator[ForwardStep]:
+def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardStep]:
     """Replay the forward pass of ``root``'s graph: one step per interior node, parents first.
 
     Each step recomputes the node with its primitive's forward function from its inputs' values, so
-    ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.
+    ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.  On a
+    batched graph the values hold every example and ``str()`` shows example ``example`` (default 0).
     """
     order = topological_order(root)
     names = node_names(order)
     interior = [n for n in order if not n.is_leaf]
     for i, node in enumerate(interior, 1):
         values = tuple(p.data for p in node.parents)
-        yield ForwardStep(i, len(interior), node, values, node.primitive.forward(*values), names)
+        yield ForwardStep(i, len(interior), node, values, node.primitive.forward(*values), names, example)
 
 
-def format_backward_step(step: BackwardStep) -> str:
+def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     """The worked-example text of a backward step, one line per parent (one per use of a reused one):
     ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already had a
-    gradient, the line ends with the accumulation: ``→ 3.0 + 3.0 = 6.0``."""
-    names, node = step.names, step.node
+    gradient, the line ends with the accumulation: ``→ 3.0 + 3.0 = 6.0``.
+
+    On a batched graph the numbers are example ``example``'s (default 0); a parameter shared by every
+    example receives the sum over the examples of its terms, shown as ``Σ_examples``.
+    """
+    names, node, e = step.names, step.node, example
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
     for i, parent in enumerate(step.parents):
         after, term = step.running[i], step.contributions[i]
+        local, upstream = step.local[i], step.upstream
+        rule = f"{local_derivative_text(node, i, names)} · {names[node]}.grad"
+        if getattr(term, "ndim", 0) == 0 and (getattr(local, "ndim", 0) or getattr(upstream, "ndim", 0)):
+            shown = f"Σ_examples {rule}  (example {e or 0}: {fmt(at_example(local, e))} · " \
+                    f"{fmt(at_example(upstream, e))})"
+        else:
+            after, term = at_example(after, e), at_example(term, e)
+            shown = f"{rule} = {fmt(at_example(local, e))} · {fmt(at_example(upstream, e))}"
         before = after - term
         result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
-        lines.append(f"{names[parent]}.grad += {local_derivative_text(node, i, names)} · "
-                     f"{names[node]}.grad = {fmt(step.local[i])} · {fmt(step.upstream)} → {result}")
+        lines.append(f"{names[parent]}.grad += {shown} → {result}")
     return head + ("\n" + " " * len(head)).join(lines)
 
 
@@ -151,16 +175,24 @@ class Walkthrough:
     gives; as always, leaf gradients accumulate onto what they held before.
     """
 
-    def __init__(self, root: Value):
+    def __init__(self, root: Value, example: int | None = None):
         if not isinstance(root, Value):
             raise TypeError(f"Walkthrough needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
         self.root = root
         self.order = topological_order(root)
+        self.batch_size = batch_size_of(self.order)
+        if example is not None and (isinstance(example, bool) or not isinstance(example, int)
+                                    or not 0 <= example < self.batch_size):
+            held = f"examples 0..{self.batch_size - 1}" if self.batch_size > 1 else "one example"
+            raise ValueError(f"example {example!r} is not in the graph, which holds {held}; "
+                             "give one of those (a batched graph comes from autodiff.batched)")
+        #: the example whose numbers a batched graph shows (None for a plain graph)
+        self.example = (example or 0) if self.batch_size > 1 else None
         self.names = node_names(self.order)
         self.position = {node: i for i, node in enumerate(self.order)}
         self.prior = {n: n.grad for n in self.order if n.is_leaf and n.grad != 0}
-        self.forward = list(forward_steps(root))
+        self.forward = list(forward_steps(root, self.example))
         self.backward = list(backward_steps(root))
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))
@@ -186,19 +218,27 @@ class Walkthrough:
     def text(self, frame: int) -> str:
         kind = self.kinds[frame]
         if kind == "start":
-            leaves = ", ".join(f"{self.names[n]} = {fmt(n.data)}" for n in self.order if n.is_leaf)
-            return f"start: the leaves are {leaves}"
+            leaves = ", ".join(f"{self.names[n]} = {fmt(self.at(n.data))}" for n in self.order if n.is_leaf)
+            if self.example is None:
+                return f"start: the leaves are {leaves}"
+            return (f"start (example {self.example} of {self.batch_size}; a parameter's gradient sums "
+                    f"every example's): the leaves are {leaves}")
         if kind == "seed":
             name = self.names[self.root]
             extra = f" (+ the {fmt(self.prior[self.root])} it held)" if self.root in self.prior else ""
             return f"backward begins: {name}.grad = d{name}/d{name} = 1.0{extra}"
-        return str(self.step(frame))
+        step = self.step(frame)
+        return str(step) if kind == "forward" else format_backward_step(step, self.example)
+
+    def at(self, x):
+        """``x`` (a value or gradient) as the walkthrough shows it: the chosen example's number."""
+        return at_example(x, self.example)
 
     def values(self, frame: int) -> dict[Value, float]:
         """The node values known after ``frame``: the leaves, then each node the forward pass computed."""
-        known = {n: n.data for n in self.order if n.is_leaf}
+        known = {n: self.at(n.data) for n in self.order if n.is_leaf}
         for step in self.forward[:frame]:
-            known[step.node] = step.result
+            known[step.node] = self.at(step.result)
         return known
 
     def grads(self, frame: int) -> dict[Value, float]:
@@ -211,5 +251,5 @@ class Walkthrough:
         grads[self.root] = self.seed
         for step in self.backward[:frame - nf - 1]:
             for parent, after in zip(step.parents, step.running, strict=True):
-                grads[parent] = after
+                grads[parent] = self.at(after)
         return grads

@@ -89,3 +89,29 @@ def test_bad_input_is_named():
         HtmlStepper([1.0])
     with pytest.raises(ValueError, match="tolerance must be > 0"):
         HtmlStepper(Value(1.0), tolerance=0)
+
+
+def test_batched_graph_page_shows_the_chosen_example(tmp_path):
+    require_dot()
+    from autodiff.batched import batch, total
+    from viz import HtmlStepper
+
+    def graph(x):
+        a = Value(0.3, "a")
+        return total((a * x).tanh()), a
+
+    xs = [0.5, -2.0, 1.5]
+    root, a = graph(batch(xs, "x"))
+    data = payload(HtmlStepper(root, example=2).html)
+    assert data["frames"][0]["text"].startswith("start (example 2 of 3")
+    single, _ = graph(Value(xs[2], "x"))
+    single.backward()
+    order, one = topological_order(root), topological_order(single)
+    values, grads = {}, {}
+    for f in data["frames"]:
+        values.update(f["values"]), grads.update(f["grads"])
+    for i, node in enumerate(order[:-1]):  # all but the root, the total over examples
+        assert values[str(i)] == pytest.approx(one[i].data, rel=1e-14)
+        if node is not a:  # the shared parameter's gradient sums every example's
+            assert grads[str(i)] == pytest.approx(one[i].grad, rel=1e-14)
+    assert grads[str(order.index(a))] == pytest.approx(a.grad, rel=1e-14)

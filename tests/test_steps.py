@@ -183,3 +183,33 @@ def test_a_leaf_root_has_no_steps_but_a_seed():
     walk = Walkthrough(x)                                  # a second pass: the leaf accumulates
     assert walk.kinds == ["start", "seed"] and walk.grads(1) == {x: 2.0} and x.grad == 2.0
     assert walk.text(1) == "backward begins: x.grad = dx/dx = 1.0 (+ the 1.0 it held)"
+
+
+def test_batched_walkthrough_shows_the_chosen_example_and_sums_for_parameters():
+    from autodiff.batched import batch_columns
+
+    X = [[1.0, 2.0], [3.0, -4.0], [0.5, 0.25]]
+
+    def walkthrough(inputs, example=None):
+        w, b = [Value(0.5, "w0"), Value(-1.0, "w1")], Value(0.1, "b")
+        root = total(fused_neuron(w, inputs, b).tanh() ** 2)
+        return Walkthrough(root, example), {*w, b}
+
+    walk, params = walkthrough(batch_columns(X), example=1)
+    assert walk.batch_size == 3 and walk.example == 1
+    assert walk.text(0).startswith("start (example 1 of 3")
+    singles = [walkthrough([Value(a, "x0"), Value(c, "x1")])[0] for a, c in X]
+    # The graphs have the same shape, so nodes correspond by topological position.
+    values, grads = walk.values(len(walk.forward)), walk.grads(len(walk) - 1)
+    for i, node in enumerate(walk.order):
+        one = singles[1].order[i]
+        if node is not walk.root:  # the root totals the examples
+            assert values[node] == pytest.approx(one.data, rel=1e-14), walk.names[node]
+        expected = sum(s.order[i].grad for s in singles) if node in params else one.grad
+        assert grads[node] == pytest.approx(expected, rel=1e-12), walk.names[node]
+    text = "\n".join(walk.text(f) for f in range(len(walk)))
+    assert "w0.grad += Σ_examples x0 · " in text and "(example 1: 3.0 · " in text
+    with pytest.raises(ValueError, match=r"example 3 is not in the graph, which holds examples 0..2"):
+        Walkthrough(walk.root, example=3)
+    with pytest.raises(ValueError, match="holds one example"):
+        Walkthrough(singles[0].root, example=1)

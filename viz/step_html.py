@@ -34,21 +34,22 @@ def _frames(walk: Walkthrough) -> list[dict]:
         item = {"kind": kind, "node": None if node is None else pos[node], "text": walk.text(frame),
                 "touched": [], "values": {}, "grads": {}, "asks": [], "hint": ""}
         if kind == "start":
-            item["values"] = {pos[n]: n.data for n in walk.order if n.is_leaf}
+            item["values"] = {pos[n]: walk.at(n.data) for n in walk.order if n.is_leaf}
         elif kind == "forward":
-            item["values"] = {pos[node]: step.result}
+            item["values"] = {pos[node]: walk.at(step.result)}
             item["touched"] = sorted({pos[p] for p in step.parents})
         elif kind == "seed":
             item["grads"] = {pos[n]: g for n, g in walk.prior.items()} | {pos[walk.root]: walk.seed}
         else:
-            after = dict(zip(step.parents, step.running, strict=True))  # the last use wins
+            after = {p: walk.at(g) for p, g in zip(step.parents, step.running, strict=True)}  # last use wins
             item["grads"] = {pos[p]: g for p, g in after.items()}
             item["touched"] = sorted(pos[p] for p in after)
             item["asks"] = [{"pos": pos[p], "name": names[p], "value": g} for p, g in after.items()]
             head = f"step {step.index}/{step.total}  {step.op}: "
+            upstream = fmt(walk.at(step.upstream))
             item["hint"] = head + ("\n" + " " * len(head)).join(
                 f"{names[p]}.grad += {local_derivative_text(node, i, names)} · {names[node]}.grad = ?"
-                for i, p in enumerate(step.parents)) + f"\n\nwith {names[node]}.grad = {fmt(step.upstream)}"
+                for i, p in enumerate(step.parents)) + f"\n\nwith {names[node]}.grad = {upstream}"
         frames.append(item)
     return frames
 
@@ -59,18 +60,19 @@ class HtmlStepper:
     the graph holds the gradients ``root.backward()`` gives.
 
     ``predict=True`` asks for each parent's new gradient at every backward step before revealing it;
-    an answer a is right when ``|a - g| <= tolerance * max(1, |g|)``.
+    an answer a is right when ``|a - g| <= tolerance * max(1, |g|)``.  On a batched graph
+    (`autodiff.batched`) the page shows example ``example`` (default 0).
     """
 
     def __init__(self, root: Value, *, predict: bool = False, tolerance: float = 1e-3,
-                 title: str = "deltagrad stepper"):
+                 title: str = "deltagrad stepper", example: int | None = None):
         if not isinstance(root, Value):
             raise TypeError(f"the HTML stepper needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
         if not tolerance > 0:
             raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
         svg, ids = _diagram(root)  # drawn before the backward pass, so it shows no gradient yet
-        walk = Walkthrough(root)
+        walk = Walkthrough(root, example)
         self.walkthrough, self.predict, self.path, self.node_ids = walk, predict, None, ids
         data = {"nodes": [{"id": ids[i], "name": walk.names[n], "op": n.op or "leaf"}
                           for i, n in enumerate(walk.order)],
@@ -92,10 +94,10 @@ class HtmlStepper:
 
 
 def step_html(root: Value, path: str | Path, predict: bool = False, *,
-              tolerance: float = 1e-3) -> HtmlStepper:
+              tolerance: float = 1e-3, example: int | None = None) -> HtmlStepper:
     """Write the step-through page for ``root``'s graph to ``path`` and return it (a notebook cell
     ending in this call shows the page inline).  See `HtmlStepper`."""
-    return HtmlStepper(root, predict=predict, tolerance=tolerance).save(path)
+    return HtmlStepper(root, predict=predict, tolerance=tolerance, example=example).save(path)
 
 
 _PAGE = r"""<!DOCTYPE html>

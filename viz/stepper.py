@@ -97,19 +97,20 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
 
 
 def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None = None,
-                  interactive: bool | None = None) -> Walkthrough:
+                  interactive: bool | None = None, example: int | None = None) -> Walkthrough:
     """Step through ``root``'s forward and backward pass in the terminal and return the `Walkthrough`.
 
     Interactive when the console is a terminal (or ``interactive=True``): ``n``/→ next, ``p``/← previous,
     ``q`` quit.  Otherwise every step is printed in order, then the final gradients.  ``console`` is a
     rich Console (a recording one for tests) and ``keys`` a function returning the next key, as
     `read_key` does.  Recording runs the real backward pass, so afterwards ``root``'s graph holds the
-    gradients of ``root.backward()``.
+    gradients of ``root.backward()``.  On a batched graph (`autodiff.batched`) it shows example
+    ``example`` (default 0).
     """
     from rich.console import Console
 
     console = Console() if console is None else console
-    walk = Walkthrough(root)
+    walk = Walkthrough(root, example)
     used_by = _consumers(walk)
     if interactive is None:
         interactive = console.is_terminal and sys.stdin.isatty()
