@@ -1,0 +1,317 @@
+"""The engine against a document's closed-form equations: `compare` runs one network both ways and
+puts every δ and every gradient side by side; `compare_document` does it on random networks of a
+document's kind (what `deltagrad check` prints).
+
+Scaling: the documents average the loss over the m examples, so after ``loss.backward()`` the engine's
+``z.grad`` of example d is δ_d / m. The table shows the engine's δ as m · z.grad, the document's δ of
+that example (∂ of its own loss over ∂z), one graph over all m examples sharing the parameters.
+"""
+
+# ruff: noqa: E741  (l is the layer index, as in the documents)
+from __future__ import annotations
+
+import random
+import sys
+import types
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nn.closed_form import ClosedForm, document, mlp_layers, set_mlp_layers
+from nn.layers import MLP
+from nn.optim import SGD
+
+__all__ = ["Row", "Comparison", "DocumentReport", "compare", "compare_document", "random_case"]
+
+RTOL, ATOL = 1e-12, 1e-15
+
+
+@dataclass
+class Row:
+    """One quantity both ways: ``name`` is the engine's node or parameter, ``symbol`` the document's."""
+
+    name: str
+    symbol: str
+    engine: float
+    closed: float
+
+    @property
+    def abs_diff(self) -> float:
+        return abs(self.engine - self.closed)
+
+    @property
+    def rel_diff(self) -> float:
+        scale = max(abs(self.engine), abs(self.closed))
+        return self.abs_diff / scale if scale > 0 else 0.0
+
+    def agrees(self, rtol: float = RTOL, atol: float = ATOL) -> bool:
+        """|engine − closed| ≤ rtol · max(|engine|, |closed|) + atol (atol: rounding near zero)."""
+        return self.abs_diff <= rtol * max(abs(self.engine), abs(self.closed)) + atol
+
+
+@dataclass
+class Comparison:
+    """One network, both ways. ``deltas`` has one row per neuron and example, ``grads`` one per parameter;
+    ``forward`` and ``update`` hold every z and a value, and every parameter after one step of the
+    document's update rule against `nn.SGD`'s (they are summarized, not printed row by row)."""
+
+    doc: type[ClosedForm]
+    network: str
+    m: int
+    loss: Row
+    deltas: list[Row]
+    grads: list[Row]
+    forward: list[Row] = field(default_factory=list)
+    update: list[Row] = field(default_factory=list)
+    lr: float | None = None
+    rtol: float = RTOL
+    atol: float = ATOL
+
+    def rows(self) -> list[Row]:
+        return [self.loss, *self.forward, *self.deltas, *self.grads, *self.update]
+
+    @property
+    def max_abs(self) -> float:
+        return max(r.abs_diff for r in self.rows())
+
+    @property
+    def max_rel(self) -> float:
+        return max(r.rel_diff for r in self.rows())
+
+    @property
+    def agree(self) -> bool:
+        return all(r.agrees(self.rtol, self.atol) for r in self.rows())
+
+    def disagreements(self) -> list[Row]:
+        return [r for r in self.rows() if not r.agrees(self.rtol, self.atol)]
+
+    def summary(self) -> str:
+        verdict = "agree" if self.agree else f"DISAGREE ({len(self.disagreements())} entries)"
+        return (f"{self.network}, m = {self.m}: max |diff| {self.max_abs:.1e}, max relative "
+                f"{self.max_rel:.1e}: {verdict}")
+
+    def __str__(self) -> str:
+        d = self.doc
+        width = max(len(r.name) for r in self.rows()) + 2
+        sym = max(len("document"), *(_shown(r.symbol) for r in self.rows())) + 2
+
+        def line(r: Row) -> str:
+            mark = "" if r.agrees(self.rtol, self.atol) else "   <-- differs"
+            return (f"  {r.name:<{width}}{_pad(r.symbol, sym)}{r.engine:>+24.16e}{r.closed:>+24.16e}"
+                    f"{r.abs_diff:>11.1e}{mark}")
+
+        head = f"  {'':<{width}}{'document':<{sym}}{'engine':>24}{'closed form':>24}{'|diff|':>11}"
+        out = [f"document {d.number}: {d.title} ({d.source})",
+               f"network {self.network}; m = {self.m} example{'s' if self.m != 1 else ''}; {d.loss_text}",
+               "", head, line(self.loss)]
+        if self.forward:
+            worst = max(self.forward, key=lambda r: r.abs_diff)
+            out.append(f"  forward: all {len(self.forward)} z and a values, max |diff| {worst.abs_diff:.1e}")
+        out += ["", "δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad after backward)", head]
+        out += [line(r) for r in self.deltas]
+        out += ["", "gradients of the loss (engine: .grad after backward)", head]
+        out += [line(r) for r in self.grads]
+        if self.update:
+            worst = max(self.update, key=lambda r: r.abs_diff)
+            out.append(f"\nupdate, lr {self.lr:g}: the document's rule against one nn.SGD step, all "
+                       f"{len(self.update)} parameters, max |diff| {worst.abs_diff:.1e}")
+        verdict = ("the engine and the closed form AGREE" if self.agree else
+                   f"the engine and the closed form DISAGREE on {len(self.disagreements())} entries")
+        out.append(f"max |diff| {self.max_abs:.1e}, max relative {self.max_rel:.1e} (tolerance "
+                   f"{self.rtol:g} relative + {self.atol:g}): {verdict}")
+        return "\n".join(out)
+
+
+def _shown(text: str) -> int:
+    """How many columns ``text`` takes: combining marks (the tilde of W̃) take none."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - _shown(text), 0)
+
+
+def _parse_name(name: str) -> tuple[int, int, int | None]:
+    """``layers.l.neurons.j.w.k`` → (l, j, k); ``layers.l.neurons.j.b`` → (l, j, None)."""
+    parts = name.split(".")
+    return int(parts[1]), int(parts[3]), (int(parts[5]) if parts[4] == "w" else None)
+
+
+def _describe(model: MLP, closed: ClosedForm) -> str:
+    widths = "-".join(str(n) for n in [model.nin, *model.nouts])
+    extra = "".join(f", {'λ' if k == 'lam' else k} {v:g}" for k, v in closed._options().items()
+                    if k != "output" and v and not isinstance(v, bool))
+    if getattr(closed, "regularize_bias", False):
+        extra += ", bias regularized"
+    hidden = f"{closed.hidden} hidden, " if len(model.nouts) > 1 else ""
+    return f"{widths} ({hidden}{closed.output} output{extra})"
+
+
+def compare(network: MLP | ClosedForm, X: object, Y: object, doc: str | type[ClosedForm] | None = None, *,
+            lr: float | None = 0.5, rtol: float = RTOL, atol: float = ATOL, **options) -> Comparison:
+    """Run one network through the engine and through document ``doc``'s closed form, side by side.
+
+    ``network`` is an `MLP` (then ``doc`` names the document, "000" .. "004", and ``options`` are its
+    options, e.g. ``lam=0.1``) or a closed-form object (``SoftmaxCrossEntropyNet(...)``; the MLP is made
+    from it). X has one example per row, Y the targets (one-hot rows for document 000). The engine
+    builds the document's loss over all m examples as one graph and calls ``backward()`` once; each
+    example's δ is m · z.grad. With ``lr``, both also take one step: the document's update rule against
+    `nn.SGD` (the model's parameters are put back afterwards; their ``.grad`` stays).
+    """
+    if isinstance(network, ClosedForm):
+        if doc is not None or options:
+            raise ValueError("compare: give either a closed-form network, or an MLP with doc=... and options")
+        closed = network
+        model = closed.to_mlp()
+    elif isinstance(network, MLP):
+        if doc is None:
+            raise ValueError("compare: which document? pass doc='000' .. '004' with an MLP")
+        model, closed = network, document(doc).from_mlp(network, **options)
+    else:
+        raise TypeError(f"compare takes an nn.MLP or a closed-form network, got {type(network).__name__}")
+    cls = type(closed)
+    X, Y = closed._data(X, Y)
+    m, L = len(X), len(model.layers)
+
+    model.zero_grad()
+    loss, traces = closed.engine_loss(model, X, Y)
+    loss.backward()
+    bp = closed.backprop(X, Y)
+
+    example = (lambda d: f" [{d}]") if m > 1 else (lambda d: "")
+    deltas, forward = [], []
+    for l in range(L):
+        for j in range(len(model.layers[l].neurons)):
+            for d, t in enumerate(traces):
+                z, a = (f"layers.{l}.neurons.{j}.{node}{example(d)}" for node in "za")
+                deltas.append(Row(z, cls.delta_symbol(l, j, L), m * t.z[l][j].grad, float(bp.delta[l][d, j])))
+                forward.append(Row(z, "z", t.z[l][j].data, float(bp.z[l][d, j])))
+                forward.append(Row(a, "a", t.a[l][j].data, float(bp.a[l][d, j])))
+    grads = []
+    for name, p in model.named_parameters():
+        l, j, k = _parse_name(name)
+        W, b = bp.grad_layers[l]
+        grads.append(Row(name, cls.param_symbol(l, j, k, L), p.grad, float(b[j] if k is None else W[j, k])))
+
+    update = []
+    if lr is not None:
+        before = mlp_layers(model)
+        SGD(model.parameters(), lr).step()
+        after, stepped = mlp_layers(model), closed.step(bp.grads, lr).layers()
+        set_mlp_layers(model, before)
+        for l, ((We, be), (Wc, bc)) in enumerate(zip(after, stepped, strict=True)):
+            for j in range(len(be)):
+                for k in range(We.shape[1]):
+                    update.append(Row(f"layers.{l}.neurons.{j}.w.{k}", cls.param_symbol(l, j, k, L),
+                                      float(We[j, k]), float(Wc[j, k])))
+                update.append(Row(f"layers.{l}.neurons.{j}.b", cls.param_symbol(l, j, None, L),
+                                  float(be[j]), float(bc[j])))
+    return Comparison(cls, _describe(model, closed), m, Row("loss", "", loss.data, bp.loss),
+                      deltas, grads, forward, update, lr, rtol, atol)
+
+
+# ---- random networks of a document's kind -----------------------------------------------------------
+
+def _generator(rng: int | np.random.Generator | None) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be an int seed or a numpy Generator, got {type(rng).__name__} {rng!r:.60}")
+
+
+def random_case(doc: str | type[ClosedForm], nin: int, nouts: Sequence[int], m: int,
+                rng: int | np.random.Generator | None = None, *, output: str | None = None,
+                margin: float = 1e-3, **options) -> tuple[MLP, np.ndarray, np.ndarray]:
+    """A random `MLP` of document ``doc``'s kind, inputs X (m × nin, N(0, 1)) and targets Y.
+
+    Targets: one-hot rows for 000, 0/1 for 002, U(0, 1) otherwise. Document 002's network is drawn with
+    its ε_init rule, the others from U(−1, 1). For ReLU networks (000) the draw is repeated until every
+    hidden pre-activation is at least ``margin`` away from the kink at 0, where the derivative jumps.
+    """
+    cls, gen = document(doc), _generator(rng)
+    output = output or cls.output_choices[0]
+    init = "epsilon" if cls.number == "002" else "uniform"
+    for _ in range(1000):
+        model = MLP(nin, list(nouts), cls.hidden, output, rng=random.Random(int(gen.integers(2**32))),
+                    init=init)
+        X = gen.normal(size=(m, nin))
+        n_out = nouts[-1]
+        if cls.number == "000":
+            Y = np.eye(n_out)[gen.integers(0, n_out, size=m)]
+        elif cls.number == "002":
+            Y = gen.integers(0, 2, size=(m, n_out)).astype(float)
+        else:
+            Y = gen.uniform(size=(m, n_out))
+        if cls.hidden != "relu":
+            return model, X, Y
+        z = cls.from_mlp(model, **options)._backprop(X, Y, backward=False).z
+        if all(np.abs(zl).min() >= margin for zl in z[:-1]):
+            return model, X, Y
+    raise RuntimeError(f"random_case: no draw kept every pre-activation {margin} away from the ReLU kink "
+                       "in 1000 tries; lower margin")
+
+
+# the networks `compare_document` checks: the first (one example) is printed in full
+CASES: dict[str, list[dict]] = {
+    "000": [dict(nin=3, nouts=[4, 3], m=1), dict(nin=4, nouts=[5, 3], m=4, lam=0.1),
+            dict(nin=2, nouts=[3, 3, 2], m=3, lam=0.05, regularize_bias=True)],
+    "001": [dict(nin=3, nouts=[4, 1], m=1, output="sigmoid"),
+            dict(nin=2, nouts=[3, 3, 1], m=3, output="linear"),
+            dict(nin=3, nouts=[2, 2], m=2, output="sigmoid")],
+    "002": [dict(nin=3, nouts=[4, 1], m=1), dict(nin=3, nouts=[4, 4, 2], m=5, lam=0.3)],
+    "003": [dict(nin=3, nouts=[4, 2], m=1), dict(nin=2, nouts=[3, 4, 2], m=4)],
+    "004": [dict(nin=2, nouts=[3, 2], m=1), dict(nin=2, nouts=[3, 2], m=4)],
+}
+
+
+@dataclass
+class DocumentReport:
+    """`compare_document`'s result: every comparison made, the first printed in full."""
+
+    doc: str
+    seed: object
+    comparisons: list[Comparison]
+
+    @property
+    def agree(self) -> bool:
+        return all(c.agree for c in self.comparisons)
+
+    def __str__(self) -> str:
+        first, rest = self.comparisons[0], self.comparisons[1:]
+        out = [str(first)]
+        if rest:
+            out.append(f"\nalso checked (document {self.doc}, seed {self.seed}):")
+            out += [f"  {c.summary()}" for c in rest]
+        bad = [c for c in self.comparisons if not c.agree]
+        for c in bad[1:] if not first.agree else bad:
+            out += ["", str(c)]       # a disagreement is always shown in full
+        return "\n".join(out)
+
+
+def compare_document(doc: str, rng: int | np.random.Generator | None = 0) -> DocumentReport:
+    """Document ``doc``'s closed form against the engine on a few random networks of its kind (shapes
+    and batch sizes in `CASES`), seeded by ``rng``. For 004 the first is the document's own 2-3-2
+    network (the document prints no numbers, so they are drawn). ``.agree`` says whether all agree."""
+    cls, gen = document(doc), _generator(rng)
+    comparisons = []
+    for case in CASES[cls.number]:
+        case = dict(case)
+        nin, nouts, m = case.pop("nin"), case.pop("nouts"), case.pop("m")
+        output = case.pop("output", None)
+        model, X, Y = random_case(cls, nin, nouts, m, gen, output=output, **case)
+        comparisons.append(compare(model, X, Y, cls, **case))
+    seed = "given" if isinstance(rng, np.random.Generator) else rng
+    return DocumentReport(cls.number, seed, comparisons)
+
+
+class _CallableModule(types.ModuleType):
+    """``nn.compare`` names this module (nn/compare.py), so calling it calls `compare`."""
+
+    def __call__(self, *args, **kwargs) -> Comparison:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
