@@ -24,7 +24,7 @@ from nn.losses import binary_cross_entropy, cross_entropy, l2, mean, squared_err
 __all__ = [
     "Backprop", "ClosedForm", "SoftmaxCrossEntropyNet", "SigmoidSquaredErrorNet", "LogisticNet",
     "FourEquationsNet", "TwoLayerSigmoidNet", "DOCUMENTS", "document", "mlp_layers", "mlp_grads",
-    "set_mlp_layers", "mlp_from_layers", "sigmoid", "epsilon_init", "grad_approx",
+    "set_mlp_layers", "mlp_from_layers", "sigmoid", "sup", "sub", "epsilon_init", "grad_approx",
 ]
 
 Layers = list[tuple[np.ndarray, np.ndarray]]
@@ -51,6 +51,20 @@ def _activate(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.tanh(z)
         return t, 1 - t * t
     raise ValueError(f"unknown activation {name!r}; the closed forms know sigmoid, relu, linear, tanh")
+
+
+_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def sup(text: object) -> str:
+    """``text`` in superscript digits: sup("(2)") is "⁽²⁾"."""
+    return str(text).translate(_SUP)
+
+
+def sub(text: object) -> str:
+    """``text`` in subscript digits: sub(12) is "₁₂"."""
+    return str(text).translate(_SUB)
 
 
 def _rows(X: object, n: int, what: str) -> np.ndarray:
@@ -146,15 +160,20 @@ class ClosedForm:
                              f"uses; choose one of {', '.join(map(repr, self.output_choices))}")
         self.params = params
         layers = self.layers()
-        low, high = self.depths
-        if not low <= len(layers) <= (high or len(layers)):
-            raise ValueError(f"document {self.number} derives networks of {low}"
-                             f"{'' if high == low else '..' + str(high or 'any')} layers of weights, got "
-                             f"{len(layers)}")
+        self._check_depth(len(layers))
         for (W, _), (W2, _) in zip(layers, layers[1:], strict=False):
             if W2.shape[1] != W.shape[0]:
                 raise ValueError(f"document {self.number}: a layer of {W.shape[0]} outputs feeds one of "
                                  f"{W2.shape[1]} inputs; the widths must chain")
+
+    # the document's names for engine layer l (0-based), neuron j, input k (None: the bias); L layers
+    @classmethod
+    def delta_symbol(cls, l: int, j: int, L: int) -> str:
+        return f"δ{sup(l + 1)}{sub(j + 1)}"
+
+    @classmethod
+    def param_symbol(cls, l: int, j: int, k: int | None, L: int) -> str:
+        raise NotImplementedError
 
     # layout conversion: a subclass writes the two directions
     @classmethod
@@ -166,7 +185,16 @@ class ClosedForm:
         raise NotImplementedError
 
     @classmethod
+    def _check_depth(cls, n: int) -> None:
+        low, high = cls.depths
+        if not low <= n <= (high or n):
+            raise ValueError(f"document {cls.number} derives networks of {low}"
+                             f"{'' if high == low else '..' + str(high or 'any')} layers of weights, got {n}")
+
+    @classmethod
     def from_layers(cls, layers: Layers, **options) -> ClosedForm:
+        """This document's network holding the parameters [(W, b)] (z = W x + b) in its layout."""
+        cls._check_depth(len(layers))
         return cls(cls.params_from_layers([(np.array(W, float), np.array(b, float)) for W, b in layers]),
                    **options)
 
@@ -280,6 +308,14 @@ class SoftmaxCrossEntropyNet(ClosedForm):
         return {"output": self.output, "lam": self.lam, "regularize_bias": self.regularize_bias}
 
     @classmethod
+    def delta_symbol(cls, l, j, L):
+        return f"Δ{sup(f'({l + 2})')}{sub(j + 1)}"
+
+    @classmethod
+    def param_symbol(cls, l, j, k, L):
+        return f"W̃{sup(f'({l + 1})')}[{j + 1},{1 if k is None else k + 2}]"
+
+    @classmethod
     def params_from_layers(cls, layers: Layers) -> list[np.ndarray]:
         return [np.column_stack([b, W]) for W, b in layers]
 
@@ -348,6 +384,10 @@ class SigmoidSquaredErrorNet(ClosedForm):
     title = "Backpropagation (Brilliant wiki)"
     loss_text = "E = (1/2N) Σ_d (ŷ_d - y_d)²"
     hidden, output_choices, depths = "sigmoid", ("sigmoid", "linear"), (1, None)
+
+    @classmethod
+    def param_symbol(cls, l, j, k, L):
+        return f"w{sup(l + 1)}[{0 if k is None else k + 1},{j + 1}]"
 
     @classmethod
     def params_from_layers(cls, layers):
@@ -432,6 +472,14 @@ class LogisticNet(ClosedForm):
         return {"output": self.output, "lam": self.lam}
 
     @classmethod
+    def delta_symbol(cls, l, j, L):
+        return f"δ{sup(f'({l + 2})')}{sub(j + 1)}"
+
+    @classmethod
+    def param_symbol(cls, l, j, k, L):
+        return f"Θ{sup(f'({l + 1})')}[{j + 1},{0 if k is None else k + 1}]"
+
+    @classmethod
     def params_from_layers(cls, layers):
         return [np.column_stack([b, W]) for W, b in layers]
 
@@ -510,6 +558,10 @@ class FourEquationsNet(ClosedForm):
     hidden, output_choices, depths = "sigmoid", ("sigmoid",), (1, None)
 
     @classmethod
+    def param_symbol(cls, l, j, k, L):
+        return f"b{sup(l + 1)}[{j + 1}]" if k is None else f"w{sup(l + 1)}[{j + 1},{k + 1}]"
+
+    @classmethod
     def params_from_layers(cls, layers):
         return [(W.copy(), b.copy()) for W, b in layers]
 
@@ -561,6 +613,16 @@ class TwoLayerSigmoidNet(ClosedForm):
     title = "Backpropagation. A Peek into the Mathematics of Optimization"
     loss_text = "L = ½ Σ_j (y_j - t_j)²  (mean over the m examples)"
     hidden, output_choices, depths = "sigmoid", ("sigmoid",), (2, 2)
+
+    @classmethod
+    def delta_symbol(cls, l, j, L):
+        return f"δ{sub(j + 1)} (h{sub(j + 1)})" if l == 0 else f"δ{sub(j + 1)} (y{sub(j + 1)})"
+
+    @classmethod
+    def param_symbol(cls, l, j, k, L):
+        if k is None:
+            return f"b{sup(f'({l + 1})')}[{j + 1}]"
+        return f"{'w' if l == 0 else 'u'}[{k + 1},{j + 1}]"
 
     @classmethod
     def params_from_layers(cls, layers):
