@@ -337,11 +337,39 @@ def test_demo_writes_its_files_and_tours_every_available_part(capsys, tmp_path):
         assert not (folder / "moons.png").exists()
 
 
-def test_check_reports_agreement_or_that_the_comparison_is_not_available_yet(capsys):
-    code, out, err = run(capsys, "check", "--doc", "004", "--seed", "3")
-    if _available("nn", "compare_document"):
-        assert code in (0, 1) and "004" in out
-        assert ("all equations agree" in out) == (code == 0)
-    else:
-        assert code == 2 and out == ""
-        assert "not available yet" in err and err.count("\n") == 1
+@pytest.mark.parametrize("doc", ["000", "001", "002", "003", "004"])
+def test_check_prints_each_documents_table_and_exits_0(capsys, doc):
+    code, out, err = run(capsys, "check", "--doc", doc, "--seed", "3")
+    assert code == 0 and err == ""
+    assert out.startswith(f"document {doc}: ") and "layers.0.neurons.0.z" in out and "closed form" in out
+    assert "the engine and the closed form AGREE" in out
+    assert out.rstrip().endswith("all equations agree with the engine")
+
+
+def test_check_all_runs_every_document(capsys):
+    code, out, _ = run(capsys, "check", "--seed", "1")
+    assert code == 0
+    assert [line[9:12] for line in out.splitlines() if line.startswith("document ")] == \
+        ["000", "001", "002", "003", "004"]
+    assert out.count("AGREE") == 5 and "DISAGREE" not in out
+
+
+def test_check_exits_1_when_a_closed_form_is_wrong(capsys, monkeypatch):
+    from nn import closed_form
+
+    cls = closed_form.DOCUMENTS["004"]
+    right = cls._backprop
+
+    def off_by_a_little(self, X, Y, backward):       # a wrong output δ: a printed formula gone unnoticed
+        bp = right(self, X, Y, backward)
+        if backward:
+            bp.delta[1] = bp.delta[1] * 1.001
+        return bp
+
+    monkeypatch.setattr(cls, "_backprop", off_by_a_little)
+    code, out, err = run(capsys, "check", "--doc", "004")
+    assert code == 1
+    assert "<-- differs" in out and "DISAGREE" in out
+    assert out.rstrip().endswith("DISAGREEMENT: see the tables above")
+    code, out, _ = run(capsys, "check", "--doc", "003")    # the other documents are unaffected
+    assert code == 0
