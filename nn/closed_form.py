@@ -452,7 +452,7 @@ class LogisticNet(ClosedForm):
 
         J = −(1/m) Σ_i Σ_k [y_k log h_k + (1 − y_k) log(1 − h_k)] + λ/(2m) Σ_l Σ_{j≥1} (Θ_{ij}⁽ˡ⁾)²
         δ⁽ᴸ⁾ = a⁽ᴸ⁾ − y
-        δ⁽ˡ⁾ = (Θ⁽ˡ⁾_{:,1:})ᵀ δ⁽ˡ⁺¹⁾ .* a⁽ˡ⁾ .* (1 − a⁽ˡ⁾)    (printed a⁽ˡ⁻¹⁾, and with the bias row: E002-2)
+        δ⁽ˡ⁾ = (Θ⁽ˡ⁾_{:,1:})ᵀ δ⁽ˡ⁺¹⁾ .* a⁽ˡ⁾ .* (1 − a⁽ˡ⁾)    (printed a⁽ˡ⁻¹⁾: E002-1; bias row kept: E002-2)
         Δ⁽ˡ⁾ := Δ⁽ˡ⁾ + δ⁽ˡ⁺¹⁾ (a⁽ˡ⁾)ᵀ   over the m examples, a⁽ˡ⁾ with its a_0 = 1
         D⁽ˡ⁾ = Δ⁽ˡ⁾/m + (λ/m) Θ⁽ˡ⁾ (bias column: Δ/m only),   Θ ← Θ − α D
     """

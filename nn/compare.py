@@ -158,7 +158,8 @@ def compare(network: MLP | ClosedForm, X: object, Y: object, doc: str | type[Clo
     from it). X has one example per row, Y the targets (one-hot rows for document 000). The engine
     builds the document's loss over all m examples as one graph and calls ``backward()`` once; each
     example's δ is m · z.grad. With ``lr``, both also take one step: the document's update rule against
-    `nn.SGD` (the model's parameters are put back afterwards; their ``.grad`` stays).
+    `nn.SGD` (the model's parameters are put back afterwards). The model's gradients are zeroed first
+    and hold the engine's gradients afterwards.
     """
     if isinstance(network, ClosedForm):
         if doc is not None or options:
