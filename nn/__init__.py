@@ -27,10 +27,11 @@ def __getattr__(name: str):
     if name == "data":
         import importlib
         return importlib.import_module("nn.data")
-    # The closed-form checks need numpy too. `nn.compare` is the module nn/compare.py, which can be
-    # called as the function: nn.compare(model, X, Y, doc="004").
-    if name in ("compare", "compare_document", "closed_form"):
+    # The closed-form checks need numpy too: nn.compare(model, X, Y, doc="004") and
+    # nn.compare_document("004") live in nn/comparison.py, the documents' equations in nn/closed_form.py.
+    if name in ("compare", "compare_document", "Comparison", "closed_form"):
         import importlib
-        module = importlib.import_module("nn.closed_form" if name == "closed_form" else "nn.compare")
-        return module if name != "compare_document" else module.compare_document
+        if name == "closed_form":
+            return importlib.import_module("nn.closed_form")
+        return getattr(importlib.import_module("nn.comparison"), name)
     raise AttributeError(f"module 'nn' has no attribute {name!r}")

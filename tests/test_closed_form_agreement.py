@@ -10,7 +10,7 @@ import pytest
 
 import nn
 from nn.closed_form import DOCUMENTS, mlp_grads
-from nn.compare import compare, compare_document, random_case
+from nn.comparison import compare, compare_document, random_case
 
 # (document, nin, widths, options): several shapes and depths where the document allows them
 NETWORKS = [
@@ -125,7 +125,7 @@ def test_compare_takes_a_closed_form_network_and_checks_its_arguments():
     model, X, Y = random_case("000", 3, [4, 3], 2, 1)
     closed = DOCUMENTS["000"].from_mlp(model, lam=0.1)
     assert compare(closed, X, Y).agree
-    assert nn.compare(model, X, Y, doc="000", lam=0.1).agree      # nn.compare is callable
+    assert nn.compare(model, X, Y, doc="000", lam=0.1).agree      # nn.compare, the function
     with pytest.raises(ValueError, match="which document"):
         compare(model, X, Y)
     with pytest.raises(ValueError, match="either a closed-form network"):

@@ -9,7 +9,7 @@ import pytest
 import nn
 from autodiff import Value
 from nn.closed_form import DOCUMENTS, mlp_grads, mlp_layers
-from nn.compare import compare, random_case
+from nn.comparison import compare, random_case
 
 
 def engine(doc, model, X, Y, **options):

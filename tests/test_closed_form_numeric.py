@@ -21,7 +21,7 @@ from nn.closed_form import (
     mlp_layers,
     set_mlp_layers,
 )
-from nn.compare import random_case
+from nn.comparison import random_case
 
 NETWORKS = [("000", 3, [4, 3], {"lam": 0.3}), ("000", 2, [3, 3, 2], {"lam": 0.1, "regularize_bias": True}),
             ("001", 2, [3, 2, 1], {"output": "linear"}), ("001", 3, [2, 2], {}),

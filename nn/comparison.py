@@ -11,8 +11,6 @@ that example (∂ of its own loss over ∂z), one graph over all m examples shar
 from __future__ import annotations
 
 import random
-import sys
-import types
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -306,13 +304,3 @@ def compare_document(doc: str, rng: int | np.random.Generator | None = 0) -> Doc
         comparisons.append(compare(model, X, Y, cls, **case))
     seed = "given" if isinstance(rng, np.random.Generator) else rng
     return DocumentReport(cls.number, seed, comparisons)
-
-
-class _CallableModule(types.ModuleType):
-    """``nn.compare`` names this module (nn/compare.py), so calling it calls `compare`."""
-
-    def __call__(self, *args, **kwargs) -> Comparison:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
