@@ -458,3 +458,15 @@ def test_hessian_of_a_small_mlp_loss_matches_pytorch(activation, fused):
     Ht = torch.autograd.functional.hessian(_torch_mlp_loss(torch, model, X, Y), p0)
     assert len(H) == 13
     _assert_matches(H, Ht, f"MLP {activation}{' fused' if fused else ''}")
+
+
+def test_a_rule_that_takes_the_float_out_of_out_is_caught(monkeypatch):
+    """The mistake create_graph cannot survive: tanh's rule written with ``out.data`` gives the right
+    first derivative but a wrong second one (d/dx of a constant 1 - t² is 0), and the checks see it."""
+    tanh = PRIMITIVES["tanh"]
+    monkeypatch.setattr(tanh, "vjp", lambda g, out, x: (g * (1 - out * _number(out)),))
+    f, x = UNARY["tanh"][0], 0.5
+    first = _tanh_d(x)
+    assert close(derivative(f, [x], (0,)), first[0], 1e-12)
+    assert not close(derivative(f, [x], (0, 0)), first[1], 1e-3)
+    assert not close(derivative(f, [x], (0, 0)), central(f, [x], (0, 0)), 1e-3)

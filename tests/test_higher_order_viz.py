@@ -116,3 +116,10 @@ def test_a_gradient_graph_renders_to_svg_with_its_ids():
     svg = render_svg(viz.draw(dy))
     n = len(topological_order(dy))
     assert all(f'id="n{i}"' in svg for i in range(n)) and "dy/dx" in svg
+
+
+def test_the_html_stepper_takes_a_gradient_graph(tmp_path):
+    x, _, dy = tanh_gradient()
+    page = viz.step_html(dy, tmp_path / "d2.html")
+    assert (tmp_path / "d2.html").stat().st_size > 0 and "dy/dx" in page.html
+    assert x.grad == grad(dy, x)  # building the page ran the backward pass of the gradient graph
