@@ -11,12 +11,13 @@ import math
 import numbers
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import filterfalse
 from typing import Any
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
-    "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron",
+    "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
 ]
 
 
@@ -99,7 +100,7 @@ def _array_forward(name: str, x, y=None):
     if name == "tanh":
         return np.tanh(x)
     if name == "relu":
-        return np.where(x > 0, x, 0.0)
+        return np.maximum(x, 0.0)
     with np.errstate(all="ignore"):  # overflow and domain are checked and reported below
         if name == "exp":
             out = np.exp(x)
@@ -559,6 +560,57 @@ def neuron(w: list[Value], x: list[Value | float], b: Value | float) -> Value:
     return apply(_NEURON, *w, *x, b)
 
 
+def _float_neurons(weights, xs: tuple[Value, ...], xd: list[float], biases) -> list[Value]:
+    """`neurons` on one example: `_neuron_fwd`'s sum, the inputs' numbers read once for the layer."""
+    out = []
+    for row, b in zip(weights, biases, strict=True):
+        try:
+            z = 0.0
+            for w, x in zip(row, xd, strict=True):
+                z = z + w.data * x
+            z = z + b.data
+        except AttributeError:  # a plain number for a weight or bias: the general path wraps it
+            out.append(neuron(row, xs, b))
+            continue
+        node = _new(Value)
+        node.data, node._grad, node._op, node.label = z, None, _NEURON, ""
+        node._a, node._b = (*row, *xs, b), _NARY
+        out.append(node)
+    return out
+
+
+def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Value]) -> list[Value]:
+    """``[neuron(w, x, b) for w, b in zip(weights, biases)]``: a layer of fused neurons reading the
+    same inputs, the same nodes. Over a batch (`autodiff.batched`) the layer's z's come from one matrix
+    product instead of one per neuron; otherwise this is that list."""
+    if len(weights) != len(biases):
+        raise ValueError(f"neurons: {len(weights)} weight rows but {len(biases)} biases; give one bias "
+                         "per neuron")
+    xs = tuple([v if v.__class__ is Value else Value(v) for v in x])
+    xd = [v.data for v in xs]
+    stacked = None
+    if weights and any(d.__class__ is not float for d in xd) and all(len(r) == len(xs) for r in weights):
+        import numpy as np
+        try:
+            stacked = _stacked([w.data for row in weights for w in row], xd)
+            bias = np.array([b.data for b in biases], dtype=float)
+        except (AttributeError, TypeError, ValueError):  # not Values, or not one number each
+            stacked = None
+    if stacked is None or bias.ndim != 1:
+        if xd and all(d.__class__ is float for d in xd) and all(len(r) == len(xs) for r in weights):
+            return _float_neurons(weights, xs, xd, biases)
+        return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
+    w, X = stacked
+    Z = w.reshape(len(weights), len(xs)) @ X + bias[:, None]
+    out = []
+    for row, b, z in zip(weights, biases, Z, strict=True):
+        node = _new(Value)
+        node.data, node._grad, node._op, node.label = z, None, _NEURON, ""
+        node._a, node._b = (*row, *xs, b), _NARY
+        out.append(node)
+    return out
+
+
 exp, log, tanh, sigmoid, relu = (_unary(PRIMITIVES[n]) for n in ("exp", "log", "tanh", "sigmoid", "relu"))
 
 
@@ -587,6 +639,7 @@ def _walk(root: Value) -> tuple[list[Value], bool]:
     # pass), and a leaf is appended at once.
     stack: list = [root]
     pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
+    unseen = partial(filterfalse, seen.__contains__)
     while stack:
         node = pop()
         if node is _EMIT:
@@ -608,7 +661,8 @@ def _walk(root: Value) -> tuple[list[Value], bool]:
             if a not in seen:
                 push(a)
         elif b is _NARY:
-            stack.extend(reversed(a))  # in C; a parent seen already is skipped when popped
+            stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet (a fused layer's
+            # parameters and inputs are mostly seen already)
         else:
             if b not in seen:
                 push(b)
@@ -655,32 +709,44 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
         # Interior gradients restart at 0; leaf gradients accumulate across calls.
         if node._op is not None or node._grad is None:
             node._grad = 0.0
-    root._grad += 1.0
+    # d root / d root = 1, for each example of a batched root (so every rule sees a batch δ there)
+    root._grad = root._grad + (_like(1.0, root.data) if batched else 1.0)
     if steps:
         from autodiff.steps import node_names  # steps.py builds on this module
         total, names = sum(1 for n in order if n._op is not None), node_names(order)
     index = 0
+    # Batched graphs, outside the stepper: fused neurons that read the same inputs (a layer) wait and
+    # pass their gradients on together, in two matrix products, just before one of their parents
+    # comes up (see _flush_neurons); `waiting` holds those parents.
+    groups: dict = {}
+    waiting: set = set()
+    if batched:
+        from numpy import where
     for node in reversed(order):
         op = node._op
         if op is None:
             continue
+        if groups and node in waiting:
+            _flush_neurons(groups)
+            waiting.clear()
         g, out, a, b = node._grad, node.data, node._a, node._b
         if steps:
             parents = node.parents
             running = {p: p._grad for p in parents}
         if batched and (out.__class__ is not float or op is _EXAMPLES_SUM):
             # A node holding one number per example: a parent shared by every example (a parameter)
-            # receives the sum of its per-example terms; not in place, as a term may be another
-            # node's gradient array. A node holding one number has only one-number parents
-            # (examples_sum aside), so it takes the float paths below.
-            parents_ = node.parents
-            reduced = []
-            for p, t in zip(parents_, op.vjp(g, out, *[p.data for p in parents_]), strict=True):
-                if t.__class__ is not float and _is_array(t) and not _is_array(p.data):
-                    t = float(t.sum())
-                p._grad = p._grad + t
-                reduced.append(t)
-            terms = reduced
+            # receives the sum of its per-example terms. A node holding one number has only
+            # one-number parents (examples_sum aside), so it takes the float paths below.
+            if not steps:
+                if op is _NEURON:
+                    n = len(a) >> 1
+                    groups.setdefault((a[n], n), []).append(node)
+                    waiting.update(a)
+                    continue
+                if op is _RELU:  # _relu_vjp on arrays, in one numpy call
+                    _accumulate(a, where(a.data > 0, g, 0.0))
+                    continue
+            terms = _batched_terms(node, op, g, out)
         elif b is None:
             if not steps and op is _RELU:  # _relu_vjp inlined: micrograd's one nonlinearity
                 if a.data > 0:
@@ -696,12 +762,10 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
             a._grad += g
             b._grad += g
             continue
-        elif not steps and op is _NEURON:  # _neuron_vjp inlined, its terms added in the same order
+        elif not steps and op is _NEURON:  # _neuron_vjp inlined: dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1
             n = len(a) >> 1
-            ws, xs = a[:n], a[n:-1]
-            for w, x in zip(ws, xs, strict=True):
+            for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
                 w._grad += g * x.data
-            for w, x in zip(ws, xs, strict=True):
                 x._grad += g * w.data
             a[-1]._grad += g
             continue
@@ -722,6 +786,60 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
             local = op.vjp(1.0, out, *[p.data for p in parents])
             yield BackwardStep(index, total, node, g, parents, tuple(local), tuple(terms), tuple(after),
                                names)
+    if groups:
+        _flush_neurons(groups)
+
+
+def _accumulate(p: Value, t):
+    """Add the term ``t`` to ``p``'s gradient in a batched graph and return the term added: a parameter
+    shared by every example receives the sum over the examples. Never in place, as a term may be
+    another node's gradient array; which is also why a first term can be taken as it is."""
+    if t.__class__ is not float and _is_array(t) and not _is_array(p.data):
+        t = float(t.sum())
+    pg = p._grad
+    p._grad = t if pg.__class__ is float and pg == 0.0 else pg + t
+    return t
+
+
+def _batched_terms(node: Value, op: Primitive, g, out) -> list:
+    """Apply ``node``'s rule in a batched graph, one parent at a time; returns the terms added."""
+    parents = node.parents
+    return [_accumulate(p, t) for p, t in zip(parents, op.vjp(g, out, *[p.data for p in parents]),
+                                             strict=True)]
+
+
+def _flush_neurons(groups: dict) -> None:
+    """Backward of waiting batched fused neurons, a group (the neurons reading the same inputs, a
+    layer) at a time: with G the gradients of the group's k neurons (k, N), W their weights (k, n) and
+    X the inputs (n, N), the weights receive G Xᵀ (each summed over the examples), the inputs Wᵀ G and
+    the biases G summed over the examples: the neuron rule, over the whole layer in two products."""
+    import numpy as np
+    for (_, n), nodes in groups.items():
+        xs = nodes[0]._a[n:-1]
+        group = []
+        for z in nodes:   # nearly always all of them: the same first input, the same inputs, a batch δ
+            if z._a[n:-1] == xs and _is_array(z._grad):
+                group.append(z)
+            else:
+                _batched_terms(z, z._op, z._grad, z.data)
+        if not group:
+            continue
+        stacked = _stacked([w.data for z in group for w in z._a[:n]], [x.data for x in xs])
+        if stacked is None or not all(z._a[-1].data.__class__ is float for z in group):
+            for z in group:                               # weights or biases that are not one number
+                _batched_terms(z, z._op, z._grad, z.data)
+            continue
+        w, X = stacked
+        W = w.reshape(len(group), n)
+        G = np.array([z._grad for z in group])            # (k, N): every neuron's δ per example
+        for z, row in zip(group, (G @ X.T).tolist(), strict=True):
+            for p, t in zip(z._a[:n], row, strict=True):
+                p._grad += t
+        for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):
+            z._a[-1]._grad += t
+        for x, t in zip(xs, W.T @ G, strict=True):
+            _accumulate(x, t)
+    groups.clear()
 
 
 def backward_steps(root: Value) -> Iterator[BackwardStep]:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 
 from autodiff import Value, neuron
+from autodiff.engine import neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -87,8 +88,8 @@ class Neuron(Module):
     def preactivation(self, x: Sequence[Value | float]) -> Value:
         """z = Σ_k w_k x_k + b, labelled ``<prefix>z``. ``x`` must already hold ``nin`` items.
 
-        Every forward pass (call, layer, MLP, trace) computes z here and only here, so another way of
-        building it (say one n-ary node) is a change to this method alone.
+        Every forward pass (call, layer, MLP, trace) computes z here, or for a fused layer in
+        `Layer.preactivations`, which makes the same nodes a layer at a time.
         """
         if self.fused:
             z = neuron(self.w, x, self.b)
@@ -136,14 +137,23 @@ class Layer(Module):
     def _children(self) -> list[tuple[str, Module]]:
         return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
 
+    def preactivations(self, x: Sequence[Value | float]) -> list[Value]:
+        """Every neuron's z for one input list of ``nin`` items (unchecked). Fused neurons are made
+        together (`autodiff.engine.neurons`): over a batch, one matrix product for the whole layer."""
+        if not all(n.fused for n in self.neurons):
+            return [n.preactivation(x) for n in self.neurons]
+        zs = neurons([n.w for n in self.neurons], x, [n.b for n in self.neurons])
+        for n, z in zip(self.neurons, zs, strict=True):
+            z.label = n.prefix + "z"
+        return zs
+
     def forward(self, x: Sequence[Value | float]) -> tuple[list[Value], list[Value]]:
         """(z's, a's) of every neuron for one input list of ``nin`` items (unchecked)."""
-        pairs = [n.forward(x) for n in self.neurons]
-        return [z for z, _ in pairs], [a for _, a in pairs]
+        zs = self.preactivations(x)
+        return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
 
     def __call__(self, x: Inputs) -> list[Value]:
-        x = as_inputs(x, self.nin, "Layer")
-        return [n.activate(n.preactivation(x)) for n in self.neurons]
+        return self.forward(as_inputs(x, self.nin, "Layer"))[1]
 
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
@@ -195,7 +205,7 @@ class MLP(Module):
     def __call__(self, x: Inputs) -> list[Value]:
         x = as_inputs(x, self.nin, "MLP")
         for layer in self.layers:
-            x = [n.activate(n.preactivation(x)) for n in layer.neurons]
+            x = layer.forward(x)[1]
         return x
 
     def trace(self, x: Inputs) -> Trace:
