@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff.engine import PRIMITIVES, Value, apply
+from autodiff.engine import PRIMITIVES, Value, apply, batch_size
 
 __all__ = ["batch", "batch_columns", "total", "mean", "example", "batch_size"]
 
@@ -63,11 +63,6 @@ def batch_columns(rows, labels: list[str] | None = None) -> list[Value]:
     if len(labels) != data.shape[1]:
         raise ValueError(f"batch_columns: {len(labels)} labels for {data.shape[1]} columns")
     return [_leaf(np.ascontiguousarray(data[:, j]), lab) for j, lab in enumerate(labels)]
-
-
-def batch_size(v: Value) -> int:
-    """How many examples ``v`` holds (1 for a plain scalar node)."""
-    return int(v.data.shape[0]) if getattr(v.data, "ndim", 0) else 1
 
 
 def total(v: Value) -> Value:

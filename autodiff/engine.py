@@ -87,6 +87,11 @@ def _step(x):
     return 1.0 if x > 0 else 0.0
 
 
+def batch_size(v: Value) -> int:
+    """How many examples ``v`` holds (1 for a plain scalar node; see `autodiff.batched`)."""
+    return int(v.data.shape[0]) if _is_array(v.data) else 1
+
+
 def _first_bad(mask) -> str:
     """Which examples of a batch broke a rule, for error messages."""
     import numpy as np
@@ -560,55 +565,52 @@ def neuron(w: list[Value], x: list[Value | float], b: Value | float) -> Value:
     return apply(_NEURON, *w, *x, b)
 
 
-def _float_neurons(weights, xs: tuple[Value, ...], xd: list[float], biases) -> list[Value]:
-    """`neurons` on one example: `_neuron_fwd`'s sum, the inputs' numbers read once for the layer."""
-    out = []
-    for row, b in zip(weights, biases, strict=True):
-        try:
-            z = 0.0
-            for w, x in zip(row, xd, strict=True):
-                z = z + w.data * x
-            z = z + b.data
-        except AttributeError:  # a plain number for a weight or bias: the general path wraps it
-            out.append(neuron(row, xs, b))
-            continue
-        node = _new(Value)
-        node.data, node._grad, node._op, node.label = z, None, _NEURON, ""
-        node._a, node._b = (*row, *xs, b), _NARY
-        out.append(node)
-    return out
+def _neuron_node(w: list[Value], xs: tuple[Value, ...], b: Value, z) -> Value:
+    """The node `neuron(w, xs, b)` makes, its value ``z`` computed by the caller (`neurons`)."""
+    node = _new(Value)
+    node.data, node._grad, node._op, node.label = z, None, _NEURON, ""
+    node._a, node._b = (*w, *xs, b), _NARY
+    return node
+
+
+def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
+    """Every z of a layer at once: for one example the sums of `_neuron_fwd` (in its order, so to the
+    bit), the inputs' numbers read once; over a batch the rows of one product Z = W X + b. None when a
+    weight or bias is not a `Value` holding one number (then each neuron goes its own way)."""
+    try:
+        if all(d.__class__ is float for d in xd):
+            values = []
+            for row, b in zip(weights, biases, strict=True):
+                z = 0.0
+                for w, x in zip(row, xd, strict=True):
+                    z = z + w.data * x
+                values.append(z + b.data)
+            return values
+        import numpy as np
+        stacked = _stacked([w.data for row in weights for w in row], xd)
+        bias = np.array([b.data for b in biases], dtype=float)
+    except (AttributeError, TypeError, ValueError):  # a plain number, or a weight holding a batch
+        return None
+    if stacked is None or bias.ndim != 1:
+        return None
+    w, X = stacked
+    return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
 
 def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Value]) -> list[Value]:
     """``[neuron(w, x, b) for w, b in zip(weights, biases)]``: a layer of fused neurons reading the
-    same inputs, the same nodes. Over a batch (`autodiff.batched`) the layer's z's come from one matrix
-    product instead of one per neuron; otherwise this is that list."""
+    same inputs, the same nodes, made a layer at a time: over a batch (`autodiff.batched`) the layer's
+    z's come from one matrix product instead of one per neuron."""
     if len(weights) != len(biases):
         raise ValueError(f"neurons: {len(weights)} weight rows but {len(biases)} biases; give one bias "
                          "per neuron")
     xs = tuple([v if v.__class__ is Value else Value(v) for v in x])
-    xd = [v.data for v in xs]
-    stacked = None
-    if weights and any(d.__class__ is not float for d in xd) and all(len(r) == len(xs) for r in weights):
-        import numpy as np
-        try:
-            stacked = _stacked([w.data for row in weights for w in row], xd)
-            bias = np.array([b.data for b in biases], dtype=float)
-        except (AttributeError, TypeError, ValueError):  # not Values, or not one number each
-            stacked = None
-    if stacked is None or bias.ndim != 1:
-        if xd and all(d.__class__ is float for d in xd) and all(len(r) == len(xs) for r in weights):
-            return _float_neurons(weights, xs, xd, biases)
+    values = None
+    if xs and all(len(row) == len(xs) for row in weights):  # else `neuron` names the mismatch
+        values = _layer_values(weights, [v.data for v in xs], biases)
+    if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
-    w, X = stacked
-    Z = w.reshape(len(weights), len(xs)) @ X + bias[:, None]
-    out = []
-    for row, b, z in zip(weights, biases, Z, strict=True):
-        node = _new(Value)
-        node.data, node._grad, node._op, node.label = z, None, _NEURON, ""
-        node._a, node._b = (*row, *xs, b), _NARY
-        out.append(node)
-    return out
+    return [_neuron_node(w, xs, b, z) for w, b, z in zip(weights, biases, values, strict=True)]
 
 
 exp, log, tanh, sigmoid, relu = (_unary(PRIMITIVES[n]) for n in ("exp", "log", "tanh", "sigmoid", "relu"))
@@ -726,9 +728,8 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
         op = node._op
         if op is None:
             continue
-        if groups and node in waiting:
-            _flush_neurons(groups)
-            waiting.clear()
+        if batched and node in waiting:
+            _flush_neurons(groups, waiting)
         g, out, a, b = node._grad, node.data, node._a, node._b
         if steps:
             parents = node.parents
@@ -787,7 +788,7 @@ def _backprop(root: Value, *, steps: bool) -> Iterator[BackwardStep]:
             yield BackwardStep(index, total, node, g, parents, tuple(local), tuple(terms), tuple(after),
                                names)
     if groups:
-        _flush_neurons(groups)
+        _flush_neurons(groups, waiting)
 
 
 def _accumulate(p: Value, t):
@@ -808,11 +809,12 @@ def _batched_terms(node: Value, op: Primitive, g, out) -> list:
                                              strict=True)]
 
 
-def _flush_neurons(groups: dict) -> None:
+def _flush_neurons(groups: dict, waiting: set) -> None:
     """Backward of waiting batched fused neurons, a group (the neurons reading the same inputs, a
     layer) at a time: with G the gradients of the group's k neurons (k, N), W their weights (k, n) and
     X the inputs (n, N), the weights receive G Xᵀ (each summed over the examples), the inputs Wᵀ G and
-    the biases G summed over the examples: the neuron rule, over the whole layer in two products."""
+    the biases G summed over the examples: the neuron rule, over the whole layer in two products.
+    Empties ``groups`` and ``waiting`` (the parents of the waiting neurons)."""
     import numpy as np
     for (_, n), nodes in groups.items():
         xs = nodes[0]._a[n:-1]
@@ -840,6 +842,7 @@ def _flush_neurons(groups: dict) -> None:
         for x, t in zip(xs, W.T @ G, strict=True):
             _accumulate(x, t)
     groups.clear()
+    waiting.clear()
 
 
 def backward_steps(root: Value) -> Iterator[BackwardStep]:

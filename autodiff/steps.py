@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from autodiff.engine import BackwardStep, Value, backward_steps, topological_order
+from autodiff.engine import BackwardStep, Value, backward_steps, batch_size, topological_order
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
@@ -57,11 +57,6 @@ def at_example(x, example: int | None):
     """One example's number of a batched quantity (an array, one number per example); a plain number
     (a parameter, a constant, an unbatched graph) is every example's."""
     return float(x[example or 0]) if getattr(x, "ndim", 0) else x
-
-
-def batch_size_of(order: list[Value]) -> int:
-    """The number of examples a graph is evaluated on (1 for a plain graph; see autodiff.batched)."""
-    return max((n.data.shape[0] for n in order if getattr(n.data, "ndim", 0)), default=1)
 
 
 def _shown_const(n: float) -> str:
@@ -181,7 +176,7 @@ class Walkthrough:
                             f"{type(root).__name__}")
         self.root = root
         self.order = topological_order(root)
-        self.batch_size = batch_size_of(self.order)
+        self.batch_size = max(map(batch_size, self.order))  # 1 for a plain graph
         if example is not None and (isinstance(example, bool) or not isinstance(example, int)
                                     or not 0 <= example < self.batch_size):
             held = f"examples 0..{self.batch_size - 1}" if self.batch_size > 1 else "one example"

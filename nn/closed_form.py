@@ -135,7 +135,7 @@ class Backprop:
     a: list[np.ndarray]
     delta: list[np.ndarray]
     grads: object
-    grad_layers: Layers = field(repr=False)
+    grad_layers: Layers = field(default_factory=list, repr=False)  # filled by `ClosedForm.backprop`
 
 
 class ClosedForm:
@@ -269,8 +269,16 @@ def _tree(f, a, b):
     return f(a, b)
 
 
-def _traces(model: MLP, X: np.ndarray) -> list:
-    return [model.trace(x) for x in X.tolist()]
+def _mean_loss(model: MLP, X: np.ndarray, Y: np.ndarray, loss) -> tuple[Value, list]:
+    """(mean over the examples of ``loss(output, target)``, one `MLP.trace` per example)."""
+    traces = [model.trace(x) for x in X.tolist()]
+    return mean([loss(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)]), traces
+
+
+def _check_lam(lam: object) -> float:
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {lam!r:.60}")
+    return float(lam)
 
 
 # ---- 000: softmax and cross-entropy, bias folded into W̃ = [b W] --------------------------------------
@@ -299,9 +307,7 @@ class SoftmaxCrossEntropyNet(ClosedForm):
 
     def __init__(self, params: list[np.ndarray], *, output: str | None = None, lam: float = 0.0,
                  regularize_bias: bool = False):
-        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-            raise ValueError(f"lam must be a finite number >= 0, got {lam!r:.60}")
-        self.lam, self.regularize_bias = float(lam), bool(regularize_bias)
+        self.lam, self.regularize_bias = _check_lam(lam), bool(regularize_bias)
         super().__init__(params, output=output)
 
     def _options(self) -> dict:
@@ -344,7 +350,7 @@ class SoftmaxCrossEntropyNet(ClosedForm):
         penalty = sum(float(((Wt * self._penalized(Wt)) ** 2).sum()) for Wt in self.params)
         J = -float((Y * log_h).sum()) / m + self.lam / 2 * penalty
         if not backward:
-            return Backprop(J, Z, A, [], None, [])
+            return Backprop(J, Z, A, [], None)
         Delta = [None] * L
         Delta[-1] = np.exp(log_h) - Y                          # ∂J_i/∂Z⁽ᴸ⁾ = h − y
         for l in range(L - 2, -1, -1):
@@ -352,12 +358,10 @@ class SoftmaxCrossEntropyNet(ClosedForm):
             Delta[l] = dphi * (Delta[l + 1] @ self.params[l + 1][:, 1:])   # Σ_k W̃_{k,j} Δ_k
         grads = [Delta[l].T @ A_tilde[l] / m + self.lam * self._penalized(Wt) * Wt
                  for l, Wt in enumerate(self.params)]
-        return Backprop(J, Z, A, Delta, grads, [])
+        return Backprop(J, Z, A, Delta, grads)
 
     def engine_loss(self, model, X, Y):
-        X, Y = self._data(X, Y)
-        traces = _traces(model, X)
-        data = mean([cross_entropy(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)])
+        data, traces = _mean_loss(model, *self._data(X, Y), cross_entropy)
         penalized = model.parameters() if self.regularize_bias else model.weights()
         return data + l2(penalized, self.lam), traces
 
@@ -408,18 +412,16 @@ class SigmoidSquaredErrorNet(ClosedForm):
         y_hat = o_all[-1]
         E = float((0.5 * (y_hat - Y) ** 2).sum()) / N
         if not backward:
-            return Backprop(E, a_all, o_all, [], None, [])
+            return Backprop(E, a_all, o_all, [], None)
         delta = [None] * m_last
         delta[-1] = (y_hat - Y) * slopes[-1]
         for k in range(m_last - 2, -1, -1):
             delta[k] = slopes[k] * (delta[k + 1] @ self.params[k + 1][1:, :].T)  # l from 1: no bias node
         grads = [O_tilde[k].T @ delta[k] / N for k in range(m_last)]
-        return Backprop(E, a_all, o_all, delta, grads, [])
+        return Backprop(E, a_all, o_all, delta, grads)
 
     def engine_loss(self, model, X, Y):
-        X, Y = self._data(X, Y)
-        traces = _traces(model, X)
-        return mean([squared_error(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)]), traces
+        return _mean_loss(model, *self._data(X, Y), squared_error)
 
 
 # ---- 002: logistic units, binary cross-entropy, Δ accumulation ----------------------------------------
@@ -463,9 +465,7 @@ class LogisticNet(ClosedForm):
     hidden, output_choices, depths = "sigmoid", ("sigmoid",), (1, None)
 
     def __init__(self, params: list[np.ndarray], *, output: str | None = None, lam: float = 0.0):
-        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-            raise ValueError(f"lam must be a finite number >= 0, got {lam!r:.60}")
-        self.lam = float(lam)
+        self.lam = _check_lam(lam)
         super().__init__(params, output=output)
 
     def _options(self) -> dict:
@@ -522,19 +522,17 @@ class LogisticNet(ClosedForm):
         J = cost / m + self.lam / (2 * m) * penalty
         Z, A = [np.array(z) for z in Z], [np.array(a) for a in A]
         if not backward:
-            return Backprop(J, Z, A, [], None, [])
+            return Backprop(J, Z, A, [], None)
         D = []
         for T, Dl in zip(self.params, Delta, strict=True):
             reg = self.lam / m * T
             reg[:, 0] = 0.0                                  # the bias column is not regularized
             D.append(Dl / m + reg)
-        return Backprop(J, Z, A, [np.array(d) for d in delta_all], D, [])
+        return Backprop(J, Z, A, [np.array(d) for d in delta_all], D)
 
     def engine_loss(self, model, X, Y):
-        X, Y = self._data(X, Y)
-        traces = _traces(model, X)
-        data = mean([binary_cross_entropy(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)])
-        return data + l2(model.weights(), self.lam / len(X)), traces
+        data, traces = _mean_loss(model, *self._data(X, Y), binary_cross_entropy)
+        return data + l2(model.weights(), self.lam / len(traces)), traces
 
 
 # ---- 003: the four fundamental equations --------------------------------------------------------------
@@ -579,18 +577,16 @@ class FourEquationsNet(ClosedForm):
             zs.append(z), acts.append(a), slopes.append(slope)
         C = float((0.5 * (acts[-1] - Y) ** 2).sum()) / N
         if not backward:
-            return Backprop(C, zs, acts, [], None, [])
+            return Backprop(C, zs, acts, [], None)
         delta = [None] * L
         delta[-1] = (acts[-1] - Y) * slopes[-1]                                     # BP1
         for l in range(L - 2, -1, -1):
             delta[l] = (delta[l + 1] @ self.params[l + 1][0]) * slopes[l]           # BP2
         grads = [(delta[l].T @ acts_in[l] / N, delta[l].sum(axis=0) / N) for l in range(L)]  # BP4, BP3
-        return Backprop(C, zs, acts, delta, grads, [])
+        return Backprop(C, zs, acts, delta, grads)
 
     def engine_loss(self, model, X, Y):
-        X, Y = self._data(X, Y)
-        traces = _traces(model, X)
-        return mean([squared_error(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)]), traces
+        return _mean_loss(model, *self._data(X, Y), squared_error)
 
 
 # ---- 004: the 2-3-2 network, row vectors ----------------------------------------------------------------
@@ -643,17 +639,15 @@ class TwoLayerSigmoidNet(ClosedForm):
         y = sigmoid(a2)
         L = float((0.5 * (y - Y) ** 2).sum()) / m
         if not backward:
-            return Backprop(L, [a1, a2], [h, y], [], None, [])
+            return Backprop(L, [a1, a2], [h, y], [], None)
         delta_out = (y - Y) * y * (1 - y)                    # δ_j = (y_j − t_j) y_j (1 − y_j)
         delta_hidden = (delta_out @ u.T) * h * (1 - h)       # δ_j^h = Σ_k δ_k u_jk h_j (1 − h_j)
         grads = (X.T @ delta_hidden / m, delta_hidden.sum(axis=0) / m,
                  h.T @ delta_out / m, delta_out.sum(axis=0) / m)
-        return Backprop(L, [a1, a2], [h, y], [delta_hidden, delta_out], grads, [])
+        return Backprop(L, [a1, a2], [h, y], [delta_hidden, delta_out], grads)
 
     def engine_loss(self, model, X, Y):
-        X, Y = self._data(X, Y)
-        traces = _traces(model, X)
-        return mean([squared_error(t.output, y) for t, y in zip(traces, Y.tolist(), strict=True)]), traces
+        return _mean_loss(model, *self._data(X, Y), squared_error)
 
 
 DOCUMENTS: dict[str, type[ClosedForm]] = {

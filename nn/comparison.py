@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn.closed_form import ClosedForm, document, mlp_layers, set_mlp_layers
+from nn.closed_form import ClosedForm, Layers, document, mlp_grads, mlp_layers, set_mlp_layers
 from nn.layers import MLP
 from nn.optim import SGD
 
@@ -131,10 +131,17 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - _shown(text), 0)
 
 
-def _parse_name(name: str) -> tuple[int, int, int | None]:
-    """``layers.l.neurons.j.w.k`` → (l, j, k); ``layers.l.neurons.j.b`` → (l, j, None)."""
-    parts = name.split(".")
-    return int(parts[1]), int(parts[3]), (int(parts[5]) if parts[4] == "w" else None)
+def _parameter_rows(cls: type[ClosedForm], engine: Layers, closed: Layers) -> list[Row]:
+    """One row per parameter, in `MLP.named_parameters` order, from two [(W, b)] layouts."""
+    L, rows = len(engine), []
+    for l, ((We, be), (Wc, bc)) in enumerate(zip(engine, closed, strict=True)):
+        for j in range(len(be)):
+            for k in range(We.shape[1]):
+                rows.append(Row(f"layers.{l}.neurons.{j}.w.{k}", cls.param_symbol(l, j, k, L),
+                                float(We[j, k]), float(Wc[j, k])))
+            rows.append(Row(f"layers.{l}.neurons.{j}.b", cls.param_symbol(l, j, None, L),
+                            float(be[j]), float(bc[j])))
+    return rows
 
 
 def _describe(model: MLP, closed: ClosedForm) -> str:
@@ -188,25 +195,14 @@ def compare(network: MLP | ClosedForm, X: object, Y: object, doc: str | type[Clo
                 deltas.append(Row(z, cls.delta_symbol(l, j, L), m * t.z[l][j].grad, float(bp.delta[l][d, j])))
                 forward.append(Row(z, "z", t.z[l][j].data, float(bp.z[l][d, j])))
                 forward.append(Row(a, "a", t.a[l][j].data, float(bp.a[l][d, j])))
-    grads = []
-    for name, p in model.named_parameters():
-        l, j, k = _parse_name(name)
-        W, b = bp.grad_layers[l]
-        grads.append(Row(name, cls.param_symbol(l, j, k, L), p.grad, float(b[j] if k is None else W[j, k])))
+    grads = _parameter_rows(cls, mlp_grads(model), bp.grad_layers)
 
     update = []
     if lr is not None:
         before = mlp_layers(model)
         SGD(model.parameters(), lr).step()
-        after, stepped = mlp_layers(model), closed.step(bp.grads, lr).layers()
+        update = _parameter_rows(cls, mlp_layers(model), closed.step(bp.grads, lr).layers())
         set_mlp_layers(model, before)
-        for l, ((We, be), (Wc, bc)) in enumerate(zip(after, stepped, strict=True)):
-            for j in range(len(be)):
-                for k in range(We.shape[1]):
-                    update.append(Row(f"layers.{l}.neurons.{j}.w.{k}", cls.param_symbol(l, j, k, L),
-                                      float(We[j, k]), float(Wc[j, k])))
-                update.append(Row(f"layers.{l}.neurons.{j}.b", cls.param_symbol(l, j, None, L),
-                                  float(be[j]), float(bc[j])))
     return Comparison(cls, _describe(model, closed), m, Row("loss", "", loss.data, bp.loss),
                       deltas, grads, forward, update, lr, rtol, atol)
 

@@ -42,3 +42,34 @@ def require_chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     require(path is not None, "Chromium", "apt-get install chromium chromium-driver")
     return path
+
+
+# ---- graphs several test files step through -------------------------------------------------------
+
+B = 6.8813735870195432  # makes the classic neuron's pre-activation n = atanh(1/√2), so o = 1/√2
+
+
+def classic_neuron():
+    """The classic neuron o = tanh(x1 w1 + x2 w2 + b) with x1=2, x2=0, w1=-3, w2=1, every node
+    labelled: (o, {label: node})."""
+    from autodiff import Value
+
+    x1, x2, w1, w2, b = (Value(v, k) for v, k in
+                         [(2.0, "x1"), (0.0, "x2"), (-3.0, "w1"), (1.0, "w2"), (B, "b")])
+    x1w1 = x1 * w1; x1w1.label = "x1w1"
+    x2w2 = x2 * w2; x2w2.label = "x2w2"
+    s = x1w1 + x2w2; s.label = "x1w1x2w2"
+    n = s + b; n.label = "n"
+    o = n.tanh(); o.label = "o"
+    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
+
+
+def diamond():
+    """a feeds two paths that meet again: d = tanh(a) * exp(a); returns (d, a, b, c)."""
+    from autodiff import Value
+
+    a = Value(0.3, "a")
+    b = a.tanh(); b.label = "b"
+    c = a.exp(); c.label = "c"
+    d = b * c; d.label = "d"
+    return d, a, b, c

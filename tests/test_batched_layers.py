@@ -70,7 +70,8 @@ def single_example_grads(model, X, y):
 def test_a_fused_mlp_over_a_batch_equals_the_sum_of_single_example_runs(activation, monkeypatch):
     flushes = []
     real = engine._flush_neurons
-    monkeypatch.setattr(engine, "_flush_neurons", lambda groups: (flushes.append(len(groups)), real(groups)))
+    monkeypatch.setattr(engine, "_flush_neurons",
+                        lambda groups, waiting: (flushes.append(len(groups)), real(groups, waiting)))
     X, y = make_moons(40, 0.1, rng=5)
     y = 2.0 * y - 1
     model = MLP(2, [5, 4, 1], activation=activation, rng=5, fused=True)

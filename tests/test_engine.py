@@ -299,3 +299,13 @@ def test_sigmoid_and_tanh_are_stable_at_extremes():
 def test_label_must_be_a_string():
     with pytest.raises(TypeError, match="label"):
         Value(1.0, label=3)
+
+
+def test_import_autodiff_does_not_import_numpy():
+    """numpy is imported when an array is first met (a batch), so `import autodiff` stays instant."""
+    import subprocess
+    import sys
+
+    code = "import sys, autodiff; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

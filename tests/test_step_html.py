@@ -10,15 +10,7 @@ import re
 import pytest
 
 from autodiff import Value, topological_order
-from tests.conftest import require_dot
-
-
-def diamond():
-    a = Value(0.3, "a")
-    b = a.tanh(); b.label = "b"
-    c = a.exp(); c.label = "c"
-    d = b * c; d.label = "d"
-    return d
+from tests.conftest import diamond, require_dot
 
 
 def payload(page: str) -> dict:
@@ -30,7 +22,7 @@ def test_page_is_self_contained_with_every_node_in_the_svg(tmp_path):
     require_dot()
     from viz import step_html
 
-    root = diamond()
+    root = diamond()[0]
     stepper = step_html(root, tmp_path / "d.html")
     page = (tmp_path / "d.html").read_text(encoding="utf-8")
     assert page == stepper.html and stepper.path == tmp_path / "d.html"
@@ -50,7 +42,7 @@ def test_frame_data_steps_forward_then_backward(tmp_path):
     require_dot()
     from viz import HtmlStepper
 
-    root = diamond()
+    root = diamond()[0]
     data = payload(HtmlStepper(root).html)
     order = topological_order(root)
     pos = {n.label: i for i, n in enumerate(order)}
@@ -71,7 +63,7 @@ def test_predict_flag_hint_and_notebook_form():
     require_dot()
     from viz import HtmlStepper
 
-    stepper = HtmlStepper(diamond(), predict=True, tolerance=0.01)
+    stepper = HtmlStepper(diamond()[0], predict=True, tolerance=0.01)
     data = payload(stepper.html)
     assert data["predict"] and data["tolerance"] == 0.01
     hints = [f["hint"] for f in data["frames"] if f["kind"] == "backward"]

@@ -12,22 +12,11 @@ import pytest
 
 from autodiff import Value, topological_order
 from autodiff.steps import fmt
-from tests.conftest import require, require_chromium, require_dot
+from tests.conftest import classic_neuron, require, require_chromium, require_dot
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def neuron():
-    x1, x2, w1, w2, b = (Value(v, k) for v, k in
-                         [(2.0, "x1"), (0.0, "x2"), (-3.0, "w1"), (1.0, "w2"), (6.8813735870195432, "b")])
-    x1w1 = x1 * w1; x1w1.label = "x1w1"
-    x2w2 = x2 * w2; x2w2.label = "x2w2"
-    s = x1w1 + x2w2; s.label = "x1w1x2w2"
-    n = s + b; n.label = "n"
-    o = n.tanh(); o.label = "o"
-    return o
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +70,7 @@ class Page:
 
 
 def test_buttons_and_arrows_move_the_highlight_and_show_the_numbers(browser, tmp_path):
-    p = Page(browser, tmp_path, neuron())
+    p = Page(browser, tmp_path, classic_neuron()[0])
     page = p.page
     n_nodes = len(p.order)
     assert page.eval_on_selector_all("svg .dg-halo", "els => els.length") == n_nodes  # every node found
@@ -124,7 +113,7 @@ def test_buttons_and_arrows_move_the_highlight_and_show_the_numbers(browser, tmp
 
 
 def test_predict_mode_accepts_a_right_and_rejects_a_wrong_answer(browser, tmp_path):
-    p = Page(browser, tmp_path, neuron(), predict=True)
+    p = Page(browser, tmp_path, classic_neuron()[0], predict=True)
     page = p.page
     for _ in range(6):
         page.keyboard.press("ArrowRight")

@@ -11,29 +11,7 @@ from autodiff import PRIMITIVES, Value, Walkthrough, backward_steps, forward_ste
 from autodiff import neuron as fused_neuron
 from autodiff.batched import total
 from autodiff.steps import LOCAL_DERIVATIVE_TEXT, fmt, node_names
-
-B = 6.8813735870195432  # makes the classic neuron's pre-activation n = atanh(1/√2), so o = 1/√2
-
-
-def neuron():
-    """The classic neuron o = tanh(x1 w1 + x2 w2 + b) with x1=2, x2=0, w1=-3, w2=1."""
-    x1, x2, w1, w2, b = (Value(v, k) for v, k in
-                         [(2.0, "x1"), (0.0, "x2"), (-3.0, "w1"), (1.0, "w2"), (B, "b")])
-    x1w1 = x1 * w1; x1w1.label = "x1w1"
-    x2w2 = x2 * w2; x2w2.label = "x2w2"
-    s = x1w1 + x2w2; s.label = "x1w1x2w2"
-    n = s + b; n.label = "n"
-    o = n.tanh(); o.label = "o"
-    return o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
-
-
-def diamond():
-    """a feeds two paths that meet again: d = tanh(a) * exp(a)."""
-    a = Value(0.3, "a")
-    b = a.tanh(); b.label = "b"
-    c = a.exp(); c.label = "c"
-    d = b * c; d.label = "d"
-    return d, a, b, c
+from tests.conftest import classic_neuron, diamond
 
 
 def zoo():
@@ -45,7 +23,7 @@ def zoo():
 
 
 def test_neuron_forward_steps_replay_the_engine():
-    o, v = neuron()
+    o, v = classic_neuron()
     steps = list(forward_steps(o))
     assert [s.op for s in steps] == ["mul", "mul", "add", "add", "tanh"]
     assert [s.node for s in steps] == [v["x1w1"], v["x2w2"], v["s"], v["n"], v["o"]]
@@ -60,7 +38,7 @@ def test_neuron_forward_steps_replay_the_engine():
 
 
 def test_neuron_backward_steps():
-    o, v = neuron()
+    o, v = classic_neuron()
     steps = list(backward_steps(o))
     assert len(steps) == 5 and [s.index for s in steps] == [1, 2, 3, 4, 5]
     assert [s.node for s in steps] == [v["o"], v["n"], v["s"], v["x2w2"], v["x1w1"]]
@@ -104,7 +82,7 @@ def test_diamond_accumulates_over_two_steps():
     assert a.grad == r2 == pytest.approx(math.exp(0.3) * (math.tanh(0.3) + 1 - math.tanh(0.3) ** 2))
 
 
-@pytest.mark.parametrize("build", [lambda: neuron()[0], lambda: diamond()[0], zoo,
+@pytest.mark.parametrize("build", [lambda: classic_neuron()[0], lambda: diamond()[0], zoo,
                                    lambda: (lambda x: x * x)(Value(-2.0))])
 def test_draining_backward_steps_is_backward(build):
     one, two = build(), build()
@@ -157,7 +135,7 @@ def test_fmt_never_hides_a_nonzero_number():
 
 
 def test_walkthrough_frames_and_running_state():
-    o, v = neuron()
+    o, v = classic_neuron()
     walk = Walkthrough(o)
     assert len(walk) == 5 + 1 + 5 + 1
     assert walk.kinds[0] == "start" and walk.kinds[6] == "seed" and walk.kinds[-1] == "backward"
