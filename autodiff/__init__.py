@@ -1,6 +1,7 @@
 """deltagrad's scalar automatic differentiation: `Value` nodes, one table of derivative rules,
 an iterative backward pass, and numerical gradient checks."""
 
+from autodiff._version import __version__
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
 from autodiff.engine import (
     PRIMITIVES,
@@ -22,7 +23,7 @@ from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
 from autodiff.steps import ForwardStep, Walkthrough, forward_steps
 
 __all__ = [
-    "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
+    "__version__", "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",

@@ -1,4 +1,4 @@
-"""The `deltagrad` command through its entry point `viz.cli.main([...])`: exit status, output, files
+"""The `deltagrad` command through its entry point `deltagrad.cli.main([...])`: exit status, output, files
 written; every kind of bad input exits 2 with one line on stderr; and once through the installed script."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from deltagrad import cli
+from deltagrad.cli import main
 from tests.conftest import require, require_dot
-from viz import cli
-from viz.cli import main
 
 NEURON_ARGS = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
 OUT = 1 / math.sqrt(2)          # tanh(atanh(1/√2)); do/dn = 1 - o² = 1/2
@@ -373,3 +373,25 @@ def test_check_exits_1_when_a_closed_form_is_wrong(capsys, monkeypatch):
     assert out.rstrip().endswith("DISAGREEMENT: see the tables above")
     code, out, _ = run(capsys, "check", "--doc", "003")    # the other documents are unaffected
     assert code == 0
+
+
+# ---- python -m deltagrad and --version ------------------------------------------------------------
+
+def test_python_dash_m_deltagrad_runs_the_same_command(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "deltagrad", "grad", *NEURON_ARGS, "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gradients"] == pytest.approx(NEURON_GRADS, abs=1e-14)
+
+
+def test_version_is_the_distributions_one_version(capsys):
+    from importlib.metadata import version
+
+    import autodiff
+    import deltagrad
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == f"deltagrad {version('deltagrad')}"
+    assert autodiff.__version__ == deltagrad.__version__ == version("deltagrad")

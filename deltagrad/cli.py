@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from autodiff import ExpressionError, ParsedExpression, Value, parse_expression
+from autodiff import ExpressionError, ParsedExpression, Value, __version__, parse_expression
 
 __all__ = ["main", "build_parser", "CommandError", "NEURON"]
 
@@ -454,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="deltagrad: gradients, diagrams and step-through of scalar "
                      "expressions from the shell; checks of backpropagation's closed-form equations; "
                      "a demo network.", epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     raw = argparse.RawDescriptionHelpFormatter
 
