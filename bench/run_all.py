@@ -87,6 +87,8 @@ def targets(tables: dict[str, list[Table]]) -> Table:
 
 
 def main() -> None:
+    from autodiff.files import write_atomic  # importable once _common has put the checkout on sys.path
+
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
@@ -123,8 +125,7 @@ def main() -> None:
     for key in ("w1", "w2", "w3", "w4", "w5"):
         lines += [t.markdown() for t in tables[key]]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+    write_atomic(args.out, "\n".join(lines))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
