@@ -131,14 +131,16 @@ class Module:
         path = os.fspath(path)
         text = _read_text(path, max_bytes)
         try:
-            doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_number,
-                             parse_float=_parse_number)
+            doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                             parse_float=_parse_float)
         except RecursionError:
             raise ValueError(f"load: {path!r} nests JSON arrays or objects too deeply; a file written "
                              "by Module.save is two levels deep") from None
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise ValueError(f"load: {path!r} is not valid JSON ({e}); was it written by "
                              "Module.save?") from None
+        except ValueError as e:  # from _parse_float or _reject_constant
+            raise ValueError(f"load: {path!r}: {e}; a model file holds finite float64 numbers") from None
         if not (isinstance(doc, dict) and doc.get("format") == FILE_FORMAT
                 and isinstance(doc.get("parameters"), dict)):
             raise ValueError(f"load: {path!r} is JSON but not a deltagrad model file (expected an "
@@ -163,15 +165,14 @@ def _read_text(path: str, max_bytes: int) -> str:
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such file {path!r}; save a model there first with "
                                 "model.save(path)") from None
-    except IsADirectoryError:
-        raise ValueError(f"load: {path!r} is a folder; give the model file inside it") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise ValueError(f"load: {path!r} is a folder; give the model file inside it")
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"load: {path!r} is not a regular file (a pipe, socket or device); "
-                             "save the model to a file and load that")
+        raise ValueError(f"load: {path!r} is not a regular file (a pipe, socket or device); "
+                         "save the model to a file and load that")
+    with os.fdopen(fd, "rb") as f:
         if st.st_size > max_bytes:
             raise ValueError(f"load: {path!r} is {st.st_size:,} bytes, over the limit of {max_bytes:,}; "
                              "pass load(path, max_bytes=...) if you trust a file this large")
@@ -185,17 +186,19 @@ def _read_text(path: str, max_bytes: int) -> str:
         raise ValueError(f"load: {path!r} is not a text (JSON) file written by Module.save") from None
 
 
-def _parse_number(token: str) -> float:
-    # Every number becomes a float here, so a 401-digit integer is refused at once instead of
-    # surfacing later as Python's bare OverflowError (or int()'s digit limit).
-    try:
-        x = float(token)
-    except (OverflowError, ValueError):
-        x = math.inf
+def _parse_float(token: str) -> float:
+    # Each number is checked as it is read, so a 401-digit one is refused with a clear error instead
+    # of surfacing later as Python's bare OverflowError (or int()'s digit limit).
+    x = float(token)  # JSON's grammar is a subset of float()'s; out of range gives inf, not an error
     if not math.isfinite(x):
         raise ValueError(f"the number {token[:20]}{'…' if len(token) > 20 else ''} ({len(token)} "
                          "characters) is out of the float range (about ±1.8e308)")
     return x
+
+
+def _parse_int(token: str) -> int:
+    _parse_float(token)
+    return int(token)
 
 
 def _reject_constant(token: str) -> float:
