@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from autodiff import ExpressionError, ParsedExpression, Value, __version__, parse_expression
+from autodiff.files import write_atomic
 
 __all__ = ["main", "build_parser", "CommandError", "NEURON"]
 
@@ -310,10 +312,12 @@ def plot_moons(model, X, y, losses, path: Path) -> None:
     right.set_yscale("log" if min(losses) > 0 else "linear")
     right.set_title("training loss")
     fig.tight_layout()
+    buffer = io.BytesIO()  # rendered in memory, then written atomically
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_atomic(path, buffer.getvalue())
 
 
 def cmd_train(args: argparse.Namespace) -> int:

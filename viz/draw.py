@@ -27,12 +27,12 @@ import re
 import shutil
 import subprocess
 import sysconfig
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
+from autodiff.files import write_atomic
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
@@ -427,27 +427,6 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader never sees half a file."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"render: the folder {str(folder)!r} does not exist; create it first")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
            **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
@@ -468,7 +447,7 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         graph = root
     else:
         graph = draw(root, **options)
-    _write_atomic(path, render_bytes(graph, fmt))
+    write_atomic(path, render_bytes(graph, fmt))
     return path
 
 
