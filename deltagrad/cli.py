@@ -3,6 +3,7 @@
     deltagrad grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
     deltagrad draw "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 -o neuron.svg
     deltagrad step "x*x + x" x=3 --plain
+    deltagrad step "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 --frames slides --format png
     deltagrad check --doc 004
     deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
@@ -183,14 +184,44 @@ def cmd_draw(args: argparse.Namespace) -> int:
             raise CommandError(f"--highlight {', '.join(missing)}: no such name in the expression "
                                f"(names: {', '.join(named) or 'none'})")
         options["highlight"] = {named[h] for h in args.highlight}
+    if args.preset:
+        options["preset"] = args.preset
     print(f"wrote {_render(render, parsed.root, out, **options)}")
     return 0
 
 
 # ---- step ---------------------------------------------------------------------------------------
 
+def _folder(path: str, flag: str) -> Path:
+    """An output folder, created if missing, checked writable before the work that fills it."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{flag} {folder}: a file of that name exists; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"cannot create the folder {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write into {folder}: permission denied")
+    return folder
+
+
 def cmd_step(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
+    if args.frames:
+        if args.html or args.predict:
+            raise CommandError("--frames writes slides; --html and --predict write the page: give one")
+        frames = _need("viz.frames", "frames", "slides of the pass")
+        folder = _folder(args.frames, "--frames")
+        try:
+            paths = frames(parsed.root, folder, args.format, gif=not args.no_gif)
+        except RuntimeError as e:  # viz.draw.RenderError, or no Pillow for the GIF
+            raise CommandError(str(e)) from None
+        shown = [p for p in paths if p.suffix != ".gif"]
+        print(f"wrote {len(shown)} frames, {shown[0].name} .. {shown[-1].name}, into {folder}/")
+        if len(paths) > len(shown):
+            print(f"wrote {paths[-1]} (the whole pass, animated)")
+        return 0
     if args.html:
         out = _output(args.html, (".html", ".htm"))
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
@@ -536,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-nodes", type=int, default=300, help="refuse bigger graphs (default 300)")
     p.add_argument("--highlight", nargs="+", metavar="NAME", default=[], help="names to emphasise")
     p.add_argument("--precision", type=int, default=None, help="digits shown for numbers")
+    p.add_argument("--preset", choices=("slide",), default=None, help="slide: 16:9 and large type, "
+                   "for presentations")
     p.set_defaults(run=cmd_draw)
 
     p = sub.add_parser("step", help="step through the forward and backward pass", epilog=GRAMMAR,
@@ -545,6 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain", action="store_true", help="print every step instead of stepping")
     p.add_argument("--html", metavar="FILE", help="write the HTML stepper page instead")
     p.add_argument("--predict", action="store_true", help="with --html: ask for each gradient first")
+    p.add_argument("--frames", metavar="DIR", help="write one slide (16:9) per step into DIR, and pass.gif "
+                   "of the whole pass")
+    p.add_argument("--format", choices=("svg", "png"), default="svg", help="with --frames: the slides' "
+                   "format (default svg)")
+    p.add_argument("--no-gif", action="store_true", help="with --frames: no animated GIF")
     p.set_defaults(run=cmd_step)
 
     p = sub.add_parser("check", help="the documents' closed-form equations against the engine",
