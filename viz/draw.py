@@ -526,11 +526,12 @@ def render_svg(graph: graphviz.Digraph) -> str:
 
 
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
-           **options) -> Path:
+           preset: str | None = None, **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
 
     The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
-    written atomically. ``root`` may also be a Digraph made by `draw`.
+    written atomically. ``root`` may also be a Digraph made by `draw`. ``preset`` ("slide": 16:9, large
+    type) lays the attributes of a `viz.presets` preset over the drawing.
     """
     import graphviz
 
@@ -545,6 +546,9 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         graph = root
     else:
         graph = draw(root, **options)
+    if preset is not None:
+        from viz.presets import apply_preset
+        graph = apply_preset(graph, preset)
     write_atomic(path, render_bytes(graph, fmt))
     return path
 
