@@ -226,3 +226,16 @@ def test_the_command_line_removes_its_temporary_file_when_terminated(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert b"Traceback" not in err
     assert os.listdir(tmp_path) == ["moons.png"] and plot.read_bytes() == b"old plot"
+
+
+def test_slide_frames_are_written_atomically(tmp_path):
+    from tests.conftest import classic_neuron, require_dot
+    require_dot()
+    from viz.frames import frames
+
+    root, _ = classic_neuron()
+    frozen = _read_only(tmp_path / "frame_000.svg")
+    with pytest.raises(PermissionError, match="read-only"):
+        frames(root, tmp_path, "svg", gif=False)
+    assert frozen.read_bytes() == b"keep me"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(TEMP_SUFFIX)]
