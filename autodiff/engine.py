@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import math
 import numbers
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -181,6 +182,11 @@ class Value:
 _new = Value.__new__
 
 
+_gc_pause_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
 @contextmanager
 def no_cycle_gc() -> Iterator[None]:
     """Pause Python's cyclic garbage collector inside the block, restoring its prior state after.
@@ -189,14 +195,23 @@ def no_cycle_gc() -> Iterator[None]:
     reference counting frees them; but building one allocates so many objects that the cyclic
     collector keeps rescanning the whole live graph (W1 in bench/: 3x slower forward). Wrap a
     training step in it: ``with no_cycle_gc(): loss = ...; loss.backward()``.
+
+    Thread-safe and nestable: the collector is switched on again only when the last block in any
+    thread is left, and only if it was on when the first one was entered.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pausers, _gc_was_enabled
+    with _gc_pause_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_pause_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
