@@ -259,7 +259,8 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
     run = _evaluator(f, names)
 
     def at(p: dict[str, float]) -> tuple[dict[str, float], float, float]:
-        return p, _engine_derivative(run, p, wrt_names), _derivative_value(derivative, p)
+        # + 0.0 turns -0.0 (relu's slope times a negative number) into 0.0 for the messages
+        return p, _engine_derivative(run, p, wrt_names) + 0.0, _derivative_value(derivative, p) + 0.0
 
     try:
         first = at(point)

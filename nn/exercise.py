@@ -105,8 +105,9 @@ class Exercise:
         """One of `FILES` (but the stepper page) as text."""
         if template not in FILES[:4]:
             raise ValueError(f"render: no template {template!r:.40}; choose one of {', '.join(FILES[:4])}")
-        return _environment().get_template(template).render(answers=template.startswith("answers"),
+        text = _environment().get_template(template).render(answers=template.startswith("answers"),
                                                             **self.context())
+        return text.rstrip() + "\n"
 
     def write(self, folder: str | os.PathLike) -> list[Path]:
         """Write the sheet and the answer key (Markdown and HTML) and the predict-mode stepper page of the
@@ -243,7 +244,7 @@ _SHEET_MD = """\
 
 {% if doc %}The network of document {{ doc.number }}, *{{ doc.title }}*.{% endif %}
 Layers {{ widths | join("-") }}: {{ hidden }} hidden units, {{ output }} output.
-Loss: {{ loss_text }} (one example here, m = 1). Learning rate η = {{ lr | num }}.
+Loss: {{ loss_text }}; here one example, m = 1. Learning rate η = {{ lr | num }}.
 
 ## The network
 
@@ -286,8 +287,8 @@ _SHEET_HTML = """\
 <body>
 <h1>{{ title }}{% if answers %}: answers{% endif %}</h1>
 <p>{% if doc %}The network of document {{ doc.number }}, <em>{{ doc.title }}</em>. {% endif %}Layers
-{{ widths | join("-") }}: {{ hidden }} hidden units, {{ output }} output. Loss: {{ loss_text }} (one example,
-m = 1). Learning rate η = {{ lr | num }}.</p>
+{{ widths | join("-") }}: {{ hidden }} hidden units, {{ output }} output. Loss: {{ loss_text }}; here one example,
+m = 1. Learning rate η = {{ lr | num }}.</p>
 <h2>The network</h2>
 <table><tr><th>neuron</th><th>weights</th><th>bias</th></tr>
 {% for n in neurons %}<tr><td>layer {{ n.layer }}, neuron {{ n.neuron }}</td>
