@@ -247,6 +247,9 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
                              "give one name (differentiated order times) or one name per derivative")
     if isinstance(points, bool) or not isinstance(points, int) or points < 0:
         raise ValueError(f"points must be an int >= 0, got {points!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+            raise ValueError(f"{name} must be a finite number >= 0, got {tol!r:.40}")
     box = {k: RANGE for k in names}
     for k, r in (ranges or {}).items():
         if k not in box:
