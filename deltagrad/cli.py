@@ -326,8 +326,8 @@ def cmd_exercise(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.lr) and 0 < args.lr < 10):
         raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
     folder = _folder(args.output, "-o")
-    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation or "sigmoid",
-                             loss=args.loss or "squared_error", seed=args.seed, lr=args.lr)
+    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                             seed=args.seed, lr=args.lr)
     try:
         paths = exercise.write(folder)
     except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram

@@ -84,9 +84,9 @@ class Exercise:
         neurons = []
         for l, (W, b) in enumerate(self.layers):
             for j in range(W.shape[0]):
-                neurons.append({"layer": l + 1, "neuron": j + 1, "symbol": d.delta_symbol(l, j, L),
-                                "weights": [{"symbol": d.param_symbol(l, j, k, L), "value": float(W[j, k]),
-                                             "from": k + 1} for k in range(W.shape[1])],
+                neurons.append({"layer": l + 1, "neuron": j + 1,
+                                "weights": [{"symbol": d.param_symbol(l, j, k, L), "value": float(W[j, k])}
+                                            for k in range(W.shape[1])],
                                 "bias": {"symbol": d.param_symbol(l, j, None, L), "value": float(b[j])}})
         return {
             "title": f"Backpropagation exercise: {self.name}",
@@ -174,13 +174,13 @@ def _usable(key: Comparison) -> bool:
 
 
 def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
-                  activation: str = "sigmoid", loss: str = "squared_error", seed: int = 0,
+                  activation: str | None = None, loss: str | None = None, seed: int = 0,
                   lr: float = 0.5) -> Exercise:
     """A seeded exercise: the same arguments give the same exercise, to the byte.
 
     ``doc`` ("000" .. "004") takes that document's kind of network (the one it draws unless ``net``
-    says otherwise, e.g. "2-3-2"); without ``doc``, ``net`` with ``activation`` and ``loss`` picks the
-    document deriving that kind (`KINDS`: sigmoid + squared_error is 003, sigmoid +
+    says otherwise, e.g. "2-3-2"); without ``doc``, ``net`` with ``activation`` (default "sigmoid") and
+    ``loss`` (default "squared_error") picks the document deriving that kind (`KINDS`: sigmoid + squared_error is 003, sigmoid +
     binary_cross_entropy 002, relu + cross_entropy 000). The numbers are redrawn until every z has
     0.1 ≤ |z| ≤ 3 and every δ and gradient |·| ≥ 0.001. The answers are the engine's; they are
     cross-checked against the document's closed form and a disagreement raises RuntimeError.
@@ -194,6 +194,7 @@ def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
         if net is None:
             raise ValueError("which network? give doc='004' (a document's), or net='2-3-2' with "
                              "activation= and loss=")
+        activation, loss = activation or "sigmoid", loss or "squared_error"
         kind = (activation, loss)
         if kind not in KINDS:
             choices = "; ".join(f"{a} with {lo}" for a, lo in KINDS)
@@ -201,6 +202,9 @@ def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
                              f"key could not be cross-checked; choose one of: {choices}")
         cls = document(KINDS[kind])
     else:
+        if activation is not None or loss is not None:
+            raise ValueError(f"doc={doc!r} fixes the activation and the loss; activation= and loss= go "
+                             "with net= alone")
         cls = document(doc)
     widths = _widths(net) if net is not None else NETWORKS[cls.number]
     cls._check_depth(len(widths) - 1)

@@ -127,6 +127,8 @@ def test_bad_arguments_are_named():
         make_exercise(net="2-30-2")
     with pytest.raises(ValueError, match="document 004 derives networks of 2 layers"):
         make_exercise(doc="004", net="2-2-2-2")
+    with pytest.raises(ValueError, match="fixes the activation and the loss"):
+        make_exercise(doc="004", loss="cross_entropy")
     with pytest.raises(ValueError, match="lr must be"):
         make_exercise(doc="004", lr=-1)
 
