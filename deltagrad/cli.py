@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from autodiff import ExpressionError, ParsedExpression, Value, __version__, parse_expression
+from autodiff.files import write_atomic
 
 __all__ = ["main", "build_parser", "CommandError", "NEURON"]
 
@@ -427,10 +429,12 @@ def plot_moons(model, X, y, losses, path: Path) -> None:
     right.set_yscale("log" if min(losses) > 0 else "linear")
     right.set_title("training loss")
     fig.tight_layout()
+    buffer = io.BytesIO()  # rendered in memory, then written atomically
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_atomic(path, buffer.getvalue())
 
 
 def cmd_train(args: argparse.Namespace) -> int:
