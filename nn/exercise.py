@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from autodiff.files import write_atomic
 from nn.closed_form import ClosedForm, document, mlp_from_layers, sub, sup
 from nn.comparison import Comparison, Row, compare
 
@@ -128,23 +128,8 @@ class Exercise:
         paths = []
         for name in pages:
             paths.append(folder / name)
-            _write_atomic(paths[-1], pages[name])
+            write_atomic(paths[-1], pages[name])
         return paths
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a sheet is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _draw(gen: random.Random, widths: list[int], cls: type[ClosedForm]):
