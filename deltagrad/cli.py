@@ -5,6 +5,7 @@
     deltagrad step "x*x + x" x=3 --plain
     deltagrad step "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 --frames slides --format png
     deltagrad check --doc 004
+    deltagrad exercise --doc 004 --seed 7 -o exercise
     deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
     deltagrad demo
@@ -367,6 +368,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.agree else 1
 
 
+# ---- exercise -----------------------------------------------------------------------------------
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    make_exercise = _need("nn.exercise", "make_exercise", "exercises")
+    if args.doc is None and args.net is None:
+        raise CommandError("which network? give --doc 004 (a document's), or --net 2-3-2 with "
+                           "--activation and --loss")
+    if args.doc is not None and (args.activation or args.loss):
+        raise CommandError(f"--doc {args.doc} fixes the activation and the loss; --activation and --loss "
+                           "go with --net alone")
+    if not (math.isfinite(args.lr) and 0 < args.lr < 10):
+        raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
+    folder = _folder(args.output, "-o")
+    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                             seed=args.seed, lr=args.lr)
+    try:
+        paths = exercise.write(folder)
+    except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram
+        raise CommandError(str(e)) from None
+    key = exercise.key
+    print(f"exercise: {exercise.name}")
+    print(f"answer key: {len(key.forward) + 1} forward values, {len(key.deltas)} δ's, {len(key.grads)} "
+          f"gradients, {len(key.update)} parameters after one step; document {exercise.doc.number}'s "
+          f"closed form agrees (max |diff| {key.max_abs:.1e})")
+    for path in paths:
+        print(f"wrote {path}")
+    if exercise.stepper_skipped:
+        print(f"{exercise.stepper_skipped}; choose a smaller --net for a stepper page")
+    return 0
+
+
 # ---- train --------------------------------------------------------------------------------------
 
 def _widths(text: str) -> list[int]:
@@ -670,6 +702,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
     p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default 1e-9)")
     p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("exercise", help="a problem sheet with its answer key and a stepper page",
+                       description="Write a backpropagation exercise: a small network with numbers, an "
+                       "input and a target, and questions (every forward value, δ, gradient, one update "
+                       "step) as Markdown and HTML; the answer key, computed by the engine and checked "
+                       "against the document's closed form; and the predict-mode stepper page. The same "
+                       "seed gives the same sheet.")
+    p.add_argument("--doc", choices=DOCUMENTS, default=None, help="a document's network (004: 2-3-2)")
+    p.add_argument("--net", metavar="WIDTHS", default=None, help="layer widths, e.g. 2-3-2 (each 1 to 6)")
+    p.add_argument("--activation", choices=("sigmoid", "relu"), default=None, help="with --net: hidden "
+                   "activation (default sigmoid)")
+    p.add_argument("--loss", choices=("squared_error", "binary_cross_entropy", "cross_entropy"),
+                   default=None, help="with --net: the loss (default squared_error)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the numbers (default 0)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update step (default 0.5)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the files")
+    p.set_defaults(run=cmd_exercise)
 
     p = sub.add_parser("train", help="train a small network on a toy data set",
                        description="Train MLP(2, [hidden..., 1]) on two moons with the hinge loss, "
