@@ -27,8 +27,9 @@ def notebooks() -> list[str]:
 def execute(name: str, cwd: Path):
     """The notebook after running it in a new kernel (cwd: a scratch folder); `pytest --durations=0`
     shows how long each takes."""
-    for module in ("nbclient", "ipykernel", "matplotlib"):
-        require(importlib.util.find_spec(module) is not None, module, "pip install -e '.[test,plot]'")
+    for module in ("nbclient", "ipykernel", "matplotlib", "ipywidgets"):
+        require(importlib.util.find_spec(module) is not None, module,
+                "pip install -e '.[test,plot,notebook]'")
     require_dot()
     import nbclient
     import nbformat
@@ -81,6 +82,7 @@ def test_tour(tmp_path):
     assert "<svg" in svg and all(f">{name}" in svg for name in ("x1", "w1", "x2", "w2", "b", "n", "o"))
     assert len(steppers(nb)) == 1
     assert outputs(nb, "image/png"), "the moons plot"
+    assert outputs(nb, "application/vnd.jupyter.widget-view+json"), "the explorer"
     assert list(tmp_path.iterdir()) == []        # the tour writes no files
 
 
