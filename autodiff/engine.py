@@ -123,6 +123,17 @@ class Value:
             return f"Value(data={show(self.data)}, grad={show(self.grad)}{label})"
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
+    def _repr_html_(self) -> str:
+        # Jupyter shows this instead of the repr: label, op, data and grad in a small table.
+        from html import escape
+
+        if _is_array(self.data) or _is_array(self.grad):
+            return f"<code>{escape(repr(self))}</code>"
+        grad = f"{self.grad:.6g}" if self.has_grad else "not computed yet"
+        cells = [escape(self.label) or "–", self.op or "leaf", f"{self.data:.6g}", grad]
+        return ('<table style="font-family:monospace"><tr><th>Value</th><th>op</th><th>data</th>'
+                "<th>grad</th></tr><tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr></table>")
+
     # ---- operators: one-liners over `apply` ----------------------------------------------------
     def __add__(self, other): return apply(ADD, self, other)
     def __radd__(self, other): return apply(ADD, other, self)

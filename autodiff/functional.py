@@ -92,7 +92,7 @@ def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
-    """The matrix of second derivatives H[i][j] = ∂²f / ∂x_i ∂x_j at ``inputs``, as a list of rows.
+    """The matrix of second derivatives ``H[i][j]`` = ∂²f / ∂x_i ∂x_j at ``inputs``, as a list of rows.
 
     ``f`` takes one `Value` per input (``f(x, y)``) and returns one Value. It is called once, on fresh
     leaves holding the inputs' numbers; the gradient ∇f is built as a graph (``grad(..., create_graph=

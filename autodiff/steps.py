@@ -250,6 +250,10 @@ class Walkthrough:
     def __len__(self) -> int:
         return len(self.kinds)
 
+    def __repr__(self) -> str:
+        return (f"<Walkthrough of {self.names[self.root]}: {len(self.forward)} forward and "
+                f"{len(self.backward)} backward steps>")
+
     def step(self, frame: int) -> ForwardStep | BackwardStep | None:
         """The step a frame shows (None for ``start`` and ``seed``)."""
         kind = self.kinds[frame]
