@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 import random
+import re
 from collections.abc import Sequence
 
 from autodiff import Value, neuron
@@ -15,7 +16,7 @@ from autodiff.engine import neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
-__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace"]
+__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace", "locate"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
@@ -221,3 +222,18 @@ class MLP(Module):
     def __repr__(self) -> str:
         return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r})")
+
+
+_NEURON_NODE = re.compile(r"(?:^|\.)(?:layers\.(\d+)\.)?neurons\.(\d+)\.([za])$")
+
+
+def locate(node: Value) -> tuple[int | None, int, str] | None:
+    """Where a node an nn model made sits: ``(layer, neuron, part)`` for neuron ``neuron`` of layer
+    ``layer`` (0-based; ``layer`` is None for a standalone `Layer`), ``part`` "z" (the pre-activation
+    Σ w·x + b) or "a" (the activation); None for any other node (inputs, losses, a lone `Neuron`).
+
+    Models label these nodes with their dotted names (`Neuron.preactivation`, `Neuron.activate`), so a
+    node keeps its place in whatever graph it ends up: ``locate(model.trace(x).z[1][3]) == (1, 3, "z")``.
+    """
+    m = _NEURON_NODE.search(node.label) if not node.is_leaf else None
+    return None if m is None else (None if m[1] is None else int(m[1]), int(m[2]), m[3])
