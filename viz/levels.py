@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from autodiff import Value, Walkthrough
 from autodiff.steps import fmt
 
-__all__ = ["LEVELS", "Group", "neuron_units", "groups", "gradient_changes", "describe"]
+__all__ = ["LEVELS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -41,6 +41,34 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
         if len(keys) == 1 and None not in keys:
             unit[node] = keys.pop()
     return unit
+
+
+def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list | None:
+    """``steps`` (one pass's fine steps in the engine's order) reordered so that each layer's steps and,
+    inside it, each neuron's are consecutive (layers, neurons and steps keep the order they first appear
+    in), or None when that order is not a valid run of the same pass.
+
+    Valid means what the engine's order guarantees: forward, a node after its operands; backward, a node
+    after every use of it, and each node's contributions in the same order, so every running gradient
+    is the same number as in the engine's pass."""
+    runs: dict[object, dict[object, list]] = {}
+    for i, step in enumerate(steps):
+        where = unit.get(step.node)
+        layer_key = ("op", i) if where is None else ("layer", where[0])
+        runs.setdefault(layer_key, {}).setdefault(where, []).append(step)
+    moved = [s for layer in runs.values() for run in layer.values() for s in run]
+    at = {s.node: k for k, s in enumerate(moved)}
+    if phase == "forward":
+        ok = all(at.get(p, -1) < k for k, s in enumerate(moved) for p in s.parents)
+        return moved if ok else None
+    first = {s.node: k for k, s in enumerate(steps)}
+    last_use: dict[Value, int] = {}
+    for k, s in enumerate(moved):
+        for p in s.parents:
+            if at.get(p, len(moved)) <= k or last_use.get(p, -1) > first[s.node]:
+                return None
+            last_use[p] = first[s.node]
+    return moved
 
 
 @dataclass(frozen=True)

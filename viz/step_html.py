@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.steps import fmt, local_derivative_text
-from viz.levels import LEVELS, Group, deltas, describe, groups, neuron_units
+from viz.levels import LEVELS, Group, deltas, describe, groups, neuron_units, regroup
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
 
@@ -120,10 +120,16 @@ def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
 
 
 def _groups(walk: Walkthrough, predict: bool) -> list[dict]:
-    """The coarse steps (`viz.levels`) as frame ranges, with their text, highlighted nodes and asks."""
+    """The coarse steps (`viz.levels`) as frame ranges, with their text, highlighted nodes and asks.
+    Where it is a valid order of the same pass, the walkthrough's steps are put neuron by neuron first
+    (`viz.levels.regroup`), so that each neuron is one step."""
     unit = neuron_units(walk.order)
     if not unit:
         return []
+    for phase, steps in (("forward", walk.forward), ("backward", walk.backward)):
+        moved = regroup(steps, unit, phase)
+        if moved is not None:
+            steps[:] = moved
     pos, nf = walk.position, len(walk.forward)
     out = []
     for level in ("layer", "neuron"):
@@ -250,8 +256,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def step_html(root: Value, path: str | Path, predict: bool = False, *, tolerance: float = 1e-3,
               example: int | None = None, level: str = "op", max_nodes: int = 300,
-              collapse: str | None = None) -> HtmlStepper:
+              collapse: str | None = None, title: str = "deltagrad stepper") -> HtmlStepper:
     """Write the step-through page for ``root``'s graph to ``path`` and return it (a notebook cell
     ending in this call shows the page inline). Options and errors as for `HtmlStepper`."""
     return HtmlStepper(root, predict=predict, tolerance=tolerance, example=example, level=level,
-                       max_nodes=max_nodes, collapse=collapse).save(path)
+                       max_nodes=max_nodes, collapse=collapse, title=title).save(path)
