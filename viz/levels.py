@@ -20,16 +20,24 @@ LEVELS = ("layer", "neuron", "op")
 Unit = tuple[int | None, int]  # (layer, neuron), as nn.locate gives them
 
 
+def _part(node: Value) -> tuple[int | None, int, str] | None:
+    """(layer, neuron, "z" or "a") for a neuron's pre-activation or activation node (`nn.locate`)."""
+    from nn import locate
+
+    where = None if node.is_leaf else locate(node.label)
+    if where is None or where.neuron is None or where.role not in ("z", "a"):
+        return None
+    return where.layer, where.neuron, where.role
+
+
 def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     """Interior node -> the (layer, neuron) it belongs to: the neuron's z and a (`nn.locate`) and the
     unlabelled interior nodes used only inside one neuron (the products w·x and partial sums of an
     unfused z). Inputs, parameters and the loss's nodes belong to none."""
-    from nn import locate
-
     unit: dict[Value, Unit] = {}
     children: dict[Value, list[Value]] = {}
     for node in order:
-        where = locate(node)
+        where = _part(node)
         if where is not None:
             unit[node] = where[:2]
         for p in node.parents:
@@ -133,9 +141,7 @@ class _Neuron:
     """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
 
     def __init__(self, walk: Walkthrough, members: list[Value]):
-        from nn import locate
-
-        parts = {locate(n)[2]: n for n in members if locate(n) is not None}
+        parts = {_part(n)[2]: n for n in members if _part(n) is not None}
         self.walk, self.z = walk, parts.get("z")
         self.a = parts.get("a", self.z)
 
@@ -199,11 +205,9 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:
     """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds."""
-    from nn import locate
-
     found = []
     for s in walk.backward[group.start:group.stop]:
-        where = locate(s.node)
+        where = _part(s.node)
         if where is not None and where[2] == "z":
             found.append((unit[s.node], s.node, walk.at(s.upstream)))
     return found

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
+from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
 from viz.levels import LEVELS, Group, deltas, describe, groups, neuron_units, regroup
 
@@ -212,7 +211,7 @@ class HtmlStepper:
     def save(self, path: str | Path) -> HtmlStepper:
         """Write the page to ``path`` atomically (a temporary file beside it, then a rename)."""
         self.path = Path(path)
-        _write_atomic(self.path, self.html)
+        write_atomic(self.path, self.html)
         return self
 
     def _repr_html_(self) -> str:
@@ -237,21 +236,6 @@ def _render_page(*, title: str, svg: str, data: str, predict: bool, level: str, 
     return page.render(title=title, css=Markup(css), js=Markup(js), svg=Markup(svg), data=Markup(data),
                        mode="predict" if predict else "step", level=level,
                        levels=[(lv, _LEVEL_TEXT[lv]) for lv in levels])
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"step_html: the folder {str(folder)!r} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def step_html(root: Value, path: str | Path, predict: bool = False, *, tolerance: float = 1e-3,
