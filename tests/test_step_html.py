@@ -28,7 +28,8 @@ def test_page_is_self_contained_with_every_node_in_the_svg(tmp_path):
     assert page == stepper.html and stepper.path == tmp_path / "d.html"
     assert page.count("<svg") == 1 and "<link" not in page and " src=" not in page
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
-    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink",
+                    "http://www.w3.org/1998/Math/MathML"}, urls  # namespaces, never fetched
     order = topological_order(root)
     assert len(stepper.node_ids) == len(order) == len(set(stepper.node_ids))
     svg = html.unescape(page[page.index("<svg"):page.index("</svg>")])
@@ -72,7 +73,8 @@ def test_predict_flag_hint_and_notebook_form():
     assert hints[0].splitlines()[0] == "step 1/3  mul: b.grad += c · d.grad = ?"
     assert all(re.search(r"\d\.\d+ · ", h) is None for h in hints), "a hint must not show the answer"
     frame = stepper._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and "<script" not in frame
+    assert frame.startswith('<iframe sandbox="allow-scripts" srcdoc="') and "<script" not in frame
+    assert "allow-same-origin" not in frame  # an opaque origin: the page cannot reach the notebook
     assert html.unescape(frame.split('srcdoc="')[1].split('" style=')[0]) == stepper.html
 
 
