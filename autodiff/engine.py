@@ -127,7 +127,7 @@ class Value:
         # Jupyter shows this instead of the repr: label, op, data and grad in a small table.
         from html import escape
 
-        if _is_array(self.data) or _is_array(self.grad):
+        if is_array(self.data) or is_array(self.grad):
             return f"<code>{escape(repr(self))}</code>"
         grad = f"{self.grad:.6g}" if self.has_grad else "not computed yet"
         cells = [escape(self.label) or "–", self.op or "leaf", f"{self.data:.6g}", grad]
