@@ -171,7 +171,7 @@ def _box_label(key: tuple, members: list[Value], precision: int, show_grad: bool
     z = next((v for v in members if v.label.endswith(".z")), None)
     a = next((v for v in members if v.label.endswith(".a")), None)
     rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
-    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a else "")):
+    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a is not None else "")):
         if v is None:
             continue
         line = f"{_esc(text)} = {_num(v.data, precision)}"
