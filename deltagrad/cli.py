@@ -41,8 +41,9 @@ PROG = "deltagrad"
 NEURON = ("n = x1*w1 + x2*w2 + b; o = tanh(n)",
           {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
 
-GRAMMAR = """expressions: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, and
-exp() log() tanh() sigmoid() relu() of one argument; several statements separated by ; or new lines,
+GRAMMAR = """expressions: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses,
+exp() log() tanh() sigmoid() relu() sqrt() abs() sin() cos() softplus() leaky_relu() elu() gelu() of one
+argument and maximum(a, b) minimum(a, b) of two; several statements separated by ; or new lines,
 `name = expression`, name intermediate nodes: "n = x*w + b; o = tanh(n)". Give every input name a value
 as name=number. An expression that starts with - needs `--` before it: deltagrad grad -- "-x*y" x=1 y=2"""
 
@@ -164,7 +165,7 @@ def _named(parsed: ParsedExpression) -> list[tuple[str, Value]]:
 def cmd_grad(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
     root = parsed.root
-    root.backward()
+    parsed.backward()  # a rule's error points at the expression's position
     _finite_or_error(parsed)
     if args.json:
         print(json.dumps({
@@ -228,7 +229,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     render = _need("viz.draw", "render", "drawing diagrams")
     parsed = _parse(args.expr, args.values)
     if not args.no_backward:
-        parsed.root.backward()
+        parsed.backward()
     options = {"rankdir": args.rankdir, "show_grad": not args.no_grad, "show_local": args.show_local,
                "legend": not args.no_legend, "max_nodes": args.max_nodes}
     if args.precision is not None:
@@ -264,6 +265,13 @@ def _folder(path: str, flag: str) -> Path:
 
 def cmd_step(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
+    try:
+        return _step(args, parsed)
+    except (ValueError, ArithmeticError) as e:  # a derivative rule's error: where in the expression
+        raise parsed.error_at(e) from None
+
+
+def _step(args: argparse.Namespace, parsed: ParsedExpression) -> int:
     if args.frames:
         if args.html or args.predict:
             raise CommandError("--frames writes slides; --html and --predict write the page: give one")

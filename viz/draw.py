@@ -243,7 +243,7 @@ def _box_label(gr: _Graph, key: tuple, members: list[Value], precision: int, sho
     z = next((v for v in members if gr.is_z(v)), None)
     a = next((v for v in members if (at := gr.places.get(v)) is not None and at.role == "a"), None)
     rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
-    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a else "")):
+    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a is not None else "")):
         if v is None:
             continue
         line = f"{_esc(text)} = {_num(v.data, precision)}"
