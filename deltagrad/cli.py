@@ -3,17 +3,20 @@
     deltagrad grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
     deltagrad draw "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 -o neuron.svg
     deltagrad step "x*x + x" x=3 --plain
+    deltagrad step "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 --frames slides --format png
     deltagrad check --doc 004
+    deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
     deltagrad demo
 
-Bad input exits with status 2 and one line on stderr; `check` exits 1 when the equations disagree.
+Bad input exits with status 2 and one line on stderr; `check` and `verify` exit 1 on a disagreement.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import math
 import os
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from autodiff import ExpressionError, ParsedExpression, Value, __version__, parse_expression
+from autodiff.files import write_atomic
 
 __all__ = ["main", "build_parser", "CommandError", "NEURON"]
 
@@ -182,14 +186,44 @@ def cmd_draw(args: argparse.Namespace) -> int:
             raise CommandError(f"--highlight {', '.join(missing)}: no such name in the expression "
                                f"(names: {', '.join(named) or 'none'})")
         options["highlight"] = {named[h] for h in args.highlight}
+    if args.preset:
+        options["preset"] = args.preset
     print(f"wrote {_render(render, parsed.root, out, **options)}")
     return 0
 
 
 # ---- step ---------------------------------------------------------------------------------------
 
+def _folder(path: str, flag: str) -> Path:
+    """An output folder, created if missing, checked writable before the work that fills it."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{flag} {folder}: a file of that name exists; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"cannot create the folder {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write into {folder}: permission denied")
+    return folder
+
+
 def cmd_step(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
+    if args.frames:
+        if args.html or args.predict:
+            raise CommandError("--frames writes slides; --html and --predict write the page: give one")
+        frames = _need("viz.frames", "frames", "slides of the pass")
+        folder = _folder(args.frames, "--frames")
+        try:
+            paths = frames(parsed.root, folder, args.format, gif=not args.no_gif)
+        except RuntimeError as e:  # viz.draw.RenderError, or no Pillow for the GIF
+            raise CommandError(str(e)) from None
+        shown = [p for p in paths if p.suffix != ".gif"]
+        print(f"wrote {len(shown)} frames, {shown[0].name} .. {shown[-1].name}, into {folder}/")
+        if len(paths) > len(shown):
+            print(f"wrote {paths[-1]} (the whole pass, animated)")
+        return 0
     if args.html:
         out = _output(args.html, (".html", ".htm"))
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
@@ -225,6 +259,59 @@ def cmd_check(args: argparse.Namespace) -> int:
         agree = agree and bool(result.agree)
     print("all equations agree with the engine" if agree else "DISAGREEMENT: see the tables above")
     return 0 if agree else 1
+
+
+# ---- verify -------------------------------------------------------------------------------------
+
+def _ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
+    """``["x=0.1:5"]`` -> ``{"x": (0.1, 5.0)}``."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in texts:
+        name, _, span = text.partition("=")
+        low, colon, high = span.partition(":")
+        try:
+            lo, hi = float(low), float(high)
+        except ValueError:
+            lo = hi = math.nan
+        if not colon or not name.strip().isidentifier() or not (math.isfinite(lo) and math.isfinite(hi)
+                                                               and lo < hi):
+            raise CommandError(f"--range {text!r}: write name=low:high with low < high, e.g. x=0.1:5")
+        ranges[name.strip()] = (lo, hi)
+    return ranges
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from autodiff.testing import check_derivative
+
+    parsed = _parse(args.expr, args.values)
+    point = {k: v.data for k, v in parsed.leaves.items() if k in _values(args.values)}
+    wrt = [w.strip() for w in args.wrt.split(",")]
+    for w in wrt:
+        if w not in point:
+            raise CommandError(f"--wrt {w}: the expression has no input of that name (its inputs: "
+                               f"{', '.join(point) or 'none'})")
+    try:
+        parse_expression(args.derivative, **point)
+    except ExpressionError as e:
+        raise CommandError(f"--derivative {args.derivative!r}: {e}") from None
+    for flag, value in (("--points", args.points), ("--order", args.order or 1)):
+        if value < (0 if flag == "--points" else 1):
+            raise CommandError(f"{flag} must be at least {0 if flag == '--points' else 1}, got {value}")
+    ranges = _ranges(args.range)
+    unknown = [k for k in ranges if k not in point]
+    if unknown:
+        raise CommandError(f"--range {', '.join(unknown)}: not an input of the expression (its inputs: "
+                           f"{', '.join(point)})")
+    try:
+        result = check_derivative(args.expr, args.derivative, point, wrt=wrt, order=args.order,
+                                  points=args.points, rng=args.seed, ranges=ranges, rtol=args.rtol,
+                                  atol=args.atol)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    print(f"f = {' '.join(args.expr.split())}")
+    print(f"derivative given: {' '.join(args.derivative.split())}")
+    print(result)
+    return 0 if result.agree else 1
 
 
 # ---- train --------------------------------------------------------------------------------------
@@ -310,10 +397,12 @@ def plot_moons(model, X, y, losses, path: Path) -> None:
     right.set_yscale("log" if min(losses) > 0 else "linear")
     right.set_title("training loss")
     fig.tight_layout()
+    buffer = io.BytesIO()  # rendered in memory, then written atomically
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_atomic(path, buffer.getvalue())
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -482,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-nodes", type=int, default=300, help="refuse bigger graphs (default 300)")
     p.add_argument("--highlight", nargs="+", metavar="NAME", default=[], help="names to emphasise")
     p.add_argument("--precision", type=int, default=None, help="digits shown for numbers")
+    p.add_argument("--preset", choices=("slide",), default=None, help="slide: 16:9 and large type, "
+                   "for presentations")
     p.set_defaults(run=cmd_draw)
 
     p = sub.add_parser("step", help="step through the forward and backward pass", epilog=GRAMMAR,
@@ -491,6 +582,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain", action="store_true", help="print every step instead of stepping")
     p.add_argument("--html", metavar="FILE", help="write the HTML stepper page instead")
     p.add_argument("--predict", action="store_true", help="with --html: ask for each gradient first")
+    p.add_argument("--frames", metavar="DIR", help="write one slide (16:9) per step into DIR, and pass.gif "
+                   "of the whole pass")
+    p.add_argument("--format", choices=("svg", "png"), default="svg", help="with --frames: the slides' "
+                   "format (default svg)")
+    p.add_argument("--no-gif", action="store_true", help="with --frames: no animated GIF")
     p.set_defaults(run=cmd_step)
 
     p = sub.add_parser("check", help="the documents' closed-form equations against the engine",
@@ -500,6 +596,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", choices=(*DOCUMENTS, "all"), default="all", help="which document (default all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random networks (default 0)")
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("verify", help="check a hand-derived derivative against the engine", epilog=GRAMMAR,
+                       formatter_class=raw, description="Check a derivative typed as a formula (the same "
+                       "expression language) against the engine's, at the given point and at many seeded "
+                       "random points. Exit status 0 when they agree, 1 when not (a point where they "
+                       "differ is printed with both numbers).")
+    _expression_args(p)
+    p.add_argument("--wrt", required=True, metavar="NAME", help="the input to differentiate by; x,y for "
+                   "the mixed partial d²f/dxdy")
+    p.add_argument("--derivative", required=True, metavar="FORMULA", help='your derivative, quoted: '
+                   '"1 - tanh(x)**2"; one that starts with - is written --derivative="-sin..."')
+    p.add_argument("--order", type=int, default=None, help="differentiate this many times by the one "
+                   "--wrt name (2: the second derivative)")
+    p.add_argument("--points", type=int, default=200, help="random points besides the given one "
+                   "(default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH", help="where to draw "
+                   "an input (default -3:3); points outside the domain are skipped")
+    p.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
+    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default 1e-9)")
+    p.set_defaults(run=cmd_verify)
 
     p = sub.add_parser("train", help="train a small network on a toy data set",
                        description="Train MLP(2, [hidden..., 1]) on two moons with the hinge loss, "
@@ -533,7 +650,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 `check` disagrees, 2 bad input)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # name=value pairs may also follow the options (deltagrad verify EXPR --wrt x ... x=2)
+        if extra and hasattr(args, "values") and all("=" in e and not e.startswith("-") for e in extra):
+            args.values += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as e:  # --help (0) or a usage error (2), already printed by argparse
         return e.code if isinstance(e.code, int) else 2
     try:

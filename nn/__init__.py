@@ -1,7 +1,7 @@
 """Neural-network building blocks made of `Value`s: modules (`Neuron`, `Layer`, `MLP`), losses and
 optimizers. Toy data sets are in `nn.data` (imported on first use, as it needs numpy)."""
 
-from nn.layers import ACTIVATIONS, MLP, Layer, Neuron, Trace
+from nn.layers import ACTIVATIONS, MLP, Layer, Location, Neuron, Trace, locate
 from nn.losses import (
     binary_cross_entropy,
     cross_entropy,
@@ -16,7 +16,7 @@ from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer
 
 __all__ = [
-    "Module", "Neuron", "Layer", "MLP", "Trace", "ACTIVATIONS",
+    "Module", "Neuron", "Layer", "MLP", "Trace", "ACTIVATIONS", "Location", "locate",
     "squared_error", "mean", "softmax", "log_softmax", "cross_entropy", "binary_cross_entropy",
     "hinge", "l2", "Optimizer", "SGD", "Adam",
 ]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import numbers
 import random
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from autodiff import Value, neuron
 from autodiff.engine import neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
-__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace"]
+__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace", "Location", "locate"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
@@ -34,9 +35,11 @@ def _check_choice(x: object, choices: tuple[str, ...], what: str) -> str:
     return x
 
 
-def as_inputs(x: Inputs, n: int, who: str) -> list[Value | float]:
-    """``x`` as a list of ``n`` Values or floats. A single number or Value is a list of one; a list,
-    tuple or 1-D numpy array is taken element by element."""
+def as_inputs(x: Inputs, n: int, who: str) -> list[Value]:
+    """``x`` as a list of ``n`` Values. A single number or Value is a list of one; a list, tuple or 1-D
+    numpy array is taken element by element. A plain number k-th in the list becomes one leaf labelled
+    ``x.k`` for the whole call, shared by every neuron (as a fused layer does), instead of one constant
+    per use."""
     if isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
         items = [x]
     elif isinstance(x, (list, tuple)):
@@ -58,7 +61,41 @@ def as_inputs(x: Inputs, n: int, who: str) -> list[Value | float]:
         if not (isinstance(v, Value) or (isinstance(v, numbers.Real) and not isinstance(v, bool))):
             raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(v).__name__} "
                             f"{v!r:.60}")
-    return items
+    return [v if isinstance(v, Value) else Value(float(v), f"x.{k}") for k, v in enumerate(items)]
+
+
+class Location(NamedTuple):
+    """Where a node made by nn sits, read from its label (the naming contract of `Module`):
+    ``layer`` and ``neuron`` (0-based; None for a standalone Layer's or Neuron's missing level), ``role``
+    one of "weight", "bias", "z" (pre-activation), "a" (activation), and ``index`` k of weight ``w.k``."""
+
+    layer: int | None
+    neuron: int | None
+    role: str
+    index: int | None = None
+
+
+_ROLE_OF = {"b": "bias", "z": "z", "a": "a"}
+
+
+def locate(label: str) -> Location | None:
+    """The `Location` of the node labelled ``label`` by nn (``layers.1.neurons.3.w.0`` is weight 0 of
+    neuron 3 of layer 1; a Layer's ``neurons.3.b``; a Neuron's ``w.0``, ``b``, ``z``, ``a``), or None for
+    a label nn does not make. This is how a viewer learns what a node is without parsing names itself.
+    """
+    parts = label.split(".") if isinstance(label, str) else []
+    layer = neuron = None
+    if parts[:1] == ["layers"] and len(parts) >= 2 and parts[1].isdecimal():
+        layer, parts = int(parts[1]), parts[2:]
+    if parts[:1] == ["neurons"] and len(parts) >= 2 and parts[1].isdecimal():
+        neuron, parts = int(parts[1]), parts[2:]
+    elif layer is not None:
+        return None
+    if len(parts) == 2 and parts[0] == "w" and parts[1].isdecimal():
+        return Location(layer, neuron, "weight", int(parts[1]))
+    if len(parts) == 1 and parts[0] in _ROLE_OF:
+        return Location(layer, neuron, _ROLE_OF[parts[0]])
+    return None
 
 
 class Neuron(Module):

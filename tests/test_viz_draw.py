@@ -65,8 +65,8 @@ def parse(source: str):
 
 
 def text_of(label: str) -> str:
-    """The visible text of an HTML-like label."""
-    return html.unescape(re.sub(r"<[^>]*>", " ", label))
+    """The visible text of an HTML-like label (graphviz reads ``\\`` as one backslash)."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", re.sub(r"<[^>]*>", " ", label)))
 
 
 def classic_neuron():
@@ -435,3 +435,107 @@ def test_mlp_clusters_follow_the_naming_contract(fused):
     out2.backward()
     for options in ({}, {"collapse": "neuron"}, {"rankdir": "TB", "show_local": True}):
         assert draw(out, **options).source == draw(out2, **options).source   # same model, same text
+
+
+# ---- reading order, inputs once, the loss (issue 14), and what a node is from nn (issue 12) ----------
+
+def float_mlp_loss(sizes, **options):
+    """The squared-error loss of MLP(2, sizes) called on plain floats, as a learner writes it."""
+    model = nn.MLP(2, sizes, activation="tanh", rng=random.Random(0), **options)
+    return nn.squared_error(model([0.5, -1.5]), [1.0]), model
+
+
+def cluster_order(source):
+    return [m[1] for m in re.finditer(r"subgraph cluster_(cl\d*_\d+) \{", source)]
+
+
+def test_clusters_and_weights_are_written_in_reading_order():
+    loss, model = float_mlp_loss([4, 4, 1])
+    source = draw(loss, max_nodes=1000).source
+    assert cluster_order(source) == [f"cl{L}_{j}" for L, w in enumerate([4, 4, 1]) for j in range(w)]
+    nodes, _, clusters = parse(source)
+    order = topological_order(loss)
+    for L, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            inside = [n for n in nodes if nodes[n]["_cluster"] == clusters[f"cl{L}_{j}"]["_name"]]
+            weights = [f"n{order.index(w)}" for w in neuron.w]
+            assert [n for n in inside if n in weights] == weights        # w.0, w.1, … in index order
+            assert [text_of(nodes[n]["label"]).split()[0] for n in weights] == \
+                [f"w.{k}" for k in range(len(neuron.w))]
+
+
+def test_each_layers_neurons_are_chained_in_index_order():
+    for collapse in (None, "neuron"):
+        loss, model = float_mlp_loss([16, 16, 1] if collapse else [4, 4, 1])
+        order = topological_order(loss)
+        chains = re.findall(r"\{rank=same; ([^\[]*) \[style=invis\]\}", draw(loss, collapse=collapse,
+                                                                          max_nodes=1000).source)
+        trace = model.trace([0.5, -1.5])       # the same model's nodes, to name what each layer holds
+        assert len(chains) == 2                 # one per layer of more than one neuron
+        for L, chain in enumerate(chains):
+            names = chain.split(" -> ")
+            want = [v for v in order if v.label in {
+                (trace.a if collapse else trace.z)[L][j].label for j in range(16 if collapse else 4)}]
+            want.sort(key=lambda v: nn.locate(v.label).neuron)
+            assert names == [f"n{order.index(v)}" for v in want]
+
+
+def test_a_model_called_on_floats_draws_each_input_once():
+    for sizes, fused in (([4, 4, 1], False), ([3, 1], True)):
+        loss, model = float_mlp_loss(sizes, fused=fused)
+        r = roles(loss, model.parameters())
+        inputs = [v for v, role in r.items() if role == "input"]
+        assert sorted(v.label for v in inputs) == ["x.0", "x.1"]
+        nodes, _, _ = parse(draw(loss, max_nodes=1000).source)
+        order = topological_order(loss)
+        assert all(nodes[f"n{order.index(v)}"]["_cluster"] is None for v in inputs)
+        boxes, _, _ = parse(draw(loss, collapse="neuron").source)
+        shown_inputs = [n for n, a in value_nodes(boxes).items() if text_of(a["label"]).split()[0] == "x.0"]
+        assert len(shown_inputs) == 1
+
+
+def test_the_model_wraps_plain_inputs_once_per_call():
+    model = nn.MLP(2, [16, 16, 1], rng=random.Random(0))
+    out = model([0.5, -1.5])[0]
+    leaves = [v for v in topological_order(out) if v.is_leaf]
+    assert len(leaves) == len(model.parameters()) + 2
+    again = model([0.5, -1.5])[0]               # another call, its own inputs
+    assert not {v for v in topological_order(again) if v.label.startswith("x.")} & set(leaves)
+    assert again.data == out.data
+
+
+def test_the_loss_after_a_network_is_labelled():
+    loss, _ = float_mlp_loss([3, 1])
+    order = topological_order(loss)
+    nodes, _, _ = parse(draw(loss).source)
+    assert text_of(nodes[f"n{len(order) - 1}"]["label"]).split()[0] == "loss"
+    x = Value(3.0, "x")
+    y = x * x                                   # no network: an unlabelled output stays unnamed
+    assert text_of(parse(draw(y).source)[0]["n1"]["label"]).split()[0] == "data"
+    loss.label = "J"
+    assert text_of(parse(draw(loss).source)[0][f"n{len(order) - 1}"]["label"]).split()[0] == "J"
+
+
+def test_nn_locate_reads_the_naming_contract():
+    assert nn.locate("layers.1.neurons.3.w.0") == nn.Location(1, 3, "weight", 0)
+    assert nn.locate("layers.0.neurons.2.b") == nn.Location(0, 2, "bias")
+    assert nn.locate("neurons.4.z") == nn.Location(None, 4, "z")
+    assert nn.locate("a") == nn.Location(None, None, "a")
+    for label in ("x", "x.0", "layers.1.w.0", "layers.x.neurons.1.b", "neurons.1.w", "w.k", "", "web"):
+        assert nn.locate(label) is None, label
+    model = nn.MLP(3, [2, 1])
+    for name, p in model.named_parameters():
+        at = nn.locate(name)
+        layer = model.layers[at.layer].neurons[at.neuron]
+        assert (layer.w[at.index] if at.role == "weight" else layer.b) is p
+
+
+def test_viz_reads_no_parameter_names_with_regexes():
+    import ast
+    import importlib
+    import pathlib
+
+    tree = ast.parse(pathlib.Path(importlib.import_module("viz.draw").__file__).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in n.names} | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "re" not in imported and "locate" in imported

@@ -202,3 +202,55 @@ def test_example_draw_neuron_writes_the_diagrams(renderer, tmp_path):
     assert set(clusters) == {"cl0_0", "cl0_1", "cl0_2", "cl1_0"}
     nodes, _, clusters = svg_parts((tmp_path / "mlp_collapsed.svg").read_text())
     assert not clusters and sum(" · neuron " in " ".join(texts(g)) for g in nodes.values()) == 4
+
+
+# ---- the picture in reading order, laid out by the real dot (issue 14) --------------------------------
+
+def laid_out(graph) -> dict[str, tuple[float, float]]:
+    """Node name -> (x, y) of its centre in the real dot's layout (y grows upwards)."""
+    dot = require_dot()
+    import subprocess
+    plain = subprocess.run([dot, "-Tplain"], input=graph.source.encode(), capture_output=True,
+                           check=True).stdout.decode()
+    return {p[1]: (float(p[2]), float(p[3])) for p in map(str.split, plain.splitlines()) if p[0] == "node"}
+
+
+@pytest.mark.parametrize("sizes, collapse", [([4, 4, 1], None), ([16, 16, 1], "neuron")])
+def test_layers_left_to_right_neurons_and_weights_top_to_bottom(sizes, collapse):
+    import random
+
+    import nn
+    model = nn.MLP(2, sizes, activation="tanh", rng=random.Random(0))
+    loss = nn.squared_error(model([0.5, -1.5]), [1.0])
+    order = topological_order(loss)
+    at = laid_out(draw(loss, collapse=collapse, max_nodes=1000))
+    trace_labels = {v.label: v for v in order if v.label}
+    xs = []
+    for L, layer in enumerate(model.layers):
+        role = "a" if collapse and layer.activation != "linear" else "z"
+        stands = [at[f"n{order.index(trace_labels[n.prefix + role])}"] for n in layer.neurons]
+        ys = [y for _, y in stands]
+        assert ys == sorted(ys, reverse=True), f"layer {L + 1} drawn in the order {sorted(ys, reverse=True)}"
+        xs.append(min(x for x, _ in stands))
+        for n in layer.neurons if collapse is None else ():
+            wy = [at[f"n{order.index(w)}"][1] for w in n.w]
+            assert wy == sorted(wy, reverse=True), f"{n.prefix}: weights out of index order"
+    assert xs == sorted(xs)                                     # layers left to right
+
+
+# ---- labels shown verbatim by the real renderers (issue 18) ---------------------------------------------
+
+def test_labels_with_escapes_controls_and_surrogates_render_verbatim(renderer):
+    labels = ["a\\Nb", "\\G\\E\\L\\T\\H", "c\\nd\\le", "bell\x07", "tab\tnl\nnul\x00", "del\x7f",
+              "lone \ud800 end", "\ufffe"]
+    xs = [Value(float(k), label) for k, label in enumerate(labels)]
+    s = xs[0]
+    for x in xs[1:]:
+        s = s + x
+    order = topological_order(s)
+    nodes, _, _ = svg_parts(render_svg(draw(s, show_grad=False)))
+    shown = {label: texts(nodes[f"n{order.index(x)}"])[0] for label, x in zip(labels, xs, strict=True)}
+    assert shown == {"a\\Nb": "a\\Nb", "\\G\\E\\L\\T\\H": "\\G\\E\\L\\T\\H", "c\\nd\\le": "c\\nd\\le",
+                     "bell\x07": "bell\\x07", "tab\tnl\nnul\x00": "tab\\tnl\\nnul\\x00",
+                     "del\x7f": "del\\x7f",
+                     "lone \ud800 end": "lone \\ud800 end", "\ufffe": "\\ufffe"}

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import shutil
 import subprocess
 import sysconfig
-import tempfile
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
+from autodiff.files import write_atomic
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
@@ -43,11 +43,6 @@ __all__ = ["draw", "render", "render_bytes", "render_svg", "show", "Diagram", "R
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
 _FONT = "Helvetica"
-
-# A parameter's label, by the nn naming contract (`layers.0.neurons.2.w.1`, `…b`, a Neuron's `w.0`, `b`)
-# and the tutorial names learners use (`w`, `w1`, `b2`).
-_PARAM_LABEL = re.compile(r"(?:^|\.)[wb](?:\.?\d+)?$")
-_NEURON_PREFIX = re.compile(r"^(?:layers\.(\d+)\.)?neurons\.(\d+)\.")
 
 # role -> (fill colour, extra style, what the legend says)
 _ROLES = {
@@ -90,17 +85,25 @@ def _cluster_title(key: tuple[int | None, int]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# What each node is: role and neuron.
+# What each node is: role and neuron, learnt from nn's public naming contract (`nn.locate`).
 # --------------------------------------------------------------------------------------------------
+
+def _is_tutorial_parameter(label: str) -> bool:
+    """The names learners give parameters by hand: ``w``, ``w1``, ``b``, ``b2``."""
+    return label[:1] in ("w", "b") and (label[1:] == "" or label[1:].isdecimal())
+
 
 def roles(root: Value, parameters: Iterable[Value] | None = None) -> dict[Value, str]:
     """The role of every node of ``root``'s graph: "output" (the root), "parameter", "input", "constant"
     (leaves) or "interior".
 
     Parameters are the leaves in ``parameters`` when given (``model.parameters()``, the surest signal),
-    else the leaves labelled like one (``….w.k``, ``….b``, ``w``, ``w1``, ``b``). Other labelled leaves are
-    inputs; unlabelled leaves are constants (numbers the expression wrapped).
+    else the leaves nn labels as a weight or bias (`nn.locate`: ``….w.k``, ``….b``) and the tutorial
+    names ``w``, ``w1``, ``b``, ``b2``. Other labelled leaves are inputs; unlabelled leaves are constants
+    (numbers the expression wrapped).
     """
+    from nn import locate
+
     chosen = None if parameters is None else set(parameters)
     found = {}
     for v in topological_order(root):
@@ -111,21 +114,23 @@ def roles(root: Value, parameters: Iterable[Value] | None = None) -> dict[Value,
         elif chosen is not None:
             found[v] = "parameter" if v in chosen else "input" if v.label else "constant"
         elif v.label:
-            found[v] = "parameter" if _PARAM_LABEL.search(v.label) else "input"
+            place = locate(v.label)
+            named = place is not None and place.role in ("weight", "bias")
+            found[v] = "parameter" if named or _is_tutorial_parameter(v.label) else "input"
         else:
             found[v] = "constant"
     return found
 
 
-def _neurons(order: list[Value], children: dict[Value, list[Value]]) -> dict[Value, tuple]:
-    """Node -> (layer, neuron) for the nodes of a neuron built by nn: those labelled with its prefix
-    (its w, b, z and a), and the unlabelled interior nodes used only inside it (the products and
-    partial sums of z). Inputs and constants stay outside."""
-    key = {}
+def _neurons(order: list[Value], places: dict) -> dict[Value, tuple]:
+    """Node -> (layer, neuron) for the nodes of a neuron built by nn: those it labelled (its w, b, z and
+    a, `nn.locate`), and the unlabelled interior nodes used only inside it (the products and partial
+    sums of z). Inputs and constants stay outside."""
+    children: dict[Value, list[Value]] = {v: [] for v in order}
     for v in order:
-        m = _NEURON_PREFIX.match(v.label)
-        if m:
-            key[v] = (None if m[1] is None else int(m[1]), int(m[2]))
+        for p in v.parents:
+            children[p].append(v)
+    key = {v: (at.layer, at.neuron) for v, at in places.items() if at.neuron is not None}
     for v in reversed(order):  # children before parents
         if v in key or v.label or v.is_leaf:
             continue
@@ -135,12 +140,79 @@ def _neurons(order: list[Value], children: dict[Value, list[Value]]) -> dict[Val
     return key
 
 
+class _Graph:
+    """What `draw` knows about the graph: the topological order and positions, roles, each node's nn
+    location and neuron, the neurons' members, and the node that stands for each value in the picture."""
+
+    def __init__(self, root: Value, parameters: Iterable[Value] | None, collapse: str | None):
+        from nn import locate
+
+        self.root = root
+        self.order = topological_order(root)
+        self.pos = {v: i for i, v in enumerate(self.order)}
+        self.role = roles(root, parameters)
+        self.places = {v: at for v in self.order if v.label and (at := locate(v.label)) is not None}
+        self.neuron_of = _neurons(self.order, self.places)
+        self.members: dict[tuple, list[Value]] = {}
+        for key in sorted(set(self.neuron_of.values()), key=_reading_order):
+            self.members[key] = []
+        for v in self.order:
+            if v in self.neuron_of:
+                self.members[self.neuron_of[v]].append(v)
+        if collapse == "neuron" and not self.members:
+            raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
+                             "'layers.L.neurons.J.…' by nn); draw it without collapse")
+        self.collapsed = collapse == "neuron"
+        self.shown = [v for v in self.order if not (self.collapsed and v in self.neuron_of)]
+
+    def unit(self, v: Value) -> int:
+        """The topological position of the node that stands for v in the drawing."""
+        if self.collapsed and v in self.neuron_of:
+            return self.pos[self.members[self.neuron_of[v]][-1]]
+        return self.pos[v]
+
+    def title(self, v: Value) -> str:
+        """The text a box starts with: its label (inside a neuron's cluster, without the neuron's prefix);
+        an unlabelled root after a network is the loss."""
+        at = self.places.get(v)
+        if at is not None and v in self.neuron_of:
+            return f"w.{at.index}" if at.role == "weight" else {"bias": "b"}.get(at.role, at.role)
+        if v is self.root and not v.label and self.members and v not in self.neuron_of:
+            return "loss"
+        return v.label
+
+    def is_z(self, v: Value) -> bool:
+        at = self.places.get(v)
+        return at is not None and at.role == "z" and v in self.neuron_of
+
+    def count(self) -> int:
+        """Drawn nodes: values and ops, and a box per collapsed neuron."""
+        return (len(self.shown) + sum(1 for v in self.shown if not v.is_leaf)
+                + (len(self.members) if self.collapsed else 0))
+
+
+def _reading_order(key: tuple) -> tuple[int, int]:
+    """Neurons in reading order: by layer (a standalone Layer's first), then by index."""
+    layer, neuron = key
+    return (-1 if layer is None else layer, neuron)
+
+
 # --------------------------------------------------------------------------------------------------
-# Labels. Every text is escaped for an HTML-like label, where only & < > " need it (| { } \ are literal).
+# Labels: HTML-like labels, where & < > " need entities and graphviz still expands \N \G \E \L \T \H
+# (so a backslash is doubled); characters XML cannot hold (controls, lone surrogates) are shown as escapes.
 # --------------------------------------------------------------------------------------------------
 
+def _visible(ch: str) -> str:
+    if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff":
+        return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return ch
+
+
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    """``text`` for an HTML-like label, shown verbatim: ``a\\Nb`` stays ``a\\Nb``, a tab shows as
+    ``\\t``, a lone surrogate as ``\\udc80``."""
+    shown = "".join(_visible(ch) for ch in text)
+    return html.escape(shown, quote=True).replace("\\", "\\\\")
 
 
 def _num(x, precision: int) -> str:
@@ -166,10 +238,10 @@ def _value_label(title: str, v: Value, precision: int, show_grad: bool, is_z: bo
         "</TR></TABLE>>"
 
 
-def _box_label(key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
+def _box_label(gr: _Graph, key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
     """A collapsed neuron: its title, z with δ, and its activation a."""
-    z = next((v for v in members if v.label.endswith(".z")), None)
-    a = next((v for v in members if v.label.endswith(".a")), None)
+    z = next((v for v in members if gr.is_z(v)), None)
+    a = next((v for v in members if (at := gr.places.get(v)) is not None and at.role == "a"), None)
     rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
     for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a else "")):
         if v is None:
@@ -211,8 +283,141 @@ def _local(prim, v: Value, parents: tuple[Value, ...], precision: int) -> list[s
 
 
 # --------------------------------------------------------------------------------------------------
-# draw
+# draw: check the options, look at the graph, make the nodes and edges, then lay them out in order.
 # --------------------------------------------------------------------------------------------------
+
+class _Picture:
+    """The nodes of the drawing by cluster (None: outside any neuron) and its edges, in the order they are
+    written (topological), with the drawing options."""
+
+    def __init__(self, gr: _Graph, marked: set, precision: int, show_grad: bool, show_local: bool):
+        self.gr, self.marked, self.precision = gr, marked, precision
+        self.show_grad, self.show_local = show_grad, show_local
+        self.groups: dict[tuple | None, list[tuple[str, dict]]] = {None: [], **{k: [] for k in gr.members}}
+        self.edges: list[tuple[str, str, dict]] = []
+
+    def add(self, group: tuple | None, name: str, **attrs) -> None:
+        self.groups[group].append((name, attrs))
+
+
+def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> set:
+    if not isinstance(root, Value):
+        raise TypeError(f"draw needs a Value (the output of a computation), got {type(root).__name__}")
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"draw: collapse must be None or 'neuron', got {collapse!r}")
+    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
+        raise ValueError(f"draw: precision is a number of significant digits from 1 to 17, got {precision!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+    marked = set(highlight)
+    if any(not isinstance(v, Value) for v in marked):
+        raise TypeError("draw: highlight must be a set of Values of the graph")
+    return marked
+
+
+def _check_size(gr: _Graph, max_nodes: int) -> None:
+    count = gr.count()
+    if count > max_nodes:
+        hint = ("pass collapse='neuron' to draw each neuron as one box, or draw a smaller graph"
+                if gr.members and not gr.collapsed else "draw a smaller graph (a node inside it as the root)")
+        raise ValueError(f"draw: the graph has {count} nodes to draw (values and ops), above "
+                         f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
+                         "or raise max_nodes")
+
+
+def _add_value(pic: _Picture, v: Value) -> None:
+    """v's box, and when v is computed its op node and the edges operands -> op -> v."""
+    gr, i = pic.gr, pic.gr.pos[v]
+    key, is_z = gr.neuron_of.get(v), gr.is_z(v)
+    fill, style, _ = _ROLES[gr.role[v]]
+    attrs = {"id": node_id(i), "shape": "box", "style": "rounded,filled" + (f",{style}" if style else ""),
+             "fillcolor": fill, "margin": "0.05,0.02",
+             "label": _value_label(gr.title(v), v, pic.precision, pic.show_grad, is_z)}
+    if gr.role[v] == "output":
+        attrs["penwidth"] = "2"
+    if is_z:
+        attrs["peripheries"] = "2"
+    if v in pic.marked:
+        attrs.update(color=_HIGHLIGHT, penwidth="3")
+    pic.add(key, node_id(i), **attrs)
+    if v.is_leaf:
+        return
+    prim = v.primitive
+    op_attrs = {"id": op_id(i), "label": f"<{_esc(prim.symbol)}>", "shape": "ellipse", "style": "filled",
+                "fillcolor": "#f2f2f2", "width": "0.3", "height": "0.3", "margin": "0.04,0.02"}
+    if v in pic.marked:
+        op_attrs.update(color=_HIGHLIGHT, penwidth="2")
+    pic.add(key, op_id(i), **op_attrs)
+    local = _local(prim, v, v.parents, pic.precision) if pic.show_local else None
+    for k, p in enumerate(v.parents):
+        pic.edges.append((node_id(gr.unit(p)), op_id(i), {"id": edge_id(i, k)} | (
+            {"label": local[k]} if local is not None else {})))
+    pic.edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
+
+
+def _add_boxes(pic: _Picture) -> None:
+    """One box per neuron (collapse="neuron"), with one edge from each drawn node it reads."""
+    gr, seen = pic.gr, set()
+    for key, ms in gr.members.items():
+        out = gr.pos[ms[-1]]
+        attrs = {"id": node_id(out), "shape": "box", "style": "rounded,filled", "fillcolor": "#f4f0fb",
+                 "label": _box_label(gr, key, ms, pic.precision, pic.show_grad)}
+        if ms[-1] is gr.root:
+            attrs["penwidth"] = "2"
+        if pic.marked & set(ms):
+            attrs.update(color=_HIGHLIGHT, penwidth="3")
+        pic.add(None, node_id(out), **attrs)
+        for v in ms:
+            for p in v.parents:
+                if gr.neuron_of.get(p) == key or (gr.unit(p), out) in seen:
+                    continue
+                seen.add((gr.unit(p), out))
+                pic.edges.append((node_id(gr.unit(p)), node_id(out), {"id": f"c{gr.unit(p)}_{out}"}))
+
+
+def _reading_order_constraints(pic: _Picture) -> list[str]:
+    """DOT lines that keep each layer's neurons top to bottom (left to right with rankdir TB) in index
+    order: the nodes standing for the neurons of one layer (their z, or their box when collapsed) share a
+    rank, chained in order by invisible edges, which dot keeps in that order."""
+    gr, lines = pic.gr, []
+    layers: dict[int | None, list[str]] = {}
+    for key, ms in gr.members.items():
+        anchor = ms[-1] if gr.collapsed else next((v for v in ms if gr.is_z(v)), None)
+        if anchor is not None:
+            layers.setdefault(key[0], []).append(node_id(gr.pos[anchor]))
+    for names in layers.values():
+        if len(names) > 1:
+            lines.append("\t{rank=same; " + " -> ".join(names) + " [style=invis]}\n")
+    return lines
+
+
+def _emit(g: graphviz.Digraph, pic: _Picture) -> None:
+    """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge."""
+    for name, attrs in pic.groups[None]:
+        g.node(name, **attrs)
+    for key, items in pic.groups.items():
+        if key is None or not items:
+            continue
+        with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
+            c.attr(id=_cluster_id(key), label=_cluster_title(key), style="rounded,dashed", color="#888888",
+                   fontname=_FONT, fontsize="11", labeljust="l")
+            for name, attrs in items:
+                c.node(name, **attrs)
+    for tail, head, attrs in pic.edges:
+        g.edge(tail, head, **attrs)
+    g.body.extend(_reading_order_constraints(pic))
+
+
+def _add_legend(g: graphviz.Digraph, pic: _Picture) -> None:
+    gr = pic.gr
+    present = [r for r in _ROLES if any(gr.role[v] == r for v in gr.shown)]
+    has_z = not gr.collapsed and any(gr.is_z(v) for v in gr.shown)
+    uncomputed = pic.show_grad and any(not v.has_grad for v in gr.order)
+    g.node("legend", id="legend", shape="plain", fontsize="10",
+           label=_legend_label(present, has_z, uncomputed, gr.collapsed, pic.show_local))
+
 
 def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
          highlight: Iterable[Value] = (), precision: int = 4, collapse: str | None = None,
@@ -229,142 +434,35 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     highlight   values drawn with a thick red outline.
     precision   significant digits of the numbers.
     collapse    "neuron": each neuron built by nn is one box (z with its δ, and a).
-    parameters  the parameter leaves (say ``model.parameters()``); default: leaves labelled w…, b….
+    parameters  the parameter leaves (say ``model.parameters()``); default: what nn labels a weight or bias.
     legend      add a legend of the roles present.
     max_nodes   refuse graphs with more drawn nodes (values and ops) than this: layout time grows fast.
 
-    Neurons built by nn (labels ``layers.L.neurons.J.…``) are grouped in clusters "layer L+1 · neuron J+1",
-    their nodes show the label without that prefix, and the pre-activation ``z`` is drawn with a double
-    outline and its grad shown as δ.
+    Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
+    ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
+    "layer L+1 · neuron J+1" in reading order (layers left to right, neurons top to bottom by index),
+    their nodes show the label without the neuron's prefix, and the pre-activation ``z`` is drawn with a
+    double outline and its grad shown as δ. An unlabelled root after a network is titled "loss". Labels
+    are shown verbatim (controls and lone surrogates as escapes such as ``\\x07``).
     """
     import graphviz
 
-    if not isinstance(root, Value):
-        raise TypeError(f"draw needs a Value (the output of a computation), got {type(root).__name__}")
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    if collapse not in (None, "neuron"):
-        raise ValueError(f"draw: collapse must be None or 'neuron', got {collapse!r}")
-    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
-        raise ValueError(f"draw: precision is a number of significant digits from 1 to 17, got {precision!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
-    marked = set(highlight)
-    if any(not isinstance(v, Value) for v in marked):
-        raise TypeError("draw: highlight must be a set of Values of the graph")
-
-    order = topological_order(root)
-    pos = {v: i for i, v in enumerate(order)}
-    role = roles(root, parameters)
-    children: dict[Value, list[Value]] = {v: [] for v in order}
-    for v in order:
-        for p in v.parents:
-            children[p].append(v)
-    neuron_of = _neurons(order, children)
-    members: dict[tuple, list[Value]] = {}
-    for v in order:
-        if v in neuron_of:
-            members.setdefault(neuron_of[v], []).append(v)
-    collapsed = collapse == "neuron" and bool(members)
-    if collapse == "neuron" and not members:
-        raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
-                         "'layers.L.neurons.J.…' by nn); draw it without collapse")
-
-    def unit(v: Value) -> int:
-        """The topological position of the node that stands for v in the drawing."""
-        return pos[members[neuron_of[v]][-1]] if collapsed and v in neuron_of else pos[v]
-
-    shown = [v for v in order if not (collapsed and v in neuron_of)]
-    count = len(shown) + sum(1 for v in shown if not v.is_leaf) + (len(members) if collapsed else 0)
-    if count > max_nodes:
-        hint = ("pass collapse='neuron' to draw each neuron as one box, or draw a smaller graph"
-                if members and not collapsed else "draw a smaller graph (a node inside it as the root)")
-        raise ValueError(f"draw: the graph has {count} nodes to draw (values and ops), above "
-                         f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
-                         "or raise max_nodes")
-
+    marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight)
+    gr = _Graph(root, parameters, collapse)
+    _check_size(gr, max_nodes)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
-                                                       "nodesep": "0.25", "ranksep": "0.35"},
+                                                       "nodesep": "0.25", "ranksep": "0.35",
+                                                       "newrank": "true", "mclimit": "0.1"},
                          node_attr={"fontname": _FONT, "fontsize": "12"},
                          edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
-    # Nodes first, then edges, each in topological order: the DOT text reads top to bottom.
-    edges: list[tuple[str, str, dict]] = []
-    groups: dict[tuple | None, list[tuple[str, dict]]] = {None: []}
-    for key in sorted(members, key=lambda k: (-1 if k[0] is None else k[0], k[1])):
-        groups[key] = []
-
-    def add(group: tuple | None, name: str, **attrs) -> None:
-        groups[group].append((name, attrs))
-
-    for v in shown:
-        i = pos[v]
-        key = neuron_of.get(v)
-        title = v.label
-        if key is not None:
-            title = _NEURON_PREFIX.sub("", title)
-        is_z = key is not None and title == "z"
-        fill, style, _ = _ROLES[role[v]]
-        attrs = {"id": node_id(i), "shape": "box", "style": "rounded,filled" + (f",{style}" if style else ""),
-                 "fillcolor": fill, "margin": "0.05,0.02",
-                 "label": _value_label(title, v, precision, show_grad, is_z)}
-        if role[v] == "output":
-            attrs["penwidth"] = "2"
-        if is_z:
-            attrs["peripheries"] = "2"
-        if v in marked:
-            attrs.update(color=_HIGHLIGHT, penwidth="3")
-        add(key, node_id(i), **attrs)
-        if v.is_leaf:
-            continue
-        prim = v.primitive
-        op_attrs = {"id": op_id(i), "label": f"<{_esc(prim.symbol)}>", "shape": "ellipse", "style": "filled",
-                    "fillcolor": "#f2f2f2", "width": "0.3", "height": "0.3", "margin": "0.04,0.02"}
-        if v in marked:
-            op_attrs.update(color=_HIGHLIGHT, penwidth="2")
-        add(key, op_id(i), **op_attrs)
-        parents = v.parents
-        local = _local(prim, v, parents, precision) if show_local else None
-        for k, p in enumerate(parents):
-            attrs = {"id": edge_id(i, k)}
-            if local is not None:
-                attrs["label"] = local[k]
-            edges.append((node_id(unit(p)), op_id(i), attrs))
-        edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
-
-    if collapsed:
-        seen = set()
-        for key, ms in members.items():
-            out = pos[ms[-1]]
-            add(None, node_id(out), id=node_id(out), shape="box", style="rounded,filled", fillcolor="#f4f0fb",
-                label=_box_label(key, ms, precision, show_grad),
-                **({"penwidth": "2"} if ms[-1] is root else {}),
-                **({"color": _HIGHLIGHT, "penwidth": "3"} if marked & set(ms) else {}))
-            for v in ms:
-                for p in v.parents:
-                    if neuron_of.get(p) == key or (unit(p), out) in seen:
-                        continue
-                    seen.add((unit(p), out))
-                    edges.append((node_id(unit(p)), node_id(out), {"id": f"c{unit(p)}_{out}"}))
-
-    for name, attrs in groups.pop(None):
-        g.node(name, **attrs)
-    for key, items in groups.items():
-        if not items:
-            continue
-        with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
-            c.attr(id=_cluster_id(key), label=_cluster_title(key), style="rounded,dashed", color="#888888",
-                   fontname=_FONT, fontsize="11", labeljust="l")
-            for name, attrs in items:
-                c.node(name, **attrs)
-    for tail, head, attrs in edges:
-        g.edge(tail, head, **attrs)
-
+    pic = _Picture(gr, marked, precision, show_grad, show_local)
+    for v in gr.shown:
+        _add_value(pic, v)
+    if gr.collapsed:
+        _add_boxes(pic)
+    _emit(g, pic)
     if legend:
-        present = [r for r in _ROLES if any(role[v] == r for v in shown)]
-        has_z = not collapsed and any(_NEURON_PREFIX.sub("", v.label) == "z" for v in shown if v in neuron_of)
-        uncomputed = show_grad and any(not v.has_grad for v in order)
-        g.node("legend", id="legend", shape="plain", fontsize="10",
-               label=_legend_label(present, has_z, uncomputed, collapsed, show_local))
+        _add_legend(g, pic)
     return g
 
 
@@ -427,33 +525,13 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader never sees half a file."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"render: the folder {str(folder)!r} does not exist; create it first")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
-           **options) -> Path:
+           preset: str | None = None, **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
 
     The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
-    written atomically. ``root`` may also be a Digraph made by `draw`.
+    written atomically. ``root`` may also be a Digraph made by `draw`. ``preset`` ("slide": 16:9, large
+    type) lays the attributes of a `viz.presets` preset over the drawing.
     """
     import graphviz
 
@@ -468,7 +546,10 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         graph = root
     else:
         graph = draw(root, **options)
-    _write_atomic(path, render_bytes(graph, fmt))
+    if preset is not None:
+        from viz.presets import apply_preset
+        graph = apply_preset(graph, preset)
+    write_atomic(path, render_bytes(graph, fmt))
     return path
 
 

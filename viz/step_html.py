@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
+from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
 
 __all__ = ["HtmlStepper", "step_html"]
@@ -83,7 +84,7 @@ class HtmlStepper:
 
     def save(self, path: str | Path) -> HtmlStepper:
         self.path = Path(path)
-        self.path.write_text(self.html, encoding="utf-8")
+        write_atomic(self.path, self.html)
         return self
 
     def _repr_html_(self) -> str:
