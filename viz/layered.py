@@ -16,21 +16,20 @@ _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap
 
 
 def _columns(order: Sequence[Value]) -> list[int]:
-    """Each node's column: an op one right of its deepest operand; a leaf one left of its first user."""
+    """Each node's column: the depth of the longest path to the root, counted back from the root's
+    column (as late as possible), so that a node sits just left of its first user; the root's column is
+    its longest path from the leaves."""
     pos = {n: i for i, n in enumerate(order)}
-    col = [0] * len(order)
+    depth = [0] * len(order)
     for i, n in enumerate(order):
         if n.parents:
-            col[i] = 1 + max(col[pos[p]] for p in n.parents)
-    first_use: dict[int, int] = {}
-    for i, n in enumerate(order):
-        for p in n.parents:
+            depth[i] = 1 + max(depth[pos[p]] for p in n.parents)
+    col = [depth[-1]] * len(order)
+    for i in range(len(order) - 1, -1, -1):
+        for p in order[i].parents:
             j = pos[p]
-            if order[j].is_leaf:
-                first_use[j] = min(first_use.get(j, col[i]), col[i])
-    for j, c in first_use.items():
-        col[j] = max(0, c - 1)
-    return col
+            col[j] = min(col[j], col[i] - 1)
+    return [max(c, 0) for c in col]
 
 
 def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]) -> str:
