@@ -54,6 +54,8 @@ def test_frame_data_steps_forward_then_backward(tmp_path):
     last = {}
     for f in data["frames"]:
         last.update(f["grads"])
+    assert not any(n.has_grad for n in order)  # the page steps a fresh pass, .grad untouched (issue 14)
+    root.backward()
     assert {int(k): v for k, v in last.items()} == {i: n.grad for i, n in enumerate(order)}
     a_asks = [ask for f in data["frames"] for ask in f["asks"] if ask["name"] == "a"]
     assert len(a_asks) == 2 and a_asks[-1]["value"] == order[pos["a"]].grad   # once per step, running
@@ -108,4 +110,6 @@ def test_batched_graph_page_shows_the_chosen_example(tmp_path):
         assert values[str(i)] == pytest.approx(one[i].data, rel=1e-14)
         if node is not a:  # the shared parameter's gradient sums every example's
             assert grads[str(i)] == pytest.approx(one[i].grad, rel=1e-14)
+    assert not a.has_grad  # the page steps a fresh pass and leaves .grad alone (issue 14)
+    root.backward()
     assert grads[str(order.index(a))] == pytest.approx(a.grad, rel=1e-14)
