@@ -455,3 +455,25 @@ def test_numbers_read_as_in_python(browser, tmp_path):
     page.goto(stepper.path.resolve().as_uri())
     shown = [page.inner_text(f"#dg-row-{stepper.walkthrough.position[v]} .dg-data") for v in leaves]
     assert shown == [fmt(x) for x in xs]
+
+
+def test_predict_mode_after_two_backward_calls_expects_one_pass(browser, tmp_path):
+    """The README tour calls o.backward() before the quiz: the page still checks against one fresh pass
+    (x1.grad = -1.5, not -3.0) and the graph's .grad is left as it was (issue 14)."""
+    o, nodes = classic_neuron()
+    o.backward()
+    o.backward()
+    grads = {k: v.grad for k, v in nodes.items()}
+    p = Page(browser, tmp_path, o, predict=True)
+    assert {k: v.grad for k, v in nodes.items()} == grads and grads["x1"] == pytest.approx(-3.0)
+    asks = "els => els.map(e => e.id)"
+    while f"dg-ask-{p.pos['x1']}" not in p.page.eval_on_selector_all("#dg-predict input", asks):
+        p.page.keyboard.press("ArrowRight")
+    p.page.fill(f"#dg-ask-{p.pos['x1']}", "-3.0")
+    p.page.fill(f"#dg-ask-{p.pos['w1']}", "1.0")
+    p.page.click("#dg-check")
+    assert "wrong" in p.page.inner_text(f"#dg-verdict-{p.pos['x1']}")
+    p.page.fill(f"#dg-ask-{p.pos['x1']}", "-1.5")
+    p.page.click("#dg-check")
+    assert "Right" in p.page.inner_text("#dg-predict-result") and p.row("x1")[1] == "-1.5"
+    assert p.errors == []
