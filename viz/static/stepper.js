@@ -25,7 +25,8 @@
   }
 
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
-  const svg = document.querySelector("#dg-diagram svg");
+  const canvas = document.getElementById("dg-diagram").firstElementChild;  // the svg, or a div of svg tiles
+  const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   const boxEl = new Map();  // SVG id -> <g>
   const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
   D.nodes.forEach((n, i) => {
@@ -382,14 +383,17 @@
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
-  const W0 = svg ? svg.width.baseVal.value : 0, H0 = svg ? svg.height.baseVal.value : 0;
+  const W0 = svg ? svg.width.baseVal.value : canvas ? canvas.offsetWidth : 0;
+  const H0 = svg ? svg.height.baseVal.value : canvas ? canvas.offsetHeight : 0;
   function setZoom(z) {
-    if (!svg) return;
+    if (!canvas) return;
     const box = $("dg-diagram");
     const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
-    svg.setAttribute("width", W0 * zoom);
-    svg.setAttribute("height", H0 * zoom);
+    if (svg) {
+      svg.setAttribute("width", W0 * zoom);
+      svg.setAttribute("height", H0 * zoom);
+    } else canvas.style.zoom = zoom;  // the tiles scale together
     box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
     box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
