@@ -3,19 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test docs bench lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,plot,bench]'
+	$(BIN)/pip install --quiet -e '.[test,plot,bench,notebook,docs]'
 	touch $@
 
+# The tour's files go to out/demo, which git ignores.
 demo: $(BIN)/.installed
-	$(BIN)/deltagrad demo
+	$(BIN)/deltagrad demo --out out/demo
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# The documentation site, into site/ (git ignores it), warnings as errors; tests/test_site.py builds it too.
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 # The peers: micrograd from PyPI (the `bench` extra) and PyTorch where a wheel exists (else its rows are
 # skipped with a note). Then every workload, written to docs/benchmarks.md (several minutes).
@@ -30,4 +35,4 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info site out

@@ -13,12 +13,14 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 
-from autodiff.engine import Value, exp, log, relu, sigmoid, tanh
+from autodiff.engine import Value
+from autodiff.primitives import PRIMITIVES
 
 __all__ = ["parse_expression", "ParsedExpression", "ExpressionError", "FUNCTIONS", "ALLOWED",
            "MAX_LENGTH", "MAX_OPERATORS"]
 
-FUNCTIONS: dict[str, Callable] = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "relu": relu}
+#: The functions of the language: every primitive of the table with a ``parse_name`` (read at import).
+FUNCTIONS: dict[str, Callable] = {p.parse_name: p for p in PRIMITIVES.values() if p.parse_name}
 
 _BINARY: dict[type, tuple[str, Callable]] = {
     ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),
@@ -110,8 +112,12 @@ def parse_expression(text: str, /, **values: float) -> ParsedExpression:
     source = "\n".join(lines)
     _check_size(source)
     try:
-        with warnings.catch_warnings():  # Python's hints ("invalid decimal literal") would go to stderr
-            warnings.simplefilter("ignore", SyntaxWarning)
+        # Every warning of Python's parser is silenced, whatever its category and the caller's filters:
+        # each is about text outside the grammar, which the whitelist below refuses with its own message
+        # (invalid escapes in strings: a DeprecationWarning up to 3.11, a SyntaxWarning from 3.12;
+        # "invalid decimal literal" in `1if x else 2`: DeprecationWarning on 3.10, SyntaxWarning after).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="exec")
     except SyntaxError as e:
         line = e.lineno or 1

@@ -3,25 +3,35 @@
     deltagrad grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432
     deltagrad draw "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 -o neuron.svg
     deltagrad step "x*x + x" x=3 --plain
+    deltagrad step "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 --frames slides --format png
     deltagrad check --doc 004
+    deltagrad exercise --doc 004 --seed 7 -o exercise
+    deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
     deltagrad demo
 
-Bad input exits with status 2 and one line on stderr; `check` exits 1 when the equations disagree.
+Bad input exits with status 2 and one line on stderr; `check` and `verify` exit 1 on a disagreement.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import math
 import os
+import signal
 import sys
+import threading
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
 from autodiff import ExpressionError, ParsedExpression, Value, __version__, parse_expression
+from autodiff.files import write_atomic
 
 __all__ = ["main", "build_parser", "CommandError", "NEURON"]
 
@@ -55,20 +65,30 @@ def _values(pairs: list[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        name = name.strip()
+        # NFKC, as Python's parser reads names in the expression: a full-width ｘ is x.
+        name = unicodedata.normalize("NFKC", name.strip())
         if not sep or not name.isidentifier():
-            raise CommandError(f"{pair!r} is not name=value; give each input as name=number, e.g. x1=2.0")
+            raise CommandError(f"{_short(pair)!r} is not name=value; give each input as name=number, "
+                               "e.g. x1=2.0")
         try:
             number = float(text)
         except ValueError:
-            raise CommandError(f"{pair}: {text.strip()!r} is not a number; write name=number, "
-                               f"e.g. {name}=0.5") from None
+            raise CommandError(f"{_short(pair)}: {_short(text.strip())!r} is not a number; write "
+                               f"name=number, e.g. {name}=0.5") from None
+        if math.isinf(number) and "inf" not in text.lower():
+            raise CommandError(f"{name}: the number {_short(text.strip())} is out of the float range "
+                               "(about ±1.8e308); give a smaller one")
         if not math.isfinite(number):
-            raise CommandError(f"{pair}: the value must be a finite number")
+            raise CommandError(f"{name}: the value must be a finite number, got {_short(text.strip())}")
         if name in values:
             raise CommandError(f"{name} is given twice ({name}={values[name]:g} and {pair}); give it once")
         values[name] = number
     return values
+
+
+def _short(text: str, width: int = 24) -> str:
+    """``text`` cut to ``width`` characters for an error message, saying how long it was."""
+    return text if len(text) <= width else f"{text[:width]}… ({len(text)} characters)"
 
 
 def _parse(expr: str, pairs: list[str]) -> ParsedExpression:
@@ -98,6 +118,29 @@ def _output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
     return out
 
 
+def _seed(text: str) -> int:
+    """argparse type of a seed: numpy's generators take integers >= 0."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number >= 0, got {_short(text)!r}")
+    return seed
+
+
+def _digits(text: str) -> int:
+    """argparse type of a number of significant digits: a float64 has at most 17."""
+    try:
+        digits = int(text)
+    except ValueError:
+        digits = 0
+    if not 1 <= digits <= 17:
+        raise argparse.ArgumentTypeError(f"give a number of significant digits from 1 to 17, got "
+                                         f"{_short(text)!r}")
+    return digits
+
+
 def _need(module: str, attribute: str, what: str):
     """A piece another part of deltagrad provides, or a clear error when this version lacks it."""
     try:
@@ -122,16 +165,31 @@ def cmd_grad(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
     root = parsed.root
     root.backward()
+    _finite_or_error(parsed)
     if args.json:
         print(json.dumps({
             "expression": args.expr, "value": root.data,
             "gradients": {k: v.grad for k, v in parsed.leaves.items()},
             "inputs": {k: v.data for k, v in parsed.leaves.items()},
             "nodes": {k: {"value": v.data, "grad": v.grad} for k, v in parsed.nodes.items()},
-        }, indent=2))
+        }, indent=2, allow_nan=False))  # strict JSON: NaN and Infinity are not JSON
         return 0
     print(grad_report(parsed, args.expr, args.digits))
     return 0
+
+
+def _finite_or_error(parsed: ParsedExpression) -> None:
+    """Refuse to report a value or gradient that is inf or NaN: it is an overflow or a point outside
+    the domain, not an answer."""
+    out = parsed.root.label or "value"
+    named = _named(parsed)
+    shown = [(out, parsed.root.data), *((k, v.data) for k, v in named),
+             *((f"the gradient of {out} with respect to {k}", v.grad) for k, v in named)]
+    for what, x in shown:
+        if not math.isfinite(x):
+            raise CommandError(f"{what} is {x} (not a finite number): at these inputs the computation "
+                               "overflows float64 or leaves a function's domain; try smaller inputs or "
+                               "inputs inside the domain")
 
 
 def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
@@ -182,14 +240,44 @@ def cmd_draw(args: argparse.Namespace) -> int:
             raise CommandError(f"--highlight {', '.join(missing)}: no such name in the expression "
                                f"(names: {', '.join(named) or 'none'})")
         options["highlight"] = {named[h] for h in args.highlight}
+    if args.preset:
+        options["preset"] = args.preset
     print(f"wrote {_render(render, parsed.root, out, **options)}")
     return 0
 
 
 # ---- step ---------------------------------------------------------------------------------------
 
+def _folder(path: str, flag: str) -> Path:
+    """An output folder, created if missing, checked writable before the work that fills it."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{flag} {folder}: a file of that name exists; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"cannot create the folder {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write into {folder}: permission denied")
+    return folder
+
+
 def cmd_step(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
+    if args.frames:
+        if args.html or args.predict:
+            raise CommandError("--frames writes slides; --html and --predict write the page: give one")
+        frames = _need("viz.frames", "frames", "slides of the pass")
+        folder = _folder(args.frames, "--frames")
+        try:
+            paths = frames(parsed.root, folder, args.format, gif=not args.no_gif)
+        except RuntimeError as e:  # viz.draw.RenderError, or no Pillow for the GIF
+            raise CommandError(str(e)) from None
+        shown = [p for p in paths if p.suffix != ".gif"]
+        print(f"wrote {len(shown)} frames, {shown[0].name} .. {shown[-1].name}, into {folder}/")
+        if len(paths) > len(shown):
+            print(f"wrote {paths[-1]} (the whole pass, animated)")
+        return 0
     if args.html:
         out = _output(args.html, (".html", ".htm"))
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
@@ -225,6 +313,90 @@ def cmd_check(args: argparse.Namespace) -> int:
         agree = agree and bool(result.agree)
     print("all equations agree with the engine" if agree else "DISAGREEMENT: see the tables above")
     return 0 if agree else 1
+
+
+# ---- verify -------------------------------------------------------------------------------------
+
+def _ranges(texts: list[str]) -> dict[str, tuple[float, float]]:
+    """``["x=0.1:5"]`` -> ``{"x": (0.1, 5.0)}``."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in texts:
+        name, _, span = text.partition("=")
+        low, colon, high = span.partition(":")
+        try:
+            lo, hi = float(low), float(high)
+        except ValueError:
+            lo = hi = math.nan
+        if not colon or not name.strip().isidentifier() or not (math.isfinite(lo) and math.isfinite(hi)
+                                                               and lo < hi):
+            raise CommandError(f"--range {text!r}: write name=low:high with low < high, e.g. x=0.1:5")
+        ranges[name.strip()] = (lo, hi)
+    return ranges
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from autodiff.testing import check_derivative
+
+    parsed = _parse(args.expr, args.values)
+    point = {k: v.data for k, v in parsed.leaves.items() if k in _values(args.values)}
+    wrt = [w.strip() for w in args.wrt.split(",")]
+    for w in wrt:
+        if w not in point:
+            raise CommandError(f"--wrt {w}: the expression has no input of that name (its inputs: "
+                               f"{', '.join(point) or 'none'})")
+    try:
+        parse_expression(args.derivative, **point)
+    except ExpressionError as e:
+        raise CommandError(f"--derivative {args.derivative!r}: {e}") from None
+    for flag, value in (("--points", args.points), ("--order", args.order or 1)):
+        if value < (0 if flag == "--points" else 1):
+            raise CommandError(f"{flag} must be at least {0 if flag == '--points' else 1}, got {value}")
+    ranges = _ranges(args.range)
+    unknown = [k for k in ranges if k not in point]
+    if unknown:
+        raise CommandError(f"--range {', '.join(unknown)}: not an input of the expression (its inputs: "
+                           f"{', '.join(point)})")
+    try:
+        result = check_derivative(args.expr, args.derivative, point, wrt=wrt, order=args.order,
+                                  points=args.points, rng=args.seed, ranges=ranges, rtol=args.rtol,
+                                  atol=args.atol)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    print(f"f = {' '.join(args.expr.split())}")
+    print(f"derivative given: {' '.join(args.derivative.split())}")
+    print(result)
+    return 0 if result.agree else 1
+
+
+# ---- exercise -----------------------------------------------------------------------------------
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    make_exercise = _need("nn.exercise", "make_exercise", "exercises")
+    if args.doc is None and args.net is None:
+        raise CommandError("which network? give --doc 004 (a document's), or --net 2-3-2 with "
+                           "--activation and --loss")
+    if args.doc is not None and (args.activation or args.loss):
+        raise CommandError(f"--doc {args.doc} fixes the activation and the loss; --activation and --loss "
+                           "go with --net alone")
+    if not (math.isfinite(args.lr) and 0 < args.lr < 10):
+        raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
+    folder = _folder(args.output, "-o")
+    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                             seed=args.seed, lr=args.lr)
+    try:
+        paths = exercise.write(folder)
+    except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram
+        raise CommandError(str(e)) from None
+    key = exercise.key
+    print(f"exercise: {exercise.name}")
+    print(f"answer key: {len(key.forward) + 1} forward values, {len(key.deltas)} δ's, {len(key.grads)} "
+          f"gradients, {len(key.update)} parameters after one step; document {exercise.doc.number}'s "
+          f"closed form agrees (max |diff| {key.max_abs:.1e})")
+    for path in paths:
+        print(f"wrote {path}")
+    if exercise.stepper_skipped:
+        print(f"{exercise.stepper_skipped}; choose a smaller --net for a stepper page")
+    return 0
 
 
 # ---- train --------------------------------------------------------------------------------------
@@ -310,10 +482,12 @@ def plot_moons(model, X, y, losses, path: Path) -> None:
     right.set_yscale("log" if min(losses) > 0 else "linear")
     right.set_title("training loss")
     fig.tight_layout()
+    buffer = io.BytesIO()  # rendered in memory, then written atomically
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_atomic(path, buffer.getvalue())
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -463,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "respect to every named input (and every named intermediate node).")
     _expression_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.add_argument("--digits", type=_digits, default=6, help="significant digits shown, 1 to 17 (default 6)")
     p.set_defaults(run=cmd_grad)
 
     p = sub.add_parser("draw", help="the graph as a diagram (.svg .png .pdf .dot)", epilog=GRAMMAR,
@@ -482,6 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-nodes", type=int, default=300, help="refuse bigger graphs (default 300)")
     p.add_argument("--highlight", nargs="+", metavar="NAME", default=[], help="names to emphasise")
     p.add_argument("--precision", type=int, default=None, help="digits shown for numbers")
+    p.add_argument("--preset", choices=("slide",), default=None, help="slide: 16:9 and large type, "
+                   "for presentations")
     p.set_defaults(run=cmd_draw)
 
     p = sub.add_parser("step", help="step through the forward and backward pass", epilog=GRAMMAR,
@@ -491,6 +667,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain", action="store_true", help="print every step instead of stepping")
     p.add_argument("--html", metavar="FILE", help="write the HTML stepper page instead")
     p.add_argument("--predict", action="store_true", help="with --html: ask for each gradient first")
+    p.add_argument("--frames", metavar="DIR", help="write one slide (16:9) per step into DIR, and pass.gif "
+                   "of the whole pass")
+    p.add_argument("--format", choices=("svg", "png"), default="svg", help="with --frames: the slides' "
+                   "format (default svg)")
+    p.add_argument("--no-gif", action="store_true", help="with --frames: no animated GIF")
     p.set_defaults(run=cmd_step)
 
     p = sub.add_parser("check", help="the documents' closed-form equations against the engine",
@@ -498,8 +679,46 @@ def build_parser() -> argparse.ArgumentParser:
                        "engine on random networks and print them side by side. Exit status 0 when they "
                        "agree, 1 when not.")
     p.add_argument("--doc", choices=(*DOCUMENTS, "all"), default="all", help="which document (default all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random networks (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random networks (default 0)")
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("verify", help="check a hand-derived derivative against the engine", epilog=GRAMMAR,
+                       formatter_class=raw, description="Check a derivative typed as a formula (the same "
+                       "expression language) against the engine's, at the given point and at many seeded "
+                       "random points. Exit status 0 when they agree, 1 when not (a point where they "
+                       "differ is printed with both numbers).")
+    _expression_args(p)
+    p.add_argument("--wrt", required=True, metavar="NAME", help="the input to differentiate by; x,y for "
+                   "the mixed partial d²f/dxdy")
+    p.add_argument("--derivative", required=True, metavar="FORMULA", help='your derivative, quoted: '
+                   '"1 - tanh(x)**2"; one that starts with - is written --derivative="-sin..."')
+    p.add_argument("--order", type=int, default=None, help="differentiate this many times by the one "
+                   "--wrt name (2: the second derivative)")
+    p.add_argument("--points", type=int, default=200, help="random points besides the given one "
+                   "(default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH", help="where to draw "
+                   "an input (default -3:3); points outside the domain are skipped")
+    p.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
+    p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default 1e-9)")
+    p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("exercise", help="a problem sheet with its answer key and a stepper page",
+                       description="Write a backpropagation exercise: a small network with numbers, an "
+                       "input and a target, and questions (every forward value, δ, gradient, one update "
+                       "step) as Markdown and HTML; the answer key, computed by the engine and checked "
+                       "against the document's closed form; and the predict-mode stepper page. The same "
+                       "seed gives the same sheet.")
+    p.add_argument("--doc", choices=DOCUMENTS, default=None, help="a document's network (004: 2-3-2)")
+    p.add_argument("--net", metavar="WIDTHS", default=None, help="layer widths, e.g. 2-3-2 (each 1 to 6)")
+    p.add_argument("--activation", choices=("sigmoid", "relu"), default=None, help="with --net: hidden "
+                   "activation (default sigmoid)")
+    p.add_argument("--loss", choices=("squared_error", "binary_cross_entropy", "cross_entropy"),
+                   default=None, help="with --net: the loss (default squared_error)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the numbers (default 0)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update step (default 0.5)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the files")
+    p.set_defaults(run=cmd_exercise)
 
     p = sub.add_parser("train", help="train a small network on a toy data set",
                        description="Train MLP(2, [hidden..., 1]) on two moons with the hinge loss, "
@@ -509,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", default="16,16", help="hidden layer widths (default 16,16)")
     p.add_argument("--lr", type=float, default=1.0, help="initial learning rate (default 1.0, decays "
                    "linearly to 0.1 of it)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the data and the weights (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="seed of the data and the weights (default 1)")
     p.add_argument("--samples", type=int, default=100, help="number of points (default 100)")
     p.add_argument("--noise", type=float, default=0.1, help="noise of the moons (default 0.1)")
     p.add_argument("--l2", type=float, default=1e-4, help="L2 regularisation λ (default 1e-4)")
@@ -523,27 +742,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="deltagrad-demo", metavar="DIR", help="folder for the files "
                    "(default ./deltagrad-demo)")
     p.add_argument("--epochs", type=int, default=40, help="epochs of the moons training (default 40)")
-    p.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_demo)
     return parser
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM (a plain `kill`) into SystemExit(143) while a command runs, so that `finally`
+    blocks run: a file being written loses its temporary file, not the user's old file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 `check` disagrees, 2 bad input)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # name=value pairs may also follow the options (deltagrad verify EXPR --wrt x ... x=2)
+        if extra and hasattr(args, "values") and all("=" in e and not e.startswith("-") for e in extra):
+            args.values += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as e:  # --help (0) or a usage error (2), already printed by argparse
         return e.code if isinstance(e.code, int) else 2
     try:
-        return args.run(args)
+        with _terminate_cleanly():
+            return args.run(args)
     except (CommandError, ExpressionError) as e:
         message = str(e)
     except (ValueError, ArithmeticError) as e:  # a computation out of its domain, e.g. in backward
         message = str(e)
     except OSError as e:
         message = f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
+    except MemoryError:
+        message = ("out of memory; make the problem smaller (fewer or narrower --hidden layers, fewer "
+                   "--samples, a shorter expression)")
     except KeyboardInterrupt:
         return 130
     print(f"{PROG} {args.command}: error: {' '.join(message.split())}", file=sys.stderr)

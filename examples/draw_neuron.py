@@ -2,7 +2,7 @@
 and grad, each edge with its local derivative. With --mlp, also a small MLP's diagram with a cluster per
 neuron (and, with --collapsed, the same MLP drawn one box per neuron).
 
-    python examples/draw_neuron.py                      # writes docs/neuron.svg
+    python examples/draw_neuron.py                      # writes neuron.svg in the current directory
     python examples/draw_neuron.py neuron.png --mlp mlp.svg --collapsed mlp_collapsed.svg
 """
 
@@ -14,8 +14,6 @@ from pathlib import Path
 
 from autodiff import Value
 from viz import render
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def classic_neuron() -> Value:
@@ -41,8 +39,8 @@ def small_mlp_loss():
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", nargs="?", default=DOCS / "neuron.svg", type=Path,
-                        help="where to write the neuron (.svg .png .pdf .dot; default docs/neuron.svg)")
+    parser.add_argument("output", nargs="?", default=Path("neuron.svg"), type=Path,
+                        help="where to write the neuron (.svg .png .pdf .dot; default neuron.svg here)")
     parser.add_argument("--mlp", type=Path, help="also write a small MLP's diagram here")
     parser.add_argument("--collapsed", type=Path, help="also write the MLP with one box per neuron here")
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ Far from the minimum pure Newton can overshoot (try --start 2 2): the script say
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 from autodiff import Value, exp, grad, log  # noqa: E402
+from autodiff.files import write_atomic  # noqa: E402
 
 X = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5]
 Y = [0, 0, 1, 0, 1, 0, 1, 1]
@@ -150,8 +152,10 @@ def plot(runs: list[Run], path: Path) -> bool:
     ax.set_title("Gradient descent and Newton's method on a logistic loss")
     ax.legend(loc="best", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()  # rendered in memory, then written atomically
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
+    write_atomic(path, buffer.getvalue())
     return True
 
 

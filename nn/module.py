@@ -1,5 +1,5 @@
 """`Module`: the base of every network piece. Named parameters, gradients to zero, and a state that
-can be saved to and loaded from a JSON file (atomically written, floats exact, never pickle).
+can be saved to and loaded from a JSON file (atomically written, floats exact, size-limited, never pickle).
 """
 
 from __future__ import annotations
@@ -8,15 +8,17 @@ import json
 import math
 import numbers
 import os
-import tempfile
+import stat
 from collections.abc import Iterator, Mapping
 
 from autodiff import Value
+from autodiff.files import write_atomic
 
 __all__ = ["Module"]
 
 FILE_FORMAT = "deltagrad.nn"
 FILE_VERSION = 1
+MAX_FILE_BYTES = 256 * 2**20  # what `load` reads at most unless told otherwise: ~5 million parameters
 
 
 class Module:
@@ -88,7 +90,8 @@ class Module:
                             f"returns), got {type(state).__name__}")
         names = [name for name, _ in self.named_parameters()]
         missing = [n for n in names if n not in state]
-        unexpected = [n for n in state if n not in set(names)]
+        known = set(names)  # built once: a set per name made loading quadratic (issue 18)
+        unexpected = [n for n in state if n not in known]
         if missing or unexpected:
             parts = []
             if missing:
@@ -106,71 +109,99 @@ class Module:
         return out
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the parameters to ``path`` as JSON, atomically.
+        """Write the parameters to ``path`` as JSON, atomically (`autodiff.files.write_atomic`).
 
-        The file is written to a temporary file in the same directory and renamed over ``path``, so a
-        crash leaves either the old file or the new one, never half of one. Floats are written with
-        ``repr``, so a save/load round trip is bit-identical.
+        A crash or kill leaves either the old file or the new one, never half of one; a symbolic link
+        is written through to its target; a read-only file is refused (`PermissionError`). Floats are
+        written with ``repr``, so a save/load round trip is bit-identical.
         """
-        path = os.fspath(path)
         doc = {"format": FILE_FORMAT, "version": FILE_VERSION, "model": repr(self),
                "parameters": self.state_dict()}
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"save: the directory {directory!r} does not exist; create it first")
-        # mkstemp makes the file private (0600); a saved model gets the usual 0644, or keeps the mode
-        # of the file it replaces.
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f, indent=1, allow_nan=False)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        write_atomic(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
-    def load(self, path: str | os.PathLike) -> Module:
-        """Set the parameters from a file written by `save`; returns ``self``.
+    def load(self, path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> Module:
+        """Set the parameters from a file written by `save`; returns ``self``. Time is linear in the
+        file's size.
 
-        A missing file raises `FileNotFoundError`; a file that is not such JSON, or that holds other
-        parameter names (a model of another shape), raises `ValueError`. Either way nothing changes.
+        A missing file raises `FileNotFoundError`; a file larger than ``max_bytes`` (default 256 MiB,
+        about 5 million parameters), one that is not a regular file (a pipe is refused, never waited
+        on), not such JSON, nested too deeply, holding a number out of the float range, or holding other
+        parameter names (a model of another shape) raises `ValueError`. Either way nothing changes.
         """
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"load: max_bytes must be a positive whole number of bytes, got "
+                             f"{max_bytes!r:.40}")
         path = os.fspath(path)
+        text = _read_text(path, max_bytes)
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except FileNotFoundError:
-            raise FileNotFoundError(f"load: no such file {path!r}; save a model there first with "
-                                    "model.save(path)") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"load: {path!r} is not a text (JSON) file written by Module.save") from None
-        try:
-            doc = json.loads(text, parse_constant=_reject_constant)
-        except ValueError as e:
+            doc = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                             parse_float=_parse_float)
+        except RecursionError:
+            raise ValueError(f"load: {path!r} nests JSON arrays or objects too deeply; a file written "
+                             "by Module.save is two levels deep") from None
+        except json.JSONDecodeError as e:
             raise ValueError(f"load: {path!r} is not valid JSON ({e}); was it written by "
                              "Module.save?") from None
+        except ValueError as e:  # from _parse_float or _reject_constant
+            raise ValueError(f"load: {path!r}: {e}; a model file holds finite float64 numbers") from None
         if not (isinstance(doc, dict) and doc.get("format") == FILE_FORMAT
                 and isinstance(doc.get("parameters"), dict)):
             raise ValueError(f"load: {path!r} is JSON but not a deltagrad model file (expected an "
                              f"object with \"format\": {FILE_FORMAT!r} and \"parameters\")")
         if doc.get("version") != FILE_VERSION:
-            raise ValueError(f"load: {path!r} has file version {doc.get('version')!r}; this deltagrad "
-                             f"reads version {FILE_VERSION}")
+            raise ValueError(f"load: {path!r} has file version {doc.get('version')!r:.40}; this "
+                             f"deltagrad reads version {FILE_VERSION}")
         try:
             new = self._checked_state(doc["parameters"], "load")
         except ValueError as e:
-            raise ValueError(f"{e} (file {path!r}, saved from {doc.get('model', '?')})") from None
+            raise ValueError(f"{e} (file {path!r}, saved from {str(doc.get('model', '?')):.200})") from None
         for name, p in self.named_parameters():
             p.data = new[name]
         return self
+
+
+def _read_text(path: str, max_bytes: int) -> str:
+    """The file's text, refusing what is not a regular file or is larger than ``max_bytes``."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no such file {path!r}; save a model there first with "
+                                "model.save(path)") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ValueError(f"load: {path!r} is a folder; give the model file inside it")
+        raise ValueError(f"load: {path!r} is not a regular file (a pipe, socket or device); "
+                         "save the model to a file and load that")
+    with os.fdopen(fd, "rb") as f:
+        if st.st_size > max_bytes:
+            raise ValueError(f"load: {path!r} is {st.st_size:,} bytes, over the limit of {max_bytes:,}; "
+                             "pass load(path, max_bytes=...) if you trust a file this large")
+        data = f.read(max_bytes + 1)  # the file may have grown since fstat
+    if len(data) > max_bytes:
+        raise ValueError(f"load: {path!r} is over the limit of {max_bytes:,} bytes; pass "
+                         "load(path, max_bytes=...) if you trust a file this large")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"load: {path!r} is not a text (JSON) file written by Module.save") from None
+
+
+def _parse_float(token: str) -> float:
+    # Each number is checked as it is read, so a 401-digit one is refused with a clear error instead
+    # of surfacing later as Python's bare OverflowError (or int()'s digit limit).
+    x = float(token)  # JSON's grammar is a subset of float()'s; out of range gives inf, not an error
+    if not math.isfinite(x):
+        raise ValueError(f"the number {token[:20]}{'…' if len(token) > 20 else ''} ({len(token)} "
+                         "characters) is out of the float range (about ±1.8e308)")
+    return x
+
+
+def _parse_int(token: str) -> int:
+    _parse_float(token)
+    return int(token)
 
 
 def _reject_constant(token: str) -> float:

@@ -31,10 +31,10 @@ def test_counts_and_names():
 
 
 def test_standalone_names_and_submodule_names():
-    neuron = nn.Neuron(2)
+    neuron = nn.Neuron(2, rng=0)
     assert [n for n, _ in neuron.named_parameters()] == ["w.0", "w.1", "b"]
     assert [p.label for p in neuron.parameters()] == ["w.0", "w.1", "b"]
-    layer = nn.Layer(2, 3)
+    layer = nn.Layer(2, 3, rng=0)
     assert [n for n, _ in layer.named_parameters()][-2:] == ["neurons.2.w.1", "neurons.2.b"]
     assert layer.neurons[2].w[1].label == "neurons.2.w.1"
     # Inside an MLP, a layer's names are relative to it; labels are the model's names.
@@ -78,7 +78,7 @@ def test_input_kinds():
         assert isinstance(out, list) and [v.data for v in out] == want
     one = nn.MLP(1, [1], rng=0)
     assert one(2.0)[0].data == one([2.0])[0].data == one(Value(2.0))[0].data == one(np.float64(2.0))[0].data
-    layer = nn.Layer(2, 1)
+    layer = nn.Layer(2, 1, rng=0)
     assert isinstance(layer([1.0, 2.0]), list) and len(layer([1.0, 2.0])) == 1
 
 
@@ -193,5 +193,5 @@ def test_trace_delta_by_hand():
 
 
 def test_repr():
-    assert repr(nn.MLP(2, [3, 1])) == "MLP(2, [3, 1], activation='relu', output_activation='linear')"
-    assert "Neuron(2" in repr(nn.Neuron(2)) and "Layer(2, 3" in repr(nn.Layer(2, 3))
+    assert repr(nn.MLP(2, [3, 1], rng=0)) == "MLP(2, [3, 1], activation='relu', output_activation='linear')"
+    assert "Neuron(2" in repr(nn.Neuron(2, rng=0)) and "Layer(2, 3" in repr(nn.Layer(2, 3, rng=0))

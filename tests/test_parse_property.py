@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,6 +65,7 @@ def spying_on_builtins():
         yield calls
 
 
+@pytest.mark.filterwarnings("error")  # a warning Python's parser lets out fails the property
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_text)
 def test_random_text_never_runs_anything_and_ends_in_a_value_or_our_error(text):
@@ -79,6 +82,31 @@ def test_random_text_never_runs_anything_and_ends_in_a_value_or_our_error(text):
         assert all(leaf.label == name for name, leaf in parsed.leaves.items())
     else:
         assert str(parsed) and "\n" not in str(parsed)
+
+
+# Text Python's parser warns about, with the category it uses on 3.10 / 3.11 / 3.12+: an invalid escape
+# (DeprecationWarning up to 3.11, SyntaxWarning from 3.12) and a number run into a keyword ("invalid
+# decimal literal": DeprecationWarning on 3.10, SyntaxWarning from 3.11).
+WARNED_TEXT = {
+    '"\\d"': "strings are not allowed", "b'\\d' * x": "strings are not allowed",
+    "f'\\d'": "strings are not allowed", "x * 1if x else 2": "conditional expressions are not allowed",
+    "0x1for x in y": "`and`/`or` are not allowed", "1and x": "`and`/`or` are not allowed",
+    "0o1or x": "`and`/`or` are not allowed", "1in x": "comparisons are not allowed",
+    "1e5or 2": "`and`/`or` are not allowed",
+}
+
+
+@pytest.mark.parametrize("text", sorted(WARNED_TEXT))
+def test_text_the_parser_warns_about_ends_in_our_error_and_no_warning(text):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ast.parse(text)
+    assert seen, f"{text!r} no longer makes this Python's parser warn; pick text that does"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaked warning would raise here, not an ExpressionError
+        with pytest.raises(ExpressionError) as err:
+            parse_expression(text, x=1.0, y=2.0)
+    assert WARNED_TEXT[text] in str(err.value)
 
 
 def test_the_spy_sees_what_it_must_catch():

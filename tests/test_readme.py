@@ -49,4 +49,11 @@ def test_readme_examples_print_what_the_readme_shows(tmp_path, monkeypatch):
             assert printed == output, code
         for text in promised(code):
             assert text in printed, (text, printed)
-    assert (tmp_path / "neuron.svg").exists() and (tmp_path / "mlp.svg").exists()
+    assert (tmp_path / "neuron.svg").exists()
+    # the MLP example draws the very pictures the README shows (the same texts: names, data and grads)
+    for picture in ("mlp.svg", "mlp_collapsed.svg"):
+        assert svg_texts(tmp_path / picture) == svg_texts(README.parent / "docs" / picture), picture
+
+
+def svg_texts(path: Path) -> list[str]:
+    return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text(encoding="utf-8")))

@@ -7,13 +7,14 @@ Each program is a list of instructions over the nodes made so far, so graphs reu
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autodiff import Value
-from tests.conftest import require_torch
+from autodiff import PRIMITIVES, Value, topological_order
+from tests.conftest import IN_CI, require_torch
 
 BINARY = ["add", "sub", "mul", "div_safe", "pow_safe"]
 UNARY = ["tanh", "sigmoid", "exp_tanh", "log_safe", "relu", "neg", "square", "cube"]
@@ -78,13 +79,44 @@ def run(program, leaves, make_leaf, lib):
     return inputs, out
 
 
-def close(a: float, b: float, rel: float = 1e-12) -> bool:
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-300) or abs(a - b) <= 1e-14
+# How close is close enough. Both sides compute the same sums of products in float64, in different
+# orders and with different libm's (one ulp apart on tanh, exp, log), so they differ by rounding. The
+# standard bound for a sum of products (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,
+# §3.1: |error| <= γ_n Σ|terms|, γ_n ≈ n·u) scales with the size of the terms, not of the result: a
+# gradient of 3e-5 made of terms of size 34 that cancel (the regression case below) is rounded at the
+# level of 34·u, a million times its own size times u. So each comparison has a relative tolerance of
+# 1e-12 and an absolute floor of n·ε·S, with n the nodes of the graph (the longest sum or chain of
+# products it can hold) and S the size of the terms:
+#   a gradient  S = Σ over paths root -> leaf of |product of local derivatives| (`term_sizes`);
+#   the value   S = Σ over nodes v of |v| · |d out/d v| (each rounding at v moves out by d out/d v).
+# Measured on 60,000 random programs the differences stay below 0.2 ε·S (the regression case: 8 ε·S),
+# while a wrong rule is off by a fraction of the gradient itself, far above the floor.
+EPS = sys.float_info.epsilon
+REL = 1e-12
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=instructions, leaves=leaf_values)
-def test_random_expression_graphs_agree_with_pytorch(program, leaves):
+def term_sizes(root: Value) -> dict[Value, float]:
+    """For every node v of ``root``'s graph, Σ over paths root -> v of |product of the local derivatives
+    along the path|: d root/d v with every term taken positive, so no cancellation. Reads the table's
+    rules (`Primitive.vjp` with upstream 1); touches no ``.grad``."""
+    order = topological_order(root)
+    size = dict.fromkeys(order, 0.0)
+    size[root] = 1.0
+    for node in reversed(order):
+        if node.primitive is not None:
+            local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
+            for parent, d in zip(node.parents, local, strict=True):
+                size[parent] += size[node] * abs(d)
+    return size
+
+
+def close(a: float, b: float, floor: float) -> bool:
+    """|a - b| within 1e-12 of the larger, or within ``floor`` (the rounding of the terms, above)."""
+    return abs(a - b) <= REL * max(abs(a), abs(b)) or abs(a - b) <= floor
+
+
+def compare_with_pytorch(program, leaves):
+    """Run ``program`` in the engine and in PyTorch (float64) and assert value and gradients agree."""
     torch = require_torch()
     ours_in, ours = run(program, leaves, Value, {"relu": lambda x: x.relu()})
     theirs_in, theirs = run(program, leaves,
@@ -94,16 +126,55 @@ def test_random_expression_graphs_agree_with_pytorch(program, leaves):
         return  # exp of big sums: out of float range for the reference as well
     ours.backward()
     theirs.backward()
-    assert close(ours.data, theirs.item())
+    order = topological_order(ours)
+    n = len(order)
+    value_size = sum(abs(v.data * v.grad) for v in order)  # v.grad is d out/d v after backward()
+    assert close(ours.data, theirs.item(), n * EPS * value_size), (program, leaves, ours.data,
+                                                                   theirs.item())
+    sizes = term_sizes(ours)
     for mine, ref in zip(ours_in, theirs_in, strict=True):
         g = 0.0 if ref.grad is None else ref.grad.item()
-        assert close(mine.grad, g), (program, leaves, mine.grad, g)
+        floor = n * EPS * sizes.get(mine, 0.0)  # a leaf out of the graph: both 0, floor 0
+        assert close(mine.grad, g, floor), (program, leaves, mine.grad, g, floor)
 
 
-def test_the_crosscheck_can_fail():
-    """A wrong reference must be caught: the comparison is not vacuous."""
-    assert not close(1.0, 1.0 + 1e-9)
-    assert close(1.0, 1.0 + 1e-13)
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=instructions, leaves=leaf_values)
+def test_random_expression_graphs_agree_with_pytorch(program, leaves):
+    compare_with_pytorch(program, leaves)
+
+
+# Found by a wider search with the strategies above (issue 21): leaf 2's gradient is -3.3814532555e-05
+# here and -3.3814532534e-05 in PyTorch, 2.1e-14 apart, after terms of size ~12-34 cancel (S = 12.0
+# for leaf 2); the former floor of 1e-14 failed it, n·ε·S = 9.1e-14 admits it.
+REGRESSION = [
+    ([("tanh", 0), ("tanh", 0), ("square", 0), ("tanh", 0), ("cube", 688), ("sub", 1, 7),
+      ("pow_safe", 194, 224)], [2.0, 1.0, -2.0]),
+]
+
+
+@pytest.mark.parametrize("program, leaves", REGRESSION)
+def test_regression_cases_agree_with_pytorch(program, leaves):
+    compare_with_pytorch(program, leaves)
+
+
+def test_the_crosscheck_can_fail(monkeypatch):
+    """A wrong rule must be caught: the floor is rounding-sized, far below a real error."""
+    program, leaves = REGRESSION[0]
+    _, out = run(program, leaves, Value, {"relu": lambda x: x.relu()})
+    sizes = term_sizes(out)
+    assert len(sizes) * EPS * max(sizes.values()) < 1e-11
+    assert not close(1.0, 1.0 + 1e-9, 0.0) and close(1.0, 1.0 + 1e-13, 0.0)
+    prim = PRIMITIVES["tanh"]  # tanh's rule off by one part in 10^8
+    monkeypatch.setattr(prim, "vjp", lambda g, out, x: (g * (1 - out * out) * (1 + 1e-8),))
+    with pytest.raises(AssertionError):
+        compare_with_pytorch(program, leaves)
+
+
+def test_term_sizes_take_every_path_positive():
+    x = Value(0.5)
+    y = x * 3.0 - x * 3.0 + x          # d/dx = 3 - 3 + 1 = 1, made of terms of size 3 + 3 + 1 = 7
+    assert term_sizes(y)[x] == 7.0
 
 
 @pytest.mark.parametrize("x", [-700.0, -30.0, 0.0, 30.0, 700.0])
@@ -114,4 +185,15 @@ def test_saturating_ops_agree_with_pytorch(x):
         getattr(v, op)().backward()
         t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
         getattr(torch, op)(t).backward()
-        assert close(v.grad, t.grad.item()) or abs(v.grad - t.grad.item()) < 1e-300
+        # one node: the derivative is its one term, so its rounding is ε·|derivative|; 1e-300 for
+        # the subnormal derivatives far out in the tails
+        assert close(v.grad, t.grad.item(), max(EPS * abs(v.grad), 1e-300))
+
+
+def test_ci_runs_hypothesis_derandomized_without_a_database():
+    """Under CI the same examples run every time (issue 21); locally hypothesis keeps exploring."""
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None and ci.deadline is None
+    # the test's own @settings(max_examples=...) was made at import time and must inherit the profile
+    used = test_random_expression_graphs_agree_with_pytorch._hypothesis_internal_use_settings
+    assert used.derandomize is IN_CI and (used.database is None) is IN_CI

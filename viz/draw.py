@@ -26,13 +26,13 @@ import os
 import shutil
 import subprocess
 import sysconfig
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
+from autodiff.files import write_atomic
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
@@ -525,33 +525,13 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader never sees half a file."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"render: the folder {str(folder)!r} does not exist; create it first")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
-           **options) -> Path:
+           preset: str | None = None, **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
 
     The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
-    written atomically. ``root`` may also be a Digraph made by `draw`.
+    written atomically. ``root`` may also be a Digraph made by `draw`. ``preset`` ("slide": 16:9, large
+    type) lays the attributes of a `viz.presets` preset over the drawing.
     """
     import graphviz
 
@@ -566,7 +546,10 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         graph = root
     else:
         graph = draw(root, **options)
-    _write_atomic(path, render_bytes(graph, fmt))
+    if preset is not None:
+        from viz.presets import apply_preset
+        graph = apply_preset(graph, preset)
+    write_atomic(path, render_bytes(graph, fmt))
     return path
 
 
@@ -585,16 +568,21 @@ class Diagram:
         return render(self.graph, path, format)
 
     def _repr_svg_(self) -> str:
-        return render_svg(self.graph)
+        return _fit(render_svg(self.graph))
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         try:
-            return {"image/svg+xml": render_svg(self.graph)}
+            return {"image/svg+xml": _fit(render_svg(self.graph))}
         except RenderError as e:  # say why in the notebook instead of a traceback
             return {"text/plain": f"{e}\n\n{self.source}"}
 
     def __repr__(self) -> str:
         return f"<Diagram: {self.source.count(' -> ')} edges; .source is the DOT text>"
+
+
+def _fit(svg: str) -> str:
+    """A notebook's copy of the SVG: scaled down to the output area's width (never up)."""
+    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
 def show(root: Value, **options) -> Diagram:

@@ -338,7 +338,8 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     (`autodiff.batched`) it shows example ``example`` (default 0). Raises TypeError unless ``root`` is a
     Value.
     """
-    from rich.console import Console
+    from rich.console import Console, Group
+    from rich.text import Text
 
     console = Console() if console is None else console
     walk = Walkthrough(root, example)
@@ -346,9 +347,9 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     if interactive is None:
         interactive = console.is_terminal and sys.stdin.isatty()
     if not interactive:
-        for frame in range(len(walk)):
-            console.print(walk.text(frame), highlight=False)
-        console.print(render_frame(walk, len(walk) - 1, used_by, show_keys=False))
+        # One print, so that a notebook gets one output rather than one per step.
+        steps = [Text(walk.text(frame)) for frame in range(len(walk))]
+        console.print(Group(*steps, render_frame(walk, len(walk) - 1, used_by, show_keys=False)))
         return walk
     try:
         with cbreak() if keys is None else nullcontext():
