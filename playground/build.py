@@ -93,6 +93,11 @@ def build(vendor: Path, node_modules: Path) -> dict:
                 pure_wheel_from_sdist(sdist, wheels)
         versions = {p: json.loads((node_modules / p / "package.json").read_text())["version"]
                     for p in ("pyodide", "@viz-js/viz")}
+        sys.path.insert(0, str(HERE))
+        from runner import EXAMPLES
+
+        examples = {name: {"title": t, "mode": m, "source": src} for name, (t, m, src) in EXAMPLES.items()}
+        (tmp / "examples.json").write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
         manifest = {"wheels": sorted(p.name for p in wheels.glob("*.whl")), "versions": versions}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if vendor.exists():

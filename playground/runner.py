@@ -71,11 +71,18 @@ loss
 """
 
 _MOONS_NUMPY = """\
+import random
 import numpy as np
+import nn
+from autodiff import Value
 from nn.data import make_moons
 
-# The moons data set itself needs numpy: the playground says so instead of failing.
+# The moons data set itself comes from numpy: the playground says so instead of failing.
 X, y = make_moons(100, noise=0.1, rng=np.random.default_rng(1))
+model = nn.MLP(2, [4, 1], rng=random.Random(1))
+x = [Value(float(X[0, 0]), "x1"), Value(float(X[0, 1]), "x2")]
+loss = nn.hinge(model(x), [float(y[0])]); loss.label = "loss"
+loss
 """
 
 # Each source document's network (docs/errata.md, nn.closed_form), built with nn on one example.
@@ -97,10 +104,17 @@ def _doc(what: str, nin: int, widths: list[int], act: str, out: str, x: list[flo
 
 
 _CLOSED_FORM = """\
+import random
+import nn
+from autodiff import Value
 from nn.closed_form import TwoLayerSigmoidNet
 
-# The documents' closed-form equations are written with numpy: the playground says so instead of failing.
-net = TwoLayerSigmoidNet
+# Document 004's closed-form equations are written with numpy: the playground says so instead of failing.
+model = nn.MLP(2, [3, 2], activation="sigmoid", output_activation="sigmoid", rng=random.Random(0))
+net = TwoLayerSigmoidNet.from_mlp(model)
+x = [Value(0.1, "x1"), Value(0.7, "x2")]
+loss = nn.squared_error(model(x), [0.0, 1.0]); loss.label = "loss"
+loss
 """
 
 # name -> (title, mode, source); the page lists them in this order.
