@@ -17,7 +17,7 @@ const engine = await boot(base, async (url) => {
 const bootMs = performance.now() - started;
 const results = requests.map((request) => {
   const result = engine.run(request);
-  if (result.ok) result.html_length = result.html.length;
+  if (result.html !== undefined) result.html_length = result.html.length;
   delete result.html;
   return result;
 });

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 
 from autodiff import ExpressionError, Value, parse_expression, topological_order
+from autodiff.steps import node_names
 
 __all__ = ["run", "run_json", "EXAMPLES"]
 
@@ -171,7 +172,7 @@ def _needs_numpy(e: BaseException) -> bool:
     return isinstance(e, ImportError) and name.split(".")[0] == "numpy"
 
 
-def run(source: str, mode: str = "python", *, predict: bool = False,
+def run(source: str, mode: str = "python", *, predict: bool = False, page: bool = True,
         svg_renderer: Callable[[str], str] | None = None) -> dict:
     """Run ``source`` and build its stepper page; return a JSON-ready dict.
 
@@ -180,7 +181,8 @@ def run(source: str, mode: str = "python", *, predict: bool = False,
     page shows.  On failure: ``ok`` False, ``kind`` ("numpy", "syntax", "error") and ``error``, a
     message for the learner (the traceback's last frames in their program for an exception).
     ``mode`` is "python" (the last line's value is the root) or "expression" (`parse_expression`).
-    ``svg_renderer`` turns DOT into SVG (default: the system `dot`).
+    ``svg_renderer`` turns DOT into SVG (default: the system `dot`).  ``page=False`` runs only
+    ``root.backward()`` (no page, no ``html``; for graphs compared number by number in the tests).
     """
     from contextlib import nullcontext
 
@@ -191,8 +193,11 @@ def run(source: str, mode: str = "python", *, predict: bool = False,
         return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
         root = _root_of_python(source) if mode == "python" else parse_expression(source).root
-        with nullcontext() if svg_renderer is None else using(svg_renderer):
-            page = HtmlStepper(root, predict=predict, title="deltagrad playground")
+        if page:
+            with nullcontext() if svg_renderer is None else using(svg_renderer):
+                stepper = HtmlStepper(root, predict=predict, title="deltagrad playground")
+        else:
+            root.backward()
     except SyntaxError as e:
         return _error("syntax", f"line {e.lineno}: {e.msg}\n{(e.text or '').rstrip()}")
     except ExpressionError as e:
@@ -203,17 +208,20 @@ def run(source: str, mode: str = "python", *, predict: bool = False,
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<playground>"]
         where = f"line {frames[-1].lineno}: " if frames else ""
         return _error("error", f"{where}{type(e).__name__}: {e}")
-    walk = page.walkthrough
     order = topological_order(root)
-    return {"ok": True, "html": page.html, "value": root.data, "frames": len(walk.kinds),
-            "nodes": [[walk.names[v], v.data, v.grad] for v in order]}
+    names = node_names(order)
+    result = {"ok": True, "value": root.data, "nodes": [[names[v], v.data, v.grad] for v in order]}
+    if page:
+        result |= {"html": stepper.html, "frames": len(stepper.walkthrough.kinds)}
+    return result
 
 
 def run_json(request: str, svg_renderer: Callable[[str], str] | None = None) -> str:
-    """`run` for the Web Worker: ``request`` is JSON ``{"source", "mode", "predict"}``; returns JSON."""
+    """`run` for the Web Worker: ``request`` is JSON ``{"source", "mode", "predict", "page"}``; returns
+    JSON."""
     args = json.loads(request)
     result = run(args["source"], args.get("mode", "python"), predict=bool(args.get("predict")),
-                 svg_renderer=svg_renderer)
+                 page=bool(args.get("page", True)), svg_renderer=svg_renderer)
     return json.dumps(result, allow_nan=False)
 
 
