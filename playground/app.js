@@ -83,6 +83,7 @@ worker.onmessage = (event) => {
   if (m.type === "ready") {
     ready = true;
     timings.ready = performance.now();
+    timings.boot = m.boot;
     $("pg-status").textContent = `ready in ${(m.ms / 1000).toFixed(1)} s: Pyodide ${m.versions.pyodide}, ` +
       `Graphviz (@viz-js/viz ${m.versions["@viz-js/viz"]})`;
     $("pg-run").disabled = false;

@@ -9,18 +9,21 @@ import { instance as graphviz } from "./vendor/viz/viz.js";
 export async function boot(base, read = async (url) => (await fetch(url)).arrayBuffer(),
                            indexURL = new URL("vendor/pyodide/", base).href) {
   const text = async (path) => new TextDecoder().decode(await read(new URL(path, base)));
-  const [pyodide, viz, manifest] = await Promise.all([
-    loadPyodide({ indexURL }),
-    graphviz(),
-    text("vendor/manifest.json").then(JSON.parse),
+  const t0 = performance.now(), timings = {};  // where a cold start spends its time (ms)
+  const wheels = text("vendor/manifest.json").then(JSON.parse).then(async (manifest) =>
+    [manifest, await Promise.all(manifest.wheels.map((w) => read(new URL("vendor/wheels/" + w, base))))]);
+  const [pyodide, viz, [manifest, wheelBytes]] = await Promise.all([
+    loadPyodide({ indexURL }).then((py) => { timings.pyodide = performance.now() - t0; return py; }),
+    graphviz().then((v) => { timings.graphviz = performance.now() - t0; return v; }),
+    wheels,
   ]);
-  for (const wheel of manifest.wheels) {
-    pyodide.unpackArchive(await read(new URL("vendor/wheels/" + wheel, base)), "wheel");
-  }
+  for (const bytes of wheelBytes) pyodide.unpackArchive(bytes, "wheel");
   pyodide.FS.mkdirTree("/playground");
   pyodide.FS.writeFile("/playground/playground_runner.py", await text("runner.py"));
   pyodide.runPython("import sys; sys.path.insert(0, '/playground')");
+  const t1 = performance.now();
   const runner = pyodide.pyimport("playground_runner");
+  timings.import = performance.now() - t1;
   const renderSvg = (dot) => viz.renderString(dot, { format: "svg", engine: "dot" });
   // One program: {source, mode, predict} -> the runner's result ({ok, html, nodes, ...} or {ok: false, error}).
   function run(request) {
@@ -30,5 +33,5 @@ export async function boot(base, read = async (url) => (await fetch(url)).arrayB
       return { ok: false, kind: "internal", error: String(e && e.message || e) };
     }
   }
-  return { run, pyodide, manifest };
+  return { run, pyodide, manifest, timings };
 }

@@ -3,7 +3,8 @@ import { boot } from "./boot.mjs";
 
 const started = performance.now();
 const ready = boot(new URL("./", import.meta.url).href).then((engine) => {
-  postMessage({ type: "ready", ms: performance.now() - started, versions: engine.manifest.versions });
+  postMessage({ type: "ready", ms: performance.now() - started, versions: engine.manifest.versions,
+                boot: engine.timings });
   return engine;
 }, (e) => {
   postMessage({ type: "failed", error: String(e && e.message || e) });

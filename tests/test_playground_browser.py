@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import require, require_chromium
-from test_playground import MLP_2_16_16_1, require_vendor
+
+from tests.conftest import require, require_chromium
+from tests.test_playground import MLP_2_16_16_1, require_vendor
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
