@@ -29,7 +29,7 @@ playground: $(BIN)/.installed
 
 # The documentation site, into site/ (git ignores it), warnings as errors; tests/test_site.py builds it too.
 docs: $(BIN)/.installed
-	$(BIN)/python -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 # The peers: micrograd from PyPI (the `bench` extra) and PyTorch where a wheel exists (else its rows are
 # skipped with a note). Then every workload, written to docs/benchmarks.md (several minutes).

@@ -5,10 +5,8 @@ from autodiff._version import __version__
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
 from autodiff.engine import (
     PRIMITIVES,
-    BackwardStep,
     Primitive,
     Value,
-    backward_steps,
     exp,
     log,
     neuron,
@@ -20,7 +18,7 @@ from autodiff.engine import (
 )
 from autodiff.functional import grad, hessian, hvp
 from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
-from autodiff.steps import ForwardStep, Walkthrough, forward_steps
+from autodiff.steps import BackwardStep, ForwardStep, Walkthrough, backward_steps, forward_steps
 
 __all__ = [
     "__version__", "Value", "Primitive", "PRIMITIVES", "BackwardStep", "topological_order", "backward_steps",

@@ -17,22 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff.engine import PRIMITIVES, Value, apply, batch_size
+from autodiff.engine import Value, apply, array_leaf, batch_size
+from autodiff.primitives import EXAMPLES_SUM
 
 __all__ = ["batch", "batch_columns", "total", "mean", "example", "batch_size"]
-
-_EXAMPLES_SUM = PRIMITIVES["examples_sum"]
-
-
-def _leaf(data: np.ndarray, label: str) -> Value:
-    """A leaf holding an array: `Value()` itself takes only numbers, so that a stray array in the
-    one-example API is an error rather than a silent batch."""
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.60}")
-    node = Value.__new__(Value)
-    node.data, node._grad, node._op, node._a, node._b, node.label = data, None, None, None, None, label
-    return node
-
 
 def _as_float_array(values, ndim: int, who: str) -> np.ndarray:
     try:
@@ -52,7 +40,7 @@ def _as_float_array(values, ndim: int, who: str) -> np.ndarray:
 
 def batch(values, label: str = "") -> Value:
     """One leaf holding one number per example: ``batch([1, -1, 1])`` (targets, a single feature)."""
-    return _leaf(_as_float_array(values, 1, "batch"), label)
+    return array_leaf(_as_float_array(values, 1, "batch"), label)
 
 
 def batch_columns(rows, labels: list[str] | None = None) -> list[Value]:
@@ -62,14 +50,14 @@ def batch_columns(rows, labels: list[str] | None = None) -> list[Value]:
     labels = labels if labels is not None else [f"x{j}" for j in range(data.shape[1])]
     if len(labels) != data.shape[1]:
         raise ValueError(f"batch_columns: {len(labels)} labels for {data.shape[1]} columns")
-    return [_leaf(np.ascontiguousarray(data[:, j]), lab) for j, lab in enumerate(labels)]
+    return [array_leaf(np.ascontiguousarray(data[:, j]), lab) for j, lab in enumerate(labels)]
 
 
 def total(v: Value) -> Value:
     """Σ_i v_i over the examples: one node (primitive "examples_sum"); ∂/∂v_i = 1 for every i."""
     if v.__class__ is not Value:
         raise TypeError(f"total needs a Value, got {type(v).__name__}")
-    return apply(_EXAMPLES_SUM, v)
+    return apply(EXAMPLES_SUM, v)
 
 
 def mean(v: Value) -> Value:
@@ -85,5 +73,5 @@ def example(v: Value, i: int) -> tuple[float, float]:
     n = v.data.shape[0]
     if not -n <= i < n:
         raise IndexError(f"example {i} is out of range: the batch holds {n} examples (0..{n - 1})")
-    g = v._grad
-    return float(v.data[i]), 0.0 if g is None else float(g[i] if getattr(g, "ndim", 0) else g)
+    g = v.grad
+    return float(v.data[i]), float(g[i] if getattr(g, "ndim", 0) else g)

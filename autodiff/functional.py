@@ -7,42 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autodiff.engine import Value, _check_number, _walk
+from autodiff.engine import Value, check_number
+from autodiff.graph import walk
+from autodiff.reference import gradients
 
 __all__ = ["grad", "hessian", "hvp"]
-
-
-def _gradients(root: Value, keep: set[Value], create_graph: bool) -> dict[Value, float | Value]:
-    """The backward pass of `Value.backward`, with the gradients kept in a dict instead of on the nodes.
-
-    Each interior node, in reverse topological order, hands ``op.vjp(upstream, out, *inputs)`` to its
-    parents, terms adding up. On floats (``out`` = the node's number) this is the first-order pass; with
-    ``create_graph`` the same rule is called with the nodes themselves (``out`` = the node, inputs = its
-    parents, upstream a `Value`), so its arithmetic builds the graph of the gradient: tanh's
-    ``1 - out * out`` then depends on the tanh node, and differentiating it again is right.
-    Gradients of nodes not in ``keep`` are dropped once passed on.
-    """
-    order, batched = _walk(root)
-    if batched:
-        raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
-                         "works on one-example graphs. Build the graph for one example, or use backward()")
-    grads: dict[Value, float | Value] = {root: Value(1.0) if create_graph else 1.0}  # d root / d root
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        # Every node of `order` leads to root and all its children come later in it, so its gradient
-        # is complete here.
-        g = grads[node] if node in keep else grads.pop(node)
-        parents = node.parents
-        if create_graph:
-            terms = op.vjp(g, node, *parents)
-        else:
-            terms = op.vjp(g, node.data, *[p.data for p in parents])
-        for p, t in zip(parents, terms, strict=True):
-            before = grads.get(p)
-            grads[p] = t if before is None else before + t
-    return grads
 
 
 def _name(v: Value, i: int) -> str:
@@ -82,7 +51,10 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
         if v.__class__ is not Value:
             raise TypeError(f"grad: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
                             "with respect to the Value nodes the output was built from")
-    grads = _gradients(output, set(wrt), create_graph)
+    if walk(output)[1]:
+        raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
+                         "works on one-example graphs. Build the graph for one example, or use backward()")
+    grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)  # the reference loop
     result = []
     for i, v in enumerate(wrt):
         g = grads.get(v)
@@ -120,7 +92,7 @@ def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
-    """The matrix of second derivatives H[i][j] = ∂²f / ∂x_i ∂x_j at ``inputs``, as a list of rows.
+    """The matrix of second derivatives ``H[i][j]`` = ∂²f / ∂x_i ∂x_j at ``inputs``, as a list of rows.
 
     ``f`` takes one `Value` per input (``f(x, y)``) and returns one Value. It is called once, on fresh
     leaves holding the inputs' numbers; the gradient ∇f is built as a graph (``grad(..., create_graph=
@@ -144,7 +116,7 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequen
     xs = _leaves(inputs, "hvp")
     if isinstance(vector, (str, bytes)) or not isinstance(vector, Sequence) or len(vector) != len(xs):
         raise ValueError(f"hvp: vector must hold one number per input ({len(xs)}), got {vector!r:.60}")
-    v = [_check_number(c) for c in vector]
+    v = [check_number(c) for c in vector]
     out = _output(f, xs, "hvp")
     if out is None:
         return [0.0] * len(xs)

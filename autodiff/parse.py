@@ -13,12 +13,14 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 
-from autodiff.engine import Value, exp, log, relu, sigmoid, tanh
+from autodiff.engine import Value
+from autodiff.primitives import PRIMITIVES
 
 __all__ = ["parse_expression", "ParsedExpression", "ExpressionError", "FUNCTIONS", "ALLOWED",
            "MAX_LENGTH", "MAX_OPERATORS"]
 
-FUNCTIONS: dict[str, Callable] = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "relu": relu}
+#: The functions of the language: every primitive of the table with a ``parse_name`` (read at import).
+FUNCTIONS: dict[str, Callable] = {p.parse_name: p for p in PRIMITIVES.values() if p.parse_name}
 
 _BINARY: dict[type, tuple[str, Callable]] = {
     ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),

@@ -1,35 +1,39 @@
 """Step through a graph: `forward_steps` replays each computation in topological order, and
-`backward_steps` (the loop `Value.backward()` runs) yields each chain-rule step; both read as worked
-examples.  `Walkthrough` records the whole pass so a stepper can move back and forth through it.
+`backward_steps` (the reference backward loop, `autodiff.reference`) yields each chain-rule step of one
+fresh pass; both read as worked examples. `Walkthrough` records both so a stepper can move back and forth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
-from autodiff.engine import BackwardStep, Value, backward_steps, batch_size, topological_order
+from autodiff.engine import Value, batch_size, topological_order
+from autodiff.primitives import PRIMITIVES, like, pow_const
+from autodiff.reference import backprop
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
-# The symbolic local derivative d out / d input of each primitive, one form per input (a single
-# string serves every input of an n-ary op).  Placeholders: {x} first input, {y} second, {o} output,
-# {n} the constant exponent, {n1} = n - 1.  The rules themselves live in engine.PRIMITIVES.
-LOCAL_DERIVATIVE_TEXT: dict[str, tuple[str, ...] | str] = {
-    "add": "1",                                    # d(x + y)/dx = d(x + y)/dy = 1
-    "sum": "1",
-    "mul": ("{y}", "{x}"),                         # the other operand
-    "tanh": ("(1 − {o}²)",),                       # 1 - tanh(x)^2
-    "exp": ("e^{x}",),                             # e^x, the output itself
-    "log": ("1/{x}",),
-    "sigmoid": ("{o}(1 − {o})",),                  # σ(1 - σ)
-    "relu": ("[{x} > 0]",),                        # 1 if x > 0 else 0
-    "pow_const": ("{n}·{x}^{n1}",),                # n x^(n-1)
-    "pow": ("{y}·{x}^({y} − 1)", "{o}·log {x}"),   # d/dx x^y, d/dy x^y = x^y log x
-    "neuron": "{partner}",                         # dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1
-    "examples_sum": "1",                           # each example's term counts once
-}
+class _DerivativeTexts(Mapping):
+    """Each primitive's ``text`` (its symbolic local derivative) by name, read from the table."""
+
+    def _texts(self) -> dict:
+        return {p.name: p.text for p in [*PRIMITIVES.values(), pow_const(2.0)] if p.text is not None}
+
+    def __getitem__(self, name: str):
+        return self._texts()[name]
+
+    def __iter__(self):
+        return iter(self._texts())
+
+    def __len__(self) -> int:
+        return len(self._texts())
+
+
+#: The symbolic local derivative d out / d input of each primitive (see `Primitive.text`): a view of
+#: the table in `autodiff.primitives`, where each primitive's text is written beside its rule.
+LOCAL_DERIVATIVE_TEXT: Mapping = _DerivativeTexts()
 
 
 def fmt(x: float) -> str:
@@ -70,7 +74,7 @@ def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> s
     'x'
     """
     parents = node.parents
-    forms = LOCAL_DERIVATIVE_TEXT.get(node.op)
+    forms = node.primitive.text
     if forms is None:  # a primitive added later without a text form still reads correctly
         return f"∂{names[node]}/∂{names[parents[index]]}"
     form = forms if isinstance(forms, str) else forms[index]
@@ -131,7 +135,57 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     interior = [n for n in order if not n.is_leaf]
     for i, node in enumerate(interior, 1):
         values = tuple(p.data for p in node.parents)
-        yield ForwardStep(i, len(interior), node, values, node.primitive.forward(*values), names, example)
+        yield ForwardStep(i, len(interior), node, values, node.primitive(*values), names, example)
+
+
+class BackwardStep:
+    """One step of the backward pass: a node passing its gradient on to its parents.
+
+    ``contributions[i]`` is the term added to ``parents[i]``'s gradient (upstream × local derivative)
+    and ``running[i]`` that parent's gradient in this pass right after it was added. A reused parent
+    appears once per use. ``local[i]`` is d node / d parents[i]; ``names`` maps every node of the graph
+    to the name ``str()`` shows (its label, else ``v<topological position>``).
+    """
+
+    __slots__ = ("index", "total", "node", "op", "upstream", "parents", "local", "contributions",
+                 "running", "names")
+
+    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names):
+        self.index, self.total, self.node, self.op = index, total, node, node.op
+        self.upstream, self.parents = upstream, parents
+        self.local, self.contributions, self.running = local, contributions, running
+        self.names = names
+
+    def __str__(self) -> str:
+        """A worked example: ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``."""
+        return format_backward_step(self)
+
+    def __repr__(self) -> str:
+        return (f"BackwardStep({self.index}/{self.total} {self.op}: upstream={self.upstream!r}, "
+                f"local={self.local!r}, contributions={self.contributions!r})")
+
+
+def backward_steps(root: Value) -> Iterator[BackwardStep]:
+    """One fresh backward pass of ``root``'s graph, a `BackwardStep` per interior node.
+
+    The gradients are those `autodiff.grad` returns, from zero whatever ``.grad`` held before, and no
+    ``.grad`` is changed: stepping shows the pass without touching the user's gradients. The loop is
+    the reference loop (`autodiff.reference.backprop`) that `backward()`'s executors must equal.
+    """
+    if root.__class__ is not Value:
+        raise TypeError(f"backward needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    names = node_names(order)
+    total = sum(1 for n in order if not n.is_leaf)
+    grads = {root: like(1.0, root.data)}
+    for index, (node, g, terms) in enumerate(backprop(root, grads), 1):
+        running, after = {}, []
+        for p, t in zip(node.parents, terms, strict=True):   # the accumulation the loop does next
+            before = running[p] if p in running else grads.get(p)
+            running[p] = t if before is None else before + t
+            after.append(running[p])
+        local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
+        yield BackwardStep(index, total, node, g, node.parents, tuple(local), terms, tuple(after), names)
 
 
 def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
@@ -165,9 +219,9 @@ class Walkthrough:
     """The whole forward and backward pass of ``root``'s graph, recorded as frames to step through.
 
     Frames, in order: ``start`` (only the leaves are known), one ``forward`` frame per `ForwardStep`,
-    ``seed`` (``root.grad = 1``), one ``backward`` frame per `BackwardStep`.  Recording runs the real
-    backward pass (`backward_steps`), so afterwards the graph holds the gradients ``root.backward()``
-    gives; as always, leaf gradients accumulate onto what they held before.
+    ``seed`` (``root.grad = 1``), one ``backward`` frame per `BackwardStep`.  The backward frames are one
+    fresh pass (`backward_steps`): the gradients `autodiff.grad` gives, whatever ``.grad`` held
+    before, and no node's ``.grad`` is changed by recording or stepping.
     """
 
     def __init__(self, root: Value, example: int | None = None):
@@ -186,15 +240,19 @@ class Walkthrough:
         self.example = (example or 0) if self.batch_size > 1 else None
         self.names = node_names(self.order)
         self.position = {node: i for i, node in enumerate(self.order)}
-        self.prior = {n: n.grad for n in self.order if n.is_leaf and n.grad != 0}
+        self.prior: dict[Value, float] = {}  # gradients before the pass: none, each pass is fresh
         self.forward = list(forward_steps(root, self.example))
         self.backward = list(backward_steps(root))
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))
-        self.seed = self.prior.get(root, 0.0) + 1.0
+        self.seed = 1.0
 
     def __len__(self) -> int:
         return len(self.kinds)
+
+    def __repr__(self) -> str:
+        return (f"<Walkthrough of {self.names[self.root]}: {len(self.forward)} forward and "
+                f"{len(self.backward)} backward steps>")
 
     def step(self, frame: int) -> ForwardStep | BackwardStep | None:
         """The step a frame shows (None for ``start`` and ``seed``)."""
@@ -220,8 +278,7 @@ class Walkthrough:
                     f"every example's): the leaves are {leaves}")
         if kind == "seed":
             name = self.names[self.root]
-            extra = f" (+ the {fmt(self.prior[self.root])} it held)" if self.root in self.prior else ""
-            return f"backward begins: {name}.grad = d{name}/d{name} = 1.0{extra}"
+            return f"backward begins: {name}.grad = d{name}/d{name} = 1.0"
         step = self.step(frame)
         return str(step) if kind == "forward" else format_backward_step(step, self.example)
 
@@ -238,12 +295,11 @@ class Walkthrough:
 
     def grads(self, frame: int) -> dict[Value, float]:
         """The running gradients after ``frame``: empty during the forward pass, then the root's seed and
-        each parent's gradient as the backward steps add to it (plus what leaves held before)."""
+        each parent's gradient as the backward steps add to it."""
         nf = len(self.forward)
         if frame <= nf:
             return {}
-        grads = {n: g for n, g in self.prior.items()}
-        grads[self.root] = self.seed
+        grads = {self.root: self.seed}
         for step in self.backward[:frame - nf - 1]:
             for parent, after in zip(step.parents, step.running, strict=True):
                 grads[parent] = self.at(after)

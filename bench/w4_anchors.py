@@ -159,9 +159,9 @@ def run(size: str) -> list[Table]:
         ours = measure(deltagrad_step(points, "batched"), repeats // 2 or 1)
         scaling.rows.append([f"{points:,}", limit.cell(), ours.cell(), f"{ours.median / limit.median:.3g}"])
     scaling.notes.append("A fused layer over a batch is one matrix product forward and two backward "
-                         "(autodiff.engine.neurons, engine._flush_neurons); what is left is fixed Python "
-                         "work per node (the walk, one numpy call per activation, the scalar parameter "
-                         "updates), which dominates at 100 points and fades with more.")
+                         "(autodiff.engine.neurons, autodiff.vectorized._flush); what is left is fixed "
+                         "Python work per node (the walk, one numpy call per activation, the scalar "
+                         "parameter updates), which dominates at 100 points and fades with more.")
     return [table, scaling]
 
 

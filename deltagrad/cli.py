@@ -5,6 +5,7 @@
     deltagrad step "x*x + x" x=3 --plain
     deltagrad step "n = x*w + b; o = tanh(n)" x=2 w=-3 b=6.88 --frames slides --format png
     deltagrad check --doc 004
+    deltagrad exercise --doc 004 --seed 7 -o exercise
     deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
     deltagrad demo
@@ -16,12 +17,17 @@ Bad input exits with status 2 and one line on stderr; `check` and `verify` exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import json
 import math
 import os
+import signal
 import sys
+import threading
+import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -60,20 +66,30 @@ def _values(pairs: list[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        name = name.strip()
+        # NFKC, as Python's parser reads names in the expression: a full-width ｘ is x.
+        name = unicodedata.normalize("NFKC", name.strip())
         if not sep or not name.isidentifier():
-            raise CommandError(f"{pair!r} is not name=value; give each input as name=number, e.g. x1=2.0")
+            raise CommandError(f"{_short(pair)!r} is not name=value; give each input as name=number, "
+                               "e.g. x1=2.0")
         try:
             number = float(text)
         except ValueError:
-            raise CommandError(f"{pair}: {text.strip()!r} is not a number; write name=number, "
-                               f"e.g. {name}=0.5") from None
+            raise CommandError(f"{_short(pair)}: {_short(text.strip())!r} is not a number; write "
+                               f"name=number, e.g. {name}=0.5") from None
+        if math.isinf(number) and "inf" not in text.lower():
+            raise CommandError(f"{name}: the number {_short(text.strip())} is out of the float range "
+                               "(about ±1.8e308); give a smaller one")
         if not math.isfinite(number):
-            raise CommandError(f"{pair}: the value must be a finite number")
+            raise CommandError(f"{name}: the value must be a finite number, got {_short(text.strip())}")
         if name in values:
             raise CommandError(f"{name} is given twice ({name}={values[name]:g} and {pair}); give it once")
         values[name] = number
     return values
+
+
+def _short(text: str, width: int = 24) -> str:
+    """``text`` cut to ``width`` characters for an error message, saying how long it was."""
+    return text if len(text) <= width else f"{text[:width]}… ({len(text)} characters)"
 
 
 def _parse(expr: str, pairs: list[str]) -> ParsedExpression:
@@ -103,6 +119,29 @@ def _output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
     return out
 
 
+def _seed(text: str) -> int:
+    """argparse type of a seed: numpy's generators take integers >= 0."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number >= 0, got {_short(text)!r}")
+    return seed
+
+
+def _digits(text: str) -> int:
+    """argparse type of a number of significant digits: a float64 has at most 17."""
+    try:
+        digits = int(text)
+    except ValueError:
+        digits = 0
+    if not 1 <= digits <= 17:
+        raise argparse.ArgumentTypeError(f"give a number of significant digits from 1 to 17, got "
+                                         f"{_short(text)!r}")
+    return digits
+
+
 def _need(module: str, attribute: str, what: str):
     """A piece another part of deltagrad provides, or a clear error when this version lacks it."""
     try:
@@ -127,16 +166,31 @@ def cmd_grad(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
     root = parsed.root
     root.backward()
+    _finite_or_error(parsed)
     if args.json:
         print(json.dumps({
             "expression": args.expr, "value": root.data,
             "gradients": {k: v.grad for k, v in parsed.leaves.items()},
             "inputs": {k: v.data for k, v in parsed.leaves.items()},
             "nodes": {k: {"value": v.data, "grad": v.grad} for k, v in parsed.nodes.items()},
-        }, indent=2))
+        }, indent=2, allow_nan=False))  # strict JSON: NaN and Infinity are not JSON
         return 0
     print(grad_report(parsed, args.expr, args.digits))
     return 0
+
+
+def _finite_or_error(parsed: ParsedExpression) -> None:
+    """Refuse to report a value or gradient that is inf or NaN: it is an overflow or a point outside
+    the domain, not an answer."""
+    out = parsed.root.label or "value"
+    named = _named(parsed)
+    shown = [(out, parsed.root.data), *((k, v.data) for k, v in named),
+             *((f"the gradient of {out} with respect to {k}", v.grad) for k, v in named)]
+    for what, x in shown:
+        if not math.isfinite(x):
+            raise CommandError(f"{what} is {x} (not a finite number): at these inputs the computation "
+                               "overflows float64 or leaves a function's domain; try smaller inputs or "
+                               "inputs inside the domain")
 
 
 def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
@@ -313,6 +367,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"derivative given: {' '.join(args.derivative.split())}")
     print(result)
     return 0 if result.agree else 1
+
+
+# ---- exercise -----------------------------------------------------------------------------------
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    make_exercise = _need("nn.exercise", "make_exercise", "exercises")
+    if args.doc is None and args.net is None:
+        raise CommandError("which network? give --doc 004 (a document's), or --net 2-3-2 with "
+                           "--activation and --loss")
+    if args.doc is not None and (args.activation or args.loss):
+        raise CommandError(f"--doc {args.doc} fixes the activation and the loss; --activation and --loss "
+                           "go with --net alone")
+    if not (math.isfinite(args.lr) and 0 < args.lr < 10):
+        raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
+    folder = _folder(args.output, "-o")
+    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                             seed=args.seed, lr=args.lr)
+    try:
+        paths = exercise.write(folder)
+    except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram
+        raise CommandError(str(e)) from None
+    key = exercise.key
+    print(f"exercise: {exercise.name}")
+    print(f"answer key: {len(key.forward) + 1} forward values, {len(key.deltas)} δ's, {len(key.grads)} "
+          f"gradients, {len(key.update)} parameters after one step; document {exercise.doc.number}'s "
+          f"closed form agrees (max |diff| {key.max_abs:.1e})")
+    for path in paths:
+        print(f"wrote {path}")
+    if exercise.stepper_skipped:
+        print(f"{exercise.stepper_skipped}; choose a smaller --net for a stepper page")
+    return 0
 
 
 # ---- train --------------------------------------------------------------------------------------
@@ -606,7 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "respect to every named input (and every named intermediate node).")
     _expression_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.add_argument("--digits", type=_digits, default=6, help="significant digits shown, 1 to 17 (default 6)")
     p.set_defaults(run=cmd_grad)
 
     p = sub.add_parser("draw", help="the graph as a diagram (.svg .png .pdf .dot)", epilog=GRAMMAR,
@@ -648,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "engine on random networks and print them side by side. Exit status 0 when they "
                        "agree, 1 when not.")
     p.add_argument("--doc", choices=(*DOCUMENTS, "all"), default="all", help="which document (default all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random networks (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the random networks (default 0)")
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("verify", help="check a hand-derived derivative against the engine", epilog=GRAMMAR,
@@ -672,6 +757,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atol", type=float, default=1e-9, help="absolute tolerance (default 1e-9)")
     p.set_defaults(run=cmd_verify)
 
+    p = sub.add_parser("exercise", help="a problem sheet with its answer key and a stepper page",
+                       description="Write a backpropagation exercise: a small network with numbers, an "
+                       "input and a target, and questions (every forward value, δ, gradient, one update "
+                       "step) as Markdown and HTML; the answer key, computed by the engine and checked "
+                       "against the document's closed form; and the predict-mode stepper page. The same "
+                       "seed gives the same sheet.")
+    p.add_argument("--doc", choices=DOCUMENTS, default=None, help="a document's network (004: 2-3-2)")
+    p.add_argument("--net", metavar="WIDTHS", default=None, help="layer widths, e.g. 2-3-2 (each 1 to 6)")
+    p.add_argument("--activation", choices=("sigmoid", "relu"), default=None, help="with --net: hidden "
+                   "activation (default sigmoid)")
+    p.add_argument("--loss", choices=("squared_error", "binary_cross_entropy", "cross_entropy"),
+                   default=None, help="with --net: the loss (default squared_error)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the numbers (default 0)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update step (default 0.5)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the files")
+    p.set_defaults(run=cmd_exercise)
+
     p = sub.add_parser("train", help="train a small network on a toy data set",
                        description="Train MLP(2, [hidden..., 1]) on two moons with the hinge loss, "
                        "printing progress and the accuracy; -o writes a plot (needs matplotlib).")
@@ -680,7 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", default="16,16", help="hidden layer widths (default 16,16)")
     p.add_argument("--lr", type=float, default=1.0, help="initial learning rate (default 1.0, decays "
                    "linearly to 0.1 of it)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the data and the weights (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="seed of the data and the weights (default 1)")
     p.add_argument("--samples", type=int, default=100, help="number of points (default 100)")
     p.add_argument("--noise", type=float, default=0.1, help="noise of the moons (default 0.1)")
     p.add_argument("--l2", type=float, default=1e-4, help="L2 regularisation λ (default 1e-4)")
@@ -694,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="deltagrad-demo", metavar="DIR", help="folder for the files "
                    "(default ./deltagrad-demo)")
     p.add_argument("--epochs", type=int, default=40, help="epochs of the moons training (default 40)")
-    p.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    p.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_demo)
 
@@ -706,6 +808,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=str(PLAYGROUND), help="the playground folder (default: the checkout's)")
     p.set_defaults(run=cmd_playground)
     return parser
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM (a plain `kill`) into SystemExit(143) while a command runs, so that `finally`
+    blocks run: a file being written loses its temporary file, not the user's old file."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -721,13 +841,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or a usage error (2), already printed by argparse
         return e.code if isinstance(e.code, int) else 2
     try:
-        return args.run(args)
+        with _terminate_cleanly():
+            return args.run(args)
     except (CommandError, ExpressionError) as e:
         message = str(e)
     except (ValueError, ArithmeticError) as e:  # a computation out of its domain, e.g. in backward
         message = str(e)
     except OSError as e:
         message = f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
+    except MemoryError:
+        message = ("out of memory; make the problem smaller (fewer or narrower --hidden layers, fewer "
+                   "--samples, a shorter expression)")
     except KeyboardInterrupt:
         return 130
     print(f"{PROG} {args.command}: error: {' '.join(message.split())}", file=sys.stderr)

@@ -176,6 +176,31 @@ class Comparison:
         return "\n".join(out)
 
 
+    def _repr_html_(self) -> str:
+        # Jupyter: the same comparison as a table that wraps to the output area's width.
+        from html import escape
+
+        def row(r: Row) -> str:
+            mark = "" if r.agrees(self.rtol, self.atol) else ' style="background:#ffe3e3"'
+            cells = [r.name, r.symbol, f"{r.engine:+.16e}", f"{r.closed:+.16e}", f"{r.abs_diff:.1e}"]
+            return f"<tr{mark}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+
+        def section(title: str, rows: list[Row]) -> str:
+            title = f'<tr><th colspan="5" style="text-align:left">{escape(title)}</th></tr>'
+            return title + "".join(map(row, rows))
+
+        d = self.doc
+        head = "".join(f"<th>{h}</th>" for h in ("", "document", "engine", "closed form", "|diff|"))
+        verdict = "AGREE" if self.agree else f"DISAGREE on {len(self.disagreements())} entries"
+        return (f"<p><b>document {escape(d.number)}: {escape(d.title)}</b><br>"
+                f"network {escape(self.network)}; m = {self.m}; {escape(d.loss_text)}</p>"
+                '<div style="max-width:100%;overflow-x:auto"><table style="font-family:monospace">'
+                f"<tr>{head}</tr>{row(self.loss)}"
+                + section("δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad)", self.deltas)
+                + section("gradients of the loss (engine: .grad after backward)", self.grads)
+                + f"</table></div><p>{escape(self.summary())}: the engine and the closed form {verdict}</p>")
+
+
 def _shown(text: str) -> int:
     """How many columns ``text`` takes: combining marks (the tilde of W̃) take none."""
     return sum(not unicodedata.combining(c) for c in text)
@@ -455,6 +480,15 @@ class DocumentReport:
         for c in bad[1:] if not first.agree else bad:
             out += ["", str(c)]       # a disagreement is always shown in full
         return "\n".join(out)
+
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rest = "".join(f"<li>{escape(c.summary())}</li>" for c in self.comparisons[1:])
+        also = f"<p>also checked (document {self.doc}, seed {self.seed}):</p><ul>{rest}</ul>" if rest else ""
+        bad = [c for c in self.comparisons[1:] if not c.agree]   # a disagreement is shown in full
+        return self.comparisons[0]._repr_html_() + also + "".join(c._repr_html_() for c in bad)
 
 
 def compare_document(doc: str, rng: int | np.random.Generator | None = 0) -> DocumentReport:

@@ -128,6 +128,9 @@ class Module:
         on), not such JSON, nested too deeply, holding a number out of the float range, or holding other
         parameter names (a model of another shape) raises `ValueError`. Either way nothing changes.
         """
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValueError(f"load: max_bytes must be a positive whole number of bytes, got "
+                             f"{max_bytes!r:.40}")
         path = os.fspath(path)
         text = _read_text(path, max_bytes)
         try:

@@ -42,11 +42,21 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
-    def _update(self, p: Value, new: float) -> None:
-        if not math.isfinite(new):
-            raise FloatingPointError(f"{type(self).__name__}: the update made parameter "
-                                     f"{p.label or '?'} {new!r} (gradient {p.grad!r}); lower the lr")
-        p.data = new
+    def _commit(self, new: list[float], state: dict[str, list[float]]) -> None:
+        """Assign ``new`` to the parameters once it, the gradients and each list of ``state`` (the
+        optimizer's per-parameter state after this step) are all finite; otherwise raise
+        `FloatingPointError` naming the first parameter concerned, having changed nothing."""
+        for i, p in enumerate(self.params):
+            quantities = {"gradient": p.grad, "new value": new[i], **{k: v[i] for k, v in state.items()}}
+            bad = [f"{k} {v!r}" for k, v in quantities.items() if not math.isfinite(v)]
+            if bad:
+                name = f"params[{i}]" + (f" ({p.label})" if p.label else "")
+                raise FloatingPointError(
+                    f"{type(self).__name__}.step: parameter {name} would get {', '.join(bad)} (value "
+                    f"{p.data!r}, gradient {p.grad!r}); nothing was updated. Lower the lr, or clip or "
+                    "rescale the gradients")
+        for p, x in zip(self.params, new, strict=True):
+            p.data = x
 
     def step(self) -> None:
         raise NotImplementedError
@@ -62,11 +72,12 @@ class SGD(Optimizer):
         self.velocity = [0.0] * len(self.params)
 
     def step(self) -> None:
+        """One update of every parameter, all or nothing (see `Optimizer._commit`)."""
         mu, lr = self.momentum, self.lr
-        for i, p in enumerate(self.params):
-            v = mu * self.velocity[i] + p.grad
-            self.velocity[i] = v
-            self._update(p, p.data - lr * v)
+        velocity = [mu * v + p.grad for v, p in zip(self.velocity, self.params, strict=True)]
+        self._commit([p.data - lr * v for p, v in zip(self.params, velocity, strict=True)],
+                     {"velocity": velocity})
+        self.velocity = velocity
 
 
 class Adam(Optimizer):
@@ -84,11 +95,14 @@ class Adam(Optimizer):
         self.s = [0.0] * len(self.params)
 
     def step(self) -> None:
-        (b1, b2), lr, eps = self.betas, self.lr, self.eps
-        self.t += 1
-        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        for i, p in enumerate(self.params):
-            g = p.grad
-            self.m[i] = m = b1 * self.m[i] + (1 - b1) * g
-            self.s[i] = s = b2 * self.s[i] + (1 - b2) * g * g
-            self._update(p, p.data - lr * (m / c1) / (math.sqrt(s / c2) + eps))
+        """One update of every parameter, all or nothing (see `Optimizer._commit`): a gradient so
+        large that its square overflows is refused rather than stored as an infinite second moment."""
+        (b1, b2), lr, eps, t = self.betas, self.lr, self.eps, self.t + 1
+        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        grads = [p.grad for p in self.params]
+        m = [b1 * m + (1 - b1) * g for m, g in zip(self.m, grads, strict=True)]
+        s = [b2 * s + (1 - b2) * g * g for s, g in zip(self.s, grads, strict=True)]
+        new = [p.data - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
+               for p, mi, si in zip(self.params, m, s, strict=True)]
+        self._commit(new, {"first moment m": m, "second moment s": s})
+        self.t, self.m, self.s = t, m, s

@@ -1,11 +1,11 @@
 """A fused layer at a time: `neurons` makes the same nodes as one `neuron` per row, and over a batch the
-backward pass hands a layer's gradients on in two matrix products (engine._flush_neurons). Both are
+backward pass hands a layer's gradients on in two matrix products (autodiff.vectorized._flush). Both are
 speed paths, so every test compares them with the plain one-node-at-a-time way."""
 
 import numpy as np
 import pytest
 
-from autodiff import Value, backward_steps, engine, topological_order
+from autodiff import Value, backward_steps, topological_order, vectorized
 from autodiff.batched import batch, batch_columns, mean, total
 from autodiff.engine import neuron, neurons
 from nn.data import make_moons
@@ -69,8 +69,8 @@ def single_example_grads(model, X, y):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
 def test_a_fused_mlp_over_a_batch_equals_the_sum_of_single_example_runs(activation, monkeypatch):
     flushes = []
-    real = engine._flush_neurons
-    monkeypatch.setattr(engine, "_flush_neurons",
+    real = vectorized._flush
+    monkeypatch.setattr(vectorized, "_flush",
                         lambda groups, waiting: (flushes.append(len(groups)), real(groups, waiting)))
     X, y = make_moons(40, 0.1, rng=5)
     y = 2.0 * y - 1
@@ -90,11 +90,10 @@ def test_the_stepper_and_the_grouped_backward_leave_the_same_gradients():
     nodes = topological_order(loss)
     loss.backward()
     fast = [np.copy(n.grad) for n in nodes]
-    for n in nodes:
-        n.grad = 0.0
-    for _ in backward_steps(loss):
-        pass
-    for a, b in zip(fast, [n.grad for n in nodes], strict=True):
+    stepped = {loss: 1.0}
+    for s in backward_steps(loss):
+        stepped.update(zip(s.parents, s.running, strict=True))
+    for a, b in zip(fast, [stepped[n] for n in nodes], strict=True):
         assert rel_err(a, b) < 1e-12 or np.all(a == b)
 
 

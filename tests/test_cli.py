@@ -245,7 +245,7 @@ def test_every_subcommand_has_help(capsys, command):
     (["grad", "x*y", "x=1", "y=2", "z=3"], "z is given a value but not used (it uses x, y)"),
     (["grad", "log(x)", "x=0"], "log needs an input > 0"),
     (["grad", "x**y", "x=-2", "y=2"], "needs log of a negative base"),  # raised by the backward pass
-    (["grad", "x", "x=1", "--digits", "many"], "invalid int value: 'many'"),
+    (["grad", "x", "x=1", "--digits", "many"], "digits from 1 to 17, got 'many'"),
     (["draw", "x*2", "x=1", "-o", "/nonexistent-dir/g.svg"], "the folder /nonexistent-dir does not exist"),
     (["draw", "x*2", "x=1", "-o", "g.jpeg"], "must end in .svg, .png, .pdf, .dot"),
     (["draw", "x*2", "x=1"], "required: -o/--output"),

@@ -201,3 +201,41 @@ def test_matplotlib_plots_are_written_atomically(tmp_path, capsys):
         newton.plot(runs, frozen)
     assert frozen.read_bytes() == b"keep me"
     assert not [n for n in os.listdir(tmp_path) if n.endswith(TEMP_SUFFIX)]
+
+
+def test_the_command_line_removes_its_temporary_file_when_terminated(tmp_path):
+    """`kill` (SIGTERM) while `deltagrad train -o` writes its plot: the old plot stays, no temporary
+    file is left. The child's fsync is made slow, which holds the write open long enough to be hit."""
+    plot = tmp_path / "moons.png"
+    plot.write_bytes(b"old plot")
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {ROOT!r})
+        from deltagrad.cli import main
+        os.fsync = lambda fd: time.sleep(60)   # a very slow disk
+        sys.exit(main(["train", "moons", "--epochs", "1", "--samples", "10", "--hidden", "2", "-q",
+                       "-o", {str(plot)!r}]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not [n for n in os.listdir(tmp_path) if n.endswith(TEMP_SUFFIX)]:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.terminate()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert b"Traceback" not in err
+    assert os.listdir(tmp_path) == ["moons.png"] and plot.read_bytes() == b"old plot"
+
+
+def test_slide_frames_are_written_atomically(tmp_path):
+    from tests.conftest import classic_neuron, require_dot
+    require_dot()
+    from viz.frames import frames
+
+    root, _ = classic_neuron()
+    frozen = _read_only(tmp_path / "frame_000.svg")
+    with pytest.raises(PermissionError, match="read-only"):
+        frames(root, tmp_path, "svg", gif=False)
+    assert frozen.read_bytes() == b"keep me"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(TEMP_SUFFIX)]

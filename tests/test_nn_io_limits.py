@@ -39,6 +39,9 @@ def test_a_file_over_the_size_limit(tmp_path):
     nn.MLP(2, [2, 1], rng=3).load(path, max_bytes=size)          # exactly at the limit is fine
     path.write_text(HEAD + "{" + " " * (nn.module.MAX_FILE_BYTES // 8) + "}}")
     _refused(path, "over the limit", max_bytes=nn.module.MAX_FILE_BYTES // 16)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_bytes must be a positive whole number"):
+            nn.MLP(2, [2, 1], rng=0).load(path, max_bytes=bad)
 
 
 def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):

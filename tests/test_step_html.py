@@ -28,7 +28,8 @@ def test_page_is_self_contained_with_every_node_in_the_svg(tmp_path):
     assert page == stepper.html and stepper.path == tmp_path / "d.html"
     assert page.count("<svg") == 1 and "<link" not in page and " src=" not in page
     urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
-    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}, urls
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink",
+                    "http://www.w3.org/1998/Math/MathML"}, urls  # namespaces, never fetched
     order = topological_order(root)
     assert len(stepper.node_ids) == len(order) == len(set(stepper.node_ids))
     svg = html.unescape(page[page.index("<svg"):page.index("</svg>")])
@@ -53,6 +54,8 @@ def test_frame_data_steps_forward_then_backward(tmp_path):
     last = {}
     for f in data["frames"]:
         last.update(f["grads"])
+    assert not any(n.has_grad for n in order)  # the page steps a fresh pass, .grad untouched (issue 14)
+    root.backward()
     assert {int(k): v for k, v in last.items()} == {i: n.grad for i, n in enumerate(order)}
     a_asks = [ask for f in data["frames"] for ask in f["asks"] if ask["name"] == "a"]
     assert len(a_asks) == 2 and a_asks[-1]["value"] == order[pos["a"]].grad   # once per step, running
@@ -70,7 +73,8 @@ def test_predict_flag_hint_and_notebook_form():
     assert hints[0].splitlines()[0] == "step 1/3  mul: b.grad += c · d.grad = ?"
     assert all(re.search(r"\d\.\d+ · ", h) is None for h in hints), "a hint must not show the answer"
     frame = stepper._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and "<script" not in frame
+    assert frame.startswith('<iframe sandbox="allow-scripts" srcdoc="') and "<script" not in frame
+    assert "allow-same-origin" not in frame  # an opaque origin: the page cannot reach the notebook
     assert html.unescape(frame.split('srcdoc="')[1].split('" style=')[0]) == stepper.html
 
 
@@ -106,4 +110,6 @@ def test_batched_graph_page_shows_the_chosen_example(tmp_path):
         assert values[str(i)] == pytest.approx(one[i].data, rel=1e-14)
         if node is not a:  # the shared parameter's gradient sums every example's
             assert grads[str(i)] == pytest.approx(one[i].grad, rel=1e-14)
+    assert not a.has_grad  # the page steps a fresh pass and leaves .grad alone (issue 14)
+    root.backward()
     assert grads[str(order.index(a))] == pytest.approx(a.grad, rel=1e-14)

@@ -166,3 +166,82 @@ def test_reused_node_and_notebook_iframe(browser, tmp_path):
         "               x.grad += x · y.grad = 3.0 · 1.0 → 3.0 + 3.0 = 6.0"]
     assert frame.locator("#dg-row-0 .dg-grad").inner_text() == "6.0"
     assert errors == []
+
+
+# ---- hostile labels: nothing in a label runs, every label shows verbatim (issue 18, item 1) ----------
+
+HOSTILE = ["%DATA%<img src=x onerror=alert(1)>", "%DATA%<img src=y onerror=window.dgPwned=1>",
+           "</script><script>window.dgPwned=2</script>", "%MODE%-x", "%TITLE%%SVG%", "q\"uo'te&amp;",
+           "line\u2028sep\u2029para", "<!--", "]]><svg onload=alert(3)>"]
+UNHARMED = "() => window.dgPwned === undefined && document.querySelectorAll('img').length === 0"
+NAMES = "#dg-table tbody tr td:first-child"
+
+
+def hostile_graph():
+    leaves = [Value(float(k + 1), label) for k, label in enumerate(HOSTILE)]
+    out = leaves[0]
+    for v in leaves[1:]:
+        out = out * v
+    out.label = "<b>out</b>"
+    return out, leaves
+
+
+def watch(page) -> tuple[list[str], list[str]]:
+    """Record (and dismiss) every dialog, and every script error."""
+    dialogs, errors = [], []
+
+    def on_dialog(d):
+        dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return dialogs, errors
+
+
+@pytest.mark.parametrize("predict", [False, True])
+def test_hostile_labels_run_nothing_and_show_verbatim(browser, tmp_path, predict):
+    require_dot()
+    from viz import step_html
+
+    root, leaves = hostile_graph()
+    title = "<script>alert(4)</script>"
+    stepper = step_html(root, tmp_path / "hostile.html", predict=predict, title=title)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    dialogs, errors = watch(page)
+    page.goto(stepper.path.resolve().as_uri())
+    for _ in range(len(leaves) + 4):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(200)
+    assert dialogs == [] and errors == [] and page.evaluate(UNHARMED)
+    assert page.title() == title
+    mode = page.eval_on_selector("body", "b => b.className").split()[0]
+    assert mode == ("dg-predict" if predict else "dg-step")
+    names = page.eval_on_selector_all(NAMES, "els => els.map(e => e.textContent)")
+    assert set(HOSTILE) | {"<b>out</b>"} <= set(names)
+    svg_text = page.eval_on_selector("#dg-diagram svg", "e => e.textContent")
+    for label in HOSTILE:   # graphviz draws the labels as text (it turns the line separators into breaks)
+        assert label.split("\u2028")[0] in svg_text, label
+    page.close()
+
+
+def test_hostile_labels_in_the_notebook_iframe_stay_inside_it(browser, tmp_path):
+    require_dot()
+    from viz import HtmlStepper
+
+    root, _ = hostile_graph()
+    stepper = HtmlStepper(root)
+    page = browser.new_page()
+    dialogs, errors = watch(page)
+    page.set_content(f"<html><body><h1>notebook</h1>{stepper._repr_html_()}</body></html>")
+    frame = page.frame_locator("iframe")
+    frame.locator("#dg-next").wait_for()
+    for _ in range(12):
+        frame.locator("#dg-next").click()
+    assert dialogs == [] and errors == [] and page.evaluate(UNHARMED)
+    assert page.frames[1].evaluate(UNHARMED)
+    assert page.get_attribute("iframe", "sandbox") == "allow-scripts"
+    # the sandboxed page has an opaque origin: its script cannot reach the notebook's page
+    reach = "() => { try { return window.parent.document.title; } catch (e) { return 'blocked'; } }"
+    assert page.frames[1].evaluate(reach) == "blocked"
+    assert set(HOSTILE) <= set(frame.locator(NAMES).all_text_contents())

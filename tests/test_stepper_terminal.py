@@ -48,7 +48,8 @@ def test_keys_move_forward_and_back_and_quit():
     assert "o = tanh(n)  ·  node 10 of 10 in topological order  ·  used by nothing" in tanh_screen
     rows = {line.split()[0]: line for line in tanh_screen.splitlines() if line.strip().startswith("n ")}
     assert rows["n"].rstrip().endswith("0.5")             # n's running gradient in the table
-    assert x1.grad == pytest.approx(-1.5, abs=1e-12)        # recording ran the real backward pass
+    assert walk.grads(len(walk) - 1)[x1] == pytest.approx(-1.5, abs=1e-12)  # one fresh pass
+    assert not x1.has_grad                                 # and .grad left alone (issue 14)
 
 
 def test_going_past_either_end_stays_put():

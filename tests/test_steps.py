@@ -1,5 +1,5 @@
 """Forward and backward steps on known graphs: order, counts, local derivatives, contributions, the
-worked-example text, and that draining `backward_steps` is exactly `backward()`."""
+worked-example text, and that `backward_steps` shows one fresh pass of `backward()` (issue 14)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from autodiff import neuron as fused_neuron
 from autodiff.batched import total
 from autodiff.steps import LOCAL_DERIVATIVE_TEXT, fmt, node_names
 from tests.conftest import classic_neuron, diamond
+
+
+def stepped(root: Value) -> dict[Value, float]:
+    """Each node's gradient at the end of the stepped pass (the root's seed, then the running sums)."""
+    grads = {root: 1.0}
+    for s in backward_steps(root):
+        grads.update(zip(s.parents, s.running, strict=True))
+    return grads
 
 
 def zoo():
@@ -54,8 +62,10 @@ def test_neuron_backward_steps():
         "step 5/5  mul: x1.grad += w1 · x1w1.grad = -3.0 · 0.5 → -1.5",
         "               w1.grad += x1 · x1w1.grad = 2.0 · 0.5 → 1.0"]
     expected = dict(x1=-1.5, w1=1.0, x2=0.5, w2=0.0, b=0.5, n=0.5, s=0.5, x1w1=0.5, x2w2=0.5, o=1.0)
+    grads = stepped(o)
     for name, g in expected.items():
-        assert v[name].grad == pytest.approx(g, abs=1e-15), name
+        assert grads[v[name]] == pytest.approx(g, abs=1e-15), name
+        assert not v[name].has_grad, "stepping leaves .grad as it was"
 
 
 def test_reused_node_shows_one_contribution_per_use():
@@ -65,7 +75,7 @@ def test_reused_node_shows_one_contribution_per_use():
     assert step.parents == (x, x)
     assert step.local == (3.0, 3.0) and step.contributions == (3.0, 3.0)
     assert step.running == (3.0, 6.0)                      # the accumulation, use by use
-    assert x.grad == 6.0
+    assert x.grad == 0.0 and not x.has_grad
     assert str(step).splitlines() == ["step 1/1  mul: x.grad += x · v1.grad = 3.0 · 1.0 → 3.0",
                                       "               x.grad += x · v1.grad = 3.0 · 1.0 → 3.0 + 3.0 = 6.0"]
 
@@ -79,19 +89,27 @@ def test_diamond_accumulates_over_two_steps():
     assert t1 == pytest.approx(b.data * c.data)                       # via c = exp(a)
     assert t2 == pytest.approx((1 - b.data ** 2) * c.data)            # via b = tanh(a)
     assert (r1, r2) == (t1, t1 + t2)
-    assert a.grad == r2 == pytest.approx(math.exp(0.3) * (math.tanh(0.3) + 1 - math.tanh(0.3) ** 2))
+    assert r2 == pytest.approx(math.exp(0.3) * (math.tanh(0.3) + 1 - math.tanh(0.3) ** 2))
+    d.backward()
+    assert a.grad == r2
 
 
 @pytest.mark.parametrize("build", [lambda: classic_neuron()[0], lambda: diamond()[0], zoo,
                                    lambda: (lambda x: x * x)(Value(-2.0))])
-def test_draining_backward_steps_is_backward(build):
-    one, two = build(), build()
-    for _ in range(2):  # twice: leaf gradients accumulate the same way on both paths
-        one.backward()
-        for _ in backward_steps(two):
-            pass
-        for p, q in zip(topological_order(one), topological_order(two), strict=True):
-            assert p.grad == q.grad and p.has_grad and q.has_grad
+def test_stepping_shows_one_fresh_pass_and_leaves_grad_alone(build):
+    one = build()
+    one.backward()
+    fresh = {n: n.grad for n in topological_order(one)}
+    one.backward()                                         # twice: leaves now hold two passes
+    held = {n: n.grad for n in topological_order(one)}
+    assert any(held[n] != fresh[n] for n in held if n.is_leaf and fresh[n] != 0)
+    grads = stepped(one)
+    for n in topological_order(one):
+        assert grads.get(n, 0.0) == fresh[n], n         # the one-pass gradients, bit for bit
+        assert n.grad == held[n] and n.has_grad            # .grad exactly as it was
+    walk = Walkthrough(one)
+    final = walk.grads(len(walk) - 1)
+    assert all(final.get(n, 0.0) == fresh[n] and n.grad == held[n] for n in topological_order(one))
 
 
 def test_local_derivatives_match_central_differences_and_contributions():
@@ -145,6 +163,8 @@ def test_walkthrough_frames_and_running_state():
     assert walk.node(6) is o and walk.node(7) is o and walk.node(1) is v["x1w1"]
     assert walk.grads(7)[v["n"]] == pytest.approx(0.5)
     final = walk.grads(len(walk) - 1)
+    assert not any(n.has_grad for n in walk.order)         # recording leaves .grad alone
+    o.backward()
     assert set(final) == set(walk.order) and all(final[n] == n.grad for n in walk.order)
     assert "1.0" in walk.text(6) and walk.text(0).startswith("start: the leaves are x1 = 2.0")
 
@@ -157,10 +177,11 @@ def test_walkthrough_rejects_a_non_value():
 def test_a_leaf_root_has_no_steps_but_a_seed():
     x = Value(2.0, "x")
     assert list(forward_steps(x)) == [] and list(backward_steps(x)) == []
+    x.backward()
     assert x.grad == 1.0
-    walk = Walkthrough(x)                                  # a second pass: the leaf accumulates
-    assert walk.kinds == ["start", "seed"] and walk.grads(1) == {x: 2.0} and x.grad == 2.0
-    assert walk.text(1) == "backward begins: x.grad = dx/dx = 1.0 (+ the 1.0 it held)"
+    walk = Walkthrough(x)                                  # a fresh pass: the seed, whatever x held
+    assert walk.kinds == ["start", "seed"] and walk.grads(1) == {x: 1.0} and x.grad == 1.0
+    assert walk.text(1) == "backward begins: x.grad = dx/dx = 1.0"
 
 
 def test_batched_walkthrough_shows_the_chosen_example_and_sums_for_parameters():
@@ -183,7 +204,9 @@ def test_batched_walkthrough_shows_the_chosen_example_and_sums_for_parameters():
         one = singles[1].order[i]
         if node is not walk.root:  # the root totals the examples
             assert values[node] == pytest.approx(one.data, rel=1e-14), walk.names[node]
-        expected = sum(s.order[i].grad for s in singles) if node in params else one.grad
+        final = [s.grads(len(s) - 1) for s in singles]       # each example's own fresh pass
+        expected = sum(f[s.order[i]] for s, f in zip(singles, final, strict=True)) if node in params \
+            else final[1][one]
         assert grads[node] == pytest.approx(expected, rel=1e-12), walk.names[node]
     text = "\n".join(walk.text(f) for f in range(len(walk)))
     assert "w0.grad += Σ_examples x0 · " in text and "(example 1: 3.0 · " in text

@@ -145,6 +145,8 @@ def test_verify_order_2_mixed_partials_and_ranges(capsys):
     (["x*y", "--wrt", "x", "--derivative", "q", "x=1", "y=2"], "no value given for q"),
     (["x*y", "--wrt", "x", "--derivative", "y", "x=1", "y=2", "--range", "x=3:1"], "--range 'x=3:1'"),
     (["x*y", "--wrt", "x", "--derivative", "y", "x=1"], "no value given for y"),
+    (["x*y", "--wrt", "x", "--derivative", "y", "x=1", "y=2", "--rtol", "-1"], "rtol must be a finite"),
+    (["x*y", "--wrt", "x", "--derivative", "y", "x=1", "y=2", "--points", "-1"], "--points must be at"),
 ])
 def test_verify_bad_input_exits_2_naming_it(capsys, args, message):
     assert main(["verify", *args]) == 2

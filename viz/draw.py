@@ -594,16 +594,21 @@ class Diagram:
         return render(self.graph, path, format)
 
     def _repr_svg_(self) -> str:
-        return render_svg(self.graph)
+        return _fit(render_svg(self.graph))
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         try:
-            return {"image/svg+xml": render_svg(self.graph)}
+            return {"image/svg+xml": _fit(render_svg(self.graph))}
         except RenderError as e:  # say why in the notebook instead of a traceback
             return {"text/plain": f"{e}\n\n{self.source}"}
 
     def __repr__(self) -> str:
         return f"<Diagram: {self.source.count(' -> ')} edges; .source is the DOT text>"
+
+
+def _fit(svg: str) -> str:
+    """A notebook's copy of the SVG: scaled down to the output area's width (never up)."""
+    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
 def show(root: Value, **options) -> Diagram:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import apply, batch_size
+from autodiff.files import write_atomic
 
 __all__ = ["frames", "copy_graph", "GIF_NAME"]
 
@@ -36,18 +36,6 @@ def copy_graph(root: Value) -> tuple[Value, list[Value]]:
 def _caption(text: str) -> str:
     """A step's text as a left-aligned graphviz label, one ``\\l`` per line."""
     return "".join(line.replace("\\", "\\\\") + "\\l" for line in text.splitlines())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _canvases(pngs: list[bytes], pixels: tuple[int, int] | None) -> list:
@@ -132,15 +120,15 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
             graph = apply_preset(graph, chosen)
         written.append(folder / f"frame_{k:03d}.{format}")
         if format == "svg":
-            _write_atomic(written[-1], render_bytes(graph, "svg"))
+            write_atomic(written[-1], render_bytes(graph, "svg"))
         if gif or format == "png":
             pngs.append(render_bytes(graph, "png"))
     images = _canvases(pngs, chosen.pixels if chosen else None) if pngs else []
     if format == "png":
         for path, image in zip(written, images, strict=True):
-            _write_atomic(path, _encoded(image, "PNG"))
+            write_atomic(path, _encoded(image, "PNG"))
     if gif:
         written.append(folder / GIF_NAME)
-        _write_atomic(written[-1], _encoded(images[0], "GIF", save_all=True, append_images=images[1:],
+        write_atomic(written[-1], _encoded(images[0], "GIF", save_all=True, append_images=images[1:],
                                             duration=duration, loop=0))
     return written

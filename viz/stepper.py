@@ -107,7 +107,8 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     gradients of ``root.backward()``.  On a batched graph (`autodiff.batched`) it shows example
     ``example`` (default 0).
     """
-    from rich.console import Console
+    from rich.console import Console, Group
+    from rich.text import Text
 
     console = Console() if console is None else console
     walk = Walkthrough(root, example)
@@ -115,9 +116,9 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     if interactive is None:
         interactive = console.is_terminal and sys.stdin.isatty()
     if not interactive:
-        for frame in range(len(walk)):
-            console.print(walk.text(frame), highlight=False)
-        console.print(render_frame(walk, len(walk) - 1, used_by, show_keys=False))
+        # One print, so that a notebook gets one output rather than one per step.
+        steps = [Text(walk.text(frame)) for frame in range(len(walk))]
+        console.print(Group(*steps, render_frame(walk, len(walk) - 1, used_by, show_keys=False)))
         return walk
     keys = read_key if keys is None else keys
     frame = 0

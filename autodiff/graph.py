@@ -1,0 +1,68 @@
+"""Graph traversal: every node of a graph once, each parent before its child (iterative, so a chain of
+any depth works), and how a node stores its parents (`NARY`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from itertools import filterfalse
+from typing import Any
+
+from autodiff.primitives import is_array
+
+__all__ = ["NARY", "topological_order", "walk"]
+
+#: In a node's second parent slot: "the first slot holds a tuple of any number of parents".
+NARY = object()
+_EMIT = object()  # in the walk's stack: "append the node below me to the order"
+
+
+def topological_order(root: Any) -> list:
+    """Every node of ``root``'s graph once, each parent before its child, ``root`` last.
+
+    Iterative depth-first search visiting parents in operand order, so the order is deterministic
+    and a chain of any depth works without touching the recursion limit. TypeError for a non-Value.
+    """
+    return walk(root)[0]
+
+
+def walk(root: Any) -> tuple[list, bool]:
+    """`topological_order`, and whether a leaf holds an array (a batched graph, `autodiff.batched`)."""
+    if not hasattr(root.__class__, "apply"):
+        raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
+    batched = False
+    order: list = []
+    seen: set = set()
+    # The stack holds nodes to expand, and `node, _EMIT` pairs: popping _EMIT appends the node below it,
+    # after all its parents. No tuple per entry (this loop runs on every backward pass).
+    stack: list = [root]
+    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
+    unseen = partial(filterfalse, seen.__contains__)
+    while stack:
+        node = pop()
+        if node is _EMIT:
+            emit(pop())
+            continue
+        if node in seen:
+            continue
+        mark(node)
+        a = node._a
+        if a is None:
+            emit(node)
+            if node.data.__class__ is not float:  # checked on leaves only: few, and enough
+                batched = is_array(node.data) or batched
+            continue
+        push(node)
+        push(_EMIT)
+        b = node._b
+        if b is None:
+            if a not in seen:
+                push(a)
+        elif b is NARY:
+            stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet
+        else:
+            if b not in seen:
+                push(b)
+            if a not in seen:
+                push(a)
+    return order, batched

@@ -1,0 +1,322 @@
+"""The table of primitives: one row per operation holds everything about it (forward on floats and on
+a batch, derivative rule, derivative text, symbol, name in the expression language). Adding a
+primitive is one `define(...)` call; nothing else in the package names a primitive's calculus.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    import numpy
+
+__all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "Data", "Rule", "is_array", "first_bad"]
+
+#: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
+#: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
+#: shared by every example (a parameter).
+Data: TypeAlias = "float | numpy.ndarray"
+
+#: A derivative rule: ``rule(upstream, out, *inputs) -> one term upstream · ∂out/∂input per input``.
+#: Written in plain arithmetic, so the same rule runs on floats, on arrays (a batch) and on `Value`s
+#: (the graph of a gradient, for second derivatives).
+Rule: TypeAlias = "Callable[..., tuple[Any, ...]]"
+
+
+def is_array(x: Any) -> bool:
+    """True for a batch (a numpy array, one number per example), False for one number or a Value."""
+    return getattr(x, "ndim", 0) > 0
+
+
+def _number(x):
+    """The number(s) of a float, an array or a Value (its ``data``)."""
+    return x if x.__class__ is float or is_array(x) else x.data
+
+
+def first_bad(mask: numpy.ndarray) -> str:
+    """Which examples of a batch broke a rule, for error messages: ``example 3 (and 2 more)``."""
+    import numpy as np
+    bad = np.flatnonzero(mask)
+    return f"example {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+
+
+class Primitive:
+    """One primitive operation, everything about it in one place.
+
+    ``arity``          the number of inputs, -1 for any number (n-ary).
+    ``forward``        the forward function on floats; raises a clear error outside its domain.
+    ``vjp``            the derivative rule (see `Rule`); a missing rule raises NotImplementedError.
+    ``text``           ∂out/∂input as the steppers and diagrams write it, one format per input (one
+                       string for every input); placeholders {x} {y} first and second input, {o} the
+                       output, {n} the constant exponent and {n1} = n - 1. None: shown as ∂out/∂in.
+    ``batch_forward``  the forward over a batch (numpy arrays), with the same errors; None: not batched.
+    ``parse_name``     the function's name in the expression language (`autodiff.parse`), or None.
+    ``consts``         the op's constants (the n of ``x ** n``), already bound into forward and vjp.
+
+    Calling a primitive applies it: on `Value`s it makes a node, on numbers it returns a float, on
+    arrays an array, so ``EXP(x)`` inside a rule works in every mode.
+    """
+
+    __slots__ = ("name", "symbol", "arity", "forward", "vjp", "text", "batch_forward", "parse_name",
+                 "consts")
+
+    def __init__(self, name: str, symbol: str, arity: int, forward: Callable, vjp: Rule,
+                 text: tuple[str, ...] | str | None = None, batch_forward: Callable | None = None,
+                 parse_name: str | None = None, consts: dict[str, float] | None = None):
+        self.name, self.symbol, self.arity = name, symbol, arity
+        self.forward, self.vjp, self.text = forward, vjp, text
+        self.batch_forward, self.parse_name = batch_forward, parse_name
+        self.consts = consts or {}
+
+    def __call__(self, *args: Any) -> Any:
+        for a in args:
+            if hasattr(a.__class__, "apply"):          # a Value: a new node (duck-typed: no import cycle)
+                return a.__class__.apply(self, *args)
+        if any(map(is_array, args)):
+            return self.batch(*args)
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, numbers.Real):
+                raise TypeError(f"{self.name} needs a Value or a real number, got {type(a).__name__} "
+                                f"{a!r:.60}")
+            if not math.isfinite(a):
+                raise ValueError(f"{self.name} needs a finite number, got {a!r}")
+        return self.forward(*[float(a) for a in args])
+
+    def batch(self, *args: Any) -> Any:
+        """The forward over a batch, or a clear error if this primitive has none."""
+        if self.batch_forward is None:
+            raise NotImplementedError(f"{self.name}: no forward over a batch (batch_forward); evaluate "
+                                      "this op one example at a time")
+        return self.batch_forward(*args)
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.symbol!r})"
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, text=None,
+           batch_forward: Callable | None = None, parse_name: str | None = None) -> Primitive:
+    """Add a primitive to the table (see `Primitive` for the fields) and return it."""
+    if name in PRIMITIVES:
+        raise ValueError(f"a primitive named {name!r} is already defined; pick another name")
+    PRIMITIVES[name] = prim = Primitive(name, symbol, arity, forward, vjp, text, batch_forward, parse_name)
+    return prim
+
+
+def _np():
+    import numpy  # imported when a batch is met, so `import autodiff` stays instant
+    return numpy
+
+
+def _finite(name: str, out, hint: str = ""):
+    """``out`` (an array) if every entry is finite, else OverflowError naming the op and the example."""
+    np = _np()
+    if not np.isfinite(out).all():
+        raise OverflowError(f"{name}: overflows a float at {first_bad(~np.isfinite(out))}{hint}")
+    return out
+
+
+# ---- add, mul ------------------------------------------------------------------------------------
+
+ADD = define("add", "+", 2, lambda x, y: x + y,
+             lambda g, out, x, y: (g, g),                      # d(x + y)/dx = d(x + y)/dy = 1
+             "1", lambda x, y: x + y)
+MUL = define("mul", "×", 2, lambda x, y: x * y,
+             lambda g, out, x, y: (g * y, g * x),              # d(x y)/dx = y, d/dy = x
+             ("{y}", "{x}"), lambda x, y: x * y)
+
+
+# ---- pow -----------------------------------------------------------------------------------------
+
+def _pow_fwd(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise ZeroDivisionError(f"pow: {x!r} ** {y!r} divides by zero (this is also how `a / b` "
+                                "computes b ** -1); make sure the divisor or base is not 0")
+    if x < 0 and y != int(y):
+        raise ValueError(f"pow: {x!r} ** {y!r} is not a real number (negative base with a "
+                         "non-integer exponent); use a positive base or an integer exponent")
+    try:
+        return x ** y
+    except OverflowError:
+        raise OverflowError(f"pow: {x!r} ** {y!r} overflows a float") from None
+
+
+def _pow_batch(x, y):
+    np = _np()
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if ((x == 0) & (y < 0)).any():
+        raise ZeroDivisionError(f"pow: 0 ** negative divides by zero at {first_bad((x == 0) & (y < 0))}"
+                                "; make sure the base is not 0")
+    if ((x < 0) & (y != np.floor(y))).any():
+        raise ValueError(f"pow: negative base with a non-integer exponent at "
+                         f"{first_bad((x < 0) & (y != np.floor(y)))}; use a positive base")
+    with np.errstate(all="ignore"):
+        return _finite("pow", x ** y)
+
+
+def _pow_vjp(g, out, x, y):
+    # d/dx x^y = y x^(y-1);  d/dy x^y = x^y log x, which only exists for x > 0.  At x = 0 (y > 0) the
+    # one-sided limit x^y log x -> 0 is used, as PyTorch does.
+    xd = _number(x)
+    if is_array(xd):
+        np = _np()
+        if (xd < 0).any():
+            raise ValueError(f"pow: the derivative of x ** y with respect to y needs log of a negative "
+                             f"base at {first_bad(xd < 0)}; make the exponent a plain number")
+        with np.errstate(divide="ignore"):
+            dy = g * np.where(xd > 0, out * np.log(np.where(xd > 0, xd, 1.0)), 0.0)
+    elif xd > 0:
+        dy = g * (out * LOG(x))
+    elif xd == 0:
+        dy = 0.0 * g
+    else:
+        raise ValueError(f"pow: the derivative of {xd!r} ** y with respect to the exponent y needs "
+                         "log of a negative base; make the exponent a plain number, not a Value")
+    return g * (y * x ** (y - 1)), dy
+
+
+POW = define("pow", "**", 2, _pow_fwd, _pow_vjp, ("{y}·{x}^({y} − 1)", "{o}·log {x}"), _pow_batch)
+
+
+@lru_cache(maxsize=256)
+def pow_const(n: float) -> Primitive:
+    """The primitive ``x ** n`` for a constant exponent n (a one-input node, shown as ``**n``);
+    d/dx x^n = n x^(n-1), and 0 for n = 0 (also at x = 0, where n x^(n-1) would divide by zero)."""
+    def vjp(g, out, x):
+        return (0.0 * g,) if n == 0 else (g * (n * x ** (n - 1)),)
+    shown = int(n) if n == int(n) else n
+    return Primitive("pow_const", f"**{shown}", 1, lambda x: _pow_fwd(x, n), vjp, ("{n}·{x}^{n1}",),
+                     lambda x: _pow_batch(x, n), None, {"n": n})
+
+
+# ---- exp, log ------------------------------------------------------------------------------------
+
+def _exp_fwd(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) overflows a float (the largest finite input is about "
+                            "709.78); scale the input down or use a stable formulation") from None
+
+
+def _exp_batch(x):
+    np = _np()
+    with np.errstate(all="ignore"):
+        return _finite("exp", np.exp(x), " (the largest finite input is about 709.78); scale the input down")
+
+
+def _log_fwd(x: float) -> float:
+    if x <= 0:
+        raise ValueError(f"log: log({x!r}) is undefined; log needs an input > 0")
+    return math.log(x)
+
+
+def _log_batch(x):
+    np = _np()
+    if (x <= 0).any():
+        raise ValueError(f"log: undefined at {first_bad(x <= 0)}; log needs inputs > 0")
+    return np.log(x)
+
+
+EXP = define("exp", "exp", 1, _exp_fwd, lambda g, out, x: (g * out,),   # d/dx e^x = e^x
+             ("e^{x}",), _exp_batch, "exp")
+LOG = define("log", "log", 1, _log_fwd, lambda g, out, x: (g / x,),     # d/dx log x = 1/x
+             ("1/{x}",), _log_batch, "log")
+
+
+# ---- tanh, sigmoid, relu -------------------------------------------------------------------------
+
+def _sigmoid_fwd(x: float) -> float:
+    # Two branches so that exp never sees a large positive argument: sigmoid(-1000) is 0.0, no overflow.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_batch(x):
+    np = _np()
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _step(x):
+    """Heaviside step with H(0) = 0: the derivative of relu. Piecewise constant, so a plain float even
+    when x is a Value (its own derivative is 0 wherever it exists); 0.0/1.0 entries for an array."""
+    x = _number(x)
+    if is_array(x):
+        return (x > 0).astype(float)
+    return 1.0 if x > 0 else 0.0
+
+
+TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every finite x: saturates to ±1
+              lambda g, out, x: (g * (1 - out * out),),     # d/dx tanh x = 1 - tanh(x)^2
+              ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh")
+SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
+                 lambda g, out, x: (g * (out * (1 - out)),),  # d/dx σ(x) = σ(x) (1 - σ(x))
+                 ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid")
+RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0,
+              lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
+              ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu")
+
+
+# ---- the fused neuron and the sum over examples --------------------------------------------------
+
+def stacked(ws, xs):
+    """For a batch: the weights as a vector and the inputs as one (n, N) matrix, when every weight is
+    one number and the inputs are examples (arrays, or numbers shared by every example); else None."""
+    np = _np()
+    try:
+        w = np.array(ws, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    try:
+        X = np.array(xs, dtype=float)             # the usual case: every input holds the batch
+    except (TypeError, ValueError):
+        X = np.stack(np.broadcast_arrays(*xs))    # some inputs are shared numbers
+    return (w, X) if w.ndim == 1 and X.ndim == 2 else None
+
+
+def _neuron_fwd(*inputs):
+    # Same order of additions as w0*x0 + w1*x1 + ... + b built from binary nodes: bit-identical.
+    n = len(inputs) // 2
+    if inputs[n].__class__ is not float and (s := stacked(inputs[:n], inputs[n:-1])):
+        w, X = s
+        return w @ X + inputs[-1]                 # a batch: one matrix product over the examples
+    z = 0.0
+    for w, x in zip(inputs[:n], inputs[n:2 * n], strict=True):
+        z = z + w * x
+    return z + inputs[-1]
+
+
+def _neuron_vjp(g, out, *inputs):
+    # z = Σ_k w_k x_k + b over inputs (w_1..w_n, x_1..x_n, b):  dz/dw_k = x_k,  dz/dx_k = w_k,  dz/db = 1
+    n = len(inputs) // 2
+    if is_array(g) and (s := stacked(inputs[:n], inputs[n:-1])):
+        # A batch: each weight (one number) gets Σ_i g_i x_ik, all in one product; each input g w_k.
+        w, X = s
+        b = inputs[-1]
+        return (*(X @ g).tolist(), *_np().multiply.outer(w, g), g if is_array(b) else float(g.sum()))
+    return (*[g * x for x in inputs[n:2 * n]], *[g * w for w in inputs[:n]], g)
+
+
+def like(g, x):
+    """``g`` spread over every example of ``x`` (an array of g's when x is a batch, else g)."""
+    if is_array(x) and not is_array(g):
+        return _np().full(x.shape, g)
+    return g
+
+
+# n-ary: z = Σ_k w_k x_k + b as one node (a fused neuron), inputs (w_1..w_n, x_1..x_n, b); its text
+# is each input's partner (dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1), written by `autodiff.steps`.
+NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _neuron_fwd)
+# the sum over the examples of a batch (see autodiff.batched); one example: the identity
+EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
+                      lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
+                      "1", lambda x: float(x.sum()))

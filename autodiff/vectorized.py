@@ -1,0 +1,95 @@
+"""The batched executor: the backward pass over a graph whose nodes hold one number per example.
+
+Its one contract: the gradients equal `autodiff.reference.gradients` on the same graph, which are the
+sums of the per-example reference runs (to rounding, 1e-12 relative). It adds speed only: relu in one
+numpy call, and the fused neurons of a layer passing their gradients on in two matrix products.
+"""
+
+from __future__ import annotations
+
+from autodiff.primitives import NEURON, RELU, is_array, like, stacked
+
+__all__ = ["backward"]
+
+
+def backward(order: list) -> None:
+    """Set every node's ``_grad`` to d root / d node (summed over the examples for a node holding one
+    number), ``order`` being the root's topological order."""
+    import numpy as np
+    for node in order:
+        node._grad = 0.0
+    root = order[-1]
+    root._grad = like(1.0, root.data)                 # d root / d root = 1 for each example
+    # Fused neurons reading the same inputs (a layer) wait and pass their gradients on together, just
+    # before one of their parents comes up (see `_flush`); `waiting` holds those parents.
+    groups: dict = {}
+    waiting: set = set()
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        if node in waiting:
+            _flush(groups, waiting)
+        g, a = node._grad, node._a
+        if op is NEURON and is_array(node.data):
+            n = len(a) >> 1
+            groups.setdefault((a[n], n), []).append(node)
+            waiting.update(a)
+        elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
+            _accumulate(a, np.where(a.data > 0, g, 0.0))
+        else:
+            _apply_rule(node)
+    if groups:
+        _flush(groups, waiting)
+
+
+def _accumulate(p, t) -> None:
+    """Add the term ``t`` to ``p``'s gradient: a parameter shared by every example (one number)
+    receives the sum over the examples. Never in place, as a term may be another node's gradient
+    array; which is also why a first term can be taken as it is."""
+    if is_array(t) and not is_array(p.data):
+        t = float(t.sum())
+    pg = p._grad
+    p._grad = t if pg.__class__ is float and pg == 0.0 else pg + t
+
+
+def _apply_rule(node) -> None:
+    parents = node.parents
+    for p, t in zip(parents, node._op.vjp(node._grad, node.data, *[p.data for p in parents]),
+                    strict=True):
+        _accumulate(p, t)
+
+
+def _flush(groups: dict, waiting: set) -> None:
+    """Backward of the waiting fused neurons, a group (the neurons reading the same inputs, a layer) at
+    a time: with G the gradients of the group's k neurons (k, N), W their weights (k, n) and X the
+    inputs (n, N), the weights receive G Xᵀ, the inputs Wᵀ G and the biases G summed over the
+    examples: the neuron rule over the whole layer in two products. Empties ``groups`` and ``waiting``."""
+    import numpy as np
+    for (_, n), nodes in groups.items():
+        xs = nodes[0]._a[n:-1]
+        group = []
+        for z in nodes:   # nearly always all of them: the same inputs and a batch δ
+            if z._a[n:-1] == xs and is_array(z._grad):
+                group.append(z)
+            else:
+                _apply_rule(z)
+        if not group:
+            continue
+        s = stacked([w.data for z in group for w in z._a[:n]], [x.data for x in xs])
+        if s is None or not all(z._a[-1].data.__class__ is float for z in group):
+            for z in group:                               # weights or biases that are not one number
+                _apply_rule(z)
+            continue
+        w, X = s
+        W = w.reshape(len(group), n)
+        G = np.array([z._grad for z in group])            # (k, N): every neuron's δ per example
+        for z, row in zip(group, (G @ X.T).tolist(), strict=True):
+            for p, t in zip(z._a[:n], row, strict=True):
+                p._grad += t
+        for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):
+            z._a[-1]._grad += t
+        for x, t in zip(xs, W.T @ G, strict=True):
+            _accumulate(x, t)
+    groups.clear()
+    waiting.clear()

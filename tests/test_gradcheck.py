@@ -1,0 +1,101 @@
+"""The checker's own tests: `gradcheck` rejects a wrong derivative rule of every shape (a flipped sign, a
+halved or doubled term, a zero, an exponent off by one) on every primitive of the table, naming the input
+that disagrees, and accepts the right rule. New rows of `autodiff.PRIMITIVES` are covered without edits."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from autodiff import PRIMITIVES, GradcheckError, Primitive, Value, gradcheck
+from autodiff.engine import apply
+
+# How a right term t = upstream · ∂out/∂x becomes a wrong one; x is the input's number. At the points
+# below (x not 0 or ±1, every term nonzero) each shape changes every term.
+WRONG = {
+    "flipped sign": lambda t, x: -t,
+    "halved": lambda t, x: 0.5 * t,
+    "doubled": lambda t, x: 2.0 * t,
+    "zero": lambda t, x: 0.0 * t,
+    "exponent one higher": lambda t, x: t * x,     # n x^(n-1) -> n x^n
+    "exponent one lower": lambda t, x: t / x,      # n x^(n-1) -> n x^(n-2)
+}
+
+# Points inside every primitive's domain: positive (log, pow with a Value exponent, a square root)
+# and away from kinks (relu at 0). A primitive whose domain needs others gets its own row.
+POINTS = [1.7, 0.6, 1.3, 0.4, 2.2]
+N_ARY_INPUTS = 5  # an n-ary primitive (the fused neuron: w1 w2 x1 x2 b) is tried with five inputs
+
+
+def primitives() -> dict[str, Primitive]:
+    """Every row of the table, and the constant-exponent powers (made on demand, not table rows)."""
+    found = dict(PRIMITIVES)
+    for n in (3, -1, 0.5):
+        found[f"pow_const({n})"] = (Value(2.0) ** n).primitive
+    return found
+
+
+def inputs_of(prim: Primitive) -> list[float]:
+    return POINTS[:N_ARY_INPUTS if prim.arity == -1 else prim.arity]
+
+
+def with_rule(prim: Primitive, rule) -> Primitive:
+    """A copy of ``prim`` with another derivative rule. A copy, so that no fast path that recognises the
+    original (add, mul, relu and the neuron are inlined in backward()) bypasses the rule."""
+    changed = copy.copy(prim)
+    changed.vjp = rule
+    return changed
+
+
+def wrong_in_one_input(prim: Primitive, shape: str, i: int) -> Primitive:
+    def rule(g, out, *xs):
+        terms = list(prim.vjp(g, out, *xs))
+        terms[i] = WRONG[shape](terms[i], xs[i])
+        return tuple(terms)
+    return with_rule(prim, rule)
+
+
+@pytest.mark.parametrize("name", sorted(primitives()))
+def test_gradcheck_accepts_every_right_rule_on_the_rule_path(name):
+    prim = primitives()[name]
+    xs = inputs_of(prim)
+    assert gradcheck(lambda *v: apply(prim, *v), xs)                      # the engine as it runs
+    assert gradcheck(lambda *v: apply(with_rule(prim, prim.vjp), *v), xs)  # the rule itself
+
+
+@pytest.mark.parametrize("shape", sorted(WRONG))
+@pytest.mark.parametrize("name", sorted(primitives()))
+def test_gradcheck_rejects_a_wrong_rule_of_every_shape_on_every_primitive(name, shape):
+    prim = primitives()[name]
+    xs = inputs_of(prim)
+    for i in range(len(xs)):
+        wrong = wrong_in_one_input(prim, shape, i)
+        with pytest.raises(GradcheckError) as err:
+            gradcheck(lambda *v, p=wrong: apply(p, *v), xs)
+        message = str(err.value)
+        assert f"input {i}: engine" in message, (name, shape, i, message)
+        others = [j for j in range(len(xs)) if j != i and f"input {j}: engine" in message]
+        assert not others, f"{name}, {shape} in input {i}: inputs {others} blamed as well"
+
+
+def test_every_shape_changes_a_term_at_the_points_used():
+    """The battery above is not vacuous: at each point every shape moves every nonzero term, and every
+    primitive's terms there are nonzero (a zero term would make most shapes no change at all)."""
+    for name, prim in primitives().items():
+        xs = inputs_of(prim)
+        out = prim.forward(*xs)
+        for i, t in enumerate(prim.vjp(1.0, out, *xs)):
+            assert t != 0, f"{name}: the term of input {i} is 0 at {xs}; choose another point"
+            for shape, f in WRONG.items():
+                assert abs(f(t, xs[i]) - t) > 1e-3 * abs(t), (name, shape, i)
+
+
+def test_gradcheck_tolerance_is_on_the_difference_not_the_magnitudes():
+    """|engine - numeric| is what is bounded: a gradient of the right size and the wrong sign, or one
+    too small, is rejected (a check on |engine| - |numeric| would accept both)."""
+    tanh = PRIMITIVES["tanh"]
+    for shape in ("flipped sign", "halved", "zero"):
+        wrong = wrong_in_one_input(tanh, shape, 0)
+        with pytest.raises(GradcheckError):
+            gradcheck(lambda v, p=wrong: apply(p, v), [0.5])

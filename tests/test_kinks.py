@@ -1,0 +1,90 @@
+"""The conventions at kinks, pinned in every mode: the table's rule, the fast eager path (`backward()`),
+the reference loop (`autodiff.grad`), batched graphs (`autodiff.batched`) and second derivatives
+(`grad(create_graph=True)`). Where a derivative does not exist the engine picks one value, as PyTorch
+does (relu'(0) = 0; d/dy 0**y = 0 for y > 0, the one-sided limit of x**y log x); each mode must agree.
+
+To pin a new kink (abs at 0, leaky_relu at 0, maximum/minimum at a tie), add a `Kink` to KINKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from autodiff import PRIMITIVES, Value, grad
+from autodiff.batched import batch
+
+
+@dataclass(frozen=True)
+class Kink:
+    name: str
+    build: Callable[..., Value]  # f(*leaves) -> one node whose parents are the leaves, in order
+    point: tuple[float, ...]     # the leaves' numbers, at the kink
+    wrt: int                     # which input's derivative is pinned
+    first: float                 # the convention: ∂f/∂input there
+    second: float                # ∂²f/∂input² there, through the graph of the first derivative
+    primitive: str | None = None  # the table row the node must come from (None: made on demand)
+
+
+KINKS = [
+    Kink("relu at 0", lambda x: x.relu(), (0.0,), 0, first=0.0, second=0.0, primitive="relu"),
+    # d/dy x**y = x**y log x has no value at x = 0; its limit from x > 0 is 0 (y > 0)
+    Kink("0 ** y, d/dy", lambda x, y: x ** y, (0.0, 2.0), 1, first=0.0, second=0.0, primitive="pow"),
+    Kink("0 ** y, d/dx", lambda x, y: x ** y, (0.0, 2.0), 0, first=0.0, second=2.0, primitive="pow"),
+    Kink("0 ** 3.0 (Value), d/dy", lambda x, y: x ** y, (0.0, 3.0), 1, first=0.0, second=0.0,
+         primitive="pow"),
+    Kink("x ** 2 at 0", lambda x: x ** 2, (0.0,), 0, first=0.0, second=2.0),
+]
+IDS = [k.name for k in KINKS]
+
+
+def leaves(kink: Kink) -> list[Value]:
+    return [Value(v, f"x{i}") for i, v in enumerate(kink.point)]
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_table_rule(kink):
+    node = kink.build(*leaves(kink))
+    if kink.primitive is not None:
+        assert node.primitive is PRIMITIVES[kink.primitive]
+    terms = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
+    assert terms[kink.wrt] == kink.first
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_fast_path_backward(kink):
+    xs = leaves(kink)
+    kink.build(*xs).backward()
+    assert xs[kink.wrt].grad == kink.first
+    xs[kink.wrt].grad = 0.0
+    root = kink.build(*xs) * 3.0 + 1.0  # reached through mul and add, the inlined rules, upstream 3
+    root.backward()
+    assert xs[kink.wrt].grad == 3.0 * kink.first
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_reference_loop(kink):
+    xs = leaves(kink)
+    assert grad(kink.build(*xs), xs[kink.wrt]) == kink.first
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_batched(kink):
+    """Every example at the kink, next to one away from it (so a per-example mask has work to do)."""
+    xs = [batch([v, v + 0.5], f"x{i}") for i, v in enumerate(kink.point)]
+    root = kink.build(*xs)
+    root.backward()
+    g = np.asarray(xs[kink.wrt].grad)
+    assert g.shape == (2,) and g[0] == kink.first
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_second_derivatives(kink):
+    xs = leaves(kink)
+    first = grad(kink.build(*xs), xs[kink.wrt], create_graph=True)
+    assert isinstance(first, Value) and first.data == kink.first
+    assert grad(first, xs[kink.wrt]) == kink.second
+

@@ -1,0 +1,66 @@
+"""Optimizer steps are all or nothing and never store inf or NaN (issue 18, items 2 and 3): a huge
+gradient is refused with an error naming the parameter, and the parameters and the optimizer's
+state are left exactly as they were, so that a corrected step works."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import nn
+from autodiff import Value
+
+
+def _state(opt):
+    return ([p.data for p in opt.params], [list(getattr(opt, k)) for k in ("velocity", "m", "s")
+                                            if hasattr(opt, k)], getattr(opt, "t", None))
+
+
+def _params(grads):
+    ps = [Value(0.5 * (i + 1), f"w{i}") for i in range(len(grads))]
+    for p, g in zip(ps, grads, strict=True):
+        p.grad = g
+    return ps
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: nn.SGD(ps, lr=0.1),
+    lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: nn.Adam(ps, lr=0.01),
+])
+@pytest.mark.parametrize("bad", [1e300, math.inf, math.nan, -1e308])
+def test_a_bad_last_gradient_changes_nothing(make, bad):
+    ps = _params([0.1, -0.2, 0.3])
+    opt = make(ps)
+    opt.step()                                   # some state to keep
+    ps[2].grad = bad
+    if isinstance(opt, nn.SGD) and abs(bad) < math.inf:
+        opt.lr = 1e10                            # so that SGD's update itself overflows
+    before = _state(opt)
+    with pytest.raises(FloatingPointError, match=r"params\[2\] \(w2\).*nothing was updated"):
+        opt.step()
+    assert _state(opt) == before
+    ps[2].grad, opt.lr = 0.3, 0.1                # a corrected step goes through
+    opt.step()
+    assert all(math.isfinite(x) for x in _state(opt)[0])
+
+
+def test_adam_with_one_huge_gradient_is_refused_not_stored_as_inf():
+    # The issue: Adam stored s = inf for a gradient of 1e300 and the parameter never moved again.
+    p = Value(1.0, "layers.0.neurons.0.w.0")
+    opt = nn.Adam([p], lr=0.1)
+    p.grad = 1e300
+    with pytest.raises(FloatingPointError, match=r"layers\.0\.neurons\.0\.w\.0.*second moment s inf"):
+        opt.step()
+    assert (opt.m, opt.s, opt.t, p.data) == ([0.0], [0.0], 0, 1.0)
+    p.grad = 1.0
+    opt.step()
+    assert p.data == pytest.approx(0.9)          # Adam's first step is lr·sign(g)
+
+
+def test_sgd_does_not_update_some_parameters_and_then_raise():
+    ps = _params([1.0, 1.0, 1e308])
+    with pytest.raises(FloatingPointError, match=r"params\[2\]"):
+        nn.SGD(ps, lr=1e10).step()
+    assert [p.data for p in ps] == [0.5, 1.0, 1.5]

@@ -1,0 +1,159 @@
+"""Levels of detail for the HTML stepper (viz.levels): a network's op steps grouped a neuron and a layer
+at a time, each coarse step exactly the sum of the fine steps it holds; nn.locate; and pages for big
+graphs (the README's 2-16-16-1 loss eager, fused and batched, a 200-link tanh chain, a 5,000-node graph)
+built instead of refused."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import nn
+from autodiff import Value, Walkthrough, backward_steps, topological_order
+from tests.conftest import require_dot
+from viz.levels import gradient_changes, groups, neuron_units, regroup
+
+
+def mlp_loss(fused: bool = False, nouts=(16, 16, 1)):
+    """The README's network on one moons point: squared error plus L2 on the weights."""
+    from nn.data import make_moons
+
+    X, _ = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, list(nouts), rng=1, fused=fused)
+    return nn.squared_error(model(X[0]), [1.0]) + nn.l2(model.weights(), 1e-4), model
+
+
+def tanh_chain(links: int = 200) -> Value:
+    v = Value(0.5, "x")
+    for _ in range(links):
+        v = (v * 1.01).tanh()
+    return v
+
+
+def random_graph(size: int = 5000, seed: int = 0) -> Value:
+    """A graph of about ``size`` nodes: sums, products and tanh of earlier nodes (reuse and diamonds)."""
+    rng = random.Random(seed)
+    nodes = [Value(rng.uniform(-1, 1), f"x{i}") for i in range(40)]
+    while len(nodes) < size // 2:
+        a, b = rng.choice(nodes[-40:]), rng.choice(nodes)
+        nodes.append((a * b).tanh() if rng.random() < 0.3 else a + b)
+    out = nodes[-1]
+    for n in nodes[40:]:
+        out = out + n * 0.001
+    return out
+
+
+def test_neuron_units_hold_each_neurons_nodes_and_nothing_else():
+    model = nn.MLP(2, [3, 2], rng=0)
+    t = model.trace([0.5, -1.0])
+    loss = nn.squared_error(t.output, [1.0, 0.0])
+    unit = neuron_units(topological_order(loss))
+    assert unit[t.z[1][1]] == (1, 1) and unit[t.a[0][2]] == (0, 2) and unit[t.output[0]] == (1, 0)
+    products = [p for p in t.z[0][1].parents if not p.is_leaf]  # the partial sums of an unfused z
+    assert products and all(unit[p] == (0, 1) for p in products)
+    assert not any(n.is_leaf for n in unit)                          # inputs and parameters: no neuron's
+    assert loss not in unit
+    assert sum(1 for key in unit.values() if key == (0, 0)) == 2 * 2 + 1  # 2 products, 1 sum, + b, z, a
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_coarse_steps_are_the_sums_of_their_fine_steps(fused):
+    loss, model = mlp_loss(fused, (4, 3, 1))
+    unit = neuron_units(topological_order(loss))
+    engine = list(backward_steps(loss))
+    steps = regroup(engine, unit, "backward")
+    assert steps is not None and sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
+    neurons, layers = groups(steps, unit, "neuron", "backward"), groups(steps, unit, "layer", "backward")
+    assert [g.key for g in layers] == [(2,), (1,), (0,)]                    # the output layer first
+    assert [g.title for g in layers] == ["layer 3", "layer 2", "layer 1"]
+    assert sorted(g.key for g in neurons) == [(i, j) for i, n in enumerate([4, 3, 1]) for j in range(n)]
+    assert sum(g.stop - g.start for g in neurons) == sum(1 for s in steps if s.node in unit)
+    for layer in layers:  # a layer holds exactly its neurons' runs
+        inside = [g for g in neurons if layer.start <= g.start < layer.stop]
+        assert {g.key[0] for g in inside} == {layer.key[0]}
+        assert sum(g.stop - g.start for g in inside) == layer.stop - layer.start
+    # In the regrouped order each running gradient is the engine's own number: accumulate the
+    # contributions in that order and compare bit for bit.
+    running: dict[Value, float] = {loss: 1.0}
+    after_step = []
+    for s in steps:
+        for p, term, engine_running in zip(s.parents, s.contributions, s.running, strict=True):
+            running[p] = running[p] + term if p in running else term
+            assert running[p] == engine_running
+        after_step.append(dict(running))
+    # a coarse step changes exactly what its fine steps change, by the sum of their contributions
+    for g in neurons + layers:
+        before = after_step[g.start - 1] if g.start else {loss: 1.0}
+        after = after_step[g.stop - 1]
+        changes = gradient_changes(steps[g.start:g.stop])
+        for node, total in changes.items():
+            assert after[node] == pytest.approx(before.get(node, 0.0) + total, rel=1e-12, abs=1e-15)
+        assert all(after[n] == before[n] for n in set(after) - set(changes))
+    # and the neuron steps' δ are the z gradients a plain backward() gives
+    fresh, fresh_model = mlp_loss(fused, (4, 3, 1))
+    fresh.backward()
+    walk = Walkthrough(loss)
+    walk.backward[:] = steps
+    from viz.levels import deltas
+    for g in neurons:
+        for (layer, j), z, delta in deltas(g, walk, unit):
+            assert z.label == f"layers.{layer}.neurons.{j}.z"
+            twin = next(n for n in topological_order(fresh) if n.label == z.label)
+            assert delta == twin.grad
+
+
+def test_neuron_text_writes_the_sum_over_the_next_layer():
+    loss, model = mlp_loss(False, (3, 2, 1))
+    walk = Walkthrough(loss)
+    from viz.levels import describe
+
+    unit = neuron_units(walk.order)
+    g = next(g for g in groups(walk.backward, unit, "neuron", "backward") if g.key == (0, 1))
+    text = describe(g, walk, unit)
+    assert text.startswith("layer 1 · neuron 2, backward")
+    line = next(ln for ln in text.splitlines() if "∂L/∂a" in ln and "Σ" in ln)
+    assert line.split(" = ")[2].count(" + ") == 1  # one w·δ term per neuron of the next layer (2 of them)
+    z = next(n for n in walk.order if n.label == "layers.0.neurons.1.z")
+    assert any(ln.strip().startswith("δ = ∂L/∂z") for ln in text.splitlines())
+    assert describe(g, walk, unit, ask=True).count("?") >= 2
+    assert z in unit
+
+
+def test_pages_for_big_graphs_are_built_not_refused(tmp_path):
+    require_dot()
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    from viz import HtmlStepper
+
+    eager, _ = mlp_loss(False)
+    fused, _ = mlp_loss(True)
+    X, _ = make_moons(8, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+    batched = nn.mean(nn.squared_error(model(batch_columns(X)), [1.0]))
+    chain, big = tanh_chain(200), random_graph(5000)
+    assert len(topological_order(eager)) > 1500 and len(topological_order(big)) >= 5000
+    for root, level, kw in [(eager, "neuron", {}), (eager, "op", {}), (fused, "layer", {}),
+                            (batched, "neuron", {"example": 3}), (chain, "op", {}), (big, "op", {})]:
+        stepper = HtmlStepper(root, level=level, **kw)
+        assert stepper.drawing == "layered" if level == "op" else stepper.drawing != "graphviz"
+        if stepper.drawing == "layered":
+            assert stepper.html.count('<g id="n') == len(topological_order(root))
+    small = HtmlStepper(mlp_loss(True, (2, 1))[0], level="neuron")
+    assert small.drawing == "graphviz"
+    plain = nn.squared_error(nn.MLP(2, [16, 16, 1], rng=1, fused=True)(X[0]), [1.0])  # no L2 term
+    collapsed = HtmlStepper(plain, level="neuron", collapse="neuron")
+    assert collapsed.drawing == "graphviz, neurons collapsed"
+
+
+def test_level_errors_are_named():
+    from viz import HtmlStepper
+
+    with pytest.raises(ValueError, match="level must be one of"):
+        HtmlStepper(Value(1.0), level="neurons")
+    with pytest.raises(ValueError, match="needs a network built by nn"):
+        HtmlStepper(Value(1.0) * 2, level="neuron")
+    with pytest.raises(ValueError, match="max_nodes must be a positive int"):
+        HtmlStepper(Value(1.0), max_nodes=0)
+    with pytest.raises(ValueError, match="collapse must be None or 'neuron'"):
+        HtmlStepper(Value(1.0), collapse="layer")

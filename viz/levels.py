@@ -1,0 +1,213 @@
+"""Levels of detail for stepping through a network: the op steps of `autodiff.forward_steps` and
+`autodiff.backward_steps` grouped into one step per neuron or per layer (nn's `locate` tells which node
+is which neuron's z and a). A coarse step is exactly the run of fine steps it holds, so its gradient
+changes are the sums of theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autodiff import Value, Walkthrough
+from autodiff.steps import fmt
+
+__all__ = ["LEVELS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
+
+#: the levels of detail, coarse to fine
+LEVELS = ("layer", "neuron", "op")
+
+Unit = tuple[int | None, int]  # (layer, neuron), as nn.locate gives them
+
+
+def _part(node: Value) -> tuple[int | None, int, str] | None:
+    """(layer, neuron, "z" or "a") for a neuron's pre-activation or activation node (`nn.locate`)."""
+    from nn import locate
+
+    where = None if node.is_leaf else locate(node.label)
+    if where is None or where.neuron is None or where.role not in ("z", "a"):
+        return None
+    return where.layer, where.neuron, where.role
+
+
+def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
+    """Interior node -> the (layer, neuron) it belongs to: the neuron's z and a (`nn.locate`) and the
+    unlabelled interior nodes used only inside one neuron (the products w·x and partial sums of an
+    unfused z). Inputs, parameters and the loss's nodes belong to none."""
+    unit: dict[Value, Unit] = {}
+    children: dict[Value, list[Value]] = {}
+    for node in order:
+        where = _part(node)
+        if where is not None:
+            unit[node] = where[:2]
+        for p in node.parents:
+            children.setdefault(p, []).append(node)
+    for node in reversed(order):  # children before parents
+        if node in unit or node.label or node.is_leaf:
+            continue
+        keys = {unit.get(c) for c in children.get(node, ())}
+        if len(keys) == 1 and None not in keys:
+            unit[node] = keys.pop()
+    return unit
+
+
+def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list | None:
+    """``steps`` (one pass's fine steps in the engine's order) reordered so that each layer's steps and,
+    inside it, each neuron's are consecutive (layers, neurons and steps keep the order they first appear
+    in), or None when that order is not a valid run of the same pass.
+
+    Valid means what the engine's order guarantees: forward, a node after its operands; backward, a node
+    after every use of it, and each node's contributions in the same order, so every running gradient
+    is the same number as in the engine's pass."""
+    runs: dict[object, dict[object, list]] = {}
+    for i, step in enumerate(steps):
+        where = unit.get(step.node)
+        layer_key = ("op", i) if where is None else ("layer", where[0])
+        runs.setdefault(layer_key, {}).setdefault(where, []).append(step)
+    moved = [s for layer in runs.values() for run in layer.values() for s in run]
+    at = {s.node: k for k, s in enumerate(moved)}
+    if phase == "forward":
+        ok = all(at.get(p, -1) < k for k, s in enumerate(moved) for p in s.parents)
+        return moved if ok else None
+    first = {s.node: k for k, s in enumerate(steps)}
+    last_use: dict[Value, int] = {}
+    for k, s in enumerate(moved):
+        for p in s.parents:
+            if at.get(p, len(moved)) <= k or last_use.get(p, -1) > first[s.node]:
+                return None
+            last_use[p] = first[s.node]
+    return moved
+
+
+@dataclass(frozen=True)
+class Group:
+    """A coarse step: the fine steps ``steps[start:stop]`` of one pass (``phase`` "forward" or
+    "backward"), all about neuron ``key`` = (layer, neuron) (``level`` "neuron") or about layer
+    ``key`` = (layer,) (``level`` "layer")."""
+
+    level: str
+    phase: str
+    key: tuple
+    start: int
+    stop: int
+
+    @property
+    def title(self) -> str:
+        layer = self.key[0]
+        where = "" if layer is None else f"layer {layer + 1}"
+        if self.level == "layer":
+            return where or "the layer"
+        return (where + " · " if where else "") + f"neuron {self.key[1] + 1}"
+
+
+def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> list[Group]:
+    """The coarse steps of ``steps`` (one pass's fine steps, in order) at ``level`` ("neuron" or
+    "layer"): each maximal run of consecutive steps whose nodes share a neuron (or a layer). Steps of
+    nodes outside every neuron stay single fine steps, so they belong to no group.
+
+    Raises ValueError for another level."""
+    if level not in ("neuron", "layer"):
+        raise ValueError(f"groups: level must be 'neuron' or 'layer', got {level!r}")
+    found: list[Group] = []
+    start, key = 0, None
+    for i, step in enumerate([*steps, None]):
+        where = None if step is None else unit.get(step.node)
+        k = None if where is None else where if level == "neuron" else where[:1]
+        if k != key:
+            if key is not None:
+                found.append(Group(level, phase, key, start, i))
+            start, key = i, k
+    return found
+
+
+def gradient_changes(steps: Sequence) -> dict[Value, float]:
+    """The gradient each node receives from a run of backward steps: per parent, the sum of the
+    contributions (upstream × local derivative) the steps add to it, in the order they add them."""
+    total: dict[Value, float] = {}
+    for step in steps:
+        for parent, term in zip(step.parents, step.contributions, strict=True):
+            total[parent] = total[parent] + term if parent in total else term
+    return total
+
+
+# ---- what a coarse step says -----------------------------------------------------------------------
+
+def _paren(x: float) -> str:
+    s = fmt(x)
+    return f"({s})" if s.startswith("-") else s
+
+
+class _Neuron:
+    """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
+
+    def __init__(self, walk: Walkthrough, members: list[Value]):
+        parts = {_part(n)[2]: n for n in members if _part(n) is not None}
+        self.walk, self.z = walk, parts.get("z")
+        self.a = parts.get("a", self.z)
+
+    def forward(self) -> str:
+        at, z, a = self.walk.at, self.z, self.a
+        text = f"z = Σ w·x + b = {fmt(at(z.data))}" if z is not None else ""
+        if a is not None and a is not z:
+            text += f",  a = {a.primitive.symbol}(z) = {fmt(at(a.data))}"
+        return text
+
+    def uses(self, node: Value) -> list[tuple[float, float, float]]:
+        """(local, upstream, term) for each use of ``node`` in the backward pass."""
+        at = self.walk.at
+        return [(at(s.local[i]), at(s.upstream), at(s.contributions[i]))
+                for s in self.walk.backward for i, p in enumerate(s.parents) if p is node]
+
+    def backward(self, ask: bool = False) -> str:
+        """∂L/∂a as the sum over its uses (the next layer's w·δ), then δ = f'(z)·∂L/∂a."""
+        walk, z, a = self.walk, self.z, self.a
+        if z is None:
+            return ""
+        out = a if a is not None else z
+        uses = self.uses(out)
+        total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
+        terms = " + ".join(f"{_paren(loc)}·{_paren(up)}" for loc, up, _ in uses) or "1 (the output)"
+        name = "∂L/∂a" if out is not z else "δ = ∂L/∂z"
+        line = f"{name} = Σ over its uses of w·δ (or local·upstream) = {terms} = {'?' if ask else fmt(total)}"
+        if out is z:
+            return line
+        step = next(s for s in walk.backward if s.node is a)
+        f1 = walk.at(step.local[0])
+        delta = "?" if ask else fmt(walk.at(step.contributions[0]))
+        return (line + f"\nδ = ∂L/∂z = {a.primitive.symbol}′(z) · ∂L/∂a = {_paren(f1)} · "
+                f"{'?' if ask else _paren(total)} = {delta}")
+
+
+def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False) -> str:
+    """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?).
+
+    Forward: each neuron's z = Σ w·x + b and a = f(z). Backward: each neuron's ∂L/∂a written out as the
+    sum over its uses (w·δ for each neuron of the next layer), then δ = f'(z)·∂L/∂a; after that the step
+    adds δ·x to each weight, δ to the bias and w·δ to each input's gradient."""
+    steps = (walk.forward if group.phase == "forward" else walk.backward)[group.start:group.stop]
+    by_neuron: dict[Unit, list[Value]] = {}
+    for s in steps:
+        by_neuron.setdefault(unit[s.node], []).append(s.node)
+    head = f"{group.title}, {group.phase}"
+    if group.phase == "backward":
+        head += f" (steps {steps[0].index}–{steps[-1].index} of {steps[0].total})"
+    lines = [head + ":"]
+    for key, members in by_neuron.items():
+        n = _Neuron(walk, members)
+        body = n.forward() if group.phase == "forward" else n.backward(ask)
+        prefix = f"  neuron {key[1] + 1}: " if group.level == "layer" else "  "
+        lines.append(prefix + body.replace("\n", "\n" + " " * len(prefix)))
+    if group.phase == "backward":
+        lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
+                     "gets w·δ")
+    return "\n".join(lines)
+
+
+def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:
+    """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds."""
+    found = []
+    for s in walk.backward[group.start:group.stop]:
+        where = _part(s.node)
+        if where is not None and where[2] == "z":
+            found.append((unit[s.node], s.node, walk.at(s.upstream)))
+    return found

@@ -1,0 +1,444 @@
+// deltagrad's HTML stepper. Every text from the graph goes into the page with textContent, never as markup.
+(function () {
+  "use strict";
+  const D = JSON.parse(document.getElementById("dg-data").textContent);
+  const SVGNS = "http://www.w3.org/2000/svg", MATHNS = "http://www.w3.org/1998/Math/MathML";
+  const $ = (id) => document.getElementById(id);
+  const F = D.frames.length;
+  const FINER = { layer: "neuron", neuron: "op" };
+  const byName = new Map(D.nodes.map((n, i) => [n.name, i]));
+  const root = D.nodes.length - 1;
+  const seedFrame = D.frames.findIndex((f) => f.kind === "seed");
+  let level = D.level, items = [], cur = 0, zoom = 1, inspected = null;
+  const opened = new Set(), revealed = new Set();
+
+  function fmt(x) {  // as autodiff.steps.fmt: at most 4 decimals, nothing non-zero shown as 0
+    if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) return x.toPrecision(4).replace(/\.?0+e/, "e");
+    let s = x.toFixed(4).replace(/0+$/, "");
+    if (s.endsWith(".")) s += "0";
+    return s === "-0.0" ? "0.0" : s;
+  }
+
+  // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
+  const svg = document.querySelector("#dg-diagram svg");
+  const boxEl = new Map();  // SVG id -> <g>
+  const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
+  D.nodes.forEach((n, i) => {
+    let g = boxEl.get(n.id);
+    if (g === undefined) {
+      g = document.getElementById(n.id);
+      boxEl.set(n.id, g);
+      if (g && !g.querySelector(".dg-halo")) decorate(g);
+    }
+    if (g && n.own) {
+      let t = g.querySelector("text.dg-num");
+      if (!t) t = addText(g, "dg-num", 0, 14, "middle");
+      t.id = "dg-num-" + i;
+      numEl[i] = t;
+      if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
+    }
+  });
+
+  function decorate(g) {
+    const b = g.getBBox();
+    const halo = document.createElementNS(SVGNS, "rect");
+    halo.setAttribute("class", "dg-halo");
+    for (const [k, v] of [["x", b.x - 4], ["y", b.y - 4], ["width", b.width + 8], ["height", b.height + 8],
+                          ["rx", 6]]) halo.setAttribute(k, v);
+    g.insertBefore(halo, g.firstChild);
+  }
+
+  function addText(g, cls, dx, dy, anchor) {  // under (dy > 0) or above (dy < 0) the box
+    const b = g.querySelector(".dg-halo").getBBox();
+    const t = document.createElementNS(SVGNS, "text");
+    t.setAttribute("class", cls);
+    t.setAttribute("x", anchor === "middle" ? b.x + b.width / 2 : b.x + 4 + dx);
+    t.setAttribute("y", dy > 0 ? b.y + b.height + dy - 4 : b.y + 4 + dy);
+    t.setAttribute("text-anchor", anchor);
+    g.appendChild(t);
+    return t;
+  }
+
+  // ---- the table of every node -----------------------------------------------------------------------
+  const tbody = document.querySelector("#dg-table tbody");
+  const rows = D.nodes.map((n, i) => {
+    const tr = document.createElement("tr");
+    tr.id = "dg-row-" + i;
+    for (const cls of ["", "", "dg-data", "dg-grad"]) {
+      const td = document.createElement("td");
+      if (cls) td.className = cls;
+      tr.appendChild(td);
+    }
+    tr.children[0].textContent = n.name;
+    tr.children[1].textContent = n.op;
+    tbody.appendChild(tr);
+    return tr;
+  });
+  if (D.nodes.length <= 80) $("dg-table-box").open = true;
+  const names = $("dg-names");
+  D.nodes.forEach((n) => { const o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
+
+  // ---- the steps at the chosen level: items are fine frames {f} or coarse groups {g} ------------------
+  const starts = { layer: new Map(), neuron: new Map() };
+  D.groups.forEach((g, k) => starts[g.level].set(g.first, k));
+
+  function expand(first, last, lv) {
+    const out = [];
+    for (let f = first; f <= last;) {
+      const k = lv === "op" ? undefined : starts[lv].get(f);
+      if (k === undefined) {  // a step outside every group at this level (the loss's ops)
+        out.push({ f, first: f, last: f });
+        f++;
+        continue;
+      }
+      const g = D.groups[k];
+      if (opened.has(k)) out.push(...expand(g.first, g.last, FINER[lv]));
+      else out.push({ g: k, first: g.first, last: g.last });
+      f = g.last + 1;
+    }
+    return out;
+  }
+
+  function rebuild(frame) {
+    items = expand(0, F - 1, level);
+    cur = Math.max(0, items.findIndex((it) => it.first <= frame && frame <= it.last));
+  }
+
+  const info = (it) => it.g !== undefined ? D.groups[it.g] : D.frames[it.f];
+  const key = (it) => it.g !== undefined ? "g" + it.g : "f" + it.f;
+  const phaseOf = (it) => it.g !== undefined ? D.groups[it.g].phase : D.frames[it.f].kind;
+  function nodesOf(it) {
+    if (it.g !== undefined) return D.groups[it.g].nodes;
+    const n = D.frames[it.f].node;
+    return n === null ? [] : [n];
+  }
+  function touchedOf(it) {
+    const s = new Set();
+    for (let f = it.first; f <= it.last; f++) for (const t of D.frames[f].touched) s.add(t);
+    for (const n of nodesOf(it)) s.delete(n);
+    return s;
+  }
+  function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
+
+  function state(it, hide) {
+    const values = {}, grads = {};
+    for (let f = 0; f <= it.last; f++) {
+      Object.assign(values, D.frames[f].values);
+      if (!(hide && f >= it.first)) Object.assign(grads, D.frames[f].grads);
+    }
+    return { values, grads };
+  }
+
+  // ---- drawing one step: only what changed is written ---------------------------------------------------
+  let marked = [];
+  const shown = [];
+  function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
+
+  function render() {
+    const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
+    const phase = phaseOf(it), forward = phase === "start" || phase === "forward";
+    document.body.classList.toggle("dg-forward", forward);
+    document.body.classList.toggle("dg-backward", !forward);
+    $("dg-phase").textContent = { start: "start", forward: "forward pass", seed: "backward pass: seed",
+                                  backward: "backward pass" }[phase];
+    $("dg-counter").textContent = (cur + 1) + " / " + items.length;
+    $("dg-prev").disabled = cur === 0;
+    $("dg-next").disabled = cur === items.length - 1;
+    $("dg-open").disabled = it.g === undefined;
+    $("dg-text").textContent = hide ? "" : f.text;
+    $("dg-text").hidden = hide;
+    $("dg-hint").hidden = !hide;
+    $("dg-hint").textContent = hide ? f.hint : "";
+    renderPredict(f, hide);
+    for (const [el, cls] of marked) el.classList.remove(cls);
+    marked = [];
+    const current = nodesOf(it);
+    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); mark(rows[i], "dg-touched"); }
+    for (const i of current) {
+      const g = boxEl.get(D.nodes[i].id);
+      if (g) g.classList.remove("dg-touched");
+      mark(g, "dg-current"); mark(rows[i], "dg-current");
+    }
+    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
+    D.nodes.forEach((n, i) => {
+      const known = i in s.values;
+      const v = known ? fmt(s.values[i]) : "";
+      const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
+      const line = v + "\u0000" + g + (known ? "" : "\u0000p");
+      if (shown[i] === line) return;
+      shown[i] = line;
+      rows[i].classList.toggle("dg-pending", !known);
+      rows[i].children[2].textContent = v;
+      rows[i].children[3].textContent = g;
+      const t = numEl[i];
+      if (t) {
+        t.parentNode.classList.toggle("dg-pending", !known);
+        t.textContent = v;
+        if (g) {
+          const span = document.createElementNS(SVGNS, "tspan");
+          span.setAttribute("class", "dg-g");
+          span.textContent = "  ∇ " + g;
+          t.appendChild(span);
+        }
+      }
+    });
+    if (inspected !== null) inspect(inspected);
+    if (current.length) keepInView(boxEl.get(D.nodes[current[current.length - 1]].id));
+  }
+
+  function keepInView(el) {
+    if (!el) return;
+    const box = $("dg-diagram"), r = el.getBoundingClientRect(), v = box.getBoundingClientRect();
+    if (r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom) return;
+    box.scrollLeft += r.left + r.width / 2 - (v.left + v.width / 2);
+    box.scrollTop += r.top + r.height / 2 - (v.top + v.height / 2);
+  }
+
+  // ---- predict mode ------------------------------------------------------------------------------------
+  function renderPredict(f, hide) {
+    const box = $("dg-predict");
+    box.hidden = !hide;
+    box.textContent = "";
+    if (!hide) return;
+    const p = document.createElement("div");
+    p.textContent = "Predict the new gradients, then Check (or Reveal):";
+    box.appendChild(p);
+    for (const a of f.asks) {
+      const row = document.createElement("div");
+      row.className = "dg-ask";
+      const label = document.createElement("label"), input = document.createElement("input");
+      const verdict = document.createElement("span");
+      label.textContent = a.label + " = ";
+      input.type = "text";
+      input.inputMode = "decimal";
+      input.id = "dg-ask-" + a.pos;
+      verdict.id = "dg-verdict-" + a.pos;
+      label.appendChild(input);
+      row.append(label, " ", verdict);
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") check(); });
+      box.appendChild(row);
+    }
+    const buttons = document.createElement("div");
+    for (const [id, text, fn] of [["dg-check", "Check", check], ["dg-reveal", "Reveal", reveal]]) {
+      const b = document.createElement("button");
+      b.id = id;
+      b.textContent = text;
+      b.onclick = fn;
+      buttons.append(b, " ");
+    }
+    box.appendChild(buttons);
+  }
+
+  function reveal() { revealed.add(key(items[cur])); render(); }
+
+  function check() {
+    const f = info(items[cur]);
+    let all = true;
+    for (const a of f.asks) {
+      const raw = $("dg-ask-" + a.pos).value.trim().replace("−", "-");
+      const x = Number(raw);
+      const ok = raw !== "" && Number.isFinite(x)
+        && Math.abs(x - a.value) <= D.tolerance * Math.max(1, Math.abs(a.value));
+      const verdict = $("dg-verdict-" + a.pos);
+      verdict.textContent = ok ? "✓ right" : raw === "" ? "? enter a number" : "✗ wrong, try again";
+      verdict.className = ok ? "right" : "wrong";
+      all = all && ok;
+    }
+    const summary = $("dg-predict-result") || document.createElement("div");
+    summary.id = "dg-predict-result";
+    summary.className = all ? "right" : "wrong";
+    summary.textContent = all ? "Right! Press Next to continue." : "Not all right yet.";
+    $("dg-predict").appendChild(summary);
+    if (all) {
+      revealed.add(key(items[cur]));
+      render();
+      $("dg-text").after(summary);
+    }
+  }
+
+  // ---- moving: one step, jumps, levels, open and close in place -------------------------------------------
+  function goTo(k) {
+    if (D.predict && k > cur) for (let j = cur; j < k; j++) revealed.add(key(items[j]));  // moving on reveals
+    cur = Math.max(0, Math.min(items.length - 1, k));
+    const old = $("dg-predict-result");
+    if (old) old.remove();
+    $("dg-nav-msg").textContent = "";
+    render();
+  }
+  const go = (delta) => goTo(cur + delta);
+  const atFrame = (frame) => items.findIndex((it) => it.first <= frame && frame <= it.last);
+
+  function openCurrent() {
+    const it = items[cur];
+    if (it.g === undefined) return;
+    opened.add(it.g);
+    rebuild(it.first);
+    render();
+  }
+  function closeCurrent() {
+    const frame = items[cur].first;
+    let best = null;  // the finest opened group around this step
+    for (const k of opened) {
+      const g = D.groups[k];
+      if (g.first <= frame && frame <= g.last && (best === null || g.level === "neuron")) best = k;
+    }
+    if (best === null) return;
+    opened.delete(best);
+    rebuild(frame);
+    render();
+  }
+  function setLevel(lv) {
+    level = lv;
+    opened.clear();
+    rebuild(items[cur].first);
+    render();
+  }
+  function findNode(name) {
+    const i = byName.get(name.trim());
+    if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return; }
+    let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
+    if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
+    if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
+    inspected = i;
+    goTo(k < 0 ? 0 : k);
+  }
+
+  // ---- the inspector: a node's value and its gradient as the chain-rule sum over its uses --------------
+  function mi(text, tag) { const e = document.createElementNS(MATHNS, tag || "mi"); e.textContent = text; return e; }
+  function partial(top, bottom) {
+    const frac = document.createElementNS(MATHNS, "mfrac");
+    for (const name of [top, bottom]) {
+      const row = document.createElementNS(MATHNS, "mrow");
+      row.append(mi("∂", "mo"), mi(name));
+      frac.appendChild(row);
+    }
+    return frac;
+  }
+
+  function inspect(i) {
+    inspected = i;
+    for (const el of document.querySelectorAll(".dg-inspected")) el.classList.remove("dg-inspected");
+    const g = boxEl.get(D.nodes[i].id);
+    if (g) g.classList.add("dg-inspected");
+    const it = items[cur], hide = hidden(it), s = state(it, hide), n = D.nodes[i];
+    const box = $("dg-inspector");
+    box.hidden = false;
+    box.textContent = "";
+    const head = document.createElement("div");
+    head.id = "dg-inspector-head";
+    head.textContent = n.name + " (" + n.op + "): value " + (i in s.values ? fmt(s.values[i]) : "not computed yet");
+    box.appendChild(head);
+    const last = hide ? it.first - 1 : it.last;
+    const uses = (D.uses[i] || []).filter((u) => u[1] <= last);
+    const out = D.nodes[root].name;
+    const terms = document.createElement("div");
+    terms.className = "dg-terms";
+    terms.id = "dg-inspector-terms";
+    if (i === root) terms.textContent = "∂" + out + "/∂" + out + " = 1 (the seed of the backward pass)";
+    else if (!uses.length) terms.textContent = "gradient: the backward pass has not reached it yet";
+    else {
+      const math = document.createElementNS(MATHNS, "math");
+      math.setAttribute("display", "block");
+      math.append(partial(out, n.name), mi("=", "mo"));
+      uses.forEach((u, k) => {
+        if (k) math.appendChild(mi("+", "mo"));
+        math.append(partial(D.nodes[u[0]].name, n.name), mi("·", "mo"), partial(out, D.nodes[u[0]].name));
+      });
+      math.appendChild(mi("=", "mo"));
+      uses.forEach((u, k) => {
+        if (k) math.appendChild(mi("+", "mo"));
+        math.append(mi(fmt(u[3]), "mn"), mi("·", "mo"), mi(fmt(u[4]), "mn"));
+      });
+      const total = uses.reduce((a, u) => a + u[5], 0);
+      math.append(mi("=", "mo"), mi(fmt(total), "mn"));
+      box.appendChild(math);
+      terms.textContent = n.name + ".grad = Σ over " + uses.length + " use" + (uses.length > 1 ? "s" : "") + ": "
+        + uses.map((u) => u[2] + " · " + D.nodes[u[0]].name + ".grad").join(" + ") + "\n  = "
+        + uses.map((u) => fmt(u[3]) + " · " + fmt(u[4])).join(" + ") + " = " + fmt(total)
+        + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
+    }
+    box.appendChild(terms);
+  }
+
+  // ---- zoom and pan -----------------------------------------------------------------------------------
+  const W0 = svg ? svg.width.baseVal.value : 0, H0 = svg ? svg.height.baseVal.value : 0;
+  function setZoom(z) {
+    if (!svg) return;
+    const box = $("dg-diagram");
+    const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
+    zoom = Math.max(0.05, Math.min(8, z));
+    svg.setAttribute("width", W0 * zoom);
+    svg.setAttribute("height", H0 * zoom);
+    box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
+    box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
+    $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
+  }
+  function fit() {
+    const box = $("dg-diagram");
+    setZoom(Math.min(box.clientWidth / W0, box.clientHeight / H0));
+  }
+  const diagram = $("dg-diagram");
+  let drag = null, dragged = false;
+  diagram.addEventListener("mousedown", (e) => {
+    drag = { x: e.clientX, y: e.clientY, left: diagram.scrollLeft, top: diagram.scrollTop };
+    dragged = false;
+  });
+  window.addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) { dragged = true; diagram.classList.add("dg-dragging"); }
+    diagram.scrollLeft = drag.left - dx;
+    diagram.scrollTop = drag.top - dy;
+  });
+  window.addEventListener("mouseup", () => { drag = null; diagram.classList.remove("dg-dragging"); });
+  diagram.addEventListener("wheel", (e) => {
+    if (!e.ctrlKey) return;
+    e.preventDefault();
+    setZoom(zoom * (e.deltaY < 0 ? 1.15 : 1 / 1.15));
+  }, { passive: false });
+  diagram.addEventListener("click", (e) => {
+    if (dragged) return;
+    const g = e.target.closest && e.target.closest("g[id]");
+    if (!g) return;
+    const i = D.nodes.findIndex((n) => n.id === g.id && n.own);
+    if (i >= 0) inspect(i);
+  });
+
+  // ---- controls and keys ---------------------------------------------------------------------------
+  $("dg-prev").onclick = () => go(-1);
+  $("dg-next").onclick = () => go(1);
+  $("dg-start").onclick = () => goTo(0);
+  $("dg-backward").onclick = () => goTo(atFrame(seedFrame));
+  $("dg-open").onclick = openCurrent;
+  $("dg-close").onclick = closeCurrent;
+  $("dg-level").onchange = (e) => setLevel(e.target.value);
+  $("dg-zoom-in").onclick = () => setZoom(zoom * 1.25);
+  $("dg-zoom-out").onclick = () => setZoom(zoom / 1.25);
+  $("dg-zoom-reset").onclick = () => setZoom(1);
+  $("dg-zoom-fit").onclick = fit;
+  $("dg-goto").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const k = Number(e.target.value.trim());
+    if (!Number.isInteger(k) || k < 1 || k > items.length) {
+      $("dg-nav-msg").textContent = "give a step number from 1 to " + items.length;
+      return;
+    }
+    goTo(k - 1);
+  });
+  $("dg-find").addEventListener("keydown", (e) => { if (e.key === "Enter") findNode(e.target.value); });
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement) return;  // typing an answer
+    const pan = { ArrowLeft: [-100, 0], ArrowRight: [100, 0], ArrowUp: [0, -100], ArrowDown: [0, 100] }[e.key];
+    if (e.shiftKey && pan) { diagram.scrollLeft += pan[0]; diagram.scrollTop += pan[1]; e.preventDefault(); return; }
+    const act = { ArrowRight: () => go(1), ArrowLeft: () => go(-1), Home: () => goTo(0),
+                  End: () => goTo(items.length - 1), b: () => goTo(atFrame(seedFrame)), o: openCurrent,
+                  c: closeCurrent, "+": () => setZoom(zoom * 1.25), "=": () => setZoom(zoom * 1.25),
+                  "-": () => setZoom(zoom / 1.25), "0": () => setZoom(1), f: fit }[e.key];
+    if (act && !e.ctrlKey && !e.metaKey && !e.altKey) { act(); e.preventDefault(); }
+  });
+
+  rebuild(0);
+  setZoom(1);
+  render();
+})();
