@@ -177,9 +177,10 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
     """Run ``source`` and build its stepper page; return a JSON-ready dict.
 
     On success: ``ok`` True, ``html`` (the `viz.step_html` page), ``value`` (the root's data) and
-    ``nodes``: one ``[name, data, grad]`` per node in topological order, after ``root.backward()``
-    (the loop the page steps through).  On failure: ``ok`` False, ``kind`` ("numpy", "syntax",
-    "error") and ``error``, a message for the learner (the line of their program and the exception).
+    ``nodes``: one ``[name, data, grad]`` per node in topological order, after ``zero_grad()`` and
+    ``backward()`` on the root (the loop the page steps through).  On failure: ``ok`` False,
+    ``kind`` ("numpy", "syntax", "error") and ``error``, a message for the learner (the line of their
+    program and the exception).
     ``mode`` is "python" (the last line's value is the root) or "expression" (`parse_expression`).
     ``svg_renderer`` turns DOT into SVG (default: the system `dot`).  ``page=False`` skips the
     page (no ``html``; for graphs compared number by number in the tests).
@@ -196,6 +197,7 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
         if page:
             with nullcontext() if svg_renderer is None else using(svg_renderer):
                 stepper = HtmlStepper(root, predict=predict, title="deltagrad playground")
+        root.zero_grad()  # a program that ran backward() itself would otherwise report sums
         root.backward()  # the stepper leaves .grad as it found it; the numbers reported are backward()'s
     except SyntaxError as e:
         return _error("syntax", f"line {e.lineno}: {e.msg}\n{(e.text or '').rstrip()}")

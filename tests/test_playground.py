@@ -127,6 +127,13 @@ def test_runner_classic_neuron_gives_the_known_gradients():
     assert result["frames"] == 12 and "dg-data" in result["html"]
 
 
+def test_runner_reports_one_backward_pass_even_after_the_programs_own():
+    source = runner.EXAMPLES["neuron"][2].replace("\no  #", "\no.backward()\no.backward()\no  #")
+    assert "o.backward()" in source
+    once = runner.run(runner.EXAMPLES["neuron"][2], page=False)["nodes"]
+    assert runner.run(source, page=False)["nodes"] == once
+
+
 def test_runner_expression_mode_matches_python_mode():
     require_dot()
     python = runner.run(runner.EXAMPLES["neuron"][2])
