@@ -66,6 +66,7 @@ async function run() {
   if (!result.ok) {
     show(result.error, result.kind);
     $("pg-timing").textContent = "";
+    $("pg-stepper").srcdoc = "";  // the last program's stepper would pass for this one's
     return;
   }
   show("");
