@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs bench lint mutate clean
+.PHONY: demo test docs bench lint mutate clean playground
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,17 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/deltagrad demo --out out/demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed playground
 	$(BIN)/python -m pytest
+
+# The in-browser playground's vendor/ (not committed): Pyodide and Graphviz-in-WebAssembly at the versions
+# pinned in playground/package-lock.json, the project's wheel and the pure-Python wheels it needs. Without
+# npm it says so and stops short (its tests then skip, or fail under CI); `deltagrad playground` serves it.
+playground: $(BIN)/.installed
+	@if command -v npm >/dev/null 2>&1; then \
+		cd playground && npm ci --no-audit --no-fund --loglevel=error && cd .. && \
+		$(BIN)/python playground/build.py; \
+	else echo "note: npm is missing (apt-get install nodejs npm): playground/vendor not built"; fi
 
 # The documentation site, into site/ (git ignores it), warnings as errors; tests/test_site.py builds it too.
 docs: $(BIN)/.installed
@@ -43,4 +52,4 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .mutate build *.egg-info site out
+	rm -rf $(VENV) .pytest_cache .hypothesis .mutate build *.egg-info site out playground/vendor playground/node_modules
