@@ -90,13 +90,13 @@ class Value:
 
     # ---- read-only views -----------------------------------------------------------------------
     @property
-    def grad(self) -> float:
+    def grad(self) -> Data:
         """d root / d self from the backward passes that reached this node; 0.0 before any did."""
         g = self._grad
         return 0.0 if g is None else g
 
     @grad.setter
-    def grad(self, value: float) -> None:
+    def grad(self, value: Data) -> None:
         self._grad = value
 
     @property
@@ -218,8 +218,7 @@ class Value:
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 (vectorized if batched else eager).backward(order)  # one executor for the whole pass
-            total = sum(map(_GRAD, order))    # inf or nan anywhere makes the sum so (one C-level pass)
-            if not (total - total == 0).all() if is_array(total) else total - total:
+            if not _all_finite(list(map(_GRAD, order)), batched):
                 _check_gradients(order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
@@ -246,6 +245,19 @@ def _name(node: Value, order: list[Value]) -> str:
 def _finite(x) -> bool:
     import numpy as np
     return bool(np.isfinite(x).all()) if is_array(x) else math.isfinite(x)
+
+
+def _all_finite(grads: list, batched: bool) -> bool:
+    """Whether every gradient is finite: their sum is, in one C-level pass (a false alarm, a sum that
+    overflows, is sorted out by `_check_gradients`); a batch's arrays are checked in one numpy call."""
+    if not batched:
+        total = sum(grads)
+        return not total - total
+    import numpy as np
+    floats = [g for g in grads if g.__class__ is float]
+    arrays = [g for g in grads if g.__class__ is not float]
+    total = sum(floats)
+    return not total - total and (not arrays or bool(np.isfinite(np.hstack(arrays)).all()))
 
 
 def _check_gradients(order: list[Value]) -> None:
