@@ -100,6 +100,8 @@ def test_buttons_and_arrows_move_the_highlight_and_show_the_numbers(browser, tmp
         page.keyboard.press("ArrowRight")
     assert p.counter() == "12 / 12" and page.is_disabled("#dg-next")
     assert p.current() == [p.svg_id("x1w1")]
+    assert not any(node.has_grad for node in p.order)  # the page steps a fresh pass (issue 14)
+    p.order[-1].backward()
     for node in p.order:                                                    # every gradient is revealed
         assert p.page.inner_text(f"#dg-row-{p.order.index(node)} .dg-grad") == fmt(node.grad)
     assert p.row("x1")[1] == "-1.5" and p.row("w1")[1] == "1.0" and p.row("w2")[1] == "0.0"
