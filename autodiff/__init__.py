@@ -9,6 +9,7 @@ from autodiff.engine import (
     Value,
     abs,
     cos,
+    detect_anomaly,
     elu,
     exp,
     gelu,
@@ -39,5 +40,5 @@ __all__ = [
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum",
-    "no_grad", "is_grad_enabled", "InfiniteSlopeError",
+    "no_grad", "is_grad_enabled", "InfiniteSlopeError", "detect_anomaly",
 ]

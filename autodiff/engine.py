@@ -11,6 +11,7 @@ import numbers
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import Any
 
 from autodiff import eager, vectorized
@@ -39,15 +40,17 @@ from autodiff.primitives import (
     elu_op,
     is_array,
     leaky_relu_op,
+    like,
     pow_const,
     stacked,
 )
+from autodiff.reference import backprop
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "apply", "topological_order", "check_number", "array_leaf",
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
-    "is_grad_enabled",
+    "is_grad_enabled", "detect_anomaly",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -88,13 +91,13 @@ class Value:
 
     # ---- read-only views -----------------------------------------------------------------------
     @property
-    def grad(self) -> float:
+    def grad(self) -> Data:
         """d root / d self from the backward passes that reached this node; 0.0 before any did."""
         g = self._grad
         return 0.0 if g is None else g
 
     @grad.setter
-    def grad(self, value: float) -> None:
+    def grad(self, value: Data) -> None:
         self._grad = value
 
     @property
@@ -227,6 +230,8 @@ class Value:
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 (vectorized if batched else eager).backward(order)  # one executor for the whole pass
+            if not _all_finite(list(map(_GRAD, order)), batched):
+                _check_gradients(order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
@@ -242,6 +247,95 @@ class Value:
 
 
 _new = Value.__new__
+_GRAD = attrgetter("_grad")
+
+
+def _name(node: Value, order: list[Value]) -> str:
+    return node.label or f"v{order.index(node)}"
+
+
+def _finite(x) -> bool:
+    import numpy as np
+    return bool(np.isfinite(x).all()) if is_array(x) else math.isfinite(x)
+
+
+def _all_finite(grads: list, batched: bool) -> bool:
+    """Whether every gradient is finite: their sum is, in one C-level pass (a false alarm, a sum that
+    overflows, is sorted out by `_check_gradients`); a batch's arrays are checked in one numpy call."""
+    if not batched:
+        total = sum(grads)
+        return not total - total
+    import numpy as np
+    floats = [g for g in grads if g.__class__ is float]
+    arrays = [g for g in grads if g.__class__ is not float]
+    total = sum(floats)
+    return not total - total and (not arrays or bool(np.isfinite(np.hstack(arrays)).all()))
+
+
+def _check_gradients(order: list[Value]) -> None:
+    """Raise naming the first node, in backward order, whose gradient is not finite, and the op whose
+    rule made it so (the first whose terms are not finite from a finite upstream)."""
+    first = next((n for n in reversed(order) if not _finite(n._grad)), None)
+    if first is None:
+        return  # the sum overflowed, not a gradient
+    culprit = ""
+    grads = {order[-1]: like(1.0, order[-1].data)}
+    for node, g, terms in backprop(order[-1], grads):
+        if _finite(g) and not all(map(_finite, terms)):
+            culprit = (f"; it comes from the rule of {node.op} at node {_name(node, order)} (inputs "
+                       f"{', '.join(_shown(p.data) for p in node.parents)}, upstream {_shown(g)})"
+                       + _made_at(node))
+            break
+    raise FloatingPointError(
+        f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
+        f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. Scale the "
+        "inputs or the loss down, or use a stable formulation")
+
+
+def _shown(x) -> str:
+    if is_array(x):
+        import numpy as np
+        bad = x[~np.isfinite(x)]
+        return f"{bad[0]} at some examples" if len(bad) else "a batch"
+    return f"{x:.6g}"
+
+
+def _made_at(node: Value) -> str:
+    site = _anomaly_sites.get(node) if _anomaly_sites is not None else None
+    return f", made at {site}" if site else ""
+
+
+# autodiff.detect_anomaly: where each node was made (file:line in the caller), None when not active
+_anomaly_sites: dict | None = None
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """As ``torch.autograd.detect_anomaly()``: inside the block every operation records where in your
+    code it was made, and a backward pass whose gradient is not finite names the op whose rule made it
+    so and that line. (Every operation always checks that its result is finite, in or out of the
+    block.) Slower: for debugging. Process-wide, not per thread."""
+    global _anomaly_sites
+    before = _anomaly_sites
+    _anomaly_sites = {} if before is None else before
+    try:
+        yield
+    finally:
+        _anomaly_sites = before
+
+
+def _record_site(node: Value) -> None:
+    import traceback
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/autodiff/" not in frame.filename.replace("\\", "/"):
+            _anomaly_sites[node] = f"{frame.filename}:{frame.lineno} ({frame.line})"
+            return
+
+
+def _overflow(prim: Primitive, args: tuple) -> OverflowError:
+    shown = ", ".join(_shown(a.data if a.__class__ is Value else a) for a in args)
+    return OverflowError(f"{prim.name}: the result of {prim.symbol} on ({shown}) overflows a float (the "
+                         "largest is about 1.8e308), so it is not a finite number; scale the inputs down")
 
 
 def _number_of(other) -> float:
@@ -351,6 +445,11 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._grad = None
     out._op = prim
     out.label = ""
+    d = out.data
+    if (d - d if d.__class__ is float else is_array(d) and not _finite(d)) or _anomaly_sites is not None:
+        if not _finite(d):  # Values stay finite: the op that overflowed says so
+            raise _overflow(prim, (a, b, *more) if b is not _NONE else (a,))
+        _record_site(out)
     if not _grad_enabled:  # no_grad: the number only
         out._op = out._a = out._b = None
     return out

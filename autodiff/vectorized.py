@@ -40,6 +40,12 @@ def backward(order: list) -> None:
                 waiting.update(a)
             elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
                 _accumulate(a, np.where(a.data > 0, g, 0.0))
+            elif op is NEURON and g.__class__ is float:       # a neuron of one-number nodes (an L2 sum)
+                n = len(a) >> 1
+                for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
+                    w._grad += g * x.data
+                    x._grad += g * w.data
+                a[-1]._grad += g
             else:
                 _apply_rule(node)
         if groups:

@@ -100,6 +100,7 @@ def test_buttons_and_arrows_move_the_highlight_and_show_the_numbers(browser, tmp
         page.keyboard.press("ArrowRight")
     assert p.counter() == "12 / 12" and page.is_disabled("#dg-next")
     assert p.current() == [p.svg_id("x1w1")]
+    assert not any(node.has_grad for node in p.order)  # the page steps a fresh pass (issue 14)
     from autodiff import grad
 
     for i, g in enumerate(grad(p.order[-1], p.order)):                      # every gradient is revealed
