@@ -51,7 +51,7 @@ SCOPE = [
     # regularization: `_backprop`) and which weights its penalty covers. Not the symbols, tables and
     # argument checks around them.
     Target("nn/closed_form.py", ("tests/test_closed_form_agreement.py", "tests/test_closed_form_errata.py",
-                                 "tests/test_closed_form_numeric.py"),
+                                 "tests/test_closed_form_numeric.py", "tests/test_closed_form_edges.py"),
            ("_penalized", "_backprop"),
            # every number ±1 would add 128 mutants here (~30 min at 13 s each on a shared machine):
            # left out to keep the run to a coffee break; drop this line for a longer, fuller run
