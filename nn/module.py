@@ -80,15 +80,16 @@ class Module:
         The whole of ``state`` is checked first: missing or unexpected names, or a value that is not a
         finite number, raise an error and leave the model unchanged.
         """
-        new = self._checked_state(state, "load_state_dict")
-        for name, p in self.named_parameters():
-            p.data = new[name]
+        for p, x in self._checked_state(state, "load_state_dict"):
+            p.data = x
 
-    def _checked_state(self, state: object, who: str) -> dict[str, float]:
+    def _checked_state(self, state: object, who: str) -> list[tuple[Value, float]]:
+        """(parameter, its new value) for every parameter, once all of ``state`` is checked."""
         if not isinstance(state, Mapping):
             raise TypeError(f"{who}: expected a mapping of parameter names to numbers (as state_dict() "
                             f"returns), got {type(state).__name__}")
-        names = [name for name, _ in self.named_parameters()]
+        named = list(self.named_parameters())
+        names = [name for name, _ in named]
         missing = [n for n in names if n not in state]
         known = set(names)  # built once: a set per name made loading quadratic (issue 18)
         unexpected = [n for n in state if n not in known]
@@ -100,12 +101,13 @@ class Module:
                 parts.append(f"{len(unexpected)} unexpected ({_few(unexpected)})")
             raise ValueError(f"{who}: the parameters do not match {self!r}: " + ", ".join(parts)
                              + "; the state was made by a model of another shape")
-        out = {}
-        for name in names:
+        out = []
+        for name, p in named:
             x = state[name]
-            if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+            value = x if type(x) is float else _as_float(x)  # a float, the usual case: one type test
+            if value is None or not math.isfinite(value):
                 raise ValueError(f"{who}: parameter {name!r} must be a finite number, got {x!r:.60}")
-            out[name] = float(x)
+            out.append((p, value))
         return out
 
     def save(self, path: str | os.PathLike) -> None:
@@ -155,9 +157,19 @@ class Module:
             new = self._checked_state(doc["parameters"], "load")
         except ValueError as e:
             raise ValueError(f"{e} (file {path!r}, saved from {str(doc.get('model', '?')):.200})") from None
-        for name, p in self.named_parameters():
-            p.data = new[name]
+        for p, x in new:
+            p.data = x
         return self
+
+
+def _as_float(x: object) -> float | None:
+    """``x`` as a float when it is a real number (not a bool); None when not; inf when too large."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return None
+    try:
+        return float(x)
+    except OverflowError:  # an int beyond the float range
+        return math.inf
 
 
 def _read_text(path: str, max_bytes: int) -> str:

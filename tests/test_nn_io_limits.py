@@ -85,3 +85,13 @@ def test_nan_and_infinity_are_refused(tmp_path):
     path = tmp_path / "nan.json"
     path.write_text(HEAD + '{"a": NaN}}')
     _refused(path, "NaN is not a finite number")
+
+
+def test_load_state_dict_with_an_int_beyond_the_float_range():
+    model = nn.MLP(2, [2, 1], rng=0)
+    state = model.state_dict()
+    before = _bits(model)
+    state[next(iter(state))] = 10 ** 400          # was a bare OverflowError from math.isfinite
+    with pytest.raises(ValueError, match="must be a finite number"):
+        model.load_state_dict(state)
+    assert _bits(model) == before
