@@ -59,8 +59,8 @@ def steppers(nb) -> list[str]:
 
 
 def test_there_are_the_notebooks_the_issue_asks_for():
-    assert {"tour", "doc_000", "doc_001", "doc_002", "doc_003", "doc_004", "second_derivatives",
-            "exercises"} <= set(notebooks())
+    assert {"tour", "mlp_levels", "doc_000", "doc_001", "doc_002", "doc_003", "doc_004",
+            "second_derivatives", "exercises"} <= set(notebooks())
 
 
 @pytest.mark.parametrize("name", notebooks())
@@ -117,3 +117,17 @@ def test_exercises_in_predict_mode(tmp_path):
     assert "exercise 1: dy/dx = 7.0" in text and "exercise 2: dL/dw = -0.5" in text
     page, = steppers(nb)
     assert "predict" in page
+
+
+def test_mlp_at_every_level_of_detail(tmp_path):
+    nb = execute("mlp_levels", tmp_path)
+    pages = steppers(nb)
+    starts = [re.findall(r"option value=&quot;(\w+)&quot; selected", page) for page in pages]
+    assert starts == [["layer"], ["neuron"], ["op"], ["neuron"]]
+    # the δ of the output neuron against its formula: loss = ½ (y − 1)², linear output y = z: δ = y − 1
+    from nn import MLP
+    y = MLP(2, [3, 2, 1], activation="tanh", rng=0)([1.0, -2.0])[0].data
+    text = "".join(outputs(nb))
+    delta = float(re.search(r"layer 2: δ = \[(\S+)\]", text).group(1))
+    assert delta == pytest.approx(y - 1, abs=1e-6)
+    assert len(re.findall(r"layer \d: δ = ", text)) == 3

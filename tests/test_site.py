@@ -55,7 +55,7 @@ def test_the_site_builds_with_every_page(site):
     api = (site / "api" / "autodiff" / "index.html").read_text(encoding="utf-8")
     assert "d root / d self" in api and "backward_steps" in api
     assert "<table>" in (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
-    for name in ("neuron", "neuron_predict", "document_004", "second_derivative"):
+    for name in ("neuron", "neuron_predict", "mlp_neuron_level", "document_004", "second_derivative"):
         assert (site / "steppers" / "pages" / f"{name}.html").stat().st_size > 1000, name
 
 

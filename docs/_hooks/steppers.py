@@ -44,11 +44,20 @@ def _second_derivative():
     return dy
 
 
-PAGES = {
-    "neuron.html": (_neuron, False),
-    "neuron_predict.html": (_neuron, True),
-    "document_004.html": (_document_004, False),
-    "second_derivative.html": (_second_derivative, False),
+def _mlp():
+    import nn
+
+    model = nn.MLP(2, [3, 2, 1], activation="tanh", rng=0)
+    loss = nn.squared_error(model([1.0, -2.0]), [1.0]); loss.label = "loss"  # noqa: E702
+    return loss
+
+
+PAGES = {  # file: (graph, options of step_html)
+    "neuron.html": (_neuron, {}),
+    "neuron_predict.html": (_neuron, {"predict": True}),
+    "mlp_neuron_level.html": (_mlp, {"level": "neuron"}),
+    "document_004.html": (_document_004, {}),
+    "second_derivative.html": (_second_derivative, {}),
 }
 
 
@@ -57,5 +66,5 @@ def on_post_build(config, **kwargs) -> None:
 
     folder = Path(config["site_dir"]) / "steppers" / "pages"
     folder.mkdir(parents=True, exist_ok=True)
-    for name, (build, predict) in PAGES.items():
-        step_html(build(), folder / name, predict=predict)
+    for name, (build, options) in PAGES.items():
+        step_html(build(), folder / name, **options)
