@@ -14,7 +14,8 @@ from autodiff.steps import fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
-__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
+__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
+           "formula", "deltas"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -213,6 +214,27 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
                      "gets w·δ")
     return "\n".join(lines)
+
+
+def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:
+    """The numbers of a neuron's backward step for the page's typeset formula
+    δ = f′(z) · Σ_k w_k δ_k: ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms``
+    [(local, upstream), …] over the uses of its output, ``sum`` and ``delta``; None for another step."""
+    if group.level != "neuron" or group.phase != "backward" or group.key == LOSS:
+        return None
+    members = [s.node for s in walk.backward[group.start:group.stop]]
+    n = _Neuron(walk, members)
+    if n.z is None:
+        return None
+    out = n.a if n.a is not None else n.z
+    uses = n.uses(out)
+    total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
+    terms = [[loc, up] for loc, up, _ in uses]
+    if out is n.z:
+        return {"act": "", "f1": 1.0, "terms": terms, "sum": total, "delta": total}
+    step = next(s for s in walk.backward if s.node is n.a)
+    return {"act": n.a.primitive.symbol, "f1": walk.at(step.local[0]), "terms": terms, "sum": total,
+            "delta": walk.at(step.contributions[0])}
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:
