@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
 from autodiff.steps import fmt, format_backward_step
@@ -144,6 +145,9 @@ def _paren(x: float) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
+_USES: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> each node's uses in its backward pass
+
+
 class _Neuron:
     """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
 
@@ -161,9 +165,14 @@ class _Neuron:
 
     def uses(self, node: Value) -> list[tuple[float, float, float]]:
         """(local, upstream, term) for each use of ``node`` in the backward pass."""
-        at = self.walk.at
-        return [(at(s.local[i]), at(s.upstream), at(s.contributions[i]))
-                for s in self.walk.backward for i, p in enumerate(s.parents) if p is node]
+        index = _USES.get(self.walk)
+        if index is None or index[0] != len(self.walk.backward):
+            at, found = self.walk.at, {}
+            for s in self.walk.backward:
+                for i, p in enumerate(s.parents):
+                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i])))
+            index = _USES[self.walk] = (len(self.walk.backward), found)
+        return index[1].get(node, [])
 
     def backward(self, ask: bool = False) -> str:
         """∂L/∂a as the sum over its uses (the next layer's w·δ), then δ = f'(z)·∂L/∂a."""
