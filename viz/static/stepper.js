@@ -494,6 +494,9 @@
   });
 
   rebuild(0);
-  setZoom(1);
+  // Start at the natural size, or smaller to show a graphviz diagram whole, but never below 75%: there
+  // its smallest text (11 units, in points) is still 11 px on screen.
+  const box0 = $("dg-diagram");
+  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, box0.clientHeight / H0))) : 1);
   render();
 })();
