@@ -90,6 +90,27 @@ def targets(tables: dict[str, list[Table]]) -> Table:
     return out
 
 
+# Sections measured elsewhere and kept when the file is rewritten: the HTML stepper's step times come from
+# the browser tests (tests/test_step_html_browser.py with UPDATE_SCREENSHOTS=1).
+KEPT = ("## The HTML stepper page",)
+
+
+def kept_sections(path: str) -> list[str]:
+    """The `KEPT` sections of the benchmarks file at ``path`` (to the next ``## `` heading), if any."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    found = []
+    for head in KEPT:
+        start = text.find(head)
+        if start >= 0:
+            end = text.find("\n## ", start + 1)
+            found += ["", text[start:end if end >= 0 else len(text)].rstrip("\n")]
+    return found
+
+
 def main() -> None:
     from autodiff.files import write_atomic  # importable once _common has put the checkout on sys.path
 
@@ -129,6 +150,7 @@ def main() -> None:
     for key in ("w1", "w2", "w3", "w4", "w5", "w6"):
         lines += [t.markdown() for t in tables[key]]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    lines += kept_sections(args.out)
     write_atomic(args.out, "\n".join(lines))
     print(f"wrote {args.out}", file=sys.stderr)
 

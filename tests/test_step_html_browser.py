@@ -328,6 +328,9 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused):
     while "layer 2 · neuron 1, backward" not in page.inner_text("#dg-text"):
         page.keyboard.press("ArrowRight")
     assert page.evaluate(IN_VIEW) and "δ = ∂L/∂z = relu′(z) · ∂L/∂a" in page.inner_text("#dg-text")
+    z = next(n for n in order if n.label == "layers.1.neurons.0.z")
+    math = page.text_content("#dg-math math")                # typeset: δ = relu′(z) · Σ_k w_k δ_k = …
+    assert math.startswith("δ=relu′(z)·∑kwkδk=") and math.endswith("=" + fmt(grad(loss, [z])[0]))
     # open the neuron in place: its op steps, then close it again
     k, n = counter(page)
     page.click("#dg-open")
@@ -425,6 +428,8 @@ def test_predict_mode_at_the_coarse_levels(browser, tmp_path, level):
     labels = page.eval_on_selector_all("#dg-predict label", "els => els.map(e => e.textContent)")
     assert labels[0].startswith("δ of layer 3 · neuron 1")
     assert "= ?" in page.inner_text("#dg-hint") and page.is_hidden("#dg-text")
+    if level == "neuron":
+        assert page.text_content("#dg-math math").endswith("=?")   # the formula, not the answer
     page.fill(f"#{asks[0]}", "12345")
     page.click("#dg-check")
     assert "Not all right" in page.inner_text("#dg-predict-result")

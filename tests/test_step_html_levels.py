@@ -162,3 +162,32 @@ def test_level_errors_are_named():
         HtmlStepper(Value(1.0), max_nodes=0)
     with pytest.raises(ValueError, match="collapse must be None or 'neuron'"):
         HtmlStepper(Value(1.0), collapse="layer")
+
+
+def test_layered_layout_draws_every_node_and_edge_left_to_right():
+    """viz.layered: one box per node with draw's ids, one edge per operand (x * x has two), every
+    operand's box left of its result's, and labels escaped."""
+    import re
+
+    from viz.layered import layered_svg
+
+    x = Value(3.0, "<x>")
+    y = x * x
+    z = (y + x).tanh()
+    order = topological_order(z)
+    names = ["<x>", "v1", "v2", "v3"]
+    svg = layered_svg(order, names, [n.primitive.symbol if n.primitive else "" for n in order])
+    assert "<x>" not in svg and "&lt;x&gt;" in svg
+    box = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?\d+)"'
+    boxes = {int(i): float(x0) for i, x0 in re.findall(box, svg)}
+    assert sorted(boxes) == list(range(len(order)))
+    edges = re.findall(r'id="e(\d+)_(\d+)"', svg)
+    operands = [(str(i), str(k)) for i, n in enumerate(order) for k in range(len(n.parents))]
+    assert sorted(edges) == sorted(operands)
+    pos = {n: i for i, n in enumerate(order)}
+    for i, n in enumerate(order):
+        assert all(boxes[pos[p]] < boxes[i] for p in n.parents)
+    big = random_graph(5000)
+    big_order = topological_order(big)
+    svg = layered_svg(big_order, [f"v{i}" for i in range(len(big_order))], [""] * len(big_order))
+    assert svg.count('<g id="n') == len(big_order) and svg.count("<svg") > 1   # in tiles

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
 from autodiff.steps import fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
-__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
+__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
+           "formula", "deltas"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -143,6 +145,9 @@ def _paren(x: float) -> str:
     return f"({s})" if s.startswith("-") else s
 
 
+_USES: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> each node's uses in its backward pass
+
+
 class _Neuron:
     """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
 
@@ -160,9 +165,14 @@ class _Neuron:
 
     def uses(self, node: Value) -> list[tuple[float, float, float]]:
         """(local, upstream, term) for each use of ``node`` in the backward pass."""
-        at = self.walk.at
-        return [(at(s.local[i]), at(s.upstream), at(s.contributions[i]))
-                for s in self.walk.backward for i, p in enumerate(s.parents) if p is node]
+        index = _USES.get(self.walk)
+        if index is None or index[0] != len(self.walk.backward):
+            at, found = self.walk.at, {}
+            for s in self.walk.backward:
+                for i, p in enumerate(s.parents):
+                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i])))
+            index = _USES[self.walk] = (len(self.walk.backward), found)
+        return index[1].get(node, [])
 
     def backward(self, ask: bool = False) -> str:
         """∂L/∂a as the sum over its uses (the next layer's w·δ), then δ = f'(z)·∂L/∂a."""
@@ -213,6 +223,27 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
                      "gets w·δ")
     return "\n".join(lines)
+
+
+def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:
+    """The numbers of a neuron's backward step for the page's typeset formula
+    δ = f′(z) · Σ_k w_k δ_k: ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms``
+    [(local, upstream), …] over the uses of its output, ``sum`` and ``delta``; None for another step."""
+    if group.level != "neuron" or group.phase != "backward" or group.key == LOSS:
+        return None
+    members = [s.node for s in walk.backward[group.start:group.stop]]
+    n = _Neuron(walk, members)
+    if n.z is None:
+        return None
+    out = n.a if n.a is not None else n.z
+    uses = n.uses(out)
+    total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
+    terms = [[loc, up] for loc, up, _ in uses]
+    if out is n.z:
+        return {"act": "", "f1": 1.0, "terms": terms, "sum": total, "delta": total}
+    step = next(s for s in walk.backward if s.node is n.a)
+    return {"act": n.a.primitive.symbol, "f1": walk.at(step.local[0]), "terms": terms, "sum": total,
+            "delta": walk.at(step.contributions[0])}
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:

@@ -166,6 +166,7 @@
     $("dg-hint").hidden = !hide;
     $("dg-hint").textContent = hide ? f.hint : "";
     renderPredict(f, hide);
+    renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     for (const [el, cls] of marked) el.classList.remove(cls);
     marked = [];
     const current = nodesOf(it);
@@ -214,6 +215,35 @@
     if (r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom) return;
     box.scrollLeft += r.left + r.width / 2 - (v.left + v.width / 2);
     box.scrollTop += r.top + r.height / 2 - (v.top + v.height / 2);
+  }
+
+  // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
+  function sub(base, index, tag) {
+    const e = document.createElementNS(MATHNS, "msub");
+    e.append(mi(base, tag), mi(index));
+    return e;
+  }
+  function renderMath(m, hide) {
+    const box = $("dg-math");
+    box.textContent = "";
+    box.hidden = !m;
+    if (!m) return;
+    const math = document.createElementNS(MATHNS, "math");
+    math.setAttribute("display", "block");
+    const sum = document.createElementNS(MATHNS, "munder");
+    sum.append(mi("∑", "mo"), mi("k"));
+    math.append(mi("δ"), mi("=", "mo"));
+    if (m.act) math.append(mi(m.act + "′"), mi("(", "mo"), mi("z"), mi(")", "mo"), mi("·", "mo"));
+    math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
+    if (m.act) math.append(mi(fmt(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
+    m.terms.forEach(([w, d], k) => {
+      if (k) math.appendChild(mi("+", "mo"));
+      math.append(mi(fmt(w), "mn"), mi("·", "mo"), mi(fmt(d), "mn"));
+    });
+    if (!m.terms.length) math.append(mi("1", "mn"));
+    if (m.act) math.appendChild(mi(")", "mo"));
+    math.append(mi("=", "mo"), mi(hide ? "?" : fmt(m.delta), "mn"));
+    box.appendChild(math);
   }
 
   // ---- predict mode ------------------------------------------------------------------------------------
@@ -464,6 +494,9 @@
   });
 
   rebuild(0);
-  setZoom(1);
+  // Start at the natural size, or smaller to show a graphviz diagram whole, but never below 75%: there
+  // its smallest text (11 units, in points) is still 11 px on screen.
+  const box0 = $("dg-diagram");
+  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, box0.clientHeight / H0))) : 1);
   render();
 })();
