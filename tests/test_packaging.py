@@ -54,3 +54,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_works(dist, tmp_path):
               "x = autodiff.Value(3.0); y = x * x; y.backward(); print(x.grad)", cwd=tmp_path)
     where, grad = out.split()
     assert Path(where).is_relative_to(env) and grad == "6.0"
+    # the stepper page's template, styles and script are package data: a page from the installed copy
+    page = run(env / "bin" / "deltagrad", "step", "x*x + x", "x=3", "--html", "p.html", cwd=tmp_path)
+    assert "wrote p.html" in page
+    html = (tmp_path / "p.html").read_text()
+    assert "<svg" in html and "application/json" in html
