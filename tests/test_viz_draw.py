@@ -539,3 +539,26 @@ def test_viz_reads_no_parameter_names_with_regexes():
     imported = {a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for a in n.names} | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "re" not in imported and "locate" in imported
+
+
+def test_show_draws_the_readme_networks_loss_instead_of_refusing_it():
+    """Issue 14: `viz.show` of the loss of MLP(2, [16, 16, 1]) ended in draw's max_nodes error in a
+    notebook. It now collapses the neurons (a network) or lays a big plain graph out in linear time."""
+    import nn
+    from viz.draw import Diagram, GraphTooLarge, LayeredDiagram, draw, show
+
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model([0.5, -0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
+    with pytest.raises(GraphTooLarge):
+        draw(loss)
+    shown = show(loss)
+    assert isinstance(shown, Diagram | LayeredDiagram)
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(400):                        # no neuron to collapse: the linear-time layout
+        y = y.tanh()
+    chain = show(y)
+    assert isinstance(chain, LayeredDiagram) and chain.nodes == 401
+    assert chain._repr_html_().count("<svg") >= 1 and ">x<" in chain.svg
+    with pytest.raises(GraphTooLarge):          # asked for explicitly: draw's own choice and error
+        show(y, max_nodes=300)

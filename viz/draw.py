@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import
     import graphviz
 
 __all__ = ["draw", "render", "render_bytes", "render_svg", "svg_renderer", "show", "Diagram", "RenderError",
-           "node_id", "op_id", "edge_id", "roles", "FORMATS"]
+           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "FORMATS"]
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
@@ -319,12 +319,16 @@ def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> 
     return marked
 
 
+class GraphTooLarge(ValueError):
+    """`draw` refused a graph with more boxes and op nodes than ``max_nodes`` (a ValueError)."""
+
+
 def _check_size(gr: _Graph, max_nodes: int) -> None:
     count = gr.count()
     if count > max_nodes:
         hint = ("pass collapse='neuron' to draw each neuron as one box, or draw a smaller graph"
                 if gr.members and not gr.collapsed else "draw a smaller graph (a node inside it as the root)")
-        raise ValueError(f"draw: the graph has {count} nodes to draw (values and ops), above "
+        raise GraphTooLarge(f"draw: the graph has {count} nodes to draw (values and ops), above "
                          f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
                          "or raise max_nodes")
 
@@ -611,7 +615,40 @@ def _fit(svg: str) -> str:
     return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
-def show(root: Value, **options) -> Diagram:
+class LayeredDiagram:
+    """A graph too big for graphviz, drawn in linear time by `viz.layered` (each node a box in the column
+    of its depth), for a notebook cell: HTML with the SVG tiles in a box that scrolls sideways."""
+
+    def __init__(self, root: Value):
+        from autodiff import topological_order
+        from autodiff.steps import node_names
+        from viz.layered import layered_svg
+        order = topological_order(root)
+        names = node_names(order)
+        self.nodes = len(order)
+        self.svg = layered_svg(order, [names[n] for n in order],
+                               [n.primitive.symbol if n.primitive else "" for n in order])
+
+    def _repr_html_(self) -> str:
+        return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'
+
+    def __repr__(self) -> str:
+        return f"<LayeredDiagram: {self.nodes} nodes; .svg is the drawing>"
+
+
+def show(root: Value, **options) -> Diagram | LayeredDiagram:
     """``root``'s graph for a notebook cell: ``viz.show(loss)`` (options as for `draw`). `Value`'s own
-    ``repr`` stays plain text."""
-    return Diagram(draw(root, **options))
+    ``repr`` stays plain text.
+
+    No graph is refused: one above ``max_nodes`` is drawn, as the HTML stepper draws it, with each neuron
+    as one box when it is a network (``collapse="neuron"``), and otherwise in linear time as a
+    `LayeredDiagram`. Pass ``collapse`` or ``max_nodes`` yourself to get `draw`'s own choice and error."""
+    try:
+        return Diagram(draw(root, **options))
+    except GraphTooLarge:
+        if "collapse" in options or "max_nodes" in options:
+            raise
+    try:
+        return Diagram(draw(root, **options, collapse="neuron"))
+    except ValueError:  # no neuron to collapse (GraphTooLarge included: still too many boxes)
+        return LayeredDiagram(root)
