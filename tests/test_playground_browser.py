@@ -16,6 +16,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 NEURON = """\
 from autodiff import Value
+# b makes n = atanh(1/√2), so o = 1/√2: the link must carry this line's UTF-8 too
 x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
 w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
 b = Value(6.8813735870195432, "b")
