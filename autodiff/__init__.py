@@ -3,6 +3,7 @@ an iterative backward pass, and numerical gradient checks."""
 
 from autodiff._version import __version__
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
+from autodiff.compiled import CompiledGraph, GraphChangedError, compile  # noqa: A004
 from autodiff.engine import (
     PRIMITIVES,
     Primitive,
@@ -25,4 +26,5 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",
+    "compile", "CompiledGraph", "GraphChangedError",
 ]
