@@ -154,7 +154,7 @@ def child(size: str, with_torch: bool) -> dict:
         ("closed form, numpy (W4)", closed_form(n)),
     ]
     times: dict[str, list[float]] = {name: [] for name, _ in contenders}
-    for name, step in contenders:
+    for _name, step in contenders:
         step()  # warm up
     for _ in range(rounds):
         for name, step in contenders:
