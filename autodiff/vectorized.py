@@ -37,6 +37,12 @@ def backward(order: list) -> None:
             waiting.update(a)
         elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
             _accumulate(a, np.where(a.data > 0, g, 0.0))
+        elif op is NEURON:                 # one number (such as nn.l2's Σ w·w): the eager rule inline
+            n = len(a) >> 1
+            for w, x in zip(a[:n], a[n:-1], strict=True):
+                w._grad += g * x.data
+                x._grad += g * w.data
+            a[-1]._grad += g
         else:
             _apply_rule(node)
     if groups:

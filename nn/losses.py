@@ -231,7 +231,8 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
     w = list(params) if not _is_number(params) else [params]
     if not w:
         return Value(0.0)
-    w = [_value(x) for x in _items(w, "l2", "params")]
+    if not all(x.__class__ is Value for x in w):   # model.weights() is all Values: nothing to check
+        w = [_value(x) for x in _items(w, "l2", "params")]
     # Σ w·w as one fused neuron(w, w, 0) node: one node instead of 2n, the same value to the bit (the
     # same sum in the same order) and the same gradient (w's two terms g·w + g·w = g·2w, exactly).
     return (lam / 2) * neuron(w, w, 0.0)
