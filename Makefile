@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs bench lint clean
+.PHONY: demo test docs bench lint mutate clean playground
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,17 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/deltagrad demo --out out/demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed playground
 	$(BIN)/python -m pytest
+
+# The in-browser playground's vendor/ (not committed): Pyodide and Graphviz-in-WebAssembly at the versions
+# pinned in playground/package-lock.json, the project's wheel and the pure-Python wheels it needs. Without
+# npm it says so and stops short (its tests then skip, or fail under CI); `deltagrad playground` serves it.
+playground: $(BIN)/.installed
+	@if command -v npm >/dev/null 2>&1; then \
+		cd playground && npm ci --no-audit --no-fund --loglevel=error && cd .. && \
+		$(BIN)/python playground/build.py; \
+	else echo "note: npm is missing (apt-get install nodejs npm): playground/vendor not built"; fi
 
 # The documentation site, into site/ (git ignores it), warnings as errors; tests/test_site.py builds it too.
 docs: $(BIN)/.installed
@@ -30,9 +39,17 @@ bench: $(BIN)/.installed
 		echo "note: PyTorch 2.13.0 is not installable here; W4's PyTorch anchors will be skipped"
 	$(BIN)/python bench/run_all.py
 
+# Mutation testing with cosmic-ray (the `mutate` extra), not part of `make test`: the files and tests in
+# tools/mutate.py's SCOPE, one process, nice'd; resumes an interrupted run (MUTATE_ARGS=--fresh starts
+# anew). Writes the kill rate and the survivors into docs/testing.md. About half an hour on a free core.
+mutate: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,mutate]'
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet torch==2.13.0
+	nice $(BIN)/python tools/mutate.py $(MUTATE_ARGS)
+
 lint: $(BIN)/.installed
 	$(BIN)/pip install --quiet ruff
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info site out
+	rm -rf $(VENV) .pytest_cache .hypothesis .mutate build *.egg-info site out playground/vendor playground/node_modules

@@ -8,17 +8,30 @@ from autodiff.engine import (
     PRIMITIVES,
     Primitive,
     Value,
+    abs,
+    cos,
+    elu,
     exp,
+    gelu,
+    is_grad_enabled,
+    leaky_relu,
     log,
+    maximum,
+    minimum,
     neuron,
     no_cycle_gc,
+    no_grad,
     relu,
     sigmoid,
+    sin,
+    softplus,
+    sqrt,
     tanh,
     topological_order,
 )
 from autodiff.functional import grad, hessian, hvp
 from autodiff.parse import ExpressionError, ParsedExpression, parse_expression
+from autodiff.primitives import InfiniteSlopeError
 from autodiff.steps import BackwardStep, ForwardStep, Walkthrough, backward_steps, forward_steps
 
 __all__ = [
@@ -26,5 +39,6 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "ForwardStep", "forward_steps", "Walkthrough",
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",
-    "compile", "CompiledGraph", "GraphChangedError",
+    "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum",
+    "no_grad", "is_grad_enabled", "InfiniteSlopeError", "compile", "CompiledGraph", "GraphChangedError",
 ]

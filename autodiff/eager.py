@@ -9,7 +9,7 @@ terms in the other order: equal to rounding, not to the bit.)
 
 from __future__ import annotations
 
-from autodiff.graph import NARY
+from autodiff.graph import NARY, RULE_ERRORS, rule_error
 from autodiff.primitives import ADD, MUL, NEURON, RELU
 
 __all__ = ["backward"]
@@ -20,34 +20,37 @@ def backward(order: list) -> None:
     for node in order:
         node._grad = 0.0
     order[-1]._grad = 1.0
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        g, a, b = node._grad, node._a, node._b
-        if b is None:
-            if op is RELU:                        # relu's rule: g if x > 0 else 0
-                if a.data > 0:
-                    a._grad += g
+    try:
+        for node in reversed(order):
+            op = node._op
+            if op is None:
+                continue
+            g, a, b = node._grad, node._a, node._b
+            if b is None:
+                if op is RELU:                        # relu's rule: g if x > 0 else 0
+                    if a.data > 0:
+                        a._grad += g
+                else:
+                    a._grad += op.vjp(g, node.data, a.data)[0]
+            elif op is MUL:                           # mul's rule: g·y, g·x
+                a._grad += g * b.data
+                b._grad += g * a.data
+            elif op is ADD:                           # add's rule: g, g
+                a._grad += g
+                b._grad += g
+            elif b is NARY:
+                if op is NEURON:                      # the neuron's rule: g·x_k, g·w_k, g
+                    n = len(a) >> 1
+                    for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
+                        w._grad += g * x.data
+                        x._grad += g * w.data
+                    a[-1]._grad += g
+                else:
+                    for p, t in zip(a, op.vjp(g, node.data, *[p.data for p in a]), strict=True):
+                        p._grad += t
             else:
-                a._grad += op.vjp(g, node.data, a.data)[0]
-        elif op is MUL:                           # mul's rule: g·y, g·x
-            a._grad += g * b.data
-            b._grad += g * a.data
-        elif op is ADD:                           # add's rule: g, g
-            a._grad += g
-            b._grad += g
-        elif b is NARY:
-            if op is NEURON:                      # the neuron's rule: g·x_k, g·w_k, g
-                n = len(a) >> 1
-                for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
-                    w._grad += g * x.data
-                    x._grad += g * w.data
-                a[-1]._grad += g
-            else:
-                for p, t in zip(a, op.vjp(g, node.data, *[p.data for p in a]), strict=True):
-                    p._grad += t
-        else:
-            ta, tb = op.vjp(g, node.data, a.data, b.data)
-            a._grad += ta
-            b._grad += tb
+                ta, tb = op.vjp(g, node.data, a.data, b.data)
+                a._grad += ta
+                b._grad += tb
+    except RULE_ERRORS as e:
+        raise rule_error(e, node, order) from None

@@ -16,19 +16,29 @@ from typing import Any
 from autodiff import eager, vectorized
 from autodiff.graph import NARY, topological_order, walk
 from autodiff.primitives import (
+    ABS,
     ADD,
+    COS,
     EXP,
+    GELU,
     LOG,
+    MAXIMUM,
+    MINIMUM,
     MUL,
     NEURON,
     POW,
     PRIMITIVES,
     RELU,
     SIGMOID,
+    SIN,
+    SOFTPLUS,
+    SQRT,
     TANH,
     Data,
     Primitive,
+    elu_op,
     is_array,
+    leaky_relu_op,
     pow_const,
     stacked,
 )
@@ -36,6 +46,8 @@ from autodiff.primitives import (
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "apply", "topological_order", "check_number", "array_leaf",
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
+    "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
+    "is_grad_enabled",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -160,6 +172,45 @@ class Value:
     def tanh(self) -> Value: return apply(TANH, self)
     def sigmoid(self) -> Value: return apply(SIGMOID, self)
     def relu(self) -> Value: return apply(RELU, self)
+    def sqrt(self) -> Value: return apply(SQRT, self)
+    def abs(self) -> Value: return apply(ABS, self)
+    def sin(self) -> Value: return apply(SIN, self)
+    def cos(self) -> Value: return apply(COS, self)
+    def softplus(self) -> Value: return apply(SOFTPLUS, self)
+    def gelu(self) -> Value: return apply(GELU, self)
+    def leaky_relu(self, slope: float = 0.01) -> Value: return apply(leaky_relu_op(check_number(slope)), self)
+    def elu(self, alpha: float = 1.0) -> Value: return apply(elu_op(check_number(alpha)), self)
+    def maximum(self, other: Value | float) -> Value: return apply(MAXIMUM, self, other)
+    def minimum(self, other: Value | float) -> Value: return apply(MINIMUM, self, other)
+
+    # ---- Python habits, as a one-element torch.Tensor behaves -----------------------------------
+    def __abs__(self) -> Value: return apply(ABS, self)
+    def __pos__(self) -> Value: return self
+
+    def item(self) -> float:
+        """The number (one example's: TypeError for a batched node, which holds several)."""
+        if is_array(self.data):
+            raise TypeError(f"item(): this node holds a batch of {len(self.data)} numbers, not one; read "
+                            "one example with autodiff.batched.example(v, i)")
+        return self.data
+
+    def __float__(self) -> float: return self.item()
+    def __int__(self) -> int: return int(self.item())
+    def __round__(self, ndigits: int | None = None) -> float: return round(self.item(), ndigits)
+    def __format__(self, spec: str) -> str: return format(self.item(), spec) if spec else repr(self)
+    def __bool__(self) -> bool: return self.item() != 0
+    # Ordering by value, so max(a, b), sorted() and `if loss < best` work; == stays identity (Values
+    # key dicts and sets), as documented.
+    def __lt__(self, other) -> bool: return self.item() < _number_of(other)
+    def __le__(self, other) -> bool: return self.item() <= _number_of(other)
+    def __gt__(self, other) -> bool: return self.item() > _number_of(other)
+    def __ge__(self, other) -> bool: return self.item() >= _number_of(other)
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def detach(self) -> Value:
+        """A new leaf holding the same number (and label): no parents, so no gradient flows back."""
+        return array_leaf(self.data, self.label) if is_array(self.data) else Value(self.data, self.label)
 
     # ---- the backward pass ---------------------------------------------------------------------
     def backward(self) -> None:
@@ -191,6 +242,30 @@ class Value:
 
 
 _new = Value.__new__
+
+
+def _number_of(other) -> float:
+    return other.item() if other.__class__ is Value else check_number(other)
+
+
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside the block, operations make leaves (no parents, nothing to differentiate): cheap
+    evaluation, e.g. of accuracy. As ``torch.no_grad()``, but for the whole process, not per thread."""
+    global _grad_enabled
+    before, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = before
+
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad`."""
+    return _grad_enabled
 
 
 _gc_pause_lock = threading.Lock()
@@ -276,6 +351,8 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._grad = None
     out._op = prim
     out.label = ""
+    if not _grad_enabled:  # no_grad: the number only
+        out._op = out._a = out._b = None
     return out
 
 
@@ -312,6 +389,8 @@ def _neuron_node(w: list[Value], xs: tuple[Value, ...], b: Value, z) -> Value:
     node = _new(Value)
     node.data, node._grad, node._op, node.label = z, None, NEURON, ""
     node._a, node._b = (*w, *xs, b), NARY
+    if not _grad_enabled:
+        node._op = node._a = node._b = None
     return node
 
 
@@ -357,3 +436,17 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
 
 # A primitive called on a Value makes a node, on a number gives a float: `exp(v)`, `exp(2.0)`.
 exp, log, tanh, sigmoid, relu = EXP, LOG, TANH, SIGMOID, RELU
+sqrt, sin, cos, softplus, gelu, maximum, minimum = SQRT, SIN, COS, SOFTPLUS, GELU, MAXIMUM, MINIMUM
+
+
+def leaky_relu(x: Value | float, slope: float = 0.01) -> Value | float:
+    """x if x > 0 else slope·x, of a Value (a node) or a number (a float); derivative 1 or slope."""
+    return leaky_relu_op(check_number(slope))(x)
+
+
+def elu(x: Value | float, alpha: float = 1.0) -> Value | float:
+    """x if x > 0 else α(e^x − 1), of a Value (a node) or a number (a float)."""
+    return elu_op(check_number(alpha))(x)
+
+
+abs = ABS  # noqa: A001 (autodiff.abs, as torch.abs; the builtin works on Values too)

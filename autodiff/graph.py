@@ -10,7 +10,10 @@ from typing import Any
 
 from autodiff.primitives import is_array
 
-__all__ = ["NARY", "topological_order", "walk"]
+__all__ = ["NARY", "topological_order", "walk", "rule_error", "RULE_ERRORS"]
+
+#: What a derivative rule raises where a derivative does not exist or a number leaves the floats.
+RULE_ERRORS = (ArithmeticError, ValueError)
 
 #: In a node's second parent slot: "the first slot holds a tuple of any number of parents".
 NARY = object()
@@ -66,3 +69,20 @@ def walk(root: Any) -> tuple[list, bool]:
             if a not in seen:
                 push(a)
     return order, batched
+
+
+def rule_error(error: Exception, node: Any, order: list) -> Exception:
+    """``error``, raised by ``node``'s derivative rule, again with the op, the node and its inputs'
+    values in the message (same exception type, the node in ``.node``)."""
+    name = node.label or f"v{order.index(node)}"
+
+    def shown(x) -> str:
+        return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}"
+    inputs = ", ".join(shown(p.data) for p in node.parents)
+    try:
+        wrapped = type(error)(f"backward: the rule of {node.op} at node {name} (inputs {inputs}) "
+                              f"failed: {error}")
+    except TypeError:  # an exception type that does not take one message: keep it as it is
+        wrapped = error
+    wrapped.node = node
+    return wrapped

@@ -28,8 +28,10 @@ _BINARY: dict[type, tuple[str, Callable]] = {
 }
 _UNARY: dict[type, tuple[str, Callable]] = {ast.USub: ("-", operator.neg), ast.UAdd: ("+", lambda x: x)}
 
+_ONE = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 1)
+_TWO = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 2)
 ALLOWED = ("allowed: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, "
-           "exp log tanh sigmoid relu of one argument, and `name = expression` statements "
+           f"{_ONE} of one argument, {_TWO} of two, and `name = expression` statements "
            "separated by ; or new lines")
 
 # Limits checked on the raw text BEFORE `ast.parse`, which itself overflows the C stack on deep input.
@@ -79,10 +81,29 @@ class ParsedExpression:
     a computation (``n = x*w + b``) to its node, labelled with the name.  Unpacks as ``root, leaves``.
     """
 
-    __slots__ = ("root", "leaves", "nodes")
+    __slots__ = ("root", "leaves", "nodes", "positions")
 
-    def __init__(self, root: Value, leaves: dict[str, Value], nodes: dict[str, Value]):
+    def __init__(self, root: Value, leaves: dict[str, Value], nodes: dict[str, Value],
+                 positions: dict[Value, tuple[int, int, str]] | None = None):
         self.root, self.leaves, self.nodes = root, leaves, nodes
+        #: every node the text made -> (line, column, the source text that made it)
+        self.positions = positions or {}
+
+    def backward(self) -> None:
+        """``root.backward()``; an error from a derivative rule (an infinite slope, say) is raised as
+        an `ExpressionError` pointing at the part of the text whose node failed."""
+        try:
+            self.root.backward()
+        except (ValueError, ArithmeticError) as e:
+            raise self.error_at(e) from None
+
+    def error_at(self, error: Exception) -> ExpressionError:
+        """``error`` (raised about a node, in ``error.node``) as an ExpressionError at its position."""
+        where = self.positions.get(getattr(error, "node", None))
+        if where is None:
+            return ExpressionError(str(error))
+        line, column, segment = where
+        return ExpressionError(f"`{segment}`: {error}", line, column)
 
     def __iter__(self) -> Iterator:
         return iter((self.root, self.leaves))
@@ -99,9 +120,11 @@ def parse_expression(text: str, /, **values: float) -> ParsedExpression:
         leaves["w1"].grad            # x1 (1 - tanh(n)^2) = 2 (1 - 0.7071^2) = 1.0
 
     Grammar: numbers (``2``, ``0.5``, ``1e-3``), names, ``+ - * / **``, unary minus, parentheses and
-    the calls ``exp log tanh sigmoid relu`` of one argument; several statements separated by ``;`` or
-    new lines, each ``name = expression`` except perhaps the last.  Constant sub-expressions are
-    computed as plain numbers, so ``x ** (1/2)`` is the one-input node ``x ** 0.5``.
+    the calls of one argument ``exp log tanh sigmoid relu sqrt abs sin cos softplus leaky_relu elu
+    gelu`` and of two, ``maximum minimum`` (the table's primitives with a ``parse_name``); several
+    statements separated by ``;`` or new lines, each ``name = expression`` except perhaps the last.
+    Constant sub-expressions are computed as plain numbers, so ``x ** (1/2)`` is the one-input node
+    ``x ** 0.5``.
     Raises `ExpressionError` (a ValueError) naming the line and column of anything else, a name
     without a value, or a computation out of its domain (``log(0)``, a division by zero, an overflow).
     """
@@ -165,6 +188,7 @@ class _Builder:
         self.lines, self.shifts, self.values = lines, shifts, values
         self.leaves: dict[str, Value] = {}
         self.nodes: dict[str, Value] = {}
+        self.positions: dict[Value, tuple[int, int, str]] = {}
 
     # ---- where things are ----------------------------------------------------------------------
     def where(self, node: ast.AST) -> tuple[int | None, int | None]:
@@ -216,7 +240,7 @@ class _Builder:
                     stack.append(node.operand)
                 elif isinstance(node, ast.Call):
                     self.check_call(node)
-                    stack.append(node.args[0])
+                    stack += node.args
                 elif isinstance(node, ast.Name):
                     self.check_name(node)
                 elif isinstance(node, ast.Constant):
@@ -233,9 +257,12 @@ class _Builder:
             name = node.func.id if isinstance(node.func, ast.Name) else self.segment(node.func)
             raise self.error(node, f"`{name}(...)` is not an allowed function; the functions are "
                              f"{', '.join(FUNCTIONS)} ({ALLOWED})")
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise self.error(node, f"`{self.segment(node)}`: {node.func.id} takes exactly one "
-                             f"argument, without keywords, e.g. {node.func.id}(x)")
+        n = FUNCTIONS[node.func.id].arity
+        if node.keywords or len(node.args) != n or any(isinstance(a, ast.Starred) for a in node.args):
+            example = f"{node.func.id}({', '.join('xyz'[:n])})"
+            raise self.error(node, f"`{self.segment(node)}`: {node.func.id} takes exactly "
+                             f"{'one argument' if n == 1 else f'{n} arguments'}, without keywords, "
+                             f"e.g. {example}")
 
     def check_name(self, node: ast.Name) -> None:
         if node.id in FUNCTIONS:
@@ -313,7 +340,7 @@ class _Builder:
                     self.leaves[name] = result
                 scope[name] = result
         root = result if isinstance(result, Value) else Value(result)
-        return ParsedExpression(root, self.leaves, self.nodes)
+        return ParsedExpression(root, self.leaves, self.nodes, self.positions)
 
     def leaf(self, node: ast.Name, scope: dict[str, Value]) -> Value:
         if node.id not in scope:
@@ -334,7 +361,7 @@ class _Builder:
             elif not ready:
                 stack.append((node, True))
                 children = ([node.right, node.left] if isinstance(node, ast.BinOp) else
-                            [node.operand] if isinstance(node, ast.UnaryOp) else [node.args[0]])
+                            [node.operand] if isinstance(node, ast.UnaryOp) else node.args[::-1])
                 stack += [(child, False) for child in children]
             elif isinstance(node, ast.BinOp):
                 b, a = results.pop(), results.pop()
@@ -342,7 +369,10 @@ class _Builder:
             elif isinstance(node, ast.UnaryOp):
                 results.append(self.apply(node, _UNARY[type(node.op)][1], results.pop()))
             else:
-                results.append(self.apply(node, FUNCTIONS[node.func.id], results.pop()))
+                n = len(node.args)
+                args = results[-n:]
+                del results[-n:]
+                results.append(self.apply(node, FUNCTIONS[node.func.id], *args))
         assert len(results) == 1, "the post-order walk leaves exactly the expression's value"
         return results[0]
 
@@ -357,6 +387,14 @@ class _Builder:
         except (ValueError, ArithmeticError) as e:
             raise self.error(node, f"`{self.segment(node)}` cannot be computed: {e}") from None
         number = out.data if isinstance(out, Value) else out
+        if isinstance(out, Value):  # remember where each node this operation made came from
+            where = (*self.where(node), self.segment(node))
+            stack = [out]
+            while stack:
+                v = stack.pop()
+                if v not in self.positions and not any(v is a for a in args):
+                    self.positions[v] = where
+                    stack.extend(v.parents)
         if not math.isfinite(number):
             raise self.error(node, f"`{self.segment(node)}` gives {number} (a float overflow); use "
                              "smaller inputs")

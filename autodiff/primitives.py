@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "Data", "Rule", "is_array", "first_bad"]
+__all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "leaky_relu_op", "elu_op", "Data", "Rule",
+           "is_array", "first_bad", "InfiniteSlopeError"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -178,7 +179,28 @@ def _pow_vjp(g, out, x, y):
     else:
         raise ValueError(f"pow: the derivative of {xd!r} ** y with respect to the exponent y needs "
                          "log of a negative base; make the exponent a plain number, not a Value")
-    return g * (y * x ** (y - 1)), dy
+    return _pow_dx(g, x, y), dy
+
+
+def _pow_dx(g, x, n):
+    """g · d/dx x^n = g n x^(n-1); at x = 0: 0 for n = 0 (x^0 is constant, as PyTorch), an infinite
+    slope for 0 < n < 1, and n x^(n-1) (0 or 1) for n >= 1."""
+    xd, nd = _number(x), _number(n)
+    if is_array(xd) or is_array(nd):
+        np = _np()
+        at0 = (xd == 0) & (nd < 1) & (nd != 0)
+        if np.any(at0):
+            raise InfiniteSlopeError(f"pow: the derivative n x^(n-1) of x ** n is infinite at x = 0 "
+                                     f"with 0 < n < 1 ({first_bad(at0)}): there is no gradient there")
+        safe = np.where((xd == 0) & (nd == 0), 1.0, xd)
+        return g * np.where(nd == 0, 0.0, n * safe ** (n - 1))
+    if nd == 0:
+        return 0.0 * g
+    if xd == 0 and nd < 1:
+        raise InfiniteSlopeError(f"pow: the derivative of x ** {nd:g} is infinite at x = 0 (n x^(n-1) "
+                                 f"with n - 1 = {nd - 1:g} < 0): there is no gradient there; move the "
+                                 "base off 0 (e.g. (x*x + 1e-12) ** 0.5 for a norm)")
+    return g * (n * x ** (n - 1))
 
 
 POW = define("pow", "**", 2, _pow_fwd, _pow_vjp, ("{y}·{x}^({y} − 1)", "{o}·log {x}"), _pow_batch)
@@ -189,7 +211,7 @@ def pow_const(n: float) -> Primitive:
     """The primitive ``x ** n`` for a constant exponent n (a one-input node, shown as ``**n``);
     d/dx x^n = n x^(n-1), and 0 for n = 0 (also at x = 0, where n x^(n-1) would divide by zero)."""
     def vjp(g, out, x):
-        return (0.0 * g,) if n == 0 else (g * (n * x ** (n - 1)),)
+        return (_pow_dx(g, x, n),)
     shown = int(n) if n == int(n) else n
     return Primitive("pow_const", f"**{shown}", 1, lambda x: _pow_fwd(x, n), vjp, ("{n}·{x}^{n1}",),
                      lambda x: _pow_batch(x, n), None, {"n": n})
@@ -255,11 +277,25 @@ def _step(x):
     return 1.0 if x > 0 else 0.0
 
 
+def _tanh_vjp(g, out, x):
+    # d/dx tanh x = 1 - tanh(x)^2 = sech(x)^2. Where tanh x rounds towards ±1 (|x| >= 1), 1 - tanh² loses
+    # every digit (0.0 at x = 20); there sech² = 4t / (1 + t)² with t = e^(-2|x|) keeps them all.
+    xd = _number(x)
+    if is_array(xd):
+        np = _np()
+        t = np.exp(-2 * np.abs(xd))
+        return (g * np.where(np.abs(xd) < 1, 1 - out * out, 4 * t / ((1 + t) * (1 + t))),)
+    if -1 < xd < 1:
+        return (g * (1 - out * out),)
+    t = EXP(x * (-2.0 if xd > 0 else 2.0))       # the sign is constant here, so this stays smooth
+    return (g * (4 * t / ((1 + t) * (1 + t))),)
+
+
 TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every finite x: saturates to ±1
-              lambda g, out, x: (g * (1 - out * out),),     # d/dx tanh x = 1 - tanh(x)^2
-              ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh")
+              _tanh_vjp, ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh")
+# d/dx σ(x) = σ(x) (1 - σ(x)) = σ(x) σ(-x): the second form keeps full relative precision in both tails
 SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
-                 lambda g, out, x: (g * (out * (1 - out)),),  # d/dx σ(x) = σ(x) (1 - σ(x))
+                 lambda g, out, x: (g * (out * SIGMOID(-x)),),
                  ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid")
 RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0,
               lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
@@ -320,3 +356,140 @@ NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
                       "1", lambda x: float(x.sum()))
+
+
+# ---- issue 13: more primitives, and where a derivative does not exist ------------------------------
+
+class InfiniteSlopeError(ArithmeticError):
+    """A derivative that does not exist because the slope is infinite (sqrt at 0, x ** 0.5 at 0)."""
+
+
+def _infinite_slope(name: str, x, formula: str, fix: str):
+    """Raise InfiniteSlopeError if ``x`` (a number, Value or array) is 0 where ``formula`` is infinite."""
+    xd = _number(x)
+    if is_array(xd):
+        if (xd == 0).any():
+            raise InfiniteSlopeError(f"{name}: the derivative {formula} is infinite at 0 "
+                                     f"({first_bad(xd == 0)}): there is no gradient there; {fix}")
+    elif xd == 0:
+        raise InfiniteSlopeError(f"{name}: the derivative {formula} is infinite at 0 (an infinite "
+                                 f"slope): there is no gradient there; {fix}")
+
+
+def _where(cond, a, b):
+    """``a`` where ``cond`` holds, else ``b``: per example for an array condition."""
+    if is_array(cond):
+        return _np().where(cond, a, b)
+    return a if cond else b
+
+
+def _map(f):
+    """A float function applied to every example of an array (for erf/erfc, which numpy lacks)."""
+    return lambda x: _np().frompyfunc(f, 1, 1)(x).astype(float)
+
+
+def _sqrt_fwd(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt: sqrt({x!r}) is not a real number; sqrt needs an input >= 0")
+    return math.sqrt(x)
+
+
+def _sqrt_batch(x):
+    if (x < 0).any():
+        raise ValueError(f"sqrt: negative input at {first_bad(x < 0)}; sqrt needs inputs >= 0")
+    return _np().sqrt(x)
+
+
+def _sqrt_vjp(g, out, x):
+    _infinite_slope("sqrt", out, "1/(2 sqrt(x))", "move the input off 0, e.g. sqrt(x + 1e-12)")
+    return (g * (0.5 / out),)                     # d/dx sqrt x = 1 / (2 sqrt x)
+
+
+def _sign(x):
+    """sign(x) with sign(0) = 0 (PyTorch's convention for abs' derivative); piecewise constant."""
+    xd = _number(x)
+    if is_array(xd):
+        return _np().sign(xd)
+    return 1.0 if xd > 0 else -1.0 if xd < 0 else 0.0
+
+
+def _softplus_fwd(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))   # log(1 + e^x) without overflow
+
+
+def _softplus_batch(x):
+    np = _np()
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2))     # Φ(x), full relative precision in the left tail
+
+
+def _normal_pdf(x):
+    return EXP(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))   # φ(x) = e^(-x²/2) / √(2π)
+
+
+SQRT = define("sqrt", "sqrt", 1, _sqrt_fwd, _sqrt_vjp, ("1/(2·{o})",), _sqrt_batch, "sqrt")
+ABS = define("abs", "abs", 1, abs, lambda g, out, x: (g * _sign(x),),        # sign(x), 0 at 0
+             ("sign({x})",), lambda x: _np().abs(x), "abs")
+SIN = define("sin", "sin", 1, math.sin, lambda g, out, x: (g * COS(x),),     # d/dx sin x = cos x
+             ("cos {x}",), lambda x: _np().sin(x), "sin")
+COS = define("cos", "cos", 1, math.cos, lambda g, out, x: (-(g * SIN(x)),),  # d/dx cos x = -sin x
+             ("−sin {x}",), lambda x: _np().cos(x), "cos")
+SOFTPLUS = define("softplus", "softplus", 1, _softplus_fwd,
+                  lambda g, out, x: (g * SIGMOID(x),),                     # d/dx log(1 + e^x) = σ(x)
+                  ("σ({x})",), _softplus_batch, "softplus")
+# Φ, the standard normal CDF, a primitive so that gelu's derivative can be differentiated again.
+NORMAL_CDF = define("normal_cdf", "Φ", 1, _normal_cdf, lambda g, out, x: (g * _normal_pdf(x),),
+                    ("φ({x})",), _map(_normal_cdf))
+GELU = define("gelu", "gelu", 1, lambda x: x * _normal_cdf(x),
+              lambda g, out, x: (g * (NORMAL_CDF(x) + x * _normal_pdf(x)),),  # Φ(x) + x φ(x)
+              ("Φ({x}) + {x}·φ({x})",), lambda x: x * _map(_normal_cdf)(x), "gelu")
+
+
+def _max_share(x, y):
+    """(∂max/∂x, ∂max/∂y): 1 to the larger input, half each at a tie (as PyTorch's maximum)."""
+    xd, yd = _number(x), _number(y)
+    a = _where(xd > yd, 1.0, _where(xd == yd, 0.5, 0.0))
+    return a, 1.0 - a
+
+
+MAXIMUM = define("maximum", "max", 2, max, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
+                 ("[{x} > {y}] (½ at a tie)", "[{y} > {x}] (½ at a tie)"),
+                 lambda x, y: _np().maximum(x, y), "maximum")
+MINIMUM = define("minimum", "min", 2, min, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
+                 ("[{x} < {y}] (½ at a tie)", "[{y} < {x}] (½ at a tie)"),
+                 lambda x, y: _np().minimum(x, y), "minimum")
+
+
+@lru_cache(maxsize=64)
+def leaky_relu_op(slope: float = 0.01) -> Primitive:
+    """The primitive leaky_relu with negative slope ``slope``: x if x > 0 else slope·x; its derivative
+    is 1 if x > 0 else slope (slope at 0, as PyTorch)."""
+    s = f"{slope:g}"
+    return Primitive("leaky_relu", "leaky_relu", 1, lambda x: x if x > 0 else slope * x,
+                     lambda g, out, x: (g * _where(_number(x) > 0, 1.0, slope),),
+                     (f"[{{x}} > 0] + {s}·[{{x}} ≤ 0]",),
+                     lambda x: _np().where(x > 0, x, slope * x), "leaky_relu", {"slope": slope})
+
+
+@lru_cache(maxsize=64)
+def elu_op(alpha: float = 1.0) -> Primitive:
+    """The primitive elu: x if x > 0 else α(e^x − 1); its derivative is 1 if x > 0 else out + α
+    (= α e^x; α at 0, as PyTorch)."""
+    a = f"{alpha:g}"
+
+    def vjp(g, out, x):
+        xd = _number(x)
+        if is_array(xd):
+            return (_np().where(xd > 0, g, g * (out + alpha)),)
+        return (g if xd > 0 else g * (out + alpha),)
+    return Primitive("elu", "elu", 1, lambda x: x if x > 0 else alpha * math.expm1(x), vjp,
+                     (f"[{{x}} > 0] + ({{o}} + {a})·[{{x}} ≤ 0]",),
+                     lambda x: _np().where(x > 0, x, alpha * _np().expm1(_np().minimum(x, 0.0))),
+                     "elu", {"alpha": alpha})
+
+
+LEAKY_RELU = PRIMITIVES["leaky_relu"] = leaky_relu_op(0.01)
+ELU = PRIMITIVES["elu"] = elu_op(1.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from autodiff.graph import topological_order
+from autodiff.graph import RULE_ERRORS, rule_error, topological_order
 from autodiff.primitives import is_array, like
 
 __all__ = ["backprop", "gradients"]
@@ -25,18 +25,22 @@ def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tup
     its arithmetic builds the gradient as a graph, which can be differentiated again. In a batch a
     parent holding one number (a parameter) receives the sum of its terms over the examples.
     """
-    for node in reversed(topological_order(root)):
+    order = topological_order(root)
+    for node in reversed(order):
         rule = node.primitive
         if rule is None:
             continue
         g = grads[node]                      # complete: every child of node came before it
         parents = node.parents
-        if create_graph:
-            terms = rule.vjp(g, node, *parents)
-        else:
-            terms = [t if not is_array(t) or is_array(p.data) else float(t.sum())
-                     for p, t in zip(parents, rule.vjp(g, node.data, *[p.data for p in parents]),
-                                     strict=True)]
+        try:
+            if create_graph:
+                terms = rule.vjp(g, node, *parents)
+            else:
+                terms = [t if not is_array(t) or is_array(p.data) else float(t.sum())
+                         for p, t in zip(parents, rule.vjp(g, node.data, *[p.data for p in parents]),
+                                         strict=True)]
+        except RULE_ERRORS as e:
+            raise rule_error(e, node, order) from None
         yield node, g, tuple(terms)
         for p, t in zip(parents, terms, strict=True):
             grads[p] = grads[p] + t if p in grads else t

@@ -7,6 +7,7 @@ numpy call, and the fused neurons of a layer passing their gradients on in two m
 
 from __future__ import annotations
 
+from autodiff.graph import RULE_ERRORS, rule_error
 from autodiff.primitives import NEURON, RELU, is_array, like, stacked
 
 __all__ = ["backward"]
@@ -24,29 +25,33 @@ def backward(order: list) -> None:
     # before one of their parents comes up (see `_flush`); `waiting` holds those parents.
     groups: dict = {}
     waiting: set = set()
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        if node in waiting:
+    node = root
+    try:
+        for node in reversed(order):
+            op = node._op
+            if op is None:
+                continue
+            if node in waiting:
+                _flush(groups, waiting)
+            g, a = node._grad, node._a
+            if op is NEURON and is_array(node.data):
+                n = len(a) >> 1
+                groups.setdefault((a[n], n), []).append(node)
+                waiting.update(a)
+            elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
+                _accumulate(a, np.where(a.data > 0, g, 0.0))
+            elif op is NEURON:             # one number (such as nn.l2's Σ w·w): the eager rule inline
+                n = len(a) >> 1
+                for w, x in zip(a[:n], a[n:-1], strict=True):
+                    w._grad += g * x.data
+                    x._grad += g * w.data
+                a[-1]._grad += g
+            else:
+                _apply_rule(node)
+        if groups:
             _flush(groups, waiting)
-        g, a = node._grad, node._a
-        if op is NEURON and is_array(node.data):
-            n = len(a) >> 1
-            groups.setdefault((a[n], n), []).append(node)
-            waiting.update(a)
-        elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
-            _accumulate(a, np.where(a.data > 0, g, 0.0))
-        elif op is NEURON:                 # one number (such as nn.l2's Σ w·w): the eager rule inline
-            n = len(a) >> 1
-            for w, x in zip(a[:n], a[n:-1], strict=True):
-                w._grad += g * x.data
-                x._grad += g * w.data
-            a[-1]._grad += g
-        else:
-            _apply_rule(node)
-    if groups:
-        _flush(groups, waiting)
+    except RULE_ERRORS as e:
+        raise rule_error(e, node, order) from None
 
 
 def _accumulate(p, t) -> None:

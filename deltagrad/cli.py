@@ -9,6 +9,7 @@
     deltagrad verify "x * tanh(y)" --wrt y --derivative "x * (1 - tanh(y)**2)" x=0.5 y=1.2
     deltagrad train moons --epochs 40 -o moons.png
     deltagrad demo
+    deltagrad playground
 
 Bad input exits with status 2 and one line on stderr; `check` and `verify` exit 1 on a disagreement.
 """
@@ -41,8 +42,9 @@ PROG = "deltagrad"
 NEURON = ("n = x1*w1 + x2*w2 + b; o = tanh(n)",
           {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432})
 
-GRAMMAR = """expressions: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, and
-exp() log() tanh() sigmoid() relu() of one argument; several statements separated by ; or new lines,
+GRAMMAR = """expressions: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses,
+exp() log() tanh() sigmoid() relu() sqrt() abs() sin() cos() softplus() leaky_relu() elu() gelu() of one
+argument and maximum(a, b) minimum(a, b) of two; several statements separated by ; or new lines,
 `name = expression`, name intermediate nodes: "n = x*w + b; o = tanh(n)". Give every input name a value
 as name=number. An expression that starts with - needs `--` before it: deltagrad grad -- "-x*y" x=1 y=2"""
 
@@ -164,7 +166,7 @@ def _named(parsed: ParsedExpression) -> list[tuple[str, Value]]:
 def cmd_grad(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
     root = parsed.root
-    root.backward()
+    parsed.backward()  # a rule's error points at the expression's position
     _finite_or_error(parsed)
     if args.json:
         print(json.dumps({
@@ -228,7 +230,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     render = _need("viz.draw", "render", "drawing diagrams")
     parsed = _parse(args.expr, args.values)
     if not args.no_backward:
-        parsed.root.backward()
+        parsed.backward()
     options = {"rankdir": args.rankdir, "show_grad": not args.no_grad, "show_local": args.show_local,
                "legend": not args.no_legend, "max_nodes": args.max_nodes}
     if args.precision is not None:
@@ -264,6 +266,13 @@ def _folder(path: str, flag: str) -> Path:
 
 def cmd_step(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
+    try:
+        return _step(args, parsed)
+    except (ValueError, ArithmeticError) as e:  # a derivative rule's error: where in the expression
+        raise parsed.error_at(e) from None
+
+
+def _step(args: argparse.Namespace, parsed: ParsedExpression) -> int:
     if args.frames:
         if args.html or args.predict:
             raise CommandError("--frames writes slides; --html and --predict write the page: give one")
@@ -616,6 +625,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# ---- playground ---------------------------------------------------------------------------------
+
+PLAYGROUND = Path(__file__).resolve().parent.parent / "playground"
+
+
+def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
+    """An HTTP server for the playground folder on 127.0.0.1 (loopback only; ``port`` 0 picks a free
+    port), serving .mjs as JavaScript and .wasm as WebAssembly; call ``serve_forever()`` on it.  Raises
+    CommandError when the folder or its vendor/ (made by `make playground`) is missing."""
+    import functools
+    import http.server
+
+    folder = Path(folder)
+    if not (folder / "index.html").is_file():
+        raise CommandError(f"no playground at {folder}: it lives in deltagrad's source checkout "
+                           "(the playground/ folder); run this command from one")
+    if not (folder / "vendor" / "manifest.json").is_file():
+        raise CommandError(f"{folder / 'vendor'} is missing: run `make playground` in the checkout first "
+                           "(it needs npm: apt-get install npm) to fetch Pyodide and Graphviz and build "
+                           "the wheels")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
+                          ".json": "application/json", ".whl": "application/zip"}
+
+        def log_message(self, format, *args):  # quiet: one line per request would drown the URL
+            pass
+
+    handler = functools.partial(Handler, directory=str(folder))
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as e:
+        raise CommandError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}; pick another --port "
+                           "(0 for any free one)") from None
+
+
+def cmd_playground(args: argparse.Namespace) -> int:
+    server = playground_server(Path(args.dir), args.port)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    print(f"the playground is at {url}  (Ctrl+C stops it)", flush=True)
+    if not args.no_browser:
+        import webbrowser
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 # ---- the parser ---------------------------------------------------------------------------------
 
 def _expression_args(p: argparse.ArgumentParser) -> None:
@@ -745,6 +807,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("playground", help="serve the in-browser playground on 127.0.0.1 and open it",
+                       description="Serve the playground (the engine in your browser, via Pyodide) on "
+                       "127.0.0.1 only, and open it in the browser. Needs `make playground` once.")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address")
+    p.add_argument("--dir", default=str(PLAYGROUND), help="the playground folder (default: the checkout's)")
+    p.set_defaults(run=cmd_playground)
     return parser
 
 

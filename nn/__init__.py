@@ -4,6 +4,7 @@ optimizers. Toy data sets are in `nn.data` (imported on first use, as it needs n
 from nn.layers import ACTIVATIONS, MLP, Layer, Location, Neuron, Trace, locate
 from nn.losses import (
     binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     cross_entropy,
     hinge,
     l2,
@@ -18,7 +19,7 @@ from nn.optim import SGD, Adam, Optimizer
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Trace", "ACTIVATIONS", "Location", "locate",
     "squared_error", "mean", "softmax", "log_softmax", "cross_entropy", "binary_cross_entropy",
-    "hinge", "l2", "Optimizer", "SGD", "Adam",
+    "binary_cross_entropy_with_logits", "hinge", "l2", "Optimizer", "SGD", "Adam",
 ]
 
 

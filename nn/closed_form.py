@@ -67,7 +67,7 @@ def sub(text: object) -> str:
     return str(text).translate(_SUB)
 
 
-def _rows(X: object, n: int, what: str) -> np.ndarray:
+def as_rows(X: object, n: int, what: str) -> np.ndarray:
     """``X`` as a float64 array of shape (m, n): one example per row (a 1-D array is one example)."""
     A = np.asarray(X, dtype=float)
     if A.ndim == 1:
@@ -249,7 +249,7 @@ class ClosedForm:
         return {"output": self.output}
 
     def _data(self, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
-        return _rows(X, self.nin, "X"), _rows(Y, self.nouts[-1], "Y")
+        return as_rows(X, self.nin, "X"), as_rows(Y, self.nouts[-1], "Y")
 
     def _backprop(self, X: np.ndarray, Y: np.ndarray, backward: bool) -> Backprop:
         raise NotImplementedError

@@ -20,7 +20,7 @@ import numpy as np
 from nn.closed_form import (
     ClosedForm,
     Layers,
-    _rows,
+    as_rows,
     document,
     mlp_grads,
     mlp_layers,
@@ -349,7 +349,7 @@ def compare_yours(model: MLP, X: object, Y: object, closed_form: Callable, loss:
     else:
         raise ValueError("compare with closed_form=fn needs loss=: 'squared_error', 'cross_entropy', "
                          "'binary_cross_entropy' or a function (outputs, target) -> Value")
-    X, Y = _rows(X, model.nin, "X"), _rows(Y, model.nouts[-1], "Y")
+    X, Y = as_rows(X, model.nin, "X"), as_rows(Y, model.nouts[-1], "Y")
     m, L = len(X), len(model.layers)
     layers = mlp_layers(model)
 

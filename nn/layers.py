@@ -1,6 +1,6 @@
 """Neurons, layers and multi-layer perceptrons made of `Value`s, and `MLP.trace` for the nodes inside.
 
-    neuron:  z = Σ_k w_k x_k + b,   a = f(z)   with f one of relu, tanh, sigmoid, linear (f(z) = z)
+    neuron:  z = Σ_k w_k x_k + b,   a = f(z)   with f one of `ACTIVATIONS` (linear: f(z) = z)
     layer:   the neurons side by side on the same input;   MLP: layers in sequence.
 """
 
@@ -18,7 +18,8 @@ from nn.module import Module
 
 __all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Trace", "Location", "locate"]
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+#: Activation names (any case: "ReLU" works); each but "linear" (f(z) = z) is the Value method of that name.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "gelu", "softplus", "sin", "abs")
 
 Inputs = Sequence[Value | float] | Value | float
 
@@ -30,6 +31,8 @@ def _check_count(n: object, what: str) -> int:
 
 
 def _check_choice(x: object, choices: tuple[str, ...], what: str) -> str:
+    if isinstance(x, str) and choices is ACTIVATIONS:
+        x = x.lower()
     if x not in choices:
         raise ValueError(f"unknown {what} {x!r:.60}; choose one of {', '.join(map(repr, choices))}")
     return x

@@ -13,6 +13,7 @@ loss per example, still a batched Value; reduce it over the examples explicitly 
     squared_error(y, t)        = ½ Σ_k (y_k − t_k)²
     cross_entropy(z, c)        = −log softmax(z)_c = log Σ_j e^{z_j} − z_c
     binary_cross_entropy(p, t) = −Σ_k [t_k log p_k + (1 − t_k) log(1 − p_k)]
+    binary_cross_entropy_with_logits(z, t) = Σ_k [softplus(z_k) − t_k z_k]   (the same, p_k = σ(z_k))
     hinge(s, y)                = Σ_k max(0, 1 − y_k s_k),  y_k ∈ {−1, +1}
     l2(params, λ)              = λ/2 Σ w²
 """
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from autodiff import Value, neuron
 
 __all__ = ["squared_error", "mean", "softmax", "log_softmax", "cross_entropy",
-           "binary_cross_entropy", "hinge", "l2"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge", "l2"]
 
 Scalar = Value | float
 Scalars = Sequence[Scalar] | Scalar
@@ -207,10 +208,24 @@ def binary_cross_entropy(probs: Scalars, targets: Scalars) -> Value:
     for k, (pk, tk) in enumerate(zip(p, t, strict=True)):
         dp, dt = _data(pk), _data(tk)
         _check(pk, (0 < dp) & (dp < 1), "binary_cross_entropy", f"probs[{k}]", " is not strictly between 0 "
-               "and 1 (its log would be infinite); feed a sigmoid output or clip it")
+               "and 1 (its log would be infinite); for a sigmoid output use binary_cross_entropy_with_logits "
+               "on the logits, which is exact for every finite logit")
         _check(tk, (0 <= dt) & (dt <= 1), "binary_cross_entropy", f"targets[{k}]", " is not in [0, 1]")
     return -_sum([tk * _value(pk).log() + (1 - tk) * (1 - _value(pk)).log()
                   for pk, tk in zip(p, t, strict=True)])
+
+
+def binary_cross_entropy_with_logits(logits: Scalars, targets: Scalars) -> Value:
+    """Σ_k [softplus(z_k) − t_k z_k] = −Σ_k [t_k log σ(z_k) + (1 − t_k) log(1 − σ(z_k))] for logits z_k
+    and targets t_k in [0, 1]: `binary_cross_entropy` of σ(z) without forming σ(z), finite and exact
+    for every finite logit (z = 40, t = 0: loss 40, gradient 1), as PyTorch's function of that name.
+    Its gradient is σ(z_k) − t_k. Uses log(1 + e^z) = max(z, 0) + log(1 + e^(−|z|)) (softplus)."""
+    z, t = _pair(logits, targets, "binary_cross_entropy_with_logits", ("logits", "targets"))
+    for k, tk in enumerate(t):
+        dt = _data(tk)
+        _check(tk, (0 <= dt) & (dt <= 1), "binary_cross_entropy_with_logits", f"targets[{k}]",
+               " is not in [0, 1]")
+    return _sum([_value(zk).softplus() - tk * zk for zk, tk in zip(z, t, strict=True)])
 
 
 def hinge(scores: Scalars, labels: Scalars) -> Value:

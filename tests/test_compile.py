@@ -12,7 +12,8 @@ from autodiff import Value, neuron
 from autodiff.batched import batch, mean
 from autodiff.engine import neurons
 
-UNARY = ["tanh", "sigmoid", "relu", "square", "exp_tanh", "neg", "log_sq"]
+UNARY = ["tanh", "sigmoid", "relu", "square", "exp_tanh", "neg", "log_sq", "sin", "softplus", "gelu",
+         "maximum"]
 
 
 def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value:
@@ -38,7 +39,9 @@ def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value
             out = {"tanh": lambda v: v.tanh(), "sigmoid": lambda v: v.sigmoid(),
                    "relu": lambda v: v.relu(), "square": lambda v: v ** 2,
                    "exp_tanh": lambda v: v.tanh().exp(), "neg": lambda v: -v,
-                   "log_sq": lambda v: (v * v + 1.0).log()}[op](a)
+                   "log_sq": lambda v: (v * v + 1.0).log(), "sin": autodiff.sin,
+                   "softplus": autodiff.softplus, "gelu": autodiff.gelu,
+                   "maximum": lambda v, b=b: autodiff.maximum(v, b)}[op](a)
         nodes.append(out.tanh() if rng.random() < 0.3 else out)  # keeps values in range
     root = nodes[-1]
     for extra in nodes[-4:-1]:  # a reused node or two: diamonds

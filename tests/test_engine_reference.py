@@ -25,7 +25,7 @@ OPS = {
     "constant": lambda a, b, p: 2.5 - a * 0.75,
     "div": lambda a, b, p: a / (b * b + 1.0),
     "pow_const": lambda a, b, p: a.tanh() ** 3,
-    "sqrt": lambda a, b, p: (a * a + 0.25) ** 0.5,
+    "sqrt_pow": lambda a, b, p: (a * a + 0.25) ** 0.5,
     "pow_value": lambda a, b, p: (a.sigmoid() + 0.5) ** b.tanh(),
     "exp": lambda a, b, p: a.tanh().exp(),
     "log": lambda a, b, p: (a * a + 0.5).log(),
@@ -35,11 +35,22 @@ OPS = {
     "param": lambda a, b, p: a * p[0] + p[1],
     "neuron": lambda a, b, p: neuron([p[2], p[3]], [a, b], p[4]).tanh(),
     "square": lambda a, b, p: a * a,                       # reuse: one parent twice
+    "sqrt": lambda a, b, p: (a * a + 0.25).sqrt(),
+    "abs": lambda a, b, p: abs(a - 0.2),
+    "sin": lambda a, b, p: (a * 2.0).sin(),
+    "cos": lambda a, b, p: b.cos() * a,
+    "softplus": lambda a, b, p: (a - b).softplus(),
+    "leaky_relu": lambda a, b, p: a.leaky_relu(0.2),
+    "elu": lambda a, b, p: a.elu(0.7),
+    "gelu": lambda a, b, p: (a * 1.3).gelu(),
+    "normal_cdf": lambda a, b, p: apply(PRIMITIVES["normal_cdf"], a),
+    "maximum": lambda a, b, p: a.maximum(b),               # a tie when i == j: half each
+    "minimum": lambda a, b, p: a.minimum(b * 0.5),
 }
 UNFUSED = {"neuron": lambda a, b, p: (p[2] * a + p[3] * b + p[4]).tanh()}
 
 
-def program(seed: int, length: int = 30) -> list[tuple[str, int, int]]:
+def program(seed: int, length: int = 40) -> list[tuple[str, int, int]]:
     """A random straight-line program: each step an op on two earlier registers (reuse, diamonds)."""
     rng = random.Random(seed)
     steps = []

@@ -5,10 +5,11 @@ that disagrees, and accepts the right rule. New rows of `autodiff.PRIMITIVES` ar
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 
-from autodiff import PRIMITIVES, GradcheckError, Primitive, Value, gradcheck
+from autodiff import PRIMITIVES, GradcheckError, Primitive, Value, gradcheck, numerical_grad
 from autodiff.engine import apply
 
 # How a right term t = upstream · ∂out/∂x becomes a wrong one; x is the input's number. At the points
@@ -99,3 +100,33 @@ def test_gradcheck_tolerance_is_on_the_difference_not_the_magnitudes():
         wrong = wrong_in_one_input(tanh, shape, 0)
         with pytest.raises(GradcheckError):
             gradcheck(lambda v, p=wrong: apply(p, v), [0.5])
+
+
+# ---- the checker's edges (each kills a mutant that survived `make mutate`, docs/testing.md) --------
+
+def test_the_tolerance_is_inclusive():
+    """|engine - numeric| equal to atol passes, as in PyTorch's allclose: the bound is <=, not <."""
+    def f(x):
+        return x.tanh()
+    numeric = numerical_grad(f, [0.3])[0]
+    x = Value(0.3)
+    f(x).backward()
+    gap = abs(x.grad - numeric)
+    assert gap > 0
+    assert gradcheck(f, [0.3], atol=gap, rtol=0.0)
+    with pytest.raises(GradcheckError):
+        gradcheck(f, [0.3], atol=gap / 2, rtol=0.0)
+
+
+def test_numerical_grad_default_step_is_small():
+    """The default ε = 1e-6: exp'(0.5) to 1e-9 (a quadratic would hide any ε: its central difference
+    is exact)."""
+    assert numerical_grad(lambda x: x.exp(), [0.5])[0] == pytest.approx(math.exp(0.5), rel=1e-9)
+
+
+def test_numerical_grad_takes_a_plain_number_and_refuses_anything_else():
+    assert numerical_grad(lambda x: 3.0, [1.0]) == [0.0]       # a constant function
+    assert numerical_grad(lambda x: 2, [1.0]) == [0.0]
+    for bad in (True, "1.0", None, [1.0]):
+        with pytest.raises(TypeError, match="must return a Value or a number"):
+            numerical_grad(lambda x, b=bad: b, [1.0])

@@ -64,9 +64,13 @@ def test_neuron_forward_formula(activation):
     x = [0.5, -1.5, 2.0]
     z = sum(w.data * xk for w, xk in zip(n.w, x, strict=True)) + n.b.data
     f = {"relu": lambda v: max(v, 0.0), "tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
-         "linear": lambda v: v}[activation]
+         "linear": lambda v: v, "leaky_relu": lambda v: v if v > 0 else 0.01 * v,
+         "elu": lambda v: v if v > 0 else math.expm1(v),
+         "gelu": lambda v: v * (1 + math.erf(v / math.sqrt(2))) / 2,
+         "softplus": lambda v: math.log1p(math.exp(v)), "sin": math.sin, "abs": abs}[activation]
     assert n(x).data == pytest.approx(f(z), rel=1e-14, abs=1e-15)
     assert n.activation == activation
+    assert nn.Neuron(3, activation.upper(), rng=5).activation == activation   # names in any case
 
 
 def test_input_kinds():
@@ -110,7 +114,7 @@ def test_bad_input_types(x):
 def test_bad_constructor_arguments():
     for bad in (lambda: nn.MLP(0, [1]), lambda: nn.MLP(2, []), lambda: nn.MLP(2, [3, 0]),
                 lambda: nn.MLP(2, 3), lambda: nn.MLP(2, [1.5]), lambda: nn.MLP(True, [1]),
-                lambda: nn.Neuron(2, "softplus"), lambda: nn.MLP(2, [1], output_activation="exp"),
+                lambda: nn.Neuron(2, "swish"), lambda: nn.MLP(2, [1], output_activation="exp"),
                 lambda: nn.Layer(2, 3, init="normal"), lambda: nn.Neuron(-1)):
         with pytest.raises(ValueError):
             bad()

@@ -113,3 +113,44 @@ def test_batched_graph_page_shows_the_chosen_example(tmp_path):
     assert not a.has_grad  # the page steps a fresh pass and leaves .grad alone (issue 14)
     root.backward()
     assert grads[str(order.index(a))] == pytest.approx(a.grad, rel=1e-14)
+
+
+def test_page_shows_one_fresh_pass_and_leaves_grad_as_it_was(tmp_path):
+    """After two backward() calls (x1.grad = -3.0), the page still asks for the one-pass gradients
+    (x1: -1.5) and building it changes no node's .grad or .data (issue 14)."""
+    require_dot()
+    from tests.conftest import classic_neuron
+    from viz import step_html
+
+    o, nodes = classic_neuron()
+    o.backward()
+    o.backward()
+    before = {k: (v.data, v.grad) for k, v in nodes.items()}
+    assert before["x1"][1] == pytest.approx(-3.0)
+    for level_page in (step_html(o, tmp_path / "q.html", predict=True),):
+        data = payload(level_page.html)
+        asked = {a["name"]: a["value"] for f in data["frames"] for a in f["asks"]}
+        assert asked["x1"] == pytest.approx(-1.5) and asked["w1"] == pytest.approx(1.0)
+        assert asked["b"] == pytest.approx(0.5)
+        seed = next(f for f in data["frames"] if f["kind"] == "seed")
+        assert seed["grads"] == {str(len(nodes) - 1): 1.0}            # only the root: no old gradients
+    assert {k: (v.data, v.grad) for k, v in nodes.items()} == before
+
+
+def test_network_page_leaves_grad_as_it_was(tmp_path):
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import HtmlStepper
+
+    loss, model = mlp_loss(True, (3, 2, 1))
+    loss.backward()
+    loss.backward()
+    order = topological_order(loss)
+    before = [(n.data, n.grad) for n in order]
+    data = payload(HtmlStepper(loss, level="neuron", predict=True).html)
+    twin, _ = mlp_loss(True, (3, 2, 1))
+    twin.backward()
+    fresh = {n.label: n.grad for n in topological_order(twin) if n.label.endswith(".z")}
+    asks = [a for g in data["groups"] for a in g["asks"]]
+    assert asks and all(a["value"] == fresh[a["name"]] for a in asks)
+    assert [(n.data, n.grad) for n in order] == before

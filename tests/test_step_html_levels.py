@@ -12,7 +12,7 @@ import pytest
 import nn
 from autodiff import Value, Walkthrough, backward_steps, topological_order
 from tests.conftest import require_dot
-from viz.levels import gradient_changes, groups, neuron_units, regroup
+from viz.levels import LOSS, Group, gradient_changes, groups, neuron_units, regroup
 
 
 def mlp_loss(fused: bool = False, nouts=(16, 16, 1)):
@@ -65,8 +65,13 @@ def test_coarse_steps_are_the_sums_of_their_fine_steps(fused):
     steps = regroup(engine, unit, "backward")
     assert steps is not None and sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
     neurons, layers = groups(steps, unit, "neuron", "backward"), groups(steps, unit, "layer", "backward")
-    assert [g.key for g in layers] == [(2,), (1,), (0,)]                    # the output layer first
-    assert [g.title for g in layers] == ["layer 3", "layer 2", "layer 1"]
+    assert [g.key for g in layers] == [LOSS, (2,), (1,), (0,)]  # the loss and its L2 term, then layer 3
+    assert [g.title for g in layers[1:]] == ["layer 3", "layer 2", "layer 1"]
+    loss_steps = layers[0].stop - layers[0].start
+    assert layers[0].title == f"the loss ({loss_steps} operations)" and loss_steps > 2 * 16
+    assert neurons[0] == Group("neuron", "backward", LOSS, 0, loss_steps)
+    coarse = neurons + layers
+    neurons, layers = neurons[1:], layers[1:]
     assert sorted(g.key for g in neurons) == [(i, j) for i, n in enumerate([4, 3, 1]) for j in range(n)]
     assert sum(g.stop - g.start for g in neurons) == sum(1 for s in steps if s.node in unit)
     for layer in layers:  # a layer holds exactly its neurons' runs
@@ -83,7 +88,7 @@ def test_coarse_steps_are_the_sums_of_their_fine_steps(fused):
             assert running[p] == engine_running
         after_step.append(dict(running))
     # a coarse step changes exactly what its fine steps change, by the sum of their contributions
-    for g in neurons + layers:
+    for g in coarse:
         before = after_step[g.start - 1] if g.start else {loss: 1.0}
         after = after_step[g.stop - 1]
         changes = gradient_changes(steps[g.start:g.stop])

@@ -1,4 +1,5 @@
-"""The terminal stepper driven headlessly: keys from a list, screens from rich's recording console."""
+"""The terminal stepper driven headlessly: keys from a list, screens from rich's recording console (80x24
+on the 2-16-16-1 loss), escape sequences read whole from a real pty, and the stepper run in a real pty."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ def neuron():
     return o, x1
 
 
-def drive(root, keys):
+def drive(root, keys, width=120, height=None):
     """Run the stepper on ``keys`` and return the screen shown before each key was read."""
-    console = Console(record=True, file=io.StringIO(), width=120, force_terminal=True)
+    console = Console(record=True, file=io.StringIO(), width=width, height=height, force_terminal=True)
     screens, pending = [], list(keys)
 
     def next_key():
@@ -54,7 +55,7 @@ def test_keys_move_forward_and_back_and_quit():
 
 def test_going_past_either_end_stays_put():
     x = Value(3.0, "x")
-    walk, screens = drive(x * x, ["p", "n", "n", "n", "n", "escape"])
+    walk, screens = drive(x * x, ["p", "n", "n", "n", "n", "q"])
     frames = [int(s.split("frame ")[1].split("/")[0]) for s in screens]
     assert len(walk) == 4 and frames == [1, 1, 2, 3, 4, 4]
     assert "x.grad += x · v1.grad = 3.0 · 1.0 → 3.0 + 3.0 = 6.0" in screens[-1]
@@ -98,3 +99,172 @@ def test_render_frame_of_every_frame():
 def test_stepper_needs_a_value(bad):
     with pytest.raises(TypeError, match="needs a Value"):
         step_terminal(bad, console=Console(file=io.StringIO()))
+
+
+# ---- big graphs at 80x24 (issue 14) ---------------------------------------------------------------------
+
+def mlp_loss():
+    import random
+
+    import nn
+    model = nn.MLP(2, [16, 16, 1], rng=random.Random(0))
+    return nn.squared_error(model([0.5, -1.5]), [1.0]), model
+
+
+def frame_of(screen):
+    return int(screen.split("frame ")[1].split("/")[0])
+
+
+def shows_row(screen, name):
+    """Whether ``screen``'s table has the row of node ``name`` (its name maybe cut short with "…")."""
+    for line in screen.splitlines():
+        cell = line.split("│")[0].strip().removeprefix("▶ ")
+        if "│" in line and (cell == name or (cell.endswith("…") and name.startswith(cell[:-1]))):
+            return True
+    return False
+
+
+def current_row(screen):
+    rows = [line for line in screen.splitlines() if line.startswith("▶ ")]
+    assert len(rows) <= 1
+    return rows[0] if rows else None
+
+
+def test_a_big_network_fits_80x24_and_jumps():
+    loss, _ = mlp_loss()
+    keys = ["n", "b", "]", "1", "0", "0", "enter", "end", "home", "pgdn", "pgup", "escape", "x", "?", "F1",
+            "n", "[", "q"]
+    walk, screens = drive(loss, keys, width=80, height=24)
+    seed = len(walk.forward) + 2                  # frames on screen count from 1
+    frames = [frame_of(s) for s in screens]
+    assert frames[:4] == [1, 2, seed, frames[3]] and frames[3] > seed
+    assert frames[4:] == [frames[3]] * 3 + [100, len(walk), 1, 11, 1, 1, 1, 1, 1, 2, frames[-1]]
+    for screen in screens:
+        lines = screen.rstrip("\n").splitlines()
+        assert len(lines) <= 23 and max(map(len, lines)) <= 80      # no scrolling at 80x24
+    for k, screen in enumerate(screens):
+        node = walk.node(frames[k] - 1)
+        if node is not None and "keys ─" not in screen:              # the step's node is in view
+            assert shows_row(current_row(screen), walk.names[node])
+    assert "⋮" in screens[1] and "rows" in screens[1]                # a window, not 984 rows
+    assert "layer 3: every δ passed back" in screens[3]
+    assert "go to frame 10:" in screens[5] and "go to frame 100:" in screens[6]
+    assert "the key 'x' does nothing here" in screens[13]
+    help_screen = screens[14]
+    assert "next / previous layer" in help_screen and "PgDn" in help_screen
+    assert "the key 'F1' does nothing here" in screens[15] and "keys ─" not in screens[15]
+
+
+def test_the_backward_window_keeps_the_updated_parents_in_view():
+    loss, _ = mlp_loss()
+    walk, screens = drive(loss, ["1", "2", "0", "0", "enter", "q"], width=80, height=24)
+    step = walk.step(1199)
+    shown = screens[-1]
+    assert frame_of(shown) == 1200
+    assert shows_row(current_row(shown), walk.names[step.node])
+    for parent in step.parents:                   # their rows carry old → new, in yellow
+        assert shows_row(shown, walk.names[parent])
+
+
+def test_layer_marks_are_where_a_layer_is_done():
+    from viz.stepper import layer_marks
+
+    loss, model = mlp_loss()
+    from autodiff import Walkthrough
+    walk = Walkthrough(loss)
+    marks = layer_marks(walk)
+    assert [text for _, text in marks] == ["layer 1 computed", "layer 2 computed", "layer 3 computed",
+                                           "layer 3: every δ passed back", "layer 2: every δ passed back",
+                                           "layer 1: every δ passed back"]
+    for (frame, _), layer in zip(marks[:3], model.layers, strict=True):
+        acts = {walk.order[walk.position[v]] for v in walk.order if v.label in
+                {n.prefix + ("a" if n.activation != "linear" else "z") for n in layer.neurons}}
+        assert acts <= set(walk.values(frame)) and not acts <= set(walk.values(frame - 1))
+    o, _ = neuron()
+    walk, screens = drive(o, ["]", "q"])
+    assert frame_of(screens[1]) == 1 and "no layers to jump between" in screens[1]
+
+
+def test_unknown_keys_and_escape_do_not_quit():
+    o, _ = neuron()
+    walk, screens = drive(o, ["escape", "end", "pgdn", "home", "delete", "alt-x", "Z", "q"])
+    assert [frame_of(s) for s in screens] == [1, 1, 12, 12, 1, 1, 1, 1]
+
+
+# ---- keys from a real terminal ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed, name", [
+    (b"\x1b[F", "end"), (b"\x1b[H", "home"), (b"\x1bOF", "end"), (b"\x1bOH", "home"), (b"\x1b[4~", "end"),
+    (b"\x1b[1~", "home"), (b"\x1b[6~", "pgdn"), (b"\x1b[5~", "pgup"), (b"\x1b[C", "right"),
+    (b"\x1b[1;5D", "left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "unknown ESC [15~"), (b"\x1b", "escape"),
+    (b"\x1bx", "alt-x"), (b"q", "q"), (b"G", "G"), (b"\r", "enter"), (b"\x7f", "backspace"),
+    (b"\xc3\xa9", "\u00e9"), (b"\x04", "")])
+def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
+    import os
+    import pty
+
+    from viz.stepper import cbreak, read_key
+    master, slave = pty.openpty()
+    try:
+        with cbreak(slave):                       # as during a stepper session
+            os.write(master, typed)
+            if typed != b"\x1b":                  # a lone Esc is told apart by the pause after it
+                os.write(master, b"z")
+            assert read_key(slave) == name
+            if typed != b"\x1b":
+                assert read_key(slave) == "z"      # nothing of the sequence was left behind
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_the_stepper_in_a_real_pty_quits_only_on_q():
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    script = ("import random, nn, viz\n"
+              "m = nn.MLP(2, [16, 16, 1], rng=random.Random(0))\n"
+              "viz.step_terminal(nn.squared_error(m([0.5, -1.5]), [1.0]))\n"
+              "print('STEPPER DONE')\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_for(seconds):
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    return
+
+    try:
+        deadline = time.monotonic() + 60
+        while b"frame 1/" not in out and time.monotonic() < deadline:
+            read_for(0.2)
+        assert b"frame 1/" in out
+        for key in (b"\x1b[F", b"\x1b[6~", b"\x1b[H", b"\x1b", b"x", b"?"):
+            os.write(master, key)
+            read_for(0.4)
+            assert proc.poll() is None, f"the stepper quit on {key!r}"
+        assert b"frame 1288/1288" in out and b"does nothing here" in out
+        os.write(master, b"q")
+        proc.wait(timeout=30)
+        read_for(0.3)
+        assert proc.returncode == 0 and b"STEPPER DONE" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

@@ -10,6 +10,7 @@ import pytest
 from autodiff import PRIMITIVES, Value, Walkthrough, backward_steps, forward_steps, topological_order
 from autodiff import neuron as fused_neuron
 from autodiff.batched import total
+from autodiff.engine import apply
 from autodiff.steps import LOCAL_DERIVATIVE_TEXT, fmt, node_names
 from tests.conftest import classic_neuron, diamond
 
@@ -27,6 +28,8 @@ def zoo():
     x, y = Value(1.3, "x"), Value(0.7)
     z = (x * y + x).sigmoid() * (x ** y) / (y.exp() + 2) - (x - 3.0).relu() + (x * x).log() + x ** 3
     z = z + total(fused_neuron([x, y], [y, 2.0], x))
+    z = z + x.sqrt() + abs(y - 1) + x.sin() * y.cos() + y.softplus() + (x - 2).leaky_relu() \
+        + (y - 1).elu() + x.gelu() + x.maximum(y) + x.minimum(y) + apply(PRIMITIVES["normal_cdf"], y)
     return z.tanh()
 
 

@@ -27,7 +27,9 @@ import shutil
 import subprocess
 import sysconfig
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,8 +39,8 @@ from autodiff.files import write_atomic
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
 
-__all__ = ["draw", "render", "render_bytes", "render_svg", "show", "Diagram", "RenderError", "node_id",
-           "op_id", "edge_id", "roles", "FORMATS"]
+__all__ = ["draw", "render", "render_bytes", "render_svg", "svg_renderer", "show", "Diagram", "RenderError",
+           "node_id", "op_id", "edge_id", "roles", "FORMATS"]
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
@@ -243,7 +245,7 @@ def _box_label(gr: _Graph, key: tuple, members: list[Value], precision: int, sho
     z = next((v for v in members if gr.is_z(v)), None)
     a = next((v for v in members if (at := gr.places.get(v)) is not None and at.role == "a"), None)
     rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
-    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a else "")):
+    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a is not None else "")):
         if v is None:
             continue
         line = f"{_esc(text)} = {_num(v.data, precision)}"
@@ -518,9 +520,33 @@ def render_bytes(graph: graphviz.Digraph, fmt: str, *, timeout: float = 120) -> 
     raise RenderError(f"render: could not write {fmt}: " + "; ".join(problems) + f". To fix: {_FIX}")
 
 
+_SVG_RENDERER: ContextVar[Callable[[str], str] | None] = ContextVar("svg_renderer", default=None)
+
+
+@contextmanager
+def svg_renderer(render: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, `render_svg` (and so `viz.step_html`'s diagram) turns DOT text into SVG text with
+    ``render`` instead of the system `dot` or graphviz-pure: the playground passes Graphviz compiled to
+    WebAssembly (`@viz-js/viz`), as no process can be started in the browser.
+
+        with svg_renderer(lambda dot: my_dot_to_svg(dot)):
+            page = HtmlStepper(root)
+    """
+    if not callable(render):
+        raise TypeError(f"svg_renderer needs a function from DOT text to SVG text, got "
+                        f"{type(render).__name__}")
+    token = _SVG_RENDERER.set(render)
+    try:
+        yield
+    finally:
+        _SVG_RENDERER.reset(token)
+
+
 def render_svg(graph: graphviz.Digraph) -> str:
-    """``graph`` as SVG text (the `svg` element, without the XML prologue, ready to inline in HTML)."""
-    svg = render_bytes(graph, "svg").decode("utf-8")
+    """``graph`` as SVG text (the `svg` element, without the XML prologue, ready to inline in HTML); inside
+    a `svg_renderer` block, drawn by its function."""
+    render = _SVG_RENDERER.get()
+    svg = render(graph.source) if render is not None else render_bytes(graph, "svg").decode("utf-8")
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg
 

@@ -10,14 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt
+from autodiff.steps import fmt, format_backward_step
 
-__all__ = ["LEVELS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
+_LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
+
+__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
 
 Unit = tuple[int | None, int]  # (layer, neuron), as nn.locate gives them
+LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
 def _part(node: Value) -> tuple[int | None, int, str] | None:
@@ -93,6 +96,8 @@ class Group:
 
     @property
     def title(self) -> str:
+        if self.key == LOSS:
+            return f"the loss ({self.stop - self.start} operations)"
         layer = self.key[0]
         where = "" if layer is None else f"layer {layer + 1}"
         if self.level == "layer":
@@ -102,8 +107,9 @@ class Group:
 
 def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> list[Group]:
     """The coarse steps of ``steps`` (one pass's fine steps, in order) at ``level`` ("neuron" or
-    "layer"): each maximal run of consecutive steps whose nodes share a neuron (or a layer). Steps of
-    nodes outside every neuron stay single fine steps, so they belong to no group.
+    "layer"): each maximal run of consecutive steps whose nodes share a neuron (or a layer), and each
+    run of two or more steps outside every neuron (key `LOSS`: the loss and its terms, such as an L2
+    penalty's hundreds of operations). A single step outside the network belongs to no group.
 
     Raises ValueError for another level."""
     if level not in ("neuron", "layer"):
@@ -111,10 +117,10 @@ def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> 
     found: list[Group] = []
     start, key = 0, None
     for i, step in enumerate([*steps, None]):
-        where = None if step is None else unit.get(step.node)
-        k = None if where is None else where if level == "neuron" else where[:1]
+        where = None if step is None else unit.get(step.node, LOSS)
+        k = None if where is None else where if level == "neuron" or where == LOSS else where[:1]
         if k != key:
-            if key is not None:
+            if key is not None and (key != LOSS or i - start > 1):
                 found.append(Group(level, phase, key, start, i))
             start, key = i, k
     return found
@@ -185,6 +191,12 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     sum over its uses (w·δ for each neuron of the next layer), then δ = f'(z)·∂L/∂a; after that the step
     adds δ·x to each weight, δ to the bias and w·δ to each input's gradient."""
     steps = (walk.forward if group.phase == "forward" else walk.backward)[group.start:group.stop]
+    if group.key == LOSS:
+        shown = [str(s) if group.phase == "forward" else format_backward_step(s, walk.example)
+                 for s in steps[:_LOSS_LINES]]
+        more = len(steps) - len(shown)
+        return "\n".join([f"{group.title}, {group.phase}:", *shown]
+                         + ([f"… and {more} more: open this step (o) to go through each"] if more else []))
     by_neuron: dict[Unit, list[Value]] = {}
     for s in steps:
         by_neuron.setdefault(unit[s.node], []).append(s.node)

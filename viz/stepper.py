@@ -1,39 +1,113 @@
-"""A terminal stepper: walk through the forward and then the backward pass of a graph, one step per key
-(``n``/→ next, ``p``/← previous, ``q`` quit), with the running gradients of all nodes in a table.
-Piped output (not a terminal) prints every step instead.  Uses rich, imported only here.
-"""
+"""A terminal stepper: walk through the forward and then the backward pass of a graph, one step per key,
+with a window of the node table around the current step (big graphs fit the screen), jumps (start of the
+backward pass, next layer, a frame number) and ``?`` for help. Piped output prints every step instead.
+Uses rich, imported only here."""
 
 from __future__ import annotations
 
+import os
+import select
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 
 from autodiff import Value, Walkthrough
 from autodiff.steps import fmt
 
-__all__ = ["step_terminal", "render_frame", "read_key"]
+__all__ = ["step_terminal", "render_frame", "read_key", "cbreak", "layer_marks", "KEYS_HELP"]
 
-NEXT, PREV, QUIT = {"n", "right", " ", "enter", "l"}, {"p", "left", "h"}, {"q", "escape", "ctrl-c", ""}
+NEXT, PREV = {"n", "right", "down", " ", "enter", "l"}, {"p", "left", "up", "h"}
+QUIT = {"q", "Q", "ctrl-c", ""}  # "" is the end of input: nothing more can be typed
+PAGE = 10  # frames per PgDn / PgUp
+
+KEYS_HELP = """\
+n → ↓ space l   next step             p ← ↑ h   previous step
+Home g          first frame           End G     last frame
+b               start of the backward pass
+] [             next / previous layer of a network built by nn: where a
+                layer is computed, where its δ are all passed back
+PgDn PgUp       10 steps forward / back
+digits Enter    go to that frame      ?         this help
+Esc             cancel the number, close this help
+q               quit (Ctrl-C too); no other key quits"""
+
+# Escape sequences, read whole, by their final part: CSI "ESC [ params final" and SS3 "ESC O final".
+_CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end", "Z": "shift-tab"}
+_CSI_TILDE = {"1": "home", "7": "home", "4": "end", "8": "end", "5": "pgup", "6": "pgdn", "2": "insert",
+              "3": "delete"}
+_SS3 = {**_CSI_FINAL, "P": "f1", "Q": "f2", "R": "f3", "S": "f4"}
+_CONTROL = {"\r": "enter", "\n": "enter", "\t": "tab", "\x7f": "backspace", "\x08": "backspace",
+            "\x03": "ctrl-c", "\x04": ""}
 
 
-def read_key() -> str:
-    """One key press from the terminal, without echo: ``"right"``, ``"left"``, ``"enter"`` or the
-    character typed; ``""`` at end of input."""
+def _byte(fd: int, timeout: float | None) -> bytes:
+    """One byte from ``fd``, or b"" when none comes within ``timeout`` seconds (None: wait)."""
+    if timeout is not None and not select.select([fd], [], [], timeout)[0]:
+        return b""
+    return os.read(fd, 1)
+
+
+def _sequence(fd: int) -> str:
+    """The rest of an escape sequence after ESC, read whole so that none of it is left for the shell."""
+    first = _byte(fd, 0.05)
+    if not first:
+        return "escape"
+    if first not in (b"[", b"O"):
+        return "alt-" + first.decode("latin-1")
+    body = b""
+    while len(body) < 16:
+        b = _byte(fd, 0.05)
+        if not b:
+            break
+        body += b
+        if first == b"O" or 0x40 <= b[0] <= 0x7E:  # SS3 takes one byte; a CSI ends at its final byte
+            break
+    text = body.decode("latin-1")
+    if first == b"O":
+        return _SS3.get(text, f"unknown ESC O {text}")
+    if text.endswith("~"):
+        return _CSI_TILDE.get(text[:-1].split(";")[0], f"unknown ESC [{text}")
+    return _CSI_FINAL.get(text[-1:], f"unknown ESC [{text}")
+
+
+@contextmanager
+def cbreak(fd: int | None = None) -> Iterator[None]:
+    """Keys reach the program one at a time and unechoed while inside (the terminal's mode is restored
+    after). A stepper session stays inside throughout: keys typed while a frame is drawn then wait for
+    `read_key` instead of sitting in the terminal's line buffer."""
     import termios
     import tty
 
-    fd = sys.stdin.fileno()
+    fd = sys.stdin.fileno() if fd is None else fd
     saved = termios.tcgetattr(fd)
     try:
-        tty.setcbreak(fd)
-        ch = sys.stdin.read(1)
-        if ch == "\x1b":  # an arrow key arrives as ESC [ C (right) or ESC [ D (left)
-            seq = sys.stdin.read(2)
-            return {"[C": "right", "[D": "left"}.get(seq, "escape")
+        tty.setcbreak(fd, termios.TCSANOW)  # the default TCSAFLUSH would drop keys typed ahead
+        yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-    return {"\r": "enter", "\n": "enter", "\x03": "ctrl-c", "\x04": ""}.get(ch, ch.lower())
 
+
+def read_key(fd: int | None = None) -> str:
+    """One key press from the terminal ``fd`` (default stdin), without echo: a name (``"right"``,
+    ``"end"``, ``"pgdn"``, ``"escape"``, ``"enter"``, …) or the character typed, case kept; ``""`` at the
+    end of input. Escape sequences are read whole (End, Home, PgDn, F1, Alt+key), so none of their
+    bytes reach the shell afterwards."""
+    fd = sys.stdin.fileno() if fd is None else fd
+    with cbreak(fd):
+        raw = _byte(fd, None)
+        if raw == b"\x1b":
+            return _sequence(fd)
+        if raw and raw[0] >= 0xC0:  # the first byte of a multi-byte UTF-8 character
+            more = 1 if raw[0] < 0xE0 else 2 if raw[0] < 0xF0 else 3
+            for _ in range(more):
+                raw += _byte(fd, 0.05)
+    ch = raw.decode("utf-8", "replace")
+    return _CONTROL.get(ch, ch)
+
+
+# --------------------------------------------------------------------------------------------------
+# What a frame shows.
+# --------------------------------------------------------------------------------------------------
 
 def _consumers(walk: Walkthrough) -> dict[Value, list[Value]]:
     used_by: dict[Value, list[Value]] = {n: [] for n in walk.order}
@@ -56,56 +130,213 @@ def _where(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]]) -> 
             f"used by {users}")
 
 
-def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]] | None = None, *,
-                 show_keys: bool = True):
-    """The rich renderable of one frame: a progress header, the step's worked example, where it is in
-    the graph, and a table of every node's value and running gradient (current node highlighted)."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    used_by = _consumers(walk) if used_by is None else used_by
+def _phase(walk: Walkthrough, frame: int) -> str:
     kind, nf, nb = walk.kinds[frame], len(walk.forward), len(walk.backward)
-    phase = {"start": "start", "forward": f"forward {frame}/{nf}", "seed": "backward: seed",
-             "backward": f"backward {frame - nf - 1}/{nb}"}[kind]
-    header = Text(f"frame {frame + 1}/{len(walk)}  ·  {phase}", style="bold")
-    step = Panel(Text(walk.text(frame)), title=kind, title_align="left",
-                 border_style="cyan" if kind in ("start", "forward") else "magenta")
-    where = Text(_where(walk, frame, used_by), style="dim")
+    return {"start": "start", "forward": f"forward {frame}/{nf}", "seed": "backward: seed",
+            "backward": f"backward {frame - nf - 1}/{nb}"}[kind]
 
+
+def _window(n: int, centre: int | None, keep: list[int], budget: int) -> list[int | None]:
+    """Which of ``n`` table rows to show in ``budget`` lines: the rows in ``keep`` (the current node first,
+    then the parents the step updates) and the neighbours of ``centre``; None marks a run of hidden rows
+    (one line, "⋮ k rows")."""
+    if n <= budget:
+        return list(range(n))
+    budget = max(budget, 1)
+    shown: set[int] = set()
+
+    def lines(rows: set[int]) -> int:
+        s = sorted(rows)
+        if not s:
+            return 1
+        inner = sum(1 for a, b in zip(s, s[1:], strict=False) if b > a + 1)
+        return len(s) + inner + (s[0] > 0) + (s[-1] < n - 1)
+
+    for row in keep:
+        if lines(shown | {row}) <= budget:
+            shown.add(row)
+    centre = 0 if centre is None else centre
+    for step in range(n):
+        if len(shown) >= budget:
+            break
+        for row in (centre + step, centre - step):
+            if 0 <= row < n and row not in shown and lines(shown | {row}) <= budget:
+                shown.add(row)
+    out: list[int | None] = []
+    for row in sorted(shown):
+        if (out and out[-1] is not None and row > out[-1] + 1) or (not out and row > 0):
+            out.append(None)
+        out.append(row)
+    if out and out[-1] is not None and out[-1] < n - 1:
+        out.append(None)
+    return out
+
+
+def _table(walk: Walkthrough, frame: int, rows: int | None):
+    """The node table (every node, or a window of ``rows`` lines around the step), one line per row.
+    Numbers are never cut; long names and input lists end in "…" when the terminal is narrow."""
+    from rich.table import Table
+
+    kind, current = walk.kinds[frame], walk.node(frame)
     values, grads = walk.values(frame), walk.grads(frame)
     before = walk.grads(frame - 1) if frame > 0 else {}
-    current = walk.node(frame)
-    step_obj = walk.step(frame)
-    touched = set(step_obj.parents) if kind == "backward" else set()
-    table = Table(show_edge=False, header_style="bold")
-    for col, justify in [("node", "left"), ("op", "left"), ("inputs", "left"), ("data", "right"),
-                         ("grad", "right")]:
-        table.add_column(col, justify=justify)
-    for node in walk.order:
+    touched = list(dict.fromkeys(walk.step(frame).parents)) if kind == "backward" else []
+    keep = [walk.position[v] for v in ([current] if current is not None else []) + touched]
+    visible = (list(range(len(walk.order))) if rows is None else
+               _window(len(walk.order), keep[0] if keep else None, keep, rows))
+    hidden = _hidden_counts(visible, len(walk.order))
+    cells, styles = [], []
+    for k, row in enumerate(visible):
+        if row is None:
+            cells.append((f"⋮ {hidden[k]} rows", "", "", "", ""))
+            styles.append("dim")
+            continue
+        node = walk.order[row]
         g = grads.get(node)
         grad = "" if g is None else fmt(g)
         if node in touched and before.get(node) is not None:
             grad = f"{fmt(before[node])} → {grad}"
-        style = "bold reverse" if node is current else "yellow" if node in touched else None
-        table.add_row(walk.names[node], node.op or "leaf",
+        cells.append((("▶ " if node is current else "") + walk.names[node], node.op or "leaf",
                       ", ".join(walk.names[p] for p in node.parents),
-                      fmt(values[node]) if node in values else "·", grad, style=style)
-    keys = Text("n/→ next   p/← previous   q quit" if show_keys else "", style="dim")
-    return Group(header, step, where, table, keys)
+                      fmt(values[node]) if node in values else "·", grad))
+        styles.append("bold reverse" if node is current else "yellow" if node in touched else None)
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    widths = [max([len(c[i]) for c in cells] + [4]) for i in range(5)]
+    for i, (col, justify) in enumerate([("node", "left"), ("op", "left"), ("inputs", "left"),
+                                        ("data", "right"), ("grad", "right")]):
+        fixed = col in ("op", "data", "grad")
+        table.add_column(col, justify=justify, no_wrap=True, overflow="ellipsis",
+                         min_width=widths[i] if fixed else min(widths[i], 10),
+                         max_width=None if fixed else 26)
+    for row, style in zip(cells, styles, strict=True):
+        table.add_row(*row, style=style)
+    return table
+
+
+def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
+    """For each gap marker (None) in ``visible``, how many rows it stands for."""
+    counts = {}
+    for k, row in enumerate(visible):
+        if row is None:
+            before = visible[k - 1] if k > 0 else -1
+            after = visible[k + 1] if k + 1 < len(visible) else n
+            counts[k] = after - before - 1
+    return counts
+
+
+def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]] | None = None, *,
+                 show_keys: bool = True, console=None, status: str = "", show_help: bool = False):
+    """The rich renderable of one frame: a progress header, the step's worked example, where it is in
+    the graph, and the table of the nodes' values and running gradients (current node marked ▶ and
+    highlighted, the parents the step updates in yellow as ``old → new``).
+
+    Without ``console`` the table lists every node. With a rich ``console`` the frame fits its height:
+    the step text is cut to a third of the screen, the "where" line to one line, and the table shows a
+    window around the current node (its parents kept in view; "⋮ k rows" for each hidden run).
+    ``status`` is a line of feedback under the keys; ``show_help`` puts `KEYS_HELP` in place of the table.
+    """
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    used_by = _consumers(walk) if used_by is None else used_by
+    kind = walk.kinds[frame]
+    header = Text(f"frame {frame + 1}/{len(walk)}  ·  {_phase(walk, frame)}", style="bold")
+    text = Text(walk.text(frame))
+    where = Text(_where(walk, frame, used_by), style="dim")
+    if console is not None:
+        text = _cut(text, console, max(2, console.size.height // 3))
+        where.no_wrap, where.overflow = True, "ellipsis"
+    step = Panel(text, title=kind, title_align="left",
+                 border_style="cyan" if kind in ("start", "forward") else "magenta")
+    keys = Text("n/→ next  p/← prev  b backward  ]/[ layer  digits+Enter go to  ? help  q quit"
+                if show_keys else "", style="dim")
+    foot = [keys] + ([Text(status, style="bold yellow")] if status else [])
+    if show_help:
+        return Group(header, step, Panel(Text(KEYS_HELP), title="keys", title_align="left"), *foot)
+    if console is None:
+        return Group(header, step, where, _table(walk, frame, None), *foot)
+    fixed = Group(header, step, where, _table(walk, frame, 0), *foot)
+    used = len(console.render_lines(fixed, console.options, pad=False))
+    rows = max(1, console.size.height - 1 - used)  # the last line stays free: printing it would scroll
+    return Group(header, step, where, _table(walk, frame, rows), *foot)
+
+
+def _cut(text, console, max_lines: int):
+    """``text`` wrapped to the console, cut to ``max_lines`` lines with a note of how many are left out."""
+    from rich.text import Text
+
+    lines = text.wrap(console, max(10, console.size.width - 4))
+    if len(lines) <= max_lines:
+        return text
+    kept = Text("\n").join(lines[:max_lines - 1])
+    kept.append(f"\n… {len(lines) - max_lines + 1} more lines (a wider or taller terminal shows them)",
+                style="dim")
+    return kept
+
+
+# --------------------------------------------------------------------------------------------------
+# Jumps: the start of the backward pass and the layers of a network built by nn.
+# --------------------------------------------------------------------------------------------------
+
+def layer_marks(walk: Walkthrough) -> list[tuple[int, str]]:
+    """(frame, what it completes) for each layer of a network built by nn (`nn.locate` reads the
+    labels): forward, the frame that computes the layer's last activation; backward, the frame whose step
+    passes back the layer's last δ (its last z to step). Sorted by frame; empty without nn layers."""
+    from nn import locate
+
+    forward_frame = {step.node: f for f, step in enumerate(walk.forward, start=1)}
+    backward_frame = {step.node: f for f, step in enumerate(walk.backward, start=len(walk.forward) + 2)}
+    done: dict[int, int] = {}
+    passed: dict[int, int] = {}
+    for node in walk.order:
+        at = locate(node.label) if node.label else None
+        if at is None or at.layer is None or at.role not in ("z", "a"):
+            continue
+        if node in forward_frame:
+            done[at.layer] = max(done.get(at.layer, 0), forward_frame[node])
+        if at.role == "z" and node in backward_frame:
+            passed[at.layer] = max(passed.get(at.layer, 0), backward_frame[node])
+    marks = [(f, f"layer {L + 1} computed") for L, f in done.items()]
+    marks += [(f, f"layer {L + 1}: every δ passed back") for L, f in passed.items()]
+    return sorted(marks)
+
+
+def _jump(key: str, frame: int, walk: Walkthrough, marks: list[tuple[int, str]]) -> tuple[int, str]:
+    """The frame a jump key leads to, and what to say about it."""
+    last = len(walk) - 1
+    if key in ("home", "g"):
+        return 0, ""
+    if key in ("end", "G"):
+        return last, ""
+    if key == "b":
+        return len(walk.forward) + 1, "the backward pass begins here"
+    if key == "pgdn":
+        return min(frame + PAGE, last), ""
+    if key == "pgup":
+        return max(frame - PAGE, 0), ""
+    if not marks:
+        return frame, "no layers to jump between: this graph has no network built by nn"
+    ahead = [m for m in marks if m[0] > frame] if key == "]" else [m for m in marks if m[0] < frame][::-1]
+    if not ahead:
+        return frame, "no further layer that way"
+    return ahead[0]
+
+
+JUMPS = {"home", "g", "end", "G", "b", "pgdn", "pgup", "]", "["}
 
 
 def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None = None,
                   interactive: bool | None = None, example: int | None = None) -> Walkthrough:
     """Step through ``root``'s forward and backward pass in the terminal and return the `Walkthrough`.
 
-    Interactive when the console is a terminal (or ``interactive=True``): ``n``/→ next, ``p``/← previous,
-    ``q`` quit.  Otherwise every step is printed in order, then the final gradients.  ``console`` is a
-    rich Console (a recording one for tests) and ``keys`` a function returning the next key, as
-    `read_key` does.  Recording runs the real backward pass, so afterwards ``root``'s graph holds the
-    gradients of ``root.backward()``.  On a batched graph (`autodiff.batched`) it shows example
-    ``example`` (default 0).
+    Interactive when the console is a terminal (or ``interactive=True``): the keys of `KEYS_HELP`
+    (``?`` shows them; only ``q``, Ctrl-C or the end of input quit, any other key says what it does).
+    Each screen fits the terminal: a window of the node table around the current step. Otherwise every
+    step is printed in order, then the final table. ``console`` is a rich Console (a recording one for
+    tests) and ``keys`` a function returning the next key, as `read_key` does. On a batched graph
+    (`autodiff.batched`) it shows example ``example`` (default 0). Raises TypeError unless ``root`` is a
+    Value.
     """
     from rich.console import Console, Group
     from rich.text import Text
@@ -120,15 +351,38 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
         steps = [Text(walk.text(frame)) for frame in range(len(walk))]
         console.print(Group(*steps, render_frame(walk, len(walk) - 1, used_by, show_keys=False)))
         return walk
-    keys = read_key if keys is None else keys
-    frame = 0
+    try:
+        with cbreak() if keys is None else nullcontext():
+            _loop(walk, used_by, console, read_key if keys is None else keys)
+    except KeyboardInterrupt:
+        pass
+    return walk
+
+
+def _loop(walk: Walkthrough, used_by, console, keys: Callable[[], str]) -> None:
+    marks = layer_marks(walk)
+    frame, status, number, show_help = 0, "", "", False
     while True:
         console.clear()
-        console.print(render_frame(walk, frame, used_by))
-        key = keys()
+        console.print(render_frame(walk, frame, used_by, console=console, status=status,
+                                   show_help=show_help))
+        key, status = keys(), ""
         if key in QUIT:
-            return walk
-        if key in NEXT:
+            return
+        if (key.isdecimal() and len(key) == 1) or (key == "backspace" and number):
+            number = number[:-1] if key == "backspace" else (number + key)[-9:]
+            status = f"go to frame {number}: Enter jumps, Esc cancels" if number else ""
+            continue
+        show_help = key == "?" and not show_help
+        if key == "enter" and number:
+            frame = min(max(int(number), 1), len(walk)) - 1
+            status = "" if 1 <= int(number) <= len(walk) else f"there are frames 1 to {len(walk)}"
+        elif key in NEXT:
             frame = min(frame + 1, len(walk) - 1)
         elif key in PREV:
             frame = max(frame - 1, 0)
+        elif key in JUMPS:
+            frame, status = _jump(key, frame, walk, marks)
+        elif key not in ("?", "escape", "backspace"):
+            status = f"the key {key!r} does nothing here: ? shows the keys, q quits"
+        number = ""

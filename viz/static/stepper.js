@@ -13,14 +13,20 @@
   const opened = new Set(), revealed = new Set();
 
   function fmt(x) {  // as autodiff.steps.fmt: at most 4 decimals, nothing non-zero shown as 0
-    if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) return x.toPrecision(4).replace(/\.?0+e/, "e");
+    if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) {  // Python's "%.4g": 5.774e-05, 1e+06
+      let [m, e] = x.toExponential(3).split("e");
+      m = m.replace(/\.?0+$/, "");
+      const digits = e.replace(/^[+-]/, "");
+      return m + "e" + (e[0] === "-" ? "-" : "+") + (digits.length < 2 ? "0" : "") + digits;
+    }
     let s = x.toFixed(4).replace(/0+$/, "");
     if (s.endsWith(".")) s += "0";
     return s === "-0.0" ? "0.0" : s;
   }
 
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
-  const svg = document.querySelector("#dg-diagram svg");
+  const canvas = document.getElementById("dg-diagram").firstElementChild;  // the svg, or a div of svg tiles
+  const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   const boxEl = new Map();  // SVG id -> <g>
   const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
   D.nodes.forEach((n, i) => {
@@ -92,7 +98,8 @@
         continue;
       }
       const g = D.groups[k];
-      if (opened.has(k)) out.push(...expand(g.first, g.last, FINER[lv]));
+      const same = g.first === first && g.last === last;  // the loss: the same run at every coarse level
+      if (opened.has(k) || same) out.push(...expand(g.first, g.last, FINER[lv]));
       else out.push({ g: k, first: g.first, last: g.last });
       f = g.last + 1;
     }
@@ -120,17 +127,26 @@
   }
   function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
 
+  // The values and gradients known after a step. Moving forward only applies the new frames (and only
+  // the nodes they change are redrawn); a hidden step (predict mode) or a move back starts again.
+  let memo = null;
   function state(it, hide) {
-    const values = {}, grads = {};
-    for (let f = 0; f <= it.last; f++) {
-      Object.assign(values, D.frames[f].values);
-      if (!(hide && f >= it.first)) Object.assign(grads, D.frames[f].grads);
+    if (hide || memo === null || memo.hide || memo.last > it.last) {
+      memo = { values: {}, grads: {}, last: -1, hide, dirty: null };
+    } else memo.dirty = new Set();
+    for (let f = memo.last + 1; f <= it.last; f++) {
+      const fr = D.frames[f];
+      Object.assign(memo.values, fr.values);
+      if (!(hide && f >= it.first)) Object.assign(memo.grads, fr.grads);
+      if (memo.dirty) for (const k in fr.values) memo.dirty.add(+k);
+      if (memo.dirty) for (const k in fr.grads) memo.dirty.add(+k);
     }
-    return { values, grads };
+    memo.last = it.last;
+    return memo;
   }
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
-  let marked = [];
+  let marked = [], wasAsked = new Set();
   const shown = [];
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
 
@@ -160,12 +176,14 @@
       mark(g, "dg-current"); mark(rows[i], "dg-current");
     }
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
-    D.nodes.forEach((n, i) => {
+    const redraw = s.dirty === null ? D.nodes.keys() : new Set([...s.dirty, ...wasAsked, ...asked]);
+    wasAsked = asked;
+    for (const i of redraw) {
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
       const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
       const line = v + "\u0000" + g + (known ? "" : "\u0000p");
-      if (shown[i] === line) return;
+      if (shown[i] === line) continue;
       shown[i] = line;
       rows[i].classList.toggle("dg-pending", !known);
       rows[i].children[2].textContent = v;
@@ -181,9 +199,13 @@
           t.appendChild(span);
         }
       }
-    });
+    }
     if (inspected !== null) inspect(inspected);
-    if (current.length) keepInView(boxEl.get(D.nodes[current[current.length - 1]].id));
+    if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
+      const focus = boxEl.get(D.nodes[current[forward ? current.length - 1 : 0]].id);
+      mark(focus, "dg-focus");
+      keepInView(focus);
+    }
   }
 
   function keepInView(el) {
@@ -361,14 +383,17 @@
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
-  const W0 = svg ? svg.width.baseVal.value : 0, H0 = svg ? svg.height.baseVal.value : 0;
+  const W0 = svg ? svg.width.baseVal.value : canvas ? canvas.offsetWidth : 0;
+  const H0 = svg ? svg.height.baseVal.value : canvas ? canvas.offsetHeight : 0;
   function setZoom(z) {
-    if (!svg) return;
+    if (!canvas) return;
     const box = $("dg-diagram");
     const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
-    svg.setAttribute("width", W0 * zoom);
-    svg.setAttribute("height", H0 * zoom);
+    if (svg) {
+      svg.setAttribute("width", W0 * zoom);
+      svg.setAttribute("height", H0 * zoom);
+    } else canvas.style.zoom = zoom;  // the tiles scale together
     box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
     box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";

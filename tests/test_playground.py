@@ -1,0 +1,260 @@
+"""The playground (issue 19) without a browser: the SVG-renderer hook, the runner in CPython, the
+numpy-free import, the served folder, and the same programs run through the wheel in Pyodide under Node,
+their gradients compared with CPython's bit for bit."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import classic_neuron, require, require_dot
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYGROUND = ROOT / "playground"
+VENDOR = PLAYGROUND / "vendor"
+sys.path.insert(0, str(PLAYGROUND))
+
+import runner  # noqa: E402
+
+# Programs the Node test runs in both Pythons: the examples, and seeded random chains of every op.
+CHAIN = """\
+import random
+from autodiff import Value
+rng = random.Random({seed})
+xs = [Value(rng.uniform(-2, 2), f"x{{i}}") for i in range(12)]
+acc = xs[0]
+for i, x in enumerate(xs[1:]):
+    acc = [acc * x, (acc + x).tanh(), (0.5 * acc).exp() + x, (acc ** 2 + 1).log() * x, (acc - x).sigmoid(),
+           (acc + x).relu() + acc ** 3, acc / (x * x + 1)][rng.randrange(7)]
+acc
+"""
+ARITHMETIC = """\
+import random
+from autodiff import Value
+rng = random.Random(3)
+xs = [Value(rng.uniform(-2, 2), f"x{i}") for i in range(20)]
+acc = xs[0]
+for x in xs[1:]:
+    acc = acc * x + x ** 2 - acc / 3
+acc
+"""
+MLP_2_16_16_1 = """\
+import random
+import nn
+from autodiff import Value
+model = nn.MLP(2, [16, 16, 1], rng=random.Random(5))
+x = [Value(0.3, "x1"), Value(-0.8, "x2")]
+loss = (model(x)[0] - 1.0) ** 2
+loss
+"""
+
+
+def _programs() -> dict[str, dict]:
+    programs = {name: {"source": src, "mode": mode, "page": False} for name, (_, mode, src)
+                in runner.EXAMPLES.items() if name not in ("moons-data", "closed-form")}
+    programs |= {f"chain-{seed}": {"source": CHAIN.format(seed=seed), "mode": "python", "page": False}
+                 for seed in range(8)}
+    programs["arithmetic"] = {"source": ARITHMETIC, "mode": "python", "page": False}
+    programs["mlp-2-16-16-1"] = {"source": MLP_2_16_16_1, "mode": "python", "page": False}
+    return programs
+
+
+def _ulps(a: float, b: float) -> int:
+    """How many representable doubles apart a and b are (0: the same bits)."""
+    if a == b:
+        return 0
+    return round(abs(a - b) / math.ulp(max(abs(a), abs(b))))
+
+
+def require_vendor() -> None:
+    require((VENDOR / "manifest.json").is_file(), "playground/vendor", "run `make playground` (needs npm)")
+
+
+# ---- the SVG-renderer hook in viz.draw --------------------------------------------------------------
+
+def test_svg_renderer_hook_draws_the_stepper_diagram_with_the_function_given():
+    dot = require_dot()
+    from viz.draw import draw, svg_renderer
+    from viz.step_html import HtmlStepper
+
+    root, _ = classic_neuron()
+    sources = []
+
+    def real_dot(source: str) -> str:  # the system dot, called the way the browser calls Graphviz-wasm
+        sources.append(source)
+        return subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, check=True).stdout
+
+    expected_source = draw(root, show_grad=False).source
+    with svg_renderer(real_dot):
+        page = HtmlStepper(root)
+    assert sources == [expected_source]
+    assert 'id="n0"' in page.html and 'id="op9"' in page.html
+    root.grad = 0.0
+    for v in classic_neuron()[1].values():
+        v.grad = 0.0
+    with svg_renderer(lambda source: '<svg id="made-by-hook"></svg>'):
+        assert 'id="made-by-hook"' in HtmlStepper(root).html
+    assert 'id="made-by-hook"' not in HtmlStepper(classic_neuron()[0]).html  # the block ended
+
+
+def test_svg_renderer_refuses_what_is_not_a_function():
+    from viz.draw import svg_renderer
+
+    with pytest.raises(TypeError, match="function from DOT text to SVG text"):
+        with svg_renderer("dot"):
+            pass
+
+
+# ---- the runner in CPython ------------------------------------------------------------------------
+
+def test_runner_classic_neuron_gives_the_known_gradients():
+    require_dot()
+    result = runner.run(runner.EXAMPLES["neuron"][2])
+    assert result["ok"], result
+    grads = {name: grad for name, _, grad in result["nodes"]}
+    assert grads["w1"] == pytest.approx(1.0) and grads["x1"] == pytest.approx(-1.5)
+    assert grads["n"] == pytest.approx(0.5) and result["value"] == pytest.approx(1 / math.sqrt(2))
+    assert result["frames"] == 12 and "dg-data" in result["html"]
+
+
+def test_runner_reports_one_backward_pass_even_after_the_programs_own():
+    source = runner.EXAMPLES["neuron"][2].replace("\no  #", "\no.backward()\no.backward()\no  #")
+    assert "o.backward()" in source
+    once = runner.run(runner.EXAMPLES["neuron"][2], page=False)["nodes"]
+    assert runner.run(source, page=False)["nodes"] == once
+
+
+def test_runner_expression_mode_matches_python_mode():
+    require_dot()
+    python = runner.run(runner.EXAMPLES["neuron"][2])
+    expression = runner.run(runner.EXAMPLES["neuron-expression"][2], "expression")
+    by_name = {name: grad for name, _, grad in expression["nodes"]}
+    for name in ("x1", "x2", "w1", "w2", "b", "n", "o"):
+        assert by_name[name] == next(g for n, _, g in python["nodes"] if n == name)
+
+
+@pytest.mark.parametrize("source, mode, kind, words", [
+    ("x = (", "python", "syntax", "line 1"),
+    ("a = 1\nb = 2\n", "python", "error", "last line must be the Value"),
+    ("from autodiff import Value\n[Value(1.0), Value(2.0)]", "python", "error", "not a Value"),
+    ("from autodiff import Value\nx = Value(1.0)\ny = x / 0\ny", "python", "error",
+     "line 3: ZeroDivisionError"),
+    ("x = 2; o = tanh(x) +", "expression", "syntax", "line 1"),
+    ("o = log(x)", "expression", "syntax", "x"),
+    ("1", "lisp", "error", "mode must be one of"),
+])
+def test_runner_reports_bad_programs_as_messages(source, mode, kind, words):
+    result = runner.run(source, mode)
+    assert not result["ok"] and result["kind"] == kind and words in result["error"], result
+
+
+def test_runner_says_when_a_program_needs_numpy():
+    """Under CPython numpy is there; hide it in a subprocess, as Pyodide has none."""
+    code = ("import sys, json; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1]); import runner;"
+            "print(json.dumps([runner.run(runner.EXAMPLES[k][2]) for k in ('moons-data', 'closed-form')]))")
+    out = subprocess.run([sys.executable, "-c", code, str(PLAYGROUND)], capture_output=True, text=True,
+                         check=True).stdout
+    for result in json.loads(out):
+        assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE}
+
+
+def test_import_autodiff_nn_viz_and_the_runner_need_no_numpy():
+    code = ("import sys; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1])\n"
+            "import autodiff, nn, viz, viz.step_html, runner\n"
+            "assert 'numpy' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
+    subprocess.run([sys.executable, "-c", code, str(PLAYGROUND)], check=True)
+
+
+def test_every_example_runs_in_cpython():
+    for name, (_, mode, source) in runner.EXAMPLES.items():
+        result = runner.run(source, mode, page=False)
+        assert result["ok"], (name, result)
+
+
+def test_pure_wheel_from_sdist_keeps_python_files_only(tmp_path):
+    import tarfile
+
+    from build import pure_wheel_from_sdist
+
+    src = tmp_path / "demo-1.0"
+    (src / "src" / "demo").mkdir(parents=True)
+    (src / "src" / "demo" / "__init__.py").write_text("X = 1\n")
+    (src / "src" / "demo" / "_speedups.c").write_text("int x;\n")
+    (src / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    with tarfile.open(tmp_path / "demo-1.0.tar.gz", "w:gz") as tar:
+        tar.add(src, "demo-1.0")
+    wheel = pure_wheel_from_sdist(tmp_path / "demo-1.0.tar.gz", tmp_path)
+    assert wheel.name == "demo-1.0-py3-none-any.whl"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert names == {"demo/__init__.py", "demo-1.0.dist-info/METADATA", "demo-1.0.dist-info/WHEEL",
+                     "demo-1.0.dist-info/RECORD"}
+
+
+# ---- the server -----------------------------------------------------------------------------------
+
+def test_cli_playground_says_what_to_run_when_vendor_is_missing(tmp_path, capsys):
+    from deltagrad.cli import main
+
+    (tmp_path / "index.html").write_text("<!DOCTYPE html>")
+    assert main(["playground", "--dir", str(tmp_path), "--no-browser", "--port", "0"]) == 2
+    assert "make playground" in capsys.readouterr().err
+
+
+def test_server_listens_on_loopback_and_serves_wasm_and_modules():
+    require_vendor()
+    from deltagrad.cli import playground_server
+
+    server = playground_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address
+        assert host == "127.0.0.1"
+        for path, kind in [("vendor/pyodide/pyodide.asm.wasm", "application/wasm"),
+                           ("worker.js", "text/javascript"), ("boot.mjs", "text/javascript")]:
+            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/{path}",
+                                                               method="HEAD")) as r:
+                assert r.headers["Content-Type"].startswith(kind), path
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-file")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---- the same programs in Pyodide under Node --------------------------------------------------------
+
+def test_pyodide_under_node_gives_cpythons_gradients():
+    node = shutil.which("node") or shutil.which("nodejs")
+    require(node is not None, "Node.js", "apt-get install nodejs")
+    require_vendor()
+    programs = _programs()
+    out = subprocess.run([node, str(PLAYGROUND / "node_run.mjs")], input=json.dumps(list(programs.values())),
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    pyodide = json.loads(out.stdout)["results"]
+    differences = []
+    for (name, request), theirs in zip(programs.items(), pyodide, strict=True):
+        ours = runner.run(request["source"], request["mode"], page=False)
+        assert ours["ok"] and theirs["ok"], (name, theirs)
+        assert [n for n, _, _ in ours["nodes"]] == [n for n, _, _ in theirs["nodes"]], name
+        for (node_name, d1, g1), (_, d2, g2) in zip(ours["nodes"], theirs["nodes"], strict=True):
+            for what, a, b in (("data", d1, d2), ("grad", g1, g2)):
+                if _ulps(a, b):
+                    differences.append((name, node_name, what, a, b, _ulps(a, b)))
+    # Arithmetic is IEEE 754 in both: no difference at all. The transcendental functions come from each
+    # platform's libm (glibc here, musl in Pyodide): a difference there is reported, and must stay tiny.
+    assert not [d for d in differences if d[0] in ("arithmetic",)], differences
+    assert all(d[5] <= 4 for d in differences), differences
+    if differences:
+        print(f"{len(differences)} numbers differ (at most {max(d[5] for d in differences)} ulp):",
+              *differences, sep="\n  ")
