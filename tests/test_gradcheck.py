@@ -27,6 +27,10 @@ WRONG = {
 # and away from kinks (relu at 0). A primitive whose domain needs others gets its own row.
 POINTS = [1.7, 0.6, 1.3, 0.4, 2.2]
 N_ARY_INPUTS = 5  # an n-ary primitive (the fused neuron: w1 w2 x1 x2 b) is tried with five inputs
+# maximum/minimum hand the whole gradient to one input except at a tie, where each gets half (the
+# documented convention, PyTorch's); central differences there give 1/2 too, so at a tie both terms are
+# nonzero and checkable, and a tie is the one point where every term of theirs is.
+TIE = {"maximum": [1.3, 1.3], "minimum": [1.3, 1.3]}
 
 
 def primitives() -> dict[str, Primitive]:
@@ -38,6 +42,8 @@ def primitives() -> dict[str, Primitive]:
 
 
 def inputs_of(prim: Primitive) -> list[float]:
+    if prim.name in TIE:
+        return TIE[prim.name]
     return POINTS[:N_ARY_INPUTS if prim.arity == -1 else prim.arity]
 
 
