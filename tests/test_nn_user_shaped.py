@@ -1,10 +1,8 @@
 """The pieces of a training step as users write it, made cheap (issue 17) without changing a number:
-`Module.parameters()`/`weights()` read the model as it is now; `nn.l2` is one node, to the bit."""
-
-import random
+`Module.parameters()`/`weights()` read the model as it is now, without building names."""
 
 import nn
-from autodiff import Value, topological_order
+from autodiff import Value
 
 
 def named(model, biases=True):
@@ -32,22 +30,3 @@ def test_a_subclass_with_its_own_parameters_is_read_through_its_names():
             return [*super()._own_parameters(), ("scale", self.scale)]
     n = Scaled()
     assert n.parameters() == [*n.w, n.b, n.scale] and n.weights() == [*n.w, n.scale]
-
-
-def test_l2_is_one_node_with_the_sum_of_squares_value_and_gradient_to_the_bit():
-    rng = random.Random(7)
-    for n in (1, 2, 17, 337):
-        xs = [rng.uniform(-3, 3) for _ in range(n)]
-        w = [Value(x) for x in xs]
-        loss = nn.l2(w, 0.3)
-        assert sum(node.op == "neuron" for node in topological_order(loss)) == 1
-        assert len(topological_order(loss)) == n + 4        # w, 0.0, the neuron, λ/2, the product
-        ref = [Value(x) for x in xs]
-        total = ref[0] ** 2
-        for r in ref[1:]:
-            total = total + r ** 2
-        expected = 0.15 * total
-        assert loss.data == expected.data
-        loss.backward()
-        expected.backward()
-        assert [p.grad for p in w] == [p.grad for p in ref]
