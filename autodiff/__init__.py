@@ -3,6 +3,7 @@ an iterative backward pass, and numerical gradient checks."""
 
 from autodiff._version import __version__
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
+from autodiff.compiled import CompiledGraph, GraphChangedError, compile  # noqa: A004
 from autodiff.engine import (
     PRIMITIVES,
     Primitive,
@@ -40,5 +41,6 @@ __all__ = [
     "numerical_grad", "gradcheck", "GradcheckError", "neuron", "no_cycle_gc",
     "parse_expression", "ParsedExpression", "ExpressionError", "grad", "hessian", "hvp",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum",
-    "no_grad", "is_grad_enabled", "InfiniteSlopeError", "detect_anomaly",
+    "no_grad", "is_grad_enabled", "InfiniteSlopeError", "detect_anomaly", "compile", "CompiledGraph",
+    "GraphChangedError",
 ]

@@ -113,7 +113,8 @@ def run(size: str) -> list[Table]:
         ("deltagrad batched, unfused", deltagrad_step(n, "batched-unfused")),
         ("deltagrad batched (fused)", deltagrad_step(n, "batched")),
     ]
-    table = Table(f"W1: micrograd's demo, one training step ({n} points, median of {repeats} steps)",
+    table = Table(f"W1: micrograd's demo, one training step, the benchmark's own shape ({n} points, "
+                  f"median of {repeats} steps; W7 has the step as users write it)",
                   ["contender", "time per step (median, range)", "vs micrograd", "nodes per step",
                    "peak memory of a step"])
     reference = None

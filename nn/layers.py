@@ -125,6 +125,13 @@ class Neuron(Module):
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
 
+    def _collect(self, out: list[Value], biases: bool) -> None:
+        if type(self)._own_parameters is not Neuron._own_parameters:  # a subclass with its own
+            return super()._collect(out, biases)
+        out += self.w
+        if biases:
+            out.append(self.b)
+
     def preactivation(self, x: Sequence[Value | float]) -> Value:
         """z = Σ_k w_k x_k + b, labelled ``<prefix>z``. ``x`` must already hold ``nin`` items.
 

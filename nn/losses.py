@@ -246,5 +246,6 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
     w = list(params) if not _is_number(params) else [params]
     if not w:
         return Value(0.0)
-    w = _items(w, "l2", "params")
-    return (lam / 2) * _sum([_value(x) ** 2 for x in w])
+    if not all(x.__class__ is Value for x in w):   # model.weights() is all Values: nothing to check
+        w = [_value(x) for x in _items(w, "l2", "params")]
+    return (lam / 2) * _sum([x ** 2 for x in w])

@@ -57,12 +57,24 @@ class Module:
                 yield f"{name}.{sub}", p
 
     def parameters(self) -> list[Value]:
-        """Every parameter, in the order of `named_parameters`."""
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, in the order of `named_parameters` (a new list, read from the model as it
+        is now: a parameter or layer replaced since is seen; no names are built, so it is cheap)."""
+        out: list[Value] = []
+        self._collect(out, True)
+        return out
 
     def weights(self) -> list[Value]:
         """The parameters that are not biases (names not ending in ``b``): what `nn.l2` regularizes."""
-        return [p for name, p in self.named_parameters() if name.rsplit(".", 1)[-1] != "b"]
+        out: list[Value] = []
+        self._collect(out, False)
+        return out
+
+    def _collect(self, out: list[Value], biases: bool) -> None:
+        """Append the parameters (without the biases if not ``biases``) in `named_parameters` order,
+        without making the dotted names (a subclass may do its own part faster, in the same order)."""
+        out += [p for name, p in self._own_parameters() if biases or name.rsplit(".", 1)[-1] != "b"]
+        for _, child in self._children():
+            child._collect(out, biases)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (leaf gradients accumulate across ``backward()`` calls)."""

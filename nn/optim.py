@@ -46,6 +46,15 @@ class Optimizer:
         """Assign ``new`` to the parameters once it, the gradients and each list of ``state`` (the
         optimizer's per-parameter state after this step) are all finite; otherwise raise
         `FloatingPointError` naming the first parameter concerned, having changed nothing."""
+        finite = math.isfinite
+        if not (all(map(finite, new)) and all(finite(p.grad) for p in self.params)
+                and all(all(map(finite, v)) for v in state.values())):
+            self._refuse(new, state)
+        for p, x in zip(self.params, new, strict=True):
+            p.data = x
+
+    def _refuse(self, new: list[float], state: dict[str, list[float]]) -> None:
+        """The error of `_commit`, naming the first parameter with a quantity that is not finite."""
         for i, p in enumerate(self.params):
             quantities = {"gradient": p.grad, "new value": new[i], **{k: v[i] for k, v in state.items()}}
             bad = [f"{k} {v!r}" for k, v in quantities.items() if not math.isfinite(v)]
@@ -55,8 +64,7 @@ class Optimizer:
                     f"{type(self).__name__}.step: parameter {name} would get {', '.join(bad)} (value "
                     f"{p.data!r}, gradient {p.grad!r}); nothing was updated. Lower the lr, or clip or "
                     "rescale the gradients")
-        for p, x in zip(self.params, new, strict=True):
-            p.data = x
+        raise AssertionError("_refuse found nothing to refuse")  # pragma: no cover
 
     def step(self) -> None:
         raise NotImplementedError

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("autodiff", "nn", "viz", "deltagrad")
 SLOTS = {"_grad", "_op", "_a", "_b"}
-SLOT_WRITERS = {"autodiff.engine", "autodiff.eager", "autodiff.vectorized"}
+SLOT_WRITERS = {"autodiff.engine", "autodiff.eager", "autodiff.vectorized", "autodiff.compiled"}
 
 
 def modules() -> dict[str, ast.Module]:

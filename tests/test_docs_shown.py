@@ -19,7 +19,7 @@ from deltagrad.cli import main
 from tests.conftest import require_dot
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("verify.md", "teaching.md")
+PAGES = ("verify.md", "teaching.md", "compile.md")
 UPDATE = os.environ.get("UPDATE_DOCS", "") not in ("", "0")
 BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
 IMAGE = re.compile(r"<!-- image: (\S+) -> (\S+) -->")

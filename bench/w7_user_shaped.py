@@ -1,0 +1,240 @@
+"""W7, W1 as users write it: micrograd's moons demo (MLP(2, [16, 16, 1]), hinge + 1e-4 L2, SGD) one
+training step, written the README's way (`nn.hinge`, `nn.mean`, `nn.l2`, `nn.SGD`) and as micrograd's
+own demo loop (ported line for line), the cyclic GC left as the user leaves it (on), each in a process
+of its own that has or has not imported torch; plus `autodiff.compile` (the graph built once).
+
+Each process times every contender in rounds that alternate them, so each ratio is measured side by
+side. Times are the process's CPU time (`time.process_time`, the cyclic GC's passes included), as
+wall-clock time on a shared machine mostly measures the other processes; BLAS threads are limited to
+one (threadpoolctl), so CPU time is the step's own, and numpy's threads, dozens of times slower on
+small products when the machine is busy, do not distort it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _common import Table, cli, fmt_time, import_micrograd, moons
+
+ALPHA, LR = 1e-4, 0.05
+SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 15)}   # (points, rounds)
+TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) or at most)
+    ("deltagrad eager, README loop", "micrograd", 25, True),
+    ("deltagrad batched, README loop", "micrograd", 2500, True),
+    ("deltagrad batched, README loop", "closed form", 5, False),
+    ("compiled eager, README loss", "micrograd", 250, True),
+    ("compiled batched, README loss", "closed form", 2, False),
+]
+
+
+def micrograd_step(n: int):
+    """micrograd's demo step, as its notebook writes it (the reference of every ratio)."""
+    import random
+    micrograd = import_micrograd()
+    random.seed(1)
+    model = micrograd.nn.MLP(2, [16, 16, 1])
+    Value = micrograd.engine.Value
+    X, y = moons(n)
+    rows, labels = X.tolist(), y.tolist()
+
+    def step():
+        inputs = [list(map(Value, row)) for row in rows]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in model.parameters())
+        total = data_loss + reg_loss
+        model.zero_grad()
+        total.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+    return step
+
+
+def micrograd_port_step(n: int):
+    """The same lines on deltagrad's `Value` and `nn.MLP` (its call returns a list: ``[0]``)."""
+    import nn
+    from autodiff import Value
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    X, y = moons(n)
+    rows, labels = X.tolist(), y.tolist()
+
+    def step():
+        inputs = [list(map(Value, row)) for row in rows]
+        scores = [model(x)[0] for x in inputs]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = ALPHA * sum(p * p for p in model.parameters())
+        total = data_loss + reg_loss
+        model.zero_grad()
+        total.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+    return step
+
+
+def readme_model(n: int, batched: bool):
+    """The README's model, optimizer and loss (eager: a list of examples; batched: one graph)."""
+    import nn
+    from autodiff.batched import batch, batch_columns
+    X, y = moons(n)
+    model = nn.MLP(2, [16, 16, 1], rng=1, fused=batched)
+    opt = nn.SGD(model.parameters(), lr=LR)
+    if batched:
+        xs, labels = batch_columns(X), batch(y)
+
+        def loss():
+            return nn.mean(nn.hinge(model(xs), [labels])) + nn.l2(model.weights(), 2 * ALPHA)
+    else:
+        rows, labels = X.tolist(), y.tolist()
+
+        def loss():
+            scores = [model(x)[0] for x in rows]
+            return (nn.mean([nn.hinge(s, t) for s, t in zip(scores, labels, strict=True)])
+                    + nn.l2(model.weights(), 2 * ALPHA))
+    return loss, opt
+
+
+def readme_step(n: int, batched: bool):
+    loss, opt = readme_model(n, batched)
+
+    def step():
+        total = loss()
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+    return step
+
+
+def compiled_step(n: int, batched: bool):
+    """The README's loss built once and compiled; each step replays it."""
+    import autodiff
+    loss, opt = readme_model(n, batched)
+    t0 = time.process_time()
+    program = autodiff.compile(loss())
+    compiled_step.seconds["batched" if batched else "eager"] = time.process_time() - t0
+
+    def step():
+        program.forward()
+        opt.zero_grad()
+        program.backward()
+        opt.step()
+    return step
+
+
+compiled_step.seconds = {}
+
+
+def closed_form(n: int):
+    from w4_anchors import closed_form_step, initial_weights
+    X, y = moons(n)
+    layers = initial_weights()
+    return lambda: closed_form_step(X, y, layers, lr=LR)
+
+
+def child(size: str, with_torch: bool) -> dict:
+    """Run in a fresh process: every contender, alternating, GC as each user leaves it (on)."""
+    if with_torch:
+        import torch  # noqa: F401 - its ~170k tracked objects make every cyclic-GC pass dearer
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+    n, rounds = SIZES[size]
+    contenders = []
+    if import_micrograd() is not None:
+        contenders.append(("micrograd 0.1.0 (its demo loop)", micrograd_step(n)))
+    contenders += [
+        ("deltagrad eager, micrograd's loop", micrograd_port_step(n)),
+        ("deltagrad eager, README loop", readme_step(n, False)),
+        ("deltagrad batched, README loop", readme_step(n, True)),
+        ("compiled eager, README loss", compiled_step(n, False)),
+        ("compiled batched, README loss", compiled_step(n, True)),
+        ("closed form, numpy (W4)", closed_form(n)),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    for _name, step in contenders:
+        step()  # warm up
+    for _ in range(rounds):
+        for name, step in contenders:
+            t0 = time.process_time()
+            step()
+            times[name].append(time.process_time() - t0)
+    return {"times": times, "compile": compiled_step.seconds}
+
+
+def _run_child(size: str, with_torch: bool) -> dict | None:
+    if with_torch:
+        try:
+            import importlib.util
+            if importlib.util.find_spec("torch") is None:
+                return None
+        except ValueError:
+            return None
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", size,
+                          "torch" if with_torch else "bare"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def run(size: str) -> list[Table]:
+    n, rounds = SIZES[size]
+    table = Table(f"W7: W1 as users write it ({n} points, median CPU time of {rounds} alternating "
+                  "rounds, cyclic GC on)", ["contender", "process", "time per step (median)", "vs micrograd",
+                                    "vs closed form"])
+    found: dict[tuple[str, str], tuple[float, float | None, float]] = {}
+    compile_seconds = {}
+    for with_torch in (False, True):
+        result = _run_child(size, with_torch)
+        where = "torch imported" if with_torch else "bare"
+        if result is None:
+            table.notes.append("torch is not installed: no 'torch imported' rows")
+            continue
+        med = {name: statistics.median(t) for name, t in result["times"].items()}
+        mg = next((v for k, v in med.items() if k.startswith("micrograd")), None)
+        cf = med["closed form, numpy (W4)"]
+        compile_seconds[where] = result["compile"]
+        for name, t in med.items():
+            table.rows.append([name, where, fmt_time(t), f"{mg / t:,.1f}×" if mg else "n/a",
+                               f"{t / cf:,.2f}×"])
+            found[(name, where)] = (t, mg, cf)
+    for where, sec in compile_seconds.items():
+        table.notes.append(f"{where}: compiling took {sec['eager']:.2f} s (eager graph) and "
+                           f"{sec['batched']:.3f} s (batched) of CPU time, once")
+    table.notes += [
+        "README loop: `nn.hinge`, `nn.mean`, `nn.l2(model.weights())`, `nn.SGD` as the README's "
+        "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values.",
+        "compiled: `autodiff.compile` of the README's loss, built once; a step is forward(), "
+        "zero_grad(), backward(), step().",
+        "vs closed form: time over the closed-form numpy pass of W4 in the same process (lower is "
+        "better); BLAS limited to one thread (threadpoolctl).",
+        "Times are CPU time of the process (time.process_time), GC passes included: on a shared, "
+        "loaded machine wall-clock medians mostly measure the other processes.",
+    ]
+    targets = Table("Targets (issue 17), from W7, torch imported where available",
+                    ["target", "measured", "met"])
+    for name, against, goal, at_least in TARGETS:
+        where = "torch imported" if (name, "torch imported") in found else "bare"
+        if (name, where) not in found:
+            continue
+        t, mg, cf = found[(name, where)]
+        if against == "micrograd":
+            if mg is None:
+                continue
+            x = mg / t
+            label = f"{name} ≥ {goal:,}× micrograd ({where})"
+        else:
+            x = t / cf
+            label = f"{name} ≤ {goal}× the closed form ({where})"
+        met = x >= goal if at_least else x <= goal
+        targets.rows.append([label, f"{x:,.1f}×", "yes" if met else "no"])
+    return [table, targets]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(child(sys.argv[2], sys.argv[3] == "torch")))
+    else:
+        cli(run, __doc__)

@@ -1,0 +1,200 @@
+"""`autodiff.compile`: the replayed graph against the graph built afresh, to the bit, on random eager,
+fused and batched graphs; leaves accumulate; the classic neuron's program reads; frozen control flow."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+import autodiff
+from autodiff import Value, neuron
+from autodiff.batched import batch, mean
+from autodiff.engine import neurons
+
+UNARY = ["tanh", "sigmoid", "relu", "square", "exp_tanh", "neg", "log_sq", "sin", "softplus", "gelu",
+         "maximum"]
+
+
+def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value:
+    """A random graph over ``params`` whose shape depends on ``seed`` only (not on values); with ``xs``
+    (batched leaves) the nodes hold a batch and the root is their mean."""
+    rng = random.Random(seed)
+    nodes = list(params) + (list(xs) if xs else [Value(rng.uniform(-1, 1))])
+    for _ in range(rng.randint(5, 40)):
+        kind = rng.random()
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        if kind < 0.25:
+            out = a + b
+        elif kind < 0.5:
+            out = a * b
+        elif kind < 0.6:
+            out = a + rng.choice([1.0, -0.5, 0.0])
+        elif fused and kind < 0.75:
+            k = rng.randint(1, 3)
+            ins = [rng.choice(nodes) for _ in range(k)]
+            out = neuron([rng.choice(params) for _ in range(k)], ins, rng.choice(params))
+        else:
+            op = rng.choice(UNARY)
+            out = {"tanh": lambda v: v.tanh(), "sigmoid": lambda v: v.sigmoid(),
+                   "relu": lambda v: v.relu(), "square": lambda v: v ** 2,
+                   "exp_tanh": lambda v: v.tanh().exp(), "neg": lambda v: -v,
+                   "log_sq": lambda v: (v * v + 1.0).log(), "sin": autodiff.sin,
+                   "softplus": autodiff.softplus, "gelu": autodiff.gelu,
+                   "maximum": lambda v, b=b: autodiff.maximum(v, b)}[op](a)
+        nodes.append(out.tanh() if rng.random() < 0.3 else out)  # keeps values in range
+    root = nodes[-1]
+    for extra in nodes[-4:-1]:  # a reused node or two: diamonds
+        root = root + extra
+    return mean(root) if xs else root
+
+
+def grads(leaves):
+    return [leaf.grad for leaf in leaves]
+
+
+def fresh(values, seed, fused=False, data=None):
+    params = [Value(x, f"p{i}") for i, x in enumerate(values)]
+    xs = [batch(col) for col in data] if data is not None else None
+    root = build(params, seed, fused, xs)
+    root.backward()
+    return root, params
+
+
+@pytest.mark.parametrize("mode", ["eager", "fused", "batched"])
+@pytest.mark.parametrize("seed", range(40))
+def test_replay_is_bit_identical_to_the_graph_built_again(mode, seed):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(2, 7)) if mode == "batched" else None
+    start, later = rng.normal(size=6).tolist(), rng.normal(size=6).tolist()
+    root, params = fresh(start, seed, mode != "eager", data)
+    compiled = autodiff.compile(root)
+    for p in compiled.leaves:
+        p.grad = 0.0
+    for p, x in zip(params, later, strict=True):  # new parameter values: relu's kinks may now flip
+        p.data = x
+    value = compiled.forward()
+    compiled.backward()
+    again, again_params = fresh(later, seed, mode != "eager", data)
+    assert value == again.data or (math.isnan(value) and math.isnan(again.data))
+    assert grads(params) == grads(again_params)
+    for old, new in zip(autodiff.topological_order(root), autodiff.topological_order(again),
+                        strict=True):
+        assert np.array_equal(old.data, new.data)   # every node recomputed, as built again
+    # leaves accumulate over two calls in a row, as root.backward() does
+    compiled.backward()
+    again.backward()
+    assert grads(params) == grads(again_params)
+
+
+def test_batched_node_values_are_the_graph_built_again():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3, 50))
+    W = [[Value(float(w)) for w in row] for row in rng.normal(size=(4, 3))]
+    b = [Value(float(x)) for x in rng.normal(size=4)]
+
+    def loss():
+        zs = neurons(W, [batch(col) for col in X], b)
+        return mean(sum((z.relu() for z in zs), Value(0.0)))
+    root = loss()
+    compiled = autodiff.compile(root)
+    W[0][0].data += 0.5
+    compiled.forward()
+    again = loss()
+    for old, new in zip(autodiff.topological_order(root), autodiff.topological_order(again),
+                        strict=True):
+        assert np.array_equal(old.data, new.data)
+    for p in [*sum(W, []), *b]:
+        p.grad = 0.0
+    compiled.backward()
+    mine = [p.grad for p in [*sum(W, []), *b]]
+    for p in [*sum(W, []), *b]:
+        p.grad = 0.0
+    again.backward()
+    assert mine == [p.grad for p in [*sum(W, []), *b]]
+
+
+def test_interior_gradients_are_left_alone_and_backward_runs_forward_first():
+    x = Value(2.0, "x")
+    y = x * x
+    z = y.tanh()
+    compiled = autodiff.compile(z)
+    x.data = 0.5
+    compiled.backward()                                 # no forward() yet: it runs one
+    assert x.grad == pytest.approx(2 * 0.5 * (1 - math.tanh(0.25) ** 2), rel=1e-15)
+    assert not y.has_grad and z.data == math.tanh(0.25)
+
+
+def neuron_graph():
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2, b = Value(-3.0, "w1"), Value(1.0, "w2"), Value(6.881373587019543, "b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2w2"
+    s = x1w1 + x2w2
+    s.label = "x1w1x2w2"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, [x1, w1, x2, w2, b]
+
+
+def test_the_classic_neuron_reads_as_a_student_would_write_it():
+    o, leaves = neuron_graph()
+    source = autodiff.compile(o).source
+    lines = [ln.strip() for ln in source.splitlines()]
+    assert "x1w1 = x1 * w1" in lines and "o = tanh(n)" in lines
+    assert any(ln.startswith("g_w1 = 0.0 + g_x1w1 * x1") and ln.endswith("# ∂x1w1/∂w1 = x1")
+               for ln in lines)
+    assert any("# ∂o/∂n = (1 − o²)" in ln for ln in lines)
+    assert len([ln for ln in lines if ln and not ln.startswith("#")]) <= 24
+    o.backward()
+    expected = grads(leaves)
+    for leaf in leaves:
+        leaf.grad = 0.0
+    autodiff.compile(o).backward()
+    assert grads(leaves) == expected
+
+
+def test_large_graphs_get_short_names_and_stay_exact():
+    xs = [Value(float(i) / 100, f"x{i}") for i in range(300)]
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x * x
+    compiled = autodiff.compile(total)
+    assert "x299" not in compiled.source
+    compiled.backward()
+    got = grads(xs)
+    for x in xs:
+        x.grad = 0.0
+    total.backward()
+    assert got == grads(xs)
+
+
+def test_check_catches_control_flow_frozen_at_compile_time():
+    x = Value(1.0, "x")
+
+    def f():
+        return x * 2.0 if x.data > 0 else x * x       # Python branching on a value
+    compiled = autodiff.compile(f())
+    compiled.check(f())                                # same path: fine
+    x.data = -1.0
+    with pytest.raises(autodiff.GraphChangedError, match="node 1"):
+        compiled.check(f())
+
+
+def test_errors_name_what_was_wrong():
+    with pytest.raises(TypeError, match="compile needs a Value"):
+        autodiff.compile(3.0)
+    x = Value(1.0, "x")
+    compiled = autodiff.compile(x.log())
+    x.data = -1.0
+    with pytest.raises(ValueError, match="log"):
+        compiled.forward()
+    y = Value(700.0, "y")
+    compiled = autodiff.compile(y * y * y)
+    y.data = 1e200
+    with pytest.raises(FloatingPointError, match="root"):
+        compiled.forward()
