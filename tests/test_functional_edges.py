@@ -27,3 +27,11 @@ def test_a_rule_with_a_term_missing_is_an_error_not_a_dropped_input():
         grad(apply(short, x, y), [x, y])
     with pytest.raises(ValueError):
         grad(apply(short, x, y), [x, y], create_graph=True)
+
+
+def test_hvp_refuses_a_vector_that_is_text_or_not_a_sequence_even_of_the_right_length():
+    def f(x, y):
+        return x * y
+    for vector in ("ab", b"ab", {1.0, 2.0}, (c for c in (1.0, 2.0))):
+        with pytest.raises(ValueError, match="vector must hold one number per input"):
+            hvp(f, [1.0, 2.0], vector)

@@ -107,8 +107,8 @@ def run(program, leaves, make_leaf, lib):
 # orders and with different libm's (one ulp apart on tanh, exp, log), so they differ by rounding. The
 # standard bound for a sum of products (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,
 # §3.1: |error| <= γ_n Σ|terms|, γ_n ≈ n·u) scales with the size of the terms, not of the result: a
-# gradient of 3e-5 made of terms of size 34 that cancel (the regression case below) is rounded at the
-# level of 34·u, a million times its own size times u. So each comparison has a relative tolerance of
+# gradient of 3e-5 made of terms of size 12 to 34 that cancel (the regression case below) is rounded at
+# the level of 34·u, not of 3e-5·u. So each comparison has a relative tolerance of
 # 1e-12 and an absolute floor of n·ε·S, with n the nodes of the graph (the longest sum or chain of
 # products it can hold) and S the size of the terms:
 #   a gradient  S = Σ over paths root -> leaf of |product of local derivatives| (`term_sizes`);

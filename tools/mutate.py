@@ -187,7 +187,11 @@ def report(targets: list[Target]) -> str:
         total_k, total_s = total_k + k, total_s + s
         rate = f"{100 * k / (k + s):.1f}%" if k + s else "-"
         note = f" ({pending} not run)" if pending else ""
-        tests = ", ".join(f"`{x.removeprefix('tests/')}`" for x in t.tests)
+        files: dict[str, int] = {}
+        for x in t.tests:  # a file, or some of its tests (file::test): shown per file
+            name, _, test = x.removeprefix("tests/").partition("::")
+            files[name] = files.get(name, 0) + bool(test)
+        tests = ", ".join(f"`{f}`" + (f" ({n} tests)" if n else "") for f, n in files.items())
         lines.append(f"| `{t.module}` | {tests} | {k + s}{note} | {k} | {s} | {rate} |")
         details += [f"- `{t.module}:{line}` {op}: `{code}`" for line, op, code in survivors]
     rate = f"{100 * total_k / (total_k + total_s):.1f}%" if total_k + total_s else "-"
