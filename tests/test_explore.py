@@ -92,3 +92,19 @@ def test_bad_arguments_say_what_to_do():
         viz.explore(lambda x: x * x, {"x": 1.0}, ranges={"z": (0, 1)})
     with pytest.raises(ValueError, match="does not hold"):
         viz.explore(lambda x: x * x, {"x": 5.0}, ranges={"x": (0, 1)})
+    with pytest.raises(TypeError, match="bogus"):          # a misspelt drawing option, at once
+        viz.explore(lambda x: x * x, {"x": 1.0}, bogus=1)
+
+
+def test_a_network_sized_graph_is_drawn_not_refused():
+    """The loss of MLP(2, [16, 16, 1]) is above draw's max_nodes: the explorer draws it as `viz.show`
+    does (neurons collapsed, or laid out in layers) instead of showing draw's error (issue 15)."""
+    require(importlib.util.find_spec("ipywidgets") is not None, "ipywidgets", "pip install -e '.[notebook]'")
+    require_dot()
+    import nn
+    import viz
+
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    ex = viz.explore(lambda x0, x1: nn.squared_error(model([x0, x1]), [1.0]), {"x0": 1.0, "x1": -2.0})
+    assert ex.error == "" and "<svg" in ex.diagram.value
+    assert set(ex.gradients) == {"x0", "x1"} and all(math.isfinite(g) for g in ex.gradients.values())

@@ -84,7 +84,7 @@ class Explorer:
 
     def update(self) -> None:
         """Recompute forward and backward at the sliders' values, then redraw."""
-        from viz.draw import draw, render_svg
+        from viz.draw import Diagram, show
 
         self.leaves = {name: Value(s.value, name) for name, s in self.sliders.items()}
         try:
@@ -92,7 +92,8 @@ class Explorer:
             if not isinstance(root, Value):
                 raise TypeError(f"the function must return a Value (the output), got {type(root).__name__}")
             root.backward()
-            svg = render_svg(draw(root, **self.draw_options))
+            shown = show(root, **self.draw_options)  # a big graph: neurons collapsed, or laid out in layers
+            svg = shown._repr_svg_() if isinstance(shown, Diagram) else shown._repr_html_()
         except Exception as e:  # shown in the output area instead of a traceback; the sliders stay
             self.root, self.error = None, f"{type(e).__name__}: {e}"
             self.table.value = ""
@@ -104,7 +105,7 @@ class Explorer:
                        for name, v in self.leaves.items())
         self.table.value = (f"<table><tr><th>input</th><th>value</th><th>∂{html.escape(out)}/∂input</th></tr>"
                             f"{rows}</table><p>{html.escape(out)} = {root.data:.6g}</p>")
-        self.diagram.value = f'<div style="max-width:100%;overflow-x:auto">{_fit(svg)}</div>'
+        self.diagram.value = f'<div style="max-width:100%;overflow-x:auto">{svg}</div>'
 
     @property
     def gradients(self) -> dict[str, float]:
@@ -114,11 +115,6 @@ class Explorer:
     def _ipython_display_(self) -> None:
         from IPython.display import display
         display(self.widget)
-
-
-def _fit(svg: str) -> str:
-    """The SVG scaled down to the output area's width (never up), keeping its proportions."""
-    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
 
 
 def explore(f: Callable[..., Value], inputs: Mapping[str, float] | None = None, *,
@@ -136,6 +132,13 @@ def explore(f: Callable[..., Value], inputs: Mapping[str, float] | None = None, 
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"explore: steps must be a positive whole number, got {steps!r}")
+    import inspect
+
+    from viz.draw import draw
+    try:  # a misspelt drawing option fails here, not on every slider move
+        inspect.signature(draw).bind(None, **draw_options)
+    except TypeError as e:
+        raise TypeError(f"explore: {e} (draw_options are viz.draw's keyword arguments)") from None
     values = _inputs(f, inputs)
     ranges = dict(ranges or {})
     unknown = sorted(set(ranges) - set(values))
