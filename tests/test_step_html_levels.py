@@ -191,3 +191,24 @@ def test_layered_layout_draws_every_node_and_edge_left_to_right():
     big_order = topological_order(big)
     svg = layered_svg(big_order, [f"v{i}" for i in range(len(big_order))], [""] * len(big_order))
     assert svg.count('<g id="n') == len(big_order) and svg.count("<svg") > 1   # in tiles
+
+
+def test_collapse_too_big_for_graphviz_falls_back_to_the_layered_layout(tmp_path):
+    """Issue 14: the README loss (hinge + L2, 1,596 nodes) with neurons collapsed is still 1,265 drawn
+    nodes; collapse='neuron' and a large max_nodes used to raise draw's max_nodes error or keep dot busy
+    for minutes. Every such page is built, laid out in linear time, with one box per node."""
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model(X[0])[0], 2 * y[0] - 1) + nn.l2(model.weights(), 1e-4)
+    size = len(topological_order(loss))
+    assert size == 1596
+    for level, kw in [("neuron", {"collapse": "neuron"}), ("op", {"collapse": "neuron"}),
+                      ("neuron", {"max_nodes": 5000}), ("op", {"max_nodes": 5000})]:
+        stepper = step_html(loss, tmp_path / "c.html", level=level, **kw)
+        assert stepper.drawing == "layered", (level, kw)
+        assert stepper.html.count('<g id="n') == size
+    with pytest.raises(ValueError, match="found no neuron"):
+        step_html(Value(1.0) * 2, tmp_path / "d.html", collapse="neuron")
