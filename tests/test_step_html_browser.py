@@ -485,3 +485,35 @@ def test_predict_mode_after_two_backward_calls_expects_one_pass(browser, tmp_pat
     p.page.click("#dg-check")
     assert "Right" in p.page.inner_text("#dg-predict-result") and p.row("x1")[1] == "-1.5"
     assert p.errors == []
+
+
+def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
+    """Issue 14: after typing a step number (or a node's name) and Enter, the focus stayed in the box
+    and →, o and c did nothing. A jump gives the keys back to the page."""
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, model = mlp_loss(False, (2, 1))
+    stepper = step_html(loss, tmp_path / "keys.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.fill("#dg-goto", "2")
+    page.press("#dg-goto", "Enter")
+    assert counter(page)[0] == 2
+    page.keyboard.press("ArrowRight")
+    k, n = counter(page)
+    assert k == 3
+    page.keyboard.press("o")                                  # open the neuron in place
+    assert counter(page)[1] > n
+    page.keyboard.press("c")
+    assert counter(page) == (k, n)
+    page.fill("#dg-find", model.layers[0].neurons[0].w[0].label)
+    page.press("#dg-find", "Enter")
+    k = counter(page)[0]
+    page.keyboard.press("ArrowLeft")
+    assert counter(page)[0] == k - 1
+    page.fill("#dg-find", "nothing")                          # a miss keeps the box, to fix the name
+    page.press("#dg-find", "Enter")
+    assert "no node is called" in page.inner_text("#dg-nav-msg")
+    assert page.evaluate("document.activeElement.id") == "dg-find"
+    assert errors == []

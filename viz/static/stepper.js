@@ -347,12 +347,13 @@
   }
   function findNode(name) {
     const i = byName.get(name.trim());
-    if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return; }
+    if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return false; }
     let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
     if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
     if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
     inspected = i;
     goTo(k < 0 ? 0 : k);
+    return true;
   }
 
   // ---- the inspector: a node's value and its gradient as the chain-rule sum over its uses --------------
@@ -479,8 +480,11 @@
       return;
     }
     goTo(k - 1);
+    e.target.blur();  // back to the page, so the arrow keys, o and c step again
   });
-  $("dg-find").addEventListener("keydown", (e) => { if (e.key === "Enter") findNode(e.target.value); });
+  $("dg-find").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && findNode(e.target.value)) e.target.blur();
+  });
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement) return;  // typing an answer
