@@ -517,3 +517,37 @@ def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
     assert "no node is called" in page.inner_text("#dg-nav-msg")
     assert page.evaluate("document.activeElement.id") == "dg-find"
     assert errors == []
+
+
+TEXTS = "els => els.map(e => e.textContent)"
+
+
+def test_every_name_the_text_uses_is_on_the_collapsed_diagram(browser, tmp_path):
+    """Issue 14: with neurons drawn collapsed, the op-level text named nodes (v872, v925) that no box
+    showed. At every step each node name in the text is on the diagram: its own box, or listed above
+    the collapsed neuron's box that holds it (and that box is highlighted)."""
+    import re
+
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (2, 1))
+    stepper = step_html(loss, tmp_path / "inside.html", level="op", collapse="neuron")
+    assert stepper.drawing == "graphviz, neurons collapsed"
+    names = set(stepper.walkthrough.names.values())
+    page, errors = open_page(browser, stepper)
+    hidden_seen = 0
+    while True:
+        text = page.inner_text("#dg-text")
+        used = {w for w in re.findall(r"[A-Za-z_][\w.]*", text) if w in names}
+        on_diagram = "\n".join(page.eval_on_selector_all("#dg-diagram svg text", TEXTS))
+        missing = [w for w in used if not re.search(rf"(?<![\w.]){re.escape(w)}(?![\w.])", on_diagram)]
+        assert not missing, (page.inner_text("#dg-counter"), missing, text)
+        inside = page.eval_on_selector_all("#dg-diagram svg .dg-inside", TEXTS)
+        hidden_seen += sum(1 for t in inside if t)
+        k, n = counter(page)
+        if k == n:
+            break
+        page.keyboard.press("ArrowRight")
+    assert hidden_seen > 0 and errors == []

@@ -150,6 +150,27 @@
   const shown = [];
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
 
+  // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
+  // uses are listed above the neuron's box that holds them, so every name in the text is on the diagram.
+  const insideEl = new Map();  // SVG id -> its <text> of hidden names
+  const idCount = new Map();
+  for (const n of D.nodes) idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
+  function showInside(current, touched) {
+    const names = new Map();
+    for (const i of [...current, ...touched]) {
+      const n = D.nodes[i];
+      if (idCount.get(n.id) < 2 || !boxEl.get(n.id)) continue;  // a box of its own shows its name
+      if (!names.has(n.id)) names.set(n.id, []);
+      if (!names.get(n.id).includes(n.name)) names.get(n.id).push(n.name);
+    }
+    for (const [id, t] of insideEl) if (!names.has(id)) t.textContent = "";
+    for (const [id, list] of names) {
+      let t = insideEl.get(id);
+      if (!t) { t = addText(boxEl.get(id), "dg-inside", 0, -20, "start"); insideEl.set(id, t); }
+      t.textContent = "inside: " + list.join(", ");
+    }
+  }
+
   function render() {
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
     const phase = phaseOf(it), forward = phase === "start" || phase === "forward";
@@ -176,6 +197,8 @@
       if (g) g.classList.remove("dg-touched");
       mark(g, "dg-current"); mark(rows[i], "dg-current");
     }
+    const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
+    showInside(current, start ? Object.keys(D.frames[it.f].values).map(Number) : touchedOf(it));
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? D.nodes.keys() : new Set([...s.dirty, ...wasAsked, ...asked]);
     wasAsked = asked;
