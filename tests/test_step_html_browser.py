@@ -551,3 +551,22 @@ def test_every_name_the_text_uses_is_on_the_collapsed_diagram(browser, tmp_path)
             break
         page.keyboard.press("ArrowRight")
     assert hidden_seen > 0 and errors == []
+
+
+def test_predict_answers_are_read_strictly_as_numbers(browser, tmp_path):
+    """Issue 14: "abc" was marked "✗ wrong" (it is no number: ask for one), "0x1" read as 1, "1,0" not
+    explained; a simple fraction such as 1/2 (or -3/2) is a number and is accepted."""
+    p = Page(browser, tmp_path, classic_neuron()[0], predict=True)
+    page = p.page
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    ask, verdict = f"#dg-ask-{p.pos['n']}", f"#dg-verdict-{p.pos['n']}"   # n.grad = 0.5
+    for typed, says in [("abc", "not a number"), ("0x1", "not a number"), ("0,5", "use a dot"),
+                        ("1/0", "divides by zero"), ("0.3", "wrong")]:
+        page.fill(ask, typed)
+        page.click("#dg-check")
+        assert says in page.inner_text(verdict), typed
+    page.fill(ask, "1/2")
+    page.click("#dg-check")
+    assert "Right" in page.inner_text("#dg-predict-result")
+    assert p.row("n")[1] == "0.5" and p.errors == []

@@ -306,16 +306,30 @@
 
   function reveal() { revealed.add(key(items[cur])); render(); }
 
+  // An answer as a number: a decimal (1.5, -2e-3) or a simple fraction (-3/2); a comma as the decimal
+  // mark, hex and anything else are refused with what to type instead.
+  const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+  function parseAnswer(text) {
+    const raw = text.trim().replace(/\u2212/g, "-");
+    if (raw === "") return { why: "? enter a number" };
+    if (/^[+-]?\d+,\d+$/.test(raw)) return { why: "? use a dot for decimals: " + raw.replace(",", ".") };
+    const parts = raw.split("/");
+    if (parts.length === 2 && DECIMAL.test(parts[0].trim()) && DECIMAL.test(parts[1].trim())) {
+      const x = Number(parts[0]) / Number(parts[1]);
+      return Number.isFinite(x) ? { x } : { why: "? the fraction divides by zero" };
+    }
+    if (parts.length === 1 && DECIMAL.test(raw)) return { x: Number(raw) };
+    return { why: "? not a number: type one like -1.5, 2e-3 or -3/2" };
+  }
+
   function check() {
     const f = info(items[cur]);
     let all = true;
     for (const a of f.asks) {
-      const raw = $("dg-ask-" + a.pos).value.trim().replace("−", "-");
-      const x = Number(raw);
-      const ok = raw !== "" && Number.isFinite(x)
-        && Math.abs(x - a.value) <= D.tolerance * Math.max(1, Math.abs(a.value));
+      const { x, why } = parseAnswer($("dg-ask-" + a.pos).value);
+      const ok = why === undefined && Math.abs(x - a.value) <= D.tolerance * Math.max(1, Math.abs(a.value));
       const verdict = $("dg-verdict-" + a.pos);
-      verdict.textContent = ok ? "✓ right" : raw === "" ? "? enter a number" : "✗ wrong, try again";
+      verdict.textContent = ok ? "✓ right" : why !== undefined ? why : "✗ wrong, try again";
       verdict.className = ok ? "right" : "wrong";
       all = all && ok;
     }
