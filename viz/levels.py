@@ -30,8 +30,10 @@ def _part(node: Value) -> tuple[int | None, int, str] | None:
     from nn import locate
 
     where = None if node.is_leaf else locate(node.label)
-    if where is None or where.neuron is None or where.role not in ("z", "a"):
+    if where is None or where.role not in ("z", "a"):
         return None
+    if where.neuron is None:  # a standalone nn.Neuron labels its own z and a: neuron 0 of no layer
+        return (None, 0, where.role) if where.layer is None else None
     return where.layer, where.neuron, where.role
 
 

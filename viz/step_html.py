@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -177,8 +178,9 @@ class HtmlStepper:
     collapse    "neuron" to draw each neuron as one box; when even that is too big the page falls back
                 to the layered layout. None (default) chooses.
 
-    Raises TypeError when ``root`` is not a Value and ValueError for an unknown level, a level the
-    graph has no neurons for, a tolerance <= 0 or a max_nodes < 1.
+    Raises TypeError when ``root`` is not a Value, ``predict`` not a bool or ``title`` not a str, and
+    ValueError for an unknown level, a level the graph has no neurons for, a tolerance that is not a
+    finite number > 0 or a max_nodes < 1.
     """
 
     def __init__(self, root: Value, *, predict: bool = False, tolerance: float = 1e-3,
@@ -187,8 +189,14 @@ class HtmlStepper:
         if not isinstance(root, Value):
             raise TypeError(f"the HTML stepper needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
-        if not tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+        if not isinstance(predict, bool):
+            raise TypeError(f"step_html: predict must be True or False, got {predict!r}")
+        if not isinstance(title, str):
+            raise TypeError(f"step_html: title must be a str, got {title!r}")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+                or not math.isfinite(tolerance) or not tolerance > 0:
+            raise ValueError(f"step_html: tolerance must be a finite number > 0 (the relative error an "
+                             f"answer may have, e.g. 1e-3), got {tolerance!r}")
         if level not in LEVELS:
             raise ValueError(f"step_html: level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
