@@ -570,3 +570,20 @@ def test_predict_answers_are_read_strictly_as_numbers(browser, tmp_path):
     page.click("#dg-check")
     assert "Right" in page.inner_text("#dg-predict-result")
     assert p.row("n")[1] == "0.5" and p.errors == []
+
+
+def test_forward_values_appear_only_once_computed(browser, tmp_path):
+    """Issue 14: frame 1 showed every forward value (graphviz's "data …" lines, in grey) before its step.
+    On the diagram a computed node shows no number until its step; leaves show theirs from the start."""
+    p = Page(browser, tmp_path, classic_neuron()[0])
+    page = p.page
+    visible = """g => [...g.querySelectorAll('text')].filter(t => getComputedStyle(t).display !== 'none')
+                       .map(t => t.textContent).join(' ')"""
+
+    def numbers(label):
+        return page.eval_on_selector(f"#dg-diagram svg #{p.svg_id(label)}", visible)
+
+    assert "0.7071" not in numbers("o") and "0.8814" not in numbers("n") and "2" in numbers("x1")
+    page.keyboard.press("End")
+    assert "0.7071" in numbers("o") and "0.8814" in numbers("n")
+    assert p.errors == []

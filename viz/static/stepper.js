@@ -36,6 +36,11 @@
       boxEl.set(n.id, g);
       if (g && !g.querySelector(".dg-halo")) decorate(g);
     }
+    if (g && n.op !== "leaf") {  // graphviz wrote the values in: hidden, the number line shows them once computed
+      for (const t of g.querySelectorAll("text")) {
+        if (/^data |= \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
+      }
+    }
     if (g && n.own) {
       let t = g.querySelector("text.dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
