@@ -83,8 +83,25 @@ def test_bad_input_is_named():
 
     with pytest.raises(TypeError, match="needs a Value"):
         HtmlStepper([1.0])
-    with pytest.raises(ValueError, match="tolerance must be > 0"):
-        HtmlStepper(Value(1.0), tolerance=0)
+    for bad in (0, -1e-3, float("inf"), float("nan"), "0.1", True):
+        with pytest.raises(ValueError, match="tolerance must be a finite number > 0"):
+            HtmlStepper(Value(1.0), tolerance=bad)
+    with pytest.raises(TypeError, match="predict must be True or False"):
+        HtmlStepper(Value(1.0), predict="no")
+    with pytest.raises(TypeError, match="title must be a str"):
+        HtmlStepper(Value(1.0), title=None)
+
+
+def test_a_standalone_neuron_steps_at_the_neuron_level(tmp_path):
+    """Issue 14: nn.Layer worked at level="neuron" but a standalone nn.Neuron(3) was refused."""
+    require_dot()
+    import nn
+    from viz import step_html
+
+    neuron = nn.Neuron(3, rng=1)
+    out = neuron([1.0, -2.0, 0.5])
+    stepper = step_html(out, tmp_path / "neuron.html", level="neuron")
+    assert "neuron 1, forward" in stepper.html and "neuron 1, backward" in stepper.html
 
 
 def test_batched_graph_page_shows_the_chosen_example(tmp_path):

@@ -485,3 +485,105 @@ def test_predict_mode_after_two_backward_calls_expects_one_pass(browser, tmp_pat
     p.page.click("#dg-check")
     assert "Right" in p.page.inner_text("#dg-predict-result") and p.row("x1")[1] == "-1.5"
     assert p.errors == []
+
+
+def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
+    """Issue 14: after typing a step number (or a node's name) and Enter, the focus stayed in the box
+    and →, o and c did nothing. A jump gives the keys back to the page."""
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, model = mlp_loss(False, (2, 1))
+    stepper = step_html(loss, tmp_path / "keys.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.fill("#dg-goto", "2")
+    page.press("#dg-goto", "Enter")
+    assert counter(page)[0] == 2
+    page.keyboard.press("ArrowRight")
+    k, n = counter(page)
+    assert k == 3
+    page.keyboard.press("o")                                  # open the neuron in place
+    assert counter(page)[1] > n
+    page.keyboard.press("c")
+    assert counter(page) == (k, n)
+    page.fill("#dg-find", model.layers[0].neurons[0].w[0].label)
+    page.press("#dg-find", "Enter")
+    k = counter(page)[0]
+    page.keyboard.press("ArrowLeft")
+    assert counter(page)[0] == k - 1
+    page.fill("#dg-find", "nothing")                          # a miss keeps the box, to fix the name
+    page.press("#dg-find", "Enter")
+    assert "no node is called" in page.inner_text("#dg-nav-msg")
+    assert page.evaluate("document.activeElement.id") == "dg-find"
+    assert errors == []
+
+
+TEXTS = "els => els.map(e => e.textContent)"
+
+
+def test_every_name_the_text_uses_is_on_the_collapsed_diagram(browser, tmp_path):
+    """Issue 14: with neurons drawn collapsed, the op-level text named nodes (v872, v925) that no box
+    showed. At every step each node name in the text is on the diagram: its own box, or listed above
+    the collapsed neuron's box that holds it (and that box is highlighted)."""
+    import re
+
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (2, 1))
+    stepper = step_html(loss, tmp_path / "inside.html", level="op", collapse="neuron")
+    assert stepper.drawing == "graphviz, neurons collapsed"
+    names = set(stepper.walkthrough.names.values())
+    page, errors = open_page(browser, stepper)
+    hidden_seen = 0
+    while True:
+        text = page.inner_text("#dg-text")
+        used = {w for w in re.findall(r"[A-Za-z_][\w.]*", text) if w in names}
+        on_diagram = "\n".join(page.eval_on_selector_all("#dg-diagram svg text", TEXTS))
+        missing = [w for w in used if not re.search(rf"(?<![\w.]){re.escape(w)}(?![\w.])", on_diagram)]
+        assert not missing, (page.inner_text("#dg-counter"), missing, text)
+        inside = page.eval_on_selector_all("#dg-diagram svg .dg-inside", TEXTS)
+        hidden_seen += sum(1 for t in inside if t)
+        k, n = counter(page)
+        if k == n:
+            break
+        page.keyboard.press("ArrowRight")
+    assert hidden_seen > 0 and errors == []
+
+
+def test_predict_answers_are_read_strictly_as_numbers(browser, tmp_path):
+    """Issue 14: "abc" was marked "✗ wrong" (it is no number: ask for one), "0x1" read as 1, "1,0" not
+    explained; a simple fraction such as 1/2 (or -3/2) is a number and is accepted."""
+    p = Page(browser, tmp_path, classic_neuron()[0], predict=True)
+    page = p.page
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    ask, verdict = f"#dg-ask-{p.pos['n']}", f"#dg-verdict-{p.pos['n']}"   # n.grad = 0.5
+    for typed, says in [("abc", "not a number"), ("0x1", "not a number"), ("0,5", "use a dot"),
+                        ("1/0", "divides by zero"), ("0.3", "wrong")]:
+        page.fill(ask, typed)
+        page.click("#dg-check")
+        assert says in page.inner_text(verdict), typed
+    page.fill(ask, "1/2")
+    page.click("#dg-check")
+    assert "Right" in page.inner_text("#dg-predict-result")
+    assert p.row("n")[1] == "0.5" and p.errors == []
+
+
+def test_forward_values_appear_only_once_computed(browser, tmp_path):
+    """Issue 14: frame 1 showed every forward value (graphviz's "data …" lines, in grey) before its step.
+    On the diagram a computed node shows no number until its step; leaves show theirs from the start."""
+    p = Page(browser, tmp_path, classic_neuron()[0])
+    page = p.page
+    visible = """g => [...g.querySelectorAll('text')].filter(t => getComputedStyle(t).display !== 'none')
+                       .map(t => t.textContent).join(' ')"""
+
+    def numbers(label):
+        return page.eval_on_selector(f"#dg-diagram svg #{p.svg_id(label)}", visible)
+
+    assert "0.7071" not in numbers("o") and "0.8814" not in numbers("n") and "2" in numbers("x1")
+    page.keyboard.press("End")
+    assert "0.7071" in numbers("o") and "0.8814" in numbers("n")
+    assert p.errors == []

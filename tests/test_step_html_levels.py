@@ -191,3 +191,63 @@ def test_layered_layout_draws_every_node_and_edge_left_to_right():
     big_order = topological_order(big)
     svg = layered_svg(big_order, [f"v{i}" for i in range(len(big_order))], [""] * len(big_order))
     assert svg.count('<g id="n') == len(big_order) and svg.count("<svg") > 1   # in tiles
+
+
+def test_collapse_too_big_for_graphviz_falls_back_to_the_layered_layout(tmp_path):
+    """Issue 14: the README loss (hinge + L2, 1,596 nodes) with neurons collapsed is still 1,265 drawn
+    nodes; collapse='neuron' and a large max_nodes used to raise draw's max_nodes error or keep dot busy
+    for minutes. Every such page is built, laid out in linear time, with one box per node."""
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model(X[0])[0], 2 * y[0] - 1) + nn.l2(model.weights(), 1e-4)
+    size = len(topological_order(loss))
+    assert size == 1596
+    for level, kw in [("neuron", {"collapse": "neuron"}), ("op", {"collapse": "neuron"}),
+                      ("neuron", {"max_nodes": 5000}), ("op", {"max_nodes": 5000})]:
+        stepper = step_html(loss, tmp_path / "c.html", level=level, **kw)
+        assert stepper.drawing == "layered", (level, kw)
+        assert stepper.html.count('<g id="n') == size
+    with pytest.raises(ValueError, match="found no neuron"):
+        step_html(Value(1.0) * 2, tmp_path / "d.html", collapse="neuron")
+
+
+def test_coarse_step_header_names_exactly_the_steps_it_holds():
+    """Issue 14: "layer 3 · neuron 1, backward (steps 614–1140 of 1253)" held 32 steps whose numbers are
+    not contiguous. The header gives the count and the runs of numbers the step holds, no others."""
+    import re
+
+    from nn.data import make_moons
+    from viz.levels import describe
+
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model(X[0])[0], 2 * y[0] - 1) + nn.l2(model.weights(), 1e-4)
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    moved = regroup(walk.backward, unit, "backward")
+    if moved is not None:
+        walk.backward[:] = moved
+    checked = 0
+    for level in ("neuron", "layer"):
+        for g in groups(walk.backward, unit, level, "backward"):
+            if g.key == LOSS:
+                continue
+            held = sorted(s.index for s in walk.backward[g.start:g.stop])
+            head = describe(g, walk, unit).splitlines()[0]
+            m = re.search(r"\((\d+) of (\d+) steps?: ([^)]*)\)", head)
+            assert m, head
+            assert int(m[1]) == len(held) and int(m[2]) == len(walk.backward)
+            listed = []
+            for part in m[3].split(", "):
+                if part == "…":
+                    break
+                a, _, b = part.partition("–")
+                listed += range(int(a), int(b or a) + 1)
+            assert listed == held[:len(listed)], head
+            if not m[3].endswith("…"):
+                assert listed == held, head
+            checked += 1
+    assert checked >= 33  # 33 neurons and 3 layers

@@ -16,7 +16,7 @@ from autodiff.steps import fmt, format_backward_step
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
 __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "formula", "deltas"]
+           "step_runs", "formula", "deltas"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -30,8 +30,10 @@ def _part(node: Value) -> tuple[int | None, int, str] | None:
     from nn import locate
 
     where = None if node.is_leaf else locate(node.label)
-    if where is None or where.neuron is None or where.role not in ("z", "a"):
+    if where is None or where.role not in ("z", "a"):
         return None
+    if where.neuron is None:  # a standalone nn.Neuron labels its own z and a: neuron 0 of no layer
+        return (None, 0, where.role) if where.layer is None else None
     return where.layer, where.neuron, where.role
 
 
@@ -194,6 +196,26 @@ class _Neuron:
                 f"{'?' if ask else _paren(total)} = {delta}")
 
 
+_RUNS_SHOWN = 8  # runs of step numbers a coarse step's header lists before "…"
+
+
+def step_runs(indices: Sequence[int], total: int) -> str:
+    """The fine steps a coarse step holds, truthfully: their count and their numbers as runs of
+    consecutive numbers, e.g. "32 of 1253 steps: 614–616, 650–651, …" (a step reordered neuron by
+    neuron need not hold a contiguous range of the engine's numbers); past `_RUNS_SHOWN` runs, "…"."""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    shown = [f"{a}–{b}" if b > a else f"{a}" for a, b in runs[:_RUNS_SHOWN]]
+    if len(runs) > _RUNS_SHOWN:
+        shown.append("…")
+    noun = "step" if len(indices) == 1 else "steps"
+    return f"{len(indices)} of {total} {noun}: " + ", ".join(shown)
+
+
 def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False) -> str:
     """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?).
 
@@ -212,7 +234,7 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         by_neuron.setdefault(unit[s.node], []).append(s.node)
     head = f"{group.title}, {group.phase}"
     if group.phase == "backward":
-        head += f" (steps {steps[0].index}–{steps[-1].index} of {steps[0].total})"
+        head += f" ({step_runs([s.index for s in steps], steps[0].total)})"
     lines = [head + ":"]
     for key, members in by_neuron.items():
         n = _Neuron(walk, members)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -36,25 +37,35 @@ def json_for_script(data: object) -> str:
     return text
 
 
+#: the most boxes and op nodes the stepper gives graphviz whatever ``max_nodes`` says: dot's layout time
+#: grows much faster than the graph (the README loss with its neurons collapsed, 1,265 nodes, still
+#: took dot over 40 s), so bigger graphs get the linear-time layered layout instead.
+DOT_LIMIT = 600
+
+
 def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: str, max_nodes: int,
              collapse: str | None) -> tuple[str, list[str], str]:
     """(svg, the SVG id of the box showing each node by topological position, how it was drawn).
 
-    graphviz (`viz.draw`) draws the graph when it has at most ``max_nodes`` boxes and op nodes; past that
-    a network's neurons are collapsed (at the neuron and layer levels, or with ``collapse="neuron"``),
-    and otherwise `viz.layered` lays the graph out in linear time."""
-    from viz.draw import draw, node_id, render_svg
+    graphviz (`viz.draw`) draws the graph when it has at most ``min(max_nodes, DOT_LIMIT)`` boxes and op
+    nodes; past that a network's neurons are collapsed (at the neuron and layer levels, or with
+    ``collapse="neuron"``), and a graph still too big, or with no neuron to collapse, is laid out by
+    `viz.layered` in linear time. Raises ValueError for ``collapse="neuron"`` on a graph with no neuron."""
+    from viz.draw import GraphTooLarge, draw, node_id, render_svg
     from viz.layered import layered_svg
 
+    limit = min(max_nodes, DOT_LIMIT)
     count = len(order) + sum(1 for n in order if not n.is_leaf)
     svg = None
-    if collapse is None and count <= max_nodes:
-        svg, how = render_svg(draw(root, show_grad=False, max_nodes=max_nodes)), "graphviz"
+    if collapse is None and count <= limit:
+        svg, how = render_svg(draw(root, show_grad=False, max_nodes=limit)), "graphviz"
     elif collapse == "neuron" or level != "op":
         try:
-            graph = draw(root, show_grad=False, collapse="neuron", max_nodes=max_nodes)
+            graph = draw(root, show_grad=False, collapse="neuron", max_nodes=limit)
             svg, how = render_svg(graph), "graphviz, neurons collapsed"
-        except ValueError:  # no neuron to collapse, or still above max_nodes
+        except GraphTooLarge:  # still too many boxes: the layered layout below
+            pass
+        except ValueError:  # no neuron to collapse
             if collapse == "neuron":
                 raise
     if svg is None:
@@ -160,13 +171,16 @@ class HtmlStepper:
     predict     ask for each new gradient (for a neuron, its δ) before revealing it; an answer a is right
                 when ``|a - g| <= tolerance * max(1, |g|)``.
     example     on a batched graph (`autodiff.batched`), the example whose numbers are shown (default 0).
-    max_nodes   graphviz lays out graphs up to this many boxes and op nodes; a bigger network is drawn
-                with its neurons collapsed (level "neuron"/"layer") and any other graph with a quick
-                layered layout (`viz.layered`), so no graph is refused.
-    collapse    "neuron" to draw each neuron as one box whatever the size; None (default) chooses.
+    max_nodes   graphviz lays out graphs up to this many boxes and op nodes (never more than
+                `DOT_LIMIT`, 600: dot's time grows fast); a bigger network is drawn with its neurons
+                collapsed (level "neuron"/"layer"), and a graph still too big, or any other graph, with
+                a quick layered layout (`viz.layered`), so no graph is refused.
+    collapse    "neuron" to draw each neuron as one box; when even that is too big the page falls back
+                to the layered layout. None (default) chooses.
 
-    Raises TypeError when ``root`` is not a Value and ValueError for an unknown level, a level the
-    graph has no neurons for, a tolerance <= 0 or a max_nodes < 1.
+    Raises TypeError when ``root`` is not a Value, ``predict`` not a bool or ``title`` not a str, and
+    ValueError for an unknown level, a level the graph has no neurons for, a tolerance that is not a
+    finite number > 0 or a max_nodes < 1.
     """
 
     def __init__(self, root: Value, *, predict: bool = False, tolerance: float = 1e-3,
@@ -175,8 +189,14 @@ class HtmlStepper:
         if not isinstance(root, Value):
             raise TypeError(f"the HTML stepper needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
-        if not tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+        if not isinstance(predict, bool):
+            raise TypeError(f"step_html: predict must be True or False, got {predict!r}")
+        if not isinstance(title, str):
+            raise TypeError(f"step_html: title must be a str, got {title!r}")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+                or not math.isfinite(tolerance) or not tolerance > 0:
+            raise ValueError(f"step_html: tolerance must be a finite number > 0 (the relative error an "
+                             f"answer may have, e.g. 1e-3), got {tolerance!r}")
         if level not in LEVELS:
             raise ValueError(f"step_html: level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:

@@ -36,6 +36,11 @@
       boxEl.set(n.id, g);
       if (g && !g.querySelector(".dg-halo")) decorate(g);
     }
+    if (g && n.op !== "leaf") {  // graphviz wrote the values in: hidden, the number line shows them once computed
+      for (const t of g.querySelectorAll("text")) {
+        if (/^data |= \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
+      }
+    }
     if (g && n.own) {
       let t = g.querySelector("text.dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
@@ -150,6 +155,27 @@
   const shown = [];
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
 
+  // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
+  // uses are listed above the neuron's box that holds them, so every name in the text is on the diagram.
+  const insideEl = new Map();  // SVG id -> its <text> of hidden names
+  const idCount = new Map();
+  for (const n of D.nodes) idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
+  function showInside(current, touched) {
+    const names = new Map();
+    for (const i of [...current, ...touched]) {
+      const n = D.nodes[i];
+      if (idCount.get(n.id) < 2 || !boxEl.get(n.id)) continue;  // a box of its own shows its name
+      if (!names.has(n.id)) names.set(n.id, []);
+      if (!names.get(n.id).includes(n.name)) names.get(n.id).push(n.name);
+    }
+    for (const [id, t] of insideEl) if (!names.has(id)) t.textContent = "";
+    for (const [id, list] of names) {
+      let t = insideEl.get(id);
+      if (!t) { t = addText(boxEl.get(id), "dg-inside", 0, -20, "start"); insideEl.set(id, t); }
+      t.textContent = "inside: " + list.join(", ");
+    }
+  }
+
   function render() {
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
     const phase = phaseOf(it), forward = phase === "start" || phase === "forward";
@@ -176,6 +202,8 @@
       if (g) g.classList.remove("dg-touched");
       mark(g, "dg-current"); mark(rows[i], "dg-current");
     }
+    const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
+    showInside(current, start ? Object.keys(D.frames[it.f].values).map(Number) : touchedOf(it));
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? D.nodes.keys() : new Set([...s.dirty, ...wasAsked, ...asked]);
     wasAsked = asked;
@@ -283,16 +311,30 @@
 
   function reveal() { revealed.add(key(items[cur])); render(); }
 
+  // An answer as a number: a decimal (1.5, -2e-3) or a simple fraction (-3/2); a comma as the decimal
+  // mark, hex and anything else are refused with what to type instead.
+  const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+  function parseAnswer(text) {
+    const raw = text.trim().replace(/\u2212/g, "-");
+    if (raw === "") return { why: "? enter a number" };
+    if (/^[+-]?\d+,\d+$/.test(raw)) return { why: "? use a dot for decimals: " + raw.replace(",", ".") };
+    const parts = raw.split("/");
+    if (parts.length === 2 && DECIMAL.test(parts[0].trim()) && DECIMAL.test(parts[1].trim())) {
+      const x = Number(parts[0]) / Number(parts[1]);
+      return Number.isFinite(x) ? { x } : { why: "? the fraction divides by zero" };
+    }
+    if (parts.length === 1 && DECIMAL.test(raw)) return { x: Number(raw) };
+    return { why: "? not a number: type one like -1.5, 2e-3 or -3/2" };
+  }
+
   function check() {
     const f = info(items[cur]);
     let all = true;
     for (const a of f.asks) {
-      const raw = $("dg-ask-" + a.pos).value.trim().replace("−", "-");
-      const x = Number(raw);
-      const ok = raw !== "" && Number.isFinite(x)
-        && Math.abs(x - a.value) <= D.tolerance * Math.max(1, Math.abs(a.value));
+      const { x, why } = parseAnswer($("dg-ask-" + a.pos).value);
+      const ok = why === undefined && Math.abs(x - a.value) <= D.tolerance * Math.max(1, Math.abs(a.value));
       const verdict = $("dg-verdict-" + a.pos);
-      verdict.textContent = ok ? "✓ right" : raw === "" ? "? enter a number" : "✗ wrong, try again";
+      verdict.textContent = ok ? "✓ right" : why !== undefined ? why : "✗ wrong, try again";
       verdict.className = ok ? "right" : "wrong";
       all = all && ok;
     }
@@ -347,12 +389,13 @@
   }
   function findNode(name) {
     const i = byName.get(name.trim());
-    if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return; }
+    if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return false; }
     let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
     if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
     if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
     inspected = i;
     goTo(k < 0 ? 0 : k);
+    return true;
   }
 
   // ---- the inspector: a node's value and its gradient as the chain-rule sum over its uses --------------
@@ -479,8 +522,11 @@
       return;
     }
     goTo(k - 1);
+    e.target.blur();  // back to the page, so the arrow keys, o and c step again
   });
-  $("dg-find").addEventListener("keydown", (e) => { if (e.key === "Enter") findNode(e.target.value); });
+  $("dg-find").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && findNode(e.target.value)) e.target.blur();
+  });
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement) return;  // typing an answer
