@@ -82,9 +82,20 @@ def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> s
         k = len(parents) // 2
         return "1" if index == 2 * k else names[parents[index + k if index < k else index - k]]
     n = node.primitive.consts.get("n")
-    return form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
-                       o=names[node], n="" if n is None else _shown_const(n),
-                       n1="" if n is None else _shown_const(n - 1))
+    return _bracketed(form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
+                                  o=names[node], n="" if n is None else _shown_const(n),
+                                  n1="" if n is None else _shown_const(n - 1)))
+
+
+def _bracketed(text: str) -> str:
+    """``text`` in brackets if it is a sum or difference (a ``+`` or ``−`` outside any bracket), so that
+    ``(Φ(a) + a·φ(a)) · v.grad`` reads as the product it is."""
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c in "([{") - (c in ")]}")
+        if depth == 0 and c in "+−-" and text[i - 1:i] == " " and text[i + 1:i + 2] == " ":
+            return f"({text})"
+    return text
 
 
 def _expression(node: Value, operands: list[str]) -> str:
