@@ -247,11 +247,7 @@ class Value:
             added = [(node, g + node._grad) for node, g in zip(order, before, strict=True)
                      if g is not None and node._op is None]
             if added and not _all_finite([s for _, s in added], batched):
-                node = next(n for n, s in added if not _finite(s))
-                raise FloatingPointError(
-                    f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) "
-                    f"would be {_shown(dict(added)[node])} once this pass's gradient is added to what it "
-                    "held, not a finite number; call zero_grad() between passes, or scale the loss down")
+                _check_accumulated(added, order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
@@ -311,6 +307,16 @@ def _check_gradients(order: list[Value]) -> None:
         f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
         f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. Scale the "
         "inputs or the loss down, or use a stable formulation")
+
+
+def _check_accumulated(added: list, order: list[Value]) -> None:
+    """Raise naming the first leaf whose accumulated gradient (held + this pass's) is not finite."""
+    for node, total in added:
+        if not _finite(total):
+            raise FloatingPointError(
+                f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
+                f"be {_shown(total)} once this pass's gradient is added to what it held, not a finite "
+                "number; call zero_grad() between passes, or scale the loss down")
 
 
 def _shown(x) -> str:
@@ -428,7 +434,7 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
             z = z + w.data * x.data
         return z + args[-1].data
     data = [x.data for x in args]
-    return prim.forward(*data) if prim is NEURON or not any(map(is_array, data)) else prim.batch(*data)
+    return prim.batch(*data) if any(map(is_array, data)) else prim.forward(*data)
 
 
 def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Value | float) -> Value:
@@ -450,14 +456,15 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         if b.__class__ is not Value:
             b = Value(b)
         # add and mul are most nodes; `+` and `*` are their forward functions, without the call.
-        if prim is ADD:
-            out.data = a.data + b.data
+        x, y = a.data, b.data
+        if x.__class__ is not float or y.__class__ is not float:
+            out.data = prim.batch(x, y)  # a batch: numpy's overflow warnings off, refused below in words
+        elif prim is ADD:
+            out.data = x + y
         elif prim is MUL:
-            out.data = a.data * b.data
+            out.data = x * y
         else:
-            x, y = a.data, b.data
-            out.data = (prim.forward(x, y) if x.__class__ is float and y.__class__ is float
-                        else prim.batch(x, y))
+            out.data = prim.forward(x, y)
         out._a = a
         out._b = b
     else:
@@ -540,7 +547,8 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     if s is None or bias.ndim != 1:
         return None
     w, X = s
-    return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
+    with np.errstate(all="ignore"):  # a z that overflows is refused by `_neuron_node`, in words
+        return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
 
 def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Value]) -> list[Value]:
@@ -554,6 +562,9 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
     values = None
     if xs and all(len(row) == len(xs) for row in weights):  # else `neuron` names the mismatch
         values = _layer_values(weights, [v.data for v in xs], biases)
+    if values is not None and not _all_finite(values if isinstance(values, list) else [values],
+                                              not isinstance(values, list)):
+        values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
     return [_neuron_node(w, xs, b, z) for w, b, z in zip(weights, biases, values, strict=True)]

@@ -125,12 +125,21 @@ def _finite(name: str, out, hint: str = ""):
 
 # ---- add, mul ------------------------------------------------------------------------------------
 
+def _quiet(f: Callable) -> Callable:
+    """``f`` over a batch with numpy's overflow warnings off: `apply` refuses a result that is not
+    finite with an error naming the op, so the warning would only repeat it, less clearly."""
+    def batch(*args):
+        with _np().errstate(all="ignore"):
+            return f(*args)
+    return batch
+
+
 ADD = define("add", "+", 2, lambda x, y: x + y,
              lambda g, out, x, y: (g, g),                      # d(x + y)/dx = d(x + y)/dy = 1
-             "1", lambda x, y: x + y)
+             "1", _quiet(lambda x, y: x + y))
 MUL = define("mul", "×", 2, lambda x, y: x * y,
              lambda g, out, x, y: (g * y, g * x),              # d(x y)/dx = y, d/dy = x
-             ("{y}", "{x}"), lambda x, y: x * y)
+             ("{y}", "{x}"), _quiet(lambda x, y: x * y))
 
 
 # ---- pow -----------------------------------------------------------------------------------------
@@ -355,7 +364,7 @@ def like(g, x):
 
 # n-ary: z = Σ_k w_k x_k + b as one node (a fused neuron), inputs (w_1..w_n, x_1..x_n, b); its text
 # is each input's partner (dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1), written by `autodiff.steps`.
-NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _neuron_fwd)
+NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _quiet(_neuron_fwd))
 # the sum over the examples of a batch (see autodiff.batched); one example: the identity
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example

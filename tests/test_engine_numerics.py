@@ -244,3 +244,23 @@ def test_bce_with_logits_agrees_with_pytorch_in_both_tails():
         assert zv.grad == pytest.approx(zt.grad.item(), rel=1e-15, abs=2e-16), (z, t)
     loss = nn.binary_cross_entropy_with_logits([Value(40.0)], [1.0])
     assert loss.data == pytest.approx(4.248e-18, rel=1e-3)
+
+
+def test_batched_forward_overflow_is_refused_in_words_without_numpy_warnings():
+    from autodiff.engine import neurons
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for make in (lambda: Value(1e308) * batch([1.0, 10.0]), lambda: batch([1e308]) + batch([1e308]),
+                     lambda: autodiff.neuron([Value(1e308)], [batch([1.0, 10.0])], Value(0.0)),
+                     lambda: neurons([[Value(1e308)]], [batch([1.0, 10.0])], [Value(0.0)]),
+                     lambda: neurons([[Value(1e308)]], [Value(10.0)], [Value(0.0)])):
+            with pytest.raises(OverflowError, match="overflows a float"):
+                make()
+
+
+def test_leaves_whose_sums_only_overflow_together_are_fine():
+    a, b, c = Value(1.0, "a"), Value(1.0, "b"), Value(1.0, "c")
+    y = a * 4e307 + b * 4e307 + c * 4e307
+    y.backward()
+    y.backward()                                 # the three sums add up past the floats; each is fine
+    assert (a.grad, b.grad, c.grad) == (8e307, 8e307, 8e307)
