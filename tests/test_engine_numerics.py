@@ -264,3 +264,21 @@ def test_leaves_whose_sums_only_overflow_together_are_fine():
     y.backward()
     y.backward()                                 # the three sums add up past the floats; each is fine
     assert (a.grad, b.grad, c.grad) == (8e307, 8e307, 8e307)
+
+
+# ---- 6. the documentation's example runs as it stands --------------------------------------------
+
+def test_the_adding_a_primitive_example_runs_copied_as_it_stands(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    page = (Path(__file__).resolve().parent.parent / "docs" / "primitives.md").read_text(encoding="utf-8")
+    section = page[page.index("## Adding a primitive"):]
+    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path)                   # a fresh process: the table has no softsign yet
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == shown
