@@ -282,3 +282,32 @@ def test_the_adding_a_primitive_example_runs_copied_as_it_stands(tmp_path):
                          cwd=tmp_path)                   # a fresh process: the table has no softsign yet
     assert run.returncode == 0, run.stderr
     assert run.stdout == shown
+
+
+# ---- 9. smaller edges ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "words"), [("x.json/", "ends with a slash"), ("", "path is empty")])
+def test_save_refuses_a_path_that_names_no_file(tmp_path, monkeypatch, name, words):
+    import nn
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=words):
+        nn.MLP(2, [2]).save(name)
+    assert list(tmp_path.iterdir()) == []            # nothing written, not even x.json
+
+
+@pytest.mark.parametrize("argv", [["check", "--doc", "000"], ["grad", "x*2", "x=1"]])
+def test_a_reader_closing_the_pipe_ends_the_cli_quietly(argv):
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "deltagrad", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()                              # as `| head -0`: the reader is gone before any output
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141             # 128 + SIGPIPE, as a shell reports such a tool
+    assert err == b"", err                           # no "Broken pipe", no "Exception ignored"
+
+
+def test_cli_grad_of_tanh_at_a_huge_input_works(capsys):
+    from deltagrad.cli import main
+    assert main(["grad", "tanh(x)", "x=1e308"]) == 0
+    assert "exp needs a finite number" not in capsys.readouterr().err
