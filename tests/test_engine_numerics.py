@@ -311,3 +311,12 @@ def test_cli_grad_of_tanh_at_a_huge_input_works(capsys):
     from deltagrad.cli import main
     assert main(["grad", "tanh(x)", "x=1e308"]) == 0
     assert "exp needs a finite number" not in capsys.readouterr().err
+
+
+def test_a_step_never_shows_an_infinite_local_derivative():
+    x = Value(1e-310, "x")
+    y = x.log() * 1e-20                          # term 1e-20/x is finite, the local 1/x is not
+    y.backward()
+    assert math.isfinite(x.grad)
+    with pytest.raises(FloatingPointError, match="local derivative of log at node v1 .* overflows"):
+        list(backward_steps(y))
