@@ -11,7 +11,7 @@ from typing import Any
 from autodiff.graph import RULE_ERRORS, rule_error, topological_order
 from autodiff.primitives import is_array, like
 
-__all__ = ["backprop", "gradients"]
+__all__ = ["backprop", "gradients", "finite", "shown"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -55,7 +55,8 @@ def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tup
         grads.update(sums)
 
 
-def _finite(x: Any) -> bool:
+def finite(x: Any) -> bool:
+    """Whether a number, or every number of a batch, is finite."""
     if is_array(x):
         import numpy as np
         return bool(np.isfinite(x).all())
@@ -65,18 +66,18 @@ def _finite(x: Any) -> bool:
 def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, sums: dict, order: list) -> None:
     """FloatingPointError naming the node and its rule if a term or a parent's sum is not finite (the
     error carries ``.node``, ``.upstream`` and ``.term``: whether the rule's own term overflowed)."""
-    if all(map(_finite, terms)) and all(map(_finite, sums.values())):
+    if all(map(finite, terms)) and all(map(finite, sums.values())):
         return
     name = node.label or f"v{order.index(node)}"
-    term = not all(map(_finite, terms))
-    inputs = ", ".join(_shown(p.data) for p in parents)
+    term = not all(map(finite, terms))
+    inputs = ", ".join(shown(p.data) for p in parents)
     if term:
-        what = (f"the rule of {node.op} at node {name} (inputs {inputs}, upstream {_shown(g)}) gives a "
-                f"term {', '.join(map(_shown, terms))}: the derivative overflows a float (beyond about "
+        what = (f"the rule of {node.op} at node {name} (inputs {inputs}, upstream {shown(g)}) gives a "
+                f"term {', '.join(map(shown, terms))}: the derivative overflows a float (beyond about "
                 "1.8e308), so it is not a finite number")
     else:
-        p, total = next((p, t) for p, t in sums.items() if not _finite(t))
-        what = (f"the gradient of node {p.label or f'v{order.index(p)}'} adds up to {_shown(total)} "
+        p, total = next((p, t) for p, t in sums.items() if not finite(t))
+        what = (f"the gradient of node {p.label or f'v{order.index(p)}'} adds up to {shown(total)} "
                 f"with the term from node {name} ({node.op}): the sum overflows a float (beyond about "
                 "1.8e308), so it is not a finite number")
     error = FloatingPointError(f"backward: {what}. Scale the inputs or the loss down, or use a stable "
@@ -85,7 +86,8 @@ def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, sums: dict, ord
     raise error
 
 
-def _shown(x: Any) -> str:
+def shown(x: Any) -> str:
+    """A number for an error message; for a batch, its first entry that is not finite."""
     if is_array(x):
         import numpy as np
         bad = x[~np.isfinite(x)]

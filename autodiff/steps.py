@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from autodiff.engine import Value, batch_size, topological_order
 from autodiff.graph import RULE_ERRORS, rule_error
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
-from autodiff.reference import _finite, _shown, backprop
+from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
@@ -209,10 +209,10 @@ def _local(node: Value, order: list[Value]) -> tuple:
             local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
     except RULE_ERRORS as e:
         raise rule_error(e, node, order) from None
-    if not all(map(_finite, local)):
+    if not all(map(finite, local)):
         raise FloatingPointError(
             f"backward: the local derivative of {node.op} at node {node.label or f'v{order.index(node)}'}"
-            f" (inputs {', '.join(_shown(p.data) for p in node.parents)}) overflows a float (beyond about "
+            f" (inputs {', '.join(shown(p.data) for p in node.parents)}) overflows a float (beyond about "
             "1.8e308), so it is not a finite number and cannot be shown; scale the inputs")
     return tuple(local)
 

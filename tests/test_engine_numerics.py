@@ -320,3 +320,15 @@ def test_a_step_never_shows_an_infinite_local_derivative():
     assert math.isfinite(x.grad)
     with pytest.raises(FloatingPointError, match="local derivative of log at node v1 .* overflows"):
         list(backward_steps(y))
+
+
+@pytest.mark.parametrize(("x", "n", "upstream"), [(1e-310, 1e-10, 1.0), (1e-3, -102.0, 1e-20),
+                                                  (-1e-3, -102.0, 1e-20), (-1e-3, -101.0, 1e-20)])
+def test_pow_derivative_finite_although_x_to_the_n_minus_1_overflows(x, n, upstream):
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:                  # the reference: g n x^(n-1) in 40-digit decimals
+        ctx.prec = 40
+        want = float(Decimal(upstream) * Decimal(n) * Decimal(x) ** (Decimal(n) - 1))
+    v = Value(x)
+    (v ** n * upstream).backward()
+    assert math.isfinite(want) and v.grad == pytest.approx(want, rel=1e-12)
