@@ -61,7 +61,13 @@ def check_number(data: Any) -> float:
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(f"Value needs a real number (int, float or numpy scalar), got "
                         f"{type(data).__name__} {data!r:.60}")
-    x = float(data)
+    try:
+        x = float(data)
+    except OverflowError:  # an int beyond the floats
+        size = (f"an int of about {int(int(data).bit_length() * 0.30103) + 1} digits"
+                if isinstance(data, numbers.Integral) else f"a {type(data).__name__} beyond it")
+        raise ValueError(f"Value needs a number within the float range (about ±1.8e308), got {size}; "
+                         "scale it down") from None
     if not math.isfinite(x):
         raise ValueError(f"Value needs a finite number, got {x!r}; check the computation that "
                          "produced it")
@@ -229,16 +235,25 @@ class Value:
         before = [node._grad for node in order]
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
-                (vectorized if batched else eager).backward(order)  # one executor for the whole pass
+                if batched:
+                    import numpy as np
+                    with np.errstate(all="ignore"):  # what overflows is refused below, in words
+                        vectorized.backward(order)
+                else:
+                    eager.backward(order)
             if not _all_finite(list(map(_GRAD, order)), batched):
                 _check_gradients(order)
+            # Leaves accumulate: every sum is computed and checked before any is stored.
+            added = [(node, g + node._grad) for node, g in zip(order, before, strict=True)
+                     if g is not None and node._op is None]
+            if added and not _all_finite([s for _, s in added], batched):
+                _check_accumulated(added, order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
             raise
-        for node, g in zip(order, before, strict=True):
-            if g is not None and node._op is None:
-                node._grad = g + node._grad
+        for node, s in added:
+            node._grad = s
 
     def zero_grad(self) -> None:
         """Zero the gradient of every node of this node's graph."""
@@ -279,17 +294,29 @@ def _check_gradients(order: list[Value]) -> None:
     if first is None:
         return  # the sum overflowed, not a gradient
     culprit = ""
-    grads = {order[-1]: like(1.0, order[-1].data)}
-    for node, g, terms in backprop(order[-1], grads):
-        if _finite(g) and not all(map(_finite, terms)):
-            culprit = (f"; it comes from the rule of {node.op} at node {_name(node, order)} (inputs "
-                       f"{', '.join(_shown(p.data) for p in node.parents)}, upstream {_shown(g)})"
-                       + _made_at(node))
-            break
+    try:
+        for _ in backprop(order[-1], {order[-1]: like(1.0, order[-1].data)}):
+            pass
+    except FloatingPointError as e:  # the reference loop names the node where it first overflowed
+        node, g = e.node, e.upstream
+        culprit = (f"; it comes from the rule of {node.op} at node {_name(node, order)} (inputs "
+                   f"{', '.join(_shown(p.data) for p in node.parents)}, upstream {_shown(g)})"
+                   if e.term else f"; it comes from terms adding up at node {_name(node, order)}"
+                   ) + _made_at(node)
     raise FloatingPointError(
         f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
         f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. Scale the "
         "inputs or the loss down, or use a stable formulation")
+
+
+def _check_accumulated(added: list, order: list[Value]) -> None:
+    """Raise naming the first leaf whose accumulated gradient (held + this pass's) is not finite."""
+    for node, total in added:
+        if not _finite(total):
+            raise FloatingPointError(
+                f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
+                f"be {_shown(total)} once this pass's gradient is added to what it held, not a finite "
+                "number; call zero_grad() between passes, or scale the loss down")
 
 
 def _shown(x) -> str:
@@ -332,8 +359,11 @@ def _record_site(node: Value) -> None:
             return
 
 
-def _overflow(prim: Primitive, args: tuple) -> OverflowError:
+def _overflow(prim: Primitive, args: tuple) -> ArithmeticError | ValueError:
     shown = ", ".join(_shown(a.data if a.__class__ is Value else a) for a in args)
+    if not all(_finite(a.data if a.__class__ is Value else a) for a in args):  # `.data` set by hand
+        return ValueError(f"{prim.name}: an input of {prim.symbol} ({shown}) is not a finite number; a "
+                          "Value holds a finite number: set .data to one")
     return OverflowError(f"{prim.name}: the result of {prim.symbol} on ({shown}) overflows a float (the "
                          "largest is about 1.8e308), so it is not a finite number; scale the inputs down")
 
@@ -377,7 +407,9 @@ def no_cycle_gc() -> Iterator[None]:
     training step in it: ``with no_cycle_gc(): loss = ...; loss.backward()``.
 
     Thread-safe and nestable: the collector is switched on again only when the last block in any
-    thread is left, and only if it was on when the first one was entered.
+    thread is left, and only if it was on when the first one was entered. Python keeps no count of
+    ``gc.disable()`` calls, so one made inside the block cannot be told from the pause and is undone
+    when the last block is left: switch the collector off after the block, not inside it.
     """
     global _gc_pausers, _gc_was_enabled
     with _gc_pause_lock:
@@ -402,7 +434,7 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
             z = z + w.data * x.data
         return z + args[-1].data
     data = [x.data for x in args]
-    return prim.forward(*data) if prim is NEURON or not any(map(is_array, data)) else prim.batch(*data)
+    return prim.batch(*data) if any(map(is_array, data)) else prim.forward(*data)
 
 
 def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Value | float) -> Value:
@@ -424,14 +456,15 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         if b.__class__ is not Value:
             b = Value(b)
         # add and mul are most nodes; `+` and `*` are their forward functions, without the call.
-        if prim is ADD:
-            out.data = a.data + b.data
+        x, y = a.data, b.data
+        if x.__class__ is not float or y.__class__ is not float:
+            out.data = prim.batch(x, y)  # a batch: numpy's overflow warnings off, refused below in words
+        elif prim is ADD:
+            out.data = x + y
         elif prim is MUL:
-            out.data = a.data * b.data
+            out.data = x * y
         else:
-            x, y = a.data, b.data
-            out.data = (prim.forward(x, y) if x.__class__ is float and y.__class__ is float
-                        else prim.batch(x, y))
+            out.data = prim.forward(x, y)
         out._a = a
         out._b = b
     else:
@@ -514,7 +547,8 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     if s is None or bias.ndim != 1:
         return None
     w, X = s
-    return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
+    with np.errstate(all="ignore"):  # a z that overflows is refused by `_neuron_node`, in words
+        return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
 
 def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Value]) -> list[Value]:
@@ -528,6 +562,9 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
     values = None
     if xs and all(len(row) == len(xs) for row in weights):  # else `neuron` names the mismatch
         values = _layer_values(weights, [v.data for v in xs], biases)
+    if values is not None and not _all_finite(values if isinstance(values, list) else [values],
+                                              not isinstance(values, list)):
+        values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
     return [_neuron_node(w, xs, b, z) for w, b, z in zip(weights, biases, values, strict=True)]

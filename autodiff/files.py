@@ -29,8 +29,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
 
     Raises `FileNotFoundError` (no such folder), `IsADirectoryError`, `PermissionError` (a read-only
     file, checked by its mode bits so that it holds for root too, or an unwritable folder),
-    `ValueError` (the target is not a regular file, or text that cannot be encoded); each names the
-    path and what to do. Nothing is written then.
+    `ValueError` (an empty path or one ending in a slash, the target is not a regular file, or text
+    that cannot be encoded); each names the path and what to do. Nothing is written then.
     """
     if isinstance(data, str):
         try:
@@ -40,6 +40,11 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
                              f"({e.reason} at character {e.start}); remove that character") from None
     elif not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"write_atomic: data must be str or bytes, got {type(data).__name__}")
+    shown = os.fspath(path)
+    if not shown or shown.endswith(("/", os.sep)):  # realpath would drop the slash, "" be the cwd
+        raise ValueError(f"write {shown!r}: " + ("the path is empty; give a file name" if not shown else
+                         "the path ends with a slash, which names a folder; drop the slash to write a "
+                         "file"))
     target = Path(os.path.realpath(path))  # through every symbolic link, to the file really written
     folder = target.parent
     if not folder.is_dir():

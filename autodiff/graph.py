@@ -79,9 +79,17 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
     def shown(x) -> str:
         return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}"
     inputs = ", ".join(shown(p.data) for p in node.parents)
+    kind, reason = type(error), str(error)
+    if isinstance(error, OverflowError):
+        # Python's own words ("(34, 'Numerical result out of range')", "math range error") say nothing;
+        # and an overflow in backward is a gradient that is not finite, as the batched executor says.
+        raw = (not error.args or isinstance(error.args[0], int)
+               or reason in ("math range error", "int too large to convert to float"))
+        kind = FloatingPointError
+        reason = ("its derivative overflows a float (beyond about 1.8e308), so it is not a finite number"
+                  + ("" if raw else f" ({reason})") + "; scale the inputs down")
     try:
-        wrapped = type(error)(f"backward: the rule of {node.op} at node {name} (inputs {inputs}) "
-                              f"failed: {error}")
+        wrapped = kind(f"backward: the rule of {node.op} at node {name} (inputs {inputs}) failed: {reason}")
     except TypeError:  # an exception type that does not take one message: keep it as it is
         wrapped = error
     wrapped.node = node

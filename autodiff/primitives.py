@@ -125,12 +125,21 @@ def _finite(name: str, out, hint: str = ""):
 
 # ---- add, mul ------------------------------------------------------------------------------------
 
+def _quiet(f: Callable) -> Callable:
+    """``f`` over a batch with numpy's overflow warnings off: `apply` refuses a result that is not
+    finite with an error naming the op, so the warning would only repeat it, less clearly."""
+    def batch(*args):
+        with _np().errstate(all="ignore"):
+            return f(*args)
+    return batch
+
+
 ADD = define("add", "+", 2, lambda x, y: x + y,
              lambda g, out, x, y: (g, g),                      # d(x + y)/dx = d(x + y)/dy = 1
-             "1", lambda x, y: x + y)
+             "1", _quiet(lambda x, y: x + y))
 MUL = define("mul", "×", 2, lambda x, y: x * y,
              lambda g, out, x, y: (g * y, g * x),              # d(x y)/dx = y, d/dy = x
-             ("{y}", "{x}"), lambda x, y: x * y)
+             ("{y}", "{x}"), _quiet(lambda x, y: x * y))
 
 
 # ---- pow -----------------------------------------------------------------------------------------
@@ -200,7 +209,23 @@ def _pow_dx(g, x, n):
         raise InfiniteSlopeError(f"pow: the derivative of x ** {nd:g} is infinite at x = 0 (n x^(n-1) "
                                  f"with n - 1 = {nd - 1:g} < 0): there is no gradient there; move the "
                                  "base off 0 (e.g. (x*x + 1e-12) ** 0.5 for a norm)")
+    if x.__class__ is float and g.__class__ is float and n.__class__ is float:
+        try:
+            return g * (n * x ** (n - 1))
+        except OverflowError:  # x^(n-1) alone overflows; the term g n x^(n-1) may not
+            return _pow_term_by_logs(g, x, n)
     return g * (n * x ** (n - 1))
+
+
+def _pow_term_by_logs(g: float, x: float, n: float) -> float:
+    """g n x^(n-1) as ±exp(log|g| + log|n| + (n-1) log|x|), for when x^(n-1) overflows but the term
+    need not (x = 1e-310, n = 1e-10: 1e300), to about 1e-13 relative (exp amplifies the rounding of
+    the sum); math.exp's OverflowError says when the term really overflows.
+    A negative x comes with an integer n (checked by the forward), so the sign is (-1)^(n-1)."""
+    if g == 0:
+        return 0.0
+    sign = math.copysign(1.0, g) * math.copysign(1.0, n) * (-1.0 if x < 0 and (n - 1) % 2 else 1.0)
+    return sign * math.exp(math.log(abs(g)) + math.log(abs(n)) + (n - 1) * math.log(abs(x)))
 
 
 POW = define("pow", "**", 2, _pow_fwd, _pow_vjp, ("{y}·{x}^({y} − 1)", "{o}·log {x}"), _pow_batch)
@@ -281,12 +306,16 @@ def _tanh_vjp(g, out, x):
     # d/dx tanh x = 1 - tanh(x)^2 = sech(x)^2. Where tanh x rounds towards ±1 (|x| >= 1), 1 - tanh² loses
     # every digit (0.0 at x = 20); there sech² = 4t / (1 + t)² with t = e^(-2|x|) keeps them all.
     xd = _number(x)
+    # Past |x| = 400, sech² x < 4e^-800 rounds to 0: the exponent is clipped there, so that -2|x| never
+    # overflows (x = 1e308).
     if is_array(xd):
         np = _np()
-        t = np.exp(-2 * np.abs(xd))
+        t = np.exp(-2 * np.minimum(np.abs(xd), 400.0))
         return (g * np.where(np.abs(xd) < 1, 1 - out * out, 4 * t / ((1 + t) * (1 + t))),)
     if -1 < xd < 1:
         return (g * (1 - out * out),)
+    if not -400 < xd < 400:
+        return (g * 0.0,)
     t = EXP(x * (-2.0 if xd > 0 else 2.0))       # the sign is constant here, so this stays smooth
     return (g * (4 * t / ((1 + t) * (1 + t))),)
 
@@ -351,11 +380,16 @@ def like(g, x):
 
 # n-ary: z = Σ_k w_k x_k + b as one node (a fused neuron), inputs (w_1..w_n, x_1..x_n, b); its text
 # is each input's partner (dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1), written by `autodiff.steps`.
-NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _neuron_fwd)
+NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _quiet(_neuron_fwd))
 # the sum over the examples of a batch (see autodiff.batched); one example: the identity
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
-                      "1", lambda x: float(x.sum()))
+                      "1", lambda x: _examples_sum(x))
+
+
+def _examples_sum(x) -> float:
+    with _np().errstate(all="ignore"):  # a sum that overflows: `apply` refuses it, naming the op
+        return float(x.sum())
 
 
 # ---- issue 13: more primitives, and where a derivative does not exist ------------------------------
@@ -427,7 +461,16 @@ def _normal_cdf(x: float) -> float:
 
 
 def _normal_pdf(x):
-    return EXP(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))   # φ(x) = e^(-x²/2) / √(2π)
+    """φ(x) = e^(-x²/2) / √(2π). Past |x| = 40 it is below e^-800 and rounds to 0, and so does x φ(x),
+    so x² (which overflows from |x| ≈ 1.3e154) is never formed there."""
+    xd = _number(x)
+    if is_array(xd):
+        np = _np()
+        c = np.minimum(np.abs(xd), 40.0)
+        return np.exp(c * c * -0.5) * (1 / math.sqrt(2 * math.pi))
+    if not -40 < xd < 40:
+        return 0.0
+    return EXP(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
 
 
 SQRT = define("sqrt", "sqrt", 1, _sqrt_fwd, _sqrt_vjp, ("1/(2·{o})",), _sqrt_batch, "sqrt")
@@ -476,17 +519,21 @@ def leaky_relu_op(slope: float = 0.01) -> Primitive:
 
 @lru_cache(maxsize=64)
 def elu_op(alpha: float = 1.0) -> Primitive:
-    """The primitive elu: x if x > 0 else α(e^x − 1); its derivative is 1 if x > 0 else out + α
-    (= α e^x; α at 0, as PyTorch)."""
+    """The primitive elu: x if x > 0 else α(e^x − 1); its derivative is 1 if x > 0 else α e^x (α e^x,
+    not out + α, which rounds to 0 for x << 0). At the kink x = 0, as PyTorch: first derivative α,
+    second derivative 0 (the derivative there is the constant α)."""
     a = f"{alpha:g}"
 
     def vjp(g, out, x):
         xd = _number(x)
         if is_array(xd):
-            return (_np().where(xd > 0, g, g * (out + alpha)),)
-        return (g if xd > 0 else g * (out + alpha),)
+            np = _np()
+            return (np.where(xd > 0, g, g * (alpha * np.exp(np.minimum(xd, 0.0)))),)
+        if xd > 0:
+            return (g,)
+        return (g * alpha if xd == 0 else g * (EXP(x) * alpha),)
     return Primitive("elu", "elu", 1, lambda x: x if x > 0 else alpha * math.expm1(x), vjp,
-                     (f"[{{x}} > 0] + ({{o}} + {a})·[{{x}} ≤ 0]",),
+                     (f"[{{x}} > 0] + {a}·e^{{x}}·[{{x}} ≤ 0]",),
                      lambda x: _np().where(x > 0, x, alpha * _np().expm1(_np().minimum(x, 0.0))),
                      "elu", {"alpha": alpha})
 

@@ -11,7 +11,7 @@ from typing import Any
 from autodiff.graph import RULE_ERRORS, rule_error, topological_order
 from autodiff.primitives import is_array, like
 
-__all__ = ["backprop", "gradients"]
+__all__ = ["backprop", "gradients", "finite", "shown"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -35,15 +35,64 @@ def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tup
         try:
             if create_graph:
                 terms = rule.vjp(g, node, *parents)
+            elif is_array(g):
+                import numpy as np
+                with np.errstate(all="ignore"):  # a term that overflows is refused below, in words
+                    terms = [t if not is_array(t) or is_array(p.data) else float(t.sum())
+                             for p, t in zip(parents, rule.vjp(g, node.data, *[p.data for p in parents]),
+                                             strict=True)]
             else:
-                terms = [t if not is_array(t) or is_array(p.data) else float(t.sum())
-                         for p, t in zip(parents, rule.vjp(g, node.data, *[p.data for p in parents]),
-                                         strict=True)]
+                terms = rule.vjp(g, node.data, *[p.data for p in parents])
         except RULE_ERRORS as e:
             raise rule_error(e, node, order) from None
-        yield node, g, tuple(terms)
+        sums: dict = {}                      # the parents' gradients once the terms are added
         for p, t in zip(parents, terms, strict=True):
-            grads[p] = grads[p] + t if p in grads else t
+            before = sums[p] if p in sums else grads.get(p)
+            sums[p] = t if before is None else before + t
+        if not create_graph:                 # a graph's numbers are Values: finite when made
+            _check_finite(node, g, parents, terms, sums, order)
+        yield node, g, tuple(terms)
+        grads.update(sums)
+
+
+def finite(x: Any) -> bool:
+    """Whether a number, or every number of a batch, is finite."""
+    if is_array(x):
+        import numpy as np
+        return bool(np.isfinite(x).all())
+    return not x - x
+
+
+def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, sums: dict, order: list) -> None:
+    """FloatingPointError naming the node and its rule if a term or a parent's sum is not finite (the
+    error carries ``.node``, ``.upstream`` and ``.term``: whether the rule's own term overflowed)."""
+    if all(map(finite, terms)) and all(map(finite, sums.values())):
+        return
+    name = node.label or f"v{order.index(node)}"
+    term = not all(map(finite, terms))
+    inputs = ", ".join(shown(p.data) for p in parents)
+    if term:
+        what = (f"the rule of {node.op} at node {name} (inputs {inputs}, upstream {shown(g)}) gives a "
+                f"term {', '.join(map(shown, terms))}: the derivative overflows a float (beyond about "
+                "1.8e308), so it is not a finite number")
+    else:
+        p, total = next((p, t) for p, t in sums.items() if not finite(t))
+        what = (f"the gradient of node {p.label or f'v{order.index(p)}'} adds up to {shown(total)} "
+                f"with the term from node {name} ({node.op}): the sum overflows a float (beyond about "
+                "1.8e308), so it is not a finite number")
+    error = FloatingPointError(f"backward: {what}. Scale the inputs or the loss down, or use a stable "
+                               "formulation")
+    error.node, error.upstream, error.term = node, g, term
+    raise error
+
+
+def shown(x: Any) -> str:
+    """A number for an error message; for a batch, its first entry that is not finite."""
+    if is_array(x):
+        import numpy as np
+        bad = x[~np.isfinite(x)]
+        return f"{bad[0]} at some examples" if len(bad) else "a batch"
+    return f"{x:.6g}"
 
 
 def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:

@@ -6,10 +6,12 @@ fresh pass; both read as worked examples. `Walkthrough` records both so a steppe
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 
 from autodiff.engine import Value, batch_size, topological_order
-from autodiff.primitives import PRIMITIVES, like, pow_const
-from autodiff.reference import backprop
+from autodiff.graph import RULE_ERRORS, rule_error
+from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
+from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
@@ -82,9 +84,20 @@ def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> s
         k = len(parents) // 2
         return "1" if index == 2 * k else names[parents[index + k if index < k else index - k]]
     n = node.primitive.consts.get("n")
-    return form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
-                       o=names[node], n="" if n is None else _shown_const(n),
-                       n1="" if n is None else _shown_const(n - 1))
+    return _bracketed(form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
+                                  o=names[node], n="" if n is None else _shown_const(n),
+                                  n1="" if n is None else _shown_const(n - 1)))
+
+
+def _bracketed(text: str) -> str:
+    """``text`` in brackets if it is a sum or difference (a ``+`` or ``−`` outside any bracket), so that
+    ``(Φ(a) + a·φ(a)) · v.grad`` reads as the product it is."""
+    depth = 0
+    for i, c in enumerate(text):
+        depth += (c in "([{") - (c in ")]}")
+        if depth == 0 and c in "+−-" and text[i - 1:i] == " " and text[i + 1:i + 2] == " ":
+            return f"({text})"
+    return text
 
 
 def _expression(node: Value, operands: list[str]) -> str:
@@ -184,8 +197,31 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
             before = running[p] if p in running else grads.get(p)
             running[p] = t if before is None else before + t
             after.append(running[p])
-        local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
-        yield BackwardStep(index, total, node, g, node.parents, tuple(local), terms, tuple(after), names)
+        yield BackwardStep(index, total, node, g, node.parents, _local(node, order), terms, tuple(after),
+                           names)
+
+
+def _local(node: Value, order: list[Value]) -> tuple:
+    """The local derivatives d node / d parents (the rule with upstream 1), finite or an error in words:
+    a step never shows inf, even where the upstream made the term itself small enough."""
+    try:
+        with _quiet_numpy(node):
+            local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
+    except RULE_ERRORS as e:
+        raise rule_error(e, node, order) from None
+    if not all(map(finite, local)):
+        raise FloatingPointError(
+            f"backward: the local derivative of {node.op} at node {node.label or f'v{order.index(node)}'}"
+            f" (inputs {', '.join(shown(p.data) for p in node.parents)}) overflows a float (beyond about "
+            "1.8e308), so it is not a finite number and cannot be shown; scale the inputs")
+    return tuple(local)
+
+
+def _quiet_numpy(node: Value):
+    if is_array(node.data) or any(is_array(p.data) for p in node.parents):
+        import numpy as np
+        return np.errstate(all="ignore")  # a local derivative that overflows is refused in words
+    return nullcontext()
 
 
 def format_backward_step(step: BackwardStep, example: int | None = None) -> str:

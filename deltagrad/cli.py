@@ -836,8 +836,19 @@ def _terminate_cleanly() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's final flush into the closed pipe does
+    not print "Exception ignored ... BrokenPipeError" (Python's documented recipe, docs: signal)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced (a test's capture): nothing to do
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 `check` disagrees, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 1 `check` disagrees, 2 bad input, 141 the
+    reader of the output closed the pipe, as a tool stopped by SIGPIPE)."""
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -855,6 +866,9 @@ def main(argv: list[str] | None = None) -> int:
         message = str(e)
     except (ValueError, ArithmeticError) as e:  # a computation out of its domain, e.g. in backward
         message = str(e)
+    except BrokenPipeError:  # the reader left (`| head -1`): stop quietly, as other command-line tools do
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
     except OSError as e:
         message = f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
     except MemoryError:
