@@ -116,10 +116,10 @@ def frame_of(screen):
 
 
 def shows_row(screen, name):
-    """Whether ``screen``'s table has the row of node ``name`` (its name maybe cut short with "…")."""
+    """Whether ``screen``'s table has the row of node ``name`` (its start maybe cut to "…")."""
     for line in screen.splitlines():
         cell = line.split("│")[0].strip().removeprefix("▶ ")
-        if "│" in line and (cell == name or (cell.endswith("…") and name.startswith(cell[:-1]))):
+        if "│" in line and (cell == name or (cell.startswith("…") and name.endswith(cell[1:]))):
             return True
     return False
 
