@@ -268,3 +268,78 @@ def test_the_stepper_in_a_real_pty_quits_only_on_q():
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+# ---- numbers are never cut, however narrow the terminal (issue 14) ---------------------------------------
+
+def readme_walks():
+    """The README network's loss on X[0], eager and fused, and its batched loss at example 5."""
+    import nn
+    from autodiff import Walkthrough
+    from autodiff.batched import batch, batch_columns
+
+    X, y = nn.data.make_moons(100, noise=0.1, rng=1)
+    m = nn.MLP(2, [16, 16, 1], rng=1)
+    eager = nn.hinge(m(X[0])[0], 2 * y[0] - 1) + nn.l2(m.weights(), 1e-4)
+    mf = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+    fused = nn.hinge(mf(X[0])[0], 2 * y[0] - 1) + nn.l2(mf.weights(), 1e-4)
+    batched = nn.mean(nn.hinge(mf(batch_columns(X)), [batch(2 * y - 1)])) + nn.l2(mf.weights(), 1e-4)
+    return {"eager": Walkthrough(eager), "fused": Walkthrough(fused), "batched": Walkthrough(batched, 5)}
+
+
+def table_rows(screen):
+    """{column: cell} for each row of a screen's node table; a grad split over two lines is joined."""
+    lines = screen.splitlines()
+    head = next(k for k, line in enumerate(lines) if line.startswith("node ") and "┃" in line)
+    names = [c.strip() for c in lines[head].split("┃")]
+    rows = []
+    for line in lines[head + 2:]:
+        if "│" not in line:
+            break
+        cells = dict(zip(names, (c.strip() for c in line.split("│")), strict=True))
+        if cells["node"].startswith("⋮"):
+            continue
+        if not cells["node"]:                         # the second line of "old →" / "new"
+            rows[-1]["grad"] += " " + cells["grad"]
+            continue
+        rows.append(cells)
+    return names, rows
+
+
+@pytest.mark.parametrize("mode", ["eager", "fused", "batched"])
+def test_every_number_shown_at_80x24_and_60x20_is_the_full_width_number(mode):
+    from viz.stepper import render_frame
+
+    walk = readme_walks()[mode]
+    nf, n = len(walk.forward), len(walk)
+    frames = [0, nf // 2, nf + 1, nf + 2, (nf + n) // 2, n - 5, n - 1] + ([2396] if mode == "eager" else [])
+    for frame in frames:
+        wide = Console(record=True, file=io.StringIO(), width=200, force_terminal=True)
+        wide.print(render_frame(walk, frame, width=200))
+        _, full = table_rows(wide.export_text())
+        by_name = {r["node"].removeprefix("▶ "): r for r in full}
+        assert len(by_name) == len(walk.order)
+        for width, height in [(80, 24), (60, 20)]:
+            console = Console(record=True, file=io.StringIO(), width=width, height=height,
+                              force_terminal=True)
+            console.print(render_frame(walk, frame, console=console))
+            screen = console.export_text()
+            lines = screen.rstrip("\n").splitlines()
+            assert len(lines) <= height - 1 and max(map(len, lines)) <= width, (mode, frame, width)
+            names, rows = table_rows(screen)
+            assert "data" in names and "grad" in names, (mode, frame, width, names)
+            assert rows, (mode, frame, width)
+            for row in rows:
+                name = row["node"].removeprefix("▶ ")
+                if name.startswith("…"):
+                    matches = [k for k in by_name if k.endswith(name[1:])]
+                    assert len(matches) == 1, (name, matches)
+                    name = matches[0]
+                expected = by_name[name]
+                assert (row["data"], row["grad"]) == (expected["data"], expected["grad"]), \
+                    (mode, frame, width, name)
+                for number in row["data"].replace("·", "").split() + row["grad"].split(" → "):
+                    if number:
+                        float(number)                 # parses: no "-9.593e-0", no "-1."
+            if mode == "eager" and frame == 2396 and width == 80:   # the student's screen
+                assert "-9.593e-05" in screen and "-1.0" in screen

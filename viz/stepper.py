@@ -177,9 +177,10 @@ COLUMNS = [("node", "left"), ("op", "left"), ("inputs", "left"), ("data", "right
 
 def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = None):
     """The node table (every node, or a window of ``rows`` lines around the step) in ``width`` characters
-    (None: as wide as it needs). Numbers are never cut: to fit, long names are shortened from the left
-    ("…neurons.12.w.15", their distinguishing end kept) and input lists from the right, then the inputs
-    column is dropped, a running "old → new" is split over two lines, and the op column is dropped."""
+    (None: as wide as it needs). Numbers are never cut: to fit, a long input list is cut to 30 characters
+    ("…" at its end), long names are shortened from the left to 20 ("…neurons.12.w.15", their
+    distinguishing end kept), input lists to 12, then the inputs column is dropped, a running
+    "old → new" is split over two lines, names go down to 8 characters and the op column is dropped."""
     from rich.table import Table
 
     kind, current = walk.kinds[frame], walk.node(frame)
@@ -249,12 +250,12 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
     def shrink(i: int, least: int) -> None:
         widths[i] = max(min(least, need[i]), widths[i] - max(excess(), 0))
 
-    cuts = [lambda: shrink(0, 20), lambda: shrink(2, 12), lambda: shown.remove(2),
+    cuts = [lambda: shrink(2, 30), lambda: shrink(0, 20), lambda: shrink(2, 12), lambda: shown.remove(2),
             lambda: None, lambda: shrink(0, 8), lambda: shown.remove(1), lambda: shrink(0, 4)]
     for k, cut in enumerate(cuts):
         if excess() <= 0:
             break
-        if k == 3:  # "old → new" split: the wider of "old →" and "new"
+        if k == 4:  # "old → new" split: the wider of "old →" and "new"
             split = True
             widths[4] = max([len(p) for c in cells for p in c[0][4].replace(" → ", " →\n").split("\n")]
                             + [len("grad")])
@@ -281,12 +282,14 @@ def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
 
 
 def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]] | None = None, *,
-                 show_keys: bool = True, console=None, status: str = "", show_help: bool = False):
+                 show_keys: bool = True, console=None, status: str = "", show_help: bool = False,
+                 width: int | None = None):
     """The rich renderable of one frame: a progress header, the step's worked example, where it is in
     the graph, and the table of the nodes' values and running gradients (current node marked ▶ and
     highlighted, the parents the step updates in yellow as ``old → new``).
 
-    Without ``console`` the table lists every node. With a rich ``console`` the frame fits its height:
+    Without ``console`` the table lists every node, fitted to ``width`` characters (numbers are never
+    cut; None: as wide as it needs). With a rich ``console`` the frame fits its height:
     the step text is cut to a third of the screen, the "where" line to one line, and the table shows a
     window around the current node (its parents kept in view; "⋮ k rows" for each hidden run).
     ``status`` is a line of feedback under the keys; ``show_help`` puts `KEYS_HELP` in place of the table.
@@ -311,7 +314,7 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
     if show_help:
         return Group(header, step, Panel(Text(KEYS_HELP), title="keys", title_align="left"), *foot)
     if console is None:
-        return Group(header, step, where, _table(walk, frame, None), *foot)
+        return Group(header, step, where, _table(walk, frame, None, width), *foot)
     width = console.size.width
     fixed = Group(header, step, where, _table(walk, frame, 0, width), *foot)
     used = len(console.render_lines(fixed, console.options, pad=False))
@@ -406,7 +409,8 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     if not interactive:
         # One print, so that a notebook gets one output rather than one per step.
         steps = [Text(walk.text(frame)) for frame in range(len(walk))]
-        console.print(Group(*steps, render_frame(walk, len(walk) - 1, used_by, show_keys=False)))
+        last = render_frame(walk, len(walk) - 1, used_by, show_keys=False, width=console.width)
+        console.print(Group(*steps, last))
         return walk
     try:
         with cbreak() if keys is None else nullcontext():
