@@ -178,9 +178,10 @@ COLUMNS = [("node", "left"), ("op", "left"), ("inputs", "left"), ("data", "right
 def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = None):
     """The node table (every node, or a window of ``rows`` lines around the step) in ``width`` characters
     (None: as wide as it needs). Numbers are never cut: to fit, a long input list is cut to 30 characters
-    ("…" at its end), long names are shortened from the left to 20 ("…neurons.12.w.15", their
-    distinguishing end kept), input lists to 12, then the inputs column is dropped, a running
-    "old → new" is split over two lines, names go down to 8 characters and the op column is dropped."""
+    ("…" at its end), long names are shortened to 20 (``l1.n12.w15`` for ``layers.1.neurons.12.w.15``,
+    or "…" in place of their start, their distinguishing end kept), input lists to 12, then the inputs
+    column is dropped, a running "old → new" is split over two lines, names go down to their abbreviations
+    and the op column is dropped."""
     from rich.table import Table
 
     kind, current = walk.kinds[frame], walk.node(frame)
@@ -207,6 +208,8 @@ def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = 
             row[0] = "▶ " + _clip_left(walk.names[current], widths[0] - 2)
         elif not row[0].startswith("⋮"):
             row[0] = _clip_left(row[0], widths[0])
+        elif len(row[0]) > widths[0]:  # "⋮ 974", not "⋮ 974 r…": a count is a number too
+            row[0] = row[0].removesuffix(" rows")
         if split:
             row[4] = row[4].replace(" → ", " →\n")
         table.add_row(*(row[i] for i in shown), style=style)
@@ -250,8 +253,9 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
     def shrink(i: int, least: int) -> None:
         widths[i] = max(min(least, need[i]), widths[i] - max(excess(), 0))
 
+    abbreviated = min(14, max([len(_short(c[0][0])) for c in cells] + [4]))  # all whole as l1.n12.w15
     cuts = [lambda: shrink(2, 30), lambda: shrink(0, 20), lambda: shrink(2, 12), lambda: shown.remove(2),
-            lambda: None, lambda: shrink(0, 8), lambda: shown.remove(1), lambda: shrink(0, 4)]
+            lambda: None, lambda: shrink(0, abbreviated), lambda: shown.remove(1), lambda: shrink(0, 4)]
     for k, cut in enumerate(cuts):
         if excess() <= 0:
             break
@@ -265,9 +269,21 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
 
 
 def _clip_left(name: str, width: int) -> str:
-    """``name`` in ``width`` characters, its start replaced by "…" when too long: the end of a dotted
-    parameter name (``…neurons.12.w.15``) is what tells it apart from its neighbours."""
+    """``name`` in ``width`` characters: whole if it fits, else a dotted parameter name abbreviated
+    (``layers.1.neurons.12.w.15`` as ``l1.n12.w15``), else its start replaced by "…": the end of a name
+    is what tells it apart from its neighbours."""
+    if len(name) <= width:
+        return name
+    name = _short(name)
     return name if len(name) <= width else "…" + name[len(name) - max(width - 1, 0):]
+
+
+def _short(name: str) -> str:
+    """A dotted name with each word before an index cut to its initial: ``l1.n12.w15`` for
+    ``layers.1.neurons.12.w.15``."""
+    import re
+
+    return re.sub(r"\b([A-Za-z])[A-Za-z_]*\.(?=\d)", r"\1", name)
 
 
 def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
