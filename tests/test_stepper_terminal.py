@@ -115,11 +115,21 @@ def frame_of(screen):
     return int(screen.split("frame ")[1].split("/")[0])
 
 
+def short(name):
+    """A parameter name as a narrow table abbreviates it: layers.1.neurons.12.w.15 -> l1.n12.w15."""
+    parts, out = name.split("."), []
+    while parts:
+        word = parts.pop(0)
+        out.append(word[0] + parts.pop(0) if word.isalpha() and parts and parts[0].isdecimal() else word)
+    return ".".join(out)
+
+
 def shows_row(screen, name):
-    """Whether ``screen``'s table has the row of node ``name`` (its name maybe cut short with "…")."""
+    """Whether ``screen``'s table has the row of node ``name`` (maybe abbreviated, its start maybe "…")."""
     for line in screen.splitlines():
         cell = line.split("│")[0].strip().removeprefix("▶ ")
-        if "│" in line and (cell == name or (cell.endswith("…") and name.startswith(cell[:-1]))):
+        if "│" in line and (cell in (name, short(name)) or
+                            (cell.startswith("…") and short(name).endswith(cell[1:]))):
             return True
     return False
 
@@ -268,3 +278,82 @@ def test_the_stepper_in_a_real_pty_quits_only_on_q():
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+# ---- numbers are never cut, however narrow the terminal (issue 14) ---------------------------------------
+
+def readme_walks():
+    """The README network's loss on X[0], eager and fused, and its batched loss at example 5."""
+    import nn
+    from autodiff import Walkthrough
+    from autodiff.batched import batch, batch_columns
+
+    X, y = nn.data.make_moons(100, noise=0.1, rng=1)
+    m = nn.MLP(2, [16, 16, 1], rng=1)
+    eager = nn.hinge(m(X[0])[0], 2 * y[0] - 1) + nn.l2(m.weights(), 1e-4)
+    mf = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+    fused = nn.hinge(mf(X[0])[0], 2 * y[0] - 1) + nn.l2(mf.weights(), 1e-4)
+    batched = nn.mean(nn.hinge(mf(batch_columns(X)), [batch(2 * y - 1)])) + nn.l2(mf.weights(), 1e-4)
+    return {"eager": Walkthrough(eager), "fused": Walkthrough(fused), "batched": Walkthrough(batched, 5)}
+
+
+def table_rows(screen):
+    """{column: cell} for each row of a screen's node table; a grad split over two lines is joined."""
+    lines = screen.splitlines()
+    head = next(k for k, line in enumerate(lines) if line.startswith("node ") and "┃" in line)
+    names = [c.strip() for c in lines[head].split("┃")]
+    rows = []
+    for line in lines[head + 2:]:
+        if "│" not in line:
+            break
+        cells = dict(zip(names, (c.strip() for c in line.split("│")), strict=True))
+        if cells["node"].startswith("⋮"):
+            assert cells["node"].removesuffix(" rows")[2:].isdecimal(), line   # the count is whole
+            continue
+        if not cells["node"]:                         # the second line of "old →" / "new"
+            rows[-1]["grad"] += " " + cells["grad"]
+            continue
+        rows.append(cells)
+    return names, rows
+
+
+@pytest.mark.parametrize("mode", ["eager", "fused", "batched"])
+def test_every_number_shown_at_80x24_60x20_and_40x24_is_the_full_width_number(mode):
+    from viz.stepper import render_frame
+
+    walk = readme_walks()[mode]
+    nf, n = len(walk.forward), len(walk)
+    frames = [0, nf // 2, nf + 1, nf + 2, (nf + n) // 2, n - 5, n - 1] + ([2396] if mode == "eager" else [])
+    split = 0
+    for frame in frames:
+        wide = Console(record=True, file=io.StringIO(), width=200, force_terminal=True)
+        wide.print(render_frame(walk, frame, width=200))
+        _, full = table_rows(wide.export_text())
+        by_name = {r["node"].removeprefix("▶ "): r for r in full}
+        assert len(by_name) == len(walk.order)
+        for width, height in [(80, 24), (60, 20), (40, 24)]:
+            console = Console(record=True, file=io.StringIO(), width=width, height=height,
+                              force_terminal=True)
+            console.print(render_frame(walk, frame, console=console))
+            screen = console.export_text()
+            lines = screen.rstrip("\n").splitlines()
+            assert len(lines) <= height - 1 and max(map(len, lines)) <= width, (mode, frame, width)
+            names, rows = table_rows(screen)
+            assert "data" in names and "grad" in names, (mode, frame, width, names)
+            assert rows, (mode, frame, width)
+            for row in rows:
+                name = row["node"].removeprefix("▶ ")
+                if name not in by_name:                  # abbreviated: l1.n12.w15, …n12.w15
+                    matches = [k for k in by_name if name in (short(k), "…" + short(k)[1 - len(name):])]
+                    assert len(matches) == 1, (name, matches)
+                    name = matches[0]
+                expected = by_name[name]
+                assert (row["data"], row["grad"]) == (expected["data"], expected["grad"]), \
+                    (mode, frame, width, name)
+                for number in row["data"].replace("·", "").split() + row["grad"].split(" → "):
+                    if number:
+                        float(number)                 # parses: no "-9.593e-0", no "-1."
+            split += sum(1 for line in lines if "│" in line and line.endswith("→"))
+            if mode == "eager" and frame == 2396 and width == 80:   # the student's screen
+                assert "-9.593e-05" in screen and "-1.0" in screen
+    assert split or mode != "eager"                   # at 40 columns "old →" and "new" take two lines

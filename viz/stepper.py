@@ -172,45 +172,118 @@ def _window(n: int, centre: int | None, keep: list[int], budget: int) -> list[in
     return out
 
 
-def _table(walk: Walkthrough, frame: int, rows: int | None):
-    """The node table (every node, or a window of ``rows`` lines around the step), one line per row.
-    Numbers are never cut; long names and input lists end in "…" when the terminal is narrow."""
+COLUMNS = [("node", "left"), ("op", "left"), ("inputs", "left"), ("data", "right"), ("grad", "right")]
+
+
+def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = None):
+    """The node table (every node, or a window of ``rows`` lines around the step) in ``width`` characters
+    (None: as wide as it needs). Numbers are never cut: to fit, a long input list is cut to 30 characters
+    ("…" at its end), long names are shortened to 20 (``l1.n12.w15`` for ``layers.1.neurons.12.w.15``,
+    or "…" in place of their start, their distinguishing end kept), input lists to 12, then the inputs
+    column is dropped, a running "old → new" is split over two lines, names go down to their abbreviations
+    and the op column is dropped."""
     from rich.table import Table
 
     kind, current = walk.kinds[frame], walk.node(frame)
-    values, grads = walk.values(frame), walk.grads(frame)
-    before = walk.grads(frame - 1) if frame > 0 else {}
     touched = list(dict.fromkeys(walk.step(frame).parents)) if kind == "backward" else []
     keep = [walk.position[v] for v in ([current] if current is not None else []) + touched]
-    visible = (list(range(len(walk.order))) if rows is None else
-               _window(len(walk.order), keep[0] if keep else None, keep, rows))
+
+    def window(budget: int | None) -> list[int | None]:
+        return (list(range(len(walk.order))) if budget is None else
+                _window(len(walk.order), keep[0] if keep else None, keep, budget))
+
+    visible = window(rows)
+    cells = _cells(walk, frame, visible, touched)
+    shown, widths, split = _fit(cells, width)
+    if split and rows is not None:  # each split "old → new" takes a second line
+        visible = window(max(1, rows - sum(1 for c in cells if " → " in c[0][4])))
+        cells = _cells(walk, frame, visible, touched)
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for i in shown:
+        table.add_column(COLUMNS[i][0], justify=COLUMNS[i][1], no_wrap=True, overflow="ellipsis",
+                         width=widths[i])
+    for row, style in cells:
+        row = list(row)
+        if current is not None and row[0] == "▶ " + walk.names[current]:
+            row[0] = "▶ " + _clip_left(walk.names[current], widths[0] - 2)
+        elif not row[0].startswith("⋮"):
+            row[0] = _clip_left(row[0], widths[0])
+        elif len(row[0]) > widths[0]:  # "⋮ 974", not "⋮ 974 r…": a count is a number too
+            row[0] = row[0].removesuffix(" rows")
+        if split:
+            row[4] = row[4].replace(" → ", " →\n")
+        table.add_row(*(row[i] for i in shown), style=style)
+    return table
+
+
+def _cells(walk: Walkthrough, frame: int, visible: list[int | None], touched: list[Value]):
+    """The (cells, style) of each visible row: node, op, inputs, data and running grad, all whole."""
+    current = walk.node(frame)
+    values, grads = walk.values(frame), walk.grads(frame)
+    before = walk.grads(frame - 1) if frame > 0 else {}
     hidden = _hidden_counts(visible, len(walk.order))
-    cells, styles = [], []
+    out = []
     for k, row in enumerate(visible):
         if row is None:
-            cells.append((f"⋮ {hidden[k]} rows", "", "", "", ""))
-            styles.append("dim")
+            out.append(((f"⋮ {hidden[k]} rows", "", "", "", ""), "dim"))
             continue
         node = walk.order[row]
         g = grads.get(node)
         grad = "" if g is None else fmt(g)
         if node in touched and before.get(node) is not None:
             grad = f"{fmt(before[node])} → {grad}"
-        cells.append((("▶ " if node is current else "") + walk.names[node], node.op or "leaf",
-                      ", ".join(walk.names[p] for p in node.parents),
-                      fmt(values[node]) if node in values else "·", grad))
-        styles.append("bold reverse" if node is current else "yellow" if node in touched else None)
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    widths = [max([len(c[i]) for c in cells] + [4]) for i in range(5)]
-    for i, (col, justify) in enumerate([("node", "left"), ("op", "left"), ("inputs", "left"),
-                                        ("data", "right"), ("grad", "right")]):
-        fixed = col in ("op", "data", "grad")
-        table.add_column(col, justify=justify, no_wrap=True, overflow="ellipsis",
-                         min_width=widths[i] if fixed else min(widths[i], 10),
-                         max_width=None if fixed else 26)
-    for row, style in zip(cells, styles, strict=True):
-        table.add_row(*row, style=style)
-    return table
+        out.append(((("▶ " if node is current else "") + walk.names[node], node.op or "leaf",
+                     ", ".join(walk.names[p] for p in node.parents),
+                     fmt(values[node]) if node in values else "·", grad),
+                    "bold reverse" if node is current else "yellow" if node in touched else None))
+    return out
+
+
+def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
+    """Which columns to show, each one's width, and whether "old → new" goes on two lines, so that the
+    table fits ``width`` characters with every number whole (see `_table` for the order of the cuts)."""
+    need = [max([len(c[0][i]) for c in cells] + [len(name)]) for i, (name, _) in enumerate(COLUMNS)]
+    shown, widths, split = [0, 1, 2, 3, 4], list(need), False
+    if width is None:
+        return shown, widths, split
+
+    def excess() -> int:  # a column takes its width, one space each side and a rule (none at the edges)
+        return sum(widths[i] for i in shown) + 3 * (len(shown) - 1) - width
+
+    def shrink(i: int, least: int) -> None:
+        widths[i] = max(min(least, need[i]), widths[i] - max(excess(), 0))
+
+    abbreviated = min(14, max([len(_short(c[0][0])) for c in cells] + [4]))  # all whole as l1.n12.w15
+    cuts = [lambda: shrink(2, 30), lambda: shrink(0, 20), lambda: shrink(2, 12), lambda: shown.remove(2),
+            lambda: None, lambda: shrink(0, abbreviated), lambda: shown.remove(1), lambda: shrink(0, 4)]
+    for k, cut in enumerate(cuts):
+        if excess() <= 0:
+            break
+        if k == 4:  # "old → new" split: the wider of "old →" and "new"
+            split = True
+            widths[4] = max([len(p) for c in cells for p in c[0][4].replace(" → ", " →\n").split("\n")]
+                            + [len("grad")])
+        else:
+            cut()
+    return shown, widths, split
+
+
+def _clip_left(name: str, width: int) -> str:
+    """``name`` in ``width`` characters: whole if it fits, else a dotted parameter name abbreviated
+    (``layers.1.neurons.12.w.15`` as ``l1.n12.w15``), else its start replaced by "…": the end of a name
+    is what tells it apart from its neighbours."""
+    if len(name) <= width:
+        return name
+    name = _short(name)
+    return name if len(name) <= width else "…" + name[len(name) - max(width - 1, 0):]
+
+
+def _short(name: str) -> str:
+    """A dotted name with each word before an index cut to its initial: ``l1.n12.w15`` for
+    ``layers.1.neurons.12.w.15``."""
+    import re
+
+    return re.sub(r"\b([A-Za-z])[A-Za-z_]*\.(?=\d)", r"\1", name)
 
 
 def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
@@ -225,12 +298,14 @@ def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
 
 
 def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]] | None = None, *,
-                 show_keys: bool = True, console=None, status: str = "", show_help: bool = False):
+                 show_keys: bool = True, console=None, status: str = "", show_help: bool = False,
+                 width: int | None = None):
     """The rich renderable of one frame: a progress header, the step's worked example, where it is in
     the graph, and the table of the nodes' values and running gradients (current node marked ▶ and
     highlighted, the parents the step updates in yellow as ``old → new``).
 
-    Without ``console`` the table lists every node. With a rich ``console`` the frame fits its height:
+    Without ``console`` the table lists every node, fitted to ``width`` characters (numbers are never
+    cut; None: as wide as it needs). With a rich ``console`` the frame fits its height:
     the step text is cut to a third of the screen, the "where" line to one line, and the table shows a
     window around the current node (its parents kept in view; "⋮ k rows" for each hidden run).
     ``status`` is a line of feedback under the keys; ``show_help`` puts `KEYS_HELP` in place of the table.
@@ -255,11 +330,12 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
     if show_help:
         return Group(header, step, Panel(Text(KEYS_HELP), title="keys", title_align="left"), *foot)
     if console is None:
-        return Group(header, step, where, _table(walk, frame, None), *foot)
-    fixed = Group(header, step, where, _table(walk, frame, 0), *foot)
+        return Group(header, step, where, _table(walk, frame, None, width), *foot)
+    width = console.size.width
+    fixed = Group(header, step, where, _table(walk, frame, 0, width), *foot)
     used = len(console.render_lines(fixed, console.options, pad=False))
     rows = max(1, console.size.height - 1 - used)  # the last line stays free: printing it would scroll
-    return Group(header, step, where, _table(walk, frame, rows), *foot)
+    return Group(header, step, where, _table(walk, frame, rows, width), *foot)
 
 
 def _cut(text, console, max_lines: int):
@@ -349,7 +425,8 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     if not interactive:
         # One print, so that a notebook gets one output rather than one per step.
         steps = [Text(walk.text(frame)) for frame in range(len(walk))]
-        console.print(Group(*steps, render_frame(walk, len(walk) - 1, used_by, show_keys=False)))
+        last = render_frame(walk, len(walk) - 1, used_by, show_keys=False, width=console.width)
+        console.print(Group(*steps, last))
         return walk
     try:
         with cbreak() if keys is None else nullcontext():
