@@ -374,6 +374,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"f = {' '.join(args.expr.split())}")
     print(f"derivative given: {' '.join(args.derivative.split())}")
     print(result)
+    if result.none_checked:
+        return 2
     return 0 if result.agree else 1
 
 

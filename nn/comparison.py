@@ -122,6 +122,10 @@ class Comparison:
     def agree(self) -> bool:
         return all(r.agrees(self.rtol, self.atol) for r in self.rows())
 
+    def __bool__(self) -> bool:
+        """Truthy only when everything agrees, so ``assert result`` fails on a disagreement."""
+        return self.agree
+
     def disagreements(self) -> list[Row]:
         return [r for r in self.rows() if not r.agrees(self.rtol, self.atol)]
 
@@ -469,6 +473,10 @@ class DocumentReport:
     @property
     def agree(self) -> bool:
         return all(c.agree for c in self.comparisons)
+
+    def __bool__(self) -> bool:
+        """Truthy only when everything agrees, so ``assert result`` fails on a disagreement."""
+        return self.agree
 
     def __str__(self) -> str:
         first, rest = self.comparisons[0], self.comparisons[1:]

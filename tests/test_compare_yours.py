@@ -57,7 +57,9 @@ def test_a_right_closed_form_agrees_entry_by_entry(case):
 def test_each_mistake_is_caught_and_located(case, mistake, first):
     model, X, Y = case
     result = compare(model, X, Y, closed_form=lambda *a: backprop(*a, **mistake), loss="squared_error")
-    assert not result.agree
+    assert not result.agree and not result  # truthiness follows .agree, so `assert result` fails
+    with pytest.raises(AssertionError):
+        assert result
     row = result.first_disagreement
     assert row.name == first
     assert row.rel_diff > 1e-3
@@ -73,7 +75,7 @@ def test_only_gradients_is_enough_and_still_locates(case):
         return backprop(layers, X, Y, slope=False)["grads"]
 
     right = compare(model, X, Y, closed_form=lambda *a: backprop(*a)["grads"], loss="squared_error")
-    assert right.agree and right.loss is None and right.deltas == []
+    assert right and right.agree and right.loss is None and right.deltas == []
     wrong = compare(model, X, Y, closed_form=grads_only, loss="squared_error")
     assert wrong.first_disagreement.name == "layers.0.neurons.0.w.0"
     assert all(r.agrees() for r in wrong.grads[8:])        # the output layer is right
