@@ -392,8 +392,11 @@ def cmd_exercise(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.lr) and 0 < args.lr < 10):
         raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
     folder = _folder(args.output, "-o")
-    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
-                             seed=args.seed, lr=args.lr)
+    try:
+        exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                                 seed=args.seed, lr=args.lr)
+    except (ValueError, RuntimeError) as e:  # an impossible network, or no usable numbers in the tries
+        raise CommandError(f"--net/--doc: {e}") from None
     try:
         paths = exercise.write(folder)
     except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram
