@@ -79,7 +79,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     one example's graph instead) and `viz.RenderError` when no renderer is installed.
     """
     from viz.draw import draw, render_bytes
-    from viz.presets import apply_preset
+    from viz.presets import apply_preset, fit_svg
     from viz.presets import preset as find_preset
 
     if not isinstance(root, Value):
@@ -116,13 +116,12 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         graph.body = [line.replace("data nan", f"data {_PENDING}") for line in graph.body]
         caption = f"frame {k}/{len(walk) - 1} · {walk.text(k)}"
         graph.attr(label=_caption(caption), labelloc="t", labeljust="l")
-        if chosen is not None:
-            graph = apply_preset(graph, chosen)
         written.append(folder / f"frame_{k:03d}.{format}")
         if format == "svg":
-            write_atomic(written[-1], render_bytes(graph, "svg"))
+            svg = render_bytes(graph if chosen is None else apply_preset(graph, chosen, "svg"), "svg")
+            write_atomic(written[-1], svg if chosen is None else fit_svg(svg, chosen))
         if gif or format == "png":
-            pngs.append(render_bytes(graph, "png"))
+            pngs.append(render_bytes(graph if chosen is None else apply_preset(graph, chosen), "png"))
     images = _canvases(pngs, chosen.pixels if chosen else None) if pngs else []
     if format == "png":
         for path, image in zip(written, images, strict=True):
