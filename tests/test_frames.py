@@ -150,3 +150,22 @@ def _has_pillow() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_every_name_a_caption_uses_is_on_the_diagram(tmp_path):
+    require_dot()
+    from viz import frames
+
+    x1, w1, x2, w2 = Value(2.0, "x1"), Value(-3.0, "w1"), Value(0.0, "x2"), Value(1.0, "w2")
+    y = x1 * w1 + x2 * w2
+    walk = Walkthrough(x1 * w1 + x2 * w2)
+    paths = frames(y, tmp_path, "svg", gif=False)
+    assert y.label == "" or y.label is None  # the user's nodes keep their (absent) labels
+    used = set()
+    for k, path in enumerate(paths):
+        svg = path.read_text()
+        names = set(re.findall(r"([A-Za-z_][\w@]*)\.(?:grad|data)\b", walk.text(k)))
+        shown = {html.unescape(t) for t in re.findall(r">([^<>]+)</text>", svg)}
+        assert names <= shown, (k, names - shown)
+        used |= names
+    assert {"v2", "v5", "v6"} <= used

@@ -12,6 +12,7 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import apply, batch_size
 from autodiff.files import write_atomic
+from autodiff.steps import node_names
 
 __all__ = ["frames", "copy_graph", "GIF_NAME"]
 
@@ -67,7 +68,8 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     The frames are those of the HTML stepper (`autodiff.Walkthrough`): ``start`` (only the leaves are
     known), one per forward step (the node computed is outlined in red; values not yet computed show
     "?"), ``seed`` (root.grad = 1), one per backward step (the node passing its gradient on is outlined;
-    gradients not yet reached show "—"). Each frame is captioned with the step's worked example.
+    gradients not yet reached show "—"). Each frame is captioned with the step's worked example, and
+    every node is drawn with the name the captions use (its label, else ``v<i>``).
 
     folder     must exist; files are ``frame_000.svg`` (or .png), ``frame_001...`` and ``pass.gif``
                (written atomically; frames of an earlier, longer pass are not removed).
@@ -102,6 +104,9 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     walk_root, walk_order = copy_graph(root)
     walk = Walkthrough(walk_root)
     _, shown = copy_graph(root)
+    # every name a caption uses is on the diagram, as in the HTML stepper: unlabelled nodes get "v<i>"
+    for s, name in zip(shown, node_names(walk_order).values(), strict=True):
+        s.label = name
     chosen = None if preset is None else find_preset(preset)
     shown_root = shown[-1]
     written, pngs = [], []
