@@ -252,6 +252,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 def _folder(path: str, flag: str) -> Path:
     """An output folder, created if missing, checked writable before the work that fills it."""
+    if not path.strip():
+        raise CommandError(f"{flag} is empty; give the folder to write into, e.g. {flag} out")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise CommandError(f"{flag} {folder}: a file of that name exists; give a folder")
@@ -273,7 +275,9 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def _step(args: argparse.Namespace, parsed: ParsedExpression) -> int:
-    if args.frames:
+    if args.frames is not None:
+        if args.plain:
+            raise CommandError("--plain prints the steps in the terminal; --frames writes slides: give one")
         if args.html or args.predict:
             raise CommandError("--frames writes slides; --html and --predict write the page: give one")
         frames = _need("viz.frames", "frames", "slides of the pass")

@@ -71,7 +71,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     gradients not yet reached show "—"). Each frame is captioned with the step's worked example, and
     every node is drawn with the name the captions use (its label, else ``v<i>``).
 
-    folder     must exist; files are ``frame_000.svg`` (or .png), ``frame_001...`` and ``pass.gif``
+    folder     created if missing; files are ``frame_000.svg`` (or .png), ``frame_001...`` and ``pass.gif``
                (written atomically; frames of an earlier, longer pass are not removed).
     format     "svg" or "png" for the frames; the GIF is made from PNGs either way.
     preset     a `viz.presets` name ("slide": 16:9, 1920 × 1080 pixels, large type) or None.
@@ -89,8 +89,8 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     if format not in ("svg", "png"):
         raise ValueError(f"frames: format must be 'svg' or 'png', got {format!r:.40}")
     folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"frames: the folder {str(folder)!r} does not exist; create it first")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"frames: {str(folder)!r} is a file; give a folder (it is created if missing)")
     if max(map(batch_size, topological_order(root))) > 1:
         raise ValueError("frames: the graph holds a batch (autodiff.batched); build one example's graph "
                          "and draw that")
@@ -100,6 +100,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         except ImportError:
             raise RuntimeError("frames: PNG frames and the GIF need Pillow: pip install "
                                "'deltagrad[slides]' (or write SVG frames with gif=False)") from None
+    folder.mkdir(parents=True, exist_ok=True)  # as `deltagrad step --frames` does
     # Two copies: the walkthrough runs its backward pass on one; the other is set to each frame's state.
     walk_root, walk_order = copy_graph(root)
     walk = Walkthrough(walk_root)
