@@ -203,12 +203,13 @@ class DerivativeCheck:
 Function = str | Callable[..., Value]
 
 
-def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict]]:
-    """point -> (root, {name: leaf}) for an expression text or a function of one `Value` per input."""
+def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict, dict]]:
+    """point -> (root, {name: leaf}, {name: value of a named intermediate}) for an expression text
+    (``n = x*w + b; tanh(n)`` names n) or a function of one `Value` per input (no intermediates)."""
     if isinstance(f, str):
         def run(point):
             parsed = parse_expression(f, **point)
-            return parsed.root, parsed.leaves
+            return parsed.root, parsed.leaves, {k: v.data for k, v in parsed.nodes.items()}
         return run
     if not callable(f):
         raise TypeError(f"f must be an expression (str) or a function of Values, got {type(f).__name__}")
@@ -218,7 +219,7 @@ def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict]]:
         out = f(*leaves.values())
         if not isinstance(out, Value):
             raise TypeError(f"f must return a Value, got {type(out).__name__} {out!r:.40}")
-        return out, leaves
+        return out, leaves, {}
     return call
 
 
@@ -235,8 +236,9 @@ def _derivative_value(derivative: Function, point: dict[str, float]) -> float:
     return float(out)
 
 
-def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> float:
-    root, leaves = run(point)
+def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> tuple[float, dict]:
+    """The derivative, and f's named intermediates at the point (a formula may use them)."""
+    root, leaves, named = run(point)
     missing = [w for w in wrt if w not in leaves]
     if missing:
         raise ValueError(f"wrt {', '.join(missing)}: f has no input of that name (its inputs: "
@@ -244,7 +246,7 @@ def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> fl
     g: Value | float = root
     for i, w in enumerate(wrt):
         g = grad(g, leaves[w], create_graph=i < len(wrt) - 1)
-    return float(g)
+    return float(g), named
 
 
 def _inputs(inputs: object) -> dict[str, float]:
@@ -310,7 +312,9 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
 
     def at(p: dict[str, float]) -> tuple[dict[str, float], float, float]:
         # + 0.0 turns -0.0 (relu's slope times a negative number) into 0.0 for the messages
-        return p, _engine_derivative(run, p, wrt_names) + 0.0, _derivative_value(derivative, p) + 0.0
+        engine, named = _engine_derivative(run, p, wrt_names)
+        given = _derivative_value(derivative, {**named, **p} if isinstance(derivative, str) else p)
+        return p, engine + 0.0, given + 0.0
 
     try:
         first = at(point)
@@ -349,7 +353,8 @@ def assert_derivative(f: Function, derivative: Function, inputs: Mapping[str, fl
 
     f           an expression in `autodiff.parse_expression`'s language, or a function taking one `Value`
                 per input and returning a `Value`.
-    derivative  a formula in the same language (it may use any of f's input names), or a function
+    derivative  a formula in the same language (it may use f's input names and the names f's
+                statements assign, e.g. n in ``n = x*w + b; tanh(n)``), or a function
                 taking one float per input (in the order of ``inputs``) and returning a float.
     inputs      the point: a dict name -> number, or (for a function f) a list, named x0, x1, ...
     wrt         the input (name or position) to differentiate by; a list for mixed partials,

@@ -358,7 +358,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise CommandError(f"--wrt {w}: the expression has no input of that name (its inputs: "
                                f"{', '.join(point) or 'none'})")
     try:
-        parse_expression(args.derivative, **point)
+        parse_expression(args.derivative, **{k: v.data for k, v in parsed.nodes.items()}, **point)
     except ExpressionError as e:
         raise CommandError(f"--derivative {args.derivative!r}: {e}") from None
     for flag, value in (("--points", args.points), ("--order", args.order or 1)):

@@ -225,3 +225,12 @@ def test_gradients_close_refuses_a_value_no_backward_reached():
     with pytest.raises(ValueError, match=r"actual\[1\].*has_grad is False.*backward"):
         assert_gradients_close([x, y], [4.0, 0.0])
     assert_gradients_close([x], [4.0])
+
+
+def test_the_derivative_may_use_the_expressions_named_intermediates(capsys):
+    f = "n = x*w + b; o = tanh(n)"
+    assert check_derivative(f, "x * (1 - tanh(n)**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert check_derivative(f, "x * (1 - o**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert not check_derivative(f, "x * (1 + o**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert main(["verify", f, "--wrt", "w", "--derivative", "x*(1-tanh(n)**2)", "x=2", "w=-3", "b=6.88"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "agree"
