@@ -182,8 +182,9 @@ class DerivativeCheck:
         n = len(self.points) - 1
         where = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in self.ranges.items())
         if n or self.skipped:
-            lines.append(f"and at {n} random points (seed {self.seed}; {where}); {self.skipped} drawn "
-                         "outside the domain of f or of the derivative were skipped")
+            out = (f"{self.skipped} drawn outside the domain of f or of the derivative were skipped"
+                   if self.skipped else "none drawn outside the domain")
+            lines.append(f"and at {n} random points (seed {self.seed}; {where}); {out}")
         lines.append(f"largest error: |diff| {self.max_abs:.3g}, relative {self.max_rel:.3g} (tolerance "
                      f"{self.rtol:g} relative + {self.atol:g})")
         bad = self._failing()
