@@ -6,6 +6,7 @@ random points; `assert_gradients_close` compares gradients entry by entry. Both 
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,35 +42,61 @@ def _point_text(point: Mapping[str, float]) -> str:
 # ---- gradients against gradients ------------------------------------------------------------------
 
 def _entries(x: object, what: str) -> list[tuple[str, float]]:
-    """(name, number) pairs of a mapping name -> number/Value or of a sequence (names "[i]"); a Value
-    stands for its ``.grad``."""
+    """(name, number) pairs of a mapping name -> number/Value, of a sequence (names "[i]") or of a numpy
+    array (names "[i, j]"); a Value stands for its ``.grad`` and must have one."""
     def number(v: object, name: str) -> float:
-        v = v.grad if isinstance(v, Value) else v
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, Value):
+            if not v.has_grad:
+                raise ValueError(f"{what}{name} is a Value that no backward pass reached (has_grad is "
+                                 "False); call .backward() on the output first, or pass numbers")
+            v = v.grad
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise TypeError(f"{what}{name} must be a number or a Value (its .grad is used), got "
                             f"{type(v).__name__} {v!r:.40}")
         return float(v)
 
     if isinstance(x, Mapping):
         return [(str(k), number(v, f"[{k!r}]")) for k, v in x.items()]
+    if hasattr(x, "__array__") and hasattr(x, "shape"):  # a numpy array; numpy is imported only here
+        import numpy as np
+        try:
+            array = np.asarray(x, dtype=float)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{what} is an array that is not numeric ({e})") from None
+        return [(f"[{', '.join(map(str, i))}]", float(v)) for i, v in np.ndenumerate(array)]
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"{what} must be a list of numbers or Values, or a dict name -> number, got "
-                        f"{type(x).__name__}")
+        raise TypeError(f"{what} must be a list of numbers or Values, a numpy array, or a dict name -> "
+                        f"number, got {type(x).__name__}")
     return [(f"[{i}]", number(v, f"[{i}]")) for i, v in enumerate(x)]
 
 
+def _same(a: float, e: float, rtol: float, atol: float, equal_nan: bool) -> bool:
+    if math.isnan(a) or math.isnan(e):
+        return equal_nan and math.isnan(a) and math.isnan(e)
+    if math.isinf(a) or math.isinf(e):
+        return a == e  # inf equals inf of the same sign, as in numpy
+    return _close(a, e, rtol, atol)
+
+
 def assert_gradients_close(actual: object, expected: object, *, rtol: float = 1e-7, atol: float = 1e-12,
-                           names: Sequence[str] | None = None, msg: str = "") -> None:
+                           equal_nan: bool = False, names: Sequence[str] | None = None,
+                           msg: str = "") -> None:
     """Raise AssertionError unless every ``|actual − expected| ≤ atol + rtol · max(|actual|, |expected|)``.
 
-    ``actual`` and ``expected`` are lists (a `Value` counts as its ``.grad``) or dicts name -> number of
-    the same length; ``names`` names the entries of lists (default ``[0]``, ``[1]``, ...). The message,
+    ``actual`` and ``expected`` are lists (a `Value` counts as its ``.grad``; ValueError for a Value no
+    backward pass reached), numpy arrays (any shape, flattened in C order) or dicts name -> number of
+    the same length; ``names`` names the entries of lists (default ``[0]``, ``[1]``, ...). As in
+    ``numpy.testing.assert_allclose``, inf equals inf of the same sign, and NaN equals NaN only with
+    ``equal_nan=True``. ValueError for a negative or non-finite ``rtol``/``atol``. The message,
     like ``numpy.testing.assert_allclose``'s, counts the mismatches, gives the largest absolute and
     relative difference, and lists each mismatched input with both numbers:
 
         gradients not close: 1 of 3 entries differ (rtol 1e-07, atol 1e-12)
           w1: actual -1.0, expected 1.0, |diff| 2.0, relative 1.0
     """
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < math.inf:
+            raise ValueError(f"assert_gradients_close: {name} must be a finite number >= 0, got {tol!r:.40}")
     got, want = _entries(actual, "actual"), _entries(expected, "expected")
     if len(got) != len(want):
         raise AssertionError(f"{msg + ': ' if msg else ''}gradients not close: actual has {len(got)} "
@@ -85,12 +112,16 @@ def assert_gradients_close(actual: object, expected: object, *, rtol: float = 1e
         got = [(str(n), v) for n, (_, v) in zip(names, got, strict=True)]
     bad = []
     for (name, a), (_, e) in zip(got, want, strict=True):
-        if math.isnan(a) or math.isnan(e) or not _close(a, e, rtol, atol):
+        if not _same(a, e, rtol, atol, equal_nan):
+            why = (" (nan is not equal to anything; pass equal_nan=True to count nan == nan)"
+                   if math.isnan(a) or math.isnan(e) else "")
             bad.append(f"  {name}: actual {a!r}, expected {e!r}, |diff| {abs(a - e):.3g}, "
-                       f"relative {_relative(a, e):.3g}")
+                       f"relative {_relative(a, e):.3g}{why}")
     if bad:
-        worst_abs = max(abs(a - e) for (_, a), (_, e) in zip(got, want, strict=True))
-        worst_rel = max(_relative(a, e) for (_, a), (_, e) in zip(got, want, strict=True))
+        pairs = [(a, e) for (_, a), (_, e) in zip(got, want, strict=True)
+                 if not _same(a, e, rtol, atol, True)]
+        worst_abs = max(abs(a - e) for a, e in pairs) if pairs else math.nan
+        worst_rel = max(_relative(a, e) for a, e in pairs) if pairs else math.nan
         raise AssertionError(f"{msg + ': ' if msg else ''}gradients not close: {len(bad)} of {len(got)} "
                              f"entries differ (rtol {rtol:g}, atol {atol:g}); largest |diff| "
                              f"{worst_abs:.3g}, largest relative {worst_rel:.3g}\n" + "\n".join(bad))
@@ -116,7 +147,17 @@ class DerivativeCheck:
 
     @property
     def agree(self) -> bool:
-        return not self._failing()
+        """True when every point checked agrees and, if random points were asked for, at least one of
+        them could be checked (else the check proved nothing beyond the given point)."""
+        return not self._failing() and not self.none_checked
+
+    @property
+    def none_checked(self) -> bool:
+        """Random points were asked for, but every one drawn was outside the domain."""
+        return len(self.points) == 1 and self.skipped > 0
+
+    def __bool__(self) -> bool:
+        return self.agree
 
     @property
     def max_abs(self) -> float:
@@ -139,14 +180,18 @@ class DerivativeCheck:
         point, engine, given = self.points[0]
         lines = [f"{top}f/{d} at {_point_text(point)}: engine {engine!r}, given {given!r}"]
         n = len(self.points) - 1
-        if n:
-            where = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in self.ranges.items())
-            out = f"; {self.skipped} drawn outside the domain were skipped" if self.skipped else ""
-            lines.append(f"and at {n} random points (seed {self.seed}; {where}{out})")
+        where = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in self.ranges.items())
+        if n or self.skipped:
+            out = (f"{self.skipped} drawn outside the domain of f or of the derivative were skipped"
+                   if self.skipped else "none drawn outside the domain")
+            lines.append(f"and at {n} random points (seed {self.seed}; {where}); {out}")
         lines.append(f"largest error: |diff| {self.max_abs:.3g}, relative {self.max_rel:.3g} (tolerance "
                      f"{self.rtol:g} relative + {self.atol:g})")
         bad = self._failing()
-        if bad:
+        if self.none_checked and not bad:
+            lines.append(f"NOT CHECKED: none of the {self.skipped} random points drawn ({where}) lies in "
+                         "the domain; give ranges inside it (--range x=0.1:5)")
+        elif bad:
             point, engine, given = bad[0]
             lines.append(f"DISAGREE at {len(bad)} of {len(self.points)} points; first at "
                          f"{_point_text(point)}:\n  engine {engine!r}\n  given  {given!r}\n  |diff| "
@@ -159,12 +204,13 @@ class DerivativeCheck:
 Function = str | Callable[..., Value]
 
 
-def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict]]:
-    """point -> (root, {name: leaf}) for an expression text or a function of one `Value` per input."""
+def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict, dict]]:
+    """point -> (root, {name: leaf}, {name: value of a named intermediate}) for an expression text
+    (``n = x*w + b; tanh(n)`` names n) or a function of one `Value` per input (no intermediates)."""
     if isinstance(f, str):
         def run(point):
             parsed = parse_expression(f, **point)
-            return parsed.root, parsed.leaves
+            return parsed.root, parsed.leaves, {k: v.data for k, v in parsed.nodes.items()}
         return run
     if not callable(f):
         raise TypeError(f"f must be an expression (str) or a function of Values, got {type(f).__name__}")
@@ -174,7 +220,7 @@ def _evaluator(f: Function) -> Callable[[dict[str, float]], tuple[Value, dict]]:
         out = f(*leaves.values())
         if not isinstance(out, Value):
             raise TypeError(f"f must return a Value, got {type(out).__name__} {out!r:.40}")
-        return out, leaves
+        return out, leaves, {}
     return call
 
 
@@ -191,8 +237,9 @@ def _derivative_value(derivative: Function, point: dict[str, float]) -> float:
     return float(out)
 
 
-def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> float:
-    root, leaves = run(point)
+def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> tuple[float, dict]:
+    """The derivative, and f's named intermediates at the point (a formula may use them)."""
+    root, leaves, named = run(point)
     missing = [w for w in wrt if w not in leaves]
     if missing:
         raise ValueError(f"wrt {', '.join(missing)}: f has no input of that name (its inputs: "
@@ -200,7 +247,7 @@ def _engine_derivative(run, point: dict[str, float], wrt: tuple[str, ...]) -> fl
     g: Value | float = root
     for i, w in enumerate(wrt):
         g = grad(g, leaves[w], create_graph=i < len(wrt) - 1)
-    return float(g)
+    return float(g), named
 
 
 def _inputs(inputs: object) -> dict[str, float]:
@@ -232,7 +279,9 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
         if len(names) != 1:
             raise ValueError(f"f has {len(names)} inputs ({', '.join(names)}); say which with wrt=")
         wrt = names[0]
-    wrt_list = [wrt] if isinstance(wrt, (str, int)) else list(wrt)
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",")]  # "x,y" as on the command line
+    wrt_list = [wrt] if isinstance(wrt, int) else list(wrt)
     wrt_names = tuple(names[w] if isinstance(w, int) and 0 <= w < len(names) else w for w in wrt_list)
     for w in wrt_names:
         if w not in point:
@@ -255,15 +304,18 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
         if k not in box:
             raise ValueError(f"ranges: {k!r} is not one of the inputs ({', '.join(names)})")
         lo, hi = (float(x) for x in r)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"ranges[{k!r}] must be (low, high) with low < high, got {r!r}")
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
+            raise ValueError(f"ranges[{k!r}] must be (low, high) with low < high and a finite width "
+                             f"high - low, got {r!r}")
         box[k] = (lo, hi)
     gen = rng if isinstance(rng, random.Random) else random.Random(rng)
     run = _evaluator(f)
 
     def at(p: dict[str, float]) -> tuple[dict[str, float], float, float]:
         # + 0.0 turns -0.0 (relu's slope times a negative number) into 0.0 for the messages
-        return p, _engine_derivative(run, p, wrt_names) + 0.0, _derivative_value(derivative, p) + 0.0
+        engine, named = _engine_derivative(run, p, wrt_names)
+        given = _derivative_value(derivative, {**named, **p} if isinstance(derivative, str) else p)
+        return p, engine + 0.0, given + 0.0
 
     try:
         first = at(point)
@@ -302,7 +354,8 @@ def assert_derivative(f: Function, derivative: Function, inputs: Mapping[str, fl
 
     f           an expression in `autodiff.parse_expression`'s language, or a function taking one `Value`
                 per input and returning a `Value`.
-    derivative  a formula in the same language (it may use any of f's input names), or a function
+    derivative  a formula in the same language (it may use f's input names and the names f's
+                statements assign, e.g. n in ``n = x*w + b; tanh(n)``), or a function
                 taking one float per input (in the order of ``inputs``) and returning a float.
     inputs      the point: a dict name -> number, or (for a function f) a list, named x0, x1, ...
     wrt         the input (name or position) to differentiate by; a list for mixed partials,
@@ -319,6 +372,6 @@ def assert_derivative(f: Function, derivative: Function, inputs: Mapping[str, fl
     """
     result = check_derivative(f, derivative, inputs, wrt=wrt, order=order, points=points, rng=rng,
                               ranges=ranges, rtol=rtol, atol=atol)
-    if not result.agree:
+    if not result.agree:  # also when no random point could be checked
         raise DerivativeMismatch(str(result))
     return result

@@ -252,6 +252,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 def _folder(path: str, flag: str) -> Path:
     """An output folder, created if missing, checked writable before the work that fills it."""
+    if not path.strip():
+        raise CommandError(f"{flag} is empty; give the folder to write into, e.g. {flag} out")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise CommandError(f"{flag} {folder}: a file of that name exists; give a folder")
@@ -273,7 +275,9 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def _step(args: argparse.Namespace, parsed: ParsedExpression) -> int:
-    if args.frames:
+    if args.frames is not None:
+        if args.plain:
+            raise CommandError("--plain prints the steps in the terminal; --frames writes slides: give one")
         if args.html or args.predict:
             raise CommandError("--frames writes slides; --html and --predict write the page: give one")
         frames = _need("viz.frames", "frames", "slides of the pass")
@@ -354,7 +358,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise CommandError(f"--wrt {w}: the expression has no input of that name (its inputs: "
                                f"{', '.join(point) or 'none'})")
     try:
-        parse_expression(args.derivative, **point)
+        parse_expression(args.derivative, **{k: v.data for k, v in parsed.nodes.items()}, **point)
     except ExpressionError as e:
         raise CommandError(f"--derivative {args.derivative!r}: {e}") from None
     for flag, value in (("--points", args.points), ("--order", args.order or 1)):
@@ -374,6 +378,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"f = {' '.join(args.expr.split())}")
     print(f"derivative given: {' '.join(args.derivative.split())}")
     print(result)
+    if result.none_checked:
+        return 2
     return 0 if result.agree else 1
 
 
@@ -390,8 +396,11 @@ def cmd_exercise(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.lr) and 0 < args.lr < 10):
         raise CommandError(f"--lr must be a number in (0, 10), got {args.lr}")
     folder = _folder(args.output, "-o")
-    exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
-                             seed=args.seed, lr=args.lr)
+    try:
+        exercise = make_exercise(doc=args.doc, net=args.net, activation=args.activation, loss=args.loss,
+                                 seed=args.seed, lr=args.lr)
+    except (ValueError, RuntimeError) as e:  # an impossible network, or no usable numbers in the tries
+        raise CommandError(f"--net/--doc: {e}") from None
     try:
         paths = exercise.write(folder)
     except RuntimeError as e:  # viz.draw.RenderError: the stepper page inlines an SVG diagram

@@ -122,6 +122,10 @@ class Comparison:
     def agree(self) -> bool:
         return all(r.agrees(self.rtol, self.atol) for r in self.rows())
 
+    def __bool__(self) -> bool:
+        """Truthy only when everything agrees, so ``assert result`` fails on a disagreement."""
+        return self.agree
+
     def disagreements(self) -> list[Row]:
         return [r for r in self.rows() if not r.agrees(self.rtol, self.atol)]
 
@@ -151,13 +155,15 @@ class Comparison:
         title = (d.heading if isinstance(d, YourClosedForm) else
                  f"document {d.number}: {d.title} ({d.source})")
         out = [title,
-               f"network {self.network}; m = {self.m} example{'s' if self.m != 1 else ''}; {d.loss_text}",
-               "", head, *([line(self.loss)] if self.loss else [])]
+               f"network {self.network}; m = {self.m} example{'s' if self.m != 1 else ''}; {d.loss_text}"]
+        if self.loss or self.forward:  # no loss section when the closed form gave no loss
+            out += ["", head, *([line(self.loss)] if self.loss else [])]
         if self.forward:
             worst = max(self.forward, key=lambda r: r.abs_diff)
             out.append(f"  forward: all {len(self.forward)} z and a values, max |diff| {worst.abs_diff:.1e}")
-        out += ["", "δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad after backward)", head]
-        out += [line(r) for r in self.deltas]
+        if self.deltas:  # a closed form may give only the gradients
+            out += ["", "δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad after backward)", head]
+            out += [line(r) for r in self.deltas]
         out += ["", "gradients of the loss (engine: .grad after backward)", head]
         out += [line(r) for r in self.grads]
         if self.update:
@@ -298,6 +304,19 @@ def compare(network: MLP | ClosedForm, X: object, Y: object, doc: str | type[Clo
 
 # ---- your own closed form -----------------------------------------------------------------------
 
+def _shapes(x: object) -> str:
+    """What fn returned, described by type, length and shapes, not by its numbers: "list of 1: [((2, 3),
+    (2,))]"."""
+    def one(v: object) -> str:
+        if isinstance(v, (list, tuple)):
+            return "(" + ", ".join(one(u) for u in v) + ")"
+        shape = np.shape(v) if isinstance(v, (np.ndarray, int, float)) else None
+        return str(shape) if shape is not None else type(v).__name__
+    if isinstance(x, (list, tuple)):
+        return f"{type(x).__name__} of {len(x)}: [{', '.join(one(v) for v in x)}]"
+    return one(x)
+
+
 def _array(x: object, shape: tuple[int, ...], where: str, what: str) -> np.ndarray:
     """``x`` as a float64 array of ``shape``, or a ValueError saying which entry of fn's answer is wrong."""
     try:
@@ -368,8 +387,8 @@ def compare_yours(model: MLP, X: object, Y: object, closed_form: Callable, loss:
     else:
         grads, deltas, closed_loss = answer, None, None
     if not isinstance(grads, (list, tuple)) or len(grads) != L:
-        raise ValueError(f"closed_form returned grads = {type(grads).__name__} {grads!r:.60}; it must be a "
-                         f"list of {L} pairs (dW, db), one per layer")
+        raise ValueError(f"closed_form returned grads = {_shapes(grads)}; it must be a list of {L} pairs "
+                         f"(dW, db), one per layer, of shapes {_shapes([(W, b) for W, b in layers])}")
     closed_grads = []
     for l, ((W, b), pair) in enumerate(zip(layers, grads, strict=True)):
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -382,8 +401,9 @@ def compare_yours(model: MLP, X: object, Y: object, closed_form: Callable, loss:
     rows = []
     if deltas is not None:
         if not isinstance(deltas, (list, tuple)) or len(deltas) != L:
-            raise ValueError(f"closed_form returned deltas = {deltas!r:.60}; it must be a list of {L} "
-                             "arrays, one per layer, of shape (m, n_l)")
+            raise ValueError(f"closed_form returned deltas = {_shapes(deltas)}; it must be a list of {L} "
+                             f"arrays, one per layer, of shapes "
+                             f"{', '.join(str((m, W.shape[0])) for W, _ in layers)}")
         for l, (W, _) in enumerate(layers):
             D = _array(deltas[l], (m, W.shape[0]), f"deltas[{l}]", f"δ of layer {l}, one row per example")
             for j in range(W.shape[0]):
@@ -469,6 +489,10 @@ class DocumentReport:
     @property
     def agree(self) -> bool:
         return all(c.agree for c in self.comparisons)
+
+    def __bool__(self) -> bool:
+        """Truthy only when everything agrees, so ``assert result`` fails on a disagreement."""
+        return self.agree
 
     def __str__(self) -> str:
         first, rest = self.comparisons[0], self.comparisons[1:]

@@ -34,6 +34,9 @@ FILES = ("sheet.md", "sheet.html", "answers.md", "answers.html", "stepper.html")
 # slope is then between 0.045 and 0.25; a ReLU is 0.1 from its kink), and every δ and gradient has
 # |·| ≥ 0.001, so none rounds to 0 at four decimals.
 Z_MIN, Z_MAX, SMALLEST = 0.1, 3.0, 1e-3
+# The search for such numbers is bounded: each try costs time in proportion to the parameters, so the
+# tries allowed shrink as the network grows (a few seconds at most); a deeper network is refused at once.
+MAX_LAYERS, TRY_BUDGET, MIN_TRIES = 3, 40_000, 200
 
 
 @dataclass
@@ -193,16 +196,23 @@ def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
         cls = document(doc)
     widths = _widths(net) if net is not None else NETWORKS[cls.number]
     cls._check_depth(len(widths) - 1)
+    if cls.number == "000" and widths[-1] < 2:
+        raise ValueError(f"net {'-'.join(map(str, widths))}: the cross-entropy loss takes a softmax over the "
+                         "outputs, and a softmax over one output is always 1 (every gradient 0); give at "
+                         "least 2 outputs, e.g. 2-3-2, or use the binary_cross_entropy loss for one output")
+    n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(widths, widths[1:], strict=False))
+    tries = max(MIN_TRIES, TRY_BUDGET // n_params)
     gen = random.Random(f"deltagrad exercise {seed}")  # a str seed hashes the same on every run
-    for _ in range(10_000):
+    for _ in range(tries):
         layers, x, y = _draw(gen, widths, cls)
         closed = cls.from_layers(layers)
         key = compare(closed, [x], [y], lr=lr)
         if _usable(key):
             break
     else:
-        raise RuntimeError(f"make_exercise: no draw for {widths} gave answers neither trivial nor saturated "
-                           "in 10000 tries; choose a smaller network")
+        raise RuntimeError(f"make_exercise: no draw for net {'-'.join(map(str, widths))} gave answers neither "
+                           f"trivial nor saturated in {tries} tries; choose a smaller or narrower network "
+                           "(e.g. 2-3-2) or another seed")
     if not key.agree:
         raise RuntimeError(f"the engine and document {cls.number}'s closed form disagree on this exercise; "
                            f"the key is not written:\n{key}")
@@ -217,6 +227,9 @@ def _widths(net: str | list[int]) -> list[int]:
     if len(widths) < 2 or any(w < 1 or w > 6 for w in widths):
         raise ValueError(f"net {net!r:.40}: give the layer widths from input to output, each 1 to 6 (an "
                          "exercise is worked by hand), e.g. 2-3-2")
+    if len(widths) - 1 > MAX_LAYERS:
+        raise ValueError(f"net {net!r:.40}: {len(widths) - 1} layers of weights; an exercise worked by hand "
+                         f"has at most {MAX_LAYERS} (e.g. 2-3-3-2)")
     return widths
 
 

@@ -57,7 +57,9 @@ def test_a_right_closed_form_agrees_entry_by_entry(case):
 def test_each_mistake_is_caught_and_located(case, mistake, first):
     model, X, Y = case
     result = compare(model, X, Y, closed_form=lambda *a: backprop(*a, **mistake), loss="squared_error")
-    assert not result.agree
+    assert not result.agree and not result  # truthiness follows .agree, so `assert result` fails
+    with pytest.raises(AssertionError):
+        assert result
     row = result.first_disagreement
     assert row.name == first
     assert row.rel_diff > 1e-3
@@ -73,7 +75,9 @@ def test_only_gradients_is_enough_and_still_locates(case):
         return backprop(layers, X, Y, slope=False)["grads"]
 
     right = compare(model, X, Y, closed_form=lambda *a: backprop(*a)["grads"], loss="squared_error")
-    assert right.agree and right.loss is None and right.deltas == []
+    assert right and right.agree and right.loss is None and right.deltas == []
+    lines = str(right).splitlines()  # no empty loss or δ section: straight to the gradients
+    assert lines[2] == "" and lines[3].startswith("gradients of the loss") and "δ =" not in str(right)
     wrong = compare(model, X, Y, closed_form=grads_only, loss="squared_error")
     assert wrong.first_disagreement.name == "layers.0.neurons.0.w.0"
     assert all(r.agrees() for r in wrong.grads[8:])        # the output layer is right
@@ -111,8 +115,15 @@ def test_a_wrong_layout_is_named(case):
     with pytest.raises(ValueError, match=r"grads\[0\]\[0\] of shape \(3, 2\) \(transposed\?\); it must "
                        r"have shape \(2, 3\)"):
         compare(model, X, Y, closed_form=transposed_dW, loss="squared_error")
-    with pytest.raises(ValueError, match="list of 2 pairs"):
+    with pytest.raises(ValueError, match=r"grads = list of 1: \[\(\(2, 3\), \(2,\)\)\]; it must be a list "
+                       r"of 2 pairs \(dW, db\), one per layer, of shapes list of 2: \[\(\(2, 3\), \(2,\)\), "
+                       r"\(\(2, 2\), \(2,\)\)\]$"):
         compare(model, X, Y, closed_form=lambda *a: backprop(*a)["grads"][:1], loss="squared_error")
+    with pytest.raises(ValueError, match=r"deltas = list of 1: \[\(2, 2\)\]; .* of shapes "
+                       r"\(2, 2\), \(2, 2\)$"):
+        compare(model, X, Y, closed_form=lambda *a: {"grads": backprop(*a)["grads"],
+                                                     "deltas": backprop(*a)["deltas"][:1]},
+                loss="squared_error")
     with pytest.raises(ValueError, match=r"deltas\[1\] of shape \(2,\)"):
         compare(model, X, Y, closed_form=lambda *a: {"grads": backprop(*a)["grads"],
                                                      "deltas": [np.zeros((2, 2)), np.zeros(2)]},

@@ -157,3 +157,27 @@ def test_numbers_have_one_decimal():
     e = make_exercise(doc="003", seed=3)
     values = np.concatenate([np.ravel(W) for W, _ in e.layers] + [b for _, b in e.layers] + [e.x, e.y])
     assert np.allclose(values * 10, np.round(values * 10)) and (values != 0).all()
+
+
+# ---- found by a new-user test of issue 16 -----------------------------------------------------------
+
+def test_an_impossible_or_oversized_network_is_refused_at_once(tmp_path, capsys):
+    with pytest.raises(ValueError, match="softmax over one output is always 1"):
+        make_exercise(net="2-3-1", activation="relu", loss="cross_entropy")
+    assert main(["exercise", "--net", "2-3-1", "--activation", "relu", "--loss", "cross_entropy",
+                 "-o", str(tmp_path / "a")]) == 2
+    assert "at least 2 outputs" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="4 layers of weights.*at most 3"):
+        make_exercise(net="6-6-6-6-6", activation="relu", loss="cross_entropy")
+    assert main(["exercise", "--net", "6-6-6-6-6", "--activation", "relu", "--loss", "cross_entropy",
+                 "-o", str(tmp_path / "b")]) == 2
+    assert "at most 3" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+
+
+def test_a_search_without_usable_numbers_ends_with_a_clear_error(tmp_path, capsys):
+    # 6-6-6-6 with ReLU and cross-entropy: no draw in the bounded tries has every z and gradient usable
+    assert main(["exercise", "--net", "6-6-6-6", "--activation", "relu", "--loss", "cross_entropy",
+                 "-o", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "neither trivial nor saturated in" in err and "tries" in err and "Traceback" not in err

@@ -122,8 +122,9 @@ def test_bad_arguments(tmp_path):
     y = Value(1.0) * Value(2.0)
     with pytest.raises(ValueError, match="format must be 'svg' or 'png'"):
         frames(y, tmp_path, "gif")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        frames(y, tmp_path / "nope")
+    (tmp_path / "a file").write_text("")
+    with pytest.raises(ValueError, match="is a file; give a folder"):
+        frames(y, tmp_path / "a file")
     with pytest.raises(TypeError, match="needs a Value"):
         frames(2.0, tmp_path)
 
@@ -150,3 +151,41 @@ def _has_pillow() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_every_name_a_caption_uses_is_on_the_diagram(tmp_path):
+    require_dot()
+    from viz import frames
+
+    x1, w1, x2, w2 = Value(2.0, "x1"), Value(-3.0, "w1"), Value(0.0, "x2"), Value(1.0, "w2")
+    y = x1 * w1 + x2 * w2
+    walk = Walkthrough(x1 * w1 + x2 * w2)
+    paths = frames(y, tmp_path, "svg", gif=False)
+    assert y.label == "" or y.label is None  # the user's nodes keep their (absent) labels
+    used = set()
+    for k, path in enumerate(paths):
+        svg = path.read_text()
+        names = set(re.findall(r"([A-Za-z_][\w@]*)\.(?:grad|data)\b", walk.text(k)))
+        shown = {html.unescape(t) for t in re.findall(r">([^<>]+)</text>", svg)}
+        assert names <= shown, (k, names - shown)
+        used |= names
+    assert {"v2", "v5", "v6"} <= used
+
+
+def test_a_missing_folder_is_created_as_by_the_command(tmp_path):
+    require_dot()
+    from viz import frames
+
+    paths = frames(Value(1.0, "a") * Value(2.0, "b"), tmp_path / "new" / "again", gif=False)
+    assert paths[0].parent == tmp_path / "new" / "again" and all(p.exists() for p in paths)
+
+
+def test_empty_folders_and_plain_with_frames_are_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["step", "x*x", "x=3", "--frames", ""]) == 2
+    assert "--frames is empty" in capsys.readouterr().err
+    assert main(["step", "x*x", "x=3", "--frames", "out", "--plain"]) == 2
+    assert "--plain" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    assert main(["exercise", "--doc", "004", "-o", ""]) == 2
+    assert "-o is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

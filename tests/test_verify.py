@@ -159,3 +159,78 @@ def test_verify_runs_as_a_command():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "agree" in done.stdout
+
+
+# ---- found by a new-user test of issue 16 -----------------------------------------------------------
+
+def test_a_failed_check_is_falsy_so_assert_result_fails():
+    wrong = check_derivative("x*x", "3*x", {"x": 1.0})
+    assert not wrong.agree and not bool(wrong)
+    with pytest.raises(AssertionError):
+        assert wrong
+    assert check_derivative("x*x", "2*x", {"x": 1.0})
+
+
+def test_no_random_point_in_the_domain_is_not_agreement(capsys):
+    result = check_derivative("log(x)", "1/x", {"x": 1.0}, ranges={"x": (-3.0, -1.0)})
+    assert result.none_checked and not result.agree and len(result.points) == 1 and result.skipped > 0
+    assert "NOT CHECKED" in str(result) and "agree" not in str(result).splitlines()[-1]
+    with pytest.raises(DerivativeMismatch, match="NOT CHECKED"):
+        assert_derivative("log(x)", "1/x", {"x": 1.0}, ranges={"x": (-3.0, -1.0)})
+    assert main(["verify", "log(x)", "--wrt", "x", "--derivative", "1/x", "x=1", "--range", "x=-3:-1"]) == 2
+    out = capsys.readouterr().out
+    assert "and at 0 random points" in out and "skipped" in out and "NOT CHECKED" in out
+
+
+def test_skipped_points_are_counted_and_an_overflowing_range_is_refused(capsys):
+    result = check_derivative("log(x)", "1/x", {"x": 1.0}, points=50)
+    assert result.agree and result.skipped > 0 and len(result.points) == 51
+    assert f"{result.skipped} drawn outside the domain" in str(result)
+    with pytest.raises(ValueError, match="finite width"):
+        check_derivative("log(x)", "1/x", {"x": 1.0}, ranges={"x": (-1e308, 1e308)})
+    assert main(["verify", "log(x)", "--wrt", "x", "--derivative", "1/x", "x=1", "--range",
+                 "x=-1e308:1e308"]) == 2
+    assert "finite width" in capsys.readouterr().err
+
+
+def test_wrt_may_be_a_comma_separated_string_as_on_the_command_line():
+    result = check_derivative("x * y * y", "2 * y", {"x": 0.5, "y": 1.5}, wrt="x,y")
+    assert result.agree and result.wrt == ("x", "y")
+
+
+def test_gradients_close_takes_numpy_arrays_inf_and_nan_like_numpy():
+    np = pytest.importorskip("numpy")
+    assert_gradients_close(np.array([[1.0, 2.0], [3.0, math.inf]]), np.array([[1.0, 2.0], [3.0, math.inf]]))
+    with pytest.raises(AssertionError, match=r"\[1, 0\]: actual 3.0, expected 4.0"):
+        assert_gradients_close(np.array([[1.0, 2.0], [3.0, 0.0]]), np.array([[1.0, 2.0], [4.0, 0.0]]))
+    assert_gradients_close([math.inf, -1.0], [math.inf, -1.0])
+    with pytest.raises(AssertionError):
+        assert_gradients_close([math.inf], [-math.inf])
+    with pytest.raises(AssertionError, match="nan is not equal.*equal_nan=True"):
+        assert_gradients_close([math.nan, 1.0], [math.nan, 1.0])
+    assert_gradients_close([math.nan, 1.0], [math.nan, 1.0], equal_nan=True)
+    with pytest.raises(AssertionError):
+        assert_gradients_close([math.nan], [1.0], equal_nan=True)
+
+
+@pytest.mark.parametrize("tol", [dict(rtol=-1e-7), dict(atol=-1.0), dict(rtol=math.nan)])
+def test_gradients_close_refuses_negative_tolerances(tol):
+    with pytest.raises(ValueError, match="must be a finite number >= 0"):
+        assert_gradients_close([1.0], [1.0], **tol)
+
+
+def test_gradients_close_refuses_a_value_no_backward_reached():
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    (x * x).backward()
+    with pytest.raises(ValueError, match=r"actual\[1\].*has_grad is False.*backward"):
+        assert_gradients_close([x, y], [4.0, 0.0])
+    assert_gradients_close([x], [4.0])
+
+
+def test_the_derivative_may_use_the_expressions_named_intermediates(capsys):
+    f = "n = x*w + b; o = tanh(n)"
+    assert check_derivative(f, "x * (1 - tanh(n)**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert check_derivative(f, "x * (1 - o**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert not check_derivative(f, "x * (1 + o**2)", {"x": 2.0, "w": -3.0, "b": 6.88}, wrt="w")
+    assert main(["verify", f, "--wrt", "w", "--derivative", "x*(1-tanh(n)**2)", "x=2", "w=-3", "b=6.88"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "agree"

@@ -576,10 +576,12 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         graph = root
     else:
         graph = draw(root, **options)
-    if preset is not None:
-        from viz.presets import apply_preset
-        graph = apply_preset(graph, preset)
-    write_atomic(path, render_bytes(graph, fmt))
+    if preset is None:
+        write_atomic(path, render_bytes(graph, fmt))
+    else:
+        from viz.presets import apply_preset, fit_svg
+        out = render_bytes(apply_preset(graph, preset, fmt), fmt)
+        write_atomic(path, fit_svg(out, preset) if fmt == "svg" else out)
     return path
 
 

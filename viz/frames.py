@@ -12,6 +12,7 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import apply, batch_size
 from autodiff.files import write_atomic
+from autodiff.steps import node_names
 
 __all__ = ["frames", "copy_graph", "GIF_NAME"]
 
@@ -67,9 +68,10 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     The frames are those of the HTML stepper (`autodiff.Walkthrough`): ``start`` (only the leaves are
     known), one per forward step (the node computed is outlined in red; values not yet computed show
     "?"), ``seed`` (root.grad = 1), one per backward step (the node passing its gradient on is outlined;
-    gradients not yet reached show "—"). Each frame is captioned with the step's worked example.
+    gradients not yet reached show "—"). Each frame is captioned with the step's worked example, and
+    every node is drawn with the name the captions use (its label, else ``v<i>``).
 
-    folder     must exist; files are ``frame_000.svg`` (or .png), ``frame_001...`` and ``pass.gif``
+    folder     created if missing; files are ``frame_000.svg`` (or .png), ``frame_001...`` and ``pass.gif``
                (written atomically; frames of an earlier, longer pass are not removed).
     format     "svg" or "png" for the frames; the GIF is made from PNGs either way.
     preset     a `viz.presets` name ("slide": 16:9, 1920 × 1080 pixels, large type) or None.
@@ -79,7 +81,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     one example's graph instead) and `viz.RenderError` when no renderer is installed.
     """
     from viz.draw import draw, render_bytes
-    from viz.presets import apply_preset
+    from viz.presets import apply_preset, fit_svg
     from viz.presets import preset as find_preset
 
     if not isinstance(root, Value):
@@ -87,8 +89,8 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     if format not in ("svg", "png"):
         raise ValueError(f"frames: format must be 'svg' or 'png', got {format!r:.40}")
     folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"frames: the folder {str(folder)!r} does not exist; create it first")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"frames: {str(folder)!r} is a file; give a folder (it is created if missing)")
     if max(map(batch_size, topological_order(root))) > 1:
         raise ValueError("frames: the graph holds a batch (autodiff.batched); build one example's graph "
                          "and draw that")
@@ -98,10 +100,14 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         except ImportError:
             raise RuntimeError("frames: PNG frames and the GIF need Pillow: pip install "
                                "'deltagrad[slides]' (or write SVG frames with gif=False)") from None
+    folder.mkdir(parents=True, exist_ok=True)  # as `deltagrad step --frames` does
     # Two copies: the walkthrough runs its backward pass on one; the other is set to each frame's state.
     walk_root, walk_order = copy_graph(root)
     walk = Walkthrough(walk_root)
     _, shown = copy_graph(root)
+    # every name a caption uses is on the diagram, as in the HTML stepper: unlabelled nodes get "v<i>"
+    for s, name in zip(shown, node_names(walk_order).values(), strict=True):
+        s.label = name
     chosen = None if preset is None else find_preset(preset)
     shown_root = shown[-1]
     written, pngs = [], []
@@ -116,13 +122,12 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         graph.body = [line.replace("data nan", f"data {_PENDING}") for line in graph.body]
         caption = f"frame {k}/{len(walk) - 1} · {walk.text(k)}"
         graph.attr(label=_caption(caption), labelloc="t", labeljust="l")
-        if chosen is not None:
-            graph = apply_preset(graph, chosen)
         written.append(folder / f"frame_{k:03d}.{format}")
         if format == "svg":
-            write_atomic(written[-1], render_bytes(graph, "svg"))
+            svg = render_bytes(graph if chosen is None else apply_preset(graph, chosen, "svg"), "svg")
+            write_atomic(written[-1], svg if chosen is None else fit_svg(svg, chosen))
         if gif or format == "png":
-            pngs.append(render_bytes(graph, "png"))
+            pngs.append(render_bytes(graph if chosen is None else apply_preset(graph, chosen), "png"))
     images = _canvases(pngs, chosen.pixels if chosen else None) if pngs else []
     if format == "png":
         for path, image in zip(written, images, strict=True):

@@ -4,24 +4,27 @@ draw --preset slide`` and the frames of `viz.frames`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["Preset", "PRESETS", "apply_preset", "preset"]
+__all__ = ["Preset", "PRESETS", "apply_preset", "fit_svg", "preset"]
 
 
 @dataclass(frozen=True)
 class Preset:
-    """Graph, node and edge attributes (graphviz names) and the picture's size in pixels (PNG)."""
+    """Graph, node and edge attributes (graphviz names), the picture's size in pixels (PNG) and in
+    inches (SVG, 72 points to the inch)."""
 
     name: str
     graph: dict[str, str] = field(default_factory=dict)
     node: dict[str, str] = field(default_factory=dict)
     edge: dict[str, str] = field(default_factory=dict)
     pixels: tuple[int, int] | None = None
+    inches: tuple[float, float] | None = None
 
 
 # 16:9 at 120 dpi: size 16 × 9 inches is 1920 × 1080 pixels. ratio "fill" spreads the layout (not the
@@ -34,6 +37,7 @@ SLIDE = Preset(
     node={"fontsize": "22", "penwidth": "1.4"},
     edge={"fontsize": "18", "penwidth": "1.6", "arrowsize": "1"},
     pixels=(1920, 1080),
+    inches=(16, 9),
 )
 
 PRESETS: dict[str, Preset] = {SLIDE.name: SLIDE}
@@ -48,11 +52,55 @@ def preset(name: str | Preset) -> Preset:
     return PRESETS[name]
 
 
-def apply_preset(graph: graphviz.Digraph, name: str | Preset) -> graphviz.Digraph:
-    """A copy of ``graph`` with the preset's attributes laid over its own (the graph is unchanged)."""
+def apply_preset(graph: graphviz.Digraph, name: str | Preset, format: str = "png") -> graphviz.Digraph:
+    """A copy of ``graph`` with the preset's attributes laid over its own (the graph is unchanged).
+
+    For ``format`` "svg" the dpi is left out: graphviz (2.43) scales an SVG's width and height by
+    dpi/72 but not its viewBox, which crops the drawing; SVG is sized in points instead (`fit_svg`)."""
     p = preset(name)
     out = graph.copy()
-    out.graph_attr.update(p.graph)
+    out.graph_attr.update({k: v for k, v in p.graph.items() if not (format == "svg" and k == "dpi")})
     out.node_attr.update(p.node)
     out.edge_attr.update(p.edge)
     return out
+
+
+_SVG_TAG = re.compile(rb"<svg\b[^>]*>")
+_ATTRIBUTE = rb'\s%s="[^"]*"'
+# graphviz's outer group and its background polygon (the whole layout, in the group's coordinates)
+_GRAPH = re.compile(rb'(<g id="graph0" class="graph" transform=")scale\([^)]*\)( rotate\(0\) '
+                    rb'translate\(([-\d.]+) ([-\d.]+)\)">\s*<title>[^<]*</title>\s*<polygon [^>]*'
+                    rb'points="([^"]*)")')
+
+
+def fit_svg(svg: bytes, name: str | Preset) -> bytes:
+    """``svg`` (as graphviz writes it) on the preset's canvas: width and height set to its ``inches``
+    in points, the drawing unscaled in a viewBox around its layout, widened (or heightened), centred,
+    to the same aspect ratio, on white. (graphviz's own scale to the size is rounded to two decimals,
+    which can push the drawing past the edge.) Unchanged for a preset without ``inches``; ValueError
+    for an SVG not laid out by graphviz's dot."""
+    p = preset(name)
+    if p.inches is None:
+        return svg
+    tag, graph = _SVG_TAG.search(svg), _GRAPH.search(svg)
+    if tag is None or graph is None:
+        raise ValueError("fit_svg: not an SVG of graphviz's (no <svg> with a graph0 group and background)")
+    tx, ty = float(graph.group(3)), float(graph.group(4))
+    xs, ys = zip(*((float(a) for a in pair.split(b",")) for pair in graph.group(5).split()), strict=True)
+    x, y, w, h = tx + min(xs), ty + min(ys), max(xs) - min(xs), max(ys) - min(ys)
+    if w <= 0 or h <= 0:
+        raise ValueError("fit_svg: the drawing is empty")
+    aspect = p.inches[0] / p.inches[1]
+    if w / h < aspect:
+        x, w = x - (h * aspect - w) / 2, h * aspect
+    else:
+        y, h = y - (w / aspect - h) / 2, w / aspect
+    new = tag.group(0)
+    for attribute in (b"width", b"height", b"viewBox", b"preserveAspectRatio"):
+        new = re.sub(_ATTRIBUTE % attribute, b"", new)
+    size = f' width="{p.inches[0] * 72:g}pt" height="{p.inches[1] * 72:g}pt"'
+    view = f' viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}" preserveAspectRatio="xMidYMid meet"'
+    new = new[:4] + (size + view).encode() + new[4:]
+    background = f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="white"/>'.encode()
+    body = svg[tag.end():graph.start()] + graph.group(1) + b"scale(1 1)" + graph.group(2) + svg[graph.end():]
+    return svg[:tag.start()] + new + background + body
