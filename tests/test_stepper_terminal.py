@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from autodiff import Value
+from autodiff import Value, Walkthrough
 from viz.stepper import render_frame, step_terminal
 
 
@@ -31,7 +31,8 @@ def drive(root, keys, width=120, height=None):
         screens.append(console.export_text(clear=True))
         return pending.pop(0)
 
-    walk = step_terminal(root, console=console, keys=next_key, interactive=True)
+    assert step_terminal(root, console=console, keys=next_key, interactive=True) is None
+    walk = Walkthrough(root)
     assert not pending, "the stepper stopped before reading every key"
     return walk, screens
 
@@ -77,7 +78,8 @@ def test_gradient_table_shows_accumulation_and_hides_unknown_values():
 def test_piped_output_prints_every_step():
     o, _ = neuron()
     out = io.StringIO()
-    walk = step_terminal(o, console=Console(file=out, width=120))
+    assert step_terminal(o, console=Console(file=out, width=120)) is None  # no repr under a notebook cell
+    walk = Walkthrough(o)
     text = out.getvalue()
     for frame in range(len(walk)):
         assert walk.text(frame).splitlines()[0] in text

@@ -403,8 +403,10 @@ JUMPS = {"home", "g", "end", "G", "b", "pgdn", "pgup", "]", "["}
 
 
 def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None = None,
-                  interactive: bool | None = None, example: int | None = None) -> Walkthrough:
-    """Step through ``root``'s forward and backward pass in the terminal and return the `Walkthrough`.
+                  interactive: bool | None = None, example: int | None = None) -> None:
+    """Step through ``root``'s forward and backward pass in the terminal (`Walkthrough` holds the steps).
+
+    Returns None, as a display does, so that a notebook cell shows the steps and no repr after them.
 
     Interactive when the console is a terminal (or ``interactive=True``): the keys of `KEYS_HELP`
     (``?`` shows them; only ``q``, Ctrl-C or the end of input quit, any other key says what it does).
@@ -427,13 +429,12 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
         steps = [Text(walk.text(frame)) for frame in range(len(walk))]
         last = render_frame(walk, len(walk) - 1, used_by, show_keys=False, width=console.width)
         console.print(Group(*steps, last))
-        return walk
+        return
     try:
         with cbreak() if keys is None else nullcontext():
             _loop(walk, used_by, console, read_key if keys is None else keys)
     except KeyboardInterrupt:
         pass
-    return walk
 
 
 def _loop(walk: Walkthrough, used_by, console, keys: Callable[[], str]) -> None:
