@@ -96,6 +96,8 @@ class Exercise:
             "seed": self.seed, "doc": d, "widths": self.widths, "hidden": d.hidden,
             "output": self.activation_out, "loss_text": d.loss_text, "lr": self.lr,
             "x": self.x, "y": self.y, "neurons": neurons,
+            # the document's own letter for the target: 004 writes L = ½ Σ (y − t)², y the output
+            "target": "t" if d.number == "004" else "y",
             "loss": answer(self.key.loss),
             "forward": [answer(r) for r in self.key.forward],
             "deltas": [answer(r) for r in self.key.deltas],
@@ -255,7 +257,7 @@ Loss: {{ loss_text }}; here one example, m = 1. Learning rate η = {{ lr | num }
 {% for n in neurons -%}
 | layer {{ n.layer }}, neuron {{ n.neuron }} | {% for w in n.weights %}{{ w.symbol }} = {{ w.value | num }}{{ ", " if not loop.last }}{% endfor %} | {{ n.bias.symbol }} = {{ n.bias.value | num }} |
 {% endfor %}
-Input x = ({{ x | map("num") | join(", ") }}), target y = ({{ y | map("num") | join(", ") }}).
+Input x = ({{ x | map("num") | join(", ") }}), target {{ target }} = ({{ y | map("num") | join(", ") }}).
 
 ## Questions{% if answers %} and answers (the engine's; document {{ doc.number }}'s closed form agrees to {{ "%.0e" | format(max_diff) }}){% endif %}
 
@@ -267,9 +269,9 @@ Give every number to 4 decimals.
 2. **δ.** δ = ∂L/∂z of every neuron.
 {% for r in deltas %}   - {{ r.symbol }} (`{{ r.name }}`){% if answers %} = {{ r.engine | num(6) }}{% endif %}
 {% endfor %}3. **Gradients.** ∂L/∂ of every weight and bias.
-{% for r in grads %}   - ∂L/∂{{ r.symbol }}{% if answers %} = {{ r.engine | num(6) }}{% endif %}
+{% for r in grads %}   - ∂L/∂{{ r.symbol }} (`{{ r.name }}`){% if answers %} = {{ r.engine | num(6) }}{% endif %}
 {% endfor %}4. **One step.** Every parameter after one step of gradient descent, θ ← θ − η ∂L/∂θ.
-{% for r in update %}   - {{ r.symbol }}{% if answers %} → {{ r.engine | num(6) }}{% endif %}
+{% for r in update %}   - {{ r.symbol }} (`{{ r.name }}`){% if answers %} → {{ r.engine | num(6) }}{% endif %}
 {% endfor %}
 {% if not answers %}The stepper page (stepper.html) asks for each gradient of the backward pass in turn and
 checks your answer.{% endif %}
@@ -297,7 +299,7 @@ m = 1. Learning rate η = {{ lr | num }}.</p>
 <td>{% for w in n.weights %}{{ w.symbol }} = {{ w.value | num }}{{ ", " if not loop.last }}{% endfor %}</td>
 <td>{{ n.bias.symbol }} = {{ n.bias.value | num }}</td></tr>
 {% endfor %}</table>
-<p>Input x = ({{ x | map("num") | join(", ") }}), target y = ({{ y | map("num") | join(", ") }}).</p>
+<p>Input x = ({{ x | map("num") | join(", ") }}), target {{ target }} = ({{ y | map("num") | join(", ") }}).</p>
 <h2>Questions</h2>
 {% if answers %}<p>The answers are the engine's; document {{ doc.number }}'s closed form agrees with every one
 to {{ "%.0e" | format(max_diff) }}.</p>{% else %}<p>Give every number to 4 decimals.</p>{% endif %}

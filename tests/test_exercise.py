@@ -181,3 +181,15 @@ def test_a_search_without_usable_numbers_ends_with_a_clear_error(tmp_path, capsy
                  "-o", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert "neither trivial nor saturated in" in err and "tries" in err and "Traceback" not in err
+
+
+def test_the_sheet_uses_the_documents_letters_and_names_every_question_by_its_node():
+    """Document 004 writes L = ½ Σ (y − t)² with y the output: its sheet calls the target t, not y; every
+    question, gradients and updates too, gives the node path the stepper page shows."""
+    sheet = make_exercise(doc="004", seed=7).render("sheet.md")
+    assert "target t = (" in sheet and "target y" not in sheet
+    for line in sheet.splitlines():
+        if line.lstrip().startswith("- ") and ("∂L/∂" in line or "→" not in line):
+            assert re.search(r"\(`layers\.\d+\.neurons\.\d+\.", line) or "loss" in line, line
+    other = make_exercise(doc="003", seed=7).render("sheet.md")
+    assert "target y = (" in other
