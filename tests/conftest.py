@@ -56,6 +56,26 @@ def require_chromium() -> str:
     return path
 
 
+# Debian's chromium, headless, with none of its own network traffic (this machine has no network).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium driven by Playwright, one per test module."""
+    chromium = require_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require(sync_playwright is not None, "Playwright for Python", "pip install -e '.[test]'")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 # ---- graphs several test files step through -------------------------------------------------------
 
 B = 6.8813735870195432  # makes the classic neuron's pre-activation n = atanh(1/√2), so o = 1/√2

@@ -6,24 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nn.exercise import make_exercise
-from tests.conftest import require, require_chromium, require_dot
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "Playwright for Python", "pip install playwright into .venv")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
-        yield b
-        b.close()
+from tests.conftest import require_dot
 
 
 def open_page(browser, path):

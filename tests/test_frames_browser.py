@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from autodiff.parse import parse_expression
-from tests.conftest import require, require_chromium, require_dot
+from tests.conftest import require_dot
 from viz.draw import render
 from viz.frames import frames
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 # For every node, edge and text: its box in screen pixels (getBoundingClientRect applies the viewBox
 # and every transform) against the <svg> element's own box.
@@ -27,19 +22,6 @@ OUTSIDE = """() => {
   return {width: r.width, height: r.height, nodes: svg.querySelectorAll('g.node').length, outside: out};
 }"""
 
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "Playwright for Python", "pip install playwright into .venv")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
-        yield b
-        b.close()
 
 
 def measure(browser, path, shot=None):

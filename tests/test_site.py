@@ -17,12 +17,10 @@ from urllib.parse import urldefrag, urlparse
 
 import pytest
 
-from tests.conftest import require, require_chromium, require_dot
+from tests.conftest import require, require_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "examples" / "notebooks").glob("*.ipynb"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +81,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    require(importlib.util.find_spec("playwright") is not None, "Playwright", "pip install -e '.[test]'")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_in_chromium_every_internal_link_resolves_and_no_other_host_is_asked(served, browser):

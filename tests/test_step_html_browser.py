@@ -12,25 +12,10 @@ import pytest
 
 from autodiff import Value, topological_order
 from autodiff.steps import fmt
-from tests.conftest import classic_neuron, require, require_chromium, require_dot
+from tests.conftest import classic_neuron, require_dot
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "Playwright for Python", "pip install playwright into .venv")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:
