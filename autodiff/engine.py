@@ -293,7 +293,7 @@ def _check_gradients(order: list[Value]) -> None:
     first = next((n for n in reversed(order) if not _finite(n._grad)), None)
     if first is None:
         return  # the sum overflowed, not a gradient
-    culprit = ""
+    culprit, node = "", first
     try:
         for _ in backprop(order[-1], {order[-1]: like(1.0, order[-1].data)}):
             pass
@@ -303,20 +303,24 @@ def _check_gradients(order: list[Value]) -> None:
                    f"{', '.join(_shown(p.data) for p in node.parents)}, upstream {_shown(g)})"
                    if e.term else f"; it comes from terms adding up at node {_name(node, order)}"
                    ) + _made_at(node)
-    raise FloatingPointError(
+    error = FloatingPointError(
         f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
         f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. Scale the "
         "inputs or the loss down, or use a stable formulation")
+    error.node = node  # as every backward error: the node it is about (parse's error_at reads it)
+    raise error
 
 
 def _check_accumulated(added: list, order: list[Value]) -> None:
     """Raise naming the first leaf whose accumulated gradient (held + this pass's) is not finite."""
     for node, total in added:
         if not _finite(total):
-            raise FloatingPointError(
+            error = FloatingPointError(
                 f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
                 f"be {_shown(total)} once this pass's gradient is added to what it held, not a finite "
                 "number; call zero_grad() between passes, or scale the loss down")
+            error.node = node
+            raise error
 
 
 def _shown(x) -> str:
@@ -334,6 +338,13 @@ def _made_at(node: Value) -> str:
 
 # autodiff.detect_anomaly: where each node was made (file:line in the caller), None when not active
 _anomaly_sites: dict | None = None
+# Neither detect_anomaly nor no_grad is active: `apply` then checks one flag instead of two.
+_usual = True
+
+
+def _update_usual() -> None:
+    global _usual
+    _usual = _anomaly_sites is None and _grad_enabled
 
 
 @contextmanager
@@ -345,10 +356,12 @@ def detect_anomaly() -> Iterator[None]:
     global _anomaly_sites
     before = _anomaly_sites
     _anomaly_sites = {} if before is None else before
+    _update_usual()
     try:
         yield
     finally:
         _anomaly_sites = before
+        _update_usual()
 
 
 def _record_site(node: Value) -> None:
@@ -381,10 +394,12 @@ def no_grad() -> Iterator[None]:
     evaluation, e.g. of accuracy. As ``torch.no_grad()``, but for the whole process, not per thread."""
     global _grad_enabled
     before, _grad_enabled = _grad_enabled, False
+    _update_usual()
     try:
         yield
     finally:
         _grad_enabled = before
+        _update_usual()
 
 
 def is_grad_enabled() -> bool:
@@ -478,14 +493,21 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._grad = None
     out._op = prim
     out.label = ""
-    d = out.data
-    if (d - d if d.__class__ is float else is_array(d) and not _finite(d)) or _anomaly_sites is not None:
-        if not _finite(d):  # Values stay finite: the op that overflowed says so
-            raise _overflow(prim, (a, b, *more) if b is not _NONE else (a,))
-        _record_site(out)
-    if not _grad_enabled:  # no_grad: the number only
-        out._op = out._a = out._b = None
+    d = out.data  # `d - d` is 0.0 (false) for a finite float: one subtraction checks the common case
+    if (d - d if d.__class__ is float else is_array(d) and not _finite(d)) or not _usual:
+        _unusual(out, prim, (a, b, *more) if b is not _NONE else (a,))
     return out
+
+
+def _unusual(out: Value, prim: Primitive, args: tuple) -> None:
+    """`apply`'s rare cases, off its hot path: a result that is not finite (an error naming the op),
+    `detect_anomaly` (record where the node was made) and `no_grad` (the number only)."""
+    if not _finite(out.data):  # Values stay finite: the op that overflowed says so
+        raise _overflow(prim, args)
+    if _anomaly_sites is not None:
+        _record_site(out)
+    if not _grad_enabled:
+        out._op = out._a = out._b = None
 
 
 Value.apply = staticmethod(apply)  # what a primitive called on a Value runs (see Primitive.__call__)

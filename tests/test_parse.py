@@ -247,3 +247,28 @@ def test_at_the_limit_it_works_and_deep_in_a_call_stack_it_still_fails_cleanly()
         assert "nested too deeply" in str(e)
     else:
         assert root.data == MAX_OPERATORS
+
+
+def test_two_argument_functions_keep_their_argument_order():
+    """maximum/minimum (issue 13) in the language: arguments in order, the arity checked."""
+    p = parse_expression("maximum(x, 2*y) - minimum(y, x)", x=3.0, y=1.0)
+    p.root.backward()
+    x, y = p.leaves["x"], p.leaves["y"]
+    assert p.root.data == 3.0 - 1.0 and (x.grad, y.grad) == (1.0, -1.0)   # max picks x, min picks y
+    q = parse_expression("maximum(x, 2*y)", x=1.0, y=3.0)
+    q.root.backward()
+    assert q.root.data == 6.0 and (q.leaves["x"].grad, q.leaves["y"].grad) == (0.0, 2.0)
+    for text in ("maximum(x)", "exp(x, y)"):
+        with pytest.raises(ExpressionError, match="takes exactly"):
+            parse_expression(text, x=1.0, y=2.0)
+
+
+def test_backward_errors_point_at_the_expression():
+    """ParsedExpression.backward: a rule's error and an overflowing gradient both carry a position."""
+    with pytest.raises(ExpressionError) as rule:
+        parse_expression("y = 2*x; sqrt(y)", x=0.0).backward()
+    assert (rule.value.line, rule.value.column) == (1, 10) and "`sqrt(y)`" in str(rule.value)
+    with pytest.raises(ExpressionError) as overflow:
+        parse_expression("y = sqrt(x); y * 1e308", x=1e-10).backward()
+    assert (overflow.value.line, overflow.value.column) == (1, 5)
+    assert "not a finite number" in str(overflow.value)
