@@ -140,20 +140,25 @@ class Comparison:
         return (f"{self.network}, m = {self.m}: max |diff| {self.max_abs:.1e}, max relative "
                 f"{self.max_rel:.1e}: {verdict}")
 
+    def _heading(self) -> tuple[str, str]:
+        """The title line and the name of the symbol column: a document's, or your closed form's."""
+        d = self.doc
+        if isinstance(d, YourClosedForm):
+            return d.heading, "symbol"
+        return f"document {d.number}: {d.title} ({d.source})", "document"
+
     def __str__(self) -> str:
         d = self.doc
+        title, kind = self._heading()
         width = max(len(r.name) for r in self.rows()) + 2
-        sym = max(len("document"), *(_shown(r.symbol) for r in self.rows())) + 2
+        sym = max(len(kind), *(_shown(r.symbol) for r in self.rows())) + 2
 
         def line(r: Row) -> str:
             mark = "" if r.agrees(self.rtol, self.atol) else "   <-- differs"
             return (f"  {r.name:<{width}}{_pad(r.symbol, sym)}{r.engine:>+24.16e}{r.closed:>+24.16e}"
                     f"{r.abs_diff:>11.1e}{mark}")
 
-        kind = "symbol" if isinstance(d, YourClosedForm) else "document"
         head = f"  {'':<{width}}{kind:<{sym}}{'engine':>24}{'closed form':>24}{'|diff|':>11}"
-        title = (d.heading if isinstance(d, YourClosedForm) else
-                 f"document {d.number}: {d.title} ({d.source})")
         out = [title,
                f"network {self.network}; m = {self.m} example{'s' if self.m != 1 else ''}; {d.loss_text}"]
         if self.loss or self.forward:  # no loss section when the closed form gave no loss
@@ -195,14 +200,15 @@ class Comparison:
             title = f'<tr><th colspan="5" style="text-align:left">{escape(title)}</th></tr>'
             return title + "".join(map(row, rows))
 
-        d = self.doc
-        head = "".join(f"<th>{h}</th>" for h in ("", "document", "engine", "closed form", "|diff|"))
+        title, kind = self._heading()  # a document's, or your closed form's (no loss, no δ's maybe)
+        head = "".join(f"<th>{h}</th>" for h in ("", kind, "engine", "closed form", "|diff|"))
         verdict = "AGREE" if self.agree else f"DISAGREE on {len(self.disagreements())} entries"
-        return (f"<p><b>document {escape(d.number)}: {escape(d.title)}</b><br>"
-                f"network {escape(self.network)}; m = {self.m}; {escape(d.loss_text)}</p>"
+        deltas = ("δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad)", self.deltas)
+        return (f"<p><b>{escape(title)}</b><br>"
+                f"network {escape(self.network)}; m = {self.m}; {escape(self.doc.loss_text)}</p>"
                 '<div style="max-width:100%;overflow-x:auto"><table style="font-family:monospace">'
-                f"<tr>{head}</tr>{row(self.loss)}"
-                + section("δ = ∂(loss of one example)/∂z per neuron (engine: m · z.grad)", self.deltas)
+                f"<tr>{head}</tr>{row(self.loss) if self.loss else ''}"
+                + (section(*deltas) if self.deltas else "")
                 + section("gradients of the loss (engine: .grad after backward)", self.grads)
                 + f"</table></div><p>{escape(self.summary())}: the engine and the closed form {verdict}</p>")
 

@@ -136,3 +136,16 @@ def test_a_wrong_layout_is_named(case):
         compare(model, X, Y, "003", closed_form=backprop, loss="squared_error")
     with pytest.raises(ValueError, match="closed_form=fn"):
         compare(model, X, Y, loss="squared_error", doc="003")
+
+
+def test_a_notebook_shows_your_closed_form_as_it_prints_it(case):
+    """`_repr_html_` of a closed_form=fn comparison: your closed form's title and symbol column, no loss
+    row or δ section when fn gave none (it read a document's number and the loss row before)."""
+    model, X, Y = case
+    full = compare(model, X, Y, closed_form=backprop, loss="squared_error")._repr_html_()
+    assert "your closed form backprop against the engine" in full and "<th>symbol</th>" in full
+    assert "δ = ∂(loss of one example)/∂z" in full and "AGREE" in full
+    only = compare(model, X, Y, closed_form=lambda *a: backprop(*a)["grads"], loss="squared_error")
+    html = only._repr_html_()
+    assert "δ = " not in html and "gradients of the loss" in html
+    assert "W⁽²⁾[1,2]" in html
