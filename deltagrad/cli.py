@@ -167,7 +167,6 @@ def cmd_grad(args: argparse.Namespace) -> int:
     parsed = _parse(args.expr, args.values)
     root = parsed.root
     parsed.backward()  # a rule's error points at the expression's position
-    _finite_or_error(parsed)
     if args.json:
         print(json.dumps({
             "expression": args.expr, "value": root.data,
@@ -178,20 +177,6 @@ def cmd_grad(args: argparse.Namespace) -> int:
         return 0
     print(grad_report(parsed, args.expr, args.digits))
     return 0
-
-
-def _finite_or_error(parsed: ParsedExpression) -> None:
-    """Refuse to report a value or gradient that is inf or NaN: it is an overflow or a point outside
-    the domain, not an answer."""
-    out = parsed.root.label or "value"
-    named = _named(parsed)
-    shown = [(out, parsed.root.data), *((k, v.data) for k, v in named),
-             *((f"the gradient of {out} with respect to {k}", v.grad) for k, v in named)]
-    for what, x in shown:
-        if not math.isfinite(x):
-            raise CommandError(f"{what} is {x} (not a finite number): at these inputs the computation "
-                               "overflows float64 or leaves a function's domain; try smaller inputs or "
-                               "inputs inside the domain")
 
 
 def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
@@ -551,15 +536,7 @@ def _train_with_bar(args: argparse.Namespace, hidden: list[int]):
 # ---- demo ---------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    folder = Path(args.out)
-    if folder.exists() and not folder.is_dir():
-        raise CommandError(f"--out {folder}: a file of that name exists; give a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CommandError(f"cannot create the folder {folder}: {e.strerror or e}") from None
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"cannot write into {folder}: permission denied")
+    folder = _folder(args.out, "--out")
     expr, values = NEURON
     pairs = [f"{k}={v!r}" for k, v in values.items()]
     missing: list[str] = []
@@ -871,9 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _terminate_cleanly():
             return args.run(args)
-    except (CommandError, ExpressionError) as e:
-        message = str(e)
-    except (ValueError, ArithmeticError) as e:  # a computation out of its domain, e.g. in backward
+    except (CommandError, ValueError, ArithmeticError) as e:  # ExpressionError is a ValueError
         message = str(e)
     except BrokenPipeError:  # the reader left (`| head -1`): stop quietly, as other command-line tools do
         _silence_stdout()
