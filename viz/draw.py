@@ -622,7 +622,6 @@ class LayeredDiagram:
     of its depth), for a notebook cell: HTML with the SVG tiles in a box that scrolls sideways."""
 
     def __init__(self, root: Value):
-        from autodiff import topological_order
         from autodiff.steps import node_names
         from viz.layered import layered_svg
         order = topological_order(root)

@@ -93,7 +93,7 @@ class Explorer:
                 raise TypeError(f"the function must return a Value (the output), got {type(root).__name__}")
             root.backward()
             shown = show(root, **self.draw_options)  # a big graph: neurons collapsed, or laid out in layers
-            svg = shown._repr_svg_() if isinstance(shown, Diagram) else shown._repr_html_()
+            svg = shown._repr_svg_() if isinstance(shown, Diagram) else shown.svg  # one scroll box, below
         except Exception as e:  # shown in the output area instead of a traceback; the sliders stay
             self.root, self.error = None, f"{type(e).__name__}: {e}"
             self.table.value = ""
@@ -132,8 +132,6 @@ def explore(f: Callable[..., Value], inputs: Mapping[str, float] | None = None, 
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"explore: steps must be a positive whole number, got {steps!r}")
-    import inspect
-
     from viz.draw import draw
     try:  # a misspelt drawing option fails here, not on every slider move
         inspect.signature(draw).bind(None, **draw_options)
