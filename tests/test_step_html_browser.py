@@ -387,8 +387,8 @@ def write_speed_section():
             "Targets (issue 14): written in under 2 s, under 3 MB, each step under 50 ms.\n")
     if head in text:
         start = text.index(head)
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + (text[end + 1:] if end >= 0 else "")
+        ends = [i for i in (text.find("\n## ", start + 1), text.find("\n<!-- ", start + 1)) if i >= 0]
+        text = text[:start] + body + ("\n" + text[min(ends) + 1:] if ends else "")
     else:
         text = text.rstrip("\n") + "\n\n" + body
     path.write_text(text, encoding="utf-8")
