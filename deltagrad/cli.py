@@ -535,35 +535,48 @@ def _train_with_bar(args: argparse.Namespace, hidden: list[int]):
 
 # ---- demo ---------------------------------------------------------------------------------------
 
+def _heading(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
+
+
+class _Tour:
+    """The demo's parts: each is headed, and one whose piece is not installed is skipped with the reason,
+    one that fails with a bug is reported and the tour goes on (exit 1 at the end)."""
+
+    def __init__(self) -> None:
+        self.missing: list[str] = []
+        self.failed: list[str] = []
+
+    @contextlib.contextmanager
+    def part(self, title: str):
+        _heading(title)
+        try:
+            yield
+        except CommandError as e:
+            self.missing.append(str(e))
+            print(f"skipped: {e}")
+        except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
+            self.failed.append(f"{type(e).__name__}: {e}")
+            print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     folder = _folder(args.out, "--out")
     expr, values = NEURON
     pairs = [f"{k}={v!r}" for k, v in values.items()]
-    missing: list[str] = []
-    failed: list[str] = []
+    tour = _Tour()
 
-    def part(title: str) -> None:
-        print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
-
-    part("1. the classic neuron and its gradients")
+    _heading("1. the classic neuron and its gradients")
     print(f"$ deltagrad grad \"{expr}\" {' '.join(pairs)}\n")
     parsed = _parse(expr, pairs)
     parsed.root.backward()
     print(grad_report(parsed, expr))
 
-    part("2. its diagram")
-    try:
+    with tour.part("2. its diagram"):
         render = _need("viz.draw", "render", "drawing diagrams")
         print(f"wrote {_render(render, parsed.root, folder / 'neuron.svg')}")
-    except CommandError as e:
-        missing.append(str(e))
-        print(f"skipped: {e}")
-    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
-        failed.append(f"{type(e).__name__}: {e}")
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
-    part("3. the step-through, in a page")
-    try:
+    with tour.part("3. the step-through, in a page"):
         step_html = _need("viz.step_html", "step_html", "the HTML stepper")
         _need("viz.draw", "draw", "the HTML stepper's diagram")
         try:
@@ -575,25 +588,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for step in list(backward_steps(_parse(expr, pairs).root))[:2]:
             print(step)
         print("...")
-    except CommandError as e:
-        missing.append(str(e))
-        print(f"skipped: {e}")
-    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
-        failed.append(f"{type(e).__name__}: {e}")
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
-    part("4. document 004's equations against the engine")
-    try:
+    with tour.part("4. document 004's equations against the engine"):
         compare_document = _need("nn", "compare_document", "the closed-form comparison")
         print(compare_document("004", rng=args.seed))
-    except CommandError as e:
-        missing.append(str(e))
-        print(f"skipped: {e}")
-    except Exception as e:  # a bug in another piece: say so, finish the tour, exit 1
-        failed.append(f"{type(e).__name__}: {e}")
-        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr)
 
-    part("5. a short training on two moons")
+    _heading("5. a short training on two moons")
     train = argparse.Namespace(epochs=args.epochs, hidden="16,16", lr=1.0, seed=args.seed, samples=100,
                                noise=0.1, l2=1e-4, quiet=args.quiet, output=None)
     try:
@@ -604,11 +604,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_train(train)
 
     print(f"\nthe files are in {folder}/")
-    if missing:
-        print(f"{len(missing)} part(s) skipped (not available yet in this version)")
-    if failed:
-        print(f"{len(failed)} part(s) FAILED (see above); please report it", file=sys.stderr)
-    return 1 if failed else 0
+    if tour.missing:
+        print(f"{len(tour.missing)} part(s) skipped (not available yet in this version)")
+    if tour.failed:
+        print(f"{len(tour.failed)} part(s) FAILED (see above); please report it", file=sys.stderr)
+    return 1 if tour.failed else 0
 
 
 # ---- playground ---------------------------------------------------------------------------------

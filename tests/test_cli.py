@@ -337,6 +337,25 @@ def test_demo_writes_its_files_and_tours_every_available_part(capsys, tmp_path):
         assert not (folder / "moons.png").exists()
 
 
+def test_demo_skips_a_missing_piece_reports_a_broken_one_and_finishes_the_tour(capsys, tmp_path,
+                                                                                  monkeypatch):
+    import importlib
+
+    import nn
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.delattr(importlib.import_module("viz.draw"), "render")
+    monkeypatch.setattr(nn, "compare_document", broken)
+    code, out, err = run(capsys, "demo", "--out", str(tmp_path), "--epochs", "1", "-q")
+    assert code == 1
+    assert "skipped: drawing diagrams (viz.draw.render) is not available yet" in out
+    assert "FAILED: ZeroDivisionError: a bug" in err and "1 part(s) FAILED" in err
+    assert "1 part(s) skipped" in out and "5. a short training" in out and "after 1 epochs" in out
+    assert not (tmp_path / "neuron.svg").exists()
+
+
 @pytest.mark.parametrize("doc", ["000", "001", "002", "003", "004"])
 def test_check_prints_each_documents_table_and_exits_0(capsys, doc):
     code, out, err = run(capsys, "check", "--doc", doc, "--seed", "3")
