@@ -151,6 +151,8 @@ class ClosedForm:
     loss_text = ""              # the loss, as the document writes it
     hidden = "sigmoid"          # hidden-layer activation
     output_choices = ("sigmoid",)
+    target_symbol = "y"         # the document's letter for the target
+    targets = "fraction"        # what its loss takes: "one-hot", "binary" (0/1), or "fraction" in (0, 1)
     depths: tuple[int, int | None] = (1, None)   # fewest and most layers of weights the document allows
 
     def __init__(self, params: object, *, output: str | None = None):
@@ -304,6 +306,7 @@ class SoftmaxCrossEntropyNet(ClosedForm):
     title = "Backpropagation in Neural Networks"
     loss_text = "J = -(1/m) Σ_i Σ_k y_k log softmax(Z)_k + λ/2 Σ ||W||²"
     hidden, output_choices, depths = "relu", ("linear",), (1, None)
+    targets = "one-hot"
 
     def __init__(self, params: list[np.ndarray], *, output: str | None = None, lam: float = 0.0,
                  regularize_bias: bool = False):
@@ -463,6 +466,7 @@ class LogisticNet(ClosedForm):
     title = "Concepts - Backpropagation"
     loss_text = "J = -(1/m) Σ_i Σ_k [y log h + (1-y) log(1-h)] + λ/(2m) Σ Θ²"
     hidden, output_choices, depths = "sigmoid", ("sigmoid",), (1, None)
+    targets = "binary"
 
     def __init__(self, params: list[np.ndarray], *, output: str | None = None, lam: float = 0.0):
         self.lam = _check_lam(lam)
@@ -609,6 +613,7 @@ class TwoLayerSigmoidNet(ClosedForm):
     title = "Backpropagation. A Peek into the Mathematics of Optimization"
     loss_text = "L = ½ Σ_j (y_j - t_j)²  (mean over the m examples)"
     hidden, output_choices, depths = "sigmoid", ("sigmoid",), (2, 2)
+    target_symbol = "t"         # L = ½ Σ (y − t)², y the output
 
     @classmethod
     def delta_symbol(cls, l, j, L):

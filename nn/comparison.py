@@ -444,7 +444,8 @@ def random_case(doc: str | type[ClosedForm], nin: int, nouts: Sequence[int], m: 
                 margin: float = 1e-3, **options) -> tuple[MLP, np.ndarray, np.ndarray]:
     """A random `MLP` of document ``doc``'s kind, inputs X (m × nin, N(0, 1)) and targets Y.
 
-    Targets: one-hot rows for 000, 0/1 for 002, U(0, 1) otherwise. Document 002's network is drawn with
+    Targets: as the document's loss takes them (``cls.targets``): one-hot rows for 000, 0/1 for 002,
+    U(0, 1) otherwise. Document 002's network is drawn with
     its ε_init rule, the others from U(−1, 1). For ReLU networks (000) the draw is repeated until every
     hidden pre-activation is at least ``margin`` away from the kink at 0, where the derivative jumps.
     """
@@ -456,9 +457,9 @@ def random_case(doc: str | type[ClosedForm], nin: int, nouts: Sequence[int], m: 
                     init=init)
         X = gen.normal(size=(m, nin))
         n_out = nouts[-1]
-        if cls.number == "000":
+        if cls.targets == "one-hot":
             Y = np.eye(n_out)[gen.integers(0, n_out, size=m)]
-        elif cls.number == "002":
+        elif cls.targets == "binary":
             Y = gen.integers(0, 2, size=(m, n_out)).astype(float)
         else:
             Y = gen.uniform(size=(m, n_out))

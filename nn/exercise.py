@@ -96,8 +96,7 @@ class Exercise:
             "seed": self.seed, "doc": d, "widths": self.widths, "hidden": d.hidden,
             "output": self.activation_out, "loss_text": d.loss_text, "lr": self.lr,
             "x": self.x, "y": self.y, "neurons": neurons,
-            # the document's own letter for the target: 004 writes L = ½ Σ (y − t)², y the output
-            "target": "t" if d.number == "004" else "y",
+            "target": d.target_symbol,
             "loss": answer(self.key.loss),
             "forward": [answer(r) for r in self.key.forward],
             "deltas": [answer(r) for r in self.key.deltas],
@@ -147,10 +146,10 @@ def _draw(gen: random.Random, widths: list[int], cls: type[ClosedForm]):
                np.array([tenth(1, 10) for _ in range(n_out)])) for n_in, n_out in zip(widths, widths[1:], strict=False)]
     x = [tenth(1, 10) for _ in range(widths[0])]
     n = widths[-1]
-    if cls.number == "000":
+    if cls.targets == "one-hot":
         y = [0.0] * n
         y[gen.randrange(n)] = 1.0
-    elif cls.number == "002":
+    elif cls.targets == "binary":
         y = [float(gen.randint(0, 1)) for _ in range(n)]
     else:
         y = [gen.randint(1, 9) / 10 for _ in range(n)]
@@ -198,7 +197,7 @@ def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
         cls = document(doc)
     widths = _widths(net) if net is not None else NETWORKS[cls.number]
     cls._check_depth(len(widths) - 1)
-    if cls.number == "000" and widths[-1] < 2:
+    if cls.targets == "one-hot" and widths[-1] < 2:
         raise ValueError(f"net {'-'.join(map(str, widths))}: the cross-entropy loss takes a softmax over the "
                          "outputs, and a softmax over one output is always 1 (every gradient 0); give at "
                          "least 2 outputs, e.g. 2-3-2, or use the binary_cross_entropy loss for one output")

@@ -30,8 +30,8 @@ def _check_count(n: object, what: str) -> int:
     return int(n)
 
 
-def _check_choice(x: object, choices: tuple[str, ...], what: str) -> str:
-    if isinstance(x, str) and choices is ACTIVATIONS:
+def _check_choice(x: object, choices: tuple[str, ...], what: str, fold_case: bool = False) -> str:
+    if isinstance(x, str) and fold_case:
         x = x.lower()
     if x not in choices:
         raise ValueError(f"unknown {what} {x!r:.60}; choose one of {', '.join(map(repr, choices))}")
@@ -112,7 +112,7 @@ class Neuron(Module):
     def __init__(self, nin: int, activation: str = "relu", *, rng: int | random.Random | None = None,
                  init: str = "uniform", fan_out: int = 1, fused: bool = False):
         self.nin = _check_count(nin, "nin")
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
         self.init = _check_choice(init, INITIALIZERS, "init")
         r = init_bound(init, self.nin, _check_count(fan_out, "fan_out"))
         rng = make_rng(rng)
@@ -175,7 +175,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: str = "relu", *,
                  rng: int | random.Random | None = None, init: str = "uniform", fused: bool = False):
         self.nin, self.nout = _check_count(nin, "nin"), _check_count(nout, "nout")
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
         rng = make_rng(rng)
         self.neurons = [Neuron(nin, activation, rng=rng, init=init, fan_out=nout, fused=fused)
                         for _ in range(nout)]
@@ -236,8 +236,9 @@ class MLP(Module):
             raise ValueError(f"nouts must be a non-empty list of layer widths, e.g. [16, 16, 1], "
                              f"got {nouts!r:.60}")
         self.nouts = [_check_count(n, "each width in nouts") for n in nouts]
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
-        self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
+        self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation",
+                                               fold_case=True)
         self.init = _check_choice(init, INITIALIZERS, "init")
         rng = make_rng(rng)
         sizes = [self.nin, *self.nouts]
