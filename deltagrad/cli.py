@@ -336,7 +336,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from autodiff.testing import check_derivative
 
     parsed = _parse(args.expr, args.values)
-    point = {k: v.data for k, v in parsed.leaves.items() if k in _values(args.values)}
+    given = _values(args.values)
+    point = {k: v.data for k, v in parsed.leaves.items() if k in given}
     wrt = [w.strip() for w in args.wrt.split(",")]
     for w in wrt:
         if w not in point:
