@@ -637,6 +637,16 @@ def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
                           ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
                           ".json": "application/json", ".whl": "application/zip"}
 
+        # One connection for all the files (HTTP/1.1 keep-alive: every response has a Content-Length).
+        protocol_version = "HTTP/1.1"
+
+        def end_headers(self):
+            # A revisit asks again and gets 304 Not Modified (Last-Modified, If-Modified-Since): the
+            # browser then reuses what it cached, the compiled WebAssembly too, and a rebuilt vendor/ is
+            # never served stale.
+            self.send_header("Cache-Control", "no-cache")
+            super().end_headers()
+
         def log_message(self, format, *args):  # quiet: one line per request would drown the URL
             pass
 

@@ -1,8 +1,6 @@
-// The playground's engine room, shared by the page's Web Worker, the Node runner (tests) and snapshot.mjs:
+// The playground's engine room, shared by the page's Web Worker and the Node runner (tests, snapshot):
 // start Pyodide from the memory snapshot `make playground` took (Python started, the runner imported),
 // put the wheels' files and runner.py back into its file system, and start Graphviz in WebAssembly.
-import { loadPyodide } from "./vendor/pyodide/pyodide.mjs";
-import { instance as graphviz } from "./vendor/viz/viz.js";
 
 // A cold start of Python 3.14 in Pyodide runs its whole interpreter start-up and ~200 imports, 4 s of CPU
 // here; restoring the snapshot of the heap after it takes a fraction of that (docs/playground.md, "Speed").
@@ -17,7 +15,7 @@ async function gunzip(response) {
 
 // `open(url)` gives a file as a Response (fetch in the browser, a file read in Node); `indexURL` is where
 // Pyodide finds its own files (a URL in the browser, a path in Node). `makeSnapshot` starts Python cold
-// instead, ready for `pyodide.makeMemorySnapshot()` (snapshot.mjs).
+// instead, ready for `pyodide.makeMemorySnapshot()` (node_run.mjs --snapshot).
 export async function boot(base, open = (url) => fetch(url), indexURL = new URL("vendor/pyodide/", base).href,
                            { makeSnapshot = false } = {}) {
   const get = async (path) => {
@@ -27,13 +25,19 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   };
   const t0 = performance.now(), timings = {};  // where a start spends its time (ms since boot was called)
   const since = (name) => (value) => { timings[name] = performance.now() - t0; return value; };
+  // Everything is asked for at once, the downloads before the two big modules are compiled.
   const snapshot = makeSnapshot ? undefined : get(SNAPSHOT).then(gunzip).then(since("snapshot"));
+  const runnerSource = get("runner.py").then((r) => r.text());
   const files = get("vendor/manifest.json").then((r) => r.json()).then(async (manifest) => [manifest,
-    await Promise.all(manifest.wheels.map((w) => get("vendor/wheels/" + w).then((r) => r.arrayBuffer()))),
-    await get("runner.py").then((r) => r.text())]);
-  const [pyodide, viz, [manifest, wheels, runnerSource]] = await Promise.all([
-    loadPyodide({ indexURL, _loadSnapshot: snapshot, _makeSnapshot: makeSnapshot }).then(since("pyodide")),
-    graphviz().then(since("graphviz")),
+    await Promise.all(manifest.wheels.map((w) => get("vendor/wheels/" + w).then((r) => r.arrayBuffer())))]);
+  const pyodideModule = import("./vendor/pyodide/pyodide.mjs");
+  const [pyodide, viz, [manifest, wheels]] = await Promise.all([
+    pyodideModule.then(({ loadPyodide }) =>
+      loadPyodide({ indexURL, _loadSnapshot: snapshot, _makeSnapshot: makeSnapshot })).then(since("pyodide")),
+    // Graphviz's start (~0.1 s on this thread) comes after loadPyodide has asked for its files, and its
+    // first drawing compiles the layout code while those download.
+    Promise.all([import("./vendor/viz/viz.js"), pyodideModule]).then(([{ instance }]) => instance())
+      .then((viz) => { viz.renderString("digraph { a -> b }"); return viz; }).then(since("graphviz")),
     files,
   ]);
   // The wheels are imported from as zip files on sys.path (zipimport), so that a start from the snapshot,
@@ -41,7 +45,7 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   // read them); unpacking them through Python took longer than the rest of the start.
   pyodide.FS.mkdirTree("/playground");
   manifest.wheels.forEach((name, i) => pyodide.FS.writeFile("/playground/" + name, new Uint8Array(wheels[i])));
-  pyodide.FS.writeFile("/playground/playground_runner.py", runnerSource);
+  pyodide.FS.writeFile("/playground/playground_runner.py", await runnerSource);
   const t1 = performance.now();
   if (makeSnapshot) {
     const paths = JSON.stringify(["/playground", ...manifest.wheels.map((name) => "/playground/" + name)]);
