@@ -303,3 +303,14 @@ def test_each_start_from_the_snapshot_draws_new_random_numbers():
     program = {"source": source, "mode": "python", "page": False}
     values = [_node_run([program])["results"][0]["value"] for _ in range(2)]
     assert values[0] != values[1], values
+
+
+def test_nothing_vendored_is_committed():
+    """Pyodide, Graphviz and the wheels come from `make playground`, never from the repository."""
+    git = shutil.which("git")
+    require(git is not None and (ROOT / ".git").exists(), "a git checkout", "run from a clone of the project")
+    tracked = subprocess.run([git, "ls-files", "playground"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked and "playground/package-lock.json" in tracked
+    assert not [f for f in tracked if f.startswith(("playground/vendor/", "playground/node_modules/"))
+                or f.endswith((".wasm", ".whl", ".gz"))], tracked
