@@ -619,7 +619,8 @@ PLAYGROUND = Path(__file__).resolve().parent.parent / "playground"
 def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
     """An HTTP server for the playground folder on 127.0.0.1 (loopback only; ``port`` 0 picks a free
     port), serving .mjs as JavaScript and .wasm as WebAssembly; call ``serve_forever()`` on it.  Raises
-    CommandError when the folder or its vendor/ (made by `make playground`) is missing."""
+    CommandError when the folder or its vendor/ (made by `make playground`) is missing, or when
+    vendor/ predates the snapshot the page starts from."""
     import functools
     import http.server
 
@@ -631,6 +632,9 @@ def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
         raise CommandError(f"{folder / 'vendor'} is missing: run `make playground` in the checkout first "
                            "(it needs npm: apt-get install npm) to fetch Pyodide and Graphviz and build "
                            "the wheels")
+    if not (folder / "vendor" / "snapshot.bin.gz").is_file():
+        raise CommandError(f"{folder / 'vendor'} has no snapshot.bin.gz (the page starts Python from it): it "
+                           "was built by an older version; run `make playground` again")
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,

@@ -210,6 +210,17 @@ def test_cli_playground_says_what_to_run_when_vendor_is_missing(tmp_path, capsys
     assert "make playground" in capsys.readouterr().err
 
 
+def test_cli_playground_says_to_rebuild_a_vendor_without_the_snapshot(tmp_path, capsys):
+    from deltagrad.cli import main
+
+    (tmp_path / "index.html").write_text("<!DOCTYPE html>")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "manifest.json").write_text("{}")
+    assert main(["playground", "--dir", str(tmp_path), "--no-browser", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "snapshot.bin.gz" in err and "make playground" in err
+
+
 def test_server_listens_on_loopback_and_serves_wasm_and_modules():
     require_vendor()
     from deltagrad.cli import playground_server
