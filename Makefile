@@ -27,8 +27,9 @@ playground: $(BIN)/.installed
 		$(BIN)/python playground/build.py; \
 	else echo "note: npm is missing (apt-get install nodejs npm): playground/vendor not built"; fi
 
-# The documentation site, into site/ (git ignores it), warnings as errors; tests/test_site.py builds it too.
-docs: $(BIN)/.installed
+# The documentation site, into site/ (git ignores it), warnings as errors, with the playground (so it runs
+# `make playground` first); tests/test_site.py builds it too.
+docs: $(BIN)/.installed playground
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
 
 # The peers: micrograd from PyPI (the `bench` extra) and PyTorch where a wheel exists (else its rows are

@@ -620,7 +620,8 @@ PLAYGROUND = Path(__file__).resolve().parent.parent / "playground"
 def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
     """An HTTP server for the playground folder on 127.0.0.1 (loopback only; ``port`` 0 picks a free
     port), serving .mjs as JavaScript and .wasm as WebAssembly; call ``serve_forever()`` on it.  Raises
-    CommandError when the folder or its vendor/ (made by `make playground`) is missing."""
+    CommandError when the folder or its vendor/ (made by `make playground`) is missing, or when
+    vendor/ predates the snapshot the page starts from."""
     import functools
     import http.server
 
@@ -632,11 +633,24 @@ def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
         raise CommandError(f"{folder / 'vendor'} is missing: run `make playground` in the checkout first "
                            "(it needs npm: apt-get install npm) to fetch Pyodide and Graphviz and build "
                            "the wheels")
+    if not (folder / "vendor" / "snapshot.bin.gz").is_file():
+        raise CommandError(f"{folder / 'vendor'} has no snapshot.bin.gz (the page starts Python from it): it "
+                           "was built by an older version; run `make playground` again")
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                           ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
                           ".json": "application/json", ".whl": "application/zip"}
+
+        # One connection for all the files (HTTP/1.1 keep-alive: every response has a Content-Length).
+        protocol_version = "HTTP/1.1"
+
+        def end_headers(self):
+            # A revisit asks again and gets 304 Not Modified (Last-Modified, If-Modified-Since): the
+            # browser then reuses what it cached, the compiled WebAssembly too, and a rebuilt vendor/ is
+            # never served stale.
+            self.send_header("Cache-Control", "no-cache")
+            super().end_headers()
 
         def log_message(self, format, *args):  # quiet: one line per request would drown the URL
             pass

@@ -1,27 +1,58 @@
-// The playground's engine room, shared by the page's Web Worker and the Node runner (tests): load Pyodide,
-// unpack the project's wheel and its pure-Python dependencies, import runner.py, and start Graphviz in
-// WebAssembly. `base` is the URL of the playground folder; everything comes from vendor/ under it.
-import { loadPyodide } from "./vendor/pyodide/pyodide.mjs";
-import { instance as graphviz } from "./vendor/viz/viz.js";
+// The playground's engine room, shared by the page's Web Worker and the Node runner (tests, snapshot):
+// start Pyodide from the memory snapshot `make playground` took (Python started, the runner imported),
+// put the wheels' files and runner.py back into its file system, and start Graphviz in WebAssembly.
 
-// `read(url)` gives a file's bytes (fetch in the browser, the file system in Node); `indexURL` is where
-// Pyodide finds its own files (a URL in the browser, a path in Node).
-export async function boot(base, read = async (url) => (await fetch(url)).arrayBuffer(),
-                           indexURL = new URL("vendor/pyodide/", base).href) {
-  const text = async (path) => new TextDecoder().decode(await read(new URL(path, base)));
-  const t0 = performance.now(), timings = {};  // where a cold start spends its time (ms)
-  const wheels = text("vendor/manifest.json").then(JSON.parse).then(async (manifest) =>
-    [manifest, await Promise.all(manifest.wheels.map((w) => read(new URL("vendor/wheels/" + w, base))))]);
-  const [pyodide, viz, [manifest, wheelBytes]] = await Promise.all([
-    loadPyodide({ indexURL }).then((py) => { timings.pyodide = performance.now() - t0; return py; }),
-    graphviz().then((v) => { timings.graphviz = performance.now() - t0; return v; }),
-    wheels,
+// A cold start of Python 3.14 in Pyodide runs its whole interpreter start-up and ~200 imports, 4 s of CPU
+// here; restoring the snapshot of the heap after it takes a fraction of that (docs/playground.md, "Speed").
+export const SNAPSHOT = "vendor/snapshot.bin.gz";
+
+async function gunzip(response) {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;  // a server that sent it Content-Encoding: gzip
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// `open(url)` gives a file as a Response (fetch in the browser, a file read in Node); `indexURL` is where
+// Pyodide finds its own files (a URL in the browser, a path in Node). `makeSnapshot` starts Python cold
+// instead, ready for `pyodide.makeMemorySnapshot()` (node_run.mjs --snapshot).
+export async function boot(base, open = (url) => fetch(url), indexURL = new URL("vendor/pyodide/", base).href,
+                           { makeSnapshot = false } = {}) {
+  const get = async (path) => {
+    const response = await open(new URL(path, base));
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status} (was \`make playground\` run?)`);
+    return response;
+  };
+  const t0 = performance.now(), timings = {};  // where a start spends its time (ms since boot was called)
+  const since = (name) => (value) => { timings[name] = performance.now() - t0; return value; };
+  // Everything is asked for at once, the downloads before the two big modules are compiled.
+  const snapshot = makeSnapshot ? undefined : get(SNAPSHOT).then(gunzip).then(since("snapshot"));
+  const runnerSource = get("runner.py").then((r) => r.text());
+  const files = get("vendor/manifest.json").then((r) => r.json()).then(async (manifest) => [manifest,
+    await Promise.all(manifest.wheels.map((w) => get("vendor/wheels/" + w).then((r) => r.arrayBuffer())))]);
+  const pyodideModule = import("./vendor/pyodide/pyodide.mjs");
+  const [pyodide, viz, [manifest, wheels]] = await Promise.all([
+    pyodideModule.then(({ loadPyodide }) =>
+      loadPyodide({ indexURL, _loadSnapshot: snapshot, _makeSnapshot: makeSnapshot })).then(since("pyodide")),
+    // Graphviz's start (~0.1 s on this thread) comes after loadPyodide has asked for its files, and its
+    // first drawing compiles the layout code while those download.
+    Promise.all([import("./vendor/viz/viz.js"), pyodideModule]).then(([{ instance }]) => instance())
+      .then((viz) => { viz.renderString("digraph { a -> b }"); return viz; }).then(since("graphviz")),
+    files,
   ]);
-  for (const bytes of wheelBytes) pyodide.unpackArchive(bytes, "wheel");
+  // The wheels are imported from as zip files on sys.path (zipimport), so that a start from the snapshot,
+  // which holds Python's memory but not its files, only writes them back (tracebacks and lazy imports
+  // read them); unpacking them through Python took longer than the rest of the start.
   pyodide.FS.mkdirTree("/playground");
-  pyodide.FS.writeFile("/playground/playground_runner.py", await text("runner.py"));
-  pyodide.runPython("import sys; sys.path.insert(0, '/playground')");
+  manifest.wheels.forEach((name, i) => pyodide.FS.writeFile("/playground/" + name, new Uint8Array(wheels[i])));
+  pyodide.FS.writeFile("/playground/playground_runner.py", await runnerSource);
   const t1 = performance.now();
+  if (makeSnapshot) {
+    const paths = JSON.stringify(["/playground", ...manifest.wheels.map((name) => "/playground/" + name)]);
+    pyodide.runPython(`import sys; sys.path[:0] = ${paths}`);  // a JSON list of strings is a Python list
+  } else {
+    pyodide.runPython("import random; random.seed()");  // else every page would draw the same numbers
+  }
   const runner = pyodide.pyimport("playground_runner");
   timings.import = performance.now() - t1;
   const renderSvg = (dot) => viz.renderString(dot, { format: "svg", engine: "dot" });
@@ -33,5 +64,6 @@ export async function boot(base, read = async (url) => (await fetch(url)).arrayB
       return { ok: false, kind: "internal", error: String(e && e.message || e) };
     }
   }
+  timings.total = performance.now() - t0;
   return { run, pyodide, manifest, timings };
 }

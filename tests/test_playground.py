@@ -210,6 +210,17 @@ def test_cli_playground_says_what_to_run_when_vendor_is_missing(tmp_path, capsys
     assert "make playground" in capsys.readouterr().err
 
 
+def test_cli_playground_says_to_rebuild_a_vendor_without_the_snapshot(tmp_path, capsys):
+    from deltagrad.cli import main
+
+    (tmp_path / "index.html").write_text("<!DOCTYPE html>")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "manifest.json").write_text("{}")
+    assert main(["playground", "--dir", str(tmp_path), "--no-browser", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "snapshot.bin.gz" in err and "make playground" in err
+
+
 def test_server_listens_on_loopback_and_serves_wasm_and_modules():
     require_vendor()
     from deltagrad.cli import playground_server
@@ -231,17 +242,54 @@ def test_server_listens_on_loopback_and_serves_wasm_and_modules():
         server.server_close()
 
 
+def test_server_keeps_the_connection_and_lets_a_revisit_reuse_the_cache():
+    """A revisit asks again (no-cache) and gets 304 without the body, so the browser reuses its copy and
+    the WebAssembly it compiled from it; all files come over one HTTP/1.1 connection."""
+    require_vendor()
+    import http.client
+
+    from deltagrad.cli import playground_server
+
+    server = playground_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection(*server.server_address)
+        connection.request("GET", "/vendor/pyodide/pyodide.asm.wasm")
+        first = connection.getresponse()
+        body = first.read()
+        assert first.status == 200 and len(body) == int(first.headers["Content-Length"]) > 1_000_000
+        assert first.headers["Cache-Control"] == "no-cache" and first.headers["Last-Modified"]
+        socket = connection.sock
+        assert first.version == 11 and socket is not None  # not closed after the response
+        connection.request("GET", "/vendor/pyodide/pyodide.asm.wasm",
+                           headers={"If-Modified-Since": first.headers["Last-Modified"]})
+        again = connection.getresponse()
+        assert again.status == 304 and again.read() == b""
+        assert again.headers["Cache-Control"] == "no-cache" and connection.sock is socket
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # ---- the same programs in Pyodide under Node --------------------------------------------------------
 
-def test_pyodide_under_node_gives_cpythons_gradients():
+def _node_run(requests: list[dict]) -> dict:
+    """Run ``requests`` through the wheel in Pyodide under Node, started as the page starts it."""
     node = shutil.which("node") or shutil.which("nodejs")
     require(node is not None, "Node.js", "apt-get install nodejs")
     require_vendor()
-    programs = _programs()
-    out = subprocess.run([node, str(PLAYGROUND / "node_run.mjs")], input=json.dumps(list(programs.values())),
+    out = subprocess.run([node, str(PLAYGROUND / "node_run.mjs")], input=json.dumps(requests),
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    pyodide = json.loads(out.stdout)["results"]
+    return json.loads(out.stdout)
+
+
+def test_pyodide_under_node_gives_cpythons_gradients():
+    programs = _programs()
+    run = _node_run(list(programs.values()))
+    assert "snapshot" in run["timings"]  # Python restored from the snapshot, as in the page
+    pyodide = run["results"]
     differences = []
     for (name, request), theirs in zip(programs.items(), pyodide, strict=True):
         ours = runner.run(request["source"], request["mode"], page=False)
@@ -258,3 +306,22 @@ def test_pyodide_under_node_gives_cpythons_gradients():
     if differences:
         print(f"{len(differences)} numbers differ (at most {max(d[5] for d in differences)} ulp):",
               *differences, sep="\n  ")
+
+
+def test_each_start_from_the_snapshot_draws_new_random_numbers():
+    """The snapshot holds the random module's state: without a reseed every page would draw the same."""
+    source = "import random\nfrom autodiff import Value\nValue(random.random())"
+    program = {"source": source, "mode": "python", "page": False}
+    values = [_node_run([program])["results"][0]["value"] for _ in range(2)]
+    assert values[0] != values[1], values
+
+
+def test_nothing_vendored_is_committed():
+    """Pyodide, Graphviz and the wheels come from `make playground`, never from the repository."""
+    git = shutil.which("git")
+    require(git is not None and (ROOT / ".git").exists(), "a git checkout", "run from a clone of the project")
+    tracked = subprocess.run([git, "ls-files", "playground"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked and "playground/package-lock.json" in tracked
+    assert not [f for f in tracked if f.startswith(("playground/vendor/", "playground/node_modules/"))
+                or f.endswith((".wasm", ".whl", ".gz"))], tracked

@@ -164,3 +164,23 @@ def test_mlp_2_16_16_1_typed_and_stepped_to_the_end(page):
     steps = _step_to_end(frame)
     total = frame.evaluate("() => document.getElementById('dg-counter').textContent")
     assert total == f"{steps + 1} / {steps + 1}" and steps > 1000
+
+
+def test_the_stepper_in_the_playground_has_its_levels_and_inspector(page):
+    """The page is `viz.step_html`'s own: its levels of detail and its inspector work on the user's graph."""
+    from tests.test_playground import runner
+
+    first = runner.run(runner.EXAMPLES["mlp-2-3-1"][2], page=False)["nodes"][0][0]
+    page.goto(page.base)
+    _runs(page, 1)
+    page.select_option("#pg-example", "mlp-2-3-1")
+    assert _runs(page, 2) is None
+    frame = _stepper(page)
+    counter = "() => document.getElementById('dg-counter').textContent"
+    assert frame.evaluate(counter) == "1 / 48"
+    frame.click("#dg-diagram svg #n0 text")
+    assert frame.is_visible("#dg-inspector")
+    assert frame.inner_text("#dg-inspector-head").startswith(first)
+    frame.select_option("#dg-level", "neuron")
+    steps = int(frame.evaluate(counter).split("/")[1])
+    assert 1 < steps < 48  # a neuron is one step, not one per op

@@ -134,3 +134,46 @@ def test_in_chromium_an_embedded_stepper_steps_to_the_gradients(served, browser)
     assert texts[0] != first                              # one key, one step
     assert "-1.5" in texts[-1]                            # x1.grad, reached by stepping
     page.close()
+
+
+# ---- the playground on the site (issue 19) ---------------------------------------------------------
+
+def test_the_site_carries_the_playground_and_links_it(site):
+    from tests.test_playground import require_vendor
+
+    require_vendor()
+    app = site / "playground" / "app"
+    for name in ("index.html", "app.js", "worker.js", "boot.mjs", "runner.py", "vendor/manifest.json",
+                 "vendor/snapshot.bin.gz", "vendor/pyodide/pyodide.asm.wasm", "vendor/viz/viz.js"):
+        assert (app / name).is_file(), name
+    assert not (app / "node_modules").exists() and not (app / "build.py").exists()
+    assert 'href="app/"' in (site / "playground" / "index.html").read_text(encoding="utf-8")
+
+
+def test_in_chromium_the_sites_playground_runs_a_typed_program(site, served, browser):
+    """Served from the site folder by a plain static server, every other host aborted (and none asked):
+    the guide's link opens the playground, which starts, runs a typed neuron and steps to its gradients."""
+    from tests.test_playground import require_vendor
+    from tests.test_playground_browser import NEURON, _runs, _step_to_end, _stepper, _table, _type_and_run
+
+    require_vendor()
+    origin = urlparse(served).netloc
+    elsewhere, seen = [], []
+    context = browser.new_context()
+    context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).netloc == origin
+                  else (elsewhere.append(route.request.url), route.abort()))
+    context.on("request", lambda r: seen.append(r.url))
+    page = context.new_page()
+    page.goto(served + "playground/", wait_until="load")
+    page.click('a[href="app/"]')
+    assert _runs(page, 1) is None, "the playground did not show its first example"
+    assert page.url.startswith(served + "playground/app/")
+    assert _type_and_run(page, NEURON, 1) is None
+    frame = _stepper(page)
+    assert _step_to_end(frame) == 11
+    table = _table(frame)
+    assert table["x1"] == ("2.0", "-1.5") and table["w1"] == ("-3.0", "1.0") and table["n"][1] == "0.5"
+    assert any(u.endswith("/playground/app/vendor/snapshot.bin.gz") for u in seen)
+    context.close()
+    assert not elsewhere, elsewhere
+    assert all(urlparse(u).netloc == origin or u.startswith("data:") for u in seen), seen
