@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "leaky_relu_op", "elu_op", "Data", "Rule",
-           "is_array", "first_bad", "InfiniteSlopeError"]
+           "is_array", "all_finite", "first_bad", "InfiniteSlopeError"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -31,6 +31,13 @@ Rule: TypeAlias = "Callable[..., tuple[Any, ...]]"
 def is_array(x: Any) -> bool:
     """True for a batch (a numpy array, one number per example), False for one number or a Value."""
     return getattr(x, "ndim", 0) > 0
+
+
+def all_finite(x: numpy.ndarray) -> bool:
+    """Whether every entry of the array ``x`` (any shape) is finite: ``np.isfinite(x).all()``, but
+    counted in C (``ndarray.all`` has a Python layer, and this runs on every batched node)."""
+    np = _np()
+    return np.count_nonzero(np.isfinite(x)) == x.size
 
 
 def _number(x):
