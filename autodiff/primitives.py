@@ -394,6 +394,21 @@ EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       "1", lambda x: _examples_sum(x))
 
 
+def _sum_squares(*xs):
+    # ((x_1² + x_2²) + x_3²) + ...: the additions of the graph x_1*x_1 + x_2*x_2 + ..., to the bit
+    total = xs[0] * xs[0]
+    for x in xs[1:]:
+        total = total + x * x
+    return total
+
+
+# n-ary: s = Σ_k x_k², the L2 term of `nn.l2` as one node; ∂s/∂x_k = 2 x_k (for a parameter passed
+# twice, the two terms add up, as in any graph). {x} in its text is the input the derivative is for.
+SUM_SQUARES = define("sum_squares", "Σx²", -1, _sum_squares,
+                     lambda g, out, *xs: tuple([g * (2 * x) for x in xs]),
+                     "2·{x}", _quiet(_sum_squares))
+
+
 def _examples_sum(x) -> float:
     with _np().errstate(all="ignore"):  # a sum that overflows: `apply` refuses it, naming the op
         return float(x.sum())

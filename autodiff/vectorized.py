@@ -7,8 +7,8 @@ numpy call, and the fused neurons of a layer passing their gradients on in two m
 
 from __future__ import annotations
 
-from autodiff.graph import RULE_ERRORS, rule_error
-from autodiff.primitives import NEURON, RELU, is_array, like, stacked
+from autodiff.graph import NARY, RULE_ERRORS, rule_error
+from autodiff.primitives import NEURON, RELU, SUM_SQUARES, is_array, like, stacked
 
 __all__ = ["backward"]
 
@@ -46,6 +46,9 @@ def backward(order: list) -> None:
                     w._grad += g * x.data
                     x._grad += g * w.data
                 a[-1]._grad += g
+            elif op is SUM_SQUARES and g.__class__ is float:  # nn.l2's Σ w²: ∂/∂w_k = 2 w_k
+                for x in (a if node._b is NARY else (a,)):
+                    x._grad += g * (2 * x.data)
             else:
                 _apply_rule(node)
         if groups:
