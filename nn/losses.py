@@ -255,6 +255,6 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
     w = list(params) if not _is_number(params) else [params]
     if not w:
         return Value(0.0)
-    if not all(x.__class__ is Value for x in w):   # model.weights() is all Values: nothing to check
+    if set(map(type, w)) != {Value}:   # model.weights() is all Values (checked in C): nothing to check
         w = [_value(x) for x in _items(w, "l2", "params")]
     return (lam / 2) * _SUM_SQUARES(*w)   # one node, Σ w_k² (the sum of the squares, to the bit)
