@@ -11,7 +11,8 @@ import numbers
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import attrgetter, itemgetter
+from itertools import compress, repeat
+from operator import and_, attrgetter, is_, is_not, not_
 from typing import Any
 
 from autodiff import eager, vectorized
@@ -245,13 +246,14 @@ class Value:
                 if not _all_finite(list(map(_GRAD, order)), batched):
                     _check_gradients(order)
                 # Leaves accumulate: each adds what it held. Stored at once; if a sum is not finite,
-                # `before` puts every gradient back below.
-                held = [(node, g) for node, g in zip(order, before, strict=True)
-                        if g is not None and node._op is None]
-                for node, g in held:
+                # `before` puts every gradient back below. (The leaves that held one are picked in C.)
+                picked = list(map(and_, map(is_, map(_OP, order), repeat(None)),
+                                  map(is_not, before, repeat(None))))
+                leaves = list(compress(order, picked))
+                for node, g in zip(leaves, compress(before, picked), strict=True):
                     node._grad = g + node._grad
-                if held and not _all_finite(list(map(_GRAD, map(_FIRST, held))), batched):
-                    _check_accumulated([(node, node._grad) for node, _ in held], order)
+                if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):
+                    _check_accumulated([(node, node._grad) for node in leaves], order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
@@ -264,8 +266,7 @@ class Value:
 
 
 _new = Value.__new__
-_GRAD = attrgetter("_grad")
-_FIRST = itemgetter(0)
+_GRAD, _OP = attrgetter("_grad"), attrgetter("_op")
 
 
 def _name(node: Value, order: list[Value]) -> str:
@@ -279,13 +280,19 @@ def _finite(x) -> bool:
 def _all_finite(grads: list, batched: bool) -> bool:
     """Whether every gradient is finite: their sum is, in one C-level pass (a false alarm, a sum that
     overflows, is sorted out by `_check_gradients`); a batch's arrays are checked in one numpy call."""
-    arrays = [g for g in grads if g.__class__ is not float] if batched else ()
-    if not arrays:
+    if not batched:
         total = sum(grads)
         return not total - total
     import numpy as np
-    total = sum([g for g in grads if g.__class__ is float])
-    return not total - total and all_finite(np.concatenate(arrays, axis=None))
+    floats = list(map(is_, map(type, grads), repeat(float)))   # in C: which are one number
+    total = sum(compress(grads, floats))
+    arrays = list(compress(grads, map(not_, floats)))
+    if not arrays or total - total:
+        return not total - total
+    try:
+        return all_finite(np.concatenate(arrays, axis=None))
+    except ValueError:  # a numpy scalar among them (a gradient set by hand): hstack takes it
+        return all_finite(np.hstack(arrays))
 
 
 def _check_gradients(order: list[Value]) -> None:
