@@ -11,7 +11,8 @@ import numbers
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import and_, attrgetter, is_, is_not, not_
 from typing import Any
 
 from autodiff import eager, vectorized
@@ -37,6 +38,7 @@ from autodiff.primitives import (
     TANH,
     Data,
     Primitive,
+    all_finite,
     elu_op,
     is_array,
     leaky_relu_op,
@@ -232,7 +234,7 @@ class Value:
         if self.__class__ is not Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         order, batched = walk(self)
-        before = [node._grad for node in order]
+        before = list(map(_GRAD, order))
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 if batched:
@@ -241,19 +243,21 @@ class Value:
                         vectorized.backward(order)
                 else:
                     eager.backward(order)
-            if not _all_finite(list(map(_GRAD, order)), batched):
-                _check_gradients(order)
-            # Leaves accumulate: every sum is computed and checked before any is stored.
-            added = [(node, g + node._grad) for node, g in zip(order, before, strict=True)
-                     if g is not None and node._op is None]
-            if added and not _all_finite([s for _, s in added], batched):
-                _check_accumulated(added, order)
+                if not _all_finite(list(map(_GRAD, order)), batched):
+                    _check_gradients(order)
+                # Leaves accumulate: each adds what it held. Stored at once; if a sum is not finite,
+                # `before` puts every gradient back below. (The leaves that held one are picked in C.)
+                picked = list(map(and_, map(is_, map(_OP, order), repeat(None)),
+                                  map(is_not, before, repeat(None))))
+                leaves = list(compress(order, picked))
+                for node, g in zip(leaves, compress(before, picked), strict=True):
+                    node._grad = g + node._grad
+                if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):
+                    _check_accumulated([(node, node._grad) for node in leaves], order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
             raise
-        for node, s in added:
-            node._grad = s
 
     def zero_grad(self) -> None:
         """Zero the gradient of every node of this node's graph."""
@@ -262,7 +266,7 @@ class Value:
 
 
 _new = Value.__new__
-_GRAD = attrgetter("_grad")
+_GRAD, _OP = attrgetter("_grad"), attrgetter("_op")
 
 
 def _name(node: Value, order: list[Value]) -> str:
@@ -270,8 +274,7 @@ def _name(node: Value, order: list[Value]) -> str:
 
 
 def _finite(x) -> bool:
-    import numpy as np
-    return bool(np.isfinite(x).all()) if is_array(x) else math.isfinite(x)
+    return all_finite(x) if is_array(x) else math.isfinite(x)
 
 
 def _all_finite(grads: list, batched: bool) -> bool:
@@ -281,10 +284,15 @@ def _all_finite(grads: list, batched: bool) -> bool:
         total = sum(grads)
         return not total - total
     import numpy as np
-    floats = [g for g in grads if g.__class__ is float]
-    arrays = [g for g in grads if g.__class__ is not float]
-    total = sum(floats)
-    return not total - total and (not arrays or bool(np.isfinite(np.hstack(arrays)).all()))
+    floats = list(map(is_, map(type, grads), repeat(float)))   # in C: which are one number
+    total = sum(compress(grads, floats))
+    arrays = list(compress(grads, map(not_, floats)))
+    if not arrays or total - total:
+        return not total - total
+    try:
+        return all_finite(np.concatenate(arrays, axis=None))
+    except ValueError:  # a numpy scalar among them (a gradient set by hand): hstack takes it
+        return all_finite(np.hstack(arrays))
 
 
 def _check_gradients(order: list[Value]) -> None:
@@ -449,6 +457,8 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
             z = z + w.data * x.data
         return z + args[-1].data
     data = [x.data for x in args]
+    if set(map(type, data)) == {float}:  # in C: no Python call per operand (nn.l2 has thousands)
+        return prim.forward(*data)
     return prim.batch(*data) if any(map(is_array, data)) else prim.forward(*data)
 
 
@@ -494,7 +504,7 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._op = prim
     out.label = ""
     d = out.data  # `d - d` is 0.0 (false) for a finite float: one subtraction checks the common case
-    if (d - d if d.__class__ is float else is_array(d) and not _finite(d)) or not _usual:
+    if (d - d if d.__class__ is float else is_array(d) and not all_finite(d)) or not _usual:
         _unusual(out, prim, (a, b, *more) if b is not _NONE else (a,))
     return out
 
@@ -584,8 +594,8 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
     values = None
     if xs and all(len(row) == len(xs) for row in weights):  # else `neuron` names the mismatch
         values = _layer_values(weights, [v.data for v in xs], biases)
-    if values is not None and not _all_finite(values if isinstance(values, list) else [values],
-                                              not isinstance(values, list)):
+    if values is not None and not (_all_finite(values, False) if isinstance(values, list)
+                                   else all_finite(values)):
         values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "leaky_relu_op", "elu_op", "Data", "Rule",
-           "is_array", "first_bad", "InfiniteSlopeError"]
+           "is_array", "all_finite", "first_bad", "InfiniteSlopeError"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -31,6 +31,13 @@ Rule: TypeAlias = "Callable[..., tuple[Any, ...]]"
 def is_array(x: Any) -> bool:
     """True for a batch (a numpy array, one number per example), False for one number or a Value."""
     return getattr(x, "ndim", 0) > 0
+
+
+def all_finite(x: numpy.ndarray) -> bool:
+    """Whether every entry of the array ``x`` (any shape) is finite: ``np.isfinite(x).all()``, but
+    counted in C (``ndarray.all`` has a Python layer, and this runs on every batched node)."""
+    np = _np()
+    return np.count_nonzero(np.isfinite(x)) == x.size
 
 
 def _number(x):
@@ -385,6 +392,21 @@ NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
                       "1", lambda x: _examples_sum(x))
+
+
+def _sum_squares(*xs):
+    # ((x_1² + x_2²) + x_3²) + ...: the additions of the graph x_1*x_1 + x_2*x_2 + ..., to the bit
+    total = xs[0] * xs[0]
+    for x in xs[1:]:
+        total = total + x * x
+    return total
+
+
+# n-ary: s = Σ_k x_k², the L2 term of `nn.l2` as one node; ∂s/∂x_k = 2 x_k (for a parameter passed
+# twice, the two terms add up, as in any graph). {x} in its text is the input the derivative is for.
+SUM_SQUARES = define("sum_squares", "Σx²", -1, _sum_squares,
+                     lambda g, out, *xs: tuple([g * (2 * x) for x in xs]),
+                     "2·{x}", _quiet(_sum_squares))
 
 
 def _examples_sum(x) -> float:

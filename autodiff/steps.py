@@ -84,7 +84,8 @@ def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> s
         k = len(parents) // 2
         return "1" if index == 2 * k else names[parents[index + k if index < k else index - k]]
     n = node.primitive.consts.get("n")
-    return _bracketed(form.format(x=names[parents[0]], y=names[parents[1]] if len(parents) > 1 else "",
+    x = parents[index] if node.primitive.arity == -1 else parents[0]  # n-ary: {x} is the input at hand
+    return _bracketed(form.format(x=names[x], y=names[parents[1]] if len(parents) > 1 else "",
                                   o=names[node], n="" if n is None else _shown_const(n),
                                   n1="" if n is None else _shown_const(n - 1)))
 

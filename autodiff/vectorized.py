@@ -7,8 +7,8 @@ numpy call, and the fused neurons of a layer passing their gradients on in two m
 
 from __future__ import annotations
 
-from autodiff.graph import RULE_ERRORS, rule_error
-from autodiff.primitives import NEURON, RELU, is_array, like, stacked
+from autodiff.graph import NARY, RULE_ERRORS, rule_error
+from autodiff.primitives import NEURON, RELU, SUM_SQUARES, is_array, like, stacked
 
 __all__ = ["backward"]
 
@@ -34,11 +34,11 @@ def backward(order: list) -> None:
             if node in waiting:
                 _flush(groups, waiting)
             g, a = node._grad, node._a
-            if op is NEURON and is_array(node.data):
+            if op is NEURON and node.data.__class__ is not float and is_array(node.data):
                 n = len(a) >> 1
                 groups.setdefault((a[n], n), []).append(node)
                 waiting.update(a)
-            elif op is RELU and is_array(a.data):              # relu's rule on arrays, in one numpy call
+            elif op is RELU and a.data.__class__ is not float and is_array(a.data):  # in one numpy call
                 _accumulate(a, np.where(a.data > 0, g, 0.0))
             elif op is NEURON and g.__class__ is float:       # a neuron of one-number nodes (an L2 sum)
                 n = len(a) >> 1
@@ -46,6 +46,9 @@ def backward(order: list) -> None:
                     w._grad += g * x.data
                     x._grad += g * w.data
                 a[-1]._grad += g
+            elif op is SUM_SQUARES and g.__class__ is float:  # nn.l2's Σ w²: ∂/∂w_k = 2 w_k
+                for x in (a if node._b is NARY else (a,)):
+                    x._grad += g * (2 * x.data)
             else:
                 _apply_rule(node)
         if groups:
@@ -58,7 +61,7 @@ def _accumulate(p, t) -> None:
     """Add the term ``t`` to ``p``'s gradient: a parameter shared by every example (one number)
     receives the sum over the examples. Never in place, as a term may be another node's gradient
     array; which is also why a first term can be taken as it is."""
-    if is_array(t) and not is_array(p.data):
+    if t.__class__ is not float and is_array(t) and not is_array(p.data):
         t = float(t.sum())
     pg = p._grad
     p._grad = t if pg.__class__ is float and pg == 0.0 else pg + t

@@ -1,5 +1,6 @@
 """Optimizers that update parameters in place from their gradients. An update changes ``.data`` only:
-it never builds graph nodes, so parameters stay leaves.
+it never builds graph nodes, so parameters stay leaves. A step computes every parameter at once in
+numpy (the same float operations, so the same numbers, as one at a time).
 
     SGD:   v ← μ v + g,   w ← w − η v                         (μ = 0: plain gradient descent)
     Adam:  m ← β₁ m + (1 − β₁) g,  s ← β₂ s + (1 − β₂) g²,
@@ -11,10 +12,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from operator import attrgetter
 
 from autodiff import Value
 
 __all__ = ["Optimizer", "SGD", "Adam"]
+
+_GRAD, _DATA = attrgetter("grad"), attrgetter("data")
 
 
 def _check(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = False) -> float:
@@ -42,15 +46,28 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
-    def _commit(self, new: list[float], state: dict[str, list[float]]) -> None:
-        """Assign ``new`` to the parameters once it, the gradients and each list of ``state`` (the
-        optimizer's per-parameter state after this step) are all finite; otherwise raise
-        `FloatingPointError` naming the first parameter concerned, having changed nothing."""
-        finite = math.isfinite
-        if not (all(map(finite, new)) and all(finite(p.grad) for p in self.params)
-                and all(all(map(finite, v)) for v in state.values())):
-            self._refuse(new, state)
-        for p, x in zip(self.params, new, strict=True):
+    def _vectors(self):
+        """(values, gradients) of the parameters as float64 arrays."""
+        import numpy as np
+        n = len(self.params)
+        try:
+            return (np.fromiter(map(_DATA, self.params), float, n),
+                    np.fromiter(map(_GRAD, self.params), float, n))
+        except (TypeError, ValueError):
+            i = next((i for i, p in enumerate(self.params)
+                      if getattr(p.grad, "ndim", 0) or getattr(p.data, "ndim", 0)), 0)
+            raise TypeError(f"{type(self).__name__}.step: params[{i}] holds a batch (one number per "
+                            "example), not one number; optimize parameters, not batched nodes") from None
+
+    def _commit(self, new, grads, state: dict) -> None:
+        """Assign ``new`` (an array) to the parameters once it, the gradients ``grads`` and each array
+        of ``state`` (the optimizer's per-parameter state after this step) are all finite; otherwise
+        raise `FloatingPointError` naming the first parameter concerned, having changed nothing."""
+        import numpy as np
+        if not (np.isfinite(new).all() and np.isfinite(grads).all()
+                and all(np.isfinite(v).all() for v in state.values())):
+            self._refuse(new.tolist(), {k: v.tolist() for k, v in state.items()})
+        for p, x in zip(self.params, new.tolist(), strict=True):
             p.data = x
 
     def _refuse(self, new: list[float], state: dict[str, list[float]]) -> None:
@@ -81,11 +98,14 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter, all or nothing (see `Optimizer._commit`)."""
+        import numpy as np
         mu, lr = self.momentum, self.lr
-        velocity = [mu * v + p.grad for v, p in zip(self.velocity, self.params, strict=True)]
-        self._commit([p.data - lr * v for p, v in zip(self.params, velocity, strict=True)],
-                     {"velocity": velocity})
-        self.velocity = velocity
+        data, grads = self._vectors()
+        with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
+            velocity = mu * np.array(self.velocity, dtype=float) + grads
+            new = data - lr * velocity
+        self._commit(new, grads, {"velocity": velocity})
+        self.velocity = velocity.tolist()
 
 
 class Adam(Optimizer):
@@ -107,10 +127,11 @@ class Adam(Optimizer):
         large that its square overflows is refused rather than stored as an infinite second moment."""
         (b1, b2), lr, eps, t = self.betas, self.lr, self.eps, self.t + 1
         c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-        grads = [p.grad for p in self.params]
-        m = [b1 * m + (1 - b1) * g for m, g in zip(self.m, grads, strict=True)]
-        s = [b2 * s + (1 - b2) * g * g for s, g in zip(self.s, grads, strict=True)]
-        new = [p.data - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
-               for p, mi, si in zip(self.params, m, s, strict=True)]
-        self._commit(new, {"first moment m": m, "second moment s": s})
-        self.t, self.m, self.s = t, m, s
+        import numpy as np
+        data, g = self._vectors()
+        with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
+            m = b1 * np.array(self.m, dtype=float) + (1 - b1) * g
+            s = b2 * np.array(self.s, dtype=float) + (1 - b2) * g * g
+            new = data - lr * (m / c1) / (np.sqrt(s / c2) + eps)
+        self._commit(new, g, {"first moment m": m, "second moment s": s})
+        self.t, self.m, self.s = t, m.tolist(), s.tolist()

@@ -46,6 +46,7 @@ OPS = {
     "normal_cdf": lambda a, b, p: apply(PRIMITIVES["normal_cdf"], a),
     "maximum": lambda a, b, p: a.maximum(b),               # a tie when i == j: half each
     "minimum": lambda a, b, p: a.minimum(b * 0.5),
+    "sum_squares": lambda a, b, p: apply(PRIMITIVES["sum_squares"], a, p[0], b, a) * 0.1,  # nn.l2's Σ w²
 }
 UNFUSED = {"neuron": lambda a, b, p: (p[2] * a + p[3] * b + p[4]).tanh()}
 

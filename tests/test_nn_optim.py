@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 
 import pytest
 
@@ -108,3 +109,34 @@ def test_blowup_is_an_error_not_a_nan():
 def test_bad_arguments(make, error):
     with pytest.raises(error):
         make()
+
+
+@pytest.mark.parametrize(("make", "kw"), [(nn.SGD, {"lr": 0.1, "momentum": 0.9}), (nn.SGD, {"lr": 0.05}),
+                                          (nn.Adam, {"lr": 0.01})])
+def test_a_step_over_every_parameter_at_once_gives_the_one_at_a_time_formulas_to_the_bit(make, kw):
+    rng = random.Random(3)
+    ps = [Value(rng.uniform(-2, 2)) for _ in range(50)]
+    ref, v, m, s = [p.data for p in ps], [0.0] * 50, [0.0] * 50, [0.0] * 50
+    opt = make(ps, **kw)
+    for t in range(1, 4):
+        gs = [rng.uniform(-5, 5) for _ in ps]
+        for p, g in zip(ps, gs, strict=True):
+            p.grad = g
+        opt.step()
+        if make is nn.SGD:   # v ← μ v + g, w ← w − η v
+            v = [kw.get("momentum", 0.0) * vi + g for vi, g in zip(v, gs, strict=True)]
+            ref = [x - kw["lr"] * vi for x, vi in zip(ref, v, strict=True)]
+        else:                # Adam, bias-corrected
+            b1, b2, eps, lr = 0.9, 0.999, 1e-8, kw["lr"]
+            c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+            m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, gs, strict=True)]
+            s = [b2 * si + (1 - b2) * g * g for si, g in zip(s, gs, strict=True)]
+            ref = [x - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
+                   for x, mi, si in zip(ref, m, s, strict=True)]
+        assert [p.data for p in ps] == ref
+
+
+def test_a_batched_node_among_the_parameters_is_named():
+    from autodiff.batched import batch
+    with pytest.raises(TypeError, match=r"params\[1\] holds a batch"):
+        nn.SGD([Value(1.0), batch([1.0, 2.0])], lr=0.1).step()

@@ -271,9 +271,12 @@ def counter(page) -> tuple[int, int]:
 
 
 def readme_network(fused=False):
-    from tests.test_step_html_levels import mlp_loss
+    """The README network's loss with its L2 term written out (a square per weight, ~1,600 nodes): the
+    big page, drawn in layers, these tests were written for (with nn.l2's one node it is drawn by
+    graphviz, neurons collapsed)."""
+    from tests.test_step_html_levels import l2_by_hand, mlp_loss
 
-    return mlp_loss(fused)
+    return mlp_loss(fused, l2=l2_by_hand)
 
 
 @pytest.mark.parametrize("fused", [False, True])

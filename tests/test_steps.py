@@ -29,7 +29,8 @@ def zoo():
     z = (x * y + x).sigmoid() * (x ** y) / (y.exp() + 2) - (x - 3.0).relu() + (x * x).log() + x ** 3
     z = z + total(fused_neuron([x, y], [y, 2.0], x))
     z = z + x.sqrt() + abs(y - 1) + x.sin() * y.cos() + y.softplus() + (x - 2).leaky_relu() \
-        + (y - 1).elu() + x.gelu() + x.maximum(y) + x.minimum(y) + apply(PRIMITIVES["normal_cdf"], y)
+        + (y - 1).elu() + x.gelu() + x.maximum(y) + x.minimum(y) + apply(PRIMITIVES["normal_cdf"], y) \
+        + apply(PRIMITIVES["sum_squares"], x, y, x)
     return z.tanh()
 
 
