@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from autodiff import Value, neuron
-from autodiff.engine import neurons
+from autodiff.engine import neuron_chain, neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -142,10 +142,7 @@ class Neuron(Module):
             z = neuron(self.w, x, self.b)
             z.label = self.prefix + "z"
             return z
-        z = self.w[0] * x[0]
-        for w, xk in zip(self.w[1:], x[1:], strict=True):
-            z = z + w * xk
-        z = z + self.b
+        z = neuron_chain(self.w, x, self.b)  # w_0 x_0 + w_1 x_1 + ... + b, node by node
         z.label = self.prefix + "z"
         return z
 
