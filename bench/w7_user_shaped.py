@@ -111,6 +111,19 @@ def readme_step(n: int, batched: bool):
     return step
 
 
+def gc_off(step):
+    """``step`` with the cyclic GC switched off around it: what graph building costs without it."""
+    import gc
+
+    def run():
+        gc.disable()
+        try:
+            step()
+        finally:
+            gc.enable()
+    return run
+
+
 def compiled_step(n: int, batched: bool):
     """The README's loss built once and compiled; each step replays it."""
     import autodiff
@@ -150,6 +163,7 @@ def child(size: str, with_torch: bool) -> dict:
     contenders += [
         ("deltagrad eager, micrograd's loop", micrograd_port_step(n)),
         ("deltagrad eager, README loop", readme_step(n, False)),
+        ("deltagrad eager, README loop, GC off", gc_off(readme_step(n, False))),
         ("deltagrad batched, README loop", readme_step(n, True)),
         ("compiled eager, README loss", compiled_step(n, False)),
         ("compiled batched, README loss", compiled_step(n, True)),
@@ -206,6 +220,9 @@ def run(size: str) -> list[Table]:
     table.notes += [
         "README loop: `nn.hinge`, `nn.mean`, `nn.l2(model.weights())`, `nn.SGD` as the README's "
         "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values.",
+        "GC off: the same README step with the cyclic GC switched off around it, for comparison: a "
+        "graph being built raises the collector's threshold until backward(), so the GC-on row "
+        "pays one young-generation pass over the graph a step, not dozens and a full one.",
         "compiled: `autodiff.compile` of the README's loss, built once; a step is forward(), "
         "zero_grad(), backward(), step().",
         "vs closed form: time over the closed-form numpy pass of W4 in the same process (lower is "
