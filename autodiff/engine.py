@@ -548,7 +548,8 @@ def _unusual(out: Value, prim: Primitive, args: tuple) -> None:
     """`apply`'s rare cases, off its hot path: a result that is not finite (an error naming the op),
     `detect_anomaly` (record where the node was made), `no_grad` (the number only) and the first node
     since a backward pass (the collector's hold, `_hold_cycle_gc`)."""
-    if not _finite(out.data):  # Values stay finite: the op that overflowed says so
+    d = out.data  # a float is tested without numpy (the playground has none), a batch with it
+    if not (math.isfinite(d) if d.__class__ is float else _finite(d)):  # the op that overflowed says so
         raise _overflow(prim, args)
     if _anomaly_sites is not None:
         _record_site(out)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 import random
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -212,3 +214,17 @@ def test_neuron_chain_under_detect_anomaly_records_where_each_node_was_made():
         sites = dict(engine._anomaly_sites)
     assert z.data == 11.5
     assert all(n in sites for n in autodiff.topological_order(z) if n.parents)
+
+
+def test_building_and_backward_need_no_numpy():
+    # The playground runs the engine without numpy: settling the hold on the first node after each
+    # backward() must not reach for it (it did, through the finiteness check of a batch).
+    code = ("import sys; sys.modules['numpy'] = None\n"
+            "from autodiff import Value\n"
+            "x = Value(2.0)\n"
+            "for _ in range(3):\n"
+            "    y = (x * x + x).relu(); y.backward()\n"
+            "print(x.grad)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == 3 * 5.0
