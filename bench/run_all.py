@@ -1,4 +1,4 @@
-"""Run every workload (W1..W6) and write docs/benchmarks.md: a table per workload, medians and
+"""Run every workload (W1..W8) and write docs/benchmarks.md: a table per workload, medians and
 ranges, each figure also as a ratio to micrograd measured in the same run, and the targets.
 
     python bench/run_all.py            # the full suite (several minutes)
@@ -23,10 +23,11 @@ import w4_anchors
 import w5_micro_ops
 import w6_save_load
 import w7_user_shaped
+import w8_scaling
 from _common import ROOT, Table, fmt_time, import_micrograd, import_torch
 
 WORKLOADS = [w1_micrograd_demo, w2_deep_chain, w3_wide, w4_anchors, w5_micro_ops, w6_save_load,
-             w7_user_shaped]
+             w7_user_shaped, w8_scaling]
 
 
 def _times(cell: str) -> float:
@@ -41,7 +42,7 @@ def _row(table: Table, prefix: str) -> list[str] | None:
 
 def targets(tables: dict[str, list[Table]]) -> Table:
     """The issue's targets against this run's figures."""
-    out = Table("Targets (issues 6 and 18), from the tables below", ["target", "measured", "met"])
+    out = Table("Targets (issues 6, 17 and 18), from the tables below", ["target", "measured", "met"])
     w1 = tables["w1"][0]
     mg = _row(w1, "micrograd")
     seconds = {}
@@ -72,6 +73,11 @@ def targets(tables: dict[str, list[Table]]) -> Table:
         ok = all(not r[col].startswith("Rec") for r in w2.rows if r[0].startswith("deltagrad"))
         out.rows.append(["W2: N = 1,000,000 in every deltagrad mode", ", ".join(
             f"{r[0][10:]} {r[col]}" for r in w2.rows if r[0].startswith("deltagrad")), "yes" if ok else "no"])
+    wide = next((r for r in tables["w8"][2].rows if r[0] == "256"), None)  # issue 17, W8c
+    if wide is not None:
+        x = float(wide[-1].rstrip("×").replace(",", ""))
+        out.rows.append(["batched README loop ≤ 10× the closed form at 256 hidden units (W8c)", wide[-1],
+                         "yes" if x <= 10 else "no"])
     for row in tables["w6"][0].rows:  # issue 18: a 200,000-parameter model file
         out.rows.append([f"{row[0]} of a 200,000-parameter model < 5 s (W6)", row[1].split(" (")[0],
                          row[3]])
@@ -149,12 +155,13 @@ def main() -> None:
         "",
         "W7 comes first: W1 written as users write it (the README's loop, micrograd's loop), with the "
         "cyclic GC on as users leave it, in a process with and without torch imported, and "
-        "`autodiff.compile`; its figures are the ones the README quotes. W1's rows are the "
-        "benchmark's own shape (GC paused, the L2 term one fused node), kept for comparison.",
+        "`autodiff.compile`; its figures are the ones the README quotes; W7's own targets table holds "
+        "issue 17's. W8 shows how the costs scale with graph size, data set size and width. W1's rows "
+        "are the benchmark's own shape (GC paused, the L2 term one fused node), kept for comparison.",
         "",
         targets(tables).markdown(),
     ]
-    for key in ("w7", "w1", "w2", "w3", "w4", "w5", "w6"):
+    for key in ("w7", "w8", "w1", "w2", "w3", "w4", "w5", "w6"):
         lines += [t.markdown() for t in tables[key]]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     lines += kept_sections(args.out)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from autodiff import Value, neuron
-from autodiff.engine import neurons
+from autodiff.engine import neuron_chain, neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -125,6 +125,10 @@ class Neuron(Module):
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
 
+    def _set_prefix(self, prefix: str) -> None:
+        super()._set_prefix(prefix)
+        self._z_label, self._a_label = prefix + "z", prefix + "a"  # made once, not at every call
+
     def _collect(self, out: list[Value], biases: bool) -> None:
         if type(self)._own_parameters is not Neuron._own_parameters:  # a subclass with its own
             return super()._collect(out, biases)
@@ -140,13 +144,10 @@ class Neuron(Module):
         """
         if self.fused:
             z = neuron(self.w, x, self.b)
-            z.label = self.prefix + "z"
+            z.label = self._z_label
             return z
-        z = self.w[0] * x[0]
-        for w, xk in zip(self.w[1:], x[1:], strict=True):
-            z = z + w * xk
-        z = z + self.b
-        z.label = self.prefix + "z"
+        z = neuron_chain(self.w, x, self.b)  # w_0 x_0 + w_1 x_1 + ... + b, node by node
+        z.label = self._z_label
         return z
 
     def activate(self, z: Value) -> Value:
@@ -154,7 +155,7 @@ class Neuron(Module):
         if self.activation == "linear":
             return z
         a = getattr(z, self.activation)()
-        a.label = self.prefix + "a"
+        a.label = self._a_label
         return a
 
     def forward(self, x: Sequence[Value | float]) -> tuple[Value, Value]:
@@ -191,7 +192,7 @@ class Layer(Module):
             return [n.preactivation(x) for n in self.neurons]
         zs = neurons([n.w for n in self.neurons], x, [n.b for n in self.neurons])
         for n, z in zip(self.neurons, zs, strict=True):
-            z.label = n.prefix + "z"
+            z.label = n._z_label
         return zs
 
     def forward(self, x: Sequence[Value | float]) -> tuple[list[Value], list[Value]]:

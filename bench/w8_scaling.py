@@ -1,0 +1,186 @@
+"""W8, scaling (issue 17): the eager cost per node from 1,000 to 1,000,000 nodes, and batched mode
+against the closed-form numpy pass from 100 to 100,000 points and from 16 to 256 hidden units, each
+as a ratio measured in the same run.
+
+Times are CPU time (`time.process_time`) of alternating rounds, the cyclic GC on as users leave it.
+BLAS is limited to one thread (threadpoolctl) for every row but the one that shows why: on a busy
+machine numpy's BLAS threads, each spinning for a core it has to share, make small matrix products
+dozens of times slower (W8c).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from _common import Table, cli, fmt_time, moons
+
+ALPHA, LR = 1e-4, 0.05
+# (nodes for W8a, points for W8b, hidden widths for W8c, rounds, rounds at the largest sizes)
+SIZES = {"tiny": ([1_000, 3_000], [20, 60], [4, 8], 2, 1),
+         "quick": ([1_000, 10_000, 100_000], [100, 1_000, 10_000], [16, 64], 3, 1),
+         "full": ([1_000, 10_000, 100_000, 1_000_000], [100, 1_000, 10_000, 100_000],
+                  [16, 32, 64, 128, 256], 5, 2)}
+
+
+def _median_cpu(contenders: dict, rounds: int) -> dict[str, float]:
+    """Median CPU seconds of each contender's step after one untimed run, the contenders alternating
+    round by round."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for step in contenders.values():
+        step()  # warm up
+    for _ in range(rounds):
+        for name, step in contenders.items():
+            t0 = time.process_time()
+            step()
+            times[name].append(time.process_time() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def chain_step(nodes: int):
+    """Build x = tanh(x · 1.0001 + 0.0001), three nodes a link, to ``nodes`` nodes; backward."""
+    from autodiff import Value
+
+    def step():
+        x = x0 = Value(0.5)
+        for _ in range(nodes // 3):
+            x = (x * 1.0001 + 0.0001).tanh()
+        x.backward()
+        return x0.grad
+    return step
+
+
+def mlp_step(nodes: int):
+    """The README's eager training step (MLP(2, [16, 16, 1]), hinge + L2, SGD) over as many moons
+    points as make about ``nodes`` nodes (~660 a point)."""
+    import nn
+    points = max(1, round(nodes / 660))
+    X, y = moons(points)
+    rows, labels = X.tolist(), y.tolist()
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    opt = nn.SGD(model.parameters(), lr=LR)
+
+    def step():
+        scores = [model(x)[0] for x in rows]
+        loss = (nn.mean([nn.hinge(s, t) for s, t in zip(scores, labels, strict=True)])
+                + nn.l2(model.weights(), 2 * ALPHA))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def batched_step(points: int, hidden: int):
+    """The README's batched training step on ``points`` moons points, MLP(2, [hidden, hidden, 1])."""
+    import nn
+    from autodiff.batched import batch, batch_columns
+    X, y = moons(points)
+    model = nn.MLP(2, [hidden, hidden, 1], rng=1, fused=True)
+    opt = nn.SGD(model.parameters(), lr=LR)
+    xs, labels = batch_columns(X), batch(y)
+
+    def step():
+        loss = nn.mean(nn.hinge(model(xs), [labels])) + nn.l2(model.weights(), 2 * ALPHA)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def closed_step(points: int, hidden: int):
+    from w4_anchors import closed_form_step, initial_weights
+    X, y = moons(points)
+    layers = initial_weights((2, hidden, hidden, 1))
+    return lambda: closed_form_step(X, y, layers, lr=LR)
+
+
+def per_node(size: str) -> Table:
+    node_counts, _, _, rounds, few = SIZES[size]
+    table = Table("W8a: eager cost per node as the graph grows (build + backward + update, CPU time, "
+                  "cyclic GC on)", ["graph", *[f"{n:,} nodes" for n in node_counts],
+                                    f"per node at {node_counts[-1]:,} / at {node_counts[0]:,}"])
+    for name, make in [("chain x = tanh(1.0001 x + 0.0001)", chain_step),
+                       ("README loop, MLP(2, [16, 16, 1]) over n/660 points", mlp_step)]:
+        cells, costs = [], []
+        for n in node_counts:
+            t = _median_cpu({"step": make(n)}, rounds if n < 1_000_000 else few)["step"]
+            costs.append(t / n)
+            cells.append(f"{fmt_time(t / n)} ({fmt_time(t)})")
+        table.rows.append([name, *cells, f"{costs[-1] / costs[0]:.2f}×"])
+    table.notes += [
+        "Each cell: time per node (the whole step's time); the last column is the per-node cost at the "
+        "largest graph over the smallest, measured in this run: 1.00× is linear scaling.",
+        f"Median of {rounds} rounds ({few} at 1,000,000 nodes).",
+    ]
+    return table
+
+
+def batched_points(size: str) -> Table:
+    _, point_counts, _, rounds, few = SIZES[size]
+    from threadpoolctl import threadpool_limits
+    table = Table("W8b: batched README loop against the closed-form numpy pass as the data set grows "
+                  "(MLP(2, [16, 16, 1]), BLAS at one thread, CPU time)",
+                  ["points", "closed form", "deltagrad batched", "× the closed-form time"])
+    with threadpool_limits(1):
+        for n in point_counts:
+            med = _median_cpu({"closed": closed_step(n, 16), "ours": batched_step(n, 16)},
+                              rounds if n < 100_000 else few)
+            table.rows.append([f"{n:,}", fmt_time(med["closed"]), fmt_time(med["ours"]),
+                               f"{med['ours'] / med['closed']:,.2f}×"])
+    table.notes.append("What is left over the closed form is fixed Python work per node and per "
+                       "parameter (the walk, one numpy call per activation, the optimizer), which "
+                       "dominates at 100 points and fades as the batch grows.")
+    return table
+
+
+def batched_width(size: str) -> Table:
+    _, _, widths, rounds, few = SIZES[size]
+    from threadpoolctl import threadpool_limits
+    table = Table("W8c: batched README loop against the closed-form pass as the hidden layers widen "
+                  "(MLP(2, [h, h, 1]), 100 points, CPU time)",
+                  ["hidden units h", "parameters", "closed form", "deltagrad batched",
+                   "× the closed-form time"])
+    with threadpool_limits(1):
+        for h in widths:
+            med = _median_cpu({"closed": closed_step(100, h), "ours": batched_step(100, h)},
+                              rounds if h < 256 else few)
+            table.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(med["closed"]),
+                               fmt_time(med["ours"]), f"{med['ours'] / med['closed']:,.2f}×"])
+    # Why BLAS is limited: the same closed-form step with numpy's own thread count, in the same run.
+    points = 10_000 if size != "tiny" else 60
+    limited = _limited_closed(points, rounds)
+    threaded = _median_cpu({"closed": closed_step(points, 16)}, rounds)["closed"]
+    wall = _wall(closed_step(points, 16), rounds)
+    table.notes += [
+        "BLAS at one thread (threadpoolctl) in every row. Why: the closed-form step at "
+        f"{points:,} points takes {fmt_time(limited)} of CPU with one BLAS thread, and "
+        f"{fmt_time(threaded)} of CPU ({fmt_time(wall)} wall-clock) with the threads numpy starts by "
+        "itself (one per core), measured in this run; on a busy machine those threads spin for cores "
+        "they share, and a small product can take dozens of times longer (330 ms instead of 1.5 ms "
+        "was seen at 10,000 points on 2 loaded cores). Limit them in your own batched training: "
+        "`from threadpoolctl import threadpool_limits; threadpool_limits(1)`.",
+    ]
+    return table
+
+
+def _limited_closed(points: int, rounds: int) -> float:
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        return _median_cpu({"closed": closed_step(points, 16)}, rounds)["closed"]
+
+
+def _wall(step, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run(size: str) -> list[Table]:
+    return [per_node(size), batched_points(size), batched_width(size)]
+
+
+if __name__ == "__main__":
+    cli(run, __doc__)
