@@ -572,3 +572,29 @@ def test_forward_values_appear_only_once_computed(browser, tmp_path):
     page.keyboard.press("End")
     assert "0.7071" in numbers("o") and "0.8814" in numbers("n")
     assert p.errors == []
+
+
+def test_the_closed_table_is_filled_when_opened(browser, tmp_path):
+    """A big page writes its table of every value and gradient only while it is open (a step of the
+    2-16-16-1 loss changes ~900 numbers): opened after stepping, it shows the numbers of that step."""
+    require_dot()
+    from autodiff import grad
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, model = mlp_loss(False, (4, 4, 1))
+    order = topological_order(loss)
+    assert len(order) > 80                                   # the table starts closed
+    stepper = step_html(loss, tmp_path / "table.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    assert not page.eval_on_selector("#dg-table-box", "d => d.open")
+    page.keyboard.press("End")
+    page.click("#dg-table-box summary")
+    w = model.layers[0].neurons[1].w[0]
+    i = stepper.walkthrough.position[w]
+    assert page.inner_text(f"#dg-row-{i} .dg-data") == fmt(w.data)
+    assert page.inner_text(f"#dg-row-{i} .dg-grad") == fmt(grad(loss, [w])[0])
+    assert page.eval_on_selector_all("#dg-table tr.dg-touched", "els => els.length") > 0
+    page.keyboard.press("Home")                              # open, the table follows each step
+    assert page.inner_text(f"#dg-row-{i} .dg-grad") == ""
+    assert errors == []

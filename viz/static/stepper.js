@@ -45,6 +45,10 @@
       let t = g.querySelector("text.dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
       t.id = "dg-num-" + i;
+      // a value and a gradient part, made once: a step changes their text, never the elements
+      const span = document.createElementNS(SVGNS, "tspan");
+      span.setAttribute("class", "dg-g");
+      t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
       if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
     }
@@ -85,7 +89,23 @@
     tbody.appendChild(tr);
     return tr;
   });
-  if (D.nodes.length <= 80) $("dg-table-box").open = true;
+  // The table is written only while it is open (and in full when it opens): a step of a big network
+  // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
+  const tableBox = $("dg-table-box");
+  if (D.nodes.length <= 80) tableBox.open = true;
+  const rowLine = [], rowShown = [];
+  tableBox.addEventListener("toggle", () => { if (tableBox.open) { render(); drawRows(D.nodes.keys()); } });
+  function drawRows(indices) {
+    for (const i of indices) {
+      const line = rowLine[i];
+      if (line === undefined || rowShown[i] === line) continue;
+      rowShown[i] = line;
+      const [v, g, known] = line.split("\u0000");
+      rows[i].classList.toggle("dg-pending", known === "");
+      rows[i].children[2].textContent = v;
+      rows[i].children[3].textContent = g;
+    }
+  }
   const names = $("dg-names");
   D.nodes.forEach((n) => { const o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
 
@@ -196,11 +216,12 @@
     for (const [el, cls] of marked) el.classList.remove(cls);
     marked = [];
     const current = nodesOf(it);
-    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); mark(rows[i], "dg-touched"); }
+    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
     for (const i of current) {
       const g = boxEl.get(D.nodes[i].id);
       if (g) g.classList.remove("dg-touched");
-      mark(g, "dg-current"); mark(rows[i], "dg-current");
+      mark(g, "dg-current");
+      if (tableBox.open) mark(rows[i], "dg-current");
     }
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
     showInside(current, start ? Object.keys(D.frames[it.f].values).map(Number) : touchedOf(it));
@@ -211,24 +232,18 @@
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
       const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
-      const line = v + "\u0000" + g + (known ? "" : "\u0000p");
+      const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
+      rowLine[i] = line;
       if (shown[i] === line) continue;
       shown[i] = line;
-      rows[i].classList.toggle("dg-pending", !known);
-      rows[i].children[2].textContent = v;
-      rows[i].children[3].textContent = g;
       const t = numEl[i];
       if (t) {
         t.parentNode.classList.toggle("dg-pending", !known);
-        t.textContent = v;
-        if (g) {
-          const span = document.createElementNS(SVGNS, "tspan");
-          span.setAttribute("class", "dg-g");
-          span.textContent = "  ∇ " + g;
-          t.appendChild(span);
-        }
+        t.firstChild.data = v;
+        t.lastChild.textContent = g ? "  ∇ " + g : "";
       }
     }
+    if (tableBox.open) drawRows(s.dirty === null ? D.nodes.keys() : redraw);
     if (inspected !== null) inspect(inspected);
     if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
       const focus = boxEl.get(D.nodes[current[forward ? current.length - 1 : 0]].id);
