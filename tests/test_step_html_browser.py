@@ -598,3 +598,34 @@ def test_the_closed_table_is_filled_when_opened(browser, tmp_path):
     page.keyboard.press("Home")                              # open, the table follows each step
     assert page.inner_text(f"#dg-row-{i} .dg-grad") == ""
     assert errors == []
+
+
+OVERFLOW = """id => { const b = document.getElementById(id);
+  return [b.scrollWidth > b.clientWidth, b.classList.contains('dg-overflows'), getComputedStyle(b).boxShadow,
+          getComputedStyle(b).overflowX]; }"""
+
+
+def test_a_formula_too_wide_for_its_box_shows_that_it_scrolls(browser, tmp_path):
+    """Issue 14: a neuron's δ with the sum over the next layer written out is wider than the side panel
+    and scrolled with no sign of it. Overflowing, the box shows a scroll bar and a shadow at the edge
+    with more; scrolled to the end, the shadow moves to the other edge; a formula that fits shows none."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (2, 16, 1))
+    stepper = step_html(loss, tmp_path / "wide.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    while "layer 2 · neuron 1, backward" not in page.inner_text("#dg-text"):   # δ = f′(z)·(w·δ) fits
+        page.keyboard.press("ArrowRight")
+    wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
+    assert not wide and not marked and shadow == "none"
+    while "layer 1 · neuron 1, backward" not in page.inner_text("#dg-text"):   # 16 terms: too wide
+        page.keyboard.press("ArrowRight")
+    wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
+    assert wide and marked and shadow != "none" and overflow == "scroll"
+    assert page.eval_on_selector("#dg-math", "b => b.classList.contains('dg-more-right')")
+    page.eval_on_selector("#dg-math", "b => { b.scrollLeft = b.scrollWidth; }")
+    page.wait_for_function("() => document.getElementById('dg-math').classList.contains('dg-more-left')")
+    assert not page.eval_on_selector("#dg-math", "b => b.classList.contains('dg-more-right')")
+    assert errors == []

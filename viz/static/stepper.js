@@ -250,7 +250,20 @@
       mark(focus, "dg-focus");
       keepInView(focus);
     }
+    markOverflow($("dg-math"));
+    if (inspected !== null) markOverflow($("dg-inspector"));
   }
+
+  // A formula wider than its box scrolls sideways: the box then shows a scroll bar and a shadow at the
+  // edge where more of it is hidden, so the learner knows to scroll.
+  function markOverflow(box) {
+    const more = !box.hidden && box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("dg-overflows", more);
+    box.classList.toggle("dg-more-right", more && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
+    box.classList.toggle("dg-more-left", more && box.scrollLeft > 1);
+  }
+  for (const id of ["dg-math", "dg-inspector"]) $(id).addEventListener("scroll", (e) => markOverflow(e.target));
+  window.addEventListener("resize", () => { markOverflow($("dg-math")); markOverflow($("dg-inspector")); });
 
   function keepInView(el) {
     if (!el) return;
@@ -468,6 +481,7 @@
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
+    markOverflow(box);
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
