@@ -58,11 +58,11 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     count = len(order) + sum(1 for n in order if not n.is_leaf)
     svg = None
     if collapse is None and count <= limit:
-        svg, how = render_svg(draw(root, show_grad=False, max_nodes=limit)), "graphviz"
+        svg, how = render_svg(_roomy(draw(root, show_grad=False, max_nodes=limit))), "graphviz"
     elif collapse == "neuron" or level != "op":
         try:
             graph = draw(root, show_grad=False, collapse="neuron", max_nodes=limit)
-            svg, how = render_svg(graph), "graphviz, neurons collapsed"
+            svg, how = render_svg(_roomy(graph)), "graphviz, neurons collapsed"
         except GraphTooLarge:  # still too many boxes: the layered layout below
             pass
         except ValueError:  # no neuron to collapse
@@ -83,6 +83,13 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
         if boxes[i] not in present and i in users:
             boxes[i] = boxes[users[i]]
     return svg, boxes, how
+
+
+def _roomy(graph):
+    """The diagram with room between boxes of one rank for what the page adds around each: its name
+    above and its line of numbers below (at 75% zoom they overlapped the next box's name)."""
+    graph.graph_attr["nodesep"] = "0.5"
+    return graph
 
 
 def _frames(walk: Walkthrough) -> list[dict]:
