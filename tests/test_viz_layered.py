@@ -17,7 +17,8 @@ def drawn(root):
     order = topological_order(root)
     names = [n.label or f"v{i}" for i, n in enumerate(order)]
     ops = [n.primitive.symbol if n.primitive else "" for n in order]
-    return order, layered_svg(order, names, ops)
+    role = roles(root)
+    return order, layered_svg(order, names, ops, [role[n] for n in order])
 
 
 def box_fill(svg: str, i: int) -> tuple[str, bool]:

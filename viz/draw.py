@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
 from autodiff.files import write_atomic
+from viz.style import ROLE_STYLE
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
@@ -47,15 +48,6 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "d
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
 _FONT = "Helvetica"
 
-#: role (as `roles` gives it) -> (fill colour, extra style, what the legend says); `viz.layered` draws
-#: with the same colours and legend
-ROLE_STYLE = {
-    "parameter": ("#fde2b8", "", "parameter (w, b)"),
-    "input": ("#cfe3f7", "", "input"),
-    "constant": ("#eeeeee", "dashed", "constant"),
-    "output": ("#c8ecc8", "", "output"),
-    "interior": ("#ffffff", "", "intermediate value"),
-}
 _HIGHLIGHT = "#d62728"
 
 
@@ -629,8 +621,10 @@ class LayeredDiagram:
         order = topological_order(root)
         names = node_names(order)
         self.nodes = len(order)
+        role = roles(root)
         self.svg = layered_svg(order, [names[n] for n in order],
-                               [n.primitive.symbol if n.primitive else "" for n in order])
+                               [n.primitive.symbol if n.primitive else "" for n in order],
+                               [role[n] for n in order])
 
     def _repr_html_(self) -> str:
         return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'

@@ -9,6 +9,7 @@ import html
 from collections.abc import Sequence
 
 from autodiff import Value
+from viz.style import ROLE_STYLE
 
 __all__ = ["layered_svg"]
 
@@ -40,16 +41,14 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result.
 
     ``roles`` gives each node's role as `viz.draw.roles` does ("input", "parameter", "constant", "output"
-    or "interior"; default: computed from the graph) and so its fill colour, as in `viz.draw`'s diagrams;
+    or "interior"; default: the root is the output, a labelled leaf an input, an unlabelled one a
+    constant) and so its fill colour, as in `viz.draw`'s diagrams;
     ``legend`` puts the legend of the roles present at the top left (it stays in view while the drawing
     scrolls sideways). Raises ValueError when ``names``, ``ops`` or ``roles`` differ in length from
     ``order`` or a role is unknown."""
-    from viz.draw import ROLE_STYLE
-    from viz.draw import roles as find_roles
-
     if roles is None:
-        found = find_roles(order[-1]) if order else {}
-        roles = [found.get(n, "interior") for n in order]
+        roles = ["output" if i == len(order) - 1 else "interior" if not n.is_leaf
+                 else "input" if n.label else "constant" for i, n in enumerate(order)]
     for what, seq in (("names", names), ("ops", ops), ("roles", roles)):
         if len(seq) != len(order):
             raise ValueError(f"layered_svg: {what} has {len(seq)} entries for {len(order)} nodes; give one "
@@ -132,8 +131,6 @@ _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" s
 def _legend(present: list[str], has_ops: bool) -> str:
     """The legend as `viz.draw` words it: a swatch per role present, and how an op is shown. It sticks
     to the left edge of the scroll box, so it stays in view while the drawing scrolls sideways."""
-    from viz.draw import ROLE_STYLE
-
     items, x = [], 8
     for r in present:
         fill, dashed, words = ROLE_STYLE[r]
