@@ -510,10 +510,30 @@ def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
 TEXTS = "els => els.map(e => e.textContent)"
 
 
+def inside_names(page, stepper) -> list[str]:
+    """The full names the lists inside collapsed neurons' boxes stand for: "w.0–2, b" in the box of
+    layers.0.neurons.1.a is layers.0.neurons.1.w.0, ….w.1, ….w.2 and layers.0.neurons.1.b."""
+    import re
+
+    order = stepper.walkthrough.order
+    full = []
+    for gid, text in page.eval_on_selector_all(
+            "#dg-diagram svg .dg-inside", "els => els.map(e => [e.parentNode.id, e.textContent])"):
+        i = int(gid[1:])
+        m = re.match(r"(.*\.neurons\.\d+)\.[^.]+$", stepper.walkthrough.names[order[i]])
+        prefix = m.group(1) + "." if m else ""
+        for token in filter(None, (t.strip() for t in text.replace("\n", ",").split(","))):
+            run = re.fullmatch(r"w\.(\d+)–(\d+)", token)
+            for short in ([f"w.{k}" for k in range(int(run[1]), int(run[2]) + 1)] if run else [token]):
+                full += [short, prefix + short]
+    return full
+
+
 def test_every_name_the_text_uses_is_on_the_collapsed_diagram(browser, tmp_path):
     """Issue 14: with neurons drawn collapsed, the op-level text named nodes (v872, v925) that no box
-    showed. At every step each node name in the text is on the diagram: its own box, or listed above
-    the collapsed neuron's box that holds it (and that box is highlighted)."""
+    showed. At every step each node name in the text is on the diagram: its own box, or listed inside
+    the collapsed neuron's box that holds it (and that box is highlighted), as graphviz names a node
+    inside a neuron: without the neuron's prefix, a run of weights as w.0–15."""
     import re
 
     require_dot()
@@ -529,7 +549,8 @@ def test_every_name_the_text_uses_is_on_the_collapsed_diagram(browser, tmp_path)
     while True:
         text = page.inner_text("#dg-text")
         used = {w for w in re.findall(r"[A-Za-z_][\w.]*", text) if w in names}
-        on_diagram = "\n".join(page.eval_on_selector_all("#dg-diagram svg text", TEXTS))
+        on_diagram = "\n".join(page.eval_on_selector_all("#dg-diagram svg text", TEXTS)
+                                + inside_names(page, stepper))
         missing = [w for w in used if not re.search(rf"(?<![\w.]){re.escape(w)}(?![\w.])", on_diagram)]
         assert not missing, (page.inner_text("#dg-counter"), missing, text)
         inside = page.eval_on_selector_all("#dg-diagram svg .dg-inside", TEXTS)
@@ -575,3 +596,105 @@ def test_forward_values_appear_only_once_computed(browser, tmp_path):
     page.keyboard.press("End")
     assert "0.7071" in numbers("o") and "0.8814" in numbers("n")
     assert p.errors == []
+
+
+def test_the_closed_table_is_filled_when_opened(browser, tmp_path):
+    """A big page writes its table of every value and gradient only while it is open (a step of the
+    2-16-16-1 loss changes ~900 numbers): opened after stepping, it shows the numbers of that step."""
+    require_dot()
+    from autodiff import grad
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, model = mlp_loss(False, (4, 4, 1))
+    order = topological_order(loss)
+    assert len(order) > 80                                   # the table starts closed
+    stepper = step_html(loss, tmp_path / "table.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    assert not page.eval_on_selector("#dg-table-box", "d => d.open")
+    page.keyboard.press("End")
+    page.click("#dg-table-box summary")
+    w = model.layers[0].neurons[1].w[0]
+    i = stepper.walkthrough.position[w]
+    assert page.inner_text(f"#dg-row-{i} .dg-data") == fmt(w.data)
+    assert page.inner_text(f"#dg-row-{i} .dg-grad") == fmt(grad(loss, [w])[0])
+    assert page.eval_on_selector_all("#dg-table tr.dg-touched", "els => els.length") > 0
+    page.keyboard.press("Home")                              # open, the table follows each step
+    assert page.inner_text(f"#dg-row-{i} .dg-grad") == ""
+    assert errors == []
+
+
+OVERFLOW = """id => { const b = document.getElementById(id);
+  return [b.scrollWidth > b.clientWidth, b.classList.contains('dg-overflows'), getComputedStyle(b).boxShadow,
+          getComputedStyle(b).overflowX]; }"""
+
+
+def test_a_formula_too_wide_for_its_box_shows_that_it_scrolls(browser, tmp_path):
+    """Issue 14: a neuron's δ with the sum over the next layer written out is wider than the side panel
+    and scrolled with no sign of it. Overflowing, the box shows a scroll bar and a shadow at the edge
+    with more; scrolled to the end, the shadow moves to the other edge; a formula that fits shows none."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (2, 16, 1))
+    stepper = step_html(loss, tmp_path / "wide.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    while "layer 2 · neuron 1, backward" not in page.inner_text("#dg-text"):   # δ = f′(z)·(w·δ) fits
+        page.keyboard.press("ArrowRight")
+    wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
+    assert not wide and not marked and shadow == "none"
+    while "layer 1 · neuron 1, backward" not in page.inner_text("#dg-text"):   # 16 terms: too wide
+        page.keyboard.press("ArrowRight")
+    wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
+    assert wide and marked and shadow != "none" and overflow == "scroll"
+    assert page.eval_on_selector("#dg-math", "b => b.classList.contains('dg-more-right')")
+    page.eval_on_selector("#dg-math", "b => { b.scrollLeft = b.scrollWidth; }")
+    page.wait_for_function("() => document.getElementById('dg-math').classList.contains('dg-more-left')")
+    assert not page.eval_on_selector("#dg-math", "b => b.classList.contains('dg-more-right')")
+    assert errors == []
+
+
+TEXT_BOXES = """() => {  // each visible text of the diagram: [left, top, width, height] on screen, its text
+  return [...document.querySelectorAll('#dg-diagram svg text')]
+    .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== 'none')
+    .map((t) => { const b = t.getBBox(), m = t.getScreenCTM();
+                  return [b.x * m.a + m.e, b.y * m.d + m.f, b.width * m.a, b.height * m.d, t.textContent]; });
+}"""
+
+
+def overlapping(boxes):
+    return [(a[4], b[4]) for k, a in enumerate(boxes) for b in boxes[k + 1:]
+            if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]]
+
+
+def test_no_labels_overlap_at_75_percent_on_the_collapsed_network(browser, tmp_path):
+    """Issue 14: on the collapsed 2-16-16-1 page at its opening zoom of 75%, the names listed for a
+    neuron's hidden nodes ran over the boxes around it, and a number line under a box ran into the name
+    over the next. At every neuron-level step, and at op-level steps of both passes, no two texts'
+    boxes (getBBox in Chromium) overlap."""
+    import random
+
+    import nn
+    from viz import step_html
+
+    model = nn.MLP(2, [16, 16, 1], activation="tanh", rng=random.Random(0))
+    loss = nn.squared_error(model([0.5, -1.5]), [1.0])
+    stepper = step_html(loss, tmp_path / "collapsed.html", level="neuron")
+    assert stepper.drawing == "graphviz, neurons collapsed"
+    page, errors = open_page(browser, stepper)
+    assert page.inner_text("#dg-zoom-level") == "75%"
+    while True:
+        boxes = page.evaluate(TEXT_BOXES)
+        assert overlapping(boxes) == [], page.inner_text("#dg-counter")
+        if page.is_disabled("#dg-next"):
+            break
+        page.click("#dg-next")
+    page.select_option("#dg-level", "op")
+    for start in ("#dg-start", "#dg-backward"):
+        page.click(start)
+        for _ in range(40):
+            page.click("#dg-next")
+            assert overlapping(page.evaluate(TEXT_BOXES)) == [], page.inner_text("#dg-counter")
+    inside = page.eval_on_selector_all("#dg-diagram svg .dg-inside", TEXTS)
+    assert any(inside) and errors == []                # names were listed inside boxes, and checked

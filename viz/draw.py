@@ -35,25 +35,19 @@ from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
 from autodiff.files import write_atomic
+from viz.style import ROLE_STYLE
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
 
 __all__ = ["draw", "render", "render_bytes", "render_svg", "svg_renderer", "show", "Diagram", "RenderError",
-           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "FORMATS"]
+           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "ROLE_STYLE",
+           "FORMATS"]
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
 _FONT = "Helvetica"
 
-# role -> (fill colour, extra style, what the legend says)
-_ROLES = {
-    "parameter": ("#fde2b8", "", "parameter (w, b)"),
-    "input": ("#cfe3f7", "", "input"),
-    "constant": ("#eeeeee", "dashed", "constant"),
-    "output": ("#c8ecc8", "", "output"),
-    "interior": ("#ffffff", "", "intermediate value"),
-}
 _HIGHLIGHT = "#d62728"
 
 
@@ -261,7 +255,7 @@ def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: 
         return f'<TR><TD{attrs}>{swatch}</TD><TD ALIGN="LEFT">{_esc(text)}</TD></TR>'
 
     rows = [row("  ", text, f' BGCOLOR="{fill}" BORDER="1"' + (' STYLE="dashed"' if style else ""))
-            for fill, style, text in (_ROLES[r] for r in present)]
+            for fill, style, text in (ROLE_STYLE[r] for r in present)]
     rows.append(row("op", "operation (+, ×, tanh, …)", ' BORDER="1" STYLE="rounded"'))
     if collapsed:
         rows.append(row("  ", "a neuron, collapsed", ' BGCOLOR="#f4f0fb" BORDER="1"'))
@@ -337,7 +331,7 @@ def _add_value(pic: _Picture, v: Value) -> None:
     """v's box, and when v is computed its op node and the edges operands -> op -> v."""
     gr, i = pic.gr, pic.gr.pos[v]
     key, is_z = gr.neuron_of.get(v), gr.is_z(v)
-    fill, style, _ = _ROLES[gr.role[v]]
+    fill, style, _ = ROLE_STYLE[gr.role[v]]
     attrs = {"id": node_id(i), "shape": "box", "style": "rounded,filled" + (f",{style}" if style else ""),
              "fillcolor": fill, "margin": "0.05,0.02",
              "label": _value_label(gr.title(v), v, pic.precision, pic.show_grad, is_z)}
@@ -418,7 +412,7 @@ def _emit(g: graphviz.Digraph, pic: _Picture) -> None:
 
 def _add_legend(g: graphviz.Digraph, pic: _Picture) -> None:
     gr = pic.gr
-    present = [r for r in _ROLES if any(gr.role[v] == r for v in gr.shown)]
+    present = [r for r in ROLE_STYLE if any(gr.role[v] == r for v in gr.shown)]
     has_z = not gr.collapsed and any(gr.is_z(v) for v in gr.shown)
     uncomputed = pic.show_grad and any(not v.has_grad for v in gr.order)
     g.node("legend", id="legend", shape="plain", fontsize="10",
@@ -627,8 +621,10 @@ class LayeredDiagram:
         order = topological_order(root)
         names = node_names(order)
         self.nodes = len(order)
+        role = roles(root)
         self.svg = layered_svg(order, [names[n] for n in order],
-                               [n.primitive.symbol if n.primitive else "" for n in order])
+                               [n.primitive.symbol if n.primitive else "" for n in order],
+                               [role[n] for n in order])
 
     def _repr_html_(self) -> str:
         return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'

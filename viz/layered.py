@@ -1,6 +1,6 @@
 """A quick layered drawing for graphs too big for graphviz to lay out in time (a 5,000-node graph): each
-node a box in the column of its depth, with the ids `viz.draw` uses (``n{i}``), as inline SVG text.
-Linear in the graph's size; the HTML stepper uses it above its ``max_nodes``.
+node a box in the column of its depth, with the ids, role colours and legend of `viz.draw`, as inline SVG
+text that needs no style sheet. Linear in the graph's size; the HTML stepper uses it above its ``max_nodes``.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import html
 from collections.abc import Sequence
 
 from autodiff import Value
+from viz.style import ROLE_STYLE
 
 __all__ = ["layered_svg"]
 
 _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap, char width, padding, box
-_TILE = 1600  # px: the width of one <svg> tile
+_TILE = 800  # px: the width of one <svg> tile
 
 
 def _columns(order: Sequence[Value]) -> list[int]:
@@ -33,10 +34,28 @@ def _columns(order: Sequence[Value]) -> list[int]:
     return [max(c, 0) for c in col]
 
 
-def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]) -> str:
+def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str],
+                roles: Sequence[str] | None = None, legend: bool = True) -> str:
     """The graph of ``order`` (a topological order) as SVG tiles in a ``<div>``: node i is a ``<g id="n{i}">``
     box showing ``names[i]`` and ``ops[i]`` (the op's symbol, "" for a leaf), with a halo and a
-    line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result."""
+    line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result.
+
+    ``roles`` gives each node's role as `viz.draw.roles` does ("input", "parameter", "constant", "output"
+    or "interior"; default: the root is the output, a labelled leaf an input, an unlabelled one a
+    constant) and so its fill colour, as in `viz.draw`'s diagrams;
+    ``legend`` puts the legend of the roles present at the top left (it stays in view while the drawing
+    scrolls sideways). Raises ValueError when ``names``, ``ops`` or ``roles`` differ in length from
+    ``order`` or a role is unknown."""
+    if roles is None:
+        roles = ["output" if i == len(order) - 1 else "interior" if not n.is_leaf
+                 else "input" if n.label else "constant" for i, n in enumerate(order)]
+    for what, seq in (("names", names), ("ops", ops), ("roles", roles)):
+        if len(seq) != len(order):
+            raise ValueError(f"layered_svg: {what} has {len(seq)} entries for {len(order)} nodes; give one "
+                             "per node of the topological order")
+    unknown = sorted(set(roles) - set(ROLE_STYLE))
+    if unknown:
+        raise ValueError(f"layered_svg: unknown role {unknown[0]!r}; roles are {', '.join(ROLE_STYLE)}")
     col = _columns(order)
     ncol = max(col, default=0) + 1
     width = [0.0] * ncol
@@ -53,31 +72,78 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
         rows[c] += 1
     pos = {n: i for i, n in enumerate(order)}
     tile_of = [int(x0[c] // _TILE) for c in col]
-    tiles: dict[int, list[str]] = {}
+    edges: dict[int, list[str]] = {}
     for i, n in enumerate(order):  # an edge goes in the tile of the node it ends at
         x2, y2 = xy[i][0], xy[i][1] + _BOX / 2
         for k, p in enumerate(n.parents):
             j = pos[p]
             x1, y1 = xy[j][0] + width[col[j]], xy[j][1] + _BOX / 2
             mid = (x1 + x2) / 2
-            tiles.setdefault(tile_of[i], []).append(
+            edges.setdefault(tile_of[i], []).append(
                 f'<path id="e{i}_{k}" class="dg-edge" d="M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} '
                 f'{mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"/>')
+    boxes: dict[int, list[str]] = {}
     for i, n in enumerate(order):
         (x, y), w = xy[i], width[col[i]]
         leaf = " dg-leaf" if n.is_leaf else ""
-        tiles.setdefault(tile_of[i], []).append(
-            f'<g id="n{i}" class="node{leaf}"><rect class="dg-halo" x="{x - 4:.0f}" y="{y - 4:.0f}" '
-            f'width="{w + 8:.0f}" height="{_BOX + 20:.0f}" rx="6"/><rect class="dg-box" x="{x:.0f}" '
-            f'y="{y:.0f}" width="{w:.0f}" height="{_BOX}" rx="5"/><text class="dg-label" x="{x + _PAD:.0f}" '
-            f'y="{y + 20:.0f}">{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" '
-            f'x="{x + w / 2:.0f}" y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
+        fill, dashed, _ = ROLE_STYLE[roles[i]]
+        dash = ' stroke-dasharray="4 3"' if dashed else ""
+        boxes.setdefault(tile_of[i], []).append(
+            f'<g id="n{i}" class="node{leaf} dg-{roles[i]}" pointer-events="visiblePainted">'
+            f'<rect class="dg-halo" x="{x - 4:.0f}" y="{y - 4:.0f}" width="{w + 8:.0f}" '
+            f'height="{_BOX + 20:.0f}" rx="6" fill="none"/>'
+            f'<rect class="dg-box" x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{_BOX}" rx="5" '
+            f'fill="{fill}" stroke="#555"{dash}/><text class="dg-label" x="{x + _PAD:.0f}" y="{y + 20:.0f}">'
+            f'{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" x="{x + w / 2:.0f}" '
+            f'y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
     total_w = x0[-1] + width[-1] + 20
     total_h = max(rows) * _ROW + 20
-    # Side-by-side <svg> tiles: a browser redraws only the tiles a step changes, not the whole graph.
+    # Side-by-side <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes,
+    # and the browser then lays out and paints only the tiles of boxes it changed, and of those only the
+    # ones on screen (content-visibility: auto on each tile of boxes, which are inside their tile; an
+    # edge may leave its tile, so edge tiles are never clipped).
     h = f"{total_h:.0f}"
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile" width="{_TILE}" height="{h}" '
-             f'viewBox="{t * _TILE} 0 {_TILE} {h}" style="left:{t * _TILE}px">' + "".join(body) + "</svg>"
-             for t, body in sorted(tiles.items())]
-    return (f'<div class="dg-layered" style="width:{total_w:.0f}px;height:{total_h:.0f}px">'
-            + "".join(parts) + "</div>")
+    right = {t: _TILE for t in boxes}  # a box tile reaches past its last box's halo
+    for i, t in enumerate(tile_of):
+        right[t] = max(right[t], xy[i][0] + width[col[i]] + 10 - t * _TILE)
+
+    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str) -> str:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile {cls}" width="{w:.0f}" height="{h}" '
+                f'viewBox="{t * _TILE} 0 {w:.0f} {h}" style="position:absolute;top:0;left:{t * _TILE}px;'
+                f'overflow:visible;{style}" {paint}>' + "".join(body) + "</svg>")
+
+    parts = [tile(t, body, "dg-edges", _TILE, "pointer-events:none", 'fill="none" stroke="#999"')
+             for t, body in sorted(edges.items())]
+    parts += [tile(t, body, "dg-boxes", right[t], "content-visibility:auto;pointer-events:none", _TEXT)
+              for t, body in sorted(boxes.items())]
+    drawing = (f'<div class="dg-layered" style="position:relative;width:{total_w:.0f}px;height:{h}px">'
+               + "".join(parts) + "</div>")
+    if not legend:
+        return drawing
+    present = [r for r in ROLE_STYLE if r in set(roles)]
+    figure = '<div class="dg-layered-figure" style="width:max-content">'
+    return figure + _legend(present, any(ops)) + drawing + "</div>"
+
+
+_TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" stroke="none"'
+
+
+def _legend(present: list[str], has_ops: bool) -> str:
+    """The legend as `viz.draw` words it: a swatch per role present, and how an op is shown. It sticks
+    to the left edge of the scroll box, so it stays in view while the drawing scrolls sideways."""
+    items, x = [], 8
+    for r in present:
+        fill, dashed, words = ROLE_STYLE[r]
+        dash = ' stroke-dasharray="4 3"' if dashed else ""
+        items.append(f'<rect x="{x}" y="24" width="22" height="14" rx="3" fill="{fill}" stroke="#555"{dash}/>'
+                     f'<text x="{x + 28}" y="36">{html.escape(words)}</text>')
+        x += 28 + len(words) * _CHAR + 18
+    height = 46
+    if has_ops:
+        items.append('<text x="8" y="58">name  op: a value, and the operation (+, ×, tanh, …) that '
+                     'computed it</text>')
+        height = 66
+        x = max(x, 560)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-legend" width="{x:.0f}" height="{height}" '
+            f'style="display:block;position:sticky;left:0;background:#fff" {_TEXT}>'
+            '<text x="8" y="14" font-weight="bold">legend</text>' + "".join(items) + "</svg>")

@@ -51,18 +51,18 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     nodes; past that a network's neurons are collapsed (at the neuron and layer levels, or with
     ``collapse="neuron"``), and a graph still too big, or with no neuron to collapse, is laid out by
     `viz.layered` in linear time. Raises ValueError for ``collapse="neuron"`` on a graph with no neuron."""
-    from viz.draw import GraphTooLarge, draw, node_id, render_svg
+    from viz.draw import GraphTooLarge, draw, node_id, render_svg, roles
     from viz.layered import layered_svg
 
     limit = min(max_nodes, DOT_LIMIT)
     count = len(order) + sum(1 for n in order if not n.is_leaf)
     svg = None
     if collapse is None and count <= limit:
-        svg, how = render_svg(draw(root, show_grad=False, max_nodes=limit)), "graphviz"
+        svg, how = render_svg(_roomy(draw(root, show_grad=False, max_nodes=limit))), "graphviz"
     elif collapse == "neuron" or level != "op":
         try:
             graph = draw(root, show_grad=False, collapse="neuron", max_nodes=limit)
-            svg, how = render_svg(graph), "graphviz, neurons collapsed"
+            svg, how = render_svg(_roomy(graph)), "graphviz, neurons collapsed"
         except GraphTooLarge:  # still too many boxes: the layered layout below
             pass
         except ValueError:  # no neuron to collapse
@@ -70,8 +70,9 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
                 raise
     if svg is None:
         ops = [n.primitive.symbol if n.primitive else "" for n in order]
-        return layered_svg(order, [names[n] for n in order], ops), [node_id(i) for i in range(len(order))], \
-            "layered"
+        role = roles(root)
+        svg = layered_svg(order, [names[n] for n in order], ops, [role[n] for n in order])
+        return svg, [node_id(i) for i in range(len(order))], "layered"
     present = set(re.findall(r'id="(n\d+)"', svg))
     boxes = [node_id(i) for i in range(len(order))]
     pos = {n: i for i, n in enumerate(order)}
@@ -83,6 +84,13 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
         if boxes[i] not in present and i in users:
             boxes[i] = boxes[users[i]]
     return svg, boxes, how
+
+
+def _roomy(graph):
+    """The diagram with room between boxes of one rank for what the page adds around each: its name
+    above and its line of numbers below (at 75% zoom they overlapped the next box's name)."""
+    graph.graph_attr["nodesep"] = "0.5"
+    return graph
 
 
 def _frames(walk: Walkthrough) -> list[dict]:

@@ -45,6 +45,10 @@
       let t = g.querySelector("text.dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
       t.id = "dg-num-" + i;
+      // a value and a gradient part, made once: a step changes their text, never the elements
+      const span = document.createElementNS(SVGNS, "tspan");
+      span.setAttribute("class", "dg-g");
+      t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
       if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
     }
@@ -85,7 +89,23 @@
     tbody.appendChild(tr);
     return tr;
   });
-  if (D.nodes.length <= 80) $("dg-table-box").open = true;
+  // The table is written only while it is open (and in full when it opens): a step of a big network
+  // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
+  const tableBox = $("dg-table-box");
+  if (D.nodes.length <= 80) tableBox.open = true;
+  const rowLine = [], rowShown = [];
+  tableBox.addEventListener("toggle", () => { if (tableBox.open) { render(); drawRows(D.nodes.keys()); } });
+  function drawRows(indices) {
+    for (const i of indices) {
+      const line = rowLine[i];
+      if (line === undefined || rowShown[i] === line) continue;
+      rowShown[i] = line;
+      const [v, g, known] = line.split("\u0000");
+      rows[i].classList.toggle("dg-pending", known === "");
+      rows[i].children[2].textContent = v;
+      rows[i].children[3].textContent = g;
+    }
+  }
   const names = $("dg-names");
   D.nodes.forEach((n) => { const o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
 
@@ -156,10 +176,51 @@
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
 
   // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
-  // uses are listed above the neuron's box that holds them, so every name in the text is on the diagram.
-  const insideEl = new Map();  // SVG id -> its <text> of hidden names
-  const idCount = new Map();
-  for (const n of D.nodes) idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
+  // uses are written inside the neuron's box that holds them, as graphviz names them inside a neuron
+  // (w.0, b: without the neuron's "layers.L.neurons.J." prefix; a run of weights as w.0–15), wrapped
+  // to the box's width below its title, so they overlap nothing and every name in the text is on it.
+  const insideEl = new Map();  // SVG id -> {t: its <text> of names, x, y, chars: the line's width}
+  const idCount = new Map(), ownerName = new Map();
+  for (const n of D.nodes) {
+    idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
+    if (n.own) ownerName.set(n.id, n.name);
+  }
+  function shortNames(id, list) {
+    const m = /^(.*\.neurons\.\d+)\.[^.]+$/.exec(ownerName.get(id) || "");
+    const prefix = m ? m[1] + "." : "";
+    const out = [];
+    let run = null;  // [first, last] of consecutive weights w.k
+    const flush = () => {
+      if (!run) return;
+      if (run[1] - run[0] >= 2) out.push("w." + run[0] + "–" + run[1]);
+      else for (let k = run[0]; k <= run[1]; k++) out.push("w." + k);
+      run = null;
+    };
+    const natural = (x, y) => x.localeCompare(y, "en", { numeric: true });
+    for (const name of [...list].sort(natural)) {
+      const short = prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
+      const w = prefix && /^w\.(\d+)$/.exec(short);
+      if (w && run && +w[1] === run[1] + 1) { run[1]++; continue; }
+      flush();
+      if (w) run = [+w[1], +w[1]]; else out.push(short);
+    }
+    flush();
+    return out;
+  }
+  function insideBox(id) {
+    let box = insideEl.get(id);
+    if (box) return box;
+    const g = boxEl.get(id), b = g.querySelector(".dg-halo").getBBox();
+    const title = g.querySelector("text:not(.dg-baked):not(.dg-num):not(.dg-name)");
+    const top = title ? title.getBBox() : { y: b.y + 4, height: 14 };
+    const t = document.createElementNS(SVGNS, "text");
+    t.setAttribute("class", "dg-inside");
+    g.appendChild(t);
+    const y = top.y + top.height + 10;
+    box = { t, x: b.x + 10, y, chars: Math.max(8, Math.floor((b.width - 20) / 6.7)) };
+    insideEl.set(id, box);
+    return box;
+  }
   function showInside(current, touched) {
     const names = new Map();
     for (const i of [...current, ...touched]) {
@@ -168,11 +229,22 @@
       if (!names.has(n.id)) names.set(n.id, []);
       if (!names.get(n.id).includes(n.name)) names.get(n.id).push(n.name);
     }
-    for (const [id, t] of insideEl) if (!names.has(id)) t.textContent = "";
+    for (const [id, box] of insideEl) if (!names.has(id)) box.t.textContent = "";
     for (const [id, list] of names) {
-      let t = insideEl.get(id);
-      if (!t) { t = addText(boxEl.get(id), "dg-inside", 0, -20, "start"); insideEl.set(id, t); }
-      t.textContent = "inside: " + list.join(", ");
+      const box = insideBox(id), lines = [""];
+      for (const word of shortNames(id, list)) {
+        const last = lines[lines.length - 1];
+        if (last && last.length + 2 + word.length > box.chars) lines.push(word);
+        else lines[lines.length - 1] = last ? last + ", " + word : word;
+      }
+      box.t.textContent = "";
+      lines.forEach((line, k) => {
+        const span = document.createElementNS(SVGNS, "tspan");
+        span.setAttribute("x", box.x);
+        span.setAttribute("y", box.y + 12 * k);
+        span.textContent = line + (k < lines.length - 1 ? "," : "");
+        box.t.appendChild(span);
+      });
     }
   }
 
@@ -196,14 +268,18 @@
     for (const [el, cls] of marked) el.classList.remove(cls);
     marked = [];
     const current = nodesOf(it);
-    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); mark(rows[i], "dg-touched"); }
+    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
     for (const i of current) {
       const g = boxEl.get(D.nodes[i].id);
       if (g) g.classList.remove("dg-touched");
-      mark(g, "dg-current"); mark(rows[i], "dg-current");
+      mark(g, "dg-current");
+      if (tableBox.open) mark(rows[i], "dg-current");
     }
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
-    showInside(current, start ? Object.keys(D.frames[it.f].values).map(Number) : touchedOf(it));
+    // a coarse step's text names no unlabelled node inside a neuron (the w·x products): those stay unlisted
+    const named = (i) => it.g === undefined || D.nodes[i].label;
+    showInside(current.filter(named),
+               start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named));
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? D.nodes.keys() : new Set([...s.dirty, ...wasAsked, ...asked]);
     wasAsked = asked;
@@ -211,31 +287,38 @@
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
       const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
-      const line = v + "\u0000" + g + (known ? "" : "\u0000p");
+      const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
+      rowLine[i] = line;
       if (shown[i] === line) continue;
       shown[i] = line;
-      rows[i].classList.toggle("dg-pending", !known);
-      rows[i].children[2].textContent = v;
-      rows[i].children[3].textContent = g;
       const t = numEl[i];
       if (t) {
         t.parentNode.classList.toggle("dg-pending", !known);
-        t.textContent = v;
-        if (g) {
-          const span = document.createElementNS(SVGNS, "tspan");
-          span.setAttribute("class", "dg-g");
-          span.textContent = "  ∇ " + g;
-          t.appendChild(span);
-        }
+        t.firstChild.data = v;
+        t.lastChild.textContent = g ? "  ∇ " + g : "";
       }
     }
+    if (tableBox.open) drawRows(s.dirty === null ? D.nodes.keys() : redraw);
     if (inspected !== null) inspect(inspected);
     if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
       const focus = boxEl.get(D.nodes[current[forward ? current.length - 1 : 0]].id);
       mark(focus, "dg-focus");
       keepInView(focus);
     }
+    markOverflow($("dg-math"));
+    if (inspected !== null) markOverflow($("dg-inspector"));
   }
+
+  // A formula wider than its box scrolls sideways: the box then shows a scroll bar and a shadow at the
+  // edge where more of it is hidden, so the learner knows to scroll.
+  function markOverflow(box) {
+    const more = !box.hidden && box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("dg-overflows", more);
+    box.classList.toggle("dg-more-right", more && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
+    box.classList.toggle("dg-more-left", more && box.scrollLeft > 1);
+  }
+  for (const id of ["dg-math", "dg-inspector"]) $(id).addEventListener("scroll", (e) => markOverflow(e.target));
+  window.addEventListener("resize", () => { markOverflow($("dg-math")); markOverflow($("dg-inspector")); });
 
   function keepInView(el) {
     if (!el) return;
@@ -453,6 +536,7 @@
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
+    markOverflow(box);
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
