@@ -3,7 +3,7 @@ the reference loop (`autodiff.grad`), batched graphs (`autodiff.batched`) and se
 (`grad(create_graph=True)`). Where a derivative does not exist the engine picks one value, as PyTorch
 does (relu'(0) = 0; d/dy 0**y = 0 for y > 0, the one-sided limit of x**y log x); each mode must agree.
 
-To pin a new kink (abs at 0, leaky_relu at 0, maximum/minimum at a tie), add a `Kink` to KINKS.
+To pin a new kink, add a `Kink` to KINKS.
 """
 
 from __future__ import annotations
@@ -37,6 +37,22 @@ KINKS = [
     Kink("0 ** 3.0 (Value), d/dy", lambda x, y: x ** y, (0.0, 3.0), 1, first=0.0, second=0.0,
          primitive="pow"),
     Kink("x ** 2 at 0", lambda x: x ** 2, (0.0,), 0, first=0.0, second=2.0),
+    # abs'(0) = sign(0) = 0; leaky_relu'(0) = its slope; elu'(0) = α and elu''(0) = 0; maximum and
+    # minimum at a tie: half to each input (all as PyTorch)
+    Kink("abs at 0", lambda x: abs(x), (0.0,), 0, first=0.0, second=0.0, primitive="abs"),
+    Kink("leaky_relu at 0", lambda x: x.leaky_relu(), (0.0,), 0, first=0.01, second=0.0,
+         primitive="leaky_relu"),
+    Kink("leaky_relu(0.2) at 0", lambda x: x.leaky_relu(0.2), (0.0,), 0, first=0.2, second=0.0),
+    Kink("elu at 0", lambda x: x.elu(), (0.0,), 0, first=1.0, second=0.0, primitive="elu"),
+    Kink("elu(0.5) at 0", lambda x: x.elu(0.5), (0.0,), 0, first=0.5, second=0.0),
+    Kink("maximum at a tie, d/dx", lambda x, y: x.maximum(y), (1.5, 1.5), 0, first=0.5, second=0.0,
+         primitive="maximum"),
+    Kink("maximum at a tie, d/dy", lambda x, y: x.maximum(y), (1.5, 1.5), 1, first=0.5, second=0.0,
+         primitive="maximum"),
+    Kink("minimum at a tie, d/dx", lambda x, y: x.minimum(y), (-2.0, -2.0), 0, first=0.5, second=0.0,
+         primitive="minimum"),
+    Kink("minimum at a tie, d/dy", lambda x, y: x.minimum(y), (-2.0, -2.0), 1, first=0.5, second=0.0,
+         primitive="minimum"),
 ]
 IDS = [k.name for k in KINKS]
 
@@ -52,6 +68,14 @@ def test_table_rule(kink):
         assert node.primitive is PRIMITIVES[kink.primitive]
     terms = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
     assert terms[kink.wrt] == kink.first
+
+
+@pytest.mark.parametrize("kink", KINKS, ids=IDS)
+def test_table_rule_on_a_batch(kink):
+    """The rule called on arrays (as the reference loop and the steppers do on a batched graph)."""
+    node = kink.build(*[batch([v, v + 0.5]) for v in kink.point])
+    terms = node.primitive.vjp(np.ones(2), node.data, *[p.data for p in node.parents])
+    assert np.asarray(terms[kink.wrt])[0] == kink.first
 
 
 @pytest.mark.parametrize("kink", KINKS, ids=IDS)

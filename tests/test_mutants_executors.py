@@ -1,0 +1,101 @@
+"""Tests written for the mutants `make mutate` found alive in the executors (issue 20): a rule that
+returns too few terms, unlabelled nodes named in errors, a neuron of one-number nodes inside a batched
+graph, and batched neurons that share their first input but not the rest."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from autodiff import Value, neuron
+from autodiff.batched import batch, total
+from autodiff.engine import apply
+from autodiff.primitives import Primitive
+from autodiff.reference import gradients
+
+# A faulty user-made primitive: two inputs, one term from its rule.
+SHORT = Primitive("short", "short", 2, lambda x, y: x * y, lambda g, out, x, y: (g * y,),
+                  batch_forward=lambda x, y: x * y)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_rule_with_a_term_missing_is_an_error_in_the_reference_loop(batched):
+    x, y = (batch([1.0, 2.0]), batch([3.0, 4.0])) if batched else (Value(1.0), Value(3.0))
+    root = apply(SHORT, x, y)
+    with pytest.raises(ValueError, match="shorter"):
+        gradients(total(root) if batched else root)
+
+
+def test_a_rule_with_a_term_missing_is_an_error_in_batched_backward():
+    x, y = batch([1.0, 2.0]), batch([3.0, 4.0])
+    with pytest.raises(ValueError, match="shorter"):
+        total(apply(SHORT, x, y)).backward()
+    assert not x.has_grad and not y.has_grad
+
+
+def test_an_unlabelled_node_is_named_by_its_position_when_its_gradient_overflows():
+    x = Value(1e-300)
+    z = (x * 1e300) * 1e300                     # dz/dx = 1e600: the rule of the last mul overflows
+    with pytest.raises(FloatingPointError, match=r"rule of mul at node v\d+ "):
+        gradients(z)
+
+
+def test_a_neuron_of_one_number_nodes_in_a_batched_graph():
+    """An L2 penalty as one fused neuron over the parameters, added to a loss over a batch."""
+    w = [Value(2.0), Value(-1.0)]
+    loss = total(batch([1.0, 2.0]) * w[0]) + neuron(w, w, 0.0)
+    loss.backward()
+    assert [v.grad for v in w] == [3.0 + 4.0, -2.0]
+
+
+def test_batched_neurons_sharing_only_their_first_input():
+    """Neurons are grouped by their inputs: two that share the first input but not the second are
+    not one layer. Their gradients equal the sum of the per-example runs."""
+    rng = random.Random(5)
+    cols = [[rng.uniform(-1, 1) for _ in range(4)] for _ in range(3)]
+    ws = [Value(rng.uniform(-1, 1)) for _ in range(6)]
+
+    def loss(x0, x1, x2):
+        z1 = neuron(ws[0:2], [x0, x1], ws[4])
+        z2 = neuron(ws[2:4], [x0, x2], ws[5])
+        return z1.tanh() * z2.sigmoid()
+
+    xs = [batch(c) for c in cols]
+    total(loss(*xs)).backward()
+    got = [w.grad for w in ws], [x.grad.tolist() for x in xs]
+    want_w, want_x = [0.0] * 6, [[], [], []]
+    for i in range(4):
+        for w in ws:
+            w.grad = 0.0
+        one = [Value(c[i]) for c in cols]
+        loss(*one).backward()
+        want_w = [a + w.grad for a, w in zip(want_w, ws, strict=True)]
+        for k, v in enumerate(one):
+            want_x[k].append(v.grad)
+    assert got[0] == pytest.approx(want_w, rel=1e-12)
+    for g, want in zip(got[1], want_x, strict=True):
+        assert g == pytest.approx(want, rel=1e-12)
+
+
+# A user's n-ary primitive (not the fused neuron): the product of its inputs.
+PRODUCT = Primitive("product", "Π", -1, lambda *xs: math.prod(xs),
+                    lambda g, out, *xs: tuple(g * math.prod(xs[:k] + xs[k + 1:]) for k in range(len(xs))))
+PRODUCT_SHORT = Primitive("product", "Π", -1, lambda *xs: math.prod(xs),
+                          lambda g, out, *xs: (g * xs[1] * xs[2], g * xs[0] * xs[2]))
+
+
+def test_an_n_ary_primitive_of_ones_own_gets_its_gradients_from_backward():
+    a, b, c = Value(2.0), Value(3.0), Value(-0.5)
+    root = apply(PRODUCT, a, b, c) * 2.0
+    root.backward()
+    assert (a.grad, b.grad, c.grad) == (-3.0, -2.0, 12.0)
+    assert gradients(root)[a] == -3.0
+
+
+def test_an_n_ary_rule_with_a_term_missing_is_an_error_in_backward():
+    a, b, c = Value(2.0), Value(3.0), Value(-0.5)
+    with pytest.raises(ValueError, match="shorter"):
+        apply(PRODUCT_SHORT, a, b, c).backward()
+    assert not a.has_grad
