@@ -302,7 +302,8 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     assert page.evaluate(IN_VIEW)                     # the current neuron is scrolled into view
     # readable at 1400x900: the step text and the current node's text are at least 11 px
     assert min(page.eval_on_selector_all("#dg-text", FONT_PX)) >= 11
-    assert min(page.eval_on_selector_all("#dg-diagram svg .dg-current text", FONT_PX)) >= 11 - 1e-3  # 11 px, to the screen CTM's rounding
+    current = page.eval_on_selector_all("#dg-diagram svg .dg-current text", FONT_PX)
+    assert min(current) >= 11 - 1e-3                  # 11 px, to the rounding of the SVG's screen CTM
     # zoom by buttons and keys, back to 100%
     width = page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width")
     page.click("#dg-zoom-in")
