@@ -47,10 +47,10 @@ FORMULAS = {
 
 
 def test_every_row_has_an_independent_formula_and_its_arity():
-    assert set(PRIMITIVES) - {"neuron"} == set(FORMULAS)
+    assert set(PRIMITIVES) - {"neuron", "sum_squares"} == set(FORMULAS)
     for name, (_, points) in FORMULAS.items():
         assert PRIMITIVES[name].arity == len(points[0]), name
-    assert PRIMITIVES["neuron"].arity == -1                  # n-ary: any number of inputs
+    assert PRIMITIVES["neuron"].arity == PRIMITIVES["sum_squares"].arity == -1  # n-ary: any number
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
@@ -67,6 +67,16 @@ def test_every_forward_on_numbers_a_node_and_a_batch(name):
             column = np.asarray(column / 2).reshape(1)
         for got in (on_numbers, node, *np.asarray(column).tolist()):
             assert got == pytest.approx(want, rel=1e-13, abs=1e-15), (name, args, got, want)
+
+
+def test_the_sum_of_squares_forward_on_numbers_a_node_and_a_batch():
+    sum_squares = PRIMITIVES["sum_squares"]
+    xs = (1.5, -2.0, 3.0, 0.0)
+    want = math.fsum(math.pow(x, 2) for x in xs)           # 2.25 + 4 + 9: exact in binary
+    assert sum_squares(*xs) == want == apply(sum_squares, *[Value(x) for x in xs]).data
+    assert sum_squares(-4.0) == 16.0                        # one input
+    column = sum_squares.batch(np.array([1.5, -1.0]), -2.0, np.array([3.0, 0.5]), 0.0)
+    assert column.tolist() == [want, 1.0 + 4.0 + 0.25]
 
 
 def test_the_neuron_forward_on_numbers_and_a_batch():
