@@ -216,7 +216,7 @@ def test_neuron_chain_under_detect_anomaly_records_where_each_node_was_made():
     assert all(n in sites for n in autodiff.topological_order(z) if n.parents)
 
 
-def test_building_and_backward_need_no_numpy():
+def test_building_backward_and_optimizer_steps_need_no_numpy():
     # The playground runs the engine without numpy: settling the hold on the first node after each
     # backward() must not reach for it (it did, through the finiteness check of a batch).
     code = ("import sys; sys.modules['numpy'] = None\n"
@@ -224,7 +224,11 @@ def test_building_and_backward_need_no_numpy():
             "x = Value(2.0)\n"
             "for _ in range(3):\n"
             "    y = (x * x + x).relu(); y.backward()\n"
-            "print(x.grad)\n")
+            "print(x.grad)\n"
+            "import nn\n"
+            "for opt in (nn.SGD([x], lr=0.1, momentum=0.9), nn.Adam([x], lr=0.1)):\n"
+            "    opt.step()\n"
+            "assert 'numpy' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == 3 * 5.0
