@@ -233,7 +233,7 @@ class Value:
         """
         if self.__class__ is not Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
-        _release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
+        release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
         order, batched = walk(self)
         before = list(map(_GRAD, order))
         try:
@@ -454,13 +454,15 @@ def no_cycle_gc() -> Iterator[None]:
 #: While a graph is being built, the cyclic collector's first threshold is raised to this many objects
 #: (see `_hold_cycle_gc`): a bound on what the collector leaves uncollected meanwhile.
 GC_HOLD_OBJECTS = 100_000
-_gc_settled = False   # the hold is taken, or not wanted, until the next backward() ends
+_gc_settled = False   # the hold is taken, or not wanted, until the next backward pass starts
 _gc_held: tuple[int, int] | None = None   # (the user's threshold, ours) while the hold is taken
 
 
 def _hold_cycle_gc() -> None:
     """Raise the collector's first threshold to `GC_HOLD_OBJECTS` from the first node of a graph until
-    the end of the next ``backward()`` (`_release_cycle_gc`).
+    the start of the next backward pass (``backward()``, `autodiff.steps.backward_steps` or a compiled
+    graph's ``backward``, which call `release_cycle_gc`). A program that builds graphs and never
+    runs one backward keeps the threshold raised; ``GC_HOLD_OBJECTS = 0`` switches the hold off.
 
     Why: every node is a GC-tracked object, and a graph of 66,000 nodes (W1's eager step) made with the
     default threshold (700) sets off ~85 young, ~8 middle and, once the graph outgrows a quarter of the
@@ -481,8 +483,9 @@ def _hold_cycle_gc() -> None:
             _update_usual()
 
 
-def _release_cycle_gc() -> None:
-    """End `_hold_cycle_gc`: the user's threshold back, unless they set another meanwhile."""
+def release_cycle_gc() -> None:
+    """End `_hold_cycle_gc`: the user's threshold back, unless they set another meanwhile. Every
+    backward pass calls it first (the graph is built by then); the next node takes the hold again."""
     global _gc_settled, _gc_held
     with _gc_pause_lock:
         if _gc_held is not None:

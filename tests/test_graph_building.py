@@ -109,6 +109,27 @@ def test_a_threshold_the_user_sets_meanwhile_is_kept():
     assert gc.get_threshold() == (1234, 5, 5)
 
 
+@pytest.mark.parametrize("backward", [
+    lambda y: list(autodiff.backward_steps(y)),
+    lambda y: autodiff.compile(y).backward(),
+], ids=["backward_steps", "compiled backward"])
+def test_every_backward_pass_restores_the_threshold(backward):
+    x = Value(2.0)
+    y = (x * x + x).tanh()
+    assert gc.get_threshold()[0] == engine.GC_HOLD_OBJECTS
+    backward(y)
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_hold_of_0_switches_the_hold_off(monkeypatch):
+    monkeypatch.setattr(engine, "GC_HOLD_OBJECTS", 0)
+    x = Value(2.0)
+    y = x * x + x
+    assert gc.get_threshold() == (700, 10, 10)
+    y.backward()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
 @pytest.mark.parametrize("state", ["disabled", "threshold 0", "threshold above the bound"])
 def test_the_users_choice_is_left_alone(state):
     if state == "disabled":
