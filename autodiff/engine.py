@@ -469,14 +469,17 @@ def _hold_cycle_gc() -> None:
     old objects, a full collection that scans every object of the process (torch's ~170,000 among
     them), each step: 40-60% of the step. Graphs hold no cycles, so those scans find nothing. The
     collector stays on: it still runs once that many objects have been made, so other code's garbage
-    is bounded; a threshold the user set meanwhile is kept. Not taken when the collector is off or its
-    threshold is already as high (or 0). Process-wide, thread-safe (`_gc_pause_lock`).
+    is bounded; a threshold the user set meanwhile is kept. Not taken when the user switched the
+    collector off (a `no_cycle_gc` pause in any thread is not that) or its threshold is already as
+    high (or 0). Process-wide, thread-safe (`_gc_pause_lock`).
     """
     global _gc_settled, _gc_held
     with _gc_pause_lock:
         if not _gc_settled:
             first, *rest = gc.get_threshold()
-            if _gc_held is None and gc.isenabled() and 0 < first < GC_HOLD_OBJECTS:
+            # Off inside a no_cycle_gc() block (of any thread) is our pause, not the user's choice.
+            enabled = gc.isenabled() or (_gc_pausers > 0 and _gc_was_enabled)
+            if _gc_held is None and enabled and 0 < first < GC_HOLD_OBJECTS:
                 _gc_held = (first, GC_HOLD_OBJECTS)
                 gc.set_threshold(GC_HOLD_OBJECTS, *rest)
             _gc_settled = True

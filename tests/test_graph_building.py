@@ -150,6 +150,30 @@ def test_no_grad_takes_no_hold():
     assert gc.get_threshold()[0] == 700
 
 
+def test_a_graph_built_while_another_thread_pauses_the_collector_takes_the_hold():
+    # The collector is off only for that thread's no_cycle_gc() block: not the user's choice.
+    paused, done = threading.Event(), threading.Event()
+
+    def pause():
+        with autodiff.no_cycle_gc():
+            paused.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=pause)
+    thread.start()
+    try:
+        assert paused.wait(30) and not gc.isenabled()
+        x = Value(2.0)
+        y = x * x + x
+        assert gc.get_threshold()[0] == engine.GC_HOLD_OBJECTS
+    finally:
+        done.set()
+        thread.join(30)
+    assert gc.isenabled()
+    y.backward()
+    assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
+
+
 def test_threads_building_and_training_leave_the_threshold_restored():
     barrier = threading.Barrier(6)
     errors = []
