@@ -508,7 +508,10 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
             z = z + w.data * x.data
         return z + args[-1].data
     data = [x.data for x in args]
-    if set(map(type, data)) == {float}:  # in C: no Python call per operand (nn.l2 has thousands)
+    # In C, no Python call per operand: 11 µs for nn.l2's 337 weights against 31 µs for is_array on
+    # each. Arrays pay it too (~0.6 µs a node), but batched n-ary nodes are few (fused layers are made
+    # by `neurons`): one in the README's batched step, and that one is nn.l2, all floats.
+    if set(map(type, data)) == {float}:
         return prim.forward(*data)
     return prim.batch(*data) if any(map(is_array, data)) else prim.forward(*data)
 
