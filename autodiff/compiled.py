@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, no_cycle_gc
+from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
 from autodiff.graph import walk
 from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, is_array, stacked
 from autodiff.steps import local_derivative_text
@@ -74,6 +74,7 @@ class CompiledGraph:
 
     def backward(self) -> None:
         """Add d root / d leaf to every leaf's ``.grad`` (accumulating, as ``root.backward()`` does)."""
+        release_cycle_gc()   # the collector's threshold back, as root.backward() does
         if self._run is None:
             self.forward()
         run, self._run = self._run, None

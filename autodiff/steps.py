@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
-from autodiff.engine import Value, batch_size, topological_order
+from autodiff.engine import Value, batch_size, release_cycle_gc, topological_order
 from autodiff.graph import RULE_ERRORS, rule_error
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
@@ -188,6 +188,7 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
     """
     if root.__class__ is not Value:
         raise TypeError(f"backward needs a Value, got {type(root).__name__}")
+    release_cycle_gc()   # the graph is built: the collector's threshold back, as backward() does
     order = topological_order(root)
     names = node_names(order)
     total = sum(1 for n in order if not n.is_leaf)

@@ -125,9 +125,15 @@ class Neuron(Module):
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
 
-    def _set_prefix(self, prefix: str) -> None:
-        super()._set_prefix(prefix)
-        self._z_label, self._a_label = prefix + "z", prefix + "a"  # made once, not at every call
+    @property
+    def prefix(self) -> str:
+        """This neuron's path in the enclosing model; its z and a are labelled ``<prefix>z/a``."""
+        return self._prefix
+
+    @prefix.setter
+    def prefix(self, prefix: str) -> None:
+        # the labels follow the prefix however it is set, made here once, not at every call
+        self._prefix, self._z_label, self._a_label = prefix, prefix + "z", prefix + "a"
 
     def _collect(self, out: list[Value], biases: bool) -> None:
         if type(self)._own_parameters is not Neuron._own_parameters:  # a subclass with its own

@@ -1,6 +1,7 @@
 """Optimizers that update parameters in place from their gradients. An update changes ``.data`` only:
 it never builds graph nodes, so parameters stay leaves. A step computes every parameter at once in
-numpy (the same float operations, so the same numbers, as one at a time).
+numpy when numpy imports, else one at a time in plain floats (Pyodide): the same float operations,
+so the same numbers to the bit.
 
     SGD:   v ← μ v + g,   w ← w − η v                         (μ = 0: plain gradient descent)
     Adam:  m ← β₁ m + (1 − β₁) g,  s ← β₂ s + (1 − β₂) g²,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from itertools import chain
 from operator import attrgetter
 
 from autodiff import Value
@@ -19,6 +21,15 @@ from autodiff import Value
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 _GRAD, _DATA = attrgetter("grad"), attrgetter("data")
+
+
+def _numpy():
+    """numpy if it imports, else None (the playground under Pyodide has none)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
 
 
 def _check(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = False) -> float:
@@ -46,9 +57,11 @@ class Optimizer:
         for p in self.params:
             p.grad = 0.0
 
-    def _vectors(self):
-        """(values, gradients) of the parameters as float64 arrays."""
-        import numpy as np
+    def _vectors(self, np):
+        """(values, gradients) of the parameters as float64 arrays, or as lists of floats when ``np``
+        (the numpy module) is None."""
+        if np is None:
+            return list(map(_DATA, self.params)), list(map(_GRAD, self.params))
         n = len(self.params)
         try:
             return (np.fromiter(map(_DATA, self.params), float, n),
@@ -59,15 +72,20 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__}.step: params[{i}] holds a batch (one number per "
                             "example), not one number; optimize parameters, not batched nodes") from None
 
-    def _commit(self, new, grads, state: dict) -> None:
-        """Assign ``new`` (an array) to the parameters once it, the gradients ``grads`` and each array
-        of ``state`` (the optimizer's per-parameter state after this step) are all finite; otherwise
-        raise `FloatingPointError` naming the first parameter concerned, having changed nothing."""
-        import numpy as np
-        if not (np.isfinite(new).all() and np.isfinite(grads).all()
-                and all(np.isfinite(v).all() for v in state.values())):
-            self._refuse(new.tolist(), {k: v.tolist() for k, v in state.items()})
-        for p, x in zip(self.params, new.tolist(), strict=True):
+    def _commit(self, np, new, grads, state: dict) -> None:
+        """Assign ``new`` (an array, or a list when ``np`` is None) to the parameters once it, the
+        gradients ``grads`` and each entry of ``state`` (the optimizer's per-parameter state after this
+        step) are all finite; otherwise raise `FloatingPointError` naming the first parameter
+        concerned, having changed nothing."""
+        if np is None:
+            if not all(map(math.isfinite, chain(new, grads, *state.values()))):
+                self._refuse(new, state)
+        else:
+            if not (np.isfinite(new).all() and np.isfinite(grads).all()
+                    and all(np.isfinite(v).all() for v in state.values())):
+                self._refuse(new.tolist(), {k: v.tolist() for k, v in state.items()})
+            new = new.tolist()
+        for p, x in zip(self.params, new, strict=True):
             p.data = x
 
     def _refuse(self, new: list[float], state: dict[str, list[float]]) -> None:
@@ -98,14 +116,17 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter, all or nothing (see `Optimizer._commit`)."""
-        import numpy as np
-        mu, lr = self.momentum, self.lr
-        data, grads = self._vectors()
-        with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
-            velocity = mu * np.array(self.velocity, dtype=float) + grads
-            new = data - lr * velocity
-        self._commit(new, grads, {"velocity": velocity})
-        self.velocity = velocity.tolist()
+        np, mu, lr = _numpy(), self.momentum, self.lr
+        data, grads = self._vectors(np)
+        if np is None:
+            velocity = [mu * v + g for v, g in zip(self.velocity, grads, strict=True)]
+            new = [w - lr * v for w, v in zip(data, velocity, strict=True)]
+        else:
+            with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
+                velocity = mu * np.array(self.velocity, dtype=float) + grads
+                new = data - lr * velocity
+        self._commit(np, new, grads, {"velocity": velocity})
+        self.velocity = velocity if np is None else velocity.tolist()
 
 
 class Adam(Optimizer):
@@ -127,11 +148,17 @@ class Adam(Optimizer):
         large that its square overflows is refused rather than stored as an infinite second moment."""
         (b1, b2), lr, eps, t = self.betas, self.lr, self.eps, self.t + 1
         c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-        import numpy as np
-        data, g = self._vectors()
-        with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
-            m = b1 * np.array(self.m, dtype=float) + (1 - b1) * g
-            s = b2 * np.array(self.s, dtype=float) + (1 - b2) * g * g
-            new = data - lr * (m / c1) / (np.sqrt(s / c2) + eps)
-        self._commit(new, g, {"first moment m": m, "second moment s": s})
-        self.t, self.m, self.s = t, m.tolist(), s.tolist()
+        np = _numpy()
+        data, g = self._vectors(np)
+        if np is None:
+            m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(self.m, g, strict=True)]
+            s = [b2 * si + (1 - b2) * gi * gi for si, gi in zip(self.s, g, strict=True)]
+            new = [w - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
+                   for w, mi, si in zip(data, m, s, strict=True)]
+        else:
+            with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
+                m = b1 * np.array(self.m, dtype=float) + (1 - b1) * g
+                s = b2 * np.array(self.s, dtype=float) + (1 - b2) * g * g
+                new = data - lr * (m / c1) / (np.sqrt(s / c2) + eps)
+        self._commit(np, new, g, {"first moment m": m, "second moment s": s})
+        self.t, self.m, self.s = (t, m, s) if np is None else (t, m.tolist(), s.tolist())

@@ -68,3 +68,19 @@ def test_closed_form_pass_matches_the_engine():
         engine_b = np.array([n.b.grad for n in layer.neurons])
         np.testing.assert_allclose(engine_W, dW, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(engine_b, db, rtol=1e-10, atol=1e-14)
+
+
+def test_w8a_divides_by_the_counted_nodes():
+    # The nominal n is not the graph's size (the chain's constants are nodes too): each cell names
+    # the nodes topological_order counts, and the per-node time is the step's time over them.
+    result = run_script("w8_scaling.py", "--tiny")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| chain", "| README loop"))]
+    assert "1,666 nodes" in rows[0] and "5,001 nodes" in rows[0]     # n/3 links of 5 nodes, and x0
+    assert "1,642 nodes" in rows[1]
+    units = {"ns": 1e-9, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+    for row in rows:
+        for cell in row.split(" | ")[1:3]:
+            per, unit, step, step_unit, nodes = cell.replace("(", "").replace(",", "").split()[:5]
+            assert float(per) * units[unit] == pytest.approx(
+                float(step) * units[step_unit] / int(nodes), rel=0.02)

@@ -109,6 +109,27 @@ def test_a_threshold_the_user_sets_meanwhile_is_kept():
     assert gc.get_threshold() == (1234, 5, 5)
 
 
+@pytest.mark.parametrize("backward", [
+    lambda y: list(autodiff.backward_steps(y)),
+    lambda y: autodiff.compile(y).backward(),
+], ids=["backward_steps", "compiled backward"])
+def test_every_backward_pass_restores_the_threshold(backward):
+    x = Value(2.0)
+    y = (x * x + x).tanh()
+    assert gc.get_threshold()[0] == engine.GC_HOLD_OBJECTS
+    backward(y)
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_a_hold_of_0_switches_the_hold_off(monkeypatch):
+    monkeypatch.setattr(engine, "GC_HOLD_OBJECTS", 0)
+    x = Value(2.0)
+    y = x * x + x
+    assert gc.get_threshold() == (700, 10, 10)
+    y.backward()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
 @pytest.mark.parametrize("state", ["disabled", "threshold 0", "threshold above the bound"])
 def test_the_users_choice_is_left_alone(state):
     if state == "disabled":
@@ -127,6 +148,30 @@ def test_no_grad_takes_no_hold():
     with autodiff.no_grad():
         Value(2.0) * Value(3.0)
     assert gc.get_threshold()[0] == 700
+
+
+def test_a_graph_built_while_another_thread_pauses_the_collector_takes_the_hold():
+    # The collector is off only for that thread's no_cycle_gc() block: not the user's choice.
+    paused, done = threading.Event(), threading.Event()
+
+    def pause():
+        with autodiff.no_cycle_gc():
+            paused.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=pause)
+    thread.start()
+    try:
+        assert paused.wait(30) and not gc.isenabled()
+        x = Value(2.0)
+        y = x * x + x
+        assert gc.get_threshold()[0] == engine.GC_HOLD_OBJECTS
+    finally:
+        done.set()
+        thread.join(30)
+    assert gc.isenabled()
+    y.backward()
+    assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
 
 
 def test_threads_building_and_training_leave_the_threshold_restored():
@@ -216,7 +261,7 @@ def test_neuron_chain_under_detect_anomaly_records_where_each_node_was_made():
     assert all(n in sites for n in autodiff.topological_order(z) if n.parents)
 
 
-def test_building_and_backward_need_no_numpy():
+def test_building_backward_and_optimizer_steps_need_no_numpy():
     # The playground runs the engine without numpy: settling the hold on the first node after each
     # backward() must not reach for it (it did, through the finiteness check of a batch).
     code = ("import sys; sys.modules['numpy'] = None\n"
@@ -224,7 +269,11 @@ def test_building_and_backward_need_no_numpy():
             "x = Value(2.0)\n"
             "for _ in range(3):\n"
             "    y = (x * x + x).relu(); y.backward()\n"
-            "print(x.grad)\n")
+            "print(x.grad)\n"
+            "import nn\n"
+            "for opt in (nn.SGD([x], lr=0.1, momentum=0.9), nn.Adam([x], lr=0.1)):\n"
+            "    opt.step()\n"
+            "assert 'numpy' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == 3 * 5.0

@@ -58,6 +58,14 @@ def test_call_labels_z_and_a():
     assert a.label == "a" and a.op == "sigmoid" and a.parents[0].label == "z"
 
 
+def test_z_and_a_labels_follow_a_prefix_set_later():
+    n = nn.Neuron(2, "tanh", rng=0)
+    n([1.0, 2.0])                      # labels made with the first prefix
+    n.prefix = "hidden."
+    a = n([1.0, 2.0])
+    assert (a.label, a.parents[0].label) == ("hidden.a", "hidden.z")
+
+
 @pytest.mark.parametrize("activation", nn.ACTIVATIONS)
 def test_neuron_forward_formula(activation):
     n = nn.Neuron(3, activation, rng=5)

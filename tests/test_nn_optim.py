@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import math
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -134,6 +136,41 @@ def test_a_step_over_every_parameter_at_once_gives_the_one_at_a_time_formulas_to
             ref = [x - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
                    for x, mi, si in zip(ref, m, s, strict=True)]
         assert [p.data for p in ps] == ref
+
+
+_STEPS = """
+import math, random, sys
+if sys.argv[1] == "hide": sys.modules["numpy"] = None
+import nn
+from autodiff import Value
+out = []
+for make, kw in ((nn.SGD, {"lr": 0.1, "momentum": 0.9}), (nn.Adam, {"lr": 0.01})):
+    rng = random.Random(5)
+    ps = [Value(rng.uniform(-2, 2)) for _ in range(20)]
+    opt = make(ps, **kw)
+    for _ in range(4):
+        for p in ps:
+            p.grad = rng.uniform(-5, 5)
+        opt.step()
+    out += [p.data.hex() for p in ps]
+p = Value(1.0, "w"); p.grad = 1e308
+try:
+    nn.SGD([p], lr=1e10).step()
+except FloatingPointError as e:
+    out.append(str(e))
+print(out)
+"""
+
+
+def test_without_numpy_the_steps_give_the_same_numbers_to_the_bit():
+    """The playground (Pyodide) has no numpy: the optimizers step plain floats there, with the same
+    results, bit for bit, and the same refusal of an update that overflows."""
+    runs = [subprocess.run([sys.executable, "-c", _STEPS, how], capture_output=True, text=True, timeout=60)
+            for how in ("hide", "keep")]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert "parameter params[0] (w) would get" in runs[0].stdout
 
 
 def test_a_batched_node_among_the_parameters_is_named():

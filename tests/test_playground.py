@@ -169,9 +169,12 @@ def test_runner_says_when_a_program_needs_numpy():
         assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE}
 
 
-def test_import_autodiff_nn_viz_and_the_runner_need_no_numpy():
+def test_import_autodiff_nn_viz_and_the_runner_and_optimizer_steps_need_no_numpy():
     code = ("import sys; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1])\n"
             "import autodiff, nn, viz, viz.step_html, runner\n"
+            "model = nn.MLP(2, [3, 1], rng=0)\n"
+            "for opt in (nn.SGD(model.parameters(), lr=0.1, momentum=0.9), nn.Adam(model.parameters())):\n"
+            "    opt.zero_grad(); nn.squared_error(model([1.0, 2.0]), [0.5]).backward(); opt.step()\n"
             "assert 'numpy' not in [m for m in sys.modules if sys.modules[m] is not None]\n")
     subprocess.run([sys.executable, "-c", code, str(PLAYGROUND)], check=True)
 
