@@ -9,8 +9,9 @@ import pytest
 
 import nn
 from autodiff import Value, topological_order
-from viz.draw import ROLE_STYLE, roles
+from viz.draw import roles
 from viz.layered import layered_svg
+from viz.style import ROLE_STYLE
 
 
 def drawn(root):

@@ -41,8 +41,7 @@ if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import
     import graphviz
 
 __all__ = ["draw", "render", "render_bytes", "render_svg", "svg_renderer", "show", "Diagram", "RenderError",
-           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "ROLE_STYLE",
-           "FORMATS"]
+           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "FORMATS"]
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
