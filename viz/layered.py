@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from autodiff import Value
 from viz.style import ROLE_STYLE
+from viz.style import roles as node_roles
 
 __all__ = ["layered_svg"]
 
@@ -37,21 +38,27 @@ def _columns(order: Sequence[Value]) -> list[int]:
     return [max(c, 0) for c in col]
 
 
-def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str],
+def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
                 roles: Sequence[str] | None = None, legend: bool = True) -> str:
     """The graph of ``order`` (a topological order) as SVG tiles in a ``<div>``: node i is a ``<g id="n{i}">``
     box showing ``names[i]`` and ``ops[i]`` (the op's symbol, "" for a leaf), with a halo and a
     line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result.
 
-    ``roles`` gives each node's role as `viz.draw.roles` does ("input", "parameter", "constant", "output"
-    or "interior"; default: the root is the output, a labelled leaf an input, an unlabelled one a
-    constant) and so its fill colour, as in `viz.draw`'s diagrams;
+    ``ops`` defaults to each node's op symbol. ``roles`` gives each node's role ("input", "parameter",
+    "constant", "output" or "interior") and so its fill colour, as in `viz.draw`'s diagrams; by default
+    `viz.draw.roles` of the root ``order[-1]`` (a node outside its graph raises ValueError);
     ``legend`` puts the legend of the roles present at the top left (it stays in view while the drawing
     scrolls sideways). Raises ValueError when ``names``, ``ops`` or ``roles`` differ in length from
     ``order`` or a role is unknown."""
+    if ops is None:
+        ops = [n.primitive.symbol if n.primitive else "" for n in order]
     if roles is None:
-        roles = ["output" if i == len(order) - 1 else "interior" if not n.is_leaf
-                 else "input" if n.label else "constant" for i, n in enumerate(order)]
+        found = node_roles(order[-1]) if order else {}
+        outside = next((i for i, n in enumerate(order) if n not in found), None)
+        if outside is not None:
+            raise ValueError(f"layered_svg: node {outside} of order is not in the graph of its last node; "
+                             "give topological_order(root), or roles= for each node")
+        roles = [found[n] for n in order]
     for what, seq in (("names", names), ("ops", ops), ("roles", roles)):
         if len(seq) != len(order):
             raise ValueError(f"layered_svg: {what} has {len(seq)} entries for {len(order)} nodes; give one "
