@@ -621,21 +621,19 @@ def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
     """An HTTP server for the playground folder on 127.0.0.1 (loopback only; ``port`` 0 picks a free
     port), serving .mjs as JavaScript and .wasm as WebAssembly; call ``serve_forever()`` on it.  Raises
     CommandError when the folder or its vendor/ (made by `make playground`) is missing, or when
-    vendor/ predates the snapshot the page starts from."""
+    vendor/ is not usable (deltagrad.playground.vendor_problem: no snapshot, or built from other source)."""
     import functools
     import http.server
+
+    from deltagrad.playground import vendor_problem
 
     folder = Path(folder)
     if not (folder / "index.html").is_file():
         raise CommandError(f"no playground at {folder}: it lives in deltagrad's source checkout "
                            "(the playground/ folder); run this command from one")
-    if not (folder / "vendor" / "manifest.json").is_file():
-        raise CommandError(f"{folder / 'vendor'} is missing: run `make playground` in the checkout first "
-                           "(it needs npm: apt-get install npm) to fetch Pyodide and Graphviz and build "
-                           "the wheels")
-    if not (folder / "vendor" / "snapshot.bin.gz").is_file():
-        raise CommandError(f"{folder / 'vendor'} has no snapshot.bin.gz (the page starts Python from it): it "
-                           "was built by an older version; run `make playground` again")
+    problem = vendor_problem(folder)
+    if problem is not None:
+        raise CommandError(problem)
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,

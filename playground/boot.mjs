@@ -1,6 +1,7 @@
 // The playground's engine room, shared by the page's Web Worker and the Node runner (tests, snapshot):
 // start Pyodide from the memory snapshot `make playground` took (Python started, the runner imported),
-// put the wheels' files and runner.py back into its file system, and start Graphviz in WebAssembly.
+// put the wheels' files and vendor/runner.py (the runner the snapshot holds) back into its file system,
+// and start Graphviz in WebAssembly.
 
 // A cold start of Python 3.14 in Pyodide runs its whole interpreter start-up and ~200 imports, 4 s of CPU
 // here; restoring the snapshot of the heap after it takes a fraction of that (docs/playground.md, "Speed").
@@ -27,7 +28,7 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   const since = (name) => (value) => { timings[name] = performance.now() - t0; return value; };
   // Everything is asked for at once, the downloads before the two big modules are compiled.
   const snapshot = makeSnapshot ? undefined : get(SNAPSHOT).then(gunzip).then(since("snapshot"));
-  const runnerSource = get("runner.py").then((r) => r.text());
+  const runnerSource = get("vendor/runner.py").then((r) => r.text());
   const files = get("vendor/manifest.json").then((r) => r.json()).then(async (manifest) => [manifest,
     await Promise.all(manifest.wheels.map((w) => get("vendor/wheels/" + w).then((r) => r.arrayBuffer())))]);
   const pyodideModule = import("./vendor/pyodide/pyodide.mjs");
@@ -46,7 +47,6 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   pyodide.FS.mkdirTree("/playground");
   manifest.wheels.forEach((name, i) => pyodide.FS.writeFile("/playground/" + name, new Uint8Array(wheels[i])));
   pyodide.FS.writeFile("/playground/playground_runner.py", await runnerSource);
-  const t1 = performance.now();
   if (makeSnapshot) {
     const paths = JSON.stringify(["/playground", ...manifest.wheels.map((name) => "/playground/" + name)]);
     pyodide.runPython(`import sys; sys.path[:0] = ${paths}`);  // a JSON list of strings is a Python list
@@ -54,7 +54,6 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
     pyodide.runPython("import random; random.seed()");  // else every page would draw the same numbers
   }
   const runner = pyodide.pyimport("playground_runner");
-  timings.import = performance.now() - t1;
   const renderSvg = (dot) => viz.renderString(dot, { format: "svg", engine: "dot" });
   // One program: {source, mode, predict} -> the runner's result ({ok, html, nodes, ...} or {ok: false, error}).
   function run(request) {

@@ -20,6 +20,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from deltagrad.playground import source_digest  # noqa: E402
 
 # What `import autodiff, nn, viz` and the stepper page need besides the standard library, pinned.
 # graphviz builds the DOT text (viz.draw); jinja2 and markupsafe assemble the stepper page (issue 14).
@@ -27,8 +30,9 @@ PURE_WHEELS = {"graphviz": "0.21", "jinja2": "3.1.6"}
 # MarkupSafe publishes compiled wheels only; its pure-Python fallback comes from the sdist.
 PURE_FROM_SDIST = {"markupsafe": "3.0.3"}
 
-# The files the Node runner needs beside vendor/ to take the snapshot.
-SNAPSHOT_INPUTS = ("boot.mjs", "node_run.mjs", "runner.py")
+# The files the Node runner needs beside vendor/ to take the snapshot (runner.py is read from vendor/, so
+# that the page runs the runner its snapshot holds).
+SNAPSHOT_INPUTS = ("boot.mjs", "node_run.mjs")
 
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                  "pyodide-lock.json")
@@ -87,6 +91,9 @@ def build(vendor: Path, node_modules: Path) -> dict:
     tmp = scratch / "vendor"
     try:
         tmp.mkdir(mode=0o755)
+        # Taken before the wheel is built: an edit made during the build then makes vendor/ stale.
+        source = source_digest(ROOT)
+        shutil.copy2(HERE / "runner.py", tmp / "runner.py")
         (tmp / "pyodide").mkdir()
         for f in PYODIDE_FILES:
             shutil.copy2(node_modules / "pyodide" / f, tmp / "pyodide" / f)
@@ -109,7 +116,8 @@ def build(vendor: Path, node_modules: Path) -> dict:
 
         examples = {name: {"title": t, "mode": m, "source": src} for name, (t, m, src) in EXAMPLES.items()}
         (tmp / "examples.json").write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
-        manifest = {"wheels": sorted(p.name for p in wheels.glob("*.whl")), "versions": versions}
+        manifest = {"wheels": sorted(p.name for p in wheels.glob("*.whl")), "versions": versions,
+                    "source": source}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         take_snapshot(node, scratch)
         if vendor.exists():

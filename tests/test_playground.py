@@ -77,7 +77,10 @@ def _ulps(a: float, b: float) -> int:
 
 
 def require_vendor() -> None:
-    require((VENDOR / "manifest.json").is_file(), "playground/vendor", "run `make playground` (needs npm)")
+    from deltagrad.playground import vendor_problem
+
+    problem = vendor_problem(PLAYGROUND)
+    require(problem is None, "a usable playground/vendor", problem or "")
 
 
 # ---- the SVG-renderer hook in viz.draw --------------------------------------------------------------
@@ -223,6 +226,47 @@ def test_cli_playground_says_to_rebuild_a_vendor_without_the_snapshot(tmp_path, 
     assert main(["playground", "--dir", str(tmp_path), "--no-browser", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "snapshot.bin.gz" in err and "make playground" in err
+
+
+def test_cli_playground_refuses_a_vendor_built_from_other_source(tmp_path):
+    """A vendor/ whose manifest's source digest is not the source's now would serve the old runner and
+    wheel from its snapshot: the server says to rebuild instead."""
+    from deltagrad.cli import CommandError, playground_server
+
+    (tmp_path / "index.html").write_text("<!DOCTYPE html>")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "snapshot.bin.gz").write_bytes(b"")
+    for manifest in ({}, {"source": "0" * 64}):
+        (tmp_path / "vendor" / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(CommandError, match="make playground"):
+            playground_server(tmp_path, port=0).server_close()
+
+
+def test_source_digest_follows_the_tracked_sources(tmp_path):
+    git = shutil.which("git")
+    require(git is not None, "git", "apt-get install git")
+    from deltagrad.playground import source_digest
+
+    (tmp_path / "viz").mkdir()
+    (tmp_path / "playground").mkdir()
+    (tmp_path / "viz" / "a.py").write_text("x = 1\n")
+    (tmp_path / "playground" / "runner.py").write_text("y = 1\n")
+    (tmp_path / "playground" / "app.js").write_text("")
+    subprocess.run([git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([git, "add", "."], cwd=tmp_path, check=True)
+    first = source_digest(tmp_path)
+    (tmp_path / "playground" / "app.js").write_text("// not in the wheel or the snapshot")
+    (tmp_path / "viz" / "scratch.py").write_text("untracked = True")
+    assert source_digest(tmp_path) == first
+    (tmp_path / "playground" / "runner.py").write_text("y = 2\n")
+    assert source_digest(tmp_path) != first
+
+
+def test_the_built_vendor_holds_the_runner_it_was_built_from():
+    """boot.mjs reads vendor/runner.py, the copy the snapshot was taken with, never playground/runner.py."""
+    require_vendor()
+    assert (VENDOR / "runner.py").read_bytes() == (PLAYGROUND / "runner.py").read_bytes()
+    assert '"vendor/runner.py"' in (PLAYGROUND / "boot.mjs").read_text(encoding="utf-8")
 
 
 def test_server_listens_on_loopback_and_serves_wasm_and_modules():

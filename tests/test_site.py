@@ -143,7 +143,7 @@ def test_the_site_carries_the_playground_and_links_it(site):
 
     require_vendor()
     app = site / "playground" / "app"
-    for name in ("index.html", "app.js", "worker.js", "boot.mjs", "runner.py", "vendor/manifest.json",
+    for name in ("index.html", "app.js", "worker.js", "boot.mjs", "vendor/runner.py", "vendor/manifest.json",
                  "vendor/snapshot.bin.gz", "vendor/pyodide/pyodide.asm.wasm", "vendor/viz/viz.js"):
         assert (app / name).is_file(), name
     assert not (app / "node_modules").exists() and not (app / "build.py").exists()

@@ -703,3 +703,39 @@ def test_no_labels_overlap_at_75_percent_on_the_collapsed_network(browser, tmp_p
             assert overlapping(page.evaluate(TEXT_BOXES)) == [], page.inner_text("#dg-counter")
     inside = page.eval_on_selector_all("#dg-diagram svg .dg-inside", TEXTS)
     assert any(inside) and errors == []                # names were listed inside boxes, and checked
+
+
+@pytest.mark.parametrize("graph", ["l2-by-hand", "tanh-chain"])
+def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
+    """Code review: each tile of boxes is painted with content-visibility:auto, which clips it to its
+    viewBox, so a line of numbers wider than its box was cut at the tile's edge. At the End step every
+    number line lies inside its tile: on the README loss with its L2 term written out (wide boxes), and
+    on a tanh chain, whose narrow boxes' numbers crossed the first tile's left edge and tile ends."""
+    from tests.test_step_html_levels import tanh_chain
+    from viz import step_html
+
+    loss = readme_network(fused=False, by_hand=True)[0] if graph == "l2-by-hand" else tanh_chain(200)
+    stepper = step_html(loss, tmp_path / "tiles.html", level="op")
+    assert stepper.drawing == "layered"
+    page, errors = open_page(browser, stepper)
+    page.keyboard.press("End")
+    outside, drawn = page.evaluate("""() => {
+      const outside = [];
+      let drawn = 0;
+      for (const svg of document.querySelectorAll("svg.dg-boxes")) {
+        const vb = svg.viewBox.baseVal;
+        for (const t of svg.querySelectorAll(".dg-num")) {
+          const b = t.getBBox();
+          if (b.width > 0) drawn++;
+          const inside = b.x >= vb.x && b.x + b.width <= vb.x + vb.width
+            && b.y >= vb.y && b.y + b.height <= vb.y + vb.height;
+          if (!inside)
+            outside.push([t.id, t.textContent, b.x, b.x + b.width, vb.x, vb.x + vb.width]);
+        }
+      }
+      return [outside, drawn];
+    }""")
+    assert drawn == len(topological_order(loss))  # every node shows its numbers at the end
+    assert outside == [], outside[:5]
+    assert errors == []
+    page.close()

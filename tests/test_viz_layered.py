@@ -9,8 +9,9 @@ import pytest
 
 import nn
 from autodiff import Value, topological_order
-from viz.draw import ROLE_STYLE, roles
+from viz.draw import roles
 from viz.layered import layered_svg
+from viz.style import ROLE_STYLE
 
 
 def drawn(root):
@@ -76,3 +77,18 @@ def test_the_drawing_needs_no_style_sheet():
         assert "position:absolute" in tile and "left:" in tile
     assert re.search(r'class="dg-tile dg-edges"[^>]*fill="none" stroke="#999"', svg)
     assert 'style="position:relative;' in svg
+
+
+def test_default_roles_and_ops_are_viz_draws():
+    """Code review: without roles=, a tutorial neuron's w and b and nn's weights were drawn as inputs; the
+    default is now viz.draw.roles of the root, and ops default to each node's op symbol."""
+    model = nn.MLP(2, [3, 1], rng=0)
+    loss = nn.squared_error(model([Value(0.5, "x.0"), Value(-1.0, "x.1")]), [1.0])
+    w, b = Value(-3.0, "w1"), Value(6.88, "b")
+    for root in (loss, (w * Value(2.0, "x1") + b).tanh()):
+        order = topological_order(root)
+        names = [n.label or f"v{i}" for i, n in enumerate(order)]
+        assert layered_svg(order, names) == drawn(root)[1]
+    order = topological_order(loss)
+    with pytest.raises(ValueError, match="node 0 of order is not in the graph of its last node"):
+        layered_svg([Value(1.0, "stray"), *order], ["s"] + [f"v{i}" for i in range(len(order))])

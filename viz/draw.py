@@ -35,14 +35,13 @@ from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
 from autodiff.files import write_atomic
-from viz.style import ROLE_STYLE
+from viz.style import ROLE_STYLE, roles
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
     import graphviz
 
 __all__ = ["draw", "render", "render_bytes", "render_svg", "svg_renderer", "show", "Diagram", "RenderError",
-           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "ROLE_STYLE",
-           "FORMATS"]
+           "GraphTooLarge", "LayeredDiagram", "node_id", "op_id", "edge_id", "roles", "FORMATS"]
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 _PURE_FORMATS = ("svg", "png")  # what graphviz-pure writes (no pdf yet)
@@ -81,42 +80,9 @@ def _cluster_title(key: tuple[int | None, int]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# What each node is: role and neuron, learnt from nn's public naming contract (`nn.locate`).
+# What each node is: its neuron, learnt from nn's public naming contract (`nn.locate`); its role is
+# `roles` (in viz.style, shared with viz.layered).
 # --------------------------------------------------------------------------------------------------
-
-def _is_tutorial_parameter(label: str) -> bool:
-    """The names learners give parameters by hand: ``w``, ``w1``, ``b``, ``b2``."""
-    return label[:1] in ("w", "b") and (label[1:] == "" or label[1:].isdecimal())
-
-
-def roles(root: Value, parameters: Iterable[Value] | None = None) -> dict[Value, str]:
-    """The role of every node of ``root``'s graph: "output" (the root), "parameter", "input", "constant"
-    (leaves) or "interior".
-
-    Parameters are the leaves in ``parameters`` when given (``model.parameters()``, the surest signal),
-    else the leaves nn labels as a weight or bias (`nn.locate`: ``….w.k``, ``….b``) and the tutorial
-    names ``w``, ``w1``, ``b``, ``b2``. Other labelled leaves are inputs; unlabelled leaves are constants
-    (numbers the expression wrapped).
-    """
-    from nn import locate
-
-    chosen = None if parameters is None else set(parameters)
-    found = {}
-    for v in topological_order(root):
-        if v is root:
-            found[v] = "output"
-        elif not v.is_leaf:
-            found[v] = "interior"
-        elif chosen is not None:
-            found[v] = "parameter" if v in chosen else "input" if v.label else "constant"
-        elif v.label:
-            place = locate(v.label)
-            named = place is not None and place.role in ("weight", "bias")
-            found[v] = "parameter" if named or _is_tutorial_parameter(v.label) else "input"
-        else:
-            found[v] = "constant"
-    return found
-
 
 def _neurons(order: list[Value], places: dict) -> dict[Value, tuple]:
     """Node -> (layer, neuron) for the nodes of a neuron built by nn: those it labelled (its w, b, z and
@@ -621,10 +587,7 @@ class LayeredDiagram:
         order = topological_order(root)
         names = node_names(order)
         self.nodes = len(order)
-        role = roles(root)
-        self.svg = layered_svg(order, [names[n] for n in order],
-                               [n.primitive.symbol if n.primitive else "" for n in order],
-                               [role[n] for n in order])
+        self.svg = layered_svg(order, [names[n] for n in order])
 
     def _repr_html_(self) -> str:
         return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'

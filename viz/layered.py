@@ -10,11 +10,15 @@ from collections.abc import Sequence
 
 from autodiff import Value
 from viz.style import ROLE_STYLE
+from viz.style import roles as node_roles
 
 __all__ = ["layered_svg"]
 
 _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap, char width, padding, box
 _TILE = 800  # px: the width of one <svg> tile
+# px: the widest line of numbers under a box (11 px monospace, "-1.2346e-05  ∇ -1.2346e-05"), centred under
+# it: a box tile reaches half of it past either side of its boxes
+_NUM = 180
 
 
 def _columns(order: Sequence[Value]) -> list[int]:
@@ -34,21 +38,27 @@ def _columns(order: Sequence[Value]) -> list[int]:
     return [max(c, 0) for c in col]
 
 
-def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str],
+def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
                 roles: Sequence[str] | None = None, legend: bool = True) -> str:
     """The graph of ``order`` (a topological order) as SVG tiles in a ``<div>``: node i is a ``<g id="n{i}">``
     box showing ``names[i]`` and ``ops[i]`` (the op's symbol, "" for a leaf), with a halo and a
     line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result.
 
-    ``roles`` gives each node's role as `viz.draw.roles` does ("input", "parameter", "constant", "output"
-    or "interior"; default: the root is the output, a labelled leaf an input, an unlabelled one a
-    constant) and so its fill colour, as in `viz.draw`'s diagrams;
+    ``ops`` defaults to each node's op symbol. ``roles`` gives each node's role ("input", "parameter",
+    "constant", "output" or "interior") and so its fill colour, as in `viz.draw`'s diagrams; by default
+    `viz.draw.roles` of the root ``order[-1]`` (a node outside its graph raises ValueError);
     ``legend`` puts the legend of the roles present at the top left (it stays in view while the drawing
     scrolls sideways). Raises ValueError when ``names``, ``ops`` or ``roles`` differ in length from
     ``order`` or a role is unknown."""
+    if ops is None:
+        ops = [n.primitive.symbol if n.primitive else "" for n in order]
     if roles is None:
-        roles = ["output" if i == len(order) - 1 else "interior" if not n.is_leaf
-                 else "input" if n.label else "constant" for i, n in enumerate(order)]
+        found = node_roles(order[-1]) if order else {}
+        outside = next((i for i, n in enumerate(order) if n not in found), None)
+        if outside is not None:
+            raise ValueError(f"layered_svg: node {outside} of order is not in the graph of its last node; "
+                             "give topological_order(root), or roles= for each node")
+        roles = [found[n] for n in order]
     for what, seq in (("names", names), ("ops", ops), ("roles", roles)):
         if len(seq) != len(order):
             raise ValueError(f"layered_svg: {what} has {len(seq)} entries for {len(order)} nodes; give one "
@@ -62,7 +72,7 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     text = [f"{nm}  {op}" if op else nm for nm, op in zip(names, ops, strict=True)]
     for i, t in enumerate(text):
         width[col[i]] = max(width[col[i]], len(t) * _CHAR + 2 * _PAD, 60)
-    x0 = [0.0] * ncol
+    x0 = [_NUM / 2] * ncol  # the first column's numbers stay right of the drawing's left edge
     for c in range(1, ncol):
         x0[c] = x0[c - 1] + width[c - 1] + _GAP
     rows = [0] * ncol
@@ -96,26 +106,30 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             f'fill="{fill}" stroke="#555"{dash}/><text class="dg-label" x="{x + _PAD:.0f}" y="{y + 20:.0f}">'
             f'{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" x="{x + w / 2:.0f}" '
             f'y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
-    total_w = x0[-1] + width[-1] + 20
     total_h = max(rows) * _ROW + 20
     # Side-by-side <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes,
     # and the browser then lays out and paints only the tiles of boxes it changed, and of those only the
-    # ones on screen (content-visibility: auto on each tile of boxes, which are inside their tile; an
-    # edge may leave its tile, so edge tiles are never clipped).
+    # ones on screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds
+    # its boxes' halos and lines of numbers, reaching _NUM / 2 left of its start and past its last box;
+    # an edge may leave its tile, so edge tiles are never clipped).
     h = f"{total_h:.0f}"
-    right = {t: _TILE for t in boxes}  # a box tile reaches past its last box's halo
+    margin = _NUM / 2
+    right = {t: _TILE for t in boxes}  # from the tile's start: past its last box's halo and numbers
     for i, t in enumerate(tile_of):
-        right[t] = max(right[t], xy[i][0] + width[col[i]] + 10 - t * _TILE)
+        w = width[col[i]]
+        right[t] = max(right[t], xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
+    total_w = max(t * _TILE + r for t, r in right.items())
 
-    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str) -> str:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile {cls}" width="{w:.0f}" height="{h}" '
-                f'viewBox="{t * _TILE} 0 {w:.0f} {h}" style="position:absolute;top:0;left:{t * _TILE}px;'
-                f'overflow:visible;{style}" {paint}>' + "".join(body) + "</svg>")
+    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str, m: float = 0) -> str:
+        left = t * _TILE - m  # the tile's drawing starts m px before its share of the columns
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile {cls}" width="{w + m:.0f}" '
+                f'height="{h}" viewBox="{left:.0f} 0 {w + m:.0f} {h}" style="position:absolute;top:0;'
+                f'left:{left:.0f}px;overflow:visible;{style}" {paint}>' + "".join(body) + "</svg>")
 
     parts = [tile(t, body, "dg-edges", _TILE, "pointer-events:none", 'fill="none" stroke="#999"')
              for t, body in sorted(edges.items())]
-    parts += [tile(t, body, "dg-boxes", right[t], "content-visibility:auto;pointer-events:none", _TEXT)
-              for t, body in sorted(boxes.items())]
+    parts += [tile(t, body, "dg-boxes", right[t], "content-visibility:auto;pointer-events:none", _TEXT,
+                   margin) for t, body in sorted(boxes.items())]
     drawing = (f'<div class="dg-layered" style="position:relative;width:{total_w:.0f}px;height:{h}px">'
                + "".join(parts) + "</div>")
     if not legend:

@@ -7,9 +7,11 @@ import logging
 import shutil
 from pathlib import Path
 
+from deltagrad.playground import vendor_problem
+
 PLAYGROUND = Path(__file__).resolve().parent.parent.parent / "playground"
 # What the page loads besides vendor/ (build.py, bench.py, node_run.mjs and node_modules stay out).
-PAGE_FILES = ("index.html", "app.js", "style.css", "worker.js", "boot.mjs", "runner.py")
+PAGE_FILES = ("index.html", "app.js", "style.css", "worker.js", "boot.mjs")
 
 log = logging.getLogger("mkdocs.hooks.playground")
 
@@ -22,7 +24,10 @@ def on_post_build(config, **kwargs) -> None:
     for name in PAGE_FILES:
         shutil.copy2(PLAYGROUND / name, out / name)
     vendor = PLAYGROUND / "vendor"
+    problem = vendor_problem(PLAYGROUND)
     if (vendor / "manifest.json").is_file():
         shutil.copytree(vendor, out / "vendor")
+        if problem is not None:  # a warning: `mkdocs build --strict` stops on it
+            log.warning("the site's playground: %s", problem)
     else:  # the page then says it could not start Python and that `make playground` was not run
-        log.info("playground/vendor is missing (run `make playground`): the site's playground cannot start")
+        log.info("the site's playground cannot start: %s", problem)

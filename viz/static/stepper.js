@@ -25,7 +25,8 @@
   }
 
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
-  const canvas = document.getElementById("dg-diagram").firstElementChild;  // the svg, or a div of svg tiles
+  // graphviz's <svg>, or viz.layered's figure (its legend above a <div> of <svg> tiles), which zooms whole
+  const canvas = document.getElementById("dg-diagram").firstElementChild;
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   const boxEl = new Map();  // SVG id -> <g>
   const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
@@ -93,11 +94,13 @@
   // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
   const tableBox = $("dg-table-box");
   if (D.nodes.length <= 80) tableBox.open = true;
-  const rowLine = [], rowShown = [];
+  // shown[i]: node i's numbers as last written to the diagram ("value\0grad\0k" when its value is known);
+  // rowShown[i]: as last written to its table row
+  const shown = [], rowShown = [];
   tableBox.addEventListener("toggle", () => { if (tableBox.open) { render(); drawRows(D.nodes.keys()); } });
   function drawRows(indices) {
     for (const i of indices) {
-      const line = rowLine[i];
+      const line = shown[i];
       if (line === undefined || rowShown[i] === line) continue;
       rowShown[i] = line;
       const [v, g, known] = line.split("\u0000");
@@ -172,7 +175,6 @@
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
   let marked = [], wasAsked = new Set();
-  const shown = [];
   function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
 
   // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
@@ -281,14 +283,13 @@
     showInside(current.filter(named),
                start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named));
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
-    const redraw = s.dirty === null ? D.nodes.keys() : new Set([...s.dirty, ...wasAsked, ...asked]);
+    const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
     wasAsked = asked;
     for (const i of redraw) {
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
       const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
       const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
-      rowLine[i] = line;
       if (shown[i] === line) continue;
       shown[i] = line;
       const t = numEl[i];
@@ -298,7 +299,7 @@
         t.lastChild.textContent = g ? "  ∇ " + g : "";
       }
     }
-    if (tableBox.open) drawRows(s.dirty === null ? D.nodes.keys() : redraw);
+    if (tableBox.open) drawRows(redraw);
     if (inspected !== null) inspect(inspected);
     if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
       const focus = boxEl.get(D.nodes[current[forward ? current.length - 1 : 0]].id);
