@@ -10,7 +10,7 @@ import math
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from autodiff import PRIMITIVES, Value, topological_order
@@ -37,7 +37,15 @@ BINARY += list(NEW_BINARY)
 def _new(table, op, *args):
     import torch
     ours, theirs = table[op]
-    return ours(*args) if isinstance(args[0], Value) else theirs(torch, *args)
+    if isinstance(args[0], Value):
+        # maximum/minimum's gradient jumps at a tie (both sides split it evenly there, pinned in
+        # test_kinks.py), so two inputs equal up to rounding may fall on different sides of the kink in
+        # the two libraries (one ulp of cos apart): near-ties are left out here.
+        if op in NEW_BINARY:
+            a, b = args[0].data, args[1].data
+            assume(abs(a - b) > 1e-9 * max(1.0, abs(a), abs(b)))
+        return ours(*args)
+    return theirs(torch, *args)
 
 
 def _unary(op, x, lib):

@@ -25,7 +25,7 @@
   }
 
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
-  // graphviz's <svg>, or viz.layered's figure (its legend above a <div> of <svg> tiles), which zooms whole
+  // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   const boxEl = new Map();  // SVG id -> <g>
