@@ -309,6 +309,19 @@ def test_pyodide_under_node_gives_cpythons_gradients():
               *differences, sep="\n  ")
 
 
+def test_pyodide_runs_a_chain_of_5000_ops_and_a_program_after_it():
+    """Freeing a long chain of Values recursed once per node and overflowed WebAssembly's stack (a fatal
+    Pyodide error); the runner unlinks the program's Values first."""
+    chain = "from autodiff import Value\nx = Value(1.0, 'x')\ny = x\nfor i in range(5000): y = y*1.0001\n"
+    run = _node_run([{"source": chain + "y", "mode": "python", "page": False},
+                     {"source": chain + "Value(2.0)", "mode": "python", "page": False},
+                     {"source": "from autodiff import Value\nValue(3.0)", "mode": "python", "page": False}])
+    long, short, after = run["results"]
+    assert long["ok"] and len(long["nodes"]) == 10_001 and long["value"] == pytest.approx(1.0001 ** 5000)
+    assert short["ok"] and short["value"] == 2.0, short
+    assert after["ok"] and after["value"] == 3.0, after
+
+
 def test_each_start_from_the_snapshot_draws_new_random_numbers():
     """The snapshot holds the random module's state: without a reseed every page would draw the same."""
     source = "import random\nfrom autodiff import Value\nValue(random.random())"
