@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ast
 import gc
+import io
 import json
 import sys
 import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, redirect_stderr, redirect_stdout
 
 from autodiff import ExpressionError, Value, parse_expression, topological_order
 from autodiff.steps import node_names
@@ -160,7 +161,8 @@ def _root_of_python(source: str, scope: dict) -> Value:
         root = root[0]
     if not isinstance(root, Value):
         kind = type(root).__name__
-        raise ValueError(f"the last line gives a {kind}, not a Value: end the program with the "
+        article = "an" if kind[0] in "aeiouAEIOU" else "a"
+        raise ValueError(f"the last line gives {article} {kind}, not a Value: end the program with the "
                          "output to step through, e.g. `loss`")
     return root
 
@@ -190,12 +192,20 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
     if mode not in MODES:
         return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     older = [o for o in gc.get_objects() if isinstance(o, Value)]  # kept alive: their ids stay theirs
+    output = io.StringIO()
     scope = {"__name__": "__playground__"}  # outlives the program's Values until they are unlinked
     try:
-        return _run(source, mode, scope, predict, page, svg_renderer)
+        with redirect_stdout(output), redirect_stderr(output):
+            result = _run(source, mode, scope, predict, page, svg_renderer)
+        result["output"] = output.getvalue()[-OUTPUT_LIMIT:]
+        return result
     finally:
         _release_new_values({id(o) for o in older})
         scope.clear()
+
+
+# What print() wrote, shown under the program; the end is kept when a program prints more.
+OUTPUT_LIMIT = 20_000
 
 
 def _release_new_values(older: set[int]) -> None:
@@ -226,12 +236,12 @@ def _run(source: str, mode: str, scope: dict, predict: bool, page: bool, svg_ren
         return _error("syntax", f"line {e.lineno}: {e.msg}\n{(e.text or '').rstrip()}")
     except ExpressionError as e:
         return _error("syntax", str(e))
-    except Exception as e:  # the learner's own program failed: show them where, as Python would
+    except (Exception, SystemExit, KeyboardInterrupt) as e:  # the learner's program failed: say where
         if _needs_numpy(e):
             return _error("numpy", NUMPY_MESSAGE)
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<playground>"]
         where = f"line {frames[-1].lineno}: " if frames else ""
-        return _error("error", f"{where}{type(e).__name__}: {e}")
+        return _error("error", f"{where}{type(e).__name__}" + (f": {e}" if str(e) else ""))
     order = topological_order(root)
     names = node_names(order)
     result = {"ok": True, "value": root.data, "nodes": [[names[v], v.data, v.grad] for v in order]}

@@ -159,6 +159,21 @@ def test_runner_reports_bad_programs_as_messages(source, mode, kind, words):
     assert not result["ok"] and result["kind"] == kind and words in result["error"], result
 
 
+@pytest.mark.parametrize("source, error", [
+    ("import sys\nsys.exit(3)", "line 2: SystemExit: 3"),
+    ("x = 1\nraise KeyboardInterrupt", "line 2: KeyboardInterrupt"),
+    ("x = 1\nx", "the last line gives an int, not a Value"),
+])
+def test_runner_reports_exits_and_interrupts_like_other_exceptions(source, error):
+    result = runner.run(source, page=False)
+    assert not result["ok"] and result["kind"] == "error" and error in result["error"], result
+
+
+def test_runner_returns_what_the_program_printed():
+    result = runner.run("from autodiff import Value\nprint('hello')\nValue(3.0)", page=False)
+    assert result["ok"] and result["output"] == "hello\n", result
+
+
 def test_runner_says_when_a_program_needs_numpy():
     """Under CPython numpy is there; hide it in a subprocess, as Pyodide has none."""
     code = ("import sys, json; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1]); import runner;"
@@ -166,7 +181,7 @@ def test_runner_says_when_a_program_needs_numpy():
     out = subprocess.run([sys.executable, "-c", code, str(PLAYGROUND)], capture_output=True, text=True,
                          check=True).stdout
     for result in json.loads(out):
-        assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE}
+        assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE, "output": ""}
 
 
 def test_import_autodiff_nn_viz_and_the_runner_need_no_numpy():
