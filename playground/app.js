@@ -32,8 +32,8 @@ function encode(text) {
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
-function decode(data) {
-  const bin = atob(data.replace(/-/g, "+").replace(/_/g, "/"));
+function decode(data) {  // padding ("=", as standard base64url may have it) is accepted, not needed
+  const bin = atob(data.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/"));
   return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 function link() {
@@ -42,22 +42,29 @@ function link() {
   return url.href;
 }
 function fromFragment() {
-  const m = /^#(python|expression)=([A-Za-z0-9_-]*)(&predict)?$/.exec(location.hash);
+  const m = /^#(python|expression)=([A-Za-z0-9_-]*={0,2})(&predict)?$/.exec(location.hash);
   if (!m) {
-    if (location.hash.length > 1) show("This link's program could not be read (it should look like " +
-                                       "#python=... or #expression=...); showing an example instead.");
+    if (location.hash.length > 1) linkProblem("This link's program could not be read (it should look " +
+                                              "like #python=... or #expression=...)");
     return false;
   }
   try {
     $("pg-code").value = decode(m[2]);
   } catch {
-    show("This link's program is not valid base64url of UTF-8 text; showing an example instead.");
+    linkProblem("This link's program is not valid base64url of UTF-8 text");
     return false;
   }
   $("pg-mode").value = m[1];
   $("pg-predict").checked = Boolean(m[3]);
   $("pg-example").value = "";
   return true;
+}
+
+// Said until the example shown instead has run (its success would otherwise clear the message at once).
+let linkNote = "";
+function linkProblem(what) {
+  linkNote = what + "; showing an example instead. See docs/playground.md, \"Sharing a program\".";
+  show(linkNote);
 }
 
 function show(message, kind = "error") {
@@ -98,12 +105,14 @@ async function run() {
     result.error = `Python failed and was restarted (${result.error}). ${DEEP}`;
   }
   if (!result.ok) {
+    linkNote = "";
     show(result.error, result.kind);
     $("pg-timing").textContent = "";
     $("pg-stepper").srcdoc = "";  // the last program's stepper would pass for this one's
     return;
   }
-  show("");
+  show(linkNote);
+  linkNote = "";
   const frame = $("pg-stepper");
   await new Promise((resolve) => { frame.onload = resolve; frame.srcdoc = result.html; });
   timings.runs.push({ python_ms: ms, total_ms: performance.now() - started });

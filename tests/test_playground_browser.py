@@ -230,3 +230,25 @@ def test_a_fatal_python_error_restarts_python_and_says_why(page):
     assert run(deep) == message  # and again: a second crash must not break the page either
     assert run(NEURON.replace("\no\n", "\nprint('printed', o.data)\no\n")) is None
     assert page.inner_text("#pg-output").startswith("printed 0.7071")
+
+
+@pytest.mark.parametrize("fragment, words", [
+    ("#python=!!!", "could not be read"),
+    ("#lisp=eA", "could not be read"),
+    ("#python=__79", "not valid base64url of UTF-8"),  # the bytes ff ef fd
+])
+def test_a_broken_link_says_so_beside_the_example_shown_instead(page, fragment, words):
+    page.goto(page.base + fragment)
+    page.wait_for_selector("body[data-runs='1']", timeout=180_000)
+    assert words in page.inner_text("#pg-message") and page.is_visible("#pg-message")
+    assert page.input_value("#pg-code").startswith("from autodiff import Value\n\n# The classic neuron")
+
+
+def test_a_link_with_base64url_padding_opens_its_program(page):
+    import base64
+
+    source = "from autodiff import Value\nValue(2.0, 'x') * 3"
+    page.goto(page.base + "#python=" + base64.urlsafe_b64encode(source.encode()).decode())
+    assert base64.urlsafe_b64encode(source.encode()).decode().endswith("=")
+    assert _runs(page, 1) is None
+    assert page.input_value("#pg-code") == source
