@@ -239,7 +239,7 @@ def test_cli_playground_says_to_rebuild_a_vendor_without_the_snapshot(tmp_path, 
 
 def test_server_listens_on_loopback_and_serves_wasm_and_modules():
     require_vendor()
-    from deltagrad.cli import playground_server
+    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
 
     server = playground_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -264,7 +264,7 @@ def test_server_keeps_the_connection_and_lets_a_revisit_reuse_the_cache():
     require_vendor()
     import http.client
 
-    from deltagrad.cli import playground_server
+    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
 
     server = playground_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -354,3 +354,24 @@ def test_nothing_vendored_is_committed():
     assert tracked and "playground/package-lock.json" in tracked
     assert not [f for f in tracked if f.startswith(("playground/vendor/", "playground/node_modules/"))
                 or f.endswith((".wasm", ".whl", ".gz"))], tracked
+
+
+def test_server_sends_a_content_security_policy_and_lists_no_folder():
+    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
+
+    require_vendor()
+    server = playground_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        for path in ("", "worker.js"):
+            with urllib.request.urlopen(base + path) as r:
+                assert r.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "connect-src 'self'" in CONTENT_SECURITY_POLICY
+        for folder in ("vendor/", "node_modules/", "vendor/wheels/"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(base + folder)
+            assert e.value.code == 404, folder
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -252,3 +252,15 @@ def test_a_link_with_base64url_padding_opens_its_program(page):
     assert base64.urlsafe_b64encode(source.encode()).decode().endswith("=")
     assert _runs(page, 1) is None
     assert page.input_value("#pg-code") == source
+
+
+def test_a_program_cannot_reach_another_host(page):
+    """The server's Content-Security-Policy (connect-src 'self') makes the browser refuse the request:
+    it never reaches the test's route, which would otherwise record and abort it."""
+    page.goto(page.base)
+    _runs(page, 1)
+    source = "import js\nfrom autodiff import Value\njs.fetch('http://example.com/')\nValue(1.0)"
+    assert _type_and_run(page, source, 1) is None
+    page.wait_for_timeout(1000)  # the fetch runs on after the program
+    attempts, page.outside[:] = list(page.outside), []  # checked here, not by the fixture's teardown
+    assert attempts == []
