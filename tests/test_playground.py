@@ -239,7 +239,7 @@ def test_cli_playground_says_to_rebuild_a_vendor_without_the_snapshot(tmp_path, 
 
 def test_server_listens_on_loopback_and_serves_wasm_and_modules():
     require_vendor()
-    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
+    from deltagrad.cli import playground_server
 
     server = playground_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -264,7 +264,7 @@ def test_server_keeps_the_connection_and_lets_a_revisit_reuse_the_cache():
     require_vendor()
     import http.client
 
-    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
+    from deltagrad.cli import playground_server
 
     server = playground_server(port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
