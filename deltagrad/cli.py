@@ -616,6 +616,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 PLAYGROUND = Path(__file__).resolve().parent.parent / "playground"
 
+# Sent with every file, the worker's included: a program can reach nothing but this server (connect-src,
+# so `js.fetch` from Python is refused by the browser), WebAssembly may compile ('wasm-unsafe-eval'), and
+# the stepper page (an iframe's srcdoc, which inherits this policy) may run its inline script and style.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+                           "object-src 'none'; base-uri 'none'; form-action 'none'")
+
 
 def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
     """An HTTP server for the playground folder on 127.0.0.1 (loopback only; ``port`` 0 picks a free
@@ -648,7 +655,11 @@ def playground_server(folder: Path = PLAYGROUND, port: int = 8765):
             # browser then reuses what it cached, the compiled WebAssembly too, and a rebuilt vendor/ is
             # never served stale.
             self.send_header("Cache-Control", "no-cache")
+            self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
             super().end_headers()
+
+        def list_directory(self, path):  # a folder without index.html is not listed
+            self.send_error(404, "Not Found")
 
         def log_message(self, format, *args):  # quiet: one line per request would drown the URL
             pass

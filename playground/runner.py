@@ -6,10 +6,13 @@ page's Web Worker, diagrams by Graphviz in WebAssembly) and in CPython (the test
 from __future__ import annotations
 
 import ast
+import gc
+import io
 import json
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext, redirect_stderr, redirect_stdout
 
 from autodiff import ExpressionError, Value, parse_expression, topological_order
 from autodiff.steps import node_names
@@ -144,12 +147,11 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _root_of_python(source: str) -> Value:
-    """Run ``source`` as a module and return the value of its last line, which must be a Value (or a
-    list holding one Value, as a layer returns)."""
+def _root_of_python(source: str, scope: dict) -> Value:
+    """Run ``source`` as a module in ``scope`` and return the value of its last line, which must be a
+    Value (or a list holding one Value, as a layer returns)."""
     tree = ast.parse(source, "<playground>", "exec")
     last = tree.body.pop().value if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    scope: dict = {"__name__": "__playground__"}
     exec(compile(tree, "<playground>", "exec"), scope)
     if last is None:
         raise ValueError("the last line must be the Value to step through, e.g. `loss` or `o` alone on "
@@ -158,8 +160,10 @@ def _root_of_python(source: str) -> Value:
     if isinstance(root, list | tuple) and len(root) == 1:
         root = root[0]
     if not isinstance(root, Value):
-        raise ValueError(f"the last line gives a {type(root).__name__}, not a Value: end the program with "
-                         "the output to step through, e.g. `loss`")
+        kind = type(root).__name__
+        article = "an" if kind[0] in "aeiouAEIOU" else "a"
+        raise ValueError(f"the last line gives {article} {kind}, not a Value: end the program with the "
+                         "output to step through, e.g. `loss`")
     return root
 
 
@@ -185,15 +189,44 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
     ``svg_renderer`` turns DOT into SVG (default: the system `dot`).  ``page=False`` skips the
     page (no ``html``; for graphs compared number by number in the tests).
     """
-    from contextlib import nullcontext
+    if mode not in MODES:
+        return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    older = [o for o in gc.get_objects() if isinstance(o, Value)]  # kept alive: their ids stay theirs
+    output = io.StringIO()
+    scope = {"__name__": "__playground__"}  # outlives the program's Values until they are unlinked
+    try:
+        with redirect_stdout(output), redirect_stderr(output):
+            result = _run(source, mode, scope, predict, page, svg_renderer)
+        result["output"] = output.getvalue()[-OUTPUT_LIMIT:]
+        return result
+    finally:
+        _release_new_values({id(o) for o in older})
+        scope.clear()
 
+
+# What print() wrote, shown under the program; the end is kept when a program prints more.
+OUTPUT_LIMIT = 20_000
+
+
+def _release_new_values(older: set[int]) -> None:
+    """Unlink the Values made since ``older`` (their ids) from their parents before they are freed.
+
+    Freeing the last Value of a chain frees its parent, which frees its parent...: one C call per node,
+    and a chain of a few thousand overflows WebAssembly's small stack ("Maximum call stack size
+    exceeded", a fatal error for Pyodide). Unlinked first, each node is freed on its own.
+    """
+    made = [o for o in gc.get_objects() if isinstance(o, Value) and id(o) not in older]
+    for v in made:
+        v._a = v._b = None
+    del made
+
+
+def _run(source: str, mode: str, scope: dict, predict: bool, page: bool, svg_renderer) -> dict:
     from viz.draw import svg_renderer as using
     from viz.step_html import HtmlStepper
 
-    if mode not in MODES:
-        return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     try:
-        root = _root_of_python(source) if mode == "python" else parse_expression(source).root
+        root = _root_of_python(source, scope) if mode == "python" else parse_expression(source).root
         if page:
             with nullcontext() if svg_renderer is None else using(svg_renderer):
                 stepper = HtmlStepper(root, predict=predict, title="deltagrad playground")
@@ -203,12 +236,12 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
         return _error("syntax", f"line {e.lineno}: {e.msg}\n{(e.text or '').rstrip()}")
     except ExpressionError as e:
         return _error("syntax", str(e))
-    except Exception as e:  # the learner's own program failed: show them where, as Python would
+    except (Exception, SystemExit, KeyboardInterrupt) as e:  # the learner's program failed: say where
         if _needs_numpy(e):
             return _error("numpy", NUMPY_MESSAGE)
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<playground>"]
         where = f"line {frames[-1].lineno}: " if frames else ""
-        return _error("error", f"{where}{type(e).__name__}: {e}")
+        return _error("error", f"{where}{type(e).__name__}" + (f": {e}" if str(e) else ""))
     order = topological_order(root)
     names = node_names(order)
     result = {"ok": True, "value": root.data, "nodes": [[names[v], v.data, v.grad] for v in order]}

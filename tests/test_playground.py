@@ -162,6 +162,21 @@ def test_runner_reports_bad_programs_as_messages(source, mode, kind, words):
     assert not result["ok"] and result["kind"] == kind and words in result["error"], result
 
 
+@pytest.mark.parametrize("source, error", [
+    ("import sys\nsys.exit(3)", "line 2: SystemExit: 3"),
+    ("x = 1\nraise KeyboardInterrupt", "line 2: KeyboardInterrupt"),
+    ("x = 1\nx", "the last line gives an int, not a Value"),
+])
+def test_runner_reports_exits_and_interrupts_like_other_exceptions(source, error):
+    result = runner.run(source, page=False)
+    assert not result["ok"] and result["kind"] == "error" and error in result["error"], result
+
+
+def test_runner_returns_what_the_program_printed():
+    result = runner.run("from autodiff import Value\nprint('hello')\nValue(3.0)", page=False)
+    assert result["ok"] and result["output"] == "hello\n", result
+
+
 def test_runner_says_when_a_program_needs_numpy():
     """Under CPython numpy is there; hide it in a subprocess, as Pyodide has none."""
     code = ("import sys, json; sys.modules['numpy'] = None; sys.path.insert(0, sys.argv[1]); import runner;"
@@ -169,7 +184,7 @@ def test_runner_says_when_a_program_needs_numpy():
     out = subprocess.run([sys.executable, "-c", code, str(PLAYGROUND)], capture_output=True, text=True,
                          check=True).stdout
     for result in json.loads(out):
-        assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE}
+        assert result == {"ok": False, "kind": "numpy", "error": runner.NUMPY_MESSAGE, "output": ""}
 
 
 def test_import_autodiff_nn_viz_and_the_runner_and_optimizer_steps_need_no_numpy():
@@ -356,6 +371,19 @@ def test_pyodide_under_node_gives_cpythons_gradients():
               *differences, sep="\n  ")
 
 
+def test_pyodide_runs_a_chain_of_5000_ops_and_a_program_after_it():
+    """Freeing a long chain of Values recursed once per node and overflowed WebAssembly's stack (a fatal
+    Pyodide error); the runner unlinks the program's Values first."""
+    chain = "from autodiff import Value\nx = Value(1.0, 'x')\ny = x\nfor i in range(5000): y = y*1.0001\n"
+    run = _node_run([{"source": chain + "y", "mode": "python", "page": False},
+                     {"source": chain + "Value(2.0)", "mode": "python", "page": False},
+                     {"source": "from autodiff import Value\nValue(3.0)", "mode": "python", "page": False}])
+    long, short, after = run["results"]
+    assert long["ok"] and len(long["nodes"]) == 10_001 and long["value"] == pytest.approx(1.0001 ** 5000)
+    assert short["ok"] and short["value"] == 2.0, short
+    assert after["ok"] and after["value"] == 3.0, after
+
+
 def test_each_start_from_the_snapshot_draws_new_random_numbers():
     """The snapshot holds the random module's state: without a reseed every page would draw the same."""
     source = "import random\nfrom autodiff import Value\nValue(random.random())"
@@ -373,3 +401,24 @@ def test_nothing_vendored_is_committed():
     assert tracked and "playground/package-lock.json" in tracked
     assert not [f for f in tracked if f.startswith(("playground/vendor/", "playground/node_modules/"))
                 or f.endswith((".wasm", ".whl", ".gz"))], tracked
+
+
+def test_server_sends_a_content_security_policy_and_lists_no_folder():
+    from deltagrad.cli import CONTENT_SECURITY_POLICY, playground_server
+
+    require_vendor()
+    server = playground_server(port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        for path in ("", "worker.js"):
+            with urllib.request.urlopen(base + path) as r:
+                assert r.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "connect-src 'self'" in CONTENT_SECURITY_POLICY
+        for folder in ("vendor/", "node_modules/", "vendor/wheels/"):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(base + folder)
+            assert e.value.code == 404, folder
+    finally:
+        server.shutdown()
+        server.server_close()

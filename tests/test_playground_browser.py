@@ -184,3 +184,83 @@ def test_the_stepper_in_the_playground_has_its_levels_and_inspector(page):
     frame.select_option("#dg-level", "neuron")
     steps = int(frame.evaluate(counter).split("/")[1])
     assert 1 < steps < 48  # a neuron is one step, not one per op
+
+
+def _link(base: str, source: str) -> str:
+    import base64
+
+    return base + "#python=" + base64.urlsafe_b64encode(source.encode()).decode().rstrip("=")
+
+
+def test_a_link_to_an_endless_loop_can_be_stopped_and_the_examples_still_run(page):
+    page.goto(_link(page.base, "while True:\n    pass\nx"))
+    page.wait_for_selector("#pg-stop:not([disabled])", timeout=180_000)
+    assert page.input_value("#pg-code") == "while True:\n    pass\nx"
+    page.click("#pg-stop")
+    page.wait_for_selector("#pg-message:not([hidden])")
+    assert page.inner_text("#pg-message").startswith("stopped")
+    page.select_option("#pg-example", "neuron")
+    page.wait_for_selector("body[data-runs='1']", timeout=180_000)
+    assert page.is_hidden("#pg-message")
+
+    page.goto(_link(page.base, "while True:\n    pass\nx"))  # the picker alone also ends the loop
+    page.reload()
+    page.wait_for_selector("#pg-stop:not([disabled])", timeout=180_000)
+    page.select_option("#pg-example", "mlp-2-3-1")
+    page.wait_for_selector("body[data-runs='1']", timeout=180_000)
+    assert page.is_hidden("#pg-message") and page.is_disabled("#pg-stop")
+
+
+def test_a_fatal_python_error_restarts_python_and_says_why(page):
+    """A chain dropped while the program runs (inside a function) is freed recursively and overflows the
+    stack: Pyodide dies; the page starts a fresh Python, says so in words, and the next program runs."""
+    deep = ("from autodiff import Value\ndef f():\n    y = Value(1.0)\n    for i in range(30000):\n"
+            "        y = y * 1.0001\n    return y.data\nValue(f())")
+    page.goto(page.base)
+    _runs(page, 1)
+
+    def run(code: str):
+        page.fill("#pg-code", code)
+        page.evaluate("() => { document.getElementById('pg-message').hidden = true; }")  # the last one's
+        page.click("#pg-run")  # waits for Run to be enabled: Python restarted
+        return _runs(page, 2)
+
+    message = run(deep)
+    assert message is not None and "Python failed and was restarted" in message and "4,000" in message
+    assert run(deep) == message  # and again: a second crash must not break the page either
+    assert run(NEURON.replace("\no\n", "\nprint('printed', o.data)\no\n")) is None
+    assert page.inner_text("#pg-output").startswith("printed 0.7071")
+
+
+@pytest.mark.parametrize("fragment, words", [
+    ("#python=!!!", "could not be read"),
+    ("#lisp=eA", "could not be read"),
+    ("#python=__79", "not valid base64url of UTF-8"),  # the bytes ff ef fd
+])
+def test_a_broken_link_says_so_beside_the_example_shown_instead(page, fragment, words):
+    page.goto(page.base + fragment)
+    page.wait_for_selector("body[data-runs='1']", timeout=180_000)
+    assert words in page.inner_text("#pg-message") and page.is_visible("#pg-message")
+    assert page.input_value("#pg-code").startswith("from autodiff import Value\n\n# The classic neuron")
+
+
+def test_a_link_with_base64url_padding_opens_its_program(page):
+    import base64
+
+    source = "from autodiff import Value\nValue(2.0, 'x') * 3"
+    page.goto(page.base + "#python=" + base64.urlsafe_b64encode(source.encode()).decode())
+    assert base64.urlsafe_b64encode(source.encode()).decode().endswith("=")
+    assert _runs(page, 1) is None
+    assert page.input_value("#pg-code") == source
+
+
+def test_a_program_cannot_reach_another_host(page):
+    """The server's Content-Security-Policy (connect-src 'self') makes the browser refuse the request:
+    it never reaches the test's route, which would otherwise record and abort it."""
+    page.goto(page.base)
+    _runs(page, 1)
+    source = "import js\nfrom autodiff import Value\njs.fetch('http://example.com/')\nValue(1.0)"
+    assert _type_and_run(page, source, 1) is None
+    page.wait_for_timeout(1000)  # the fetch runs on after the program
+    attempts, page.outside[:] = list(page.outside), []  # checked here, not by the fixture's teardown
+    assert attempts == []
