@@ -191,7 +191,9 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
     """
     if mode not in MODES:
         return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    older = [o for o in gc.get_objects() if isinstance(o, Value)]  # kept alive: their ids stay theirs
+    # The Values alive before the run (kept, so their ids stay theirs); type(), as isinstance would ask
+    # every object for __class__ (some modules' lazy attributes warn)
+    older = [o for o in gc.get_objects() if issubclass(type(o), Value)]
     output = io.StringIO()
     scope = {"__name__": "__playground__"}  # outlives the program's Values until they are unlinked
     try:
@@ -215,7 +217,7 @@ def _release_new_values(older: set[int]) -> None:
     and a chain of a few thousand overflows WebAssembly's small stack ("Maximum call stack size
     exceeded", a fatal error for Pyodide). Unlinked first, each node is freed on its own.
     """
-    made = [o for o in gc.get_objects() if isinstance(o, Value) and id(o) not in older]
+    made = [o for o in gc.get_objects() if issubclass(type(o), Value) and id(o) not in older]
     for v in made:
         v._a = v._b = None
     del made
