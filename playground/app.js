@@ -102,7 +102,8 @@ async function run() {
   $("pg-output").textContent = result.output || "";
   if (result.kind === "internal") {  // Python itself failed (the program is not to blame): start afresh
     restart("");
-    result.error = `Python failed and was restarted (${result.error}). ${DEEP}`;
+    const deep = /call stack|recursion/i.test(result.error || "");  // the one cause the page can name
+    result.error = `Python failed and was restarted (${result.error}).` + (deep ? ` ${DEEP}` : "");
   }
   if (!result.ok) {
     linkNote = "";

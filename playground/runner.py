@@ -10,6 +10,7 @@ import gc
 import io
 import json
 import sys
+import tokenize
 import traceback
 from collections.abc import Callable
 from contextlib import nullcontext, redirect_stderr, redirect_stdout
@@ -150,6 +151,7 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
 def _root_of_python(source: str, scope: dict) -> Value:
     """Run ``source`` as a module in ``scope`` and return the value of its last line, which must be a
     Value (or a list holding one Value, as a layer returns)."""
+    _check_depth(source)
     tree = ast.parse(source, "<playground>", "exec")
     last = tree.body.pop().value if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     exec(compile(tree, "<playground>", "exec"), scope)
@@ -165,6 +167,34 @@ def _root_of_python(source: str, scope: dict) -> Value:
         raise ValueError(f"the last line gives {article} {kind}, not a Value: end the program with the "
                          "output to step through, e.g. `loss`")
     return root
+
+
+# Operators and brackets in one logical line: each nests the expression one level deeper, and Python's
+# parser and compiler recurse once per level. WebAssembly's stack holds about 500 (1,000 kills Pyodide
+# outright, where CPython raises RecursionError), so a deeper line is refused in words first.
+MAX_DEPTH = 400
+_NESTING = {"+", "-", "*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^", "(", "[", "{", ".",
+            "<", ">", "==", "!=", "<=", ">=", "and", "or", "not", "if"}
+
+
+def _check_depth(source: str) -> None:
+    """Refuse a logical line of ``source`` with more than `MAX_DEPTH` operators and brackets, naming it.
+    Reads tokens (no recursion); a source that does not tokenize is left to the parser's message."""
+    count = start = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                count = 0
+            elif tok.string in _NESTING and tok.type in (tokenize.OP, tokenize.NAME):
+                count += 1
+                start = tok.start[0] if count == 1 else start  # the line the expression starts on
+                if count > MAX_DEPTH:
+                    raise SyntaxError(f"more than {MAX_DEPTH} operations in one expression: the browser's "
+                                      "Python cannot compile it that deep; build a long chain in a loop "
+                                      "instead, e.g. `for i in range(1000): y = y * 1.0001`",
+                                      ("<playground>", start, 1, None))
+    except tokenize.TokenError:
+        return
 
 
 def _error(kind: str, message: str) -> dict:
@@ -238,7 +268,7 @@ def _run(source: str, mode: str, scope: dict, predict: bool, page: bool, svg_ren
         return _error("syntax", f"line {e.lineno}: {e.msg}\n{(e.text or '').rstrip()}")
     except ExpressionError as e:
         return _error("syntax", str(e))
-    except (Exception, SystemExit, KeyboardInterrupt) as e:  # the learner's program failed: say where
+    except BaseException as e:  # the learner's program failed, whatever it raised: say where
         if _needs_numpy(e):
             return _error("numpy", NUMPY_MESSAGE)
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<playground>"]

@@ -165,11 +165,25 @@ def test_runner_reports_bad_programs_as_messages(source, mode, kind, words):
 @pytest.mark.parametrize("source, error", [
     ("import sys\nsys.exit(3)", "line 2: SystemExit: 3"),
     ("x = 1\nraise KeyboardInterrupt", "line 2: KeyboardInterrupt"),
+    ("raise BaseException('boom')", "line 1: BaseException: boom"),
+    ("x = 1\n\nraise GeneratorExit", "line 3: GeneratorExit"),
     ("x = 1\nx", "the last line gives an int, not a Value"),
 ])
 def test_runner_reports_exits_and_interrupts_like_other_exceptions(source, error):
     result = runner.run(source, page=False)
     assert not result["ok"] and result["kind"] == "error" and error in result["error"], result
+
+
+def test_runner_refuses_an_expression_too_deep_for_the_browser_in_words():
+    """1,000 operators on one line kill Pyodide (WebAssembly's stack) where CPython raises
+    RecursionError: the runner refuses the line, naming it, before the parser recurses."""
+    deep = "from autodiff import Value\nx = Value(1.0, 'x')\n\ny = x" + "*1.0001" * 1000 + "\ny"
+    result = runner.run(deep, page=False)
+    assert not result["ok"] and result["kind"] == "syntax", result
+    assert result["error"].startswith(f"line 4: more than {runner.MAX_DEPTH} operations") and "loop" in \
+        result["error"]
+    fits = "from autodiff import Value\nx = Value(1.0, 'x')\nx" + "*1.0001" * runner.MAX_DEPTH
+    assert runner.run(fits, page=False)["ok"]
 
 
 def test_runner_returns_what_the_program_printed():
