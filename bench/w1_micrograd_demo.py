@@ -20,14 +20,18 @@ def micrograd_step(n: int):
     """micrograd's demo training step, written as its README/notebook writes it."""
     micrograd = import_micrograd()
     random.seed(1)  # micrograd draws its weights from the global random module
-    model = micrograd.nn.MLP(2, [16, 16, 1])
-    Value = micrograd.engine.Value
+    return demo_loop(micrograd.engine.Value, micrograd.nn.MLP(2, [16, 16, 1]), n)
+
+
+def demo_loop(Value, model, n: int, score=lambda model, x: model(x)):
+    """micrograd's demo loop on any ``Value`` class and model (``score`` reads a point's output from the
+    model's call: micrograd's MLP returns the one output, deltagrad's a list of one)."""
     X, y = moons(n)
     rows, labels = X.tolist(), y.tolist()
 
     def step():
         inputs = [list(map(Value, row)) for row in rows]
-        scores = list(map(model, inputs))
+        scores = [score(model, x) for x in inputs]
         losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
         data_loss = sum(losses) * (1.0 / len(losses))
         reg_loss = ALPHA * sum(p * p for p in model.parameters())

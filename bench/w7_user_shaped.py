@@ -20,8 +20,8 @@ import sys
 import time
 
 from _common import Table, cli, fmt_time, import_micrograd, moons
+from w1_micrograd_demo import ALPHA, LR, demo_loop, micrograd_step
 
-ALPHA, LR = 1e-4, 0.05
 SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 15)}   # (points, rounds)
 TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) or at most, why if missed)
     ("deltagrad eager, README loop", "micrograd", 25, True,
@@ -46,50 +46,11 @@ TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) o
 ]
 
 
-def micrograd_step(n: int):
-    """micrograd's demo step, as its notebook writes it (the reference of every ratio)."""
-    import random
-    micrograd = import_micrograd()
-    random.seed(1)
-    model = micrograd.nn.MLP(2, [16, 16, 1])
-    Value = micrograd.engine.Value
-    X, y = moons(n)
-    rows, labels = X.tolist(), y.tolist()
-
-    def step():
-        inputs = [list(map(Value, row)) for row in rows]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * sum(p * p for p in model.parameters())
-        total = data_loss + reg_loss
-        model.zero_grad()
-        total.backward()
-        for p in model.parameters():
-            p.data -= LR * p.grad
-    return step
-
-
 def micrograd_port_step(n: int):
-    """The same lines on deltagrad's `Value` and `nn.MLP` (its call returns a list: ``[0]``)."""
+    """micrograd's demo loop (W1's, line for line) on deltagrad's `Value` and `nn.MLP`."""
     import nn
     from autodiff import Value
-    model = nn.MLP(2, [16, 16, 1], rng=1)
-    X, y = moons(n)
-    rows, labels = X.tolist(), y.tolist()
-
-    def step():
-        inputs = [list(map(Value, row)) for row in rows]
-        scores = [model(x)[0] for x in inputs]
-        losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * sum(p * p for p in model.parameters())
-        total = data_loss + reg_loss
-        model.zero_grad()
-        total.backward()
-        for p in model.parameters():
-            p.data -= LR * p.grad
-    return step
+    return demo_loop(Value, nn.MLP(2, [16, 16, 1], rng=1), n, score=lambda model, x: model(x)[0])
 
 
 def readme_model(n: int, batched: bool):
