@@ -136,8 +136,9 @@ class Neuron(Module):
         self._prefix, self._z_label, self._a_label = prefix, prefix + "z", prefix + "a"
 
     def _collect(self, out: list[Value], biases: bool) -> None:
-        if type(self)._own_parameters is not Neuron._own_parameters:  # a subclass with its own
-            return super()._collect(out, biases)
+        cls = type(self)
+        if cls._own_parameters is not Neuron._own_parameters or cls._children is not Neuron._children:
+            return super()._collect(out, biases)  # a subclass with parameters or children of its own
         out += self.w
         if biases:
             out.append(self.b)

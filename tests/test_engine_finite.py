@@ -24,12 +24,6 @@ def test_an_op_whose_result_overflows_raises_naming_the_op(make):
         make()
 
 
-def test_a_then_a_minus_a_is_never_nan():
-    with pytest.raises(OverflowError, match="mul"):
-        a = Value(1e308) * 10
-        a - a
-
-
 def test_backward_names_the_first_node_whose_gradient_is_not_finite():
     x = Value(5e-324, "x")
     y = x.log() - x.log()                      # d/dx log x = 1/x = inf at the smallest float

@@ -172,7 +172,7 @@ def test_an_impossible_or_oversized_network_is_refused_at_once(tmp_path, capsys)
     assert main(["exercise", "--net", "6-6-6-6-6", "--activation", "relu", "--loss", "cross_entropy",
                  "-o", str(tmp_path / "b")]) == 2
     assert "at most 3" in capsys.readouterr().err
-    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    assert not any(p.exists() and any(p.iterdir()) for p in (tmp_path / "a", tmp_path / "b"))
 
 
 def test_a_search_without_usable_numbers_ends_with_a_clear_error(tmp_path, capsys):

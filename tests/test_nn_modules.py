@@ -207,3 +207,11 @@ def test_trace_delta_by_hand():
 def test_repr():
     assert repr(nn.MLP(2, [3, 1], rng=0)) == "MLP(2, [3, 1], activation='relu', output_activation='linear')"
     assert "Neuron(2" in repr(nn.Neuron(2, rng=0)) and "Layer(2, 3" in repr(nn.Layer(2, 3, rng=0))
+
+
+def test_activation_names_are_read_in_any_case_and_other_choices_exactly():
+    assert nn.Neuron(2, "ReLU", rng=0).activation == "relu"
+    mlp = nn.MLP(2, [2, 1], activation="TANH", output_activation="Linear", rng=0)
+    assert (mlp.activation, mlp.output_activation) == ("tanh", "linear")
+    with pytest.raises(ValueError, match="unknown init 'Uniform'"):
+        nn.Neuron(2, init="Uniform")

@@ -173,7 +173,8 @@ def test_without_numpy_the_steps_give_the_same_numbers_to_the_bit():
     assert "parameter params[0] (w) would get" in runs[0].stdout
 
 
-def test_a_batched_node_among_the_parameters_is_named():
+@pytest.mark.parametrize("optimizer", [nn.SGD, nn.Adam])
+def test_a_batched_node_among_the_parameters_is_named(optimizer):
     from autodiff.batched import batch
     with pytest.raises(TypeError, match=r"params\[1\] holds a batch"):
-        nn.SGD([Value(1.0), batch([1.0, 2.0])], lr=0.1).step()
+        optimizer([Value(1.0), batch([1.0, 2.0])], lr=0.1).step()

@@ -36,6 +36,19 @@ def test_a_subclass_with_its_own_parameters_is_read_through_its_names():
     assert n.parameters() == [*n.w, n.b, n.scale] and n.weights() == [*n.w, n.scale]
 
 
+def test_a_subclass_with_child_modules_lists_their_parameters_too():
+    class WithChild(nn.Neuron):
+        def __init__(self):
+            self.extra = nn.Neuron(1, rng=1)
+            super().__init__(2, rng=0)
+
+        def _children(self):
+            return [("extra", self.extra)]
+    n = WithChild()
+    assert n.parameters() == [p for _, p in n.named_parameters()] == [*n.w, n.b, *n.extra.w, n.extra.b]
+    assert n.weights() == [*n.w, *n.extra.w]
+
+
 def test_l2_is_one_node_with_the_sum_of_squares_value_and_gradient_to_the_bit():
     rng = random.Random(7)
     for n in (1, 2, 17, 337):
