@@ -15,7 +15,7 @@ from typing import Any
 from autodiff import vectorized
 from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
 from autodiff.graph import walk
-from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, is_array, stacked
+from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, all_finite, is_array, stacked
 from autodiff.steps import local_derivative_text
 
 __all__ = ["compile", "CompiledGraph", "GraphChangedError"]
@@ -66,7 +66,7 @@ class CompiledGraph:
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths; strict costs here)
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
-        if not (math.isfinite(out) if out.__class__ is float else _all_finite(out)):
+        if not _finite(out):
             raise FloatingPointError(f"compiled forward: the root {self._names[self.root]!r} is {out!r}; "
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
@@ -82,21 +82,27 @@ class CompiledGraph:
             run.close()
             self._batched_backward()
             return
-        grads = next(run)
-        bad = [leaf for leaf, g in zip(self.leaves, grads, strict=True) if not math.isfinite(g)]
+        self._accumulate(next(run))
+
+    def _accumulate(self, grads: list) -> None:
+        """Add this pass's gradients to the leaves' ``.grad``, all or none: refused if a sum is not
+        finite (this pass's gradient, or what it adds up to with what the leaf held), as backward()."""
+        totals = [g if leaf._grad is None else leaf._grad + g
+                  for leaf, g in zip(self.leaves, grads, strict=True)]
+        bad = [leaf for leaf, t in zip(self.leaves, totals, strict=True) if not _finite(t)]
         if bad:
             raise FloatingPointError(f"compiled backward: the gradient of {self._names[bad[0]]!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
-        for leaf, g in zip(self.leaves, grads, strict=True):
-            before = leaf._grad
-            leaf._grad = g if before is None else before + g
+        for leaf, t in zip(self.leaves, totals, strict=True):
+            leaf._grad = t
 
     def _batched_backward(self) -> None:
         order = self._order
         before = [leaf._grad for leaf in self.leaves]
         interior = [node._grad for node in self._interior]
+        import numpy as np
         try:
-            with no_cycle_gc():
+            with no_cycle_gc(), np.errstate(all="ignore"):  # what is not finite is refused below, in words
                 vectorized.backward(order)
         finally:
             grads = [leaf._grad for leaf in self.leaves]
@@ -104,8 +110,7 @@ class CompiledGraph:
                 node._grad = g            # as the eager program: interior nodes' .grad untouched
             for leaf, g in zip(self.leaves, before, strict=True):
                 leaf._grad = g
-        for leaf, g, b in zip(self.leaves, grads, before, strict=True):
-            leaf._grad = g if b is None else b + g
+        self._accumulate(grads)
 
     def check(self, new_root: Value) -> None:
         """Raise `GraphChangedError` if ``new_root``'s graph (built afresh by the same code) is not this
@@ -131,9 +136,8 @@ class CompiledGraph:
                                     "compile the new graph")
 
 
-def _all_finite(x) -> bool:
-    import numpy as np
-    return bool(np.isfinite(x).all())
+def _finite(x) -> bool:
+    return math.isfinite(x) if x.__class__ is float else all_finite(x)
 
 
 def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect, as torch.compile

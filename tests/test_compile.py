@@ -198,3 +198,26 @@ def test_errors_name_what_was_wrong():
     y.data = 1e200
     with pytest.raises(FloatingPointError, match="root"):
         compiled.forward()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_gradient_that_is_not_finite_is_refused_and_leaves_grad_alone(batched):
+    import warnings
+
+    from autodiff.batched import batch, total
+    w = Value(5e-324, "w")                             # d log w / dw = 1/w = inf
+    compiled = autodiff.compile(total(w.log() * batch([1.0, 1.0])) if batched else w.log())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no numpy RuntimeWarning either
+        with pytest.raises(FloatingPointError, match="gradient of 'w' is not finite"):
+            compiled.backward()
+    assert w.grad == 0.0 and not w.has_grad
+
+
+def test_an_accumulated_gradient_that_overflows_is_refused_as_backward_refuses_it():
+    w = Value(1.0, "w")
+    w.grad = 1e308
+    compiled = autodiff.compile(w * 1e308)             # this pass adds 1e308: the sum is inf
+    with pytest.raises(FloatingPointError, match="gradient of 'w' is not finite"):
+        compiled.backward()
+    assert w.grad == 1e308
