@@ -134,7 +134,8 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
                + "".join(parts) + "</div>")
     if not legend:
         return drawing
-    present = [r for r in ROLE_STYLE if r in set(roles)]
+    used = set(roles)
+    present = [r for r in ROLE_STYLE if r in used]
     figure = '<div class="dg-layered-figure" style="width:max-content">'
     return figure + _legend(present, any(ops)) + drawing + "</div>"
 

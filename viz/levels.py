@@ -263,7 +263,7 @@ def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | 
     terms = [[loc, up] for loc, up, _ in uses]
     if out is n.z:
         return {"act": "", "f1": 1.0, "terms": terms, "sum": total, "delta": total}
-    step = next(s for s in walk.backward if s.node is n.a)
+    step = next(s for s in walk.backward[group.start:group.stop] if s.node is n.a)  # a step of this group
     return {"act": n.a.primitive.symbol, "f1": walk.at(step.local[0]), "terms": terms, "sum": total,
             "delta": walk.at(step.contributions[0])}
 

@@ -51,7 +51,7 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     nodes; past that a network's neurons are collapsed (at the neuron and layer levels, or with
     ``collapse="neuron"``), and a graph still too big, or with no neuron to collapse, is laid out by
     `viz.layered` in linear time. Raises ValueError for ``collapse="neuron"`` on a graph with no neuron."""
-    from viz.draw import GraphTooLarge, draw, node_id, render_svg, roles
+    from viz.draw import GraphTooLarge, draw, node_id, render_svg
     from viz.layered import layered_svg
 
     limit = min(max_nodes, DOT_LIMIT)
@@ -69,9 +69,7 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
             if collapse == "neuron":
                 raise
     if svg is None:
-        ops = [n.primitive.symbol if n.primitive else "" for n in order]
-        role = roles(root)
-        svg = layered_svg(order, [names[n] for n in order], ops, [role[n] for n in order])
+        svg = layered_svg(order, [names[n] for n in order])  # its ops and roles are order[-1]'s: root's
         return svg, [node_id(i) for i in range(len(order))], "layered"
     present = set(re.findall(r'id="(n\d+)"', svg))
     boxes = [node_id(i) for i in range(len(order))]

@@ -6,6 +6,7 @@ Uses rich, imported only here."""
 from __future__ import annotations
 
 import os
+import re
 import select
 import sys
 from collections.abc import Callable, Iterator
@@ -281,9 +282,10 @@ def _clip_left(name: str, width: int) -> str:
 def _short(name: str) -> str:
     """A dotted name with each word before an index cut to its initial: ``l1.n12.w15`` for
     ``layers.1.neurons.12.w.15``."""
-    import re
+    return _INDEXED_WORD.sub(r"\1", name)
 
-    return re.sub(r"\b([A-Za-z])[A-Za-z_]*\.(?=\d)", r"\1", name)
+
+_INDEXED_WORD = re.compile(r"\b([A-Za-z])[A-Za-z_]*\.(?=\d)")
 
 
 def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
