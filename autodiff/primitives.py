@@ -388,10 +388,15 @@ def like(g, x):
 # n-ary: z = Σ_k w_k x_k + b as one node (a fused neuron), inputs (w_1..w_n, x_1..x_n, b); its text
 # is each input's partner (dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1), written by `autodiff.steps`.
 NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _quiet(_neuron_fwd))
+def _examples_sum(x) -> float:
+    with _np().errstate(all="ignore"):  # a sum that overflows: `apply` refuses it, naming the op
+        return float(x.sum())
+
+
 # the sum over the examples of a batch (see autodiff.batched); one example: the identity
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
-                      "1", lambda x: _examples_sum(x))
+                      "1", _examples_sum)
 
 
 def _sum_squares(*xs):
@@ -407,11 +412,6 @@ def _sum_squares(*xs):
 SUM_SQUARES = define("sum_squares", "Σx²", -1, _sum_squares,
                      lambda g, out, *xs: tuple([g * (2 * x) for x in xs]),
                      "2·{x}", _quiet(_sum_squares))
-
-
-def _examples_sum(x) -> float:
-    with _np().errstate(all="ignore"):  # a sum that overflows: `apply` refuses it, naming the op
-        return float(x.sum())
 
 
 # ---- issue 13: more primitives, and where a derivative does not exist ------------------------------
