@@ -14,9 +14,12 @@ from autodiff import Value, no_cycle_gc
 
 @pytest.fixture(autouse=True)
 def gc_restored():
-    was = gc.isenabled()
+    was, thresholds = gc.isenabled(), gc.get_threshold()
+    Value(0.0).backward()   # any backward ends a graph-building hold left by another test
     gc.enable()
+    gc.set_threshold(700, 10, 10)
     yield
+    gc.set_threshold(*thresholds)
     (gc.enable if was else gc.disable)()
 
 
@@ -67,7 +70,9 @@ def test_off_before_stays_off():
     assert not gc.isenabled()
 
 
-def test_many_threads_training_leave_the_collector_on():
+def test_many_threads_training_leave_the_collector_on_at_its_threshold():
+    """Threads that build graphs (each taking the building hold) and run backward (each pausing the
+    collector), some also inside `no_cycle_gc`: the collector ends on, at the threshold it had."""
     rng = random.Random(0)
     barrier = threading.Barrier(8)
     errors = []
@@ -91,4 +96,4 @@ def test_many_threads_training_leave_the_collector_on():
     for t in threads:
         t.join(60)
     assert not errors
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_threshold() == (700, 10, 10)

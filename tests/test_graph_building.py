@@ -174,29 +174,6 @@ def test_a_graph_built_while_another_thread_pauses_the_collector_takes_the_hold(
     assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
 
 
-def test_threads_building_and_training_leave_the_threshold_restored():
-    barrier = threading.Barrier(6)
-    errors = []
-
-    def work(seed: int):
-        r = random.Random(seed)
-        try:
-            barrier.wait(30)
-            for _ in range(150):
-                x = Value(r.uniform(-1, 1))
-                (x * x + x).tanh().backward()
-        except Exception as e:  # reported below, from the main thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
-    assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
-
-
 # ---- neuron_chain ------------------------------------------------------------------------------
 
 def _by_operators(w, x, b):
