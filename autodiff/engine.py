@@ -12,11 +12,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import compress, repeat
-from operator import and_, attrgetter, is_, is_not, not_
+from operator import attrgetter, is_, is_not, not_
 from typing import Any
 
 from autodiff import eager, vectorized
-from autodiff.graph import NARY, topological_order, walk
+from autodiff.graph import NARY, topological_order, walk_leaves
 from autodiff.primitives import (
     ABS,
     ADD,
@@ -234,8 +234,9 @@ class Value:
         if self.__class__ is not Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
-        order, batched = walk(self)
+        order, leaves, batched = walk_leaves(self)
         before = list(map(_GRAD, order))
+        held = list(map(_GRAD, leaves))
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 if batched:
@@ -248,10 +249,9 @@ class Value:
                     _check_gradients(order)
                 # Leaves accumulate: each adds what it held. Stored at once; if a sum is not finite,
                 # `before` puts every gradient back below. (The leaves that held one are picked in C.)
-                picked = list(map(and_, map(is_, map(_OP, order), repeat(None)),
-                                  map(is_not, before, repeat(None))))
-                leaves = list(compress(order, picked))
-                for node, g in zip(leaves, compress(before, picked), strict=True):
+                picked = list(map(is_not, held, repeat(None)))
+                leaves = list(compress(leaves, picked))
+                for node, g in zip(leaves, compress(held, picked), strict=True):
                     node._grad = g + node._grad
                 if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):
                     _check_accumulated([(node, node._grad) for node in leaves], order)
@@ -267,7 +267,7 @@ class Value:
 
 
 _new = Value.__new__
-_GRAD, _OP = attrgetter("_grad"), attrgetter("_op")
+_GRAD = attrgetter("_grad")
 
 
 def _name(node: Value, order: list[Value]) -> str:
