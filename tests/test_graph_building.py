@@ -197,6 +197,64 @@ def test_threads_building_and_training_leave_the_threshold_restored():
     assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
 
 
+def test_backward_moves_the_built_graph_out_of_the_young_generation_without_a_pass():
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)
+    loss = _readme_loss(model, rows, labels)
+    assert gc.get_count()[0] > 20_000
+    with Collections() as passes:
+        loss.backward()
+    assert passes.count == 0 and gc.get_count()[0] < 700
+    assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+
+
+def test_without_the_move_backward_sets_off_a_young_pass(monkeypatch):
+    # What the test above would see without the move (so that it can fail).
+    monkeypatch.setattr(engine, "GC_PROMOTED_OBJECTS", 0)
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)
+    loss = _readme_loss(model, rows, labels)
+    with Collections() as passes:
+        loss.backward()
+    assert passes.count >= 1
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_garbage_cycles_made_while_a_graph_is_built_are_collected_by_a_full_pass(monkeypatch):
+    import weakref
+    monkeypatch.setattr(engine, "GC_PROMOTED_OBJECTS", 30_000)
+    monkeypatch.setattr(engine, "_gc_promoted", 0)
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)       # ~26,000 young objects a step: the second step's move passes 30,000
+    loss = _readme_loss(model, rows, labels)
+    garbage = _Cycle()
+    gone = weakref.ref(garbage)
+    del garbage
+    loss.backward()
+    assert gone() is not None     # moved to the old generation with the graph, unscanned
+    again = _readme_loss(model, rows, labels)
+    again.backward()
+    assert gone() is None         # the full pass found it
+    assert engine._gc_promoted == 0
+
+
+def test_objects_the_user_froze_stay_frozen():
+    frozen = [_Cycle() for _ in range(10)]
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        loss = _readme_loss(nn.MLP(2, [16, 16, 1], rng=0), *_moons(20))
+        loss.backward()
+        assert gc.get_freeze_count() > count - 100   # not thawed (a few were freed meanwhile)
+    finally:
+        gc.unfreeze()
+    assert frozen
+
+
 # ---- neuron_chain ------------------------------------------------------------------------------
 
 def _by_operators(w, x, b):
