@@ -52,7 +52,7 @@ __all__ = [
     "Value", "Primitive", "PRIMITIVES", "apply", "topological_order", "check_number", "array_leaf",
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
-    "is_grad_enabled", "detect_anomaly", "neuron_chain",
+    "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -637,46 +637,71 @@ def neuron_chain(w: list[Value], x: list[Value], b: Value) -> Value:
         raise ValueError(f"neuron_chain: {len(w)} weights but {len(x)} inputs; give one weight per "
                          "input (at least one)")
     if _usual:
-        try:
-            z = _chain(w, x, b)
-        except AttributeError:  # a plain number among the operands: the operators wrap it
-            z = None
-        if z is not None:
-            return z
+        zs = _chains([w], x, [b])
+        if zs is not None:
+            return zs[0]
     z = w[0] * x[0]
     for wk, xk in zip(w[1:], x[1:], strict=True):
         z = z + wk * xk
     return z + b
 
 
-def _chain(w: list[Value], x: list[Value], b: Value) -> Value | None:
-    """`neuron_chain`'s nodes, as `apply` makes them; None when an operand holds a batch or a sum is not
-    finite (once one is, every later one is: the operators then name the op that overflowed)."""
-    new = _new
-    z = None
-    s = 0.0
-    for wk, xk in zip(w, x):  # noqa: B905 (lengths checked by the caller)
-        wd, xd = wk.data, xk.data
-        if wd.__class__ is not float or xd.__class__ is not float:
+def neuron_chains(weights: list[list[Value]], x: list[Value], biases: list[Value]) -> list[Value]:
+    """``[neuron_chain(w, x, b) for w, b in zip(weights, biases)]``: a layer of unfused neurons reading
+    the same inputs, the same nodes, made a layer at a time (the inputs' numbers read once)."""
+    if len(weights) != len(biases):
+        raise ValueError(f"neuron_chains: {len(weights)} weight rows but {len(biases)} biases; give one "
+                         "bias per neuron")
+    if _usual and x and all(len(row) == len(x) for row in weights):  # else `neuron_chain` names it
+        zs = _chains(weights, x, biases)
+        if zs is not None:
+            return zs
+    return [neuron_chain(w, x, b) for w, b in zip(weights, biases, strict=True)]
+
+
+def _chains(weights: list[list[Value]], x: list[Value], biases: list[Value]) -> list[Value] | None:
+    """`neuron_chains`' nodes, as `apply` makes them (lengths checked by the caller); None when an
+    operand is not a `Value` holding one number, or a sum is not finite (once one is, every later one
+    is: the operators then name the op that overflowed)."""
+    try:
+        xd = [v.data for v in x]
+        if set(map(type, xd)) != {float}:
             return None
-        p = new(Value)
-        p.data, p._grad, p._op, p._a, p._b, p.label = wd * xd, None, MUL, wk, xk, ""
-        if z is None:
-            z, s = p, p.data
-            continue
-        s = s + p.data
-        node = new(Value)
-        node.data, node._grad, node._op, node._a, node._b, node.label = s, None, ADD, z, p, ""
-        z = node
-    bd = b.data
-    if bd.__class__ is not float:
+        new, out = _new, []
+        x0, d0, rest = x[0], xd[0], list(zip(x[1:], xd[1:], strict=True))
+        for row, b in zip(weights, biases):  # noqa: B905 (lengths checked by the caller)
+            wk = row[0]
+            wd = wk.data
+            if wd.__class__ is not float:
+                return None
+            s = wd * d0
+            z = new(Value)  # one attribute at a time: no tuple built and unpacked per node
+            z.data = s; z._grad = None; z._op = MUL; z._a = wk; z._b = x0; z.label = ""  # noqa: E702
+            for wk, (xk, xd) in zip(row[1:], rest):  # noqa: B905
+                wd = wk.data
+                if wd.__class__ is not float:
+                    return None
+                m = wd * xd
+                p = new(Value)
+                p.data = m; p._grad = None; p._op = MUL; p._a = wk; p._b = xk; p.label = ""  # noqa: E702
+                s = s + m
+                node = new(Value)
+                node.data = s; node._grad = None; node._op = ADD; node._a = z; node._b = p  # noqa: E702
+                node.label = ""
+                z = node
+            bd = b.data
+            if bd.__class__ is not float:
+                return None
+            s = s + bd
+            if s - s:  # inf or NaN (inf - inf): not finite
+                return None
+            node = new(Value)
+            node.data = s; node._grad = None; node._op = ADD; node._a = z; node._b = b  # noqa: E702
+            node.label = ""
+            out.append(node)
+        return out
+    except AttributeError:  # a plain number among the operands: the operators wrap it
         return None
-    s = s + bd
-    if s - s:  # inf or NaN (inf - inf): not finite
-        return None
-    node = new(Value)
-    node.data, node._grad, node._op, node._a, node._b, node.label = s, None, ADD, z, b, ""
-    return node
 
 
 def _neuron_node(w: list[Value], xs: tuple[Value, ...], b: Value, z) -> Value:

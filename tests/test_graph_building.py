@@ -18,7 +18,7 @@ import autodiff
 import nn
 from autodiff import Value, engine
 from autodiff.batched import batch_columns
-from autodiff.engine import neuron_chain
+from autodiff.engine import neuron_chain, neuron_chains
 from nn.data import make_moons
 
 
@@ -335,3 +335,44 @@ def test_building_backward_and_optimizer_steps_need_no_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == 3 * 5.0
+
+
+# ---- neuron_chains: a layer at a time ----------------------------------------------------------
+
+def test_neuron_chains_makes_each_neurons_nodes_bit_for_bit():
+    r = random.Random(7)
+    x = [Value(r.uniform(-3, 3)) for _ in range(5)]
+    weights = [[Value(r.uniform(-3, 3)) for _ in range(5)] for _ in range(4)]
+    biases = [Value(r.uniform(-3, 3)) for _ in range(4)]
+    layer = neuron_chains(weights, x, biases)
+    assert len(layer) == 4
+    for z, w, b in zip(layer, weights, biases, strict=True):
+        theirs = _by_operators(w, x, b)
+        assert _shape(z) == _shape(theirs) and z.data.hex() == theirs.data.hex()
+        assert autodiff.topological_order(z)[:2] == [w[0], x[0]]   # its own weights, the shared inputs
+
+
+def test_neuron_chains_falls_back_a_neuron_at_a_time():
+    w = [[Value(0.5), Value(-2.0)], [Value(1.0), Value(1.0)]]
+    b = [Value(0.25), Value(0.0)]
+    assert [z.data for z in neuron_chains(w, [Value(1.0), 3.0], b)] == [0.5 - 6.0 + 0.25, 4.0]
+    xs = batch_columns(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert neuron_chains(w, xs, b)[0].data.tolist() == [0.5 - 4.0 + 0.25, 1.5 - 8.0 + 0.25]
+    w[1][1] = 2.0                                   # a plain number as a weight: wrapped, as before
+    assert neuron_chains(w, [Value(1.0), Value(3.0)], b)[1].data == 7.0
+    with pytest.raises(OverflowError, match="add"):  # the second neuron overflows: named, as one
+        neuron_chains([[Value(1.0)], [Value(1e308)]], [Value(1.5)], [Value(0.0), Value(1e308)])
+    with pytest.raises(ValueError, match="2 weight rows but 1 biases"):
+        neuron_chains(w, [Value(1.0), Value(3.0)], b[:1])
+    with pytest.raises(ValueError, match="2 weights but 1 inputs"):
+        neuron_chains(w, [Value(1.0)], b)
+
+
+def test_an_unfused_layer_makes_what_its_neurons_make_one_by_one():
+    layer = nn.Layer(3, 4, rng=2)
+    x = [Value(0.5), Value(-1.5), Value(2.0)]
+    together = layer(x)
+    alone = [n(x) for n in layer.neurons]
+    for a, b in zip(together, alone, strict=True):
+        assert _shape(a) == _shape(b) and a.label == b.label and a.data.hex() == b.data.hex()
+    assert [z.label for z in layer.preactivations(x)] == [f"neurons.{j}.z" for j in range(4)]
