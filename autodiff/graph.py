@@ -57,7 +57,7 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
             continue
         if node in seen:
             continue
-        while node is not None:  # expand `node`; then its first parent, at once, if that is next
+        while True:  # expand `node`; then its first parent at once, if that comes next (no push, no pop)
             mark(node)
             a, b = node._a, node._b
             if a is None:
