@@ -52,7 +52,7 @@ __all__ = [
     "Value", "Primitive", "PRIMITIVES", "apply", "topological_order", "check_number", "array_leaf",
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
-    "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains",
+    "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -601,6 +601,44 @@ def _unusual(out: Value, prim: Primitive, args: tuple) -> None:
 
 
 Value.apply = staticmethod(apply)  # what a primitive called on a Value runs (see Primitive.__call__)
+
+
+def free_iteratively(on: bool = True) -> None:
+    """Free dropped graphs one node at a time instead of as a chain (``on=False``: back to the default).
+
+    Freeing the last reference to a node frees its parents, which free theirs: one nested C call per
+    node. CPython bounds that nesting itself (its "trashcan"; a chain of 200,000 frees in a thread
+    stack of 64 KiB), but where the C stack is not what CPython measures (WebAssembly: Pyodide dies at
+    a few thousand nodes) this gives `Value` a ``__del__`` that hands a freed node's parents to a loop,
+    so the nesting stays two deep. Freeing then costs about 5x more (~0.5 µs a node): the playground
+    turns it on, nothing else does. Process-wide; meant for one thread (another thread's nodes freed
+    meanwhile may wait for the next node freed to be let go).
+    """
+    if on:
+        Value.__del__ = _release_parents
+    elif "__del__" in Value.__dict__:
+        del Value.__del__
+
+
+_orphans: list = []   # parents of nodes being freed, let go one at a time by the outermost __del__
+_freeing = False
+
+
+def _release_parents(node: Value) -> None:
+    global _freeing
+    if node._a is None:
+        return
+    _orphans.append(node._a)  # no local names them: a local would free them as this call returns,
+    _orphans.append(node._b)  # nested in it, and so on down the chain
+    node._a = node._b = None
+    if _freeing:
+        return  # an outer call's loop lets them go
+    _freeing = True
+    try:
+        while _orphans:
+            _orphans.pop()  # the last reference to a parent goes: its __del__ runs, and returns here
+    finally:
+        _freeing = False
 
 
 def array_leaf(data: Data, label: str = "") -> Value:
