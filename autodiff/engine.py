@@ -610,9 +610,9 @@ def free_iteratively(on: bool = True) -> None:
     node. CPython bounds that nesting itself (its "trashcan"; a chain of 200,000 frees in a thread
     stack of 64 KiB), but where the C stack is not what CPython measures (WebAssembly: Pyodide dies at
     a few thousand nodes) this gives `Value` a ``__del__`` that hands a freed node's parents to a loop,
-    so the nesting stays two deep. Freeing then costs about 5x more (~0.5 µs a node): the playground
-    turns it on, nothing else does. Process-wide; meant for one thread (another thread's nodes freed
-    meanwhile may wait for the next node freed to be let go).
+    so the nesting stays two deep. Freeing then costs about 7x more (~1.4 µs a node in CPython, against
+    ~0.2 µs): the playground turns it on, nothing else does. Process-wide; meant for one thread (another
+    thread's nodes freed meanwhile may wait for the next node freed to be let go).
     """
     if on:
         Value.__del__ = _release_parents
