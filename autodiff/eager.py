@@ -26,18 +26,18 @@ def backward(order: list) -> None:
             if op is None:
                 continue
             g, a, b = node._grad, node._a, node._b
-            if b is None:
-                if op is RELU:                        # relu's rule: g if x > 0 else 0
-                    if a.data > 0:
-                        a._grad += g
-                else:
-                    a._grad += op.vjp(g, node.data, a.data)[0]
-            elif op is MUL:                           # mul's rule: g·y, g·x
+            if op is MUL:                             # mul's rule: g·y, g·x (checked first: most nodes)
                 a._grad += g * b.data
                 b._grad += g * a.data
             elif op is ADD:                           # add's rule: g, g
                 a._grad += g
                 b._grad += g
+            elif b is None:
+                if op is RELU:                        # relu's rule: g if x > 0 else 0
+                    if a.data > 0:
+                        a._grad += g
+                else:
+                    a._grad += op.vjp(g, node.data, a.data)[0]
             elif b is NARY:
                 if op is NEURON:                      # the neuron's rule: g·x_k, g·w_k, g
                     n = len(a) >> 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from autodiff.primitives import is_array
 
-__all__ = ["NARY", "topological_order", "walk", "rule_error", "RULE_ERRORS"]
+__all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS"]
 
 #: What a derivative rule raises where a derivative does not exist or a number leaves the floats.
 RULE_ERRORS = (ArithmeticError, ValueError)
@@ -31,15 +31,24 @@ def topological_order(root: Any) -> list:
 
 def walk(root: Any) -> tuple[list, bool]:
     """`topological_order`, and whether a leaf holds an array (a batched graph, `autodiff.batched`)."""
+    order, _, batched = walk_leaves(root)
+    return order, batched
+
+
+def walk_leaves(root: Any) -> tuple[list, list, bool]:
+    """`walk`, with the order's leaves apart, in the same order (what ``backward()`` accumulates into):
+    (order, leaves, batched)."""
     if not hasattr(root.__class__, "apply"):
         raise TypeError(f"topological_order needs a Value, got {type(root).__name__}")
-    batched = False
     order: list = []
+    leaves: list = []
     seen: set = set()
     # The stack holds nodes to expand, and `node, _EMIT` pairs: popping _EMIT appends the node below it,
-    # after all its parents. No tuple per entry (this loop runs on every backward pass).
+    # after all its parents. No tuple per entry (this loop runs on every backward pass). A parent that
+    # is a leaf is appended at once instead of pushed, as the stack would have it next (most nodes
+    # of a network, a weight times an input seen before, then take no push at all).
     stack: list = [root]
-    pop, push, mark, emit = stack.pop, stack.append, seen.add, order.append
+    pop, push, mark, emit, leaf = stack.pop, stack.append, seen.add, order.append, leaves.append
     unseen = partial(filterfalse, seen.__contains__)
     while stack:
         node = pop()
@@ -48,27 +57,43 @@ def walk(root: Any) -> tuple[list, bool]:
             continue
         if node in seen:
             continue
-        mark(node)
-        a = node._a
-        if a is None:
+        while True:  # expand `node`; then its first parent at once, if that comes next (no push, no pop)
+            mark(node)
+            a, b = node._a, node._b
+            if a is None:
+                emit(node)
+                leaf(node)
+                break
+            if b is NARY:
+                push(node)
+                push(_EMIT)
+                stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet
+                break
+            if a not in seen:
+                if a._a is not None:  # a's subgraph first, then b's, then the node
+                    push(node)
+                    push(_EMIT)
+                    if b is not None and b not in seen:
+                        push(b)
+                    node = a
+                    continue
+                mark(a)
+                emit(a)
+                leaf(a)
+            if b is not None and b not in seen:
+                if b._a is not None:
+                    push(node)
+                    push(_EMIT)
+                    node = b
+                    continue
+                mark(b)
+                emit(b)
+                leaf(b)
             emit(node)
-            if node.data.__class__ is not float:  # checked on leaves only: few, and enough
-                batched = is_array(node.data) or batched
-            continue
-        push(node)
-        push(_EMIT)
-        b = node._b
-        if b is None:
-            if a not in seen:
-                push(a)
-        elif b is NARY:
-            stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet
-        else:
-            if b not in seen:
-                push(b)
-            if a not in seen:
-                push(a)
-    return order, batched
+            break
+    # Whether a batch: checked on the leaves only, few, and enough (an array enters only through one).
+    data = [x.data for x in leaves]
+    return order, leaves, set(map(type, data)) != {float} and any(map(is_array, data))
 
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from autodiff import Value, neuron
-from autodiff.engine import neuron_chain, neurons
+from autodiff.engine import neuron_chain, neuron_chains, neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -193,11 +193,14 @@ class Layer(Module):
         return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
 
     def preactivations(self, x: Sequence[Value | float]) -> list[Value]:
-        """Every neuron's z for one input list of ``nin`` items (unchecked). Fused neurons are made
-        together (`autodiff.engine.neurons`): over a batch, one matrix product for the whole layer."""
-        if not all(n.fused for n in self.neurons):
+        """Every neuron's z for one input list of ``nin`` items (unchecked), made a layer at a time
+        (`autodiff.engine.neurons`, `neuron_chains`): fused over a batch, one matrix product for the
+        whole layer; unfused, the inputs' numbers read once."""
+        fused = [n.fused for n in self.neurons]
+        if any(fused) and not all(fused):
             return [n.preactivation(x) for n in self.neurons]
-        zs = neurons([n.w for n in self.neurons], x, [n.b for n in self.neurons])
+        make = neurons if fused[0] else neuron_chains
+        zs = make([n.w for n in self.neurons], x, [n.b for n in self.neurons])
         for n, z in zip(self.neurons, zs, strict=True):
             z.label = n._z_label
         return zs

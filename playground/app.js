@@ -21,9 +21,8 @@ function restart(why) {
   pending.clear();
   startWorker();
 }
-const DEEP = "A graph this deep overflows the browser's stack when Python frees it: a chain of more than " +
-  "about 4,000 operations that the program drops while it runs (inside a function, say). Chains kept " +
-  "to the last line run; see docs/playground.md, \"Limits\".";
+const DEEP = "Something this deep overflows the browser's stack when Python frees or walks it: a list " +
+  "nested thousands deep, say. Chains of Values of any length are fine; see docs/playground.md, \"Limits\".";
 
 // The program travels in the fragment as #python=... or #expression=..., base64url of its UTF-8 text.
 function encode(text) {

@@ -6,7 +6,6 @@ page's Web Worker, diagrams by Graphviz in WebAssembly) and in CPython (the test
 from __future__ import annotations
 
 import ast
-import gc
 import io
 import json
 import sys
@@ -16,7 +15,14 @@ from collections.abc import Callable
 from contextlib import nullcontext, redirect_stderr, redirect_stdout
 
 from autodiff import ExpressionError, Value, parse_expression, topological_order
+from autodiff.engine import free_iteratively
 from autodiff.steps import node_names
+
+# Freeing a chain of Values nests one call per node, and WebAssembly's stack holds a few thousand (CPython
+# bounds the nesting itself, but measures a stack WebAssembly does not use): in Pyodide, dropped graphs
+# are freed one node at a time, in the program or when the run ends.
+if sys.platform == "emscripten":
+    free_iteratively()
 
 __all__ = ["run", "run_json", "EXAMPLES"]
 
@@ -221,36 +227,19 @@ def run(source: str, mode: str = "python", *, predict: bool = False, page: bool 
     """
     if mode not in MODES:
         return _error("error", f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    # The Values alive before the run (kept, so their ids stay theirs); type(), as isinstance would ask
-    # every object for __class__ (some modules' lazy attributes warn)
-    older = [o for o in gc.get_objects() if issubclass(type(o), Value)]
     output = io.StringIO()
-    scope = {"__name__": "__playground__"}  # outlives the program's Values until they are unlinked
+    scope = {"__name__": "__playground__"}
     try:
         with redirect_stdout(output), redirect_stderr(output):
             result = _run(source, mode, scope, predict, page, svg_renderer)
         result["output"] = output.getvalue()[-OUTPUT_LIMIT:]
         return result
     finally:
-        _release_new_values({id(o) for o in older})
         scope.clear()
 
 
 # What print() wrote, shown under the program; the end is kept when a program prints more.
 OUTPUT_LIMIT = 20_000
-
-
-def _release_new_values(older: set[int]) -> None:
-    """Unlink the Values made since ``older`` (their ids) from their parents before they are freed.
-
-    Freeing the last Value of a chain frees its parent, which frees its parent...: one C call per node,
-    and a chain of a few thousand overflows WebAssembly's small stack ("Maximum call stack size
-    exceeded", a fatal error for Pyodide). Unlinked first, each node is freed on its own.
-    """
-    made = [o for o in gc.get_objects() if issubclass(type(o), Value) and id(o) not in older]
-    for v in made:
-        v._a = v._b = None
-    del made
 
 
 def _run(source: str, mode: str, scope: dict, predict: bool, page: bool, svg_renderer) -> dict:

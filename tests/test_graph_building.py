@@ -18,7 +18,7 @@ import autodiff
 import nn
 from autodiff import Value, engine
 from autodiff.batched import batch_columns
-from autodiff.engine import neuron_chain
+from autodiff.engine import neuron_chain, neuron_chains
 from nn.data import make_moons
 
 
@@ -174,6 +174,64 @@ def test_a_graph_built_while_another_thread_pauses_the_collector_takes_the_hold(
     assert gc.get_threshold() == (700, 10, 10) and gc.isenabled()
 
 
+def test_backward_moves_the_built_graph_out_of_the_young_generation_without_a_pass():
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)
+    loss = _readme_loss(model, rows, labels)
+    assert gc.get_count()[0] > 20_000
+    with Collections() as passes:
+        loss.backward()
+    assert passes.count == 0 and gc.get_count()[0] < 700
+    assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+
+
+def test_without_the_move_backward_sets_off_a_young_pass(monkeypatch):
+    # What the test above would see without the move (so that it can fail).
+    monkeypatch.setattr(engine, "GC_PROMOTED_OBJECTS", 0)
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)
+    loss = _readme_loss(model, rows, labels)
+    with Collections() as passes:
+        loss.backward()
+    assert passes.count >= 1
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_garbage_cycles_made_while_a_graph_is_built_are_collected_by_a_full_pass(monkeypatch):
+    import weakref
+    monkeypatch.setattr(engine, "GC_PROMOTED_OBJECTS", 30_000)
+    monkeypatch.setattr(engine, "_gc_promoted", 0)
+    model = nn.MLP(2, [16, 16, 1], rng=0)
+    rows, labels = _moons(40)       # ~26,000 young objects a step: the second step's move passes 30,000
+    loss = _readme_loss(model, rows, labels)
+    garbage = _Cycle()
+    gone = weakref.ref(garbage)
+    del garbage
+    loss.backward()
+    assert gone() is not None     # moved to the old generation with the graph, unscanned
+    again = _readme_loss(model, rows, labels)
+    again.backward()
+    assert gone() is None         # the full pass found it
+    assert engine._gc_promoted == 0
+
+
+def test_objects_the_user_froze_stay_frozen():
+    frozen = [_Cycle() for _ in range(10)]
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        loss = _readme_loss(nn.MLP(2, [16, 16, 1], rng=0), *_moons(20))
+        loss.backward()
+        assert gc.get_freeze_count() > count - 100   # not thawed (a few were freed meanwhile)
+    finally:
+        gc.unfreeze()
+    assert frozen
+
+
 # ---- neuron_chain ------------------------------------------------------------------------------
 
 def _by_operators(w, x, b):
@@ -254,3 +312,44 @@ def test_building_backward_and_optimizer_steps_need_no_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == 3 * 5.0
+
+
+# ---- neuron_chains: a layer at a time ----------------------------------------------------------
+
+def test_neuron_chains_makes_each_neurons_nodes_bit_for_bit():
+    r = random.Random(7)
+    x = [Value(r.uniform(-3, 3)) for _ in range(5)]
+    weights = [[Value(r.uniform(-3, 3)) for _ in range(5)] for _ in range(4)]
+    biases = [Value(r.uniform(-3, 3)) for _ in range(4)]
+    layer = neuron_chains(weights, x, biases)
+    assert len(layer) == 4
+    for z, w, b in zip(layer, weights, biases, strict=True):
+        theirs = _by_operators(w, x, b)
+        assert _shape(z) == _shape(theirs) and z.data.hex() == theirs.data.hex()
+        assert autodiff.topological_order(z)[:2] == [w[0], x[0]]   # its own weights, the shared inputs
+
+
+def test_neuron_chains_falls_back_a_neuron_at_a_time():
+    w = [[Value(0.5), Value(-2.0)], [Value(1.0), Value(1.0)]]
+    b = [Value(0.25), Value(0.0)]
+    assert [z.data for z in neuron_chains(w, [Value(1.0), 3.0], b)] == [0.5 - 6.0 + 0.25, 4.0]
+    xs = batch_columns(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert neuron_chains(w, xs, b)[0].data.tolist() == [0.5 - 4.0 + 0.25, 1.5 - 8.0 + 0.25]
+    w[1][1] = 2.0                                   # a plain number as a weight: wrapped, as before
+    assert neuron_chains(w, [Value(1.0), Value(3.0)], b)[1].data == 7.0
+    with pytest.raises(OverflowError, match="add"):  # the second neuron overflows: named, as one
+        neuron_chains([[Value(1.0)], [Value(1e308)]], [Value(1.5)], [Value(0.0), Value(1e308)])
+    with pytest.raises(ValueError, match="2 weight rows but 1 biases"):
+        neuron_chains(w, [Value(1.0), Value(3.0)], b[:1])
+    with pytest.raises(ValueError, match="2 weights but 1 inputs"):
+        neuron_chains(w, [Value(1.0)], b)
+
+
+def test_an_unfused_layer_makes_what_its_neurons_make_one_by_one():
+    layer = nn.Layer(3, 4, rng=2)
+    x = [Value(0.5), Value(-1.5), Value(2.0)]
+    together = layer(x)
+    alone = [n(x) for n in layer.neurons]
+    for a, b in zip(together, alone, strict=True):
+        assert _shape(a) == _shape(b) and a.label == b.label and a.data.hex() == b.data.hex()
+    assert [z.label for z in layer.preactivations(x)] == [f"neurons.{j}.z" for j in range(4)]

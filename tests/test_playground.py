@@ -387,7 +387,7 @@ def test_pyodide_under_node_gives_cpythons_gradients():
 
 def test_pyodide_runs_a_chain_of_5000_ops_and_a_program_after_it():
     """Freeing a long chain of Values recursed once per node and overflowed WebAssembly's stack (a fatal
-    Pyodide error); the runner unlinks the program's Values first."""
+    Pyodide error); the playground frees them one node at a time (`free_iteratively`)."""
     chain = "from autodiff import Value\nx = Value(1.0, 'x')\ny = x\nfor i in range(5000): y = y*1.0001\n"
     run = _node_run([{"source": chain + "y", "mode": "python", "page": False},
                      {"source": chain + "Value(2.0)", "mode": "python", "page": False},
@@ -395,6 +395,22 @@ def test_pyodide_runs_a_chain_of_5000_ops_and_a_program_after_it():
     long, short, after = run["results"]
     assert long["ok"] and len(long["nodes"]) == 10_001 and long["value"] == pytest.approx(1.0001 ** 5000)
     assert short["ok"] and short["value"] == 2.0, short
+    assert after["ok"] and after["value"] == 3.0, after
+
+
+def test_pyodide_runs_programs_that_drop_long_chains_while_they_run():
+    """A chain dropped by the program itself (a name bound again; a function's local) was freed
+    recursively and killed Pyodide past ~4,000 nodes; `free_iteratively` frees it node by node."""
+    rebound = ("from autodiff import Value\nx = Value(1.0, 'x')\ny = x\nfor i in range(20000): "
+               "y = y*1.0001\ny = None\nx")
+    local = ("from autodiff import Value\ndef f():\n    y = Value(1.0)\n    for i in range(30000):\n"
+             "        y = y * 1.0001\n    return y.data\nValue(f())")
+    run = _node_run([{"source": rebound, "mode": "python", "page": False},
+                     {"source": local, "mode": "python", "page": False},
+                     {"source": "from autodiff import Value\nValue(3.0)", "mode": "python", "page": False}])
+    first, second, after = run["results"]
+    assert first["ok"] and first["value"] == 1.0, first
+    assert second["ok"] and second["value"] == pytest.approx(1.0001 ** 30000), second
     assert after["ok"] and after["value"] == 3.0, after
 
 
