@@ -16,6 +16,7 @@ from autodiff import vectorized
 from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
 from autodiff.graph import walk
 from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, all_finite, is_array, stacked
+from autodiff.reference import explained
 from autodiff.steps import local_derivative_text
 
 __all__ = ["compile", "CompiledGraph", "GraphChangedError"]
@@ -82,7 +83,11 @@ class CompiledGraph:
             run.close()
             self._batched_backward()
             return
-        self._accumulate(next(run))
+        try:
+            grads = next(run)
+        except Exception as e:   # a failing rule: the reference loop names its op and node
+            raise explained(e, self.root) from None
+        self._accumulate(grads)
 
     def _accumulate(self, grads: list) -> None:
         """Add this pass's gradients to the leaves' ``.grad``, all or none: refused if a sum is not

@@ -9,10 +9,9 @@ from inspect import signature
 from itertools import filterfalse
 from typing import Any
 
-from autodiff.primitives import is_array, like
+from autodiff.primitives import RULE_SIGNATURE, is_array, like, rule_result_problem
 
-__all__ = ["NARY", "topological_order", "walk", "rule_error", "RULE_ERRORS", "RULE_SIGNATURE",
-           "rule_result_problem"]
+__all__ = ["NARY", "topological_order", "walk", "rule_error", "RULE_ERRORS"]
 
 #: What the executors catch from a derivative rule and raise again naming the op and the node: any
 #: error (a user's rule may fail in any way: a domain error, a wrong signature, a wrong result).
@@ -106,10 +105,6 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
     return wrapped
 
 
-#: What every derivative rule is, for error messages about one that is not.
-RULE_SIGNATURE = "a rule takes (upstream, out, *inputs) and returns one term per input"
-
-
 def _shown(x: Any) -> str:
     return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}" if isinstance(x, float) else repr(x)
 
@@ -130,15 +125,4 @@ def _misuse(node: Any) -> tuple[type, str] | None:
     except Exception:
         return None
     return rule_result_problem(terms, len(parents))
-
-
-def rule_result_problem(terms: Any, n: int) -> tuple[type, str] | None:
-    """How a rule's result ``terms`` for ``n`` inputs is malformed, with the error type to raise
-    (TypeError: not a tuple; ValueError: the wrong number of terms); None if it is one term per input."""
-    if not isinstance(terms, (tuple, list)):
-        return TypeError, f"it returned {type(terms).__name__} {terms!r:.40}, not a tuple of terms"
-    if len(terms) != n:
-        return ValueError, (f"it returned {len(terms)} term(s) for {n} input(s), "
-                            f"{'shorter' if len(terms) < n else 'longer'} than the inputs")
-    return None
 

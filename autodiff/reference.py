@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from autodiff.graph import RULE_ERRORS, RULE_SIGNATURE, rule_error, rule_result_problem, walk
-from autodiff.primitives import first_bad, is_array, like
+from autodiff.graph import RULE_ERRORS, rule_error, walk
+from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
-__all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running"]
+__all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
+           "floats_refused", "explained"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -58,6 +60,10 @@ def numbers(node: Any) -> tuple:
 
 def nodes(node: Any) -> tuple:
     """What a rule computes on with ``create_graph``: the nodes, so its terms are graphs."""
+    if node.primitive.once_differentiable:
+        raise NotImplementedError(f"{node.op} is once differentiable (defined with once_differentiable="
+                                  "True): its rule works on numbers only, so there are no second "
+                                  "derivatives through it")
     return (node, *node.parents)
 
 
@@ -97,17 +103,24 @@ def refusing_floats(steps: Iterator) -> Iterator:
     in a graph of the gradient, a rule that turns a Value into a float would cut it out of the graph,
     and the second derivative would silently be wrong."""
     while True:
-        _state.depth = graph_rules_running() + 1
-        try:
+        with floats_refused():
             step = next(steps, None)
-        finally:
-            _state.depth -= 1
         if step is None:
             return
         yield step
 
 
 _state = threading.local()
+
+
+@contextmanager
+def floats_refused() -> Iterator[None]:
+    """Inside the block, ``float(value)`` of a `autodiff.Value` raises TypeError (in this thread)."""
+    _state.depth = graph_rules_running() + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
 
 
 def graph_rules_running() -> int:
@@ -184,3 +197,14 @@ def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:
     for _ in backprop(root, grads, create_graph):
         pass
     return grads
+
+
+def explained(error: Exception, root: Any) -> Exception:
+    """The error the reference loop raises on ``root``'s graph (naming the op, the node and its
+    inputs), for an executor whose own ``error`` cannot name them (a compiled program); else ``error``.
+    Off the hot path: only called once something has failed."""
+    try:
+        gradients(root)
+    except Exception as named:
+        return named
+    return error
