@@ -246,3 +246,18 @@ def test_the_readme_loop_is_the_reference_loop_itself():
     code = block.group(1)
     assert code.startswith("def chain_rule(") and 10 <= len(code.splitlines()) <= 25
     assert code in source, "the README's loop is, line for line, autodiff/reference.py's"
+
+
+def test_a_rule_that_fails_on_a_batch_is_named_in_batched_mode_and_compiled(fresh):
+    def rule(g, o, x):
+        if np.any(np.asarray(x.data if isinstance(x, Value) else x) > 5):
+            raise ValueError("my rule is broken")
+        return (g * 2.0,)
+    f = define("raises", "raises", 1, forward=lambda x: 2 * x, vjp=rule, batch_forward=lambda x: 2 * x)
+    w = Value(1.0, "w")
+    root = total(f(w * batch([1.0, 6.0])))
+    for run in (root.backward, lambda: autodiff.compile(root).backward(), lambda: list(backward_steps(root))):
+        with pytest.raises(ValueError, match=r"^backward: the rule of raises at node v3 \(inputs a batch "
+                                             r"of 2\) failed: my rule is broken$"):
+            run()
+    assert w.grad == 0.0
