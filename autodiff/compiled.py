@@ -175,7 +175,9 @@ def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primi
     for node in order:
         op = node._op
         if op is not None and op not in fns:
-            base = op.name if op.name not in namespace else f"{op.name}_{len(fns)}"
+            base = op.name
+            if base in namespace or base in _OWN or _OWN_PATTERN.fullmatch(base):  # e.g. a user's "v1"
+                base = f"op{len(fns)}_{op.name}"
             fns[op] = (base, base + "_vjp")
             namespace[base], namespace[base + "_vjp"] = (_either(op) if batched else op.forward), op.vjp
     return fns

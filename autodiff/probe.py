@@ -36,8 +36,8 @@ def probe(prim: Primitive) -> Rule:
         try:
             out = prim.forward(*xs)
         except TypeError as e:
-            raise TypeError(f"{where}: forward cannot be called with {k} number(s) ({e}); it must take "
-                            "arity inputs") from None
+            raise TypeError(f"{where}: forward failed when called with {k} number(s) ({e}); it must "
+                            "take `arity` numbers and return a number") from None
         except (ArithmeticError, ValueError):
             continue                                  # outside the domain: the next point
         terms = _probe_rule(prim, where, 0.9, out, xs)

@@ -122,7 +122,7 @@ def test_a_wrong_shaped_rule_is_refused_at_definition(fresh, rule, kind, what):
 
 
 def test_arity_is_enforced_on_calls_naming_the_primitive(fresh):
-    with pytest.raises(TypeError, match=r"define\('f'\): forward cannot be called with 1"):
+    with pytest.raises(TypeError, match=r"define\('f'\): forward failed when called with 1"):
         define("f", "f", 1, forward=lambda x, y: x * y, vjp=lambda g, o, x, y: (g * y, g * x))
     two = define("two", "two", 2, forward=lambda x, y: x * y, vjp=lambda g, o, x, y: (g * y, g * x))
     one = define("one", "one", 1, forward=lambda x: 2 * x, vjp=ok_rule)
@@ -261,3 +261,24 @@ def test_a_rule_that_fails_on_a_batch_is_named_in_batched_mode_and_compiled(fres
                                              r"of 2\) failed: my rule is broken$"):
             run()
     assert w.grad == 0.0
+
+
+@pytest.mark.parametrize("name", ["v1", "g_x", "t_0", "leaves", "program", "float"])
+def test_compile_takes_a_primitive_named_like_its_own_variables(fresh, name):
+    f = define(name, "f", 1, forward=lambda x: 2 * x, vjp=lambda g, o, x: (2 * g,))
+    x = Value(1.0, "x")
+    compiled = autodiff.compile(f(x) * 3.0)
+    x.data = 5.0
+    assert compiled.forward() == 30.0
+    compiled.backward()
+    assert x.grad == 6.0
+
+
+def test_an_nary_primitive_is_probed_and_works(fresh):
+    sq = define("sq", "Σx²", -1, forward=lambda *xs: sum(x * x for x in xs),
+                vjp=lambda g, o, *xs: tuple(g * (2 * x) for x in xs), text="2·{x}",
+                batch_forward=lambda *xs: sum(x * x for x in xs))
+    a, b = Value(1.5), Value(-2.0)
+    sq(a, b, a).backward()
+    assert (a.grad, b.grad) == (6.0, -4.0)
+    assert hessian(lambda x, y: sq(x, y), [1.5, -2.0]) == [[2.0, 0.0], [0.0, 2.0]]
