@@ -282,3 +282,16 @@ def test_an_nary_primitive_is_probed_and_works(fresh):
     sq(a, b, a).backward()
     assert (a.grad, b.grad) == (6.0, -4.0)
     assert hessian(lambda x, y: sq(x, y), [1.5, -2.0]) == [[2.0, 0.0], [0.0, 2.0]]
+
+
+def test_a_rule_that_is_not_array_code_on_a_batch_says_how_to_write_it(fresh):
+    # np.cos at the probe's points, math.cos past 5: only a batch reaching past 5 meets it
+    def rule(g, o, x):
+        small = np.all(np.asarray(x.data if isinstance(x, Value) else x) < 5)
+        return (g * (np.cos(x) if small else math.cos(x)),)
+    f = define("mycos", "mycos", 1, forward=math.sin, vjp=rule, batch_forward=np.sin)
+    w = Value(1.0)
+    with pytest.raises(TypeError, match=r"rule of mycos at node v3 \(inputs a batch of 2\) failed: .*scalar.*"
+                                        r"np\.where for a branch\) or autodiff's functions") as e:
+        total(f(w * batch([1.0, 6.0]))).backward()
+    assert "a.any()" not in str(e.value) and w.grad == 0.0
