@@ -217,6 +217,9 @@ def _check_text(where: str, arity: int, text) -> None:
     forms = [text] if isinstance(text, str) else text
     if not isinstance(forms, (tuple, list)) or not all(isinstance(f, str) for f in forms):
         raise TypeError(f"{where}: text must be a str, or a tuple of one str per input; got {text!r:.60}")
+    if not isinstance(text, str) and arity == -1:
+        raise ValueError(f"{where}: text of a primitive of any number of inputs is one str ({{x}} in it is "
+                         "the input the derivative is for)")
     if not isinstance(text, str) and len(forms) != arity:
         raise ValueError(f"{where}: text has {len(forms)} entries for {arity} inputs; give one per "
                          "input, or one str for every input")
