@@ -1,6 +1,7 @@
 """deltagrad's scalar automatic differentiation: `Value` nodes, one table of derivative rules,
 an iterative backward pass, and numerical gradient checks."""
 
+import autodiff.probe  # noqa: F401 (from now on define() checks a new row with it)
 from autodiff._version import __version__
 from autodiff.check import GradcheckError, gradcheck, numerical_grad
 from autodiff.compiled import CompiledGraph, GraphChangedError, compile  # noqa: A004

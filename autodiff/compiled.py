@@ -16,6 +16,7 @@ from autodiff import vectorized
 from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
 from autodiff.graph import walk
 from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, all_finite, is_array, stacked
+from autodiff.reference import explained
 from autodiff.steps import local_derivative_text
 
 __all__ = ["compile", "CompiledGraph", "GraphChangedError"]
@@ -82,7 +83,11 @@ class CompiledGraph:
             run.close()
             self._batched_backward()
             return
-        self._accumulate(next(run))
+        try:
+            grads = next(run)
+        except Exception as e:   # a failing rule: the reference loop names its op and node
+            raise explained(e, self.root) from None
+        self._accumulate(grads)
 
     def _accumulate(self, grads: list) -> None:
         """Add this pass's gradients to the leaves' ``.grad``, all or none: refused if a sum is not
@@ -170,7 +175,9 @@ def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primi
     for node in order:
         op = node._op
         if op is not None and op not in fns:
-            base = op.name if op.name not in namespace else f"{op.name}_{len(fns)}"
+            base = op.name
+            if base in namespace or base in _OWN or _OWN_PATTERN.fullmatch(base):  # e.g. a user's "v1"
+                base = f"op{len(fns)}_{op.name}"
             fns[op] = (base, base + "_vjp")
             namespace[base], namespace[base + "_vjp"] = (_either(op) if batched else op.forward), op.vjp
     return fns

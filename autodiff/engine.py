@@ -40,13 +40,14 @@ from autodiff.primitives import (
     Primitive,
     all_finite,
     elu_op,
+    first_bad,
     is_array,
     leaky_relu_op,
     like,
     pow_const,
     stacked,
 )
-from autodiff.reference import backprop
+from autodiff.reference import backprop, graph_rules_running
 
 __all__ = [
     "Value", "Primitive", "PRIMITIVES", "apply", "topological_order", "check_number", "array_leaf",
@@ -205,7 +206,15 @@ class Value:
                             "one example with autodiff.batched.example(v, i)")
         return self.data
 
-    def __float__(self) -> float: return self.item()
+    def __float__(self) -> float:
+        if graph_rules_running():  # math.cos(x) in a rule would cut x out of the gradient's graph
+            raise TypeError("float(Value) inside a derivative rule computing on Values (create_graph, "
+                            "hessian): the term would lose its dependence on this node and the second "
+                            "derivative would silently be wrong; write the rule with autodiff's functions "
+                            "(autodiff.cos(x), x.exp(), x ** 2), or define the primitive with "
+                            "once_differentiable=True")
+        return self.item()
+
     def __int__(self) -> int: return int(self.item())
     def __round__(self, ndigits: int | None = None) -> float: return round(self.item(), ndigits)
     def __format__(self, spec: str) -> str: return format(self.item(), spec) if spec else repr(self)
@@ -314,8 +323,10 @@ def _check_gradients(order: list[Value]) -> None:
                    ) + _made_at(node)
     error = FloatingPointError(
         f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
-        f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. Scale the "
-        "inputs or the loss down, or use a stable formulation")
+        f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. "
+        + ("Check the rule and the inputs it is given (nan: 0/0, inf − inf, or a function outside its "
+           "domain)" if "nan" in _shown(first._grad) else
+           "Scale the inputs or the loss down, or use a stable formulation"))
     error.node = node  # as every backward error: the node it is about (parse's error_at reads it)
     raise error
 
@@ -335,8 +346,8 @@ def _check_accumulated(added: list, order: list[Value]) -> None:
 def _shown(x) -> str:
     if is_array(x):
         import numpy as np
-        bad = x[~np.isfinite(x)]
-        return f"{bad[0]} at some examples" if len(bad) else "a batch"
+        bad = ~np.isfinite(x)
+        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
     return f"{x:.6g}"
 
 

@@ -5,15 +5,17 @@ any depth works), and how a node stores its parents (`NARY`).
 from __future__ import annotations
 
 from functools import partial
+from inspect import signature
 from itertools import filterfalse
 from typing import Any
 
-from autodiff.primitives import is_array
+from autodiff.primitives import RULE_SIGNATURE, is_array, like, rule_result_problem
 
 __all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS"]
 
-#: What a derivative rule raises where a derivative does not exist or a number leaves the floats.
-RULE_ERRORS = (ArithmeticError, ValueError)
+#: What the executors catch from a derivative rule and raise again naming the op and the node: any
+#: error (a user's rule may fail in any way: a domain error, a wrong signature, a wrong result).
+RULE_ERRORS = (Exception,)
 
 #: In a node's second parent slot: "the first slot holds a tuple of any number of parents".
 NARY = object()
@@ -98,14 +100,15 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:
     """``error``, raised by ``node``'s derivative rule, again with the op, the node and its inputs'
-    values in the message (same exception type, the node in ``.node``)."""
+    values in the message (same exception type, the node in ``.node``). Off the hot path: an executor
+    calls it only once a rule has failed, and it may call the rule again to say what is wrong with it."""
     name = node.label or f"v{order.index(node)}"
-
-    def shown(x) -> str:
-        return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}"
-    inputs = ", ".join(shown(p.data) for p in node.parents)
+    inputs = ", ".join(_shown(p.data) for p in node.parents)
     kind, reason = type(error), str(error)
-    if isinstance(error, OverflowError):
+    misuse = _misuse(node)
+    if misuse:  # the rule's signature or the shape of its result, not the numbers
+        kind, reason = misuse[0], f"{misuse[1]}: {RULE_SIGNATURE}"
+    elif isinstance(error, OverflowError):
         # Python's own words ("(34, 'Numerical result out of range')", "math range error") say nothing;
         # and an overflow in backward is a gradient that is not finite, as the batched executor says.
         raw = (not error.args or isinstance(error.args[0], int)
@@ -113,9 +116,38 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         kind = FloatingPointError
         reason = ("its derivative overflows a float (beyond about 1.8e308), so it is not a finite number"
                   + ("" if raw else f" ({reason})") + "; scale the inputs down")
+    elif any(is_array(p.data) for p in node.parents) and isinstance(error, (TypeError, ValueError)) and (
+            "ambiguous" in reason or "scalar" in reason or "ufunc" in reason):
+        # numpy's own advice ("Use a.any() or a.all()") is not the fix: the rule must work per example
+        reason = (f"{reason.split('. Use a.any()')[0]}. On a batch the rule gets arrays (one number per "
+                  "example): write it with array arithmetic (np.where for a branch) or autodiff's functions "
+                  "(autodiff.cos, autodiff.exp, ...), not the math module or a Python `if`")
     try:
         wrapped = kind(f"backward: the rule of {node.op} at node {name} (inputs {inputs}) failed: {reason}")
     except TypeError:  # an exception type that does not take one message: keep it as it is
         wrapped = error
     wrapped.node = node
     return wrapped
+
+
+def _shown(x: Any) -> str:
+    return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
+def _misuse(node: Any) -> tuple[type, str] | None:
+    """What is wrong with ``node``'s rule as a rule (its signature, or the shape of what it returns),
+    found by calling it again on the node's numbers; None if it is a rule that failed on them."""
+    parents = node.parents
+    args = (like(1.0, node.data), node.data, *[p.data for p in parents])
+    try:
+        signature(node.primitive.vjp).bind(*args)
+    except TypeError:
+        return TypeError, f"it cannot be called as rule(upstream, out, *inputs) with {len(parents)} input(s)"
+    except ValueError:  # a builtin without a signature: nothing to say
+        pass
+    try:
+        terms = node.primitive.vjp(*args)
+    except Exception:
+        return None
+    return rule_result_problem(terms, len(parents))
+

@@ -11,7 +11,7 @@ import numbers
 import operator
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from autodiff.engine import Value
 from autodiff.primitives import PRIMITIVES
@@ -19,8 +19,25 @@ from autodiff.primitives import PRIMITIVES
 __all__ = ["parse_expression", "ParsedExpression", "ExpressionError", "FUNCTIONS", "ALLOWED",
            "MAX_LENGTH", "MAX_OPERATORS"]
 
-#: The functions of the language: every primitive of the table with a ``parse_name`` (read at import).
-FUNCTIONS: dict[str, Callable] = {p.parse_name: p for p in PRIMITIVES.values() if p.parse_name}
+class _Functions(Mapping):
+    """The table's primitives by ``parse_name``, read from the table at each use, so that a primitive
+    defined later (`autodiff.primitives.define` with ``parse_name=``) is a function of the language."""
+
+    def __getitem__(self, name: str) -> Callable:
+        for p in PRIMITIVES.values():
+            if p.parse_name == name:
+                return p
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([p.parse_name for p in PRIMITIVES.values() if p.parse_name])
+
+    def __len__(self) -> int:
+        return sum(1 for p in PRIMITIVES.values() if p.parse_name)
+
+
+#: The functions of the language: every primitive of the table with a ``parse_name``.
+FUNCTIONS: Mapping[str, Callable] = _Functions()
 
 _BINARY: dict[type, tuple[str, Callable]] = {
     ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),
@@ -28,11 +45,19 @@ _BINARY: dict[type, tuple[str, Callable]] = {
 }
 _UNARY: dict[type, tuple[str, Callable]] = {ast.USub: ("-", operator.neg), ast.UAdd: ("+", lambda x: x)}
 
-_ONE = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 1)
-_TWO = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 2)
-ALLOWED = ("allowed: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, "
-           f"{_ONE} of one argument, {_TWO} of two, and `name = expression` statements "
-           "separated by ; or new lines")
+
+
+def allowed() -> str:
+    """What the language allows, for error messages (with the functions the table has now)."""
+    one = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 1)
+    two = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 2)
+    return ("allowed: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, "
+            f"{one} of one argument, {two} of two, and `name = expression` statements "
+            "separated by ; or new lines")
+
+
+#: What the language allows with the built-in functions (`allowed()` also lists those defined later).
+ALLOWED = allowed()
 
 # Limits checked on the raw text BEFORE `ast.parse`, which itself overflows the C stack on deep input.
 # Every level of an expression's tree needs an operator, a call or a bracket, so counting those bounds
@@ -145,12 +170,12 @@ def parse_expression(text: str, /, **values: float) -> ParsedExpression:
     except SyntaxError as e:
         line = e.lineno or 1
         column = (e.offset or 1) + (shifts[line - 1] if line <= len(shifts) else 0)
-        raise ExpressionError(f"{e.msg} ({ALLOWED})", line, column) from None
+        raise ExpressionError(f"{e.msg} ({allowed()})", line, column) from None
     except (RecursionError, MemoryError):  # a backstop for the limits above, when the stack is deep
         raise ExpressionError("the expression is nested too deeply for Python's parser; name some "
                               "parts with assignments (n = ...; o = tanh(n))") from None
     except ValueError as e:  # null bytes, on Pythons that do not make them a SyntaxError
-        raise ExpressionError(f"{e} ({ALLOWED})") from None
+        raise ExpressionError(f"{e} ({allowed()})") from None
     return _Builder(lines, shifts, given).build(tree)
 
 
@@ -212,12 +237,12 @@ class _Builder:
     def check(self, tree: ast.Module) -> None:
         """Refuse the first construct, in reading order, that is not in the grammar."""
         if not tree.body:
-            raise ExpressionError(f"the expression is empty; write one, e.g. tanh(x*w + b) ({ALLOWED})")
+            raise ExpressionError(f"the expression is empty; write one, e.g. tanh(x*w + b) ({allowed()})")
         for i, stmt in enumerate(tree.body):
             if isinstance(stmt, ast.Assign):
                 if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                     raise self.error(stmt, f"`{self.segment(stmt)}`: assign to one plain name, "
-                                     f"e.g. n = x*w + b ({ALLOWED})")
+                                     f"e.g. n = x*w + b ({allowed()})")
                 self.check_name(stmt.targets[0])
             elif isinstance(stmt, ast.Expr):
                 if i != len(tree.body) - 1:
@@ -231,12 +256,12 @@ class _Builder:
                 if isinstance(node, ast.BinOp):
                     if type(node.op) not in _BINARY:
                         raise self.error(node, f"the operator in `{self.segment(node)}` is not "
-                                         f"allowed ({ALLOWED})")
+                                         f"allowed ({allowed()})")
                     stack += [node.right, node.left]
                 elif isinstance(node, ast.UnaryOp):
                     if type(node.op) not in _UNARY:
                         raise self.error(node, f"the operator in `{self.segment(node)}` is not "
-                                         f"allowed ({ALLOWED})")
+                                         f"allowed ({allowed()})")
                     stack.append(node.operand)
                 elif isinstance(node, ast.Call):
                     self.check_call(node)
@@ -250,13 +275,13 @@ class _Builder:
 
     def refused(self, node: ast.AST) -> ExpressionError:
         what = _REFUSED.get(type(node), f"{type(node).__name__} is not part of the language")
-        return self.error(node, f"`{self.segment(node)}`: {what} ({ALLOWED})")
+        return self.error(node, f"`{self.segment(node)}`: {what} ({allowed()})")
 
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else self.segment(node.func)
             raise self.error(node, f"`{name}(...)` is not an allowed function; the functions are "
-                             f"{', '.join(FUNCTIONS)} ({ALLOWED})")
+                             f"{', '.join(FUNCTIONS)} ({allowed()})")
         n = FUNCTIONS[node.func.id].arity
         if node.keywords or len(node.args) != n or any(isinstance(a, ast.Starred) for a in node.args):
             example = f"{node.func.id}({', '.join('xyz'[:n])})"
@@ -274,7 +299,7 @@ class _Builder:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             what = "strings" if isinstance(v, (str, bytes)) else f"`{self.segment(node)}`"
             raise self.error(node, f"{what} {'are' if what == 'strings' else 'is'} not allowed, "
-                             f"only real numbers ({ALLOWED})")
+                             f"only real numbers ({allowed()})")
         try:
             ok = math.isfinite(float(v))
         except OverflowError:
@@ -384,7 +409,7 @@ class _Builder:
                 out = f(Value(args[0]), *args[1:]).data
             else:
                 out = f(*args)
-        except (ValueError, ArithmeticError) as e:
+        except (ValueError, ArithmeticError, TypeError) as e:  # TypeError: a user's primitive's forward
             raise self.error(node, f"`{self.segment(node)}` cannot be computed: {e}") from None
         number = out.data if isinstance(out, Value) else out
         if isinstance(out, Value):  # remember where each node this operation made came from

@@ -5,8 +5,10 @@ primitive is one `define(...)` call; nothing else in the package names a primiti
 
 from __future__ import annotations
 
+import keyword
 import math
 import numbers
+import string
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -14,8 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["Primitive", "PRIMITIVES", "define", "pow_const", "leaky_relu_op", "elu_op", "Data", "Rule",
-           "is_array", "all_finite", "first_bad", "InfiniteSlopeError"]
+__all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
+           "rule_result_problem", "pow_const", "leaky_relu_op",
+           "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -64,21 +67,26 @@ class Primitive:
     ``batch_forward``  the forward over a batch (numpy arrays), with the same errors; None: not batched.
     ``parse_name``     the function's name in the expression language (`autodiff.parse`), or None.
     ``consts``         the op's constants (the n of ``x ** n``), already bound into forward and vjp.
+    ``once_differentiable``  True: the rule works on numbers only, so no second derivatives through it
+                       (`autodiff.grad` with create_graph refuses it, naming it), as PyTorch's
+                       ``torch.autograd.function.once_differentiable``.
 
     Calling a primitive applies it: on `Value`s it makes a node, on numbers it returns a float, on
     arrays an array, so ``EXP(x)`` inside a rule works in every mode.
     """
 
     __slots__ = ("name", "symbol", "arity", "forward", "vjp", "text", "batch_forward", "parse_name",
-                 "consts")
+                 "consts", "once_differentiable")
 
     def __init__(self, name: str, symbol: str, arity: int, forward: Callable, vjp: Rule,
                  text: tuple[str, ...] | str | None = None, batch_forward: Callable | None = None,
-                 parse_name: str | None = None, consts: dict[str, float] | None = None):
+                 parse_name: str | None = None, consts: dict[str, float] | None = None,
+                 once_differentiable: bool = False):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.forward, self.vjp, self.text = forward, vjp, text
         self.batch_forward, self.parse_name = batch_forward, parse_name
         self.consts = consts or {}
+        self.once_differentiable = once_differentiable
 
     def __call__(self, *args: Any) -> Any:
         for a in args:
@@ -97,24 +105,225 @@ class Primitive:
     def batch(self, *args: Any) -> Any:
         """The forward over a batch, or a clear error if this primitive has none."""
         if self.batch_forward is None:
-            raise NotImplementedError(f"{self.name}: no forward over a batch (batch_forward); evaluate "
-                                      "this op one example at a time")
+            raise NotImplementedError(f"{self.name}: no forward over a batch; pass batch_forward= to "
+                                      "define() (a numpy function of arrays), or evaluate this op one "
+                                      "example at a time")
         return self.batch_forward(*args)
 
     def __repr__(self) -> str:
-        return f"Primitive({self.symbol!r})"
+        shown = "" if self.symbol == self.name else f", symbol={self.symbol!r}"
+        return f"Primitive({self.name!r}{shown})"
 
 
 PRIMITIVES: dict[str, Primitive] = {}
 
+#: Names a primitive may not take: what a leaf's ``op`` shows, and primitives made outside the table.
+RESERVED_NAMES = frozenset({"leaf", "pow_const"})
+
+_building = True  # while this module defines the built-in rows (checked by the suite, not probed)
+
+#: What `define` runs on a user's new row, each returning the row's rule: `autodiff.probe.probe`, which
+#: needs Values and the reference loop, so it adds itself here rather than being imported (no cycle).
+PROBES: list[Callable[[Primitive], Rule]] = []
+
+#: What every derivative rule is, for error messages about one that is not.
+RULE_SIGNATURE = "a rule takes (upstream, out, *inputs) and returns one term per input"
+
+
+def rule_result_problem(terms: Any, n: int) -> tuple[type, str] | None:
+    """How a rule's result ``terms`` for ``n`` inputs is malformed, with the error type to raise
+    (TypeError: not a tuple; ValueError: the wrong number of terms); None if it is one term per input."""
+    if not isinstance(terms, (tuple, list)):
+        return TypeError, f"it returned {type(terms).__name__} {terms!r:.40}, not a tuple of terms"
+    if len(terms) != n:
+        return ValueError, (f"it returned {len(terms)} term(s) for {n} input(s), "
+                            f"{'shorter' if len(terms) < n else 'longer'} than the inputs")
+    return None
+
 
 def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, text=None,
-           batch_forward: Callable | None = None, parse_name: str | None = None) -> Primitive:
-    """Add a primitive to the table (see `Primitive` for the fields) and return it."""
-    if name in PRIMITIVES:
-        raise ValueError(f"a primitive named {name!r} is already defined; pick another name")
-    PRIMITIVES[name] = prim = Primitive(name, symbol, arity, forward, vjp, text, batch_forward, parse_name)
+           batch_forward: Callable | None = None, parse_name: str | None = None, *,
+           once_differentiable: bool = False) -> Primitive:
+    """Add a primitive to the table (see `Primitive` for the fields) and return it.
+
+    Everything given is checked, and the primitive is tried once at a few points of its domain: the
+    forward must give a number, the rule one term per input (a tuple of ``arity`` terms) that works on
+    numbers, on `Value`s (its second derivative must agree with central differences of its first:
+    a rule written with ``math.cos`` would silently give wrong Hessians) and, with ``batch_forward``,
+    on arrays. TypeError or ValueError naming the primitive and the argument otherwise. The forward and
+    batch forward are wrapped so that their errors name the primitive and a NaN or inf result is
+    refused. Running the same ``define(...)`` again (a notebook cell re-run) replaces the row; a row
+    that differs needs ``del autodiff.PRIMITIVES[name]`` first (nodes already made keep the old row).
+    """
+    if not _building:
+        _check_row(name, symbol, arity, forward, vjp, text, batch_forward, parse_name, once_differentiable)
+        forward = _checked_forward(name, arity, forward)
+        if batch_forward is not None:
+            batch_forward = _checked_batch(name, batch_forward)
+    prim = Primitive(name, symbol, arity, forward, vjp, text, batch_forward, parse_name,
+                     once_differentiable=once_differentiable)
+    for check in PROBES if not _building else ():
+        prim.vjp = check(prim)
+    PRIMITIVES[name] = prim
     return prim
+
+
+def _check_row(name, symbol, arity, forward, vjp, text, batch_forward, parse_name, once_differentiable):
+    """TypeError/ValueError naming the primitive and the argument for anything `define` cannot use."""
+    where = f"define({name!r})"
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{where}: name must be a Python identifier that is not a keyword (letters, "
+                         "digits, _; e.g. 'softsign'): compiled programs and the steppers use it")
+    if name in RESERVED_NAMES:
+        raise ValueError(f"{where}: the name {name!r} is taken by the engine; pick another name")
+    old = PRIMITIVES.get(name)
+    if old is not None and not _rerun(old, (symbol, arity, forward, vjp, text, batch_forward, parse_name)):
+        user = hasattr(old.forward, "__wrapped__")
+        raise ValueError(f"{where}: a primitive named {name!r} is already defined"
+                         + (" differently; to replace it, `del autodiff.PRIMITIVES[name]` first, or"
+                            if user else " (a built-in one);") + " pick another name")
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise TypeError(f"{where}: symbol must be a non-empty str (how diagrams show the op), got "
+                        f"{symbol!r:.40}")
+    if isinstance(arity, bool) or not isinstance(arity, int) or not (arity >= 1 or arity == -1):
+        raise ValueError(f"{where}: arity must be a positive int (the number of inputs), or -1 for any "
+                         f"number of inputs; got {arity!r:.40}")
+    for what, f in (("forward", forward), ("vjp", vjp), ("batch_forward", batch_forward)):
+        if not callable(f) and not (what == "batch_forward" and f is None):
+            raise TypeError(f"{where}: {what} must be a function, got {type(f).__name__} {f!r:.40}")
+    _check_text(where, arity, text)
+    if parse_name is not None:
+        _check_parse_name(where, name, parse_name)
+    if not isinstance(once_differentiable, bool):
+        raise TypeError(f"{where}: once_differentiable must be True or False")
+
+
+def _rerun(old: Primitive, row: tuple) -> bool:
+    """Whether ``row`` is ``old``, a user's row, defined again by the same code (a notebook cell run
+    again: new function objects, the same code)."""
+    def code(f):
+        f = getattr(f, "__wrapped__", f)
+        return getattr(f, "__code__", f)
+    if not hasattr(old.forward, "__wrapped__"):  # a built-in row
+        return False
+    fields = (old.symbol, old.arity, old.forward, old.vjp, old.text, old.batch_forward, old.parse_name)
+    return all(code(a) == code(b) for a, b in zip(fields, row, strict=True))
+
+
+def _check_text(where: str, arity: int, text) -> None:
+    """One text per input (or one str for every input), with only the placeholders there are."""
+    if text is None:
+        return
+    forms = [text] if isinstance(text, str) else text
+    if not isinstance(forms, (tuple, list)) or not all(isinstance(f, str) for f in forms):
+        raise TypeError(f"{where}: text must be a str, or a tuple of one str per input; got {text!r:.60}")
+    if not isinstance(text, str) and arity == -1:
+        raise ValueError(f"{where}: text of a primitive of any number of inputs is one str ({{x}} in it is "
+                         "the input the derivative is for)")
+    if not isinstance(text, str) and len(forms) != arity:
+        raise ValueError(f"{where}: text has {len(forms)} entries for {arity} inputs; give one per "
+                         "input, or one str for every input")
+    allowed = {"x", "o"} | ({"y"} if arity >= 2 else set())
+    for form in forms:
+        try:
+            fields = [f for _, f, spec, conv in string.Formatter().parse(form) if f is not None]
+        except ValueError as e:
+            raise ValueError(f"{where}: text {form!r} is not a format string ({e}); write a brace "
+                             "as {{ or }}") from None
+        bad = [f for f in fields if f not in allowed]
+        if bad:
+            raise ValueError(f"{where}: text {form!r} has the placeholder {{{bad[0]}}}; the placeholders "
+                             f"are {', '.join('{' + a + '}' for a in sorted(allowed))} ({{x}} the input, "
+                             "{y} the second input, {o} the output)")
+
+
+def _check_parse_name(where: str, name: str, parse_name) -> None:
+    """An identifier that no other primitive of the expression language uses."""
+    if not isinstance(parse_name, str) or not parse_name.isidentifier() or keyword.iskeyword(parse_name):
+        raise ValueError(f"{where}: parse_name must be a Python identifier that is not a keyword, got "
+                         f"{parse_name!r:.40}")
+    taken = next((p.name for p in PRIMITIVES.values() if p.parse_name == parse_name and p.name != name),
+                 None)
+    if taken:
+        raise ValueError(f"{where}: parse_name {parse_name!r} is already the expression language's name "
+                         f"for {taken}; pick another")
+
+
+def _checked_forward(name: str, arity: int, f: Callable) -> Callable:
+    """A user's forward, its errors naming the primitive, its result one finite float."""
+    def forward(*xs):
+        if arity != -1 and len(xs) != arity:
+            raise TypeError(f"{name} takes {arity} input{'s' * (arity > 1)}, got {len(xs)}")
+        try:
+            out = f(*xs)
+        except Exception as e:
+            raise _named(e, name, xs) from None
+        return _one_number(name, out, xs)
+    forward.__wrapped__, forward.built_in = f, False
+    return forward
+
+
+def _one_number(name: str, out, xs) -> float:
+    at = f"{name}({', '.join(f'{x:.6g}' for x in xs)})"
+    if is_array(out):
+        raise TypeError(f"{name}: its forward returned an array for the number(s) {at}; the forward "
+                        "over a batch goes in batch_forward=")
+    if isinstance(out, bool) or not isinstance(out, numbers.Real):
+        raise TypeError(f"{name}: its forward returned {type(out).__name__} {out!r:.40} for {at}, not a "
+                        "number")
+    y = float(out)
+    if y != y:
+        raise ValueError(f"{name}: {at} is not a number (nan): the input is outside where {name} is "
+                         "defined")
+    if not math.isfinite(y):
+        raise OverflowError(f"{name}: {at} overflows a float (beyond about 1.8e308); scale the inputs down")
+    return y
+
+
+def _checked_batch(name: str, f: Callable) -> Callable:
+    """A user's forward over a batch, numpy's warnings off, its errors naming the primitive and the
+    first example where the result is not finite."""
+    def batch(*xs):
+        np = _np()
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(f(*xs), dtype=float)
+        except Exception as e:
+            raise _named(e, name, None) from None
+        shape = np.broadcast_shapes(*[np.shape(x) for x in xs])
+        if out.shape != shape:
+            raise TypeError(f"{name}: its batch_forward returned shape {out.shape} for inputs of shape "
+                            f"{shape}; it must give one number per example")
+        if not all_finite(out):
+            nan = np.isnan(out)
+            if nan.any():
+                raise ValueError(f"{name}: not a number (nan) at {first_bad(nan)}: the input is outside "
+                                 f"where {name} is defined")
+            raise OverflowError(f"{name}: overflows a float at {first_bad(~np.isfinite(out))}; scale "
+                                "the inputs down")
+        return out
+    batch.__wrapped__ = f
+    return batch
+
+
+def _named(error: Exception, name: str, xs) -> Exception:
+    """``error`` from a user's function, again with the primitive's name (and inputs) in front."""
+    if str(error).startswith(f"{name}:"):
+        return error
+    at = f" at {name}({', '.join(f'{x:.6g}' for x in xs)})" if xs else ""
+    try:
+        return type(error)(f"{name}: {error}{at}")
+    except TypeError:
+        return error
+
+
+def as_floats(rule: Rule) -> Rule:
+    """``rule`` giving Python floats where it gives numpy scalars (so that ``.grad`` stays a float)."""
+    def floats(*args):
+        return tuple([float(t) if t.__class__ is not float and not is_array(t) and isinstance(t, numbers.Real)
+                      else t for t in rule(*args)])
+    floats.__wrapped__ = rule
+    return floats
 
 
 def _np():
@@ -562,3 +771,4 @@ def elu_op(alpha: float = 1.0) -> Primitive:
 
 LEAKY_RELU = PRIMITIVES["leaky_relu"] = leaky_relu_op(0.01)
 ELU = PRIMITIVES["elu"] = elu_op(1.0)
+_building = False

@@ -5,13 +5,16 @@ dict (no node is changed). The steppers, `grad`/`hessian`/`hvp` run it; the fast
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from autodiff.graph import RULE_ERRORS, rule_error, topological_order
-from autodiff.primitives import is_array, like
+from autodiff.graph import RULE_ERRORS, rule_error, walk
+from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
-__all__ = ["backprop", "gradients", "finite", "shown"]
+__all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
+           "floats_refused", "explained"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -22,37 +25,108 @@ def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tup
     Yields ``(node, upstream, terms)`` before adding the terms, so a stepper sees each step.
 
     With ``create_graph`` the rule gets the nodes themselves (out = the node, inputs = its parents), so
-    its arithmetic builds the gradient as a graph, which can be differentiated again. In a batch a
-    parent holding one number (a parameter) receives the sum of its terms over the examples.
+    its arithmetic builds the gradient as a graph, which can be differentiated again; a rule that turns
+    a Value into a float there (``math.cos(x)``) is refused. In a batch a parent holding one number (a
+    parameter) receives the sum of its terms over the examples. Raises what a rule raises, naming the
+    op and the node, and FloatingPointError for a term or a sum that is not finite.
     """
-    order = topological_order(root)
-    for node in reversed(order):
-        rule = node.primitive
-        if rule is None:
+    order, batched = walk(root)
+    steps = chain_rule(order, grads, operands=nodes if create_graph else numbers)
+    if create_graph:
+        return refusing_floats(steps)
+    return without_numpy_warnings(steps) if batched else steps
+
+
+def chain_rule(order: list, grads: dict, operands: Callable) -> Iterator[tuple[Any, Any, tuple]]:
+    """The loop of `backprop`: ``operands(node)`` is what the rule computes on, (out, *inputs)."""
+    for node in reversed(order):                            # children before parents
+        if node.primitive is None:                          # a leaf
             continue
-        g = grads[node]                      # complete: every child of node came before it
-        parents = node.parents
+        g = grads[node]                                     # d root / d node, complete by now
         try:
-            if create_graph:
-                terms = rule.vjp(g, node, *parents)
-            elif is_array(g):
-                import numpy as np
-                with np.errstate(all="ignore"):  # a term that overflows is refused below, in words
-                    terms = [t if not is_array(t) or is_array(p.data) else float(t.sum())
-                             for p, t in zip(parents, rule.vjp(g, node.data, *[p.data for p in parents]),
-                                             strict=True)]
-            else:
-                terms = rule.vjp(g, node.data, *[p.data for p in parents])
+            terms = node.primitive.vjp(g, *operands(node))  # one term per input: g · ∂node/∂input
         except RULE_ERRORS as e:
-            raise rule_error(e, node, order) from None
-        sums: dict = {}                      # the parents' gradients once the terms are added
-        for p, t in zip(parents, terms, strict=True):
-            before = sums[p] if p in sums else grads.get(p)
-            sums[p] = t if before is None else before + t
-        if not create_graph:                 # a graph's numbers are Values: finite when made
-            _check_finite(node, g, parents, terms, sums, order)
-        yield node, g, tuple(terms)
-        grads.update(sums)
+            raise rule_error(e, node, order) from None      # names the op, the node and its inputs
+        terms = checked(node, g, terms, grads, order)       # one per input, finite, a batch's summed
+        yield node, g, terms                                # a stepper shows this step
+        for p, t in zip(node.parents, terms, strict=True):
+            grads[p] = grads[p] + t if p in grads else t    # a reused node adds up its terms
+
+
+def numbers(node: Any) -> tuple:
+    """What a rule computes on in a first-order pass: the numbers (out, *inputs) (arrays for a batch)."""
+    return (node.data, *[p.data for p in node.parents])
+
+
+def nodes(node: Any) -> tuple:
+    """What a rule computes on with ``create_graph``: the nodes, so its terms are graphs."""
+    if node.primitive.once_differentiable:
+        raise NotImplementedError(f"{node.op} is once differentiable (defined with once_differentiable="
+                                  "True): its rule works on numbers only, so there are no second "
+                                  "derivatives through it")
+    return (node, *node.parents)
+
+
+def checked(node: Any, g: Any, terms: Any, grads: dict, order: list) -> tuple:
+    """``node``'s rule's ``terms`` as a tuple, one per parent (TypeError or ValueError if not); in a
+    batch the terms to a parent holding one number (a parameter) summed over the examples; and
+    FloatingPointError if a term, or a parent's gradient once it is added, is not finite."""
+    problem = rule_result_problem(terms, len(node.parents))
+    if problem:
+        kind, what = problem
+        error = kind(f"backward: the rule of {node.op} at node {_name(node, order)} (inputs "
+                     f"{', '.join(shown(p.data) for p in node.parents)}) failed: {what}; {RULE_SIGNATURE}")
+        error.node = node
+        raise error
+    if is_array(g):
+        terms = [float(t.sum()) if is_array(t) and not is_array(p.data) else t
+                 for p, t in zip(node.parents, terms, strict=True)]
+    if g.__class__ is float or is_array(g):                 # numbers, not a graph (Values are finite)
+        _check_finite(node, g, node.parents, terms, grads, order)
+    return tuple(terms)
+
+
+def without_numpy_warnings(steps: Iterator) -> Iterator:
+    """``steps`` with numpy's warnings off while each step is computed (and on while the caller runs):
+    a term that is not finite is refused by `checked`, in words, so a warning would only repeat it."""
+    import numpy as np
+    while True:
+        with np.errstate(all="ignore"):
+            step = next(steps, None)
+        if step is None:
+            return
+        yield step
+
+
+def refusing_floats(steps: Iterator) -> Iterator:
+    """``steps`` with ``float(value)`` refused while each step is computed (see `graph_rules_running`):
+    in a graph of the gradient, a rule that turns a Value into a float would cut it out of the graph,
+    and the second derivative would silently be wrong."""
+    while True:
+        with floats_refused():
+            step = next(steps, None)
+        if step is None:
+            return
+        yield step
+
+
+_state = threading.local()
+
+
+@contextmanager
+def floats_refused() -> Iterator[None]:
+    """Inside the block, ``float(value)`` of a `autodiff.Value` raises TypeError (in this thread)."""
+    _state.depth = graph_rules_running() + 1
+    try:
+        yield
+    finally:
+        _state.depth -= 1
+
+
+def graph_rules_running() -> int:
+    """How many passes with ``create_graph`` are running their rules in this thread (0 or more): while
+    one is, `autodiff.Value` refuses ``float(value)``."""
+    return getattr(_state, "depth", 0)
 
 
 def finite(x: Any) -> bool:
@@ -63,35 +137,56 @@ def finite(x: Any) -> bool:
     return not x - x
 
 
-def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, sums: dict, order: list) -> None:
+def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, grads: dict, order: list) -> None:
     """FloatingPointError naming the node and its rule if a term or a parent's sum is not finite (the
-    error carries ``.node``, ``.upstream`` and ``.term``: whether the rule's own term overflowed)."""
-    if all(map(finite, terms)) and all(map(finite, sums.values())):
-        return
-    name = node.label or f"v{order.index(node)}"
-    term = not all(map(finite, terms))
-    inputs = ", ".join(shown(p.data) for p in parents)
-    if term:
-        what = (f"the rule of {node.op} at node {name} (inputs {inputs}, upstream {shown(g)}) gives a "
-                f"term {', '.join(map(shown, terms))}: the derivative overflows a float (beyond about "
-                "1.8e308), so it is not a finite number")
-    else:
+    error carries ``.node``, ``.upstream`` and ``.term``: whether the rule's own term is not finite).
+    NaN (not a number: 0/0, inf - inf, a function outside its domain) is told from an overflow."""
+    if all(map(finite, terms)):
+        sums: dict = {}                      # the parents' gradients once the terms are added
+        for p, t in zip(parents, terms, strict=True):
+            before = sums[p] if p in sums else grads.get(p)
+            sums[p] = t if before is None else before + t
+        if all(map(finite, sums.values())):
+            return
         p, total = next((p, t) for p, t in sums.items() if not finite(t))
-        what = (f"the gradient of node {p.label or f'v{order.index(p)}'} adds up to {shown(total)} "
-                f"with the term from node {name} ({node.op}): the sum overflows a float (beyond about "
-                "1.8e308), so it is not a finite number")
-    error = FloatingPointError(f"backward: {what}. Scale the inputs or the loss down, or use a stable "
-                               "formulation")
+        what = (f"the gradient of node {_name(p, order)} adds up to {shown(total)} with the term from "
+                f"node {_name(node, order)} ({node.op}): {_why(total, 'the sum')}")
+        term = False
+    else:
+        inputs = ", ".join(shown(p.data) for p in parents)
+        bad = next(t for t in terms if not finite(t))
+        what = (f"the rule of {node.op} at node {_name(node, order)} (inputs {inputs}, upstream "
+                f"{shown(g)}) gives a term {shown(bad)}: {_why(bad, 'the derivative')}")
+        term = True
+    error = FloatingPointError(f"backward: {what}")
     error.node, error.upstream, error.term = node, g, term
     raise error
+
+
+def _why(x: Any, what: str) -> str:
+    """Why a number that is not finite is so, and what to do: NaN is not an overflow."""
+    if is_array(x):
+        import numpy as np
+        nan = bool(np.isnan(x).any())
+    else:
+        nan = x != x
+    if nan:
+        return (f"{what} is not a number (nan: 0/0, inf − inf, or a function outside its domain); "
+                "check the rule and the inputs it is given")
+    return (f"{what} overflows a float (beyond about 1.8e308), so it is not a finite number. Scale the "
+            "inputs or the loss down, or use a stable formulation")
+
+
+def _name(node: Any, order: list) -> str:
+    return node.label or f"v{order.index(node)}"
 
 
 def shown(x: Any) -> str:
     """A number for an error message; for a batch, its first entry that is not finite."""
     if is_array(x):
         import numpy as np
-        bad = x[~np.isfinite(x)]
-        return f"{bad[0]} at some examples" if len(bad) else "a batch"
+        bad = ~np.isfinite(x)
+        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
     return f"{x:.6g}"
 
 
@@ -102,3 +197,14 @@ def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:
     for _ in backprop(root, grads, create_graph):
         pass
     return grads
+
+
+def explained(error: Exception, root: Any) -> Exception:
+    """The error the reference loop raises on ``root``'s graph (naming the op, the node and its
+    inputs), for an executor whose own ``error`` cannot name them (a compiled program); else ``error``.
+    Off the hot path: only called once something has failed."""
+    try:
+        gradients(root)
+    except Exception as named:
+        return named
+    return error

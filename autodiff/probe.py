@@ -1,0 +1,134 @@
+"""The check `autodiff.primitives.define` runs on a user's primitive: tried once at a few points, on
+numbers, on Values (second derivatives) and on arrays, so that a rule that would go silently wrong
+(``math.cos`` in it: a wrong Hessian) is refused at definition, naming the primitive.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from autodiff.engine import Value
+from autodiff.primitives import (
+    PROBES,
+    RULE_SIGNATURE,
+    Primitive,
+    Rule,
+    as_floats,
+    is_array,
+    rule_result_problem,
+)
+from autodiff.reference import floats_refused, gradients
+
+__all__ = ["probe"]
+
+_PROBE_POINTS = (0.7, 1.3, 0.3, 2.5, -0.6, -1.7, 4.0)
+
+
+def probe(prim: Primitive) -> Rule:
+    """Try a user's primitive at the first of a few points where its forward and rule are defined and
+    return its rule (wrapped to give Python floats if it gives numpy scalars); TypeError or ValueError
+    naming the primitive if it is not a rule (see `define`). A primitive defined nowhere among the
+    points is not probed: its errors are then named when they happen."""
+    k = 3 if prim.arity == -1 else prim.arity
+    where = f"define({prim.name!r})"
+    for start in _PROBE_POINTS:
+        xs = [start + 0.11 * j for j in range(k)]
+        try:
+            out = prim.forward(*xs)
+        except TypeError as e:
+            raise TypeError(f"{where}: forward failed when called with {k} number(s) ({e}); it must "
+                            "take `arity` numbers and return a number") from None
+        except (ArithmeticError, ValueError):
+            continue                                  # outside the domain: the next point
+        terms = _probe_rule(prim, where, 0.9, out, xs)
+        if terms is None:
+            continue
+        if not prim.once_differentiable:
+            _probe_second_order(prim, where, xs, terms)
+        if prim.batch_forward is not None:
+            _probe_batch(prim, where, xs, out, terms)
+        if all(t.__class__ is float for t in terms):
+            return prim.vjp
+        return as_floats(prim.vjp)
+    return prim.vjp
+
+
+def _probe_rule(prim: Primitive, where: str, g, out, xs) -> tuple | None:
+    """The rule's terms at ``xs`` (None where it is not defined), or TypeError saying what is wrong."""
+    try:
+        terms = prim.vjp(g, out, *xs)
+    except (ArithmeticError, ValueError):
+        return None
+    except TypeError as e:
+        raise TypeError(f"{where}: the rule failed when called as vjp(upstream, out, *inputs) with "
+                        f"{len(xs)} input(s) ({e}); {RULE_SIGNATURE}") from None
+    problem = rule_result_problem(terms, len(xs))
+    if problem:
+        raise problem[0](f"{where}: the rule at inputs {xs}: {problem[1]}; {RULE_SIGNATURE}")
+    for t in terms:
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or is_array(t):
+            raise TypeError(f"{where}: the rule gave {type(t).__name__} {t!r:.40} as a term for numbers; "
+                            "each term must be a number (upstream times the local derivative)")
+    return tuple(terms)
+
+
+def _probe_second_order(prim: Primitive, where: str, xs: list, terms: tuple) -> None:
+    """The rule run on Values (a graph, as for second derivatives) must give the same terms, and their
+    derivatives must agree with central differences of the rule on numbers."""
+    fix = ("write the rule with autodiff's functions (autodiff.cos(x), x.exp(), x ** 2, which work on "
+           "numbers, arrays and Values) instead of math or numpy functions, or pass "
+           "once_differentiable=True (then no second derivatives through it)")
+    leaves = [Value(x) for x in xs]
+    node = prim(*leaves)
+    try:
+        with floats_refused():
+            graph = prim.vjp(Value(0.9), node, *leaves)
+    except Exception as e:
+        raise TypeError(f"{where}: the rule does not run on Values, as grad(create_graph=True) and "
+                        f"hessian need ({type(e).__name__}: {e}); {fix}") from None
+    for i, (t, want) in enumerate(zip(graph, terms, strict=True)):
+        def term(at, i=i):
+            return prim.vjp(0.9, prim.forward(*at), *at)[i]
+        got = t.data if isinstance(t, Value) else t
+        grads = gradients(t) if isinstance(t, Value) else {}
+        for j, x in enumerate(xs):
+            h = 1e-5 * max(1.0, abs(x))
+            up, down = list(xs), list(xs)
+            up[j] += h
+            down[j] -= h
+            slope = (term(up) - term(down)) / (2 * h)
+            d = grads.get(leaves[j], 0.0)
+            if abs(got - want) > 1e-9 * (1 + abs(want)) or abs(d - slope) > 1e-4 * (1 + abs(slope)):
+                raise ValueError(
+                    f"{where}: on Values the rule gives a term whose derivative with respect to input "
+                    f"{j + 1} is {d:.6g} at {xs}, but central differences of the rule give {slope:.6g}: "
+                    f"its second derivatives (hessian, grad(create_graph=True)) would be wrong; {fix}")
+
+
+def _probe_batch(prim: Primitive, where: str, xs: list, out: float, terms: tuple) -> None:
+    """The batch forward and the rule on arrays (two examples at ``xs``) must agree with the numbers."""
+    import warnings
+
+    import numpy as np
+    arrays = [np.full(2, x) for x in xs]
+    fix = ("on a batch the rule gets arrays (one number per example): write it with array arithmetic "
+           "(np.where for a branch) or autodiff's functions (autodiff.cos, autodiff.exp, ...), not the "
+           "math module or a Python `if`")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = prim.batch_forward(*arrays)
+        if not np.allclose(got, out, rtol=1e-12, atol=1e-300):
+            raise ValueError(f"{where}: batch_forward gives {got[0]!r} at {xs} where forward gives "
+                             f"{out!r}; they must compute the same function")
+        try:
+            batch_terms = prim.vjp(np.full(2, 0.9), got, *arrays)
+        except Exception as e:
+            raise TypeError(f"{where}: the rule fails on a batch ({type(e).__name__}: "
+                            f"{str(e).split('. Use a.any()')[0]}); {fix}") from None
+    for t, want in zip(batch_terms, terms, strict=False):
+        if np.shape(t) != (2,) or not np.allclose(t, want, rtol=1e-9, atol=1e-300):
+            raise ValueError(f"{where}: on a batch the rule gives {t!r:.60} where on numbers it gives "
+                             f"{want!r}; {fix}")
+
+
+PROBES.append(probe)
