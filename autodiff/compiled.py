@@ -69,6 +69,8 @@ class CompiledGraph:
         self._batches = [n for n in self.leaves if n.data.__class__ is not float]
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
+        # a large eager graph's program writes each node's .data itself (see `_fast_source`)
+        self._writes = program.__code__.co_argcount == 2
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -88,9 +90,17 @@ class CompiledGraph:
             run = self._program(numbers, np.array(numbers), list(map(_DATA, self._batches)))
             with np.errstate(all="ignore"):   # what is not finite is refused below, in words
                 values = next(run)
+        elif self._writes:
+            run = self._program(self.leaves, self._interior)
+            next(run)
+            values = ()
         else:
             run = self._program(self.leaves)
             values = next(run)
+            if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
+                total = sum(values)
+                if total - total:
+                    self._refuse(values)
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths; strict costs here)
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
@@ -99,6 +109,17 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _refuse(self, values) -> None:
+        """Raise naming the first node whose value is not finite (the sum of the values was not: if that
+        was an overflow of the sum alone, return). No node's ``.data`` has been changed yet."""
+        for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths)
+            if not math.isfinite(x):
+                what = "the root" if node is self.root else "node"
+                raise FloatingPointError(
+                    f"compiled forward: {what} {self._names[node]!r} ({node.op}) is {x!r}, not a finite "
+                    "number; no .data was changed. Scale the leaves' values down (on the graph built "
+                    "afresh, autodiff.detect_anomaly shows where the op was made)")
 
     def backward(self) -> None:
         """Add d root / d leaf to every leaf's ``.grad`` (accumulating, as ``root.backward()`` does)."""
@@ -124,6 +145,12 @@ class CompiledGraph:
         leaves = self.leaves if leaves is None else leaves
         totals = [g if leaf._grad is None else leaf._grad + g
                   for leaf, g in zip(leaves, grads, strict=True)]
+        if not self.batched:   # one sum checks them all (an overflow of the sum alone: looked at below)
+            total = sum(totals)
+            if not total - total:
+                for leaf, t in zip(leaves, totals):  # noqa: B905 (equal lengths; strict costs here)
+                    leaf._grad = t
+                return
         bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
         if bad:
             raise FloatingPointError(f"compiled backward: the gradient of {self._names[bad[0]]!r} is not "
@@ -225,7 +252,10 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         namespace = {}
     fns = _functions(order, namespace, batched)
     names = _readable_names(order, set(namespace)) if readable else _short_names(order)
-    source = _source(order, names, namespace, fns, batched, readable)
+    if readable or batched:
+        source = _source(order, names, namespace, fns, batched, readable)
+    else:
+        source = _fast_source(order, namespace, fns)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
     return CompiledGraph(root, order, batched, names, source, namespace["program"])
@@ -357,6 +387,160 @@ def _source(order, names, namespace, fns, batched: bool, readable: bool) -> str:
             add(leaf, "0.0")
     lines.append(f"{ind}yield ({''.join(g[n] + ', ' for n in leaves)})")
     return "\n".join(lines) + "\n"
+
+
+class _Registers:
+    """Local variables ``r0, r1, ...`` handed out and taken back, so that a program of 66,000 nodes
+    runs in a few hundred locals: a frame of one local per node is megabytes, and every read of it
+    misses the cache (measured: twice the time per line). A register may hold one gradient for several
+    nodes (add passes its upstream on unchanged); it is free again when none holds it."""
+
+    def __init__(self):
+        self.free: list[str] = []
+        self.count = 0
+        self.holders: dict[str, int] = {}
+
+    def take(self) -> str:
+        if self.free:
+            name = self.free.pop()
+        else:
+            name, self.count = f"r{self.count}", self.count + 1
+        self.holders[name] = 1
+        return name
+
+    def held(self, name: str) -> bool:
+        return self.holders.get(name, 0) > 0
+
+    def share(self, name: str) -> str:
+        self.holders[name] += 1
+        return name
+
+    def drop(self, name: str) -> None:
+        self.holders[name] -= 1
+        if not self.holders[name]:
+            self.free.append(name)
+
+
+def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
+    """The program of a large eager graph, written for speed rather than reading. The forward pass
+    writes each node's ``.data`` itself (``N`` is the interior nodes: a store there costs what one
+    into a list does, and saves forward() a loop over every node) and keeps a value in a register
+    until its last use, or in a local of its own (``c<k>``) if the backward pass reads it; gradients
+    live in registers too, but for the leaves', which each have a local (``b<i>``). The same
+    operations in the same order as `_source` writes them (and as the engine runs them), so the same
+    numbers to the bit."""
+    leaves = [n for n in order if n._op is None]
+    interior = [n for n in order if n._op is not None]
+    slot = {n: k for k, n in enumerate(interior)}
+    leaf = {n: f"a{i}" for i, n in enumerate(leaves)}
+    last: dict[Value, int] = {}
+    for k, node in enumerate(interior):
+        for p in node.parents:
+            last[p] = k
+    own = [f for pair in fns.values() for f in pair]   # the primitives' functions, bound once as locals
+    namespace["FNS"], namespace["DATA"] = tuple(namespace[f] for f in own), _DATA
+    lines = ["def program(leaves, N):",
+             f" {''.join(name + ', ' for name in own)}= FNS" if own else "",
+             f" {''.join(leaf[n] + ', ' for n in leaves)}= map(DATA, leaves)"]
+    # The values the backward pass reads get a local each: a read of N[k].data would cost twice as much.
+    kept = {f"c{slot[n]}" for node in interior for n in _read_back(node) if n._op is not None}
+    regs = _Registers()
+    held: dict[Value, str] = {}   # interior values the forward pass reads again: a register, or kept
+    names = _Names(lambda n: leaf.get(n) or held[n])
+    for k, node in enumerate(interior):
+        expr = _forward_expr(node, names, fns, False)
+        for p in set(node.parents):
+            if p in held and last[p] == k and held[p] in regs.holders:
+                regs.drop(held.pop(p))
+        if f"c{k}" in kept:
+            held[node] = r = f"c{k}"
+            lines.append(f" {r} = {expr}; N[{k}].data = {r}")
+        elif k < last.get(node, -1):
+            held[node] = r = regs.take()
+            lines.append(f" {r} = {expr}; N[{k}].data = {r}")
+        else:
+            lines.append(f" N[{k}].data = {expr}")
+    lines.append(" yield")
+
+    regs = _Registers()
+    val = _Names(lambda n: leaf.get(n) or f"c{slot[n]}")
+    g: dict[Value, str] = {}        # the register holding each interior node's gradient so far
+    mine = {n: f"b{i}" for i, n in enumerate(leaves)}
+    started: set[Value] = set()
+
+    def add(parent: Value, term: str, guard: str | None = None) -> None:
+        if parent._op is None:    # a leaf: its own local, 0.0 plus each term, as the engine adds them
+            b = mine[parent]
+            if parent not in started:
+                started.add(parent)
+                lines.append(f" {b} = 0.0 + {term} if {guard} else 0.0" if guard else f" {b} = 0.0 + {term}")
+            else:
+                lines.append(f" if {guard}: {b} += {term}" if guard else f" {b} += {term}")
+            return
+        now = g.get(parent)
+        if now is None:           # a first term is taken as it is (see `_source`)
+            if not guard and regs.held(term):
+                g[parent] = regs.share(term)
+                return
+            g[parent] = r = regs.take()
+            lines.append(f" {r} = {term} if {guard} else 0.0" if guard else f" {r} = {term}")
+        elif regs.holders[now] == 1:
+            lines.append(f" if {guard}: {now} += {term}" if guard else f" {now} += {term}")
+        else:                     # a register other nodes hold too: never add into it
+            regs.drop(now)
+            g[parent] = r = regs.take()
+            line = f"{r} = {now} + {term}"
+            lines.append(f" {line} if {guard} else {now}" if guard else f" {line}")
+
+    root = order[-1]
+    if root._op is not None:
+        g[root] = regs.take()
+        lines.append(f" {g[root]} = 1.0")
+    else:
+        started.add(root)
+        lines.append(f" {mine[root]} = 1.0")
+    for node in reversed(interior):
+        op, parents = node._op, node.parents
+        up = g.pop(node, None)
+        if up is None:            # no gradient reaches it (cannot happen: every node leads to the root)
+            up = "0.0"
+        if op is ADD:
+            add(parents[0], up)
+            add(parents[1], up)
+        elif op is MUL:
+            a, b = parents
+            add(a, f"{up} * {val[b]}")
+            add(b, f"{up} * {val[a]}")
+        elif op is RELU:   # relu(x) > 0 exactly where x > 0 (NaN: neither)
+            add(parents[0], up, f"{val[node]} > 0")
+        elif op is NEURON:
+            n = len(parents) >> 1
+            for w, x in zip(parents[:n], parents[n:-1], strict=True):
+                add(w, f"{up} * {val[x]}")
+                add(x, f"{up} * {val[w]}")
+            add(parents[-1], up)
+        else:
+            terms = [f"t{k}" for k in range(len(parents))]
+            args = ", ".join([up, val[node], *(val[p] for p in parents)])
+            lines.append(f" {', '.join(terms)}, = {fns[op][1]}({args})")
+            for p, t in zip(parents, terms, strict=True):
+                add(p, t)
+        if regs.held(up):
+            regs.drop(up)
+    lines.append(f" yield ({''.join((mine[n] if n in started else '0.0') + ', ' for n in leaves)})")
+    return "\n".join(lines) + "\n"
+
+
+def _read_back(node: Value) -> tuple[Value, ...]:
+    """The values ``node``'s step of `_fast_source`'s backward pass reads."""
+    op = node._op
+    if op is ADD:
+        return ()
+    if op is RELU:
+        return (node,)
+    if op is MUL or op is NEURON:
+        return node.parents
+    return (node, *node.parents)
 
 
 def _forward_expr(node: Value, v: dict[Value, str], fns: dict, batched: bool) -> str:
