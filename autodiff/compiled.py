@@ -10,7 +10,7 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Iterator
-from operator import attrgetter
+from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
@@ -143,8 +143,11 @@ class CompiledGraph:
         """Add this pass's gradients to the leaves' ``.grad``, all or none: refused if a sum is not
         finite (this pass's gradient, or what it adds up to with what the leaf held), as backward()."""
         leaves = self.leaves if leaves is None else leaves
-        totals = [g if leaf._grad is None else leaf._grad + g
-                  for leaf, g in zip(leaves, grads, strict=True)]
+        held = list(map(_GRAD, leaves))
+        if _NONE in set(map(type, held)):    # a gradient never set (`is`: arrays compare elementwise)
+            totals = [g if h is None else h + g for h, g in zip(held, grads, strict=True)]
+        else:
+            totals = list(map(add, held, grads))   # in C (lengths equal: the program yields one a leaf)
         if not self.batched:   # one sum checks them all (an overflow of the sum alone: looked at below)
             total = sum(totals)
             if not total - total:
@@ -216,7 +219,7 @@ class CompiledGraph:
                                     "compile the new graph")
 
 
-_DATA, _GRAD = attrgetter("data"), attrgetter("_grad")
+_DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
 
 
 def _finite(x) -> bool:
