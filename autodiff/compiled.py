@@ -70,7 +70,7 @@ class CompiledGraph:
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
         # a large eager graph's program writes each node's .data itself (see `_fast_source`)
-        self._writes = program.__code__.co_argcount == 2
+        self._writes = "FNS" in program.__globals__
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -91,7 +91,7 @@ class CompiledGraph:
             with np.errstate(all="ignore"):   # what is not finite is refused below, in words
                 values = next(run)
         elif self._writes:
-            run = self._program(self.leaves, self._interior)
+            run = self._program(self.leaves)
             next(run)
             values = ()
         else:
@@ -426,8 +426,8 @@ class _Registers:
 
 def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
     """The program of a large eager graph, written for speed rather than reading. The forward pass
-    writes each node's ``.data`` itself (``N`` is the interior nodes: a store there costs what one
-    into a list does, and saves forward() a loop over every node) and keeps a value in a register
+    writes each node's ``.data`` itself (the interior nodes are globals ``n<k>``: a store there costs
+    less than one into a list, and saves forward() a loop over every node) and keeps a value in a register
     until its last use, or in a local of its own (``c<k>``) if the backward pass reads it; gradients
     live in registers too, but for the leaves', which each have a local (``b<i>``). The same
     operations in the same order as `_source` writes them (and as the engine runs them), so the same
@@ -442,10 +442,11 @@ def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
             last[p] = k
     own = [f for pair in fns.values() for f in pair]   # the primitives' functions, bound once as locals
     namespace["FNS"], namespace["DATA"] = tuple(namespace[f] for f in own), _DATA
-    lines = ["def program(leaves, N):",
+    namespace.update((f"n{k}", node) for k, node in enumerate(interior))   # the nodes, as globals
+    lines = ["def program(leaves):",
              f" {''.join(name + ', ' for name in own)}= FNS" if own else "",
              f" {''.join(leaf[n] + ', ' for n in leaves)}= map(DATA, leaves)"]
-    # The values the backward pass reads get a local each: a read of N[k].data would cost twice as much.
+    # The values the backward pass reads get a local each: a read of n<k>.data would cost twice as much.
     kept = {f"c{slot[n]}" for node in interior for n in _read_back(node) if n._op is not None}
     regs = _Registers()
     held: dict[Value, str] = {}   # interior values the forward pass reads again: a register, or kept
@@ -457,12 +458,12 @@ def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
                 regs.drop(held.pop(p))
         if f"c{k}" in kept:
             held[node] = r = f"c{k}"
-            lines.append(f" {r} = {expr}; N[{k}].data = {r}")
+            lines.append(f" {r} = {expr}; n{k}.data = {r}")
         elif k < last.get(node, -1):
             held[node] = r = regs.take()
-            lines.append(f" {r} = {expr}; N[{k}].data = {r}")
+            lines.append(f" {r} = {expr}; n{k}.data = {r}")
         else:
-            lines.append(f" N[{k}].data = {expr}")
+            lines.append(f" n{k}.data = {expr}")
     lines.append(" yield")
 
     regs = _Registers()
@@ -642,7 +643,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     leaves = [n for n in order if n._op is None]
     floats = [n for n in leaves if n.data.__class__ is float]
     slot = {n: i for i, n in enumerate(floats)}
-    pos = {n: i for n, i in zip(order, range(len(order)), strict=True)}
+    pos = {n: i for i, n in enumerate(order)}
     index: dict[tuple, str] = {}
 
     def ix(nodes) -> str:  # an index array into P (the float leaves' values) and GP (their gradients)
@@ -706,11 +707,9 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
         if layer is not None and len(layer.zs) > 1:
             if f"Z{layer.k}" not in done:
                 done.add(f"Z{layer.k}")
-                xs = (f"A{layer.reads.k}" if layer.reads else
-                      f"stacked((), ({''.join(val(x) + ', ' for x in layer.xs)}))[1]")
                 w = array([p for z in layer.zs for p in z._a[:layer.n]], f"{len(layer.zs)}, {layer.n}")
-                lines.append(f"    X{layer.k} = {xs}")
                 b = array([z._a[-1] for z in layer.zs])
+                lines.append(f"    X{layer.k} = {inputs(layer)}")
                 lines.append(f"    Z{layer.k} = {w} @ X{layer.k} + {b}[:, None]")
         elif relu_of is not None:
             if f"A{relu_of.k}" not in done:

@@ -14,7 +14,9 @@ import os
 import platform
 import re
 import sys
+import textwrap
 import time
+from functools import partial
 
 import w1_micrograd_demo
 import w2_deep_chain
@@ -153,8 +155,7 @@ def readme_block(markdown: str) -> str:
 
     p0, r0, p1, r1 = ends("W8b")
     h0, s0, h1, s1 = ends("W8c")
-    return "\n".join([
-        README_BEGIN,
+    first, second = [
         "Measured in one run on micrograd's own demo (W1 in [docs/benchmarks.md](docs/benchmarks.md)), "
         f"one training step takes {cell('W1', 'micrograd 0.1.0', 1)} in micrograd 0.1.0, "
         f"**{cell('W1', 'deltagrad eager', 2)} less** in deltagrad's eager mode, "
@@ -164,7 +165,6 @@ def readme_block(markdown: str) -> str:
         f"{cell('W4', 'deltagrad batched (fused)', 3)}× the time of the documents' closed-form equations "
         "written as vectorized numpy (W4), the practical limit for this computation. A node takes "
         f"{cell('W3', 'deltagrad eager', 5)} bytes (micrograd's {cell('W3', 'micrograd 0.1.0', 5)}).",
-        "",
         "Those W1 figures are for the benchmark's own way of writing the step: GC paused, the L2 term one "
         "fused node. W7 measures the step as users write it, the README's loop above and micrograd's own "
         "loop, with the cyclic GC left on, in a process with and without torch imported, each contender "
@@ -178,8 +178,9 @@ def readme_block(markdown: str) -> str:
         f"{target('compiled batched')} the closed form, against 2×. W8 shows how the costs scale: "
         f"batched against the closed form goes from {r0} at {p0} points to {r1} at {p1}, and from {s0} "
         f"at {h0} hidden units to {s1} at {h1}.",
-        README_END,
-    ])
+    ]
+    wrap = partial(textwrap.fill, width=105, break_long_words=False, break_on_hyphens=False)
+    return "\n".join([README_BEGIN, wrap(first), "", wrap(second), README_END])
 
 
 def write_readme(path: str, markdown: str) -> bool:
