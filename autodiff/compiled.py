@@ -10,12 +10,24 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Iterator
+from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
 from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
-from autodiff.graph import walk
-from autodiff.primitives import ADD, MUL, NEURON, RELU, Primitive, all_finite, is_array, stacked
+from autodiff.graph import NARY, walk
+from autodiff.primitives import (
+    ADD,
+    MUL,
+    NEURON,
+    RELU,
+    SUM_SQUARES,
+    Primitive,
+    all_finite,
+    is_array,
+    like,
+    stacked,
+)
 from autodiff.reference import explained
 from autodiff.steps import local_derivative_text
 
@@ -41,19 +53,25 @@ class CompiledGraph:
                     written (step through the graph, or call ``root.backward()``, to see them).
     ``check(new_root)``  raises `GraphChangedError` naming the first node where a graph built afresh
                     differs from this one: how to catch control flow that was frozen at compile time.
-    ``source``      the program's Python source; ``leaves`` the leaves in the order it reads them.
+    ``source``      the program's Python source; ``leaves`` the leaves in the order it reads them;
+                    ``layers`` whether it runs a batched graph's fused layers as matrix products.
 
     Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do, and
     FloatingPointError naming the node when the root's value or a leaf's gradient is not finite.
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
-                 source: str, program: Callable):
+                 source: str, program: Callable, shown: list[Value] | None = None):
         self.root, self.source, self.batched = root, source, batched
+        self.layers = shown is not None
         self.leaves = [n for n in order if n._op is None]
-        self._interior = [n for n in order if n._op is not None]
+        self._interior = shown if shown is not None else [n for n in order if n._op is not None]
+        self._floats = [n for n in self.leaves if n.data.__class__ is float]
+        self._batches = [n for n in self.leaves if n.data.__class__ is not float]
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
+        # a large eager graph's program writes each node's .data itself (see `_fast_source`)
+        self._writes = "FNS" in program.__globals__
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -62,8 +80,28 @@ class CompiledGraph:
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
-        run = self._program(self.leaves)
-        values = next(run)
+        if self.layers:
+            import numpy as np
+            numbers = list(map(_DATA, self._floats))
+            if set(map(type, numbers)) - {float}:   # in C
+                leaf = next(n for n in self._floats if n.data.__class__ is not float)
+                raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
+                                f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
+                                "the graph again")
+            run = self._program(numbers, np.array(numbers), list(map(_DATA, self._batches)))
+            with np.errstate(all="ignore"):   # what is not finite is refused below, in words
+                values = next(run)
+        elif self._writes:
+            run = self._program(self.leaves)
+            next(run)
+            values = ()
+        else:
+            run = self._program(self.leaves)
+            values = next(run)
+            if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
+                total = sum(values)
+                if total - total:
+                    self._refuse(values)
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths; strict costs here)
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
@@ -73,32 +111,77 @@ class CompiledGraph:
         self._run = run
         return out
 
+    def _refuse(self, values) -> None:
+        """Raise naming the first node whose value is not finite (the sum of the values was not: if that
+        was an overflow of the sum alone, return). No node's ``.data`` has been changed yet."""
+        for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths)
+            if not math.isfinite(x):
+                what = "the root" if node is self.root else "node"
+                raise FloatingPointError(
+                    f"compiled forward: {what} {self._names[node]!r} ({node.op}) is {x!r}, not a finite "
+                    "number; no .data was changed. Scale the leaves' values down (on the graph built "
+                    "afresh, autodiff.detect_anomaly shows where the op was made)")
+
     def backward(self) -> None:
         """Add d root / d leaf to every leaf's ``.grad`` (accumulating, as ``root.backward()`` does)."""
         release_cycle_gc()   # the collector's threshold back, as root.backward() does
         if self._run is None:
             self.forward()
         run, self._run = self._run, None
-        if self.batched:   # the batched executor itself, on the order walked once at compile time
+        if self.layers:
+            import numpy as np
+            with np.errstate(all="ignore"):
+                GP, arrays = next(run)
+            run.close()
+            self._accumulate_layers(GP, arrays)
+        elif self.batched:   # the batched executor itself, on the order walked once at compile time
             run.close()
             self._batched_backward()
-            return
-        try:
-            grads = next(run)
-        except Exception as e:   # a failing rule: the reference loop names its op and node
-            raise explained(e, self.root) from None
-        self._accumulate(grads)
+        else:
+            try:
+                grads = next(run)
+            except Exception as e:   # a failing rule: the reference loop names its op and node
+                raise explained(e, self.root) from None
+            self._accumulate(grads)
 
-    def _accumulate(self, grads: list) -> None:
+    def _accumulate(self, grads: list, leaves: list[Value] | None = None) -> None:
         """Add this pass's gradients to the leaves' ``.grad``, all or none: refused if a sum is not
         finite (this pass's gradient, or what it adds up to with what the leaf held), as backward()."""
-        totals = [g if leaf._grad is None else leaf._grad + g
-                  for leaf, g in zip(self.leaves, grads, strict=True)]
-        bad = [leaf for leaf, t in zip(self.leaves, totals, strict=True) if not _finite(t)]
+        leaves = self.leaves if leaves is None else leaves
+        held = list(map(_GRAD, leaves))
+        if _NONE in set(map(type, held)):    # a gradient never set (`is`: arrays compare elementwise)
+            totals = [g if h is None else h + g for h, g in zip(held, grads, strict=True)]
+        else:
+            totals = list(map(add, held, grads))   # in C (lengths equal: the program yields one a leaf)
+        if not self.batched:   # one sum checks them all (an overflow of the sum alone: looked at below)
+            total = sum(totals)
+            if not total - total:
+                for leaf, t in zip(leaves, totals):  # noqa: B905 (equal lengths; strict costs here)
+                    leaf._grad = t
+                return
+        bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
         if bad:
             raise FloatingPointError(f"compiled backward: the gradient of {self._names[bad[0]]!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
-        for leaf, t in zip(self.leaves, totals, strict=True):
+        for leaf, t in zip(leaves, totals, strict=True):
+            leaf._grad = t
+
+    def _accumulate_layers(self, GP, arrays: tuple) -> None:
+        """`_accumulate` for a layer program: the float leaves' sums in one numpy addition."""
+        import numpy as np
+        floats = self._floats
+        held = list(map(_GRAD, floats))
+        others = self._batches
+        try:
+            with np.errstate(all="ignore"):
+                totals = np.array(held, dtype=float) + GP
+        except (TypeError, ValueError):   # a gradient not set yet (None), or set by hand to a batch
+            totals = None
+        if totals is None or not all_finite(totals):
+            self._accumulate([*GP.tolist(), *arrays], [*floats, *others])
+            return
+        self._accumulate(list(arrays), others)   # raises, changing nothing, if one is not finite
+        for leaf, t in zip(floats, totals.tolist()):  # noqa: B905 (equal lengths; strict costs here)
             leaf._grad = t
 
     def _batched_backward(self) -> None:
@@ -141,6 +224,9 @@ class CompiledGraph:
                                     "compile the new graph")
 
 
+_DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
+
+
 def _finite(x) -> bool:
     return math.isfinite(x) if x.__class__ is float else all_finite(x)
 
@@ -152,17 +238,32 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
     built (``if x.data > 0: ...``) is not re-taken, so replaying it is only right while that flow
     would go the same way (`CompiledGraph.check` tells); the primitives themselves (relu's kink, every
     rule) are evaluated afresh. Works for eager, fused and batched (`autodiff.batched`) graphs; the
-    results are bit-identical to building the graph again and calling ``root.backward()``.
-    TypeError for a non-Value.
+    results are bit-identical to building the graph again and calling ``root.backward()`` (a batched
+    graph's layers: see docs/compile.md). TypeError for a non-Value.
     """
     if root.__class__ is not Value:
         raise TypeError(f"compile needs a Value, got {type(root).__name__}")
     order, batched = walk(root)
     namespace: dict[str, Any] = {}
     readable = len(order) <= READABLE_NODES
+    if batched:
+        try:
+            made = _layer_program(order, namespace)
+        except _NotAStack:
+            made = None
+        if made is not None:
+            source, shown = made
+            code = builtins.compile(source, "<autodiff.compile, layers>", "exec")
+            exec(code, namespace)  # our own generated source, made from the graph's structure only
+            names = {n: n.label or f"v{i}" for i, n in enumerate(order)}
+            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown)
+        namespace = {}
     fns = _functions(order, namespace, batched)
     names = _readable_names(order, set(namespace)) if readable else _short_names(order)
-    source = _source(order, names, namespace, fns, batched, readable)
+    if readable or batched:
+        source = _source(order, names, namespace, fns, batched, readable)
+    else:
+        source = _fast_source(order, namespace, fns)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
     return CompiledGraph(root, order, batched, names, source, namespace["program"])
@@ -196,7 +297,7 @@ def _either(prim: Primitive) -> Callable:
 
 
 # The program's own names: a label equal to one of them, or starting like a short name, is not used.
-_OWN = {"leaves", "program", "layer"}
+_OWN = {"leaves", "program"}
 
 
 def _readable_names(order: list[Value], taken: set[str]) -> dict[Value, str]:
@@ -227,14 +328,7 @@ def _source(order, names, namespace, fns, batched: bool, readable: bool) -> str:
     if readable:
         lines.append(f"{ind}# forward: every node from its parents, in topological order")
     lines.append(f"{ind}{''.join(v[n] + ', ' for n in leaves)}= [leaf.data for leaf in leaves]")
-    layers = _layers(interior) if batched else {}
     for node in interior:
-        if node in layers:
-            group = layers[node]
-            if group:
-                lines.append(f"{ind}{', '.join(v[z] for z in group)}, = layer({_layer_args(group, v)})")
-                namespace["layer"] = _layer_forward
-            continue
         lines.append(f"{ind}{v[node]} = {_forward_expr(node, v, fns, batched)}")
     lines.append(f"{ind}yield ({''.join(v[n] + ', ' for n in interior)})")
     if batched:  # the backward pass is the batched executor's (`CompiledGraph.backward`)
@@ -305,6 +399,161 @@ def _source(order, names, namespace, fns, batched: bool, readable: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+class _Registers:
+    """Local variables ``r0, r1, ...`` handed out and taken back, so that a program of 66,000 nodes
+    runs in a few hundred locals: a frame of one local per node is megabytes, and every read of it
+    misses the cache (measured: twice the time per line). A register may hold one gradient for several
+    nodes (add passes its upstream on unchanged); it is free again when none holds it."""
+
+    def __init__(self):
+        self.free: list[str] = []
+        self.count = 0
+        self.holders: dict[str, int] = {}
+
+    def take(self) -> str:
+        if self.free:
+            name = self.free.pop()
+        else:
+            name, self.count = f"r{self.count}", self.count + 1
+        self.holders[name] = 1
+        return name
+
+    def held(self, name: str) -> bool:
+        return self.holders.get(name, 0) > 0
+
+    def share(self, name: str) -> str:
+        self.holders[name] += 1
+        return name
+
+    def drop(self, name: str) -> None:
+        self.holders[name] -= 1
+        if not self.holders[name]:
+            self.free.append(name)
+
+
+def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
+    """The program of a large eager graph, written for speed rather than reading. The forward pass
+    writes each node's ``.data`` itself (the interior nodes are globals ``n<k>``: a store there costs
+    less than one into a list, and saves forward() a loop over every node) and keeps a value in a register
+    until its last use, or in a local of its own (``c<k>``) if the backward pass reads it; gradients
+    live in registers too, but for the leaves', which each have a local (``b<i>``). The same
+    operations in the same order as `_source` writes them (and as the engine runs them), so the same
+    numbers to the bit."""
+    leaves = [n for n in order if n._op is None]
+    interior = [n for n in order if n._op is not None]
+    slot = {n: k for k, n in enumerate(interior)}
+    leaf = {n: f"a{i}" for i, n in enumerate(leaves)}
+    last: dict[Value, int] = {}
+    for k, node in enumerate(interior):
+        for p in node.parents:
+            last[p] = k
+    own = [f for pair in fns.values() for f in pair]   # the primitives' functions, bound once as locals
+    namespace["FNS"], namespace["DATA"] = tuple(namespace[f] for f in own), _DATA
+    namespace.update((f"n{k}", node) for k, node in enumerate(interior))   # the nodes, as globals
+    lines = ["def program(leaves):",
+             f" {''.join(name + ', ' for name in own)}= FNS" if own else "",
+             f" {''.join(leaf[n] + ', ' for n in leaves)}= map(DATA, leaves)"]
+    # The values the backward pass reads get a local each: a read of n<k>.data would cost twice as much.
+    kept = {f"c{slot[n]}" for node in interior for n in _read_back(node) if n._op is not None}
+    regs = _Registers()
+    held: dict[Value, str] = {}   # interior values the forward pass reads again: a register, or kept
+    names = _Names(lambda n: leaf.get(n) or held[n])
+    for k, node in enumerate(interior):
+        expr = _forward_expr(node, names, fns, False)
+        for p in set(node.parents):
+            if p in held and last[p] == k and held[p] in regs.holders:
+                regs.drop(held.pop(p))
+        if f"c{k}" in kept:
+            held[node] = r = f"c{k}"
+            lines.append(f" {r} = {expr}; n{k}.data = {r}")
+        elif k < last.get(node, -1):
+            held[node] = r = regs.take()
+            lines.append(f" {r} = {expr}; n{k}.data = {r}")
+        else:
+            lines.append(f" n{k}.data = {expr}")
+    lines.append(" yield")
+
+    regs = _Registers()
+    val = _Names(lambda n: leaf.get(n) or f"c{slot[n]}")
+    g: dict[Value, str] = {}        # the register holding each interior node's gradient so far
+    mine = {n: f"b{i}" for i, n in enumerate(leaves)}
+    started: set[Value] = set()
+
+    def add(parent: Value, term: str, guard: str | None = None) -> None:
+        if parent._op is None:    # a leaf: its own local, 0.0 plus each term, as the engine adds them
+            b = mine[parent]
+            if parent not in started:
+                started.add(parent)
+                lines.append(f" {b} = 0.0 + {term} if {guard} else 0.0" if guard else f" {b} = 0.0 + {term}")
+            else:
+                lines.append(f" if {guard}: {b} += {term}" if guard else f" {b} += {term}")
+            return
+        now = g.get(parent)
+        if now is None:           # a first term is taken as it is (see `_source`)
+            if not guard and regs.held(term):
+                g[parent] = regs.share(term)
+                return
+            g[parent] = r = regs.take()
+            lines.append(f" {r} = {term} if {guard} else 0.0" if guard else f" {r} = {term}")
+        elif regs.holders[now] == 1:
+            lines.append(f" if {guard}: {now} += {term}" if guard else f" {now} += {term}")
+        else:                     # a register other nodes hold too: never add into it
+            regs.drop(now)
+            g[parent] = r = regs.take()
+            line = f"{r} = {now} + {term}"
+            lines.append(f" {line} if {guard} else {now}" if guard else f" {line}")
+
+    root = order[-1]
+    if root._op is not None:
+        g[root] = regs.take()
+        lines.append(f" {g[root]} = 1.0")
+    else:
+        started.add(root)
+        lines.append(f" {mine[root]} = 1.0")
+    for node in reversed(interior):
+        op, parents = node._op, node.parents
+        up = g.pop(node, None)
+        if up is None:            # no gradient reaches it (cannot happen: every node leads to the root)
+            up = "0.0"
+        if op is ADD:
+            add(parents[0], up)
+            add(parents[1], up)
+        elif op is MUL:
+            a, b = parents
+            add(a, f"{up} * {val[b]}")
+            add(b, f"{up} * {val[a]}")
+        elif op is RELU:   # relu(x) > 0 exactly where x > 0 (NaN: neither)
+            add(parents[0], up, f"{val[node]} > 0")
+        elif op is NEURON:
+            n = len(parents) >> 1
+            for w, x in zip(parents[:n], parents[n:-1], strict=True):
+                add(w, f"{up} * {val[x]}")
+                add(x, f"{up} * {val[w]}")
+            add(parents[-1], up)
+        else:
+            terms = [f"t{k}" for k in range(len(parents))]
+            args = ", ".join([up, val[node], *(val[p] for p in parents)])
+            lines.append(f" {', '.join(terms)}, = {fns[op][1]}({args})")
+            for p, t in zip(parents, terms, strict=True):
+                add(p, t)
+        if regs.held(up):
+            regs.drop(up)
+    lines.append(f" yield ({''.join((mine[n] if n in started else '0.0') + ', ' for n in leaves)})")
+    return "\n".join(lines) + "\n"
+
+
+def _read_back(node: Value) -> tuple[Value, ...]:
+    """The values ``node``'s step of `_fast_source`'s backward pass reads."""
+    op = node._op
+    if op is ADD:
+        return ()
+    if op is RELU:
+        return (node,)
+    if op is MUL or op is NEURON:
+        return node.parents
+    return (node, *node.parents)
+
+
 def _forward_expr(node: Value, v: dict[Value, str], fns: dict, batched: bool) -> str:
     """The expression computing ``node`` from its parents' variables, as `autodiff.engine.apply` does."""
     op, parents = node._op, node.parents
@@ -322,36 +571,283 @@ def _forward_expr(node: Value, v: dict[Value, str], fns: dict, batched: bool) ->
     return f"{fns[op][0]}({', '.join(v[p] for p in parents)})"
 
 
-def _layers(interior: list[Value]) -> dict[Value, list[Value]]:
-    """In a batched graph, fused neurons reading the same inputs (a layer, as `autodiff.engine.neurons`
-    makes it): the first maps to the whole group, computed in one product there; the others to []."""
-    groups: dict[tuple, list[Value]] = {}
-    for node in interior:
-        if node._op is NEURON:
-            n = len(node._a) >> 1
-            groups.setdefault(node._a[n:-1], []).append(node)
-    out: dict[Value, list[Value]] = {}
-    for group in groups.values():
-        if len(group) > 1:
-            out[group[0]] = group
-            out.update((z, []) for z in group[1:])
-    return out
+# ---- batched graphs: a program of matrix products per layer -------------------------------------------
 
-
-def _layer_args(group: list[Value], v: dict[Value, str]) -> str:
-    n = len(group[0]._a) >> 1
-    rows = ", ".join("(" + "".join(v[w] + ", " for w in z._a[:n]) + ")" for z in group)
-    xs = "".join(v[x] + ", " for x in group[0]._a[n:-1])
-    bs = "".join(v[z._a[-1]] + ", " for z in group)
-    return f"({rows}), ({xs}), ({bs})"
-
-
-def _layer_forward(weights, xs, biases) -> list:
-    """The z's of a layer, as `autodiff.engine.neurons` computes them: the rows of W X + b over a
-    batch when every weight and bias is one number, else each neuron's own forward."""
+def _trial(order: list[Value]) -> dict[Value, bool] | None:
+    """Which nodes' gradients the batched executor makes arrays, from one run of it on the graph as it
+    stands (every ``_grad`` put back after); None if it raised (the graph is then replayed node by node)."""
     import numpy as np
-    s = stacked([w for row in weights for w in row], list(xs))
-    if s is not None and all(b.__class__ is float for b in biases):
-        w, X = s
-        return list(w.reshape(len(weights), len(xs)) @ X + np.array(biases)[:, None])
-    return [NEURON.forward(*row, *xs, b) for row, b in zip(weights, biases, strict=True)]
+    before = [node._grad for node in order]
+    try:
+        with no_cycle_gc(), np.errstate(all="ignore"):
+            vectorized.backward(order)
+        return {node: is_array(node._grad) for node in order}
+    except (ArithmeticError, ValueError):
+        return None
+    finally:
+        for node, g in zip(order, before, strict=True):
+            node._grad = g
+
+
+class _Layer:
+    """Fused neurons reading the same inputs (``xs``), one matrix product forward (``Z = W X + b``)."""
+
+    def __init__(self, k: int, zs: list[Value]):
+        self.k, self.zs = k, zs                     # k: its number; zs: in topological order
+        n = len(zs[0]._a) >> 1
+        self.n, self.xs = n, zs[0]._a[n:-1]
+        self.row = {z: r for r, z in enumerate(zs)}
+        self.relu: dict[Value, Value] = {}          # z -> its relu, when the layer's activation is a matrix
+        self.reads: _Layer | None = None            # the layer whose activation matrix is its input
+
+
+def _stack_of_layers(order: list[Value], kinds: dict[Value, bool]) -> dict[Value, _Layer] | None:
+    """The fused layers of a batched graph (each neuron to its `_Layer`), and which layers pass a relu
+    matrix on to the next; None if a layer is not one the executor turns into matrix products."""
+    uses: dict[Value, int] = {}
+    users: dict[Value, Value] = {}
+    for node in order:
+        for p in node.parents:
+            uses[p] = uses.get(p, 0) + 1
+            users[p] = node
+    by_xs: dict[tuple, list[Value]] = {}
+    keys: dict[tuple, tuple] = {}
+    for node in order:
+        if node._op is NEURON and is_array(node.data):
+            n = len(node._a) >> 1
+            xs = node._a[n:-1]
+            if not kinds[node] or not all(p.data.__class__ is float for p in (*node._a[:n], node._a[-1])):
+                return None           # a weight holding a batch, or a δ of one number: not a layer
+            if keys.setdefault((xs[0], n), xs) != xs:
+                return None           # the executor groups by the first input: inputs must match
+            by_xs.setdefault(xs, []).append(node)
+    layers = [_Layer(k, zs) for k, zs in enumerate(by_xs.values())]
+    of = {z: layer for layer in layers for z in layer.zs}
+    reading = {layer.xs: layer for layer in layers}
+    for layer in layers:   # a relu matrix: each z read once, by its relu; the relus only by the next layer
+        relus = [users[z] if uses.get(z) == 1 else None for z in layer.zs]
+        if len(layer.zs) < 2 or not all(r is not None and r._op is RELU for r in relus):
+            continue
+        after = reading.get(tuple(relus))
+        if after is not None and all(uses.get(r) == len(after.zs) for r in relus):
+            layer.relu = dict(zip(layer.zs, relus, strict=True))
+            after.reads = layer
+    return of
+
+
+def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value]] | None:
+    """The program of a batched graph whose fused layers run as matrix products, mirroring the batched
+    executor step by step (`autodiff.vectorized.backward`): the same products on the same matrices, in
+    the same order, so the same numbers. Returns its source and the interior nodes in the order its
+    first ``yield`` gives their values; None when the graph is not one it handles."""
+    import numpy as np
+    kinds = _trial(order)
+    if kinds is None:
+        return None
+    of = _stack_of_layers(order, kinds)
+    if of is None:
+        return None
+    leaves = [n for n in order if n._op is None]
+    floats = [n for n in leaves if n.data.__class__ is float]
+    slot = {n: i for i, n in enumerate(floats)}
+    pos = {n: i for i, n in enumerate(order)}
+    index: dict[tuple, str] = {}
+
+    def ix(nodes) -> str:  # an index array into P (the float leaves' values) and GP (their gradients)
+        key = tuple(slot[p] for p in nodes)
+        if key not in index:
+            index[key] = f"I{len(index)}"
+            namespace[index[key]] = np.array(key, dtype=np.intp)
+        return index[key]
+
+    def activation(node: Value) -> _Layer | None:  # the layer whose relu matrix holds node's value
+        layer = of.get(node._a) if node._op is RELU and node._b is None else None
+        return layer if layer is not None and node in layer.relu.values() else None
+
+    def val(node: Value) -> str:
+        layer = of.get(node)
+        if layer is not None and len(layer.zs) > 1:
+            return f"Z{layer.k}[{layer.row[node]}]"
+        layer = activation(node)
+        return f"A{layer.k}[{layer.row[node._a]}]" if layer else f"v{pos[node]}"
+
+    def array(nodes: list[Value], shape: str = "") -> str:  # their numbers as a float64 array
+        if all(p in slot for p in nodes):
+            return f"P[{ix(nodes)}]" + (f".reshape({shape})" if shape else "")
+        return (f"np.array(({''.join(val(p) + ', ' for p in nodes)}), dtype=float)"
+                + (f".reshape({shape})" if shape else ""))
+
+    def inputs(layer: _Layer) -> str:  # its input matrix X, as `autodiff.primitives.stacked` makes it
+        if layer.reads:
+            return f"A{layer.reads.k}"
+        return f"stacked((), ({''.join(val(x) + ', ' for x in layer.xs)}))[1]"
+
+    def forward_expr(node: Value) -> str:  # as `autodiff.engine.apply` computes it, on floats or a batch
+        op, parents = node._op, node.parents
+        layer = of.get(node)
+        if layer is not None and parents[layer.n].data.__class__ is not float:
+            # a neuron alone: its forward over a batch, w @ X + b (on a first input of one number,
+            # the engine sums w_k x_k one by one: the primitive's forward below does too)
+            return f"{array(list(parents[:layer.n]))} @ {inputs(layer)} + {val(parents[-1])}"
+        if op is SUM_SQUARES and node._b is NARY and all(p in slot for p in parents):
+            # ((x_1² + x_2²) + x_3²) + ...: accumulate adds in that order, the primitive's own sums
+            return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1])"
+        if op in (ADD, MUL):
+            return _forward_expr(node, _Names(val), fns, True)
+        if node.data.__class__ is float and all(p.data.__class__ is float for p in parents):
+            return f"{fns[op][0]}({', '.join(val(p) for p in parents)})"
+        return f"{fns[op][0]}_batch({', '.join(val(p) for p in parents)})"
+
+    namespace.update(np=np, stacked=stacked, like=like, _acc=_acc, _sum=_sum)
+    fns = _functions(order, namespace, False)   # the forward on floats; `name_batch` over a batch
+    namespace.update({f"{fns[op][0]}_batch": op.batch for op in fns})
+    lines = ["def program(numbers, P, batches):",
+             "    # forward: a layer's z's in one product Z = W X + b, as autodiff.engine.neurons does",
+             f"    {''.join(f'v{pos[leaf]}, ' for leaf in floats)}= numbers" if floats else "",
+             f"    {''.join(f'v{pos[leaf]}, ' for leaf in leaves if leaf not in slot)}= batches"]
+    shown: list[Value] = []
+    done: set[str] = set()
+    for node in order:
+        if node._op is None:
+            continue
+        layer, relu_of = of.get(node), activation(node)
+        if layer is not None and len(layer.zs) > 1:
+            if f"Z{layer.k}" not in done:
+                done.add(f"Z{layer.k}")
+                w = array([p for z in layer.zs for p in z._a[:layer.n]], f"{len(layer.zs)}, {layer.n}")
+                b = array([z._a[-1] for z in layer.zs])
+                lines.append(f"    X{layer.k} = {inputs(layer)}")
+                lines.append(f"    Z{layer.k} = {w} @ X{layer.k} + {b}[:, None]")
+        elif relu_of is not None:
+            if f"A{relu_of.k}" not in done:
+                done.add(f"A{relu_of.k}")
+                lines.append(f"    A{relu_of.k} = {fns[RELU][0]}_batch(Z{relu_of.k})")
+        else:
+            lines.append(f"    v{pos[node]} = {forward_expr(node)}")
+        shown.append(node)
+    lines.append(f"    yield ({''.join(val(n) + ', ' for n in shown)})")
+
+    lines.append("    # backward: the batched executor's steps; GP holds the float leaves' gradients")
+    lines.append(f"    GP = np.zeros({len(floats)})")
+    grad: dict[Value, str] = {}
+
+    def acc(p: Value, term: str) -> None:
+        if p in slot:
+            lines.append(f"    GP[{slot[p]}] += _sum({term})")
+        else:
+            lines.append(f"    g{pos[p]} = _acc({grad.get(p, '0.0')}, {term}, {p.data.__class__ is float})")
+            grad[p] = f"g{pos[p]}"
+
+    def add_at(nodes: list[Value], values: str) -> None:
+        key = [slot[p] for p in nodes]
+        how = "np.add.at(GP, {i}, {t})" if len(set(key)) < len(key) else "GP[{i}] += {t}"
+        lines.append("    " + how.format(i=ix(nodes), t=values))
+
+    def flush() -> None:
+        for zs in groups.values():
+            layer = of[zs[0]]
+            n, k = layer.n, len(zs)
+            if layer.relu and len(zs) != len(layer.zs):
+                raise _NotAStack   # a layer whose relu matrix the executor takes in parts
+            if layer.relu:
+                lines.append(f"    G = np.ascontiguousarray(dZ{layer.k}[::-1])")
+            else:
+                lines.append(f"    G = np.array(({''.join(grad.get(z, '0.0') + ', ' for z in zs)}))")
+            xs = f"X{layer.k}" if len(layer.zs) > 1 else inputs(layer)
+            weights = [p for z in zs for p in z._a[:n]]
+            lines.append(f"    W = {array(weights, f'{k}, {n}')}")
+            if all(p in slot for p in weights):
+                add_at(weights, f"(G @ {xs}.T).ravel()")
+            else:
+                lines.append(f"    GW = (G @ {xs}.T).ravel().tolist()")
+                for j, p in enumerate(weights):
+                    acc(p, f"GW[{j}]")
+            biases = [z._a[-1] for z in zs]
+            if all(p in slot for p in biases):
+                add_at(biases, "G.sum(axis=1)")
+            else:
+                lines.append("    GB = G.sum(axis=1).tolist()")
+                for j, p in enumerate(biases):
+                    acc(p, f"GB[{j}]")
+            if layer.reads:
+                lines.append(f"    dA{layer.reads.k} = W.T @ G")
+            else:
+                lines.append("    dX = W.T @ G")
+                for j, x in enumerate(layer.xs):
+                    acc(x, f"dX[{j}]")
+        groups.clear()
+        waiting.clear()
+
+    root = order[-1]
+    lines.append(f"    g{pos[root]} = like(1.0, {val(root)})")
+    grad[root] = f"g{pos[root]}"
+    groups: dict[tuple, list[Value]] = {}
+    waiting: set = set()
+    for i, node in enumerate(reversed(order)):
+        op = node._op
+        if op is None:
+            continue
+        if node in waiting:
+            flush()
+        a, g = node._a, grad.get(node, "0.0")
+        layer, relu_of = of.get(node), activation(node)
+        if layer is not None:
+            groups.setdefault((a[layer.n], layer.n), []).append(node)
+            waiting.update(a)
+        elif relu_of is not None:
+            if f"dZ{relu_of.k}" not in done:
+                done.add(f"dZ{relu_of.k}")
+                lines.append(f"    dZ{relu_of.k} = np.where(Z{relu_of.k} > 0, dA{relu_of.k}, 0.0)")
+        elif op is RELU and node._b is None and is_array(a.data):
+            acc(a, f"np.where({val(a)} > 0, {g}, 0.0)")
+        elif op is NEURON and not kinds[node]:     # Σ w·x + b of one-number nodes (an L2 sum, fused)
+            n = len(a) >> 1
+            if not all(p in slot for p in a):
+                return None
+            pairs = [p for w, x in zip(a[:n], a[n:-1], strict=True) for p in (w, x)]
+            partners = [p for w, x in zip(a[:n], a[n:-1], strict=True) for p in (x, w)]
+            lines.append(f"    np.add.at(GP, {ix([*pairs, a[-1]])}, "
+                         f"np.append({g} * P[{ix(partners)}], {g}))")
+        elif op is SUM_SQUARES and not kinds[node]:
+            xs = a if node._b is NARY else (a,)
+            if not all(p in slot for p in xs):
+                return None
+            add_at(list(xs), f"{g} * (2 * P[{ix(xs)}])")
+        else:
+            terms = [f"t{i}_{k}" for k in range(len(node.parents))]
+            args = ", ".join([g, val(node), *(val(p) for p in node.parents)])
+            lines.append(f"    {', '.join(terms)}, = {fns[op][1]}({args})")
+            for p, t in zip(node.parents, terms, strict=True):
+                acc(p, t)
+    if groups:
+        flush()
+    lines.append(f"    yield GP, ({''.join(grad.get(n, '0.0') + ', ' for n in leaves if n not in slot)})")
+    return "\n".join(lines) + "\n", shown
+
+
+class _NotAStack(Exception):
+    """Raised while writing a layer program: the graph is replayed node by node instead."""
+
+
+class _Names:
+    """``names[node]``, each name made by a function (`_forward_expr` reads operands this way)."""
+
+    def __init__(self, name: Callable[[Value], str]):
+        self.name = name
+
+    def __getitem__(self, node: Value) -> str:
+        return self.name(node)
+
+
+def _sum(t):
+    """A term for a leaf holding one number: summed over the examples if it is a batch (the executor's
+    `_accumulate`)."""
+    return float(t.sum()) if t.__class__ is not float and is_array(t) else t
+
+
+def _acc(held, t, one_number: bool):
+    """The batched executor's `_accumulate` on values: ``t`` added to the gradient ``held`` (summed over
+    the examples for a node holding one number; a first term taken as it is)."""
+    if one_number:
+        t = _sum(t)
+    return t if held.__class__ is float and held == 0.0 else held + t

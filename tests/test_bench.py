@@ -30,13 +30,51 @@ def test_each_script_runs_alone_at_tiny_size(script):
     assert "deltagrad" in result.stdout
 
 
+def run_all_module():
+    sys.path.insert(0, BENCH)
+    try:
+        import run_all
+    finally:
+        sys.path.remove(BENCH)
+    return run_all
+
+
 def test_run_all_writes_the_report(tmp_path):
-    out = tmp_path / "benchmarks.md"
-    result = run_script("run_all.py", "--tiny", "--out", str(out), timeout=300)
+    out, readme = tmp_path / "benchmarks.md", tmp_path / "README.md"
+    original = open(os.path.join(os.path.dirname(BENCH), "README.md"), encoding="utf-8").read()
+    readme.write_text(original, encoding="utf-8")
+    result = run_script("run_all.py", "--tiny", "--out", str(out), "--readme", str(readme), timeout=300)
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
-    for heading in ["# Benchmarks", "### Targets", *(f"### W{k}" for k in range(1, 9))]:
+    for heading in ["# Benchmarks", "### Targets", *(f"### W{k}" for k in range(1, 9)), "### W8a",
+                    "### W8b", "### W8c", "### Targets (issue 17)"]:
         assert heading in text
+    # issue 17's figures, side by side in this one run: every contender of W7 in both processes
+    # where torch is installed, each target with its figure, and a reason for each one missed
+    tables = run_all_module().tables_in(text)
+    w7 = {(row[0], row[1]) for row in tables["W7"].rows}
+    for name in ["deltagrad eager, README loop", "deltagrad eager, micrograd's loop",
+                 "deltagrad batched, README loop", "compiled eager, README loss",
+                 "compiled batched, README loss", "closed form, numpy (W4)"]:
+        assert (name, "bare") in w7
+        if importlib.util.find_spec("torch") is not None:
+            assert (name, "torch imported") in w7
+    if importlib.util.find_spec("micrograd") is not None:
+        targets = tables["Targets 17"].rows
+        assert len(targets) == 5
+        for label, measured, met in targets:
+            assert measured.endswith("×") and met in ("yes", "no")
+            assert (met == "no") == (f"Missed, {label}:" in text)
+        assert "n/a" not in text.split("### Targets (issue 17)")[1].split("###")[0]
+    assert len(tables["W8b"].rows) >= 2 and len(tables["W8c"].rows) >= 2
+    wide = next(r for r in tables["Targets"].rows if "hidden units" in r[0])
+    assert (wide[2] == "no") == ("Batched misses 10× of the closed form at" in text)
+    # the README's quoted figures are rewritten from this file, the rest of the README left alone
+    written = readme.read_text(encoding="utf-8")
+    block = run_all_module().readme_block(text)
+    assert block in written
+    start, end = original.index("<!-- bench: begin"), original.index("<!-- bench: end -->")
+    assert written.replace(block, "") == original[:start] + original[end + len("<!-- bench: end -->"):]
     if importlib.util.find_spec("micrograd") is None:
         assert "micrograd is not installed" in text
     require(importlib.util.find_spec("micrograd") is not None, "micrograd (the benchmarks' peer)",
@@ -84,3 +122,23 @@ def test_w8a_divides_by_the_counted_nodes():
             per, unit, step, step_unit, nodes = cell.replace("(", "").replace(",", "").split()[:5]
             assert float(per) * units[unit] == pytest.approx(
                 float(step) * units[step_unit] / int(nodes), rel=0.02)
+
+
+def test_the_readme_quotes_docs_benchmarks_figures():
+    # The README's figures come from docs/benchmarks.md (make bench rewrites both): a README quoting
+    # figures the file no longer holds fails here.
+    root = os.path.dirname(BENCH)
+    text = open(os.path.join(root, "docs", "benchmarks.md"), encoding="utf-8").read()
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    block = run_all_module().readme_block(text)
+    assert "n/a" not in block
+    assert block in readme
+
+
+def test_the_readme_block_changes_with_the_figures():
+    run_all = run_all_module()
+    root = os.path.dirname(BENCH)
+    text = open(os.path.join(root, "docs", "benchmarks.md"), encoding="utf-8").read()
+    row = next(line for line in text.splitlines() if line.startswith("| compiled eager, README loss ≥"))
+    changed = text.replace(row, row.replace(row.split("|")[2], " 999.9× "))
+    assert "999.9×" in run_all.readme_block(changed) and "999.9×" not in run_all.readme_block(text)

@@ -61,9 +61,12 @@ def fresh(values, seed, fused=False, data=None):
     return root, params
 
 
-@pytest.mark.parametrize("mode", ["eager", "fused", "batched"])
+@pytest.mark.parametrize("mode", ["eager", "fused", "batched", "eager, fast", "fused, fast"])
 @pytest.mark.parametrize("seed", range(40))
-def test_replay_is_bit_identical_to_the_graph_built_again(mode, seed):
+def test_replay_is_bit_identical_to_the_graph_built_again(mode, seed, monkeypatch):
+    if mode.endswith("fast"):  # the program written for speed (registers), as large graphs get it
+        monkeypatch.setattr(autodiff.compiled, "READABLE_NODES", 0)
+        mode = mode.split(",")[0]
     rng = np.random.default_rng(seed)
     data = rng.normal(size=(2, 7)) if mode == "batched" else None
     start, later = rng.normal(size=6).tolist(), rng.normal(size=6).tolist()
@@ -194,9 +197,16 @@ def test_errors_name_what_was_wrong():
     with pytest.raises(ValueError, match="log"):
         compiled.forward()
     y = Value(700.0, "y")
-    compiled = autodiff.compile(y * y * y)
+    cube = y * y * y
+    compiled = autodiff.compile(cube)
     y.data = 1e200
-    with pytest.raises(FloatingPointError, match="root"):
+    with pytest.raises(FloatingPointError, match=r"node 'v1' \(mul\) is inf"):  # y * y, the first
+        compiled.forward()
+    assert cube.data == 700.0 ** 3                     # nothing written: all or nothing
+    z = Value(1e-300, "z")
+    compiled = autodiff.compile((z * 1e300) * 1e300)
+    z.data = 1.0
+    with pytest.raises(FloatingPointError, match="the root"):
         compiled.forward()
 
 
@@ -221,3 +231,99 @@ def test_an_accumulated_gradient_that_overflows_is_refused_as_backward_refuses_i
     with pytest.raises(FloatingPointError, match="gradient of 'w' is not finite"):
         compiled.backward()
     assert w.grad == 1e308
+
+
+def leaf_grads(root):
+    return [p.grad for p in autodiff.topological_order(root) if p.is_leaf]
+
+
+@pytest.mark.parametrize("activation, sizes, points", [("relu", [16, 16, 1], 100), ("relu", [5, 7, 3], 9),
+                                                       ("tanh", [8, 8, 1], 30), ("sigmoid", [4, 2], 12),
+                                                       ("relu", [1, 1], 5)])
+def test_a_batched_network_replays_as_matrix_products_to_the_bit(activation, sizes, points):
+    # nn's fused layers over a batch (what autodiff.engine.neurons builds): the program runs each layer
+    # as products (Z = W X + b; dW = G Xᵀ, dX = Wᵀ G) on the executor's matrices, in its row order, so
+    # every value and every leaf gradient equals the graph built again and differentiated, to the bit.
+    import nn
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(points, 0.1, rng=2)
+    model = nn.MLP(2, sizes, activation, rng=3, fused=True)
+    xs, labels = batch_columns(X), batch(2.0 * y - 1.0)
+
+    def loss():
+        scores = model(xs)
+        return nn.mean(nn.hinge(scores, [labels] * len(scores))) + nn.l2(model.weights(), 1e-3)
+    compiled = autodiff.compile(loss())
+    assert compiled.layers and " @ " in compiled.source
+    opt = nn.SGD(model.parameters(), lr=0.3)
+    for _ in range(3):
+        for leaf in compiled.leaves:
+            leaf.grad = 0.0
+        value = compiled.forward()
+        compiled.backward()
+        again = loss()
+        for leaf in autodiff.topological_order(again):
+            if leaf.is_leaf:
+                leaf.grad = 0.0
+        again.backward()
+        assert value == again.data
+        assert all(np.array_equal(a, b) for a, b in zip(leaf_grads(compiled.root), leaf_grads(again),
+                                                       strict=True))
+        for old, new in zip(autodiff.topological_order(compiled.root), autodiff.topological_order(again),
+                            strict=True):
+            assert np.array_equal(old.data, new.data)
+        opt.step()
+
+
+def test_a_layer_of_neurons_made_one_at_a_time_agrees_to_rounding():
+    # neuron() by neuron() on the same inputs, each z is w @ X; the program recognizes the layer and
+    # computes W X in one product, which may sum in another order: equal to 1e-12 relative, not the bit.
+    rng = np.random.default_rng(5)
+    xs = [batch(col) for col in rng.normal(size=(6, 40))]
+    W = [[Value(float(w)) for w in row] for row in rng.normal(size=(5, 6))]
+    b = [Value(float(x)) for x in rng.normal(size=5)]
+
+    def loss():
+        zs = [neuron(row, xs, bias) for row, bias in zip(W, b, strict=True)]
+        return mean(sum((z.tanh() for z in zs), Value(0.0)))
+    root = loss()
+    compiled = autodiff.compile(root)
+    assert compiled.layers
+    W[1][2].data += 0.25
+    compiled.forward()
+    for p in [*sum(W, []), *b]:
+        p.grad = 0.0
+    compiled.backward()
+    mine = [p.grad for p in [*sum(W, []), *b]]
+    again = loss()
+    for p in [*sum(W, []), *b]:
+        p.grad = 0.0
+    again.backward()
+    assert again.data == pytest.approx(compiled.root.data, rel=1e-12)
+    assert mine == pytest.approx([p.grad for p in [*sum(W, []), *b]], rel=1e-12, abs=1e-300)
+
+
+def test_a_batched_graph_the_layer_program_does_not_take_is_replayed_node_by_node():
+    # a fused neuron whose weight holds a batch is no layer the executor multiplies out
+    xs = [batch([1.0, 2.0, 3.0]), batch([0.5, -1.0, 2.0])]
+    w = [Value(0.3, "w0"), batch([0.1, 0.2, 0.3])]
+    root = mean(neuron(w, xs, Value(0.1, "b")).tanh())
+    compiled = autodiff.compile(root)
+    assert not compiled.layers
+    compiled.backward()
+    mine = w[0].grad
+    w[0].grad = 0.0
+    root.backward()
+    assert mine == w[0].grad
+
+
+def test_a_leaf_that_changes_kind_is_refused_in_words():
+    xs = [batch([1.0, 2.0]), batch([3.0, 4.0])]
+    W = [[Value(0.5), Value(-0.5)], [Value(0.25), Value(1.0)]]
+    b = [Value(0.0), Value(0.1)]
+    compiled = autodiff.compile(mean(sum((z.relu() for z in neurons(W, xs, b)), Value(0.0))))
+    assert compiled.layers
+    W[0][0].data = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match="held one number when the graph was compiled"):
+        compiled.forward()
