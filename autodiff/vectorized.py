@@ -26,15 +26,16 @@ def backward(order: list, held: bool = False) -> bool:
     as `Value.backward` documents): the same sums, without a pass of their own over every node.
     """
     import numpy as np
+    ndarray = np.ndarray
     kept = []         # (leaf, what it held): only those that held something else than 0 need it added
-    if held:
-        for node in order:
-            if node._op is None and (g := node._grad) is not None and (g.__class__ is not float or g):
+    leaves: list = []         # the leaves holding one number (parameters), for the check at the end
+    batch_leaves: list = []
+    for node in order:
+        if node._op is None:
+            (leaves if node.data.__class__ is float else batch_leaves).append(node)
+            if held and (g := node._grad) is not None and (g.__class__ is not float or g):
                 kept.append((node, g))
-            node._grad = 0.0
-    else:
-        for node in order:
-            node._grad = 0.0
+        node._grad = 0.0
     root = order[-1]
     root._grad = like(1.0, root.data)                 # d root / d root = 1 for each example
     # Fused neurons reading the same inputs (a layer) wait and pass their gradients on together, just
@@ -46,14 +47,11 @@ def backward(order: list, held: bool = False) -> bool:
     # every term is) and a batch's are kept for one numpy call; the leaves' are complete at the end.
     check = 0.0
     arrays: list = []
-    leaves: list = []         # the leaves holding one number (parameters)
-    batch_leaves: list = []
     node = root
     try:
         for node in reversed(order):
             op = node._op
             if op is None:
-                (leaves if node.data.__class__ is float else batch_leaves).append(node)
                 continue
             if node in waiting:
                 _flush(groups, waiting)
@@ -62,11 +60,11 @@ def backward(order: list, held: bool = False) -> bool:
                 check += g
             else:
                 arrays.append(g)
-            if op is NEURON and node.data.__class__ is not float and is_array(node.data):
+            if op is NEURON and (d := node.data).__class__ is ndarray and d.ndim:
                 n = len(a) >> 1
                 groups.setdefault((a[n], n), []).append(node)
                 waiting.update(a)
-            elif op is RELU and a.data.__class__ is not float and is_array(a.data):  # in one numpy call
+            elif op is RELU and (d := a.data).__class__ is ndarray and d.ndim:  # in one numpy call
                 _accumulate(a, np.where(a.data > 0, g, 0.0))
             elif op is NEURON and g.__class__ is float:       # a neuron of one-number nodes (an L2 sum)
                 n = len(a) >> 1
