@@ -39,6 +39,7 @@ from autodiff.primitives import (
     Data,
     Primitive,
     all_finite,
+    blas_threads,
     elu_op,
     is_array,
     leaky_relu_op,
@@ -710,7 +711,8 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     if s is None or bias.ndim != 1:
         return None
     w, X = s
-    with np.errstate(all="ignore"):  # a z that overflows is refused by `_neuron_node`, in words
+    # a z that overflows is refused by `_neuron_node`, in words; a big product at `BLAS_THREADS`
+    with np.errstate(all="ignore"), blas_threads(w.size * X.shape[1]):
         return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from operator import attrgetter
 
 from autodiff.graph import NARY, RULE_ERRORS, rule_error
-from autodiff.primitives import NEURON, RELU, SUM_SQUARES, is_array, like, stacked
+from autodiff.primitives import NEURON, RELU, SUM_SQUARES, blas_threads, is_array, like, stacked
 
 __all__ = ["backward"]
 
@@ -144,13 +144,15 @@ def _flush(groups: dict, waiting: set) -> None:
         w, X = s
         W = w.reshape(len(group), n)
         G = np.array([z._grad for z in group])            # (k, N): every neuron's δ per example
-        for z, row in zip(group, (G @ X.T).tolist(), strict=True):
+        with blas_threads(G.size * n):
+            GX, WG = G @ X.T, W.T @ G
+        for z, row in zip(group, GX.tolist(), strict=True):
             for p, t in zip(z._a[:n], row, strict=True):
                 p._grad = p._grad + t
         for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):
             b = z._a[-1]
             b._grad = b._grad + t
-        for x, t in zip(xs, W.T @ G, strict=True):
+        for x, t in zip(xs, WG, strict=True):
             _accumulate(x, t)
     groups.clear()
     waiting.clear()
