@@ -39,6 +39,7 @@ from autodiff.primitives import (
     Data,
     Primitive,
     all_finite,
+    blas_threads,
     elu_op,
     first_bad,
     is_array,
@@ -249,21 +250,12 @@ class Value:
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 if batched:
-                    import numpy as np
-                    with np.errstate(all="ignore"):  # what overflows is refused below, in words
-                        vectorized.backward(order)
+                    _backward_batched(order, before, leaves, held)
                 else:
                     eager.backward(order)
-                if not _all_finite(list(map(_GRAD, order)), batched):
-                    _check_gradients(order)
-                # Leaves accumulate: each adds what it held. Stored at once; if a sum is not finite,
-                # `before` puts every gradient back below. (The leaves that held one are picked in C.)
-                picked = list(map(is_not, held, repeat(None)))
-                leaves = list(compress(leaves, picked))
-                for node, g in zip(leaves, compress(held, picked), strict=True):
-                    node._grad = g + node._grad
-                if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):
-                    _check_accumulated([(node, node._grad) for node in leaves], order)
+                    if not _all_finite(list(map(_GRAD, order)), False):
+                        _check_gradients(order)
+                    _add_held(leaves, held, order, False)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
@@ -277,6 +269,35 @@ class Value:
 
 _new = Value.__new__
 _GRAD = attrgetter("_grad")
+
+
+def _backward_batched(order: list[Value], before: list, leaves: list[Value], held: list) -> None:
+    """The batched pass (`autodiff.vectorized`): the executor adds what the leaves held and checks that
+    every gradient is finite as it goes, so a training step pays no pass of its own for either (issue
+    12). If one is not (or a check sum overflowed), the pass runs again, the gradients are checked
+    before and after the held ones are added, and the checks name the node."""
+    import numpy as np
+    with np.errstate(all="ignore"):  # what overflows is refused below, in words
+        if vectorized.backward(order, held=True):
+            return
+        for node, g in zip(order, before, strict=True):
+            node._grad = g
+        vectorized.backward(order)
+    if not _all_finite(list(map(_GRAD, order)), True):
+        _check_gradients(order)
+    _add_held(leaves, held, order, True)
+
+
+def _add_held(leaves: list[Value], held: list, order: list[Value], batched: bool) -> None:
+    """Leaves accumulate: each adds what it held before this pass (``held``, in ``leaves``' order).
+    Stored at once; if a sum is not finite, `Value.backward` puts every gradient back. (The leaves that
+    held one are picked in C.)"""
+    picked = list(map(is_not, held, repeat(None)))
+    leaves = list(compress(leaves, picked))
+    for node, g in zip(leaves, compress(held, picked), strict=True):
+        node._grad = g + node._grad
+    if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):
+        _check_accumulated([(node, node._grad) for node in leaves], order)
 
 
 def _name(node: Value, order: list[Value]) -> str:
@@ -554,14 +575,15 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
 
     ``apply(prim, x)``, ``apply(prim, x, y)`` or ``apply(prim, x, y, z, ...)``. The one- and two-operand
     cases (nearly every node) take no ``*args`` tuple or list: that is most of the cost of a node.
-    On a batch (arrays) the primitive's ``batch_forward`` computes the value.
+    On a batch (arrays) the primitive's ``batch_forward`` computes the value; its result is checked to
+    be finite unless the primitive ``keeps_finite``.
     """
     if a.__class__ is not Value:
         a = Value(a)
     out = _new(Value)
     if b is _NONE:
         x = a.data
-        out.data = prim.forward(x) if x.__class__ is float else prim.batch(x)
+        out.data = prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
         out._a = a
         out._b = None
     elif not more:
@@ -570,7 +592,8 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         # add and mul are most nodes; `+` and `*` are their forward functions, without the call.
         x, y = a.data, b.data
         if x.__class__ is not float or y.__class__ is not float:
-            out.data = prim.batch(x, y)  # a batch: numpy's overflow warnings off, refused below in words
+            out.data = (prim.batch_forward or prim.batch)(x, y)  # a batch (`batch` says when there is no
+            # batch forward): numpy's overflow warnings off, a result that is not finite refused below
         elif prim is ADD:
             out.data = x + y
         elif prim is MUL:
@@ -591,7 +614,8 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._op = prim
     out.label = ""
     d = out.data  # `d - d` is 0.0 (false) for a finite float: one subtraction checks the common case
-    if (d - d if d.__class__ is float else is_array(d) and not all_finite(d)) or not _usual:
+    if (d - d if d.__class__ is float
+            else not prim.keeps_finite and is_array(d) and not all_finite(d)) or not _usual:
         _unusual(out, prim, (a, b, *more) if b is not _NONE else (a,))
     return out
 
@@ -784,7 +808,8 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     if s is None or bias.ndim != 1:
         return None
     w, X = s
-    with np.errstate(all="ignore"):  # a z that overflows is refused by `_neuron_node`, in words
+    # a z that overflows is refused by `_neuron_node`, in words; a big product at `BLAS_THREADS`
+    with np.errstate(all="ignore"), blas_threads(w.size * X.shape[1]):
         return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
 

@@ -10,6 +10,7 @@ import math
 import numbers
 import string
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
            "rule_result_problem", "pow_const", "leaky_relu_op",
-           "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError"]
+           "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
+           "BLAS_THREADS", "blas_threads"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -70,23 +72,27 @@ class Primitive:
     ``once_differentiable``  True: the rule works on numbers only, so no second derivatives through it
                        (`autodiff.grad` with create_graph refuses it, naming it), as PyTorch's
                        ``torch.autograd.function.once_differentiable``.
+    ``keeps_finite``   True when the forward never returns a number that is not finite from finite
+                       inputs (relu, tanh; exp raises instead): `apply` then skips its check of a
+                       batch's result (~1 µs a node). False (the default): checked.
 
     Calling a primitive applies it: on `Value`s it makes a node, on numbers it returns a float, on
     arrays an array, so ``EXP(x)`` inside a rule works in every mode.
     """
 
     __slots__ = ("name", "symbol", "arity", "forward", "vjp", "text", "batch_forward", "parse_name",
-                 "consts", "once_differentiable")
+                 "consts", "once_differentiable", "keeps_finite")
 
     def __init__(self, name: str, symbol: str, arity: int, forward: Callable, vjp: Rule,
                  text: tuple[str, ...] | str | None = None, batch_forward: Callable | None = None,
                  parse_name: str | None = None, consts: dict[str, float] | None = None,
-                 once_differentiable: bool = False):
+                 once_differentiable: bool = False, keeps_finite: bool = False):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.forward, self.vjp, self.text = forward, vjp, text
         self.batch_forward, self.parse_name = batch_forward, parse_name
         self.consts = consts or {}
         self.once_differentiable = once_differentiable
+        self.keeps_finite = keeps_finite
 
     def __call__(self, *args: Any) -> Any:
         for a in args:
@@ -143,8 +149,9 @@ def rule_result_problem(terms: Any, n: int) -> tuple[type, str] | None:
 
 def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, text=None,
            batch_forward: Callable | None = None, parse_name: str | None = None, *,
-           once_differentiable: bool = False) -> Primitive:
-    """Add a primitive to the table (see `Primitive` for the fields) and return it.
+           once_differentiable: bool = False, keeps_finite: bool = False) -> Primitive:
+    """Add a primitive to the table (see `Primitive` for the fields, ``keeps_finite`` among them) and
+    return it.
 
     Everything given is checked, and the primitive is tried once at a few points of its domain: the
     forward must give a number, the rule one term per input (a tuple of ``arity`` terms) that works on
@@ -161,7 +168,7 @@ def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, tex
         if batch_forward is not None:
             batch_forward = _checked_batch(name, batch_forward)
     prim = Primitive(name, symbol, arity, forward, vjp, text, batch_forward, parse_name,
-                     once_differentiable=once_differentiable)
+                     once_differentiable=once_differentiable, keeps_finite=keeps_finite)
     for check in PROBES if not _building else ():
         prim.vjp = check(prim)
     PRIMITIVES[name] = prim
@@ -343,10 +350,15 @@ def _finite(name: str, out, hint: str = ""):
 
 def _quiet(f: Callable) -> Callable:
     """``f`` over a batch with numpy's overflow warnings off: `apply` refuses a result that is not
-    finite with an error naming the op, so the warning would only repeat it, less clearly."""
+    finite with an error naming the op, so the warning would only repeat it, less clearly. (numpy's
+    errstate as a decorator, made at the first call: about 2.5 times cheaper than a ``with`` block.)"""
+    quiet = None
+
     def batch(*args):
-        with _np().errstate(all="ignore"):
-            return f(*args)
+        nonlocal quiet
+        if quiet is None:
+            quiet = _np().errstate(all="ignore")(f)
+        return quiet(*args)
     return batch
 
 
@@ -444,7 +456,8 @@ def _pow_term_by_logs(g: float, x: float, n: float) -> float:
     return sign * math.exp(math.log(abs(g)) + math.log(abs(n)) + (n - 1) * math.log(abs(x)))
 
 
-POW = define("pow", "**", 2, _pow_fwd, _pow_vjp, ("{y}·{x}^({y} − 1)", "{o}·log {x}"), _pow_batch)
+POW = define("pow", "**", 2, _pow_fwd, _pow_vjp, ("{y}·{x}^({y} − 1)", "{o}·log {x}"), _pow_batch,
+             keeps_finite=True)
 
 
 @lru_cache(maxsize=256)
@@ -455,7 +468,7 @@ def pow_const(n: float) -> Primitive:
         return (_pow_dx(g, x, n),)
     shown = int(n) if n == int(n) else n
     return Primitive("pow_const", f"**{shown}", 1, lambda x: _pow_fwd(x, n), vjp, ("{n}·{x}^{n1}",),
-                     lambda x: _pow_batch(x, n), None, {"n": n})
+                     lambda x: _pow_batch(x, n), None, {"n": n}, keeps_finite=True)
 
 
 # ---- exp, log ------------------------------------------------------------------------------------
@@ -488,9 +501,9 @@ def _log_batch(x):
 
 
 EXP = define("exp", "exp", 1, _exp_fwd, lambda g, out, x: (g * out,),   # d/dx e^x = e^x
-             ("e^{x}",), _exp_batch, "exp")
+             ("e^{x}",), _exp_batch, "exp", keeps_finite=True)
 LOG = define("log", "log", 1, _log_fwd, lambda g, out, x: (g / x,),     # d/dx log x = 1/x
-             ("1/{x}",), _log_batch, "log")
+             ("1/{x}",), _log_batch, "log", keeps_finite=True)
 
 
 # ---- tanh, sigmoid, relu -------------------------------------------------------------------------
@@ -537,14 +550,14 @@ def _tanh_vjp(g, out, x):
 
 
 TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every finite x: saturates to ±1
-              _tanh_vjp, ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh")
+              _tanh_vjp, ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh", keeps_finite=True)
 # d/dx σ(x) = σ(x) (1 - σ(x)) = σ(x) σ(-x): the second form keeps full relative precision in both tails
 SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
                  lambda g, out, x: (g * (out * SIGMOID(-x)),),
-                 ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid")
+                 ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid", keeps_finite=True)
 RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0,
               lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
-              ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu")
+              ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu", keeps_finite=True)
 
 
 # ---- the fused neuron and the sum over examples --------------------------------------------------
@@ -564,12 +577,45 @@ def stacked(ws, xs):
     return (w, X) if w.ndim == 1 and X.ndim == 2 else None
 
 
+#: The BLAS threads batched mode lets a matrix product use (None: numpy's own choice, one per core).
+#: A product big enough for the BLAS to split it across threads (thousands of points) waits for
+#: every thread, and on a machine whose cores are busy each thread spins for a core it shares: 330 ms
+#: instead of 1.5 ms was measured at 10,000 points on 2 loaded cores. Needs ``threadpoolctl``
+#: (``pip install deltagrad[batched]``); without it numpy's threads are left as they are.
+BLAS_THREADS: int | None = 1
+# Multiply-adds from which a product is limited: below OpenBLAS's own thresholds for starting threads
+# (a matrix-vector product from ~9,000, a matrix product from ~260,000), so small products pay nothing.
+_THREADED_GEMV, _THREADED_GEMM = 8_192, 65_536
+_controller = None
+_UNLIMITED = nullcontext()
+
+
+def blas_threads(size: int, matrix: bool = True):
+    """A context in which a product of ``size`` multiply-adds (``matrix``: of two matrices, else of a
+    matrix and a vector) uses at most `BLAS_THREADS` threads; a null context for a small product, with
+    `BLAS_THREADS` None, or without threadpoolctl. Process-wide while it lasts, as BLAS settings are."""
+    global _controller
+    if size < (_THREADED_GEMM if matrix else _THREADED_GEMV) or BLAS_THREADS is None:
+        return _UNLIMITED
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _controller = False
+        else:
+            _controller = ThreadpoolController()   # finds the loaded BLAS once (~0.5 ms)
+    if _controller is False:
+        return _UNLIMITED
+    return _controller.limit(limits=BLAS_THREADS, user_api="blas")   # ~10 µs in and out
+
+
 def _neuron_fwd(*inputs):
     # Same order of additions as w0*x0 + w1*x1 + ... + b built from binary nodes: bit-identical.
     n = len(inputs) // 2
     if inputs[n].__class__ is not float and (s := stacked(inputs[:n], inputs[n:-1])):
         w, X = s
-        return w @ X + inputs[-1]                 # a batch: one matrix product over the examples
+        with blas_threads(X.size, matrix=False):
+            return w @ X + inputs[-1]             # a batch: one matrix product over the examples
     z = 0.0
     for w, x in zip(inputs[:n], inputs[n:2 * n], strict=True):
         z = z + w * x
@@ -583,7 +629,9 @@ def _neuron_vjp(g, out, *inputs):
         # A batch: each weight (one number) gets Σ_i g_i x_ik, all in one product; each input g w_k.
         w, X = s
         b = inputs[-1]
-        return (*(X @ g).tolist(), *_np().multiply.outer(w, g), g if is_array(b) else float(g.sum()))
+        with blas_threads(X.size, matrix=False):
+            Xg = X @ g
+        return (*Xg.tolist(), *_np().multiply.outer(w, g), g if is_array(b) else float(g.sum()))
     return (*[g * x for x in inputs[n:2 * n]], *[g * w for w in inputs[:n]], g)
 
 
@@ -598,14 +646,13 @@ def like(g, x):
 # is each input's partner (dz/dw_k = x_k, dz/dx_k = w_k, dz/db = 1), written by `autodiff.steps`.
 NEURON = define("neuron", "Σwx+b", -1, _neuron_fwd, _neuron_vjp, "{partner}", _quiet(_neuron_fwd))
 def _examples_sum(x) -> float:
-    with _np().errstate(all="ignore"):  # a sum that overflows: `apply` refuses it, naming the op
-        return float(x.sum())
+    return float(x.sum())
 
 
 # the sum over the examples of a batch (see autodiff.batched); one example: the identity
 EXAMPLES_SUM = define("examples_sum", "Σ examples", 1, lambda x: x,
                       lambda g, out, x: (like(g, x),),        # d/dx_i Σ_i x_i = 1 for every example
-                      "1", _examples_sum)
+                      "1", _quiet(_examples_sum))   # a sum that overflows: `apply` refuses it
 
 
 def _sum_squares(*xs):
@@ -704,22 +751,23 @@ def _normal_pdf(x):
     return EXP(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
 
 
-SQRT = define("sqrt", "sqrt", 1, _sqrt_fwd, _sqrt_vjp, ("1/(2·{o})",), _sqrt_batch, "sqrt")
+SQRT = define("sqrt", "sqrt", 1, _sqrt_fwd, _sqrt_vjp, ("1/(2·{o})",), _sqrt_batch, "sqrt",
+              keeps_finite=True)
 ABS = define("abs", "abs", 1, abs, lambda g, out, x: (g * _sign(x),),        # sign(x), 0 at 0
-             ("sign({x})",), lambda x: _np().abs(x), "abs")
+             ("sign({x})",), lambda x: _np().abs(x), "abs", keeps_finite=True)
 SIN = define("sin", "sin", 1, math.sin, lambda g, out, x: (g * COS(x),),     # d/dx sin x = cos x
-             ("cos {x}",), lambda x: _np().sin(x), "sin")
+             ("cos {x}",), lambda x: _np().sin(x), "sin", keeps_finite=True)
 COS = define("cos", "cos", 1, math.cos, lambda g, out, x: (-(g * SIN(x)),),  # d/dx cos x = -sin x
-             ("−sin {x}",), lambda x: _np().cos(x), "cos")
+             ("−sin {x}",), lambda x: _np().cos(x), "cos", keeps_finite=True)
 SOFTPLUS = define("softplus", "softplus", 1, _softplus_fwd,
                   lambda g, out, x: (g * SIGMOID(x),),                     # d/dx log(1 + e^x) = σ(x)
-                  ("σ({x})",), _softplus_batch, "softplus")
+                  ("σ({x})",), _softplus_batch, "softplus", keeps_finite=True)
 # Φ, the standard normal CDF, a primitive so that gelu's derivative can be differentiated again.
 NORMAL_CDF = define("normal_cdf", "Φ", 1, _normal_cdf, lambda g, out, x: (g * _normal_pdf(x),),
-                    ("φ({x})",), _map(_normal_cdf))
+                    ("φ({x})",), _map(_normal_cdf), keeps_finite=True)
 GELU = define("gelu", "gelu", 1, lambda x: x * _normal_cdf(x),
               lambda g, out, x: (g * (NORMAL_CDF(x) + x * _normal_pdf(x)),),  # Φ(x) + x φ(x)
-              ("Φ({x}) + {x}·φ({x})",), lambda x: x * _map(_normal_cdf)(x), "gelu")
+              ("Φ({x}) + {x}·φ({x})",), lambda x: x * _map(_normal_cdf)(x), "gelu", keeps_finite=True)
 
 
 def _max_share(x, y):
@@ -731,10 +779,10 @@ def _max_share(x, y):
 
 MAXIMUM = define("maximum", "max", 2, max, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
                  ("[{x} > {y}] (½ at a tie)", "[{y} > {x}] (½ at a tie)"),
-                 lambda x, y: _np().maximum(x, y), "maximum")
+                 lambda x, y: _np().maximum(x, y), "maximum", keeps_finite=True)
 MINIMUM = define("minimum", "min", 2, min, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
                  ("[{x} < {y}] (½ at a tie)", "[{y} < {x}] (½ at a tie)"),
-                 lambda x, y: _np().minimum(x, y), "minimum")
+                 lambda x, y: _np().minimum(x, y), "minimum", keeps_finite=True)
 
 
 @lru_cache(maxsize=64)
@@ -745,7 +793,8 @@ def leaky_relu_op(slope: float = 0.01) -> Primitive:
     return Primitive("leaky_relu", "leaky_relu", 1, lambda x: x if x > 0 else slope * x,
                      lambda g, out, x: (g * _where(_number(x) > 0, 1.0, slope),),
                      (f"[{{x}} > 0] + {s}·[{{x}} ≤ 0]",),
-                     lambda x: _np().where(x > 0, x, slope * x), "leaky_relu", {"slope": slope})
+                     lambda x: _np().where(x > 0, x, slope * x), "leaky_relu", {"slope": slope},
+                     keeps_finite=-1 <= slope <= 1)         # slope·x overflows for a slope beyond ±1
 
 
 @lru_cache(maxsize=64)
@@ -766,7 +815,7 @@ def elu_op(alpha: float = 1.0) -> Primitive:
     return Primitive("elu", "elu", 1, lambda x: x if x > 0 else alpha * math.expm1(x), vjp,
                      (f"[{{x}} > 0] + {a}·e^{{x}}·[{{x}} ≤ 0]",),
                      lambda x: _np().where(x > 0, x, alpha * _np().expm1(_np().minimum(x, 0.0))),
-                     "elu", {"alpha": alpha})
+                     "elu", {"alpha": alpha}, keeps_finite=True)  # |α(e^x − 1)| <= |α| for x <= 0
 
 
 LEAKY_RELU = PRIMITIVES["leaky_relu"] = leaky_relu_op(0.01)
