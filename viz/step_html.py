@@ -16,7 +16,7 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
-from viz.levels import LEVELS, Group, deltas, describe, formula, groups, neuron_units, regroup
+from viz.levels import LEVELS, LOSS, Group, deltas, describe, formula, groups, neuron_units, regroup
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
 
@@ -164,6 +164,7 @@ def _group_item(g: Group, walk: Walkthrough, unit: dict, steps: list, offset: in
          "value": d}
         for key, z, d in deltas(g, walk, unit)]
     return {"level": g.level, "phase": g.phase, "first": offset + g.start, "last": offset + g.stop - 1,
+            "title": g.title, "loss": g.key == LOSS,
             "nodes": nodes, "text": describe(g, walk, unit), "asks": asks, "math": formula(g, walk, unit),
             "hint": describe(g, walk, unit, ask=True) if predict and asks else ""}
 
