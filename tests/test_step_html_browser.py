@@ -207,7 +207,7 @@ def test_hostile_labels_run_nothing_and_show_verbatim(browser, tmp_path, predict
     assert mode == ("dg-predict" if predict else "dg-step")
     names = page.eval_on_selector_all(NAMES, "els => els.map(e => e.textContent)")
     assert set(HOSTILE) | {"<b>out</b>"} <= set(names)
-    svg_text = page.eval_on_selector("#dg-diagram svg", "e => e.textContent")
+    svg_text = page.text_content("#dg-diagram")
     for label in HOSTILE:   # graphviz draws the labels as text (it turns the line separators into breaks)
         assert label.split("\u2028")[0] in svg_text, label
     page.close()
@@ -309,6 +309,15 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     page.click("#dg-zoom-in")
     assert page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width") == \
         pytest.approx(width * 1.25, rel=1e-3)
+    widths = page.eval_on_selector_all("#dg-diagram > svg",
+                                       "els => els.map(s => s.getBoundingClientRect().width)")
+    assert widths == pytest.approx([width * 1.25] * len(widths), rel=1e-3)  # graphviz's edges and boxes alike
+    if not by_hand:  # graphviz's edges in an SVG behind the boxes', so a step repaints no edge
+        where = page.eval_on_selector_all("#dg-diagram g.edge",
+                                          "els => els.map(e => e.ownerSVGElement.className.baseVal)")
+        assert len(where) > 300 and set(where) == {"dg-edges"}
+        assert page.eval_on_selector_all("#dg-diagram > svg", "els => els.map(e => e.className.baseVal)") == \
+            ["dg-edges", "dg-front"]
     page.keyboard.press("-")
     page.keyboard.press("0")
     assert page.inner_text("#dg-zoom-level") == "100%"

@@ -28,6 +28,23 @@
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
+  // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
+  // own (stepper.css): a step restyles boxes and rewrites numbers, and the browser then rasters again
+  // only the changed areas of the boxes' layer, no longer the hundreds of edges crossing each of them
+  // (the README loss's 337 into its L2 node made that most of a step's time).
+  const edgeSvg = svg && splitEdges(svg);
+  function splitEdges(s) {
+    const graph = s.querySelector(":scope > g.graph"), edges = graph ? graph.querySelectorAll(":scope > g.edge") : [];
+    if (!edges.length) return null;
+    const back = s.cloneNode(false), g = graph.cloneNode(false), paper = graph.querySelector(":scope > polygon");
+    if (paper) g.appendChild(paper);  // graphviz's white background, now behind the edges
+    g.append(...edges);
+    back.appendChild(g);
+    back.classList.add("dg-edges");
+    s.classList.add("dg-front");
+    s.before(back);
+    return back;
+  }
   const boxEl = new Map();  // SVG id -> <g>
   const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
   D.nodes.forEach((n, i) => {
@@ -187,6 +204,7 @@
     idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
     if (n.own) ownerName.set(n.id, n.name);
   }
+  const NATURAL = new Intl.Collator("en", { numeric: true });  // made once: localeCompare makes one a call
   function shortNames(id, list) {
     const m = /^(.*\.neurons\.\d+)\.[^.]+$/.exec(ownerName.get(id) || "");
     const prefix = m ? m[1] + "." : "";
@@ -198,8 +216,7 @@
       else for (let k = run[0]; k <= run[1]; k++) out.push("w." + k);
       run = null;
     };
-    const natural = (x, y) => x.localeCompare(y, "en", { numeric: true });
-    for (const name of [...list].sort(natural)) {
+    for (const name of [...list].sort(NATURAL.compare)) {
       const short = prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
       const w = prefix && /^w\.(\d+)$/.exec(short);
       if (w && run && +w[1] === run[1] + 1) { run[1]++; continue; }
@@ -669,8 +686,10 @@
     const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
     if (svg) {
-      svg.setAttribute("width", W0 * zoom);
-      svg.setAttribute("height", H0 * zoom);
+      for (const el of edgeSvg ? [svg, edgeSvg] : [svg]) {
+        el.setAttribute("width", W0 * zoom);
+        el.setAttribute("height", H0 * zoom);
+      }
     } else canvas.style.zoom = zoom;  // the tiles scale together
     box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
     box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
