@@ -191,8 +191,15 @@
   }
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
-  let marked = [], wasAsked = new Set();
-  function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
+  // The classes a step gives (current, touched, focus), element -> its set: a step changes only the
+  // classes that differ from the last step's, so the boxes both steps mark are not restyled or repainted.
+  let marked = new Map(), want = new Map(), wasAsked = new Set();
+  function mark(el, cls) { if (el) { if (!want.has(el)) want.set(el, new Set()); want.get(el).add(cls); } }
+  function applyMarks() {
+    for (const [el, classes] of marked) for (const c of classes) if (!want.get(el)?.has(c)) el.classList.remove(c);
+    for (const [el, classes] of want) for (const c of classes) if (!marked.get(el)?.has(c)) el.classList.add(c);
+    [marked, want] = [want, new Map()];
+  }
 
   // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
   // uses are written inside the neuron's box that holds them, as graphviz names them inside a neuron
@@ -248,7 +255,7 @@
       if (!names.has(n.id)) names.set(n.id, []);
       if (!names.get(n.id).includes(n.name)) names.get(n.id).push(n.name);
     }
-    for (const [id, box] of insideEl) if (!names.has(id)) box.t.textContent = "";
+    for (const [id, box] of insideEl) if (!names.has(id) && box.text) { box.t.textContent = ""; box.text = ""; }
     for (const [id, list] of names) {
       const box = insideBox(id), lines = [""];
       for (const word of shortNames(id, list)) {
@@ -256,6 +263,8 @@
         if (last && last.length + 2 + word.length > box.chars) lines.push(word);
         else lines[lines.length - 1] = last ? last + ", " + word : word;
       }
+      if (box.text === lines.join("\n")) continue;  // as the last step left it: not written again
+      box.text = lines.join("\n");
       box.t.textContent = "";
       lines.forEach((line, k) => {
         const span = document.createElementNS(SVGNS, "tspan");
@@ -406,14 +415,12 @@
     $("dg-hint").textContent = hide ? f.hint : "";
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
-    for (const [el, cls] of marked) el.classList.remove(cls);
-    marked = [];
     const current = nodesOf(it);
     showOpened(it);
     for (const i of touchedOf(it)) { mark(boxOf(i), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
     for (const i of current) {
       const g = boxOf(i);
-      if (g) g.classList.remove("dg-touched");
+      want.get(g)?.delete("dg-touched");
       mark(g, "dg-current");
       if (tableBox.open) mark(rows[i], "dg-current");
     }
@@ -441,8 +448,9 @@
     if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
       const focus = boxOf(current[forward ? current.length - 1 : 0]);
       mark(focus, "dg-focus");
-      keepInView(focus);
     }
+    applyMarks();
+    if (current.length) keepInView(boxOf(current[forward ? current.length - 1 : 0]));
     markOverflow($("dg-math"));
     if (inspected !== null) markOverflow($("dg-inspector"));
   }
