@@ -1,7 +1,7 @@
 """The HTML stepper in a real headless Chromium (Playwright): buttons and arrow keys move the highlight,
 the right numbers show, gradients appear as the backward pass reaches them, predict mode accepts a right
 answer and rejects a wrong one, the page makes no network request, and it works inside a notebook's
-iframe.  Set UPDATE_SCREENSHOTS=1 to refresh docs/stepper.png from these tests."""
+iframe.  Set UPDATE_SCREENSHOTS=1 to refresh docs/stepper*.png and the stepper figures from these tests."""
 
 from __future__ import annotations
 
@@ -576,6 +576,8 @@ def test_opening_a_layer_and_a_neuron_shows_them_in_place_on_the_drawing(browser
     assert min(page.eval_on_selector_all(f"#dg-open-{i} text", FONT_PX)) >= 11 - 1e-3
     page.click(f"#dg-open-{i} text")                          # a click inspects it, as on the diagram
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[i]])
+    if os.environ.get("UPDATE_SCREENSHOTS") and not fused:
+        page.screenshot(path=str(DOCS / "stepper_open.png"))
     page.keyboard.press("c")                                   # the neuron closes: its panel goes
     assert page.query_selector_all("#dg-diagram .dg-open-op") == []
     assert page.query_selector("#dg-open-frame") is not None
