@@ -1,7 +1,7 @@
 """The HTML stepper in a real headless Chromium (Playwright): buttons and arrow keys move the highlight,
 the right numbers show, gradients appear as the backward pass reaches them, predict mode accepts a right
 answer and rejects a wrong one, the page makes no network request, and it works inside a notebook's
-iframe.  Set UPDATE_SCREENSHOTS=1 to refresh docs/stepper.png from these tests."""
+iframe.  Set UPDATE_SCREENSHOTS=1 to refresh docs/stepper*.png and the stepper figures from these tests."""
 
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ def test_hostile_labels_run_nothing_and_show_verbatim(browser, tmp_path, predict
     assert mode == ("dg-predict" if predict else "dg-step")
     names = page.eval_on_selector_all(NAMES, "els => els.map(e => e.textContent)")
     assert set(HOSTILE) | {"<b>out</b>"} <= set(names)
-    svg_text = page.eval_on_selector("#dg-diagram svg", "e => e.textContent")
+    svg_text = page.text_content("#dg-diagram")
     for label in HOSTILE:   # graphviz draws the labels as text (it turns the line separators into breaks)
         assert label.split("\u2028")[0] in svg_text, label
     page.close()
@@ -309,6 +309,15 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     page.click("#dg-zoom-in")
     assert page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width") == \
         pytest.approx(width * 1.25, rel=1e-3)
+    widths = page.eval_on_selector_all("#dg-diagram > svg",
+                                       "els => els.map(s => s.getBoundingClientRect().width)")
+    assert widths == pytest.approx([width * 1.25] * len(widths), rel=1e-3)  # graphviz's edges and boxes alike
+    if not by_hand:  # graphviz's edges in an SVG behind the boxes', so a step repaints no edge
+        where = page.eval_on_selector_all("#dg-diagram g.edge",
+                                          "els => els.map(e => e.ownerSVGElement.className.baseVal)")
+        assert len(where) > 300 and set(where) == {"dg-edges"}
+        assert page.eval_on_selector_all("#dg-diagram > svg", "els => els.map(e => e.className.baseVal)") == \
+            ["dg-edges", "dg-front"]
     page.keyboard.press("-")
     page.keyboard.press("0")
     assert page.inner_text("#dg-zoom-level") == "100%"
@@ -388,7 +397,9 @@ def write_speed_section():
             "written out (a square per weight; drawn in layers). A step is timed from "
             "the click on Next until the next frame is painted (script, style, layout, scrolling the "
             "current node into view and painting, software rendering); median / worst of 30 steps from "
-            "the start of each pass.\n\n"
+            "the start of each pass; graphviz's edges are drawn in an SVG behind its boxes, a layer of its "
+            "own that a step does not repaint. The machine has 2 cores shared with other work: load average "
+            f"{os.getloadavg()[0]:.1f} (1 min) when this was written.\n\n"
             "| graph | nodes | page written in | size | neuron level, forward | neuron level, backward "
             "| op level, forward | op level, backward |\n"
             "|---|---|---|---|---|---|---|---|\n" + "\n".join(MEASURED[k] for k in sorted(MEASURED)) + "\n\n"
@@ -509,6 +520,106 @@ def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
     page.press("#dg-find", "Enter")
     assert "no node is called" in page.inner_text("#dg-nav-msg")
     assert page.evaluate("document.activeElement.id") == "dg-find"
+    assert errors == []
+
+
+OPEN_OPS = "els => els.map(e => +e.id.slice('dg-open-'.length))"
+FOCUS_IN_VIEW = IN_VIEW.replace("#dg-diagram svg .dg-focus", "#dg-diagram .dg-focus")
+
+
+def step_until(page, text: str, limit: int = 400) -> None:
+    for _ in range(limit):
+        if text in page.inner_text("#dg-text"):
+            return
+        page.keyboard.press("ArrowRight")
+    raise AssertionError(f"no step says {text!r}")
+
+
+@pytest.mark.parametrize("fused, by_hand", [(False, False), (True, True)],
+                         ids=["eager-graphviz-collapsed", "fused-layered"])
+def test_opening_a_layer_and_a_neuron_shows_them_in_place_on_the_drawing(browser, tmp_path, fused, by_hand):
+    """Issue 14: opening a neuron (o) expanded the step list but not the drawing. Now the opened neuron's
+    scalar operations are drawn in place (a box each, the current step highlighted inside, in view, its
+    numbers filled), an opened layer is framed, and c takes each away again; on graphviz's collapsed
+    drawing and on the layered drawing of a bigger graph."""
+    from autodiff import grad
+    from viz import step_html
+    from viz.levels import neuron_units
+
+    loss, _ = readme_network(fused, by_hand)
+    order = topological_order(loss)
+    stepper = step_html(loss, tmp_path / "open.html", level="layer")
+    assert stepper.drawing == ("layered" if by_hand else "graphviz, neurons collapsed")
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    step_until(page, "layer 2, backward")
+    assert page.query_selector("#dg-open-frame") is None
+    page.keyboard.press("o")                                   # the layer: framed, its neurons one by one
+    assert "layer 2, opened" in page.text_content("#dg-open-frame")
+    step_until(page, "layer 2 · neuron 3, backward")
+    assert page.query_selector("#dg-open-frame") is not None
+    page.keyboard.press("o")                                   # the neuron: its operations drawn
+    unit = neuron_units(order)
+    ops = sorted(i for i, n in enumerate(order) if unit.get(n) == (1, 2))
+    assert sorted(page.eval_on_selector_all("#dg-diagram .dg-open-op", OPEN_OPS)) == ops
+    assert len(ops) == (2 if fused else 16 + 15 + 2)           # z and a; or 16 w·x, their sum, + b, relu
+    for _ in range(1 if fused else 2):                        # an operation past the first, inside it
+        page.keyboard.press("ArrowRight")
+    text = page.inner_text("#dg-text")
+    current = page.eval_on_selector_all("#dg-diagram .dg-current", "els => els.map(e => e.id)")
+    assert len(current) == 1 and current[0].startswith("dg-open-"), current
+    i = int(current[0][len("dg-open-"):])
+    assert i in ops and text.startswith("step ") and f"{stepper.walkthrough.names[order[i]]}.grad" in text
+    assert page.evaluate(FOCUS_IN_VIEW)                       # scrolled to the current operation
+    g = grad(loss, [order[i]])[0]
+    assert page.text_content(f"#dg-open-{i} .dg-num").endswith("∇ " + fmt(g))
+    assert min(page.eval_on_selector_all(f"#dg-open-{i} text", FONT_PX)) >= 11 - 1e-3
+    page.click(f"#dg-open-{i} text")                          # a click inspects it, as on the diagram
+    assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[i]])
+    if os.environ.get("UPDATE_SCREENSHOTS") and not fused:
+        page.screenshot(path=str(DOCS / "stepper_open.png"))
+    page.keyboard.press("c")                                   # the neuron closes: its panel goes
+    assert page.query_selector_all("#dg-diagram .dg-open-op") == []
+    assert page.query_selector("#dg-open-frame") is not None
+    page.keyboard.press("c")                                   # and the layer
+    assert page.query_selector("#dg-open-frame") is None
+    page.keyboard.press("o")
+    page.keyboard.press("ArrowRight")                          # out of the opened layer: no frame
+    step_until(page, "layer 1, backward")
+    assert page.query_selector("#dg-open-frame") is None
+    assert errors == []
+
+
+def test_predict_mode_inside_a_neuron_opened_on_the_drawing(browser, tmp_path):
+    """Predict mode in an opened neuron: the gradient asked for shows as ? on its box in the panel
+    until it is answered right."""
+    from autodiff import grad
+    from viz import step_html
+
+    loss, _ = readme_network(False, False)
+    order = topological_order(loss)
+    stepper = step_html(loss, tmp_path / "predict-open.html", predict=True, level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    for _ in range(3):                                         # seed, the loss, past layer 3's neuron
+        if page.is_visible("#dg-predict"):
+            page.click("#dg-reveal")
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("o")                                   # a neuron of layer 2, opened
+    assert page.is_visible("#dg-predict")
+    asks = page.eval_on_selector_all("#dg-predict input", "els => els.map(e => +e.id.slice(7))")
+    assert len(asks) == 1
+    i = asks[0]                                                # its z: the relu's step asks for z.grad
+    assert order[i].label.endswith(".z") and page.query_selector(f"#dg-open-{i}") is not None
+    assert page.text_content(f"#dg-open-{i} .dg-num").endswith("∇ ?")
+    page.fill(f"#dg-ask-{i}", "12345")
+    page.click("#dg-check")
+    assert page.text_content(f"#dg-open-{i} .dg-num").endswith("∇ ?")
+    g = grad(loss, [order[i]])[0]
+    page.fill(f"#dg-ask-{i}", repr(g))
+    page.press(f"#dg-ask-{i}", "Enter")
+    assert "Right" in page.inner_text("#dg-predict-result")
+    assert page.text_content(f"#dg-open-{i} .dg-num").endswith("∇ " + fmt(g))
     assert errors == []
 
 

@@ -176,24 +176,39 @@ class _Neuron:
             index = _USES[self.walk] = (len(self.walk.backward), found)
         return index[1].get(node, [])
 
-    def backward(self, ask: bool = False) -> str:
-        """∂L/∂a as the sum over its uses (the next layer's w·δ), then δ = f'(z)·∂L/∂a."""
+    def numbers(self, steps: Sequence | None = None) -> dict | None:
+        """The numbers of δ = f′(z) · ∂L/∂a, ∂L/∂a = Σ_k w_k δ_k over the uses of the neuron's output:
+        ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms`` [(local, upstream), …],
+        ``sum`` = ∂L/∂a and ``delta``; None for a neuron without z. ``steps``: where to look for a's
+        backward step (default the whole pass)."""
         walk, z, a = self.walk, self.z, self.a
         if z is None:
-            return ""
+            return None
         out = a if a is not None else z
         uses = self.uses(out)
         total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
-        terms = " + ".join(f"{_paren(loc)}·{_paren(up)}" for loc, up, _ in uses) or "1 (the output)"
-        name = "∂L/∂a" if out is not z else "δ = ∂L/∂z"
-        line = f"{name} = Σ over its uses of w·δ (or local·upstream) = {terms} = {'?' if ask else fmt(total)}"
-        if out is z:
+        found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _ in uses], "sum": total,
+                 "delta": total}
+        if out is not z:
+            step = next(s for s in (walk.backward if steps is None else steps) if s.node is a)
+            found |= {"act": a.primitive.symbol, "f1": walk.at(step.local[0]),
+                      "delta": walk.at(step.contributions[0])}
+        return found
+
+    def backward(self, ask: bool = False, steps: Sequence | None = None) -> str:
+        """∂L/∂a as the sum over its uses (the next layer's w·δ), then δ = f'(z)·∂L/∂a."""
+        m = self.numbers(steps)
+        if m is None:
+            return ""
+        terms = " + ".join(f"{_paren(loc)}·{_paren(up)}" for loc, up in m["terms"]) or "1 (the output)"
+        name = "δ = ∂L/∂z" if not m["act"] else "∂L/∂a"
+        line = f"{name} = Σ over its uses of w·δ (or local·upstream) = {terms} = " \
+               f"{'?' if ask else fmt(m['sum'])}"
+        if not m["act"]:
             return line
-        step = next(s for s in walk.backward if s.node is a)
-        f1 = walk.at(step.local[0])
-        delta = "?" if ask else fmt(walk.at(step.contributions[0]))
-        return (line + f"\nδ = ∂L/∂z = {a.primitive.symbol}′(z) · ∂L/∂a = {_paren(f1)} · "
-                f"{'?' if ask else _paren(total)} = {delta}")
+        delta = "?" if ask else fmt(m["delta"])
+        return (line + f"\nδ = ∂L/∂z = {m['act']}′(z) · ∂L/∂a = {_paren(m['f1'])} · "
+                f"{'?' if ask else _paren(m['sum'])} = {delta}")
 
 
 _RUNS_SHOWN = 8  # runs of step numbers a coarse step's header lists before "…"
@@ -238,7 +253,7 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     lines = [head + ":"]
     for key, members in by_neuron.items():
         n = _Neuron(walk, members)
-        body = n.forward() if group.phase == "forward" else n.backward(ask)
+        body = n.forward() if group.phase == "forward" else n.backward(ask, steps)
         prefix = f"  neuron {key[1] + 1}: " if group.level == "layer" else "  "
         lines.append(prefix + body.replace("\n", "\n" + " " * len(prefix)))
     if group.phase == "backward":
@@ -249,23 +264,12 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
 
 def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:
     """The numbers of a neuron's backward step for the page's typeset formula
-    δ = f′(z) · Σ_k w_k δ_k: ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms``
-    [(local, upstream), …] over the uses of its output, ``sum`` and ``delta``; None for another step."""
+    δ = f′(z) · Σ_k w_k δ_k (`_Neuron.numbers`: ``act``, ``f1``, ``terms``, ``sum``, ``delta``); None
+    for another step."""
     if group.level != "neuron" or group.phase != "backward" or group.key == LOSS:
         return None
-    members = [s.node for s in walk.backward[group.start:group.stop]]
-    n = _Neuron(walk, members)
-    if n.z is None:
-        return None
-    out = n.a if n.a is not None else n.z
-    uses = n.uses(out)
-    total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
-    terms = [[loc, up] for loc, up, _ in uses]
-    if out is n.z:
-        return {"act": "", "f1": 1.0, "terms": terms, "sum": total, "delta": total}
-    step = next(s for s in walk.backward[group.start:group.stop] if s.node is n.a)  # a step of this group
-    return {"act": n.a.primitive.symbol, "f1": walk.at(step.local[0]), "terms": terms, "sum": total,
-            "delta": walk.at(step.contributions[0])}
+    steps = walk.backward[group.start:group.stop]
+    return _Neuron(walk, [s.node for s in steps]).numbers(steps)  # a's step is one of this group's
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:

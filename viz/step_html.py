@@ -9,13 +9,14 @@ import html
 import json
 import math
 import re
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
-from viz.levels import LEVELS, Group, deltas, describe, formula, groups, neuron_units, regroup
+from viz.levels import LEVELS, LOSS, Group, deltas, describe, formula, groups, neuron_units, regroup
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
 
@@ -163,6 +164,7 @@ def _group_item(g: Group, walk: Walkthrough, unit: dict, steps: list, offset: in
          "value": d}
         for key, z, d in deltas(g, walk, unit)]
     return {"level": g.level, "phase": g.phase, "first": offset + g.start, "last": offset + g.stop - 1,
+            "title": g.title, "loss": g.key == LOSS,
             "nodes": nodes, "text": describe(g, walk, unit), "asks": asks, "math": formula(g, walk, unit),
             "hint": describe(g, walk, unit, ask=True) if predict and asks else ""}
 
@@ -248,17 +250,24 @@ class HtmlStepper:
                 'style="width:100%;height:720px;border:1px solid #ddd" title="deltagrad stepper"></iframe>')
 
 
+@cache
+def _template():
+    """The page's Jinja2 template with its CSS and script, compiled once per process."""
+    from jinja2 import Environment
+
+    css, js = _static("stepper.css"), _static("stepper.js")
+    assert "</" not in css and "</script" not in js.lower(), "static files must not close their element"
+    return Environment(autoescape=True, keep_trailing_newline=True).from_string(_static("stepper.html")), \
+        css, js
+
+
 def _render_page(*, title: str, svg: str, data: str, predict: bool, level: str, levels: list[str]) -> str:
     """The page from the package's template: title and attributes autoescaped by Jinja2; the SVG (drawn
     by graphviz or `viz.layered`, which escape every label), the JSON (`json_for_script`), the CSS and
     the script go in as they are."""
-    from jinja2 import Environment
     from markupsafe import Markup
 
-    css, js = _static("stepper.css"), _static("stepper.js")
-    assert "</" not in css and "</script" not in js.lower(), "static files must not close their element"
-    env = Environment(autoescape=True, keep_trailing_newline=True)
-    page = env.from_string(_static("stepper.html"))
+    page, css, js = _template()
     return page.render(title=title, css=Markup(css), js=Markup(js), svg=Markup(svg), data=Markup(data),
                        mode="predict" if predict else "step", level=level,
                        levels=[(lv, _LEVEL_TEXT[lv]) for lv in levels])

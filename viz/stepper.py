@@ -255,17 +255,19 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
         widths[i] = max(min(least, need[i]), widths[i] - max(excess(), 0))
 
     abbreviated = min(14, max([len(_short(c[0][0])) for c in cells] + [4]))  # all whole as l1.n12.w15
+
+    def split_grad() -> None:  # "old → new" on two lines: the grad column as wide as the wider part
+        nonlocal split
+        split = True
+        widths[4] = max([len(p) for c in cells for p in c[0][4].replace(" → ", " →\n").split("\n")]
+                        + [len("grad")])
+
     cuts = [lambda: shrink(2, 30), lambda: shrink(0, 20), lambda: shrink(2, 12), lambda: shown.remove(2),
-            lambda: None, lambda: shrink(0, abbreviated), lambda: shown.remove(1), lambda: shrink(0, 4)]
-    for k, cut in enumerate(cuts):
+            split_grad, lambda: shrink(0, abbreviated), lambda: shown.remove(1), lambda: shrink(0, 4)]
+    for cut in cuts:
         if excess() <= 0:
             break
-        if k == 4:  # "old → new" split: the wider of "old →" and "new"
-            split = True
-            widths[4] = max([len(p) for c in cells for p in c[0][4].replace(" → ", " →\n").split("\n")]
-                            + [len("grad")])
-        else:
-            cut()
+        cut()
     return shown, widths, split
 
 

@@ -28,6 +28,23 @@
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
+  // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
+  // own (stepper.css): a step restyles boxes and rewrites numbers, and the browser then rasters again
+  // only the changed areas of the boxes' layer, no longer the hundreds of edges crossing each of them
+  // (the README loss's 337 into its L2 node made that most of a step's time).
+  const edgeSvg = svg && splitEdges(svg);
+  function splitEdges(s) {
+    const graph = s.querySelector(":scope > g.graph"), edges = graph ? graph.querySelectorAll(":scope > g.edge") : [];
+    if (!edges.length) return null;
+    const back = s.cloneNode(false), g = graph.cloneNode(false), paper = graph.querySelector(":scope > polygon");
+    if (paper) g.appendChild(paper);  // graphviz's white background, now behind the edges
+    g.append(...edges);
+    back.appendChild(g);
+    back.classList.add("dg-edges");
+    s.classList.add("dg-front");
+    s.before(back);
+    return back;
+  }
   const boxEl = new Map();  // SVG id -> <g>
   const numEl = [];          // node -> its <text> of numbers (only a node with its own box)
   D.nodes.forEach((n, i) => {
@@ -174,8 +191,15 @@
   }
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
-  let marked = [], wasAsked = new Set();
-  function mark(el, cls) { if (el) { el.classList.add(cls); marked.push([el, cls]); } }
+  // The classes a step gives (current, touched, focus), element -> its set: a step changes only the
+  // classes that differ from the last step's, so the boxes both steps mark are not restyled or repainted.
+  let marked = new Map(), want = new Map(), wasAsked = new Set();
+  function mark(el, cls) { if (el) { if (!want.has(el)) want.set(el, new Set()); want.get(el).add(cls); } }
+  function applyMarks() {
+    for (const [el, classes] of marked) for (const c of classes) if (!want.get(el)?.has(c)) el.classList.remove(c);
+    for (const [el, classes] of want) for (const c of classes) if (!marked.get(el)?.has(c)) el.classList.add(c);
+    [marked, want] = [want, new Map()];
+  }
 
   // A node drawn inside a collapsed neuron (its a too) has no box showing its name: the names the step
   // uses are written inside the neuron's box that holds them, as graphviz names them inside a neuron
@@ -187,6 +211,7 @@
     idCount.set(n.id, (idCount.get(n.id) || 0) + 1);
     if (n.own) ownerName.set(n.id, n.name);
   }
+  const NATURAL = new Intl.Collator("en", { numeric: true });  // made once: localeCompare makes one a call
   function shortNames(id, list) {
     const m = /^(.*\.neurons\.\d+)\.[^.]+$/.exec(ownerName.get(id) || "");
     const prefix = m ? m[1] + "." : "";
@@ -198,8 +223,7 @@
       else for (let k = run[0]; k <= run[1]; k++) out.push("w." + k);
       run = null;
     };
-    const natural = (x, y) => x.localeCompare(y, "en", { numeric: true });
-    for (const name of [...list].sort(natural)) {
+    for (const name of [...list].sort(NATURAL.compare)) {
       const short = prefix && name.startsWith(prefix) ? name.slice(prefix.length) : name;
       const w = prefix && /^w\.(\d+)$/.exec(short);
       if (w && run && +w[1] === run[1] + 1) { run[1]++; continue; }
@@ -227,11 +251,11 @@
     const names = new Map();
     for (const i of [...current, ...touched]) {
       const n = D.nodes[i];
-      if (idCount.get(n.id) < 2 || !boxEl.get(n.id)) continue;  // a box of its own shows its name
+      if (idCount.get(n.id) < 2 || !boxEl.get(n.id) || (overlay && overlay.boxes.has(i))) continue;  // a box of its own shows its name
       if (!names.has(n.id)) names.set(n.id, []);
       if (!names.get(n.id).includes(n.name)) names.get(n.id).push(n.name);
     }
-    for (const [id, box] of insideEl) if (!names.has(id)) box.t.textContent = "";
+    for (const [id, box] of insideEl) if (!names.has(id) && box.text) { box.t.textContent = ""; box.text = ""; }
     for (const [id, list] of names) {
       const box = insideBox(id), lines = [""];
       for (const word of shortNames(id, list)) {
@@ -239,6 +263,8 @@
         if (last && last.length + 2 + word.length > box.chars) lines.push(word);
         else lines[lines.length - 1] = last ? last + ", " + word : word;
       }
+      if (box.text === lines.join("\n")) continue;  // as the last step left it: not written again
+      box.text = lines.join("\n");
       box.t.textContent = "";
       lines.forEach((line, k) => {
         const span = document.createElementNS(SVGNS, "tspan");
@@ -248,6 +274,128 @@
         box.t.appendChild(span);
       });
     }
+  }
+
+
+  // ---- a step opened in place on the drawing ----------------------------------------------------------
+  // An opened neuron draws its scalar operations in a panel just below its box (over whatever is there):
+  // the operations whose inputs all come from outside it (w·x, a fused neuron's z) on the left, each
+  // other one on the right at the row of its last operand, so a running sum reads top to bottom; each
+  // op a box with its name, halo and line of numbers, which the step highlights and fills as it does the
+  // diagram's own. An opened layer is framed. Both show while the current step is inside them.
+  // graphviz's drawing gets them in its own coordinates; the layered drawing as a tile of its own.
+  const parentsOf = new Map();
+  for (const fr of D.frames) if (fr.kind === "forward") parentsOf.set(fr.node, fr.touched);
+  const layeredDiv = D.layered && canvas ? canvas.querySelector(".dg-layered") : null;
+  let overlay = null;  // {key, els: [elements added], boxes: node -> <g>, nums: node -> <text>}
+  const boxOf = (i) => (overlay && overlay.boxes.get(i)) || boxEl.get(D.nodes[i].id);
+
+  function around(it, lv) {  // the opened group of level lv the step lies in, or null
+    for (const k of opened) {
+      const g = D.groups[k];
+      if (g.level === lv && !g.loss && g.first <= it.first && it.last <= g.last) return k;
+    }
+    return null;
+  }
+  function showOpened(it) {
+    const k = around(it, "neuron"), l = around(it, "layer");
+    // on graphviz's full drawing a neuron's operations are already there, each in its box
+    const drawn = k !== null && !D.layered && D.groups[k].nodes.every((i) => D.nodes[i].own);
+    const key = (drawn ? null : k) + "/" + l;
+    if (overlay && overlay.key === key) return;
+    if (overlay) for (const el of overlay.els) el.remove();
+    overlay = { key, els: [], boxes: new Map(), nums: new Map() };
+    if (l !== null) frameLayer(D.groups[l]);
+    if (k !== null && !drawn) drawNeuron(D.groups[k]);
+  }
+  function layerOf(el) {  // where an overlay goes: beside el, in el's coordinates
+    if (!layeredDiv) return { add: (g) => { el.parentNode.appendChild(g); return g; } };
+    return { add: (g, b) => {  // a tile of its own over the layered drawing, at b
+      const tile = svgEl("svg", { class: "dg-tile dg-opened", width: b.width, height: b.height,
+        viewBox: b.x + " " + b.y + " " + b.width + " " + b.height,
+        style: "position:absolute;left:" + b.x + "px;top:" + b.y + "px;overflow:visible" });
+      tile.appendChild(g);
+      layeredDiv.appendChild(tile);
+      return tile;
+    } };
+  }
+  function svgEl(tag, attrs, text) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function frameLayer(g) {
+    const boxes = [...new Set(g.nodes.map((i) => boxEl.get(D.nodes[i].id)))].filter(Boolean);
+    if (!boxes.length) return;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const el of boxes) {
+      const b = el.querySelector(".dg-halo").getBBox();
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+    }
+    const b = { x: x0 - 10, y: y0 - 30, width: x1 - x0 + 20, height: y1 - y0 + 44 };
+    const frame = svgEl("g", { id: "dg-open-frame", class: "dg-open-frame" });
+    frame.append(svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 10 }),
+                 svgEl("text", { class: "dg-open-title", x: b.x + 8, y: b.y + 16 }, g.title + ", opened (c closes)"));
+    overlay.els.push(layerOf(boxes[0]).add(frame, b));
+  }
+  function drawNeuron(g) {
+    const inside = new Set(g.nodes), nodes = [...g.nodes].sort((a, b) => a - b);
+    const ROW = 48, BOX = 26, PAD = 12, HEAD = 30, GAP = 48, CHAR = 7.4;
+    const col = new Map(), row = new Map(), free = [0, 0], width = [150, 150];
+    for (const i of nodes) {
+      const own = (parentsOf.get(i) || []).filter((p) => inside.has(p));
+      const c = own.length ? 1 : 0;
+      const r = Math.max(free[c], ...own.map((p) => row.get(p)));
+      col.set(i, c); row.set(i, r); free[c] = r + 1;
+      width[c] = Math.max(width[c], (D.nodes[i].name.length + 2 + D.nodes[i].op.length) * CHAR + 16);
+    }
+    const w = PAD + width[0] + GAP + width[1] + PAD, h = HEAD + Math.max(...free) * ROW + PAD;
+    const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
+    if (!anchor) return;
+    const a = anchor.querySelector(".dg-halo").getBBox();
+    let x = a.x, y = a.y + a.height + 8;
+    if (!layeredDiv) {  // kept inside graphviz's drawing where it fits
+      const all = anchor.parentNode.getBBox();
+      x = Math.max(all.x, Math.min(x, all.x + all.width - w));
+      if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
+    }
+    const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
+    panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }),
+                 svgEl("text", { class: "dg-open-title", x: x + PAD, y: y + 19 },
+                       g.title + ": its operations (c closes)"));
+    const at = (i) => [x + PAD + (col.get(i) ? width[0] + GAP : 0), y + HEAD + row.get(i) * ROW];
+    for (const i of nodes) {
+      const [bx, by] = at(i), bw = width[col.get(i)];
+      for (const p of parentsOf.get(i) || []) {
+        if (!inside.has(p)) continue;
+        const [px, py] = at(p), pw = width[col.get(p)];
+        const d = col.get(p) === col.get(i)  // down the right column: round its right side
+          ? `M${px + pw},${py + BOX / 2}C${px + pw + 30},${py + BOX / 2} ${bx + bw + 30},${by + BOX / 2} ${bx + bw},${by + BOX / 2}`
+          : `M${px + pw},${py + BOX / 2}L${bx},${by + BOX / 2}`;
+        panel.appendChild(svgEl("path", { class: "dg-open-edge", d }));
+      }
+    }
+    for (const i of nodes) {
+      const [bx, by] = at(i), bw = width[col.get(i)], n = D.nodes[i];
+      const box = svgEl("g", { id: "dg-open-" + i, class: "dg-open-op" });
+      box.append(svgEl("rect", { class: "dg-halo", x: bx - 4, y: by - 4, width: bw + 8, height: BOX + 22, rx: 6 }),
+                 svgEl("rect", { class: "dg-open-box", x: bx, y: by, width: bw, height: BOX, rx: 5 }),
+                 svgEl("text", { class: "dg-label", x: bx + 8, y: by + 18 }, n.name + "  " + n.op));
+      const t = svgEl("text", { class: "dg-num", x: bx + bw / 2, y: by + BOX + 13, "text-anchor": "middle" });
+      t.append(document.createTextNode(""), svgEl("tspan", { class: "dg-g" }));
+      box.appendChild(t);
+      panel.appendChild(box);
+      overlay.boxes.set(i, box);
+      overlay.nums.set(i, t);
+      if (shown[i] !== undefined) writeNumbers(t, ...shown[i].split("\u0000"));
+    }
+    overlay.els.push(layerOf(anchor).add(panel, { x, y, width: w, height: h }));
+  }
+  function writeNumbers(t, v, g, known) {
+    t.parentNode.classList.toggle("dg-pending", !known);
+    t.firstChild.data = v;
+    t.lastChild.textContent = g ? "  ∇ " + g : "";
   }
 
   function render() {
@@ -267,13 +415,12 @@
     $("dg-hint").textContent = hide ? f.hint : "";
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
-    for (const [el, cls] of marked) el.classList.remove(cls);
-    marked = [];
     const current = nodesOf(it);
-    for (const i of touchedOf(it)) { mark(boxEl.get(D.nodes[i].id), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
+    showOpened(it);
+    for (const i of touchedOf(it)) { mark(boxOf(i), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
     for (const i of current) {
-      const g = boxEl.get(D.nodes[i].id);
-      if (g) g.classList.remove("dg-touched");
+      const g = boxOf(i);
+      want.get(g)?.delete("dg-touched");
       mark(g, "dg-current");
       if (tableBox.open) mark(rows[i], "dg-current");
     }
@@ -292,20 +439,18 @@
       const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
       if (shown[i] === line) continue;
       shown[i] = line;
-      const t = numEl[i];
-      if (t) {
-        t.parentNode.classList.toggle("dg-pending", !known);
-        t.firstChild.data = v;
-        t.lastChild.textContent = g ? "  ∇ " + g : "";
-      }
+      if (numEl[i]) writeNumbers(numEl[i], v, g, known ? "k" : "");
+      const t = overlay && overlay.nums.get(i);
+      if (t) writeNumbers(t, v, g, known ? "k" : "");
     }
     if (tableBox.open) drawRows(redraw);
     if (inspected !== null) inspect(inspected);
     if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
-      const focus = boxEl.get(D.nodes[current[forward ? current.length - 1 : 0]].id);
+      const focus = boxOf(current[forward ? current.length - 1 : 0]);
       mark(focus, "dg-focus");
-      keepInView(focus);
     }
+    applyMarks();
+    if (current.length) keepInView(boxOf(current[forward ? current.length - 1 : 0]));
     markOverflow($("dg-math"));
     if (inspected !== null) markOverflow($("dg-inspector"));
   }
@@ -497,7 +642,7 @@
   function inspect(i) {
     inspected = i;
     for (const el of document.querySelectorAll(".dg-inspected")) el.classList.remove("dg-inspected");
-    const g = boxEl.get(D.nodes[i].id);
+    const g = boxOf(i);
     if (g) g.classList.add("dg-inspected");
     const it = items[cur], hide = hidden(it), s = state(it, hide), n = D.nodes[i];
     const box = $("dg-inspector");
@@ -549,8 +694,10 @@
     const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
     if (svg) {
-      svg.setAttribute("width", W0 * zoom);
-      svg.setAttribute("height", H0 * zoom);
+      for (const el of edgeSvg ? [svg, edgeSvg] : [svg]) {
+        el.setAttribute("width", W0 * zoom);
+        el.setAttribute("height", H0 * zoom);
+      }
     } else canvas.style.zoom = zoom;  // the tiles scale together
     box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
     box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
@@ -583,6 +730,7 @@
     if (dragged) return;
     const g = e.target.closest && e.target.closest("g[id]");
     if (!g) return;
+    if (g.id.startsWith("dg-open-") && g.classList.contains("dg-open-op")) { inspect(+g.id.slice(8)); return; }
     const i = D.nodes.findIndex((n) => n.id === g.id && n.own);
     if (i >= 0) inspect(i);
   });
