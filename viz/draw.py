@@ -515,6 +515,9 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
         titles = _pin(pic, rankdir, key)
         g.graph_attr.update(layout="neato", inputscale="72", splines="false", overlap="true",
                             outputorder="edgesfirst")
+        # out of a box's side facing the next layer and into the side facing the last, as dot draws
+        g.edge_attr.update(tailport="e", headport="w") if rankdir == "LR" else \
+            g.edge_attr.update(tailport="s", headport="n")
         for attr in ("newrank", "mclimit"):
             del g.graph_attr[attr]
     _emit(g, pic, titles)

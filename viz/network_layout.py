@@ -186,6 +186,11 @@ def place(items: list[Item], order_key: Callable[[str], tuple]) -> tuple[dict[st
             for it in by_col[c]:
                 near = [v[n] for n in (it.parents or users[it.name]) if n in v]
                 want[it.name] = sum(near) / len(near) if near else 0.0
+                if group is late:  # a constant the loss reads: off the line into its user, on the side
+                    user = by_name[users[it.name][0]]  # away from the user's other operands
+                    others = [v[p] for p in user.parents if p != it.name and p in v]
+                    side = 1 if others and sum(others) / len(others) < v[user.name] - 1 else -1
+                    want[it.name] += side * (it.across / 2 + ROW_GAP)
             low = float("-inf")  # the centre of the last placed: the column keeps their order
             for it in sorted(by_col[c], key=lambda it: (want[it.name], order_key(it.name))):
                 room = it.across + ROW_GAP
