@@ -16,7 +16,10 @@ every node and edge carries an ``id`` that survives into the SVG (the HTML stepp
     legend      the legend
 
 With ``collapse="neuron"`` a neuron is one box with the id ``n{i}`` of its output (its ``a``, or its ``z``
-when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j).
+when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j); the box
+``all{i}`` and its edge ``e{i}_all`` stand for the many values hidden in the neurons that op{i} reads
+(nn.l2's Σ w²). A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
+an invisible point ``cl{L}_{J}_title`` that makes room for its title); other graphs by dot.
 """
 
 from __future__ import annotations
@@ -489,7 +492,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
 
     Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
     ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
-    "layer L+1 · neuron J+1" in reading order (layers left to right, neurons top to bottom by index),
+    "layer L+1 · neuron J+1" and placed in reading order by `viz.network_layout` (layers left to right,
+    neurons and their weights top to bottom by index; graphviz only draws the edges),
     their nodes show the label without the neuron's prefix, and the pre-activation ``z`` is drawn with a
     double outline and its grad shown as δ. An unlabelled root after a network is titled "loss". Labels
     are shown verbatim (controls and lone surrogates as escapes such as ``\\x07``).

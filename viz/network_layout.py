@@ -19,6 +19,7 @@ ROW_GAP = 30         # between boxes stacked in one column (the stepper writes a
 NEURON_GAP = 14      # between two neurons' frames of one layer
 FRAME = 8            # graphviz's margin between a cluster's frame and its nodes
 TITLE = 18           # the room a cluster's title takes above its nodes
+FAN = 5              # more before a layer, per neuron in it, up to 4 × LAYER_GAP
 
 
 @dataclass
@@ -107,10 +108,14 @@ def place(items: list[Item], order_key: Callable[[str], tuple]) -> tuple[dict[st
     for it in items:
         if it.neuron is not None:
             layer_cols.setdefault(_layer_rank(it.neuron), []).append(col[it.name])
-    edges_at = {min(cs) for cs in layer_cols.values()} | {max(cs) + 1 for cs in layer_cols.values()}
+    extra = dict.fromkeys([max(cs) + 1 for cs in layer_cols.values()], LAYER_GAP)
+    wide = {r: len({it.neuron for it in items if it.neuron is not None and _layer_rank(it.neuron) == r})
+            for r in layer_cols}
+    for r, cs in layer_cols.items():  # a full fan of edges from the layer before needs room to spread
+        extra[min(cs)] = LAYER_GAP + min(FAN * wide[r], 4 * LAYER_GAP)
     start = [0.0] * ncol
     for c in range(1, ncol):
-        start[c] = start[c - 1] + thick[c - 1] + COLUMN_GAP + (LAYER_GAP if c in edges_at else 0)
+        start[c] = start[c - 1] + thick[c - 1] + COLUMN_GAP + extra.get(c, 0)
     u = {it.name: start[col[it.name]] + thick[col[it.name]] / 2 for it in items}
     by_name = {it.name: it for it in items}
 
