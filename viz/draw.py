@@ -424,7 +424,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = size_of(attrs_of[name])
         items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
                           parents[name], late=name.startswith("all")))
-    at, titles = place(items, order_key)
+    at, titles = place(items, order_key, title_across=lr)
 
     def pos(u: float, v: float) -> str:  # graphviz's y grows upwards
         return f"{u:.1f},{-v:.1f}!" if lr else f"{v:.1f},{-u:.1f}!"

@@ -94,11 +94,15 @@ def _spot(want: float, size: float, low: float, blocked: list[tuple[float, float
     return min(ok, key=lambda c: (abs(c - want), c))
 
 
-def place(items: list[Item], order_key: Callable[[str], tuple]) -> tuple[dict[str, tuple[float, float]],
-                                                                        dict[tuple, tuple[float, float]]]:
+Point = tuple[float, float]
+
+
+def place(items: list[Item], order_key: Callable[[str], tuple],
+          title_across: bool = True) -> tuple[dict[str, Point], dict[tuple, Point]]:
     """(item name -> centre (u, v) in points, u along the layers and v across them, growing down;
     neuron -> where its cluster's title spacer goes). ``items`` come parents first; ``order_key``
-    orders the items a column holds in one neuron (leaves: w.0, w.1, …, b)."""
+    orders the items a column holds in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes
+    above its band (``title_across``, for LR), or before its first column (TB)."""
     col = _columns(items)
     ncol = max(col.values(), default=0) + 1
     thick = [0.0] * ncol
@@ -169,9 +173,10 @@ def place(items: list[Item], order_key: Callable[[str], tuple]) -> tuple[dict[st
             for c in range(min(cs), max(cs) + 1):
                 blocked.setdefault(c, []).append((at - ROW_GAP / 2, at + pad + bottom - top + low_pad
                                                   + ROW_GAP / 2))
-            if ms[0].framed:
-                first = min(ms, key=lambda it: (col[it.name], v[it.name]))
-                titles[key] = (u[first.name], top + shift - TITLE)
+            if ms[0].framed:  # graphviz writes the title at the frame's top: above the band (LR), or
+                first = min(ms, key=lambda it: (col[it.name], v[it.name]))  # above the first column (TB)
+                titles[key] = ((u[first.name], top + shift - TITLE) if title_across else
+                               (min(u[it.name] - it.along / 2 for it in ms) - TITLE, v[first.name]))
             at += pad + bottom - top + low_pad + NEURON_GAP
 
     # the rest (inputs, the loss and its constants): level with what they connect to, clear of the bands
