@@ -15,7 +15,7 @@ __all__ = ["Item", "items_in_order", "legend_spot", "place", "size_of"]
 # points (1/72 inch) at the diagrams' 12-point type; a preset with bigger type scales them (viz.presets)
 COLUMN_GAP = 30      # between two columns of boxes (room for the edge and its arrow)
 LAYER_GAP = 24       # more, before and after a layer's neurons (their cluster frames)
-ROW_GAP = 30         # between boxes stacked in one column (the stepper writes a name above, numbers below)
+ROW_GAP = 40         # between boxes stacked in one column (the stepper writes a name above, numbers below)
 NEURON_GAP = 14      # between two neurons' frames of one layer
 FRAME = 8            # graphviz's margin between a cluster's frame and its nodes
 TITLE = 18           # the room a cluster's title takes above its nodes
