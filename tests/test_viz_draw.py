@@ -464,20 +464,25 @@ def test_clusters_and_weights_are_written_in_reading_order():
                 [f"w.{k}" for k in range(len(neuron.w))]
 
 
-def test_each_layers_neurons_are_chained_in_index_order():
-    for collapse in (None, "neuron"):
+def test_each_layers_neurons_are_pinned_in_index_order():
+    """A network's nodes carry positions of our own (graphviz only routes the edges): each layer's
+    neurons top to bottom by index, the layers left to right (with rankdir TB: turned a quarter)."""
+    for collapse, rankdir in ((None, "LR"), ("neuron", "LR"), ("neuron", "TB")):
         loss, model = float_mlp_loss([16, 16, 1] if collapse else [4, 4, 1])
         order = topological_order(loss)
-        chains = re.findall(r"\{rank=same; ([^\[]*) \[style=invis\]\}", draw(loss, collapse=collapse,
-                                                                          max_nodes=1000).source)
+        source = draw(loss, collapse=collapse, rankdir=rankdir, max_nodes=1000).source
+        assert "layout=neato" in source and "rank=same" not in source
+        nodes, _, _ = parse(source)
         trace = model.trace([0.5, -1.5])       # the same model's nodes, to name what each layer holds
-        assert len(chains) == 2                 # one per layer of more than one neuron
-        for L, chain in enumerate(chains):
-            names = chain.split(" -> ")
-            want = [v for v in order if v.label in {
-                (trace.a if collapse else trace.z)[L][j].label for j in range(16 if collapse else 4)}]
-            want.sort(key=lambda v: nn.locate(v.label).neuron)
-            assert names == [f"n{order.index(v)}" for v in want]
+        lefts = []
+        for L in range(3):
+            labels = [(trace.a if collapse else trace.z)[L][j].label for j in range(len(trace.z[L]))]
+            at = {v.label: nodes[f"n{order.index(v)}"]["pos"] for v in order if v.label in labels}
+            xy = [tuple(float(c) for c in at[label].rstrip("!").split(",")) for label in labels]
+            across = [-y for _, y in xy] if rankdir == "LR" else [x for x, _ in xy]
+            assert across == sorted(across) and len(set(across)) == len(across)  # index order, no ties
+            lefts.append(min(x if rankdir == "LR" else -y for x, y in xy))
+        assert lefts == sorted(lefts)
 
 
 def test_a_model_called_on_floats_draws_each_input_once():

@@ -238,6 +238,134 @@ def test_layers_left_to_right_neurons_and_weights_top_to_bottom(sizes, collapse)
     assert xs == sorted(xs)                                     # layers left to right
 
 
+def shapes() -> list[list[int]]:
+    """Hidden widths 1..8 at depths 1, 2 (all 64 pairs) and 3 (a sample), each with one output."""
+    import random
+    rng = random.Random(14)
+    return ([[w, 1] for w in range(1, 9)] + [[a, b, 1] for a in range(1, 9) for b in range(1, 9)]
+            + [[rng.randint(1, 8), rng.randint(1, 8), rng.randint(1, 8), 1] for _ in range(8)])
+
+
+def json_layout(graph) -> tuple[dict[str, tuple[float, float, float, float]], list[tuple]]:
+    """(node name -> (x, y, width, height) in points, [(cluster, x1, y1, x2, y2)]) as the real dot
+    lays ``graph`` out (-Tjson; y grows upwards)."""
+    import json
+    import subprocess
+    done = subprocess.run([require_dot(), "-Tjson"], input=graph.source.encode(), capture_output=True,
+                          check=True)
+    nodes, frames = {}, []
+    for o in json.loads(done.stdout).get("objects", []):
+        if o.get("name", "").startswith("cluster"):
+            frames.append((o["name"], *map(float, o["bb"].split(","))))
+        elif "pos" in o:
+            x, y = map(float, o["pos"].split(","))
+            nodes[o["name"]] = (x, y, float(o["width"]) * 72, float(o["height"]) * 72)
+    return nodes, frames
+
+
+def overlapping(boxes: list[tuple]) -> list[tuple[str, str]]:
+    """Pairs of (name, x1, y1, x2, y2) rectangles that overlap by more than half a point."""
+    import itertools
+    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2)
+            if a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5 and a[2] < b[4] - 0.5 and b[2] < a[4] - 0.5]
+
+
+def reading_order_problems(sizes, fused, on_values, collapse) -> list[str]:
+    """What is out of place in the real layout of MLP(2, sizes)'s loss: neurons and weights not top to
+    bottom by index, a layer not right of the one before, inputs drawn more than once, an unlabelled
+    loss, boxes or cluster frames on top of each other."""
+    import random
+
+    import nn
+    model = nn.MLP(2, sizes, activation="tanh", rng=random.Random(0), fused=fused)
+    x = [Value(0.5, "x1"), Value(-1.5, "x2")] if on_values else [0.5, -1.5]
+    loss = nn.squared_error(model(x), [1.0])
+    order = topological_order(loss)
+    pos = {v: i for i, v in enumerate(order)}
+    graph = draw(loss, collapse=collapse, max_nodes=100_000)
+    at, frames = json_layout(graph)
+    by_label = {v.label: v for v in order if v.label}
+    bad, right_of_last = [], None
+    for L, layer in enumerate(model.layers):
+        role = "a" if collapse and layer.activation != "linear" else "z"
+        names = [f"n{pos[by_label[n.prefix + role]]}" for n in layer.neurons]
+        ys = [at[n][1] for n in names]
+        if any(a <= b for a, b in zip(ys, ys[1:], strict=False)):
+            bad.append(f"layer {L + 1}: neurons out of index order")
+        for j, n in enumerate(layer.neurons if collapse is None else ()):
+            wy = [at[f"n{pos[w]}"][1] for w in n.w]
+            if any(a <= b for a, b in zip(wy, wy[1:], strict=False)):
+                bad.append(f"layer {L + 1} neuron {j + 1}: weights out of index order")
+        left = min(at[n][0] - at[n][2] / 2 for n in names)
+        if right_of_last is not None and left <= right_of_last:
+            bad.append(f"layer {L + 1} is not right of layer {L}")
+        right_of_last = max(at[n][0] + at[n][2] / 2 for n in names)
+    inputs = [v for v in order if v.is_leaf and v.label in ("x.0", "x.1", "x1", "x2")]
+    if sorted(f"n{pos[v]}" in at for v in inputs) != [True, True]:
+        bad.append(f"{len(inputs)} input boxes for 2 inputs")
+    if "<B>loss</B>" not in node_line(graph, f"n{pos[loss]}"):
+        bad.append("the loss is not labelled")
+    rects = [(n, x - w / 2, y - h / 2, x + w / 2, y + h / 2) for n, (x, y, w, h) in at.items()
+             if not n.endswith("_title")]
+    bad += [f"{a} overlaps {b}" for a, b in overlapping(rects)[:1]]
+    bad += [f"{a} overlaps {b}" for a, b in overlapping(frames)[:1]]
+    return bad
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_every_layer_shape_is_drawn_in_reading_order(depth):
+    """The real dot's layout (read back from -Tjson, not from our pins) of every shape of the sweep: each
+    shape drawn expanded in one of the four ways a model is built and called (eager or fused, on floats or
+    on Values; in turn) and collapsed. (The full sweep, every way for every shape, is 624 drawings;
+    it found nothing either.)"""
+    import itertools
+    ways = itertools.cycle(itertools.product((False, True), (False, True)))
+    problems = []
+    for sizes in [s for s in shapes() if len(s) == depth + 1]:
+        fused, on_values = next(ways)
+        for collapse in (None, "neuron"):
+            problems += [f"{sizes} fused={fused} values={on_values} collapse={collapse}: {p}"
+                         for p in reading_order_problems(sizes, fused, on_values, collapse)]
+    assert problems == []
+
+
+def node_line(graph, name: str) -> str:
+    """The DOT line of node ``name``."""
+    return next(line for line in graph.body if line.startswith(f"\t{name} ["))
+
+
+def loss_l2(order):
+    """The Σ w² node nn.l2 makes (the sum_squares primitive)."""
+    return next(v for v in order if v.primitive is not None and v.primitive.name == "sum_squares")
+
+
+def test_the_readme_loss_collapsed_bundles_its_l2_edges_and_fits_a_slide(tmp_path):
+    """nn.l2 reads all 304 weights: collapsed, one thick edge from a box naming them, placed after the
+    network (no edge crosses the drawing); the slide preset's PNG is 16:9 and nothing overlaps."""
+    from tests.test_step_html_levels import mlp_loss
+    loss, model = mlp_loss(False)
+    graph = draw(loss, collapse="neuron", max_nodes=5000)
+    at, _ = json_layout(graph)
+    bundle = [n for n in at if n.startswith("all")]
+    assert len(bundle) == 1
+    label = node_line(graph, bundle[0])
+    assert "all 304 weights w" in label and "layers 1–3" in label
+    order = topological_order(loss)
+    x, _, w, _ = at[f"n{next(i for i, v in enumerate(order) if v.label == 'layers.2.neurons.0.z')}"]
+    assert at[bundle[0]][0] - at[bundle[0]][2] / 2 > x + w / 2          # after the network
+    into = [e for e in graph.body if f"-> op{order.index(loss_l2(order))} " in e]
+    assert len(into) == 1 and bundle[0] in into[0]                      # one edge, from the bundle
+    expanded = draw(loss, max_nodes=100_000).body
+    assert sum(f"-> op{order.index(loss_l2(order))} " in e for e in expanded) == 304
+    rects = [(n, x - w / 2, y - h / 2, x + w / 2, y + h / 2) for n, (x, y, w, h) in at.items()]
+    assert overlapping(rects) == []
+    png = render(loss, tmp_path / "slide.png", preset="slide", collapse="neuron", max_nodes=5000)
+    from PIL import Image
+    with Image.open(png) as im:
+        width, height = im.size
+    assert height == 1080 and abs(width - 1920) <= 1920 * 0.02   # graphviz's "fill" lands a little short
+
+
 # ---- labels shown verbatim by the real renderers (issue 18) ---------------------------------------------
 
 def test_labels_with_escapes_controls_and_surrogates_render_verbatim(renderer):

@@ -16,7 +16,10 @@ every node and edge carries an ``id`` that survives into the SVG (the HTML stepp
     legend      the legend
 
 With ``collapse="neuron"`` a neuron is one box with the id ``n{i}`` of its output (its ``a``, or its ``z``
-when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j).
+when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j); the box
+``all{i}`` and its edge ``e{i}_all`` stand for the many values hidden in the neurons that op{i} reads
+(nn.l2's Σ w²). A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
+an invisible point ``cl{L}_{J}_title`` that makes room for its title); other graphs by dot.
 """
 
 from __future__ import annotations
@@ -231,7 +234,7 @@ def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: 
         rows.append(row("—", "grad not computed (no backward yet)"))
     if local:
         rows.append(row("→ 0.5", "edge: local derivative ∂out/∂in"))
-    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" BGCOLOR="white">'
             '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
 
 
@@ -317,10 +320,47 @@ def _add_value(pic: _Picture, v: Value) -> None:
         op_attrs.update(color=_HIGHLIGHT, penwidth="2")
     pic.add(key, op_id(i), **op_attrs)
     local = _local(prim, v, v.parents, pic.precision) if pic.show_local else None
+    bundled = _bundle(pic, v)
     for k, p in enumerate(v.parents):
-        pic.edges.append((node_id(gr.unit(p)), op_id(i), {"id": edge_id(i, k)} | (
-            {"label": local[k]} if local is not None else {})))
+        if k not in bundled:
+            pic.edges.append((node_id(gr.unit(p)), op_id(i), {"id": edge_id(i, k)} | (
+                {"label": local[k]} if local is not None else {})))
     pic.edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
+
+
+#: with neurons collapsed, a node outside them reading more values hidden in them than this (nn.l2's
+#: Σ w² reads every weight) is fed by one bundle edge from a box naming them, not an edge per value
+BUNDLE = 4
+
+
+def _bundle(pic: _Picture, v: Value) -> set[int]:
+    """With neurons collapsed: when v (outside the neurons) reads more than `BUNDLE` values hidden in
+    two or more neurons, a box "all 337 weights w of layers 1–3" (id ``all{i}``) and one thick edge
+    (``e{i}_all``) stand for them: an edge per weight would cross the whole drawing. Returns the
+    positions in ``v.parents`` the bundle stands for (drawn one by one when neurons are expanded)."""
+    gr = pic.gr
+    hidden = [k for k, p in enumerate(v.parents) if p in gr.neuron_of]
+    if not gr.collapsed or v in gr.neuron_of or len(hidden) <= BUNDLE or \
+            len({gr.neuron_of[v.parents[k]] for k in hidden}) < 2:
+        return set()
+    values = [v.parents[k] for k in hidden]
+    kinds = {(at.role if (at := gr.places.get(p)) is not None else None) for p in values}
+    what = ("weights w" if kinds == {"weight"} else
+            "parameters (w, b)" if all(gr.role[p] == "parameter" for p in values) else "values")
+    layers = sorted({layer for layer, _ in map(gr.neuron_of.get, values) if layer is not None})
+    where = (f"layer {layers[0] + 1}" if len(layers) == 1 else
+             f"layers {layers[0] + 1}–{layers[-1] + 1}" if layers else "")
+    count = len(set(values))
+    fill = ROLE_STYLE["parameter" if what != "values" else "interior"][0]
+    rows = [f"<B>all {count} {_esc(what)}</B>", _esc(f"of {where}, inside the neurons" if where else
+                                                    "inside the neurons")]
+    i = gr.pos[v]
+    pic.add(None, f"all{i}", id=f"all{i}", shape="box", style="rounded,filled,bold", fillcolor=fill,
+            label='<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+                  + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>>")
+    pic.edges.append((f"all{i}", op_id(i), {"id": f"e{i}_all", "penwidth": "4", "color": "#666666",
+                                            "arrowsize": "0.6"}))
+    return set(hidden)
 
 
 def _add_boxes(pic: _Picture) -> None:
@@ -359,8 +399,48 @@ def _reading_order_constraints(pic: _Picture) -> list[str]:
     return lines
 
 
-def _emit(g: graphviz.Digraph, pic: _Picture) -> None:
-    """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge."""
+def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
+    """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
+    layers in columns, neurons in bands by index. Returns each cluster's title spacer position."""
+    from viz.network_layout import Item, items_in_order, legend_spot, place, size_of
+
+    gr = pic.gr
+    neuron_of = {name: key for key, items in pic.groups.items() if key is not None for name, _ in items}
+    if gr.collapsed:
+        neuron_of |= {node_id(gr.pos[ms[-1]]): key for key, ms in gr.members.items()}
+    attrs_of = {name: attrs for items in pic.groups.values() for name, attrs in items}
+    parents: dict[str, list[str]] = {name: [] for name in attrs_of}
+    for tail, head, _ in pic.edges:
+        parents[head].append(tail)
+
+    def order_key(name: str) -> tuple[int, int]:  # value i's bundle box, its op, its box
+        kind = name.rstrip("0123456789")
+        return (int(name[len(kind):]), ("all", "op", "n").index(kind))
+
+    names = items_in_order(sorted(attrs_of, key=order_key), parents)
+    lr = rankdir == "LR"
+    items = []
+    for name in names:
+        w, h = size_of(attrs_of[name])
+        items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
+                          parents[name], late=name.startswith("all")))
+    at, titles = place(items, order_key, title_across=lr)
+
+    def pos(u: float, v: float) -> str:  # graphviz's y grows upwards
+        return f"{u:.1f},{-v:.1f}!" if lr else f"{v:.1f},{-u:.1f}!"
+
+    for name, attrs in attrs_of.items():
+        attrs["pos"] = pos(*at[name])
+    if legend is not None:
+        w, h = size_of(legend)
+        legend["pos"] = pos(*legend_spot(items, at, w if lr else h, h if lr else w))
+    return {key: pos(*uv) for key, uv in titles.items()}
+
+
+def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -> None:
+    """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge. With
+    ``titles`` (a pinned layout) each cluster holds an invisible point where its title goes, so that
+    graphviz frames the title with the nodes; without, dot keeps each layer's neurons in order."""
     for name, attrs in pic.groups[None]:
         g.node(name, **attrs)
     for key, items in pic.groups.items():
@@ -368,21 +448,27 @@ def _emit(g: graphviz.Digraph, pic: _Picture) -> None:
             continue
         with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
             c.attr(id=_cluster_id(key), label=_cluster_title(key), style="rounded,dashed", color="#888888",
-                   fontname=_FONT, fontsize="11", labeljust="l")
+                   fontname=_FONT, labeljust="l", labelloc="t")
             for name, attrs in items:
                 c.node(name, **attrs)
+            if titles is not None and key in titles:
+                spacer = f"{_cluster_id(key)}_title"
+                c.node(spacer, id=spacer, shape="point", style="invis", width="0.01", height="0.01",
+                       label="", pos=titles[key])
     for tail, head, attrs in pic.edges:
         g.edge(tail, head, **attrs)
-    g.body.extend(_reading_order_constraints(pic))
+    if titles is None:
+        g.body.extend(_reading_order_constraints(pic))
 
 
-def _add_legend(g: graphviz.Digraph, pic: _Picture) -> None:
+def _legend_attrs(pic: _Picture) -> dict:
     gr = pic.gr
-    present = [r for r in ROLE_STYLE if any(gr.role[v] == r for v in gr.shown)]
+    bundled = {"parameter"} if any(name.startswith("all") for name, _ in pic.groups[None]) else set()
+    present = [r for r in ROLE_STYLE if r in bundled or any(gr.role[v] == r for v in gr.shown)]
     has_z = not gr.collapsed and any(gr.is_z(v) for v in gr.shown)
     uncomputed = pic.show_grad and any(not v.has_grad for v in gr.order)
-    g.node("legend", id="legend", shape="plain", fontsize="10",
-           label=_legend_label(present, has_z, uncomputed, gr.collapsed, pic.show_local))
+    return {"id": "legend", "shape": "plain",
+            "label": _legend_label(present, has_z, uncomputed, gr.collapsed, pic.show_local)}
 
 
 def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
@@ -406,7 +492,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
 
     Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
     ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
-    "layer L+1 · neuron J+1" in reading order (layers left to right, neurons top to bottom by index),
+    "layer L+1 · neuron J+1" and placed in reading order by `viz.network_layout` (layers left to right,
+    neurons and their weights top to bottom by index; graphviz only draws the edges),
     their nodes show the label without the neuron's prefix, and the pre-activation ``z`` is drawn with a
     double outline and its grad shown as δ. An unlabelled root after a network is titled "loss". Labels
     are shown verbatim (controls and lone surrogates as escapes such as ``\\x07``).
@@ -417,7 +504,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     gr = _Graph(root, parameters, collapse)
     _check_size(gr, max_nodes)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
-                                                       "nodesep": "0.25", "ranksep": "0.35",
+                                                       "fontsize": "11", "nodesep": "0.25", "ranksep": "0.35",
                                                        "newrank": "true", "mclimit": "0.1"},
                          node_attr={"fontname": _FONT, "fontsize": "12"},
                          edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
@@ -426,9 +513,20 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
         _add_value(pic, v)
     if gr.collapsed:
         _add_boxes(pic)
-    _emit(g, pic)
-    if legend:
-        _add_legend(g, pic)
+    key = _legend_attrs(pic) if legend else None
+    titles = None
+    if gr.members:  # a network: positions of our own, graphviz's neato only routes the edges
+        titles = _pin(pic, rankdir, key)
+        g.graph_attr.update(layout="neato", inputscale="72", splines="false", overlap="true",
+                            outputorder="edgesfirst")
+        # out of a box's side facing the next layer and into the side facing the last, as dot draws
+        g.edge_attr.update(tailport="e", headport="w") if rankdir == "LR" else \
+            g.edge_attr.update(tailport="s", headport="n")
+        for attr in ("newrank", "mclimit"):
+            del g.graph_attr[attr]
+    _emit(g, pic, titles)
+    if key is not None:
+        g.node("legend", **key)
     return g
 
 

@@ -62,6 +62,11 @@ def apply_preset(graph: graphviz.Digraph, name: str | Preset, format: str = "png
     out.graph_attr.update({k: v for k, v in p.graph.items() if not (format == "svg" and k == "dpi")})
     out.node_attr.update(p.node)
     out.edge_attr.update(p.edge)
+    if out.graph_attr.get("layout") == "neato" and "fontsize" in p.node:
+        # a network's positions are pinned for 12-point type (viz.network_layout): spread them to the
+        # preset's type size, or its bigger boxes would overlap
+        spread = float(p.node["fontsize"]) / float(graph.node_attr.get("fontsize", "12"))
+        out.graph_attr["inputscale"] = f"{float(graph.graph_attr.get('inputscale', '72')) / spread:g}"
     return out
 
 

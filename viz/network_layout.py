@@ -1,0 +1,290 @@
+"""Positions for the diagram of a network, computed here rather than by dot's crossing minimisation (a
+heuristic that drew some neurons out of order): layers in columns left to right, each layer's neurons in
+bands top to bottom by index, and inside a neuron a small layered layout; graphviz only routes the edges.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+__all__ = ["Item", "items_in_order", "legend_spot", "place", "size_of"]
+
+# points (1/72 inch) at the diagrams' 12-point type; a preset with bigger type scales them (viz.presets)
+COLUMN_GAP = 30      # between two columns of boxes (room for the edge and its arrow)
+LAYER_GAP = 24       # more, before and after a layer's neurons (their cluster frames)
+ROW_GAP = 40         # between boxes stacked in one column (the stepper writes a name above, numbers below)
+NEURON_GAP = 14      # between two neurons' frames of one layer
+FRAME = 8            # graphviz's margin between a cluster's frame and its nodes
+TITLE = 18           # the room a cluster's title takes above its nodes
+FAN = 5              # more before a layer, per neuron in it, up to 4 × LAYER_GAP
+
+
+@dataclass
+class Item:
+    """A node to place: its name, its neuron (layer, index) or None, whether its neuron is drawn as a
+    cluster, its size in points along the layers (width with LR) and across them, its parents' names,
+    and (``late``) whether it stands for values inside the neurons (a bundle: it goes after them)."""
+
+    name: str
+    neuron: tuple | None
+    framed: bool
+    along: float
+    across: float
+    parents: list[str]
+    late: bool = False
+
+
+def _layer_rank(neuron: tuple) -> int:
+    return -1 if neuron[0] is None else neuron[0]
+
+
+def _columns(items: list[Item]) -> dict[str, int]:
+    """Each item's column: a neuron's leaves (its w and b) in its layer's first column and its other nodes
+    as early as their parents allow; every layer's columns after the previous layer's; the inputs of a
+    layer in the column just before it, other leaves just before their first user; nodes computed from the
+    network (the loss) after the last layer, leaving a column for the constants they read."""
+    by_name = {it.name: it for it in items}
+    users: dict[str, list[str]] = {it.name: [] for it in items}
+    for it in items:
+        for p in it.parents:
+            users[p].append(it.name)
+    ranks = sorted({_layer_rank(it.neuron) for it in items if it.neuron is not None})
+    fed = {_layer_rank(by_name[u].neuron) for it in items if it.neuron is None and not it.parents
+           for u in users[it.name] if by_name[u].neuron is not None}
+    floor, last = dict.fromkeys(ranks, 0), -1
+    while True:  # floors only rise, so this ends (in about as many rounds as there are layers)
+        col: dict[str, int] = {}
+        after_net: dict[str, bool] = {}
+        for it in items:  # items come parents first
+            after = [col[p] + 1 for p in it.parents if p in col]
+            after_net[it.name] = it.neuron is not None or it.late or any(after_net[p] for p in it.parents)
+            if it.neuron is not None:
+                col[it.name] = max([floor[_layer_rank(it.neuron)]] + after)
+            elif it.parents:
+                col[it.name] = max([last + 2 if after_net[it.name] else 0] + after)
+        net = [c for n, c in col.items() if by_name[n].neuron is not None]
+        end = max((c for n, c in col.items() if not after_net[n]), default=-1)
+        new = {}
+        for r in ranks:
+            new[r] = end + (2 if r in fed else 1)
+            end = max([new[r]] + [c for n, c in col.items() if by_name[n].neuron is not None
+                                  and _layer_rank(by_name[n].neuron) == r])
+        if new == floor and max(net, default=-1) == last:
+            break
+        floor, last = new, max(net, default=-1)
+    for it in reversed(items):  # leaves outside the neurons: before their first layer, or their first user
+        if it.neuron is None and not it.parents:
+            layers = [_layer_rank(by_name[u].neuron) for u in users[it.name] if by_name[u].neuron is not None]
+            first = [col[u] for u in users[it.name] if u in col]
+            col[it.name] = (floor[min(layers)] - 1 if layers else
+                            max(min(first) - 1, 0) if first else 0)
+    return col
+
+
+def _spot(want: float, size: float, low: float, blocked: list[tuple[float, float]]) -> float:
+    """The centre nearest ``want``, at least ``low``, for a box of ``size`` clear of ``blocked``
+    (intervals already taken in its column, gaps included)."""
+    half = size / 2
+    tries = [max(want, low)] + [b + half for _, b in blocked] + [t - half for t, _ in blocked]
+    ok = [c for c in tries
+          if c >= low and all(c + half <= t + 1e-6 or c - half >= b - 1e-6 for t, b in blocked)]
+    return min(ok, key=lambda c: (abs(c - want), c))
+
+
+Point = tuple[float, float]
+
+
+def place(items: list[Item], order_key: Callable[[str], tuple],
+          title_across: bool = True) -> tuple[dict[str, Point], dict[tuple, Point]]:
+    """(item name -> centre (u, v) in points, u along the layers and v across them, growing down;
+    neuron -> where its cluster's title spacer goes). ``items`` come parents first; ``order_key``
+    orders the items a column holds in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes
+    above its band (``title_across``, for LR), or before its first column (TB)."""
+    col = _columns(items)
+    ncol = max(col.values(), default=0) + 1
+    thick = [0.0] * ncol
+    for it in items:
+        thick[col[it.name]] = max(thick[col[it.name]], it.along)
+    layer_cols: dict[int, list[int]] = {}
+    for it in items:
+        if it.neuron is not None:
+            layer_cols.setdefault(_layer_rank(it.neuron), []).append(col[it.name])
+    extra = dict.fromkeys([max(cs) + 1 for cs in layer_cols.values()], LAYER_GAP)
+    wide = {r: len({it.neuron for it in items if it.neuron is not None and _layer_rank(it.neuron) == r})
+            for r in layer_cols}
+    for r, cs in layer_cols.items():  # a full fan of edges from the layer before needs room to spread
+        extra[min(cs)] = LAYER_GAP + min(FAN * wide[r], 4 * LAYER_GAP)
+    start = [0.0] * ncol
+    for c in range(1, ncol):
+        start[c] = start[c - 1] + thick[c - 1] + COLUMN_GAP + extra.get(c, 0)
+    u = {it.name: start[col[it.name]] + thick[col[it.name]] / 2 for it in items}
+    by_name = {it.name: it for it in items}
+
+    # inside each neuron: columns left to right, a node level with the mean of its parents in the neuron
+    local: dict[str, float] = {}
+    neurons: dict[tuple, list[Item]] = {}
+    for it in items:
+        if it.neuron is not None:
+            neurons.setdefault(it.neuron, []).append(it)
+    for members in neurons.values():
+        inside = {it.name for it in members}
+        columns: dict[int, list[Item]] = {}
+        for it in members:
+            columns.setdefault(col[it.name], []).append(it)
+        for c in sorted(columns):
+            want = {}
+            for it in columns[c]:
+                ps = [local[p] for p in it.parents if p in inside and p in local]
+                want[it.name] = sum(ps) / len(ps) if ps else float("-inf")
+            low = float("-inf")
+            for it in sorted(columns[c], key=lambda it: (want[it.name], order_key(it.name))):
+                y = it.across / 2 if low == float("-inf") and want[it.name] == float("-inf") else \
+                    max(want[it.name], low + it.across / 2)
+                local[it.name] = y
+                low = y + it.across / 2 + ROW_GAP
+
+    # the neurons of a layer in bands, top to bottom by index, each layer centred on v = 0
+    v: dict[str, float] = {}
+    titles: dict[tuple, tuple[float, float]] = {}
+    blocked: dict[int, list[tuple[float, float]]] = {}
+    layers: dict[int, list[tuple]] = {}
+    for key in sorted(neurons, key=lambda k: (_layer_rank(k), k[1])):
+        layers.setdefault(_layer_rank(key), []).append(key)
+    for keys in layers.values():
+        bands = []
+        for key in keys:
+            ms = neurons[key]
+            top = min(local[it.name] - it.across / 2 for it in ms)
+            bottom = max(local[it.name] + it.across / 2 for it in ms)
+            framed = ms[0].framed
+            pad = FRAME + (TITLE if framed else 0)
+            bands.append((key, top, bottom, pad, FRAME if framed else 0))
+        height = sum(b - t + p + q for _, t, b, p, q in bands) + NEURON_GAP * (len(bands) - 1)
+        at = -height / 2
+        for key, top, bottom, pad, low_pad in bands:
+            shift = at + pad - top
+            ms = neurons[key]
+            for it in ms:
+                v[it.name] = local[it.name] + shift
+            cs = [col[it.name] for it in ms]
+            for c in range(min(cs), max(cs) + 1):
+                blocked.setdefault(c, []).append((at - ROW_GAP / 2, at + pad + bottom - top + low_pad
+                                                  + ROW_GAP / 2))
+            if ms[0].framed:  # graphviz writes the title at the frame's top: above the band (LR), or
+                first = min(ms, key=lambda it: (col[it.name], v[it.name]))  # above the first column (TB)
+                titles[key] = ((u[first.name], top + shift - TITLE) if title_across else
+                               (min(u[it.name] - it.along / 2 for it in ms) - TITLE, v[first.name]))
+            at += pad + bottom - top + low_pad + NEURON_GAP
+
+    # the rest (inputs, the loss and its constants): level with what they connect to, clear of the bands
+    users: dict[str, list[str]] = {it.name: [] for it in items}
+    for it in items:
+        for p in it.parents:
+            users[p].append(it.name)
+    rest = [it for it in items if it.neuron is None]
+    late = [it for it in rest if not it.parents and not all(u_ in v for u_ in users[it.name])]
+    early = [it for it in rest if it not in late]
+    for group in (early, late):
+        by_col: dict[int, list[Item]] = {}
+        for it in group:
+            by_col.setdefault(col[it.name], []).append(it)
+        for c in sorted(by_col):
+            want = {}
+            for it in by_col[c]:
+                near = [v[n] for n in (it.parents or users[it.name]) if n in v]
+                want[it.name] = sum(near) / len(near) if near else 0.0
+                if group is late:  # a constant the loss reads: off the line into its user, on the side
+                    user = by_name[users[it.name][0]]  # away from the user's other operands
+                    others = [v[p] for p in user.parents if p != it.name and p in v]
+                    side = 1 if others and sum(others) / len(others) < v[user.name] - 1 else -1
+                    want[it.name] += side * (it.across / 2 + ROW_GAP)
+            low = float("-inf")  # the centre of the last placed: the column keeps their order
+            for it in sorted(by_col[c], key=lambda it: (want[it.name], order_key(it.name))):
+                room = it.across + ROW_GAP
+                y = _spot(want[it.name], room, low, blocked.get(c, []))
+                v[it.name] = y
+                blocked.setdefault(c, []).append((y - room / 2, y + room / 2))
+                low = y
+    assert set(v) == set(by_name)
+    return {n: (u[n], v[n]) for n in by_name}, titles
+
+
+def legend_spot(items: list[Item], at: dict[str, tuple[float, float]], along: float,
+                across: float) -> tuple[float, float]:
+    """Where a legend of that size goes: in the drawing's bottom right corner when no box is there (a
+    network's loss leaves room under it), else under the drawing's left end."""
+    rects = [(at[it.name][0] - it.along / 2, at[it.name][1] - it.across / 2,
+              at[it.name][0] + it.along / 2, at[it.name][1] + it.across / 2) for it in items]
+    left, right = min(r[0] for r in rects), max(r[2] for r in rects)
+    bottom = max(r[3] for r in rects)
+    corner = (right - along - COLUMN_GAP, bottom - across - ROW_GAP, right, bottom)
+    if all(r[2] <= corner[0] or r[0] >= corner[2] or r[3] <= corner[1] or r[1] >= corner[3] for r in rects):
+        return right - along / 2, bottom - across / 2
+    return left + along / 2, bottom + ROW_GAP + across / 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Sizes: what graphviz will draw for a node, estimated from its label (dot is not run to measure it).
+# --------------------------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]*>")
+_ROW = re.compile(r"<TR>(.*?)</TR>", re.S)
+_CELL = re.compile(r"<TD[^>]*>(.*?)</TD>", re.S)
+_ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
+
+
+def _chars(text: str) -> float:
+    """The width of ``text`` in ems of Helvetica, erring wide (digits and most letters are 0.56 em)."""
+    text = _ENTITY.sub("m", _TAG.sub("", text)).replace("\\\\", "\\")
+    narrow = sum(ch in "ijlrtf.,:;'!| ()[]-" for ch in text)
+    return 0.62 * (len(text) - narrow) + 0.34 * narrow
+
+
+def size_of(attrs: dict, fontsize: float = 12) -> tuple[float, float]:
+    """(width, height) in points of a node with ``attrs`` as `viz.draw` writes them (a box with an
+    HTML-like table, an op ellipse, a plain legend), at ``fontsize``; a little more than graphviz draws."""
+    label = attrs.get("label", "")
+    if label.startswith("<<"):
+        rows = _ROW.findall(label) or [label]
+        pad = 2 * float(re.search(r'CELLPADDING="(\d+)"', label).group(1)) if "CELLPADDING" in label else 4
+        widths, height = [], 0.0
+        for r in rows:
+            cells = _CELL.findall(r) or [r]
+            widths.append(sum(_chars(c) * fontsize + pad + 2 for c in cells))
+            height += fontsize * 1.25 + pad
+        w, h = max(widths) + 6, height + 6
+    else:
+        text = label[1:-1] if label.startswith("<") else label
+        w, h = _chars(text) * fontsize + 8, fontsize * 1.4
+    if attrs.get("shape") == "plain":
+        return w, h
+    if attrs.get("shape") == "ellipse":
+        return max(w * 1.42 + 4, 22), max(h * 1.42, 22)
+    margin = [float(m) * 72 for m in attrs.get("margin", "0.11,0.055").split(",")]
+    return max(w + 2 * margin[0], 54) + 4, max(h + 2 * margin[-1], 36)
+
+
+def items_in_order(names: Iterable[str], parents: dict[str, list[str]]) -> list[str]:
+    """``names`` with every name after its parents (Kahn's algorithm, stable in the given order)."""
+    names = list(names)
+    waiting = {n: len(set(parents.get(n, ()))) for n in names}
+    users: dict[str, list[str]] = {n: [] for n in names}
+    for n in names:
+        for p in set(parents.get(n, ())):
+            users[p].append(n)
+    out, ready = [], [n for n in names if waiting[n] == 0]
+    rank = {n: i for i, n in enumerate(names)}
+    heap = [(rank[n], n) for n in ready]
+    heapq.heapify(heap)
+    while heap:
+        _, n = heapq.heappop(heap)
+        out.append(n)
+        for u_ in users[n]:
+            waiting[u_] -= 1
+            if waiting[u_] == 0:
+                heapq.heappush(heap, (rank[u_], u_))
+    assert len(out) == len(names), "the drawing's edges have a cycle"
+    return out
