@@ -43,10 +43,11 @@ def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tup
                                              strict=True)]
             else:
                 terms = rule.vjp(g, node.data, *[p.data for p in parents])
+            pairs = list(zip(parents, terms, strict=True))   # a rule gives one term per input
         except RULE_ERRORS as e:
             raise rule_error(e, node, order) from None
         sums: dict = {}                      # the parents' gradients once the terms are added
-        for p, t in zip(parents, terms, strict=True):
+        for p, t in pairs:
             before = sums[p] if p in sums else grads.get(p)
             sums[p] = t if before is None else before + t
         if not create_graph:                 # a graph's numbers are Values: finite when made
