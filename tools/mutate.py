@@ -165,6 +165,8 @@ EQUIVALENT = [
     Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Gt_GtE",
                "t = EXP(x * (-2.0 if xd > 0 else 2.0))", "xd >= 0",
                "this line runs only for |x| >= 1, never at 0"),
+    *(Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Lt_LtE", "if not -40 < xd < 40:",
+                 m, f"φ at |x| = 40: {_UNDERFLOWED} (e^−800 = 0.0)") for m in ("-40 <= xd", "xd <= 40")),
     Equivalent("autodiff/primitives.py", "ReplaceUnaryOperator_USub_UAdd",
                "if inputs[n].__class__ is not float and (s := stacked(inputs[:n], inputs[n:-1])):", "n:+1]",
                f"the neuron's batch forward (`stacked` gets no inputs): {_FAST_PATH}; n >= 1 (`neuron` "
@@ -182,6 +184,10 @@ EQUIVALENT = [
                "elif op is NEURON and g.__class__ is float:", "is not float",
                f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "
                "one number as upstream, so the mutant never takes the inline branch)"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_IsNot_Is",
+               "elif op is RELU and a.data.__class__ is not float and is_array(a.data):", "is float and",
+               f"relu's inline batch rule: {_FAST_PATH} (a float is never an array: the branch is never "
+               "taken)"),
     Equivalent("autodiff/vectorized.py", "ReplaceUnaryOperator_USub_UAdd", "xs = nodes[0]._a[n:-1]", "n:+1]",
                f"no neuron is grouped into a layer, each takes the table's rule: {_FAST_PATH}"),
     Equivalent("autodiff/vectorized.py", "ReplaceUnaryOperator_USub_UAdd",
