@@ -232,3 +232,10 @@ def test_a_derivative_graph_never_turns_into_a_plain_number():
     x = Value(1e-310)
     with pytest.raises(FloatingPointError, match="pow_const"):
         grad(x ** 1e-10, x, create_graph=True)
+
+
+def test_the_sum_of_squares_rule_gives_each_input_2x():
+    """d/dx_k Σ x² = 2 x_k, through the table's rule itself (the executors inline it for numbers)."""
+    rule = PRIMITIVES["sum_squares"].vjp
+    assert rule(0.5, 29.0, 2.0, -5.0) == (2.0, -5.0)
+    assert np.array_equal(rule(np.array([1.0, 0.5]), 4.0, 3.0)[0], [6.0, 3.0])

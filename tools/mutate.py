@@ -6,6 +6,7 @@ docs/testing.md (between its `mutate:` markers).
     python tools/mutate.py              # resume an interrupted run (sessions in .mutate/)
     python tools/mutate.py --fresh      # start every session anew
     python tools/mutate.py --only autodiff/check.py
+    python tools/mutate.py --fresh --changed-since main   # only the files (or their tests) changed
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ SCOPE = [
         "unary_rule_matches_central_difference", "binary_rule_matches_central_difference",
         "gradcheck_catches_a_wrong_rule", "gradcheck_names_only_the_inputs_that_disagree",
         "numerical_grad_is_central", "gradcheck_rejects_a_single_number"]))),
-    Target("autodiff/functional.py", ("tests/test_kinks.py", "tests/test_functional_edges.py",
-                                      "tests/test_higher_order.py")),
+    Target("autodiff/functional.py", ("tests/test_mutants_functional.py", "tests/test_kinks.py",
+                                      "tests/test_functional_edges.py", "tests/test_higher_order.py")),
     # The documents' equations: each document's forward and backward pass (its δ's, gradients and
     # regularization: `_backprop`) and which weights its penalty covers. Not the symbols, tables and
     # argument checks around them.
@@ -92,6 +93,142 @@ SCOPE = [
     # graph.py: only the walk (the topological order every executor starts from)
     Target("autodiff/graph.py", ("tests/test_engine_reference.py",), ("walk",), without=ENGINE_WITHOUT,
            keyword=FAST),
+    # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
+    # gradients to what they held, refuse a gradient that is not finite naming its node, and put every
+    # gradient back when anything fails (all or nothing). Not `Value`'s forward (the table's rows are
+    # mutated in primitives.py) nor the graph-building helpers.
+    # Every operator here: these 80 lines make few mutants, so numbers ±1 and `not` fit the run.
+    Target("autodiff/engine.py", ("tests/test_mutants_backward.py", "tests/test_engine.py",
+                                  "tests/test_engine_finite.py", "tests/test_engine_reference.py",
+                                  "tests/test_mutants_executors.py", "tests/test_batched.py"),
+           ("backward", "_finite", "_all_finite", "_check_gradients", "_check_accumulated"),
+           keyword=FAST),
+]
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """A mutant that cannot change what the code does, so no test can kill it. It is still run (if a
+    test kills it, it counts as killed and its entry is reported as wrong), but a survivor that matches
+    is left out of the kill rate and listed with its reason. Found by file, operator and code, not by
+    line number (lines move): `line` is part of the original line, `mutated` part of the mutated one
+    (to tell apart two mutants of one operator on one line)."""
+    module: str
+    operator: str
+    line: str
+    mutated: str
+    reason: str
+
+    def matches(self, module: str, operator: str, original: str, changed: str) -> bool:
+        """Spaces aside: cosmic-ray writes some mutants with spaces of its own (`result[ -1]`)."""
+        def bare(text: str) -> str:
+            return "".join(text.split())
+        return (module, operator) == (self.module, self.operator) and bare(self.line) in bare(original) \
+            and bare(self.mutated) in bare(changed)
+
+
+_UNDERFLOWED = "at the cut-off itself the formula has underflowed to exactly the 0 that the cut-off returns"
+_FAST_PATH = ("a fast path switched off: the general path gives the same terms (to rounding, which the "
+              "executors' contracts allow) and is only slower; speed is measured in bench/, not in tests")
+_STRICT = "the two sequences have equal lengths by construction, so `strict` never fires"
+
+# Equivalent mutants, each with why (the arguments in full: docs/testing.md). Review this list when the
+# code it names changes: an entry that no longer matches any mutant is reported as stale.
+EQUIVALENT = [
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Gt_GtE",
+               "dy = g * np.where(xd > 0, out * np.log(np.where(xd > 0, xd, 1.0)), 0.0)",
+               "np.where(xd >= 0, out",
+               "pow's batch rule at x = 0: the inner where has put 1 for x there, and out·log 1 = 0, the "
+               "outer branch's 0 (out is finite: 0 ** y < 0 is refused by the forward)"),
+    Equivalent("autodiff/primitives.py", "ReplaceAndWithOr",
+               "if x.__class__ is float and g.__class__ is float and n.__class__ is float:", "or g",
+               "n is a float here (a Value exponent is refused before), and every executor hands a node of "
+               "one number one number as upstream, so x is a float exactly when g is"),
+    *(Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Mul_Div",
+                 "sign = math.copysign(1.0, g) * math.copysign(1.0, n) *", m,
+                 "±1 / ±1 = ±1 · ±1, exactly") for m in ("/ math.copysign(1.0, n)", "/ (-1.0 if")),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Lt_LtE",
+               "(-1.0 if x < 0 and (n - 1) % 2 else 1.0)", "x <= 0 and",
+               "x = 0 never reaches the logarithmic form: 0 ** (n − 1) cannot overflow for n >= 1, and n < 1 "
+               "at 0 is refused before"),
+    Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Sub_Add",
+               "(-1.0 if x < 0 and (n - 1) % 2 else 1.0)", "(n + 1) % 2",
+               "n − 1 and n + 1 have the same parity (a negative base comes with an integer n)"),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_GtE_Gt", "if x >= 0:", "if x > 0:",
+               "sigmoid's two branches both give exactly 0.5 at x = 0 (and at −0.0)"),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_GtE_Gt",
+               "return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))", "where(x > 0,",
+               "sigmoid's two branches both give exactly 0.5 at x = 0 (and at −0.0)"),
+    *(Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Lt_LtE", "if not -400 < xd < 400:",
+                 m, f"tanh′ at |x| = 400: {_UNDERFLOWED} (4e^−800 = 0.0)")
+      for m in ("-400 <= xd", "xd <= 400")),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Gt_GtE",
+               "t = EXP(x * (-2.0 if xd > 0 else 2.0))", "xd >= 0",
+               "this line runs only for |x| >= 1, never at 0"),
+    *(Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Lt_LtE", "if not -40 < xd < 40:",
+                 m, f"φ at |x| = 40: {_UNDERFLOWED} (e^−800 = 0.0)") for m in ("-40 <= xd", "xd <= 40")),
+    Equivalent("autodiff/primitives.py", "ReplaceUnaryOperator_USub_UAdd",
+               "if inputs[n].__class__ is not float and (s := stacked(inputs[:n], inputs[n:-1])):", "n:+1]",
+               f"the neuron's batch forward (`stacked` gets no inputs): {_FAST_PATH}; n >= 1 (`neuron` "
+               "refuses no weights), so the slice is never the bias alone"),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_IsNot_Is",
+               "if inputs[n].__class__ is not float and (s := stacked(inputs[:n], inputs[n:-1])):",
+               "__class__ is float", f"the neuron's batch forward: {_FAST_PATH}"),
+    Equivalent("autodiff/primitives.py", "ReplaceTrueWithFalse",
+               "for w, x in zip(inputs[:n], inputs[n:2 * n], strict=True):", "strict=False",
+               f"{_STRICT} (n = len // 2)"),
+    Equivalent("autodiff/primitives.py", "ReplaceUnaryOperator_USub_UAdd",
+               "if is_array(g) and (s := stacked(inputs[:n], inputs[n:-1])):", "n:+1]",
+               f"the neuron's batch rule (`stacked` gets no inputs): {_FAST_PATH}; n >= 1"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Is_IsNot",
+               "elif op is NEURON and g.__class__ is float:", "is not float",
+               f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "
+               "one number as upstream, so the mutant never takes the inline branch)"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_IsNot_Is",
+               "elif op is RELU and a.data.__class__ is not float and is_array(a.data):", "is float and",
+               f"relu's inline batch rule: {_FAST_PATH} (a float is never an array: the branch is never "
+               "taken)"),
+    Equivalent("autodiff/vectorized.py", "ReplaceUnaryOperator_USub_UAdd", "xs = nodes[0]._a[n:-1]", "n:+1]",
+               f"no neuron is grouped into a layer, each takes the table's rule: {_FAST_PATH}"),
+    Equivalent("autodiff/vectorized.py", "ReplaceUnaryOperator_USub_UAdd",
+               "if z._a[n:-1] == xs and is_array(z._grad):", "n:+1]",
+               f"no neuron is grouped into a layer, each takes the table's rule: {_FAST_PATH}"),
+    *(Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", line, "strict=False",
+                 f"{_STRICT} (one row per neuron of the group, n weights per row, n inputs)")
+      for line in ("for z, row in zip(group, (G @ X.T).tolist(), strict=True):",
+                   "for p, t in zip(z._a[:n], row, strict=True):",
+                   "for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):",
+                   "for x, t in zip(xs, W.T @ G, strict=True):")),
+    Equivalent("autodiff/reference.py", "ReplaceTrueWithFalse", "strict=True)]", "strict=False)]",
+               "a short rule in a batch: the `pairs` zip below it refuses the short list, inside the same "
+               "`try`, with the same words"),
+    Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse",
+               "for node, g in zip(leaves, compress(before, picked), strict=True):", "strict=False",
+               f"{_STRICT}: both are picked from equal lists by the same `picked`"),
+    Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse",
+               "for node, g in zip(order, before, strict=True):", "strict=False",
+               f"{_STRICT}: `before` holds one gradient per node of `order`"),
+    Equivalent("autodiff/engine.py", "ReplaceAndWithOr",
+               "if leaves and not _all_finite(list(map(_GRAD, leaves)), batched):", "if leaves or not",
+               "the full check of the leaves' sums runs also when the quick one found them finite (and finds "
+               "nothing): only slower; with no leaves the quick check of nothing is true, as before"),
+    Equivalent("autodiff/engine.py", "ReplaceBinaryOperator_Sub_Add", "return not total - total",
+               "return not total + total",
+               "the quick finiteness check then calls every non-zero sum not finite, and the full check it "
+               "defers to (`_check_gradients`, `_check_accumulated`) finds every gradient finite and "
+               "returns: only slower"),
+    Equivalent("autodiff/check.py", "ReplaceTrueWithFalse", "zip(leaves, numeric, strict=True)",
+               "strict=False",
+               f"{_STRICT}: both lists are built from `inputs`, one entry per input"),
+    Equivalent("autodiff/functional.py", "ReplaceTrueWithFalse", "zip(first[1:], v[1:], strict=True)",
+               "strict=False",
+               f"{_STRICT}: len(vector) is checked against the inputs above, with an error, and `first` "
+               "holds one gradient per input"),
+    Equivalent("autodiff/functional.py", "NumberReplacer", "result[0] if single", "result[-1]",
+               "with a single input the list has one element: result[0] is result[-1]"),
+    Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "zip(self.params, Delta, strict=True)",
+               "strict=False",
+               f"{_STRICT}: Delta is built as one array per entry of self.params"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
@@ -186,58 +323,109 @@ def retry_survivors(target: Target) -> None:
         con.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
 
 
-def results(target: Target):
-    """(killed, survived, incompetent, survivors) of a finished session; survivors as (line, operator,
-    the mutated line)."""
+@dataclass
+class Outcome:
+    """A finished session: counts, and the mutants worth reading as (line, operator, mutated line)."""
+    killed: int = 0
+    survived: int = 0  # survivors not known to be equivalent: the ones that measure the tests
+    incompetent: int = 0
+    pending: int = 0
+    survivors: list = None
+    equivalent: list = None  # (line, operator, mutated line, reason): survived, left out of the rate
+    wrong: list = None  # (line, operator, mutated line): killed, though listed as equivalent
+    seen: set = None  # the EQUIVALENT entries some mutant of this session matched
+
+
+def _lines(diff: str, sign: str) -> str:
+    return " ".join(x[1:].strip() for x in (diff or "").splitlines()
+                    if x.startswith(sign) and not x.startswith(sign * 3))
+
+
+def results(target: Target) -> Outcome:
+    """What a target's session found; survivors matching EQUIVALENT are set apart with their reason."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
     _, db = session(target)
-    killed = survived = incompetent = 0
-    survivors = []
+    out = Outcome(survivors=[], equivalent=[], wrong=[], seen=set())
     with use_db(str(db), WorkDB.Mode.open) as work_db:
         for item, result in work_db.completed_work_items:
-            if (result.worker_outcome == WorkerOutcome.SKIPPED
-                    or item.mutations[0].operator_name in target.without):
+            spec = item.mutations[0]
+            if result.worker_outcome == WorkerOutcome.SKIPPED or spec.operator_name in target.without:
                 continue  # an operator left out (also one run before it was), or `pragma: no mutate`
+            op = spec.operator_name.removeprefix("core/")
+            original, changed = _lines(result.diff, "-"), _lines(result.diff, "+")
+            known = next((e for e in EQUIVALENT if e.matches(target.module, op, original, changed)), None)
+            if known:
+                out.seen.add(known)
             if result.test_outcome == TestOutcome.SURVIVED:
-                survived += 1
-                spec = item.mutations[0]
-                changed = [x[1:].strip() for x in (result.diff or "").splitlines()
-                           if x.startswith("+") and not x.startswith("+++")]
-                survivors.append((spec.start_pos[0], spec.operator_name.removeprefix("core/"),
-                                  changed[0] if changed else ""))
+                if known:
+                    out.equivalent.append((spec.start_pos[0], op, changed, known.reason))
+                else:
+                    out.survived += 1
+                    out.survivors.append((spec.start_pos[0], op, changed))
             elif result.test_outcome == TestOutcome.INCOMPETENT:
-                incompetent += 1
+                out.incompetent += 1
             else:
-                killed += 1
-        pending = sum(1 for _ in work_db.pending_work_items)
-    return killed, survived, incompetent, pending, sorted(survivors)
+                out.killed += 1
+                if known:
+                    out.wrong.append((spec.start_pos[0], op, changed))
+        out.pending = sum(1 for _ in work_db.pending_work_items)
+    out.survivors.sort()
+    out.equivalent.sort()
+    return out
+
+
+def _rate(killed: int, survived: int) -> str:
+    return f"{100 * killed / (killed + survived):.1f}%" if killed + survived else "-"
 
 
 def report(targets: list[Target]) -> str:
-    lines = ["| file | tests | mutants | killed | survived | kill rate |", "|---|---|---:|---:|---:|---:|"]
-    details = []
-    total_k = total_s = 0
+    lines = ["| file | tests | mutants | equivalent | killed | survived | kill rate |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    details, equivalents, wrong, ran, seen = [], [], [], set(), set()
+    total_k = total_s = total_e = 0
     for t in targets:
         if not session(t)[1].exists():
-            lines.append(f"| `{t.module}` | | not run in this checkout (no session in `.mutate/`) | | | |")
+            lines.append(f"| `{t.module}` | | not run in this checkout (no session in `.mutate/`) | | | | |")
             continue
-        k, s, inc, pending, survivors = results(t)
-        total_k, total_s = total_k + k, total_s + s
-        rate = f"{100 * k / (k + s):.1f}%" if k + s else "-"
-        note = f" ({pending} not run)" if pending else ""
+        o = results(t)
+        ran.add(t.module)
+        seen |= o.seen
+        e = len(o.equivalent)
+        total_k, total_s, total_e = total_k + o.killed, total_s + o.survived, total_e + e
+        note = f" ({o.pending} not run)" if o.pending else ""
         files: dict[str, int] = {}
         for x in t.tests:  # a file, or some of its tests (file::test): shown per file
             name, _, test = x.removeprefix("tests/").partition("::")
             files[name] = files.get(name, 0) + bool(test)
         tests = ", ".join(f"`{f}`" + (f" ({n} tests)" if n else "") for f, n in files.items())
-        lines.append(f"| `{t.module}` | {tests} | {k + s}{note} | {k} | {s} | {rate} |")
-        details += [f"- `{t.module}:{line}` {op}: `{code}`" for line, op, code in survivors]
-    rate = f"{100 * total_k / (total_k + total_s):.1f}%" if total_k + total_s else "-"
-    lines.append(f"| **all** | | {total_k + total_s} | {total_k} | {total_s} | **{rate}** |")
-    lines += ["", "Surviving mutants (file:line, operator, the mutated line):", ""]
+        lines.append(f"| `{t.module}` | {tests} | {o.killed + o.survived + e}{note} | {e} | {o.killed} "
+                     f"| {o.survived} | {_rate(o.killed, o.survived)} |")
+        details += [f"- `{t.module}:{line}` {op}: `{code}`" for line, op, code in o.survivors]
+        equivalents += [f"- `{t.module}:{line}` {op}: `{code}`: {why}"
+                        for line, op, code, why in o.equivalent]
+        wrong += [f"- `{t.module}:{line}` {op}: `{code}`" for line, op, code in o.wrong]
+    lines.append(f"| **all** | | {total_k + total_s + total_e} | {total_e} | {total_k} | {total_s} "
+                 f"| **{_rate(total_k, total_s)}** |")
+    lines += ["", f"Kill rate over the mutants that can change what the code does (the {total_e} "
+              f"equivalent ones left out): **{_rate(total_k, total_s)}**; counting them as survivors: "
+              f"{_rate(total_k, total_s + total_e)}.",
+              "", "Surviving mutants (file:line, operator, the mutated line):", ""]
     lines += details or ["- none"]
+    lines += ["", "Equivalent mutants (survived as expected; `EQUIVALENT` in `tools/mutate.py`), with why "
+              "no test can kill them:", ""]
+    lines += equivalents or ["- none"]
+    stale = [f"- `{e.module}` {e.operator}: `{e.line}`" for e in EQUIVALENT
+             if e.module in ran and e not in seen]
+    if stale:
+        lines += ["", "Entries of `EQUIVALENT` that match no mutant any more (the code changed: review "
+                  "them):", ""]
+        lines += stale
+    if wrong:
+        lines += ["", "Listed as equivalent but killed (the entry is wrong: take it out of `EQUIVALENT`):",
+                  ""]
+        lines += wrong
     return "\n".join(lines)
 
 
@@ -253,19 +441,38 @@ def write_report(text: str) -> None:
     os.replace(f.name, REPORT)
 
 
+def changed_files(rev: str) -> set[str]:
+    """The files that differ between git revision ``rev`` and the working tree (committed or not)."""
+    done = subprocess.run(["git", "diff", "--name-only", rev, "--"], cwd=ROOT, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"--changed-since {rev}: git cannot compare with it: {done.stderr.strip()}")
+    return set(done.stdout.split())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="start every session anew")
     parser.add_argument("--only", action="append", help="mutate only this file (repeatable)")
     parser.add_argument("--retry-survivors", action="store_true",
                         help="run the surviving mutants again (after adding tests), keep the rest")
+    parser.add_argument("--changed-since", metavar="REV",
+                        help="mutate only the files whose code or tests differ from git revision REV")
+    parser.add_argument("--list", action="store_true", help="print the files chosen and stop")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report")
     args = parser.parse_args(argv)
-    targets = [t for t in SCOPE if not args.only or t.module in args.only]
     unknown = set(args.only or ()) - {t.module for t in SCOPE}
     if unknown:
         raise SystemExit(f"--only {sorted(unknown)}: not in the scope; the scope is "
                          f"{[t.module for t in SCOPE]} (add a Target to SCOPE in {__file__})")
+    targets = [t for t in SCOPE if not args.only or t.module in args.only]
+    if args.changed_since:
+        changed = changed_files(args.changed_since)
+        targets = [t for t in targets
+                   if t.module in changed or any(x.partition("::")[0] in changed for x in t.tests)]
+    if args.list:
+        print("\n".join(t.module for t in targets) or "(none)")
+        return 0
     if not args.report_only:
         for t in targets:
             if args.retry_survivors and session(t)[1].exists():
