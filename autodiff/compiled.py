@@ -57,7 +57,8 @@ class CompiledGraph:
                     ``layers`` whether it runs a batched graph's fused layers as matrix products.
 
     Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do, and
-    FloatingPointError naming the node when the root's value or a leaf's gradient is not finite.
+    FloatingPointError naming the node when a node's value (then no ``.data`` is changed) or a leaf's
+    gradient is not finite.
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
@@ -72,6 +73,7 @@ class CompiledGraph:
         self._run: Iterator | None = None
         # a large eager graph's program writes each node's .data itself (see `_fast_source`)
         self._writes = "FNS" in program.__globals__
+        self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -95,6 +97,10 @@ class CompiledGraph:
             run = self._program(self.leaves)
             next(run)
             values = ()
+            total = sum(map(_DATA, self._interior))   # every value finite: one pass in C
+            if total - total:
+                self._undo_if_not_finite()
+            self._held = list(map(_DATA, self.leaves))
         else:
             run = self._program(self.leaves)
             values = next(run)
@@ -110,6 +116,23 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _undo_if_not_finite(self) -> None:
+        """The fast program has written every node's ``.data``: if one is not finite, put back what the
+        graph held (the program run again on the leaves' values of the last forward pass, which gave
+        those values to the bit) and raise naming the node; if only the sum overflowed, return."""
+        values = list(map(_DATA, self._interior))
+        if all(map(math.isfinite, values)):
+            return
+        now = list(map(_DATA, self.leaves))
+        for leaf, x in zip(self.leaves, self._held):  # noqa: B905 (equal lengths)
+            leaf.data = x
+        try:
+            next(self._program(self.leaves))
+        finally:
+            for leaf, x in zip(self.leaves, now):  # noqa: B905 (equal lengths)
+                leaf.data = x
+        self._refuse(values)
 
     def _refuse(self, values) -> None:
         """Raise naming the first node whose value is not finite (the sum of the values was not: if that
