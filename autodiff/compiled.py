@@ -74,6 +74,8 @@ class CompiledGraph:
         # a large eager graph's program writes each node's .data itself (see `_fast_source`)
         self._writes = "FNS" in program.__globals__
         self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
+        if self._writes:
+            self._watched = _watched(self._interior, root)
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -97,7 +99,7 @@ class CompiledGraph:
             run = self._program(self.leaves)
             next(run)
             values = ()
-            total = sum(map(_DATA, self._interior))   # every value finite: one pass in C
+            total = sum(map(_DATA, self._watched))   # every value finite: one pass in C
             if total - total:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
@@ -247,6 +249,18 @@ class CompiledGraph:
                                     "compile the new graph")
 
 
+def _watched(interior: list[Value], root: Value) -> list[Value]:
+    """The nodes whose values show whether all are finite: the root and each input of an op other
+    than add, mul and neuron. Those three pass inf and NaN on to their output (inf * 0 and inf - inf
+    are NaN), so a value that is not finite reaches the root or one of these inputs."""
+    watched = {id(root): root}
+    for node in interior:
+        if node._op not in _PASSES_ON:
+            watched.update((id(p), p) for p in node.parents if p._op is not None)
+    return list(watched.values())
+
+
+_PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
 
 
