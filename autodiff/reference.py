@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autodiff.graph import RULE_ERRORS, rule_error, walk
-from autodiff.primitives import first_bad, is_array, like, rule_result_problem
+from autodiff.graph import RULE_ERRORS, name, rule_error, shown, walk
+from autodiff.primitives import is_array, like, rule_result_problem
 
 __all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
-           "floats_refused", "explained"]
+           "floats_refused", "explained", "advice"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -148,7 +148,7 @@ def _refuse_term(node: Any, g: Any, terms: Any, order: list) -> None:
     is told from an overflow."""
     inputs = ", ".join(shown(p.data) for p in node.parents)
     bad = next(t for t in terms if not finite(t))
-    _raise(node, g, True, f"the rule of {node.op} at node {_name(node, order)} (inputs {inputs}, upstream "
+    _raise(node, g, True, f"the rule of {node.op} at node {name(node, order)} (inputs {inputs}, upstream "
                           f"{shown(g)}) gives a term {shown(bad)}: {_why(bad, 'the derivative')}")
 
 
@@ -156,8 +156,8 @@ def _refuse_sum(node: Any, g: Any, sums: dict, order: list) -> None:
     """FloatingPointError naming the parent whose gradient, once ``node``'s term is added, is not finite
     (``.term`` = False: each term was finite)."""
     p, total = next((p, t) for p, t in sums.items() if not finite(t))
-    _raise(node, g, False, f"the gradient of node {_name(p, order)} adds up to {shown(total)} with the term "
-                           f"from node {_name(node, order)} ({node.op}): {_why(total, 'the sum')}")
+    _raise(node, g, False, f"the gradient of node {name(p, order)} adds up to {shown(total)} with the term "
+                           f"from node {name(node, order)} ({node.op}): {_why(total, 'the sum')}")
 
 
 def _raise(node: Any, g: Any, term: bool, what: str) -> None:
@@ -167,30 +167,25 @@ def _raise(node: Any, g: Any, term: bool, what: str) -> None:
 
 
 def _why(x: Any, what: str) -> str:
-    """Why a number that is not finite is so, and what to do: NaN is not an overflow."""
+    """Why a number that is not finite is so, and what to do (`advice`): NaN is not an overflow."""
+    if _nan(x):
+        return f"{what} is not a number; {advice(x)}"
+    return f"{what} overflows a float (beyond about 1.8e308), so it is not a finite number. {advice(x)}"
+
+
+def advice(x: Any) -> str:
+    """What to do about a number (or a batch) that is not finite: NaN is not an overflow."""
+    if _nan(x):
+        return ("check the rule and the inputs it is given (nan: 0/0, inf − inf, or a function outside its "
+                "domain)")
+    return "Scale the inputs or the loss down, or use a stable formulation"
+
+
+def _nan(x: Any) -> bool:
     if is_array(x):
         import numpy as np
-        nan = bool(np.isnan(x).any())
-    else:
-        nan = x != x
-    if nan:
-        return (f"{what} is not a number (nan: 0/0, inf − inf, or a function outside its domain); "
-                "check the rule and the inputs it is given")
-    return (f"{what} overflows a float (beyond about 1.8e308), so it is not a finite number. Scale the "
-            "inputs or the loss down, or use a stable formulation")
-
-
-def _name(node: Any, order: list) -> str:
-    return node.label or f"v{order.index(node)}"
-
-
-def shown(x: Any) -> str:
-    """A number for an error message; for a batch, its first entry that is not finite."""
-    if is_array(x):
-        import numpy as np
-        bad = ~np.isfinite(x)
-        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
-    return f"{x:.6g}"
+        return bool(np.isnan(x).any())
+    return x != x
 
 
 def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:
