@@ -13,8 +13,9 @@ from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_
 
 __all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name"]
 
-#: What the executors catch from a derivative rule and raise again naming the op and the node: any
-#: error (a user's rule may fail in any way: a domain error, a wrong signature, a wrong result).
+#: What the executors catch from a derivative rule and hand to `rule_error`: any error (a user's rule
+#: may fail in any way: a domain error, a wrong signature, a wrong result); `rule_error` passes on
+#: unchanged what is no fault of the rule on these numbers.
 RULE_ERRORS = (Exception,)
 
 #: In a node's second parent slot: "the first slot holds a tuple of any number of parents".
@@ -101,7 +102,13 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
 def rule_error(error: Exception, node: Any, order: list) -> Exception:
     """``error``, raised by ``node``'s derivative rule, again with the op, the node and its inputs'
     values in the message (same exception type, the node in ``.node``). Off the hot path: an executor
-    calls it only once a rule has failed, and it may call the rule again to say what is wrong with it."""
+    calls it only once a rule has failed, and it may call the rule again to say what is wrong with it.
+    Returned unchanged: MemoryError and RecursionError, and from a built-in primitive any error but an
+    ArithmeticError or ValueError (a domain error): those are not a rule failing on its numbers."""
+    built_in = getattr(node.primitive.forward, "built_in", True)   # a user's forward says False
+    if isinstance(error, MemoryError | RecursionError) or (
+            built_in and not isinstance(error, ArithmeticError | ValueError)):
+        return error
     inputs = ", ".join(shown(p.data) for p in node.parents)
     kind, reason = type(error), str(error)
     misuse = _misuse(node)
