@@ -57,11 +57,12 @@ class CompiledGraph:
                     ``layers`` whether it runs a batched graph's fused layers as matrix products.
 
     Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do, and
-    FloatingPointError naming the node when the root's value or a leaf's gradient is not finite.
+    FloatingPointError naming the node when a node's value (then no ``.data`` is changed) or a leaf's
+    gradient is not finite.
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
-                 source: str, program: Callable, shown: list[Value] | None = None):
+                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False):
         self.root, self.source, self.batched = root, source, batched
         self.layers = shown is not None
         self.leaves = [n for n in order if n._op is None]
@@ -70,8 +71,10 @@ class CompiledGraph:
         self._batches = [n for n in self.leaves if n.data.__class__ is not float]
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
-        # a large eager graph's program writes each node's .data itself (see `_fast_source`)
-        self._writes = "FNS" in program.__globals__
+        self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
+        self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
+        if self._writes:
+            self._watched = _watched(self._interior, root)
 
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
@@ -95,6 +98,10 @@ class CompiledGraph:
             run = self._program(self.leaves)
             next(run)
             values = ()
+            total = sum(map(_DATA, self._watched))   # every value finite: one pass in C
+            if total - total:
+                self._undo_if_not_finite()
+            self._held = list(map(_DATA, self.leaves))
         else:
             run = self._program(self.leaves)
             values = next(run)
@@ -110,6 +117,23 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _undo_if_not_finite(self) -> None:
+        """The fast program has written every node's ``.data``: if one is not finite, put back what the
+        graph held (the program run again on the leaves' values of the last forward pass, which gave
+        those values to the bit) and raise naming the node; if only the sum overflowed, return."""
+        values = list(map(_DATA, self._interior))
+        if all(map(math.isfinite, values)):
+            return
+        now = list(map(_DATA, self.leaves))
+        for leaf, x in zip(self.leaves, self._held):  # noqa: B905 (equal lengths)
+            leaf.data = x
+        try:
+            next(self._program(self.leaves))
+        finally:
+            for leaf, x in zip(self.leaves, now):  # noqa: B905 (equal lengths)
+                leaf.data = x
+        self._refuse(values)
 
     def _refuse(self, values) -> None:
         """Raise naming the first node whose value is not finite (the sum of the values was not: if that
@@ -224,6 +248,18 @@ class CompiledGraph:
                                     "compile the new graph")
 
 
+def _watched(interior: list[Value], root: Value) -> list[Value]:
+    """The nodes whose values show whether all are finite: the root and each input of an op other
+    than add, mul and neuron. Those three pass inf and NaN on to their output (inf * 0 and inf - inf
+    are NaN), so a value that is not finite reaches the root or one of these inputs."""
+    watched = {id(root): root}
+    for node in interior:
+        if node._op not in _PASSES_ON:
+            watched.update((id(p), p) for p in node.parents if p._op is not None)
+    return list(watched.values())
+
+
+_PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
 
 
@@ -260,13 +296,14 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         namespace = {}
     fns = _functions(order, namespace, batched)
     names = _readable_names(order, set(namespace)) if readable else _short_names(order)
-    if readable or batched:
-        source = _source(order, names, namespace, fns, batched, readable)
-    else:
+    writes = not (readable or batched)
+    if writes:
         source = _fast_source(order, namespace, fns)
+    else:
+        source = _source(order, names, namespace, fns, batched, readable)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
-    return CompiledGraph(root, order, batched, names, source, namespace["program"])
+    return CompiledGraph(root, order, batched, names, source, namespace["program"], writes=writes)
 
 
 def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primitive, tuple[str, str]]:
@@ -333,65 +370,35 @@ def _source(order, names, namespace, fns, batched: bool, readable: bool) -> str:
     lines.append(f"{ind}yield ({''.join(v[n] + ', ' for n in interior)})")
     if batched:  # the backward pass is the batched executor's (`CompiledGraph.backward`)
         return "\n".join(lines) + "\n"
-    if readable:
-        lines.append(f"{ind}# backward: g_name = d root / d name, each node's terms handed to its parents")
-    own = {n: "g_" + v[n] if readable else "g" + v[n][1:] for n in order}   # each node's gradient
-    g: dict[Value, str] = {}   # the name holding it so far: its own, or (compact) its one term's
+    # from here on the program is readable: a large eager graph gets `_fast_source`
+    lines.append(f"{ind}# backward: g_name = d root / d name, each node's terms handed to its parents")
+    own = {n: "g_" + v[n] for n in order}   # each node's gradient
+    g: dict[Value, str] = {}   # the name holding it so far
 
     def add(parent: Value, term: str, guard: str | None = None, note: str = "") -> None:
         # A leaf's gradient starts at 0.0 and gets each term added, as in the engine: `0.0 + t` differs
         # from t only for t = -0.0, so a leaf's result is the engine's to the bit. An interior node's
         # first term is taken as it is: that changes at most the sign of a zero gradient, and signed
         # zeros only ever meet a leaf's 0.0 + ..., which makes them +0.0 (or vanish beside a nonzero).
-        # In a compact program a term that is a name (add's) is not even copied: the name is shared.
         mine, now = own[parent], g.get(parent)
         zero = "0.0 + " if parent._op is None else ""
-        if now is None and not guard and not readable and not zero and term.isidentifier():
-            g[parent] = term
-            return
         if now is None:
             line = f"{mine} = {zero}{term} if {guard} else 0.0" if guard else f"{mine} = {zero}{term}"
-        elif now == mine:
+        else:
             line = f"if {guard}: {mine} += {term}" if guard else f"{mine} += {term}"
-        else:   # a shared name: never add into it
-            line = f"{mine} = {now} + {term} if {guard} else {now}" if guard else f"{mine} = {now} + {term}"
         g[parent] = mine
-        lines.append(ind + (f"{line:<40}  # {note}" if readable and note else line))
+        lines.append(ind + (f"{line:<40}  # {note}" if note else line))
 
     def note(node: Value, k: int) -> str:
-        if not readable:
-            return ""
         return f"∂{v[node]}/∂{v[node.parents[k]]} = {local_derivative_text(node, k, v)}"
 
     root = order[-1]
     lines.append(f"{ind}{own[root]} = 1.0")
     g[root] = own[root]
     for i, node in enumerate(reversed(order)):
-        op = node._op
-        if op is None:
-            continue
-        up, parents = g[node], node.parents
-        if op is ADD:
-            add(parents[0], up, note=note(node, 0))
-            add(parents[1], up, note=note(node, 1))
-        elif op is MUL:
-            a, b = parents
-            add(a, f"{up} * {v[b]}", note=note(node, 0))
-            add(b, f"{up} * {v[a]}", note=note(node, 1))
-        elif op is RELU:
-            add(parents[0], up, f"{v[parents[0]]} > 0", note(node, 0))
-        elif op is NEURON:
-            n = len(parents) >> 1
-            for k, (w, x) in enumerate(zip(parents[:n], parents[n:-1], strict=True)):
-                add(w, f"{up} * {v[x]}", note=note(node, k))
-                add(x, f"{up} * {v[w]}", note=note(node, n + k))
-            add(parents[-1], up, note=note(node, 2 * n))
-        else:
-            terms = [f"t_{i}_{k}" for k in range(len(parents))]
-            args = ", ".join([up, v[node], *(v[p] for p in parents)])
-            lines.append(f"{ind}{', '.join(terms)}, = {fns[op][1]}({args})")
-            for k, (p, t) in enumerate(zip(parents, terms, strict=True)):
-                add(p, t, note=note(node, k))
+        if node._op is not None:
+            for parent, term, guard, k in _backward_terms(node, g[node], v, fns, lines, ind, f"t_{i}_"):
+                add(parent, term, guard, note(node, k))
     for leaf in leaves:
         if leaf not in g:  # a leaf only the root is: its gradient is the seed
             add(leaf, "0.0")
@@ -511,35 +518,42 @@ def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
         started.add(root)
         lines.append(f" {mine[root]} = 1.0")
     for node in reversed(interior):
-        op, parents = node._op, node.parents
-        up = g.pop(node, None)
-        if up is None:            # no gradient reaches it (cannot happen: every node leads to the root)
-            up = "0.0"
-        if op is ADD:
-            add(parents[0], up)
-            add(parents[1], up)
-        elif op is MUL:
-            a, b = parents
-            add(a, f"{up} * {val[b]}")
-            add(b, f"{up} * {val[a]}")
-        elif op is RELU:   # relu(x) > 0 exactly where x > 0 (NaN: neither)
-            add(parents[0], up, f"{val[node]} > 0")
-        elif op is NEURON:
-            n = len(parents) >> 1
-            for w, x in zip(parents[:n], parents[n:-1], strict=True):
-                add(w, f"{up} * {val[x]}")
-                add(x, f"{up} * {val[w]}")
-            add(parents[-1], up)
-        else:
-            terms = [f"t{k}" for k in range(len(parents))]
-            args = ", ".join([up, val[node], *(val[p] for p in parents)])
-            lines.append(f" {', '.join(terms)}, = {fns[op][1]}({args})")
-            for p, t in zip(parents, terms, strict=True):
-                add(p, t)
+        up = g.pop(node)          # every node leads to the root, so a gradient reaches each
+        for parent, term, guard, _ in _backward_terms(node, up, val, fns, lines, " ", "t"):
+            add(parent, term, guard)
         if regs.held(up):
             regs.drop(up)
     lines.append(f" yield ({''.join((mine[n] if n in started else '0.0') + ', ' for n in leaves)})")
     return "\n".join(lines) + "\n"
+
+
+def _backward_terms(node: Value, up: str, val, fns: dict, lines: list[str], ind: str,
+                    t: str) -> Iterator[tuple[Value, str, str | None, int]]:
+    """``node``'s step of the backward pass, the engine's: (parent, term, guard, k) per input ``k``,
+    the term (an expression in ``up``, the node's gradient, and ``val``'s names of values) added to the
+    parent's gradient where ``guard`` holds. add, mul, relu and neuron inlined, as the engine inlines
+    them; any other op's rule called on one line appended to ``lines`` (its terms named ``t<k>``)."""
+    op, parents = node._op, node.parents
+    if op is ADD:
+        yield parents[0], up, None, 0
+        yield parents[1], up, None, 1
+    elif op is MUL:
+        a, b = parents
+        yield a, f"{up} * {val[b]}", None, 0
+        yield b, f"{up} * {val[a]}", None, 1
+    elif op is RELU:   # relu(x) > 0 exactly where x > 0 (NaN: neither)
+        yield parents[0], up, f"{val[node]} > 0", 0
+    elif op is NEURON:
+        n = len(parents) >> 1
+        for k, (w, x) in enumerate(zip(parents[:n], parents[n:-1], strict=True)):
+            yield w, f"{up} * {val[x]}", None, k
+            yield x, f"{up} * {val[w]}", None, n + k
+        yield parents[-1], up, None, 2 * n
+    else:
+        terms = [f"{t}{k}" for k in range(len(parents))]
+        args = ", ".join([up, val[node], *(val[p] for p in parents)])
+        lines.append(f"{ind}{', '.join(terms)}, = {fns[op][1]}({args})")
+        yield from ((p, term, None, k) for k, (p, term) in enumerate(zip(parents, terms, strict=True)))
 
 
 def _read_back(node: Value) -> tuple[Value, ...]:

@@ -17,6 +17,8 @@ from typing import Any
 
 from autodiff import eager, vectorized
 from autodiff.graph import NARY, topological_order, walk_leaves
+from autodiff.graph import name as _name
+from autodiff.graph import shown as _shown
 from autodiff.primitives import (
     ABS,
     ADD,
@@ -41,13 +43,13 @@ from autodiff.primitives import (
     all_finite,
     blas_threads,
     elu_op,
-    first_bad,
     is_array,
     leaky_relu_op,
     like,
     pow_const,
     stacked,
 )
+from autodiff.reference import advice as _advice
 from autodiff.reference import backprop, graph_rules_running
 
 __all__ = [
@@ -300,10 +302,6 @@ def _add_held(leaves: list[Value], held: list, order: list[Value], batched: bool
         _check_accumulated([(node, node._grad) for node in leaves], order)
 
 
-def _name(node: Value, order: list[Value]) -> str:
-    return node.label or f"v{order.index(node)}"
-
-
 def _finite(x) -> bool:
     return all_finite(x) if is_array(x) else math.isfinite(x)
 
@@ -345,9 +343,7 @@ def _check_gradients(order: list[Value]) -> None:
     error = FloatingPointError(
         f"backward: the gradient of node {_name(first, order)} ({first.op or 'leaf'}, data "
         f"{_shown(first.data)}) is {_shown(first._grad)}, not a finite number{culprit}. "
-        + ("Check the rule and the inputs it is given (nan: 0/0, inf − inf, or a function outside its "
-           "domain)" if "nan" in _shown(first._grad) else
-           "Scale the inputs or the loss down, or use a stable formulation"))
+        + _advice(first._grad)[:1].upper() + _advice(first._grad)[1:])
     error.node = node  # as every backward error: the node it is about (parse's error_at reads it)
     raise error
 
@@ -362,14 +358,6 @@ def _check_accumulated(added: list, order: list[Value]) -> None:
                 "number; call zero_grad() between passes, or scale the loss down")
             error.node = node
             raise error
-
-
-def _shown(x) -> str:
-    if is_array(x):
-        import numpy as np
-        bad = ~np.isfinite(x)
-        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
-    return f"{x:.6g}"
 
 
 def _made_at(node: Value) -> str:

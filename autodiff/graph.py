@@ -9,12 +9,13 @@ from inspect import signature
 from itertools import filterfalse
 from typing import Any
 
-from autodiff.primitives import RULE_SIGNATURE, is_array, like, rule_result_problem
+from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
-__all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS"]
+__all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name"]
 
-#: What the executors catch from a derivative rule and raise again naming the op and the node: any
-#: error (a user's rule may fail in any way: a domain error, a wrong signature, a wrong result).
+#: What the executors catch from a derivative rule and hand to `rule_error`: any error (a user's rule
+#: may fail in any way: a domain error, a wrong signature, a wrong result); `rule_error` passes on
+#: unchanged what is no fault of the rule on these numbers.
 RULE_ERRORS = (Exception,)
 
 #: In a node's second parent slot: "the first slot holds a tuple of any number of parents".
@@ -101,9 +102,14 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
 def rule_error(error: Exception, node: Any, order: list) -> Exception:
     """``error``, raised by ``node``'s derivative rule, again with the op, the node and its inputs'
     values in the message (same exception type, the node in ``.node``). Off the hot path: an executor
-    calls it only once a rule has failed, and it may call the rule again to say what is wrong with it."""
-    name = node.label or f"v{order.index(node)}"
-    inputs = ", ".join(_shown(p.data) for p in node.parents)
+    calls it only once a rule has failed, and it may call the rule again to say what is wrong with it.
+    Returned unchanged: MemoryError and RecursionError, and from a built-in primitive any error but an
+    ArithmeticError or ValueError (a domain error): those are not a rule failing on its numbers."""
+    built_in = getattr(node.primitive.forward, "built_in", True)   # a user's forward says False
+    if isinstance(error, MemoryError | RecursionError) or (
+            built_in and not isinstance(error, ArithmeticError | ValueError)):
+        return error
+    inputs = ", ".join(shown(p.data) for p in node.parents)
     kind, reason = type(error), str(error)
     misuse = _misuse(node)
     if misuse:  # the rule's signature or the shape of its result, not the numbers
@@ -123,15 +129,27 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
                   "example): write it with array arithmetic (np.where for a branch) or autodiff's functions "
                   "(autodiff.cos, autodiff.exp, ...), not the math module or a Python `if`")
     try:
-        wrapped = kind(f"backward: the rule of {node.op} at node {name} (inputs {inputs}) failed: {reason}")
+        wrapped = kind(f"backward: the rule of {node.op} at node {name(node, order)} (inputs {inputs}) "
+                       f"failed: {reason}")
     except TypeError:  # an exception type that does not take one message: keep it as it is
         wrapped = error
     wrapped.node = node
     return wrapped
 
 
-def _shown(x: Any) -> str:
-    return f"a batch of {len(x)}" if is_array(x) else f"{x:.6g}" if isinstance(x, float) else repr(x)
+def shown(x: Any) -> str:
+    """A number for an error message (6 significant digits); for a batch, its first entry that is not
+    finite (with its index), or its size if all are."""
+    if is_array(x):
+        import numpy as np
+        bad = ~np.isfinite(x)
+        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
+    return f"{x:.6g}" if isinstance(x, float | int) else repr(x)
+
+
+def name(node: Any, order: list) -> str:
+    """A node in an error message: its label, else ``v<its position in order>`` (as diagrams name it)."""
+    return node.label or f"v{order.index(node)}"
 
 
 def _misuse(node: Any) -> tuple[type, str] | None:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autodiff.graph import RULE_ERRORS, rule_error, walk
-from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
+from autodiff.graph import RULE_ERRORS, name, rule_error, shown, walk
+from autodiff.primitives import is_array, like, rule_result_problem
 
 __all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
-           "floats_refused", "explained"]
+           "floats_refused", "explained", "advice"]
 
 
 def backprop(root: Any, grads: dict, create_graph: bool = False) -> Iterator[tuple[Any, Any, tuple]]:
@@ -47,10 +47,9 @@ def chain_rule(order: list, grads: dict, operands: Callable) -> Iterator[tuple[A
             terms = node.primitive.vjp(g, *operands(node))  # one term per input: g · ∂node/∂input
         except RULE_ERRORS as e:
             raise rule_error(e, node, order) from None      # names the op, the node and its inputs
-        terms = checked(node, g, terms, grads, order)       # one per input, finite, a batch's summed
+        terms, sums = checked(node, g, terms, grads, order)  # per input; parents' grads + terms
         yield node, g, terms                                # a stepper shows this step
-        for p, t in zip(node.parents, terms, strict=True):
-            grads[p] = grads[p] + t if p in grads else t    # a reused node adds up its terms
+        grads.update(sums)                                  # a reused node adds up its terms
 
 
 def numbers(node: Any) -> tuple:
@@ -67,23 +66,29 @@ def nodes(node: Any) -> tuple:
     return (node, *node.parents)
 
 
-def checked(node: Any, g: Any, terms: Any, grads: dict, order: list) -> tuple:
-    """``node``'s rule's ``terms`` as a tuple, one per parent (TypeError or ValueError if not); in a
-    batch the terms to a parent holding one number (a parameter) summed over the examples; and
-    FloatingPointError if a term, or a parent's gradient once it is added, is not finite."""
-    problem = rule_result_problem(terms, len(node.parents))
+def checked(node: Any, g: Any, terms: Any, grads: dict, order: list) -> tuple[tuple, dict]:
+    """``node``'s rule's ``terms`` as a tuple, one per parent (TypeError or ValueError if not; in a
+    batch the terms to a parent holding one number, a parameter, summed over the examples), and each
+    parent's gradient with its terms added (parent -> ``grads[parent] + term``, or the term if it has
+    none yet). FloatingPointError if a term, or a parent's gradient once it is added, is not finite."""
+    parents = node.parents
+    problem = rule_result_problem(terms, len(parents))
     if problem:
         kind, what = problem
-        error = kind(f"backward: the rule of {node.op} at node {_name(node, order)} (inputs "
-                     f"{', '.join(shown(p.data) for p in node.parents)}) failed: {what}; {RULE_SIGNATURE}")
-        error.node = node
-        raise error
+        raise rule_error(kind(what), node, order)
     if is_array(g):
         terms = [float(t.sum()) if is_array(t) and not is_array(p.data) else t
-                 for p, t in zip(node.parents, terms, strict=True)]
-    if g.__class__ is float or is_array(g):                 # numbers, not a graph (Values are finite)
-        _check_finite(node, g, node.parents, terms, grads, order)
-    return tuple(terms)
+                 for p, t in zip(parents, terms, strict=True)]
+    numbers = g.__class__ is float or is_array(g)          # not a graph (Values are finite)
+    if numbers and not all(map(finite, terms)):
+        _refuse_term(node, g, terms, order)
+    sums: dict = {}
+    for p, t in zip(parents, terms, strict=True):
+        before = sums[p] if p in sums else grads.get(p)
+        sums[p] = t if before is None else before + t
+    if numbers and not all(map(finite, sums.values())):
+        _refuse_sum(node, g, sums, order)
+    return tuple(terms), sums
 
 
 def without_numpy_warnings(steps: Iterator) -> Iterator:
@@ -137,57 +142,50 @@ def finite(x: Any) -> bool:
     return not x - x
 
 
-def _check_finite(node: Any, g: Any, parents: tuple, terms: Any, grads: dict, order: list) -> None:
-    """FloatingPointError naming the node and its rule if a term or a parent's sum is not finite (the
-    error carries ``.node``, ``.upstream`` and ``.term``: whether the rule's own term is not finite).
-    NaN (not a number: 0/0, inf - inf, a function outside its domain) is told from an overflow."""
-    if all(map(finite, terms)):
-        sums: dict = {}                      # the parents' gradients once the terms are added
-        for p, t in zip(parents, terms, strict=True):
-            before = sums[p] if p in sums else grads.get(p)
-            sums[p] = t if before is None else before + t
-        if all(map(finite, sums.values())):
-            return
-        p, total = next((p, t) for p, t in sums.items() if not finite(t))
-        what = (f"the gradient of node {_name(p, order)} adds up to {shown(total)} with the term from "
-                f"node {_name(node, order)} ({node.op}): {_why(total, 'the sum')}")
-        term = False
-    else:
-        inputs = ", ".join(shown(p.data) for p in parents)
-        bad = next(t for t in terms if not finite(t))
-        what = (f"the rule of {node.op} at node {_name(node, order)} (inputs {inputs}, upstream "
-                f"{shown(g)}) gives a term {shown(bad)}: {_why(bad, 'the derivative')}")
-        term = True
+def _refuse_term(node: Any, g: Any, terms: Any, order: list) -> None:
+    """FloatingPointError naming the node and its rule, whose term is not finite (the error carries
+    ``.node``, ``.upstream`` and ``.term`` = True). NaN (0/0, inf - inf, a function outside its domain)
+    is told from an overflow."""
+    inputs = ", ".join(shown(p.data) for p in node.parents)
+    bad = next(t for t in terms if not finite(t))
+    _raise(node, g, True, f"the rule of {node.op} at node {name(node, order)} (inputs {inputs}, upstream "
+                          f"{shown(g)}) gives a term {shown(bad)}: {_why(bad, 'the derivative')}")
+
+
+def _refuse_sum(node: Any, g: Any, sums: dict, order: list) -> None:
+    """FloatingPointError naming the parent whose gradient, once ``node``'s term is added, is not finite
+    (``.term`` = False: each term was finite)."""
+    p, total = next((p, t) for p, t in sums.items() if not finite(t))
+    _raise(node, g, False, f"the gradient of node {name(p, order)} adds up to {shown(total)} with the term "
+                           f"from node {name(node, order)} ({node.op}): {_why(total, 'the sum')}")
+
+
+def _raise(node: Any, g: Any, term: bool, what: str) -> None:
     error = FloatingPointError(f"backward: {what}")
     error.node, error.upstream, error.term = node, g, term
     raise error
 
 
 def _why(x: Any, what: str) -> str:
-    """Why a number that is not finite is so, and what to do: NaN is not an overflow."""
+    """Why a number that is not finite is so, and what to do (`advice`): NaN is not an overflow."""
+    if _nan(x):
+        return f"{what} is not a number; {advice(x)}"
+    return f"{what} overflows a float (beyond about 1.8e308), so it is not a finite number. {advice(x)}"
+
+
+def advice(x: Any) -> str:
+    """What to do about a number (or a batch) that is not finite: NaN is not an overflow."""
+    if _nan(x):
+        return ("check the rule and the inputs it is given (nan: 0/0, inf − inf, or a function outside its "
+                "domain)")
+    return "Scale the inputs or the loss down, or use a stable formulation"
+
+
+def _nan(x: Any) -> bool:
     if is_array(x):
         import numpy as np
-        nan = bool(np.isnan(x).any())
-    else:
-        nan = x != x
-    if nan:
-        return (f"{what} is not a number (nan: 0/0, inf − inf, or a function outside its domain); "
-                "check the rule and the inputs it is given")
-    return (f"{what} overflows a float (beyond about 1.8e308), so it is not a finite number. Scale the "
-            "inputs or the loss down, or use a stable formulation")
-
-
-def _name(node: Any, order: list) -> str:
-    return node.label or f"v{order.index(node)}"
-
-
-def shown(x: Any) -> str:
-    """A number for an error message; for a batch, its first entry that is not finite."""
-    if is_array(x):
-        import numpy as np
-        bad = ~np.isfinite(x)
-        return f"{x[bad][0]} at {first_bad(bad)}" if bad.any() else f"a batch of {len(x)}"
-    return f"{x:.6g}"
+        return bool(np.isnan(x).any())
+    return x != x
 
 
 def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:

@@ -295,3 +295,16 @@ def test_a_rule_that_is_not_array_code_on_a_batch_says_how_to_write_it(fresh):
                                         r"np\.where for a branch\) or autodiff's functions") as e:
         total(f(w * batch([1.0, 6.0]))).backward()
     assert "a.any()" not in str(e.value) and w.grad == 0.0
+
+
+@pytest.mark.parametrize("kind", [MemoryError, RecursionError])
+def test_memory_and_recursion_errors_of_a_rule_pass_through_unchanged(fresh, kind):
+    def rule(g, o, x):
+        if x > 5:
+            raise kind("the machine, not the rule")
+        return (g * 2.0,)
+    f = define("heavy", "heavy", 1, forward=lambda x: 2 * x, vjp=rule)
+    x = Value(6.0, "x")
+    errors = _executors(f(x) * 3.0, x)
+    assert [type(e) for e in errors] == [kind] * len(errors)
+    assert all(str(e) == "the machine, not the rule" for e in errors)   # not "the rule of heavy failed"

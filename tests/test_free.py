@@ -62,7 +62,8 @@ def test_switched_off_value_has_no_finalizer():
     finally:
         engine.free_iteratively(False)
     assert "__del__" not in Value.__dict__
-    assert _free_a_chain(False) == [0, 1, 0]   # freed by CPython's own bounded nesting
+    _, alive, waiting = _free_a_chain(False)   # no finalizer installed, so no depth to count
+    assert alive == 1 and waiting == 0         # freed by CPython's own bounded nesting, all but x
 
 
 def test_a_graph_freed_node_by_node_keeps_what_is_still_held():
