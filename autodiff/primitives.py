@@ -814,7 +814,7 @@ def elu_op(alpha: float = 1.0) -> Primitive:
         return (g * alpha if xd == 0 else g * (EXP(x) * alpha),)
     return Primitive("elu", "elu", 1, lambda x: x if x > 0 else alpha * math.expm1(x), vjp,
                      (f"[{{x}} > 0] + {a}·e^{{x}}·[{{x}} ≤ 0]",),
-                     lambda x: _np().where(x > 0, x, alpha * _np().expm1(_np().minimum(x, 0.0))),
+                     lambda x: _np().where(x > 0, x, alpha * _np().expm1(_np().where(x > 0, 0.0, x))),
                      "elu", {"alpha": alpha}, keeps_finite=True)  # |α(e^x − 1)| <= |α| for x <= 0
 
 

@@ -120,10 +120,7 @@ ZERO_SIDED = [("relu", {}), ("abs", {}), ("leaky_relu", {"slope": 0.01}), ("leak
               ("elu", {"alpha": 1.0}), ("elu", {"alpha": -0.5}), ("sigmoid", {}), ("gelu", {})]
 
 
-ELU_AT_MINUS_0 = pytest.mark.xfail(strict=True, reason="known: elu(−0.0) is −0.0 on a number, 0.0 in a "
-                                   "batch (its batch form takes np.minimum(x, 0.0)); fix it, then drop this")
-ZERO_CASES = [pytest.param(op, params, zero, id=f"{op}{params}{zero:+}",
-                           marks=ELU_AT_MINUS_0 if op == "elu" and str(zero) == "-0.0" else ())
+ZERO_CASES = [pytest.param(op, params, zero, id=f"{op}{params}{zero:+}")
               for op, params in ZERO_SIDED for zero in (0.0, -0.0)]
 
 
