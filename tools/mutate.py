@@ -100,8 +100,10 @@ SCOPE = [
     # Every operator here: these 80 lines make few mutants, so numbers ±1 and `not` fit the run.
     Target("autodiff/engine.py", ("tests/test_mutants_backward.py", "tests/test_engine.py",
                                   "tests/test_engine_finite.py", "tests/test_engine_reference.py",
-                                  "tests/test_mutants_executors.py", "tests/test_batched.py"),
-           ("backward", "_finite", "_all_finite", "_check_gradients", "_check_accumulated"),
+                                  "tests/test_mutants_executors.py", "tests/test_batched.py",
+                                  "tests/test_engine_numerics.py", "tests/test_batched_checks.py"),
+           ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
+            "_check_accumulated"),
            keyword=FAST),
 ]
 
