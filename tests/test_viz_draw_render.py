@@ -366,6 +366,20 @@ def test_the_readme_loss_collapsed_bundles_its_l2_edges_and_fits_a_slide(tmp_pat
     assert height == 1080 and abs(width - 1920) <= 1920 * 0.02   # graphviz's "fill" lands a little short
 
 
+def test_a_collapsed_neurons_own_output_keeps_its_edge_and_is_not_bundled():
+    """nn.l2 of a layer's 10 outputs: each output is its neuron's box, drawn, so each keeps its edge
+    into Σx² (no "all 10 values" box standing for boxes that are on the drawing), and the legend shows
+    no parameter role for a bundle that is not there."""
+    import nn
+    model = nn.MLP(2, [4, 10], rng=0)
+    loss = nn.l2(model([Value(1.0, "x0"), Value(2.0, "x1")]), 0.1)
+    order = topological_order(loss)
+    graph = draw(loss, collapse="neuron")
+    assert not any(line.lstrip().startswith("all") for line in graph.body)
+    l2 = next(i for i, v in enumerate(order) if v.op == "sum_squares")
+    assert sum(f"-> op{l2} " in e for e in graph.body) == 10
+
+
 # ---- labels shown verbatim by the real renderers (issue 18) ---------------------------------------------
 
 def test_labels_with_escapes_controls_and_surrogates_render_verbatim(renderer):

@@ -260,6 +260,7 @@ class _Picture:
         self.show_grad, self.show_local = show_grad, show_local
         self.groups: dict[tuple | None, list[tuple[str, dict]]] = {None: [], **{k: [] for k in gr.members}}
         self.edges: list[tuple[str, str, dict]] = []
+        self.bundled: set[str] = set()   # the roles of bundle boxes drawn (for the legend)
 
     def add(self, group: tuple | None, name: str, **attrs) -> None:
         self.groups[group].append((name, attrs))
@@ -339,7 +340,8 @@ def _bundle(pic: _Picture, v: Value) -> set[int]:
     (``e{i}_all``) stand for them: an edge per weight would cross the whole drawing. Returns the
     positions in ``v.parents`` the bundle stands for (drawn one by one when neurons are expanded)."""
     gr = pic.gr
-    hidden = [k for k, p in enumerate(v.parents) if p in gr.neuron_of]
+    # values inside a neuron, not the collapsed neuron's own output (its box is drawn: it keeps its edge)
+    hidden = [k for k, p in enumerate(v.parents) if p in gr.neuron_of and gr.unit(p) != gr.pos[p]]
     if not gr.collapsed or v in gr.neuron_of or len(hidden) <= BUNDLE or \
             len({gr.neuron_of[v.parents[k]] for k in hidden}) < 2:
         return set()
@@ -351,7 +353,9 @@ def _bundle(pic: _Picture, v: Value) -> set[int]:
     where = (f"layer {layers[0] + 1}" if len(layers) == 1 else
              f"layers {layers[0] + 1}–{layers[-1] + 1}" if layers else "")
     count = len(set(values))
-    fill = ROLE_STYLE["parameter" if what != "values" else "interior"][0]
+    role = "parameter" if what != "values" else "interior"
+    fill = ROLE_STYLE[role][0]
+    pic.bundled.add(role)
     rows = [f"<B>all {count} {_esc(what)}</B>", _esc(f"of {where}, inside the neurons" if where else
                                                     "inside the neurons")]
     i = gr.pos[v]
@@ -463,7 +467,7 @@ def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -
 
 def _legend_attrs(pic: _Picture) -> dict:
     gr = pic.gr
-    bundled = {"parameter"} if any(name.startswith("all") for name, _ in pic.groups[None]) else set()
+    bundled = pic.bundled
     present = [r for r in ROLE_STYLE if r in bundled or any(gr.role[v] == r for v in gr.shown)]
     has_z = not gr.collapsed and any(gr.is_z(v) for v in gr.shown)
     uncomputed = pic.show_grad and any(not v.has_grad for v in gr.order)
