@@ -262,3 +262,52 @@ def test_coarse_step_header_names_exactly_the_steps_it_holds():
                 assert listed == held, head
             checked += 1
     assert checked >= 33  # 33 neurons and 3 layers
+
+
+def two_output_losses():
+    """The new-user tester's networks (issue 14): MLP(2, [3, 2]) with squared error and with
+    cross-entropy, eager and fused: two outputs, whose backward pass interleaves the loss's terms, the
+    output neurons and the hidden ones."""
+    cases = []
+    for fused in (False, True):
+        for name, loss_of in (("squared_error", lambda out: nn.squared_error(out, [0.0, 1.0])),
+                              ("cross_entropy", lambda out: nn.cross_entropy(out, 1))):
+            model = nn.MLP(2, [3, 2], rng=0, fused=fused)
+            cases.append(pytest.param(loss_of(model([Value(1.0, "x0"), Value(2.0, "x1")])),
+                                      id=f"{name}-{'fused' if fused else 'eager'}"))
+    return cases
+
+
+@pytest.mark.parametrize("loss", two_output_losses())
+def test_a_network_with_two_outputs_steps_each_layer_and_neuron_once(loss):
+    require_dot()
+    from tests.test_step_html import payload
+    from viz import HtmlStepper
+
+    data = payload(HtmlStepper(loss, level="layer", predict=True).html)
+    frames = data["frames"]
+    backward = [f for f in frames if f["kind"] == "backward"]
+    for level, keys in (("layer", ["layer 2", "layer 1"]),
+                        ("neuron", [f"layer {i} · neuron {j}" for i, n in ((2, 2), (1, 3))
+                                    for j in range(n, 0, -1)])):
+        steps = [g for g in data["groups"] if g["level"] == level and g["phase"] == "backward"]
+        # the loss once, first, then each layer (each neuron) exactly once, in backward order
+        assert steps[0]["loss"] and steps[0]["title"].startswith("the loss (")
+        assert sorted(g["title"] for g in steps[1:]) == sorted(keys)
+        if level == "layer":
+            assert [g["title"] for g in steps[1:]] == keys
+        # they cover the whole backward pass: no bare op step between them
+        assert steps[0]["first"] == frames.index(backward[0])
+        assert all(a["last"] + 1 == b["first"] for a, b in zip(steps, steps[1:], strict=False))
+        assert steps[-1]["last"] == frames.index(backward[-1])
+        for g in steps[1:]:  # each neuron's line has its δ; a layer asks for each of its neurons' δ
+            assert "\n  then w.grad" in g["text"] and ":\n  then" not in g["text"]
+            assert len(g["asks"]) == (1 if level == "neuron" else 3 if g["title"] == "layer 1" else 2)
+    # the regrouped order gives every running gradient the engine's own number
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    running: dict[Value, float] = {}
+    for s in regroup(walk.backward, unit, "backward"):
+        for p, term, engine_running in zip(s.parents, s.contributions, s.running, strict=True):
+            running[p] = running[p] + term if p in running else term
+            assert running[p] == engine_running

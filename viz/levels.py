@@ -58,31 +58,74 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     return unit
 
 
-def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list | None:
-    """``steps`` (one pass's fine steps in the engine's order) reordered so that each layer's steps and,
-    inside it, each neuron's are consecutive (layers, neurons and steps keep the order they first appear
-    in), or None when that order is not a valid run of the same pass.
+def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
+    """``steps`` (one pass's fine steps in the engine's order) reordered so that each neuron's steps, each
+    layer's neurons and the loss's steps are consecutive wherever the pass allows it.
 
-    Valid means what the engine's order guarantees: forward, a node after its operands; backward, a node
-    after every use of it, and each node's contributions in the same order, so every running gradient
-    is the same number as in the engine's pass."""
-    runs: dict[object, dict[object, list]] = {}
-    for i, step in enumerate(steps):
-        where = unit.get(step.node)
-        layer_key = ("op", i) if where is None else ("layer", where[0])
-        runs.setdefault(layer_key, {}).setdefault(where, []).append(step)
-    moved = [s for layer in runs.values() for run in layer.values() for s in run]
-    at = {s.node: k for k, s in enumerate(moved)}
+    The new order is a valid run of the same pass by construction: forward, a node after its operands;
+    backward, a node after every use of it, and each node's contributions in the engine's order, so every
+    running gradient is the same number as in the engine's pass. Among the steps those rules allow next,
+    it takes one of the same neuron (or of the loss) as the step before, else one of the same layer, else
+    the one the engine took first; a network with several outputs, whose backward pass interleaves the
+    loss's terms and the output neurons, so comes out loss first, then layer by layer."""
+    import heapq
+
+    index = {s.node: i for i, s in enumerate(steps)}
+    after: list[list[int]] = [[] for _ in steps]  # i -> the steps that must wait for step i
     if phase == "forward":
-        ok = all(at.get(p, -1) < k for k, s in enumerate(moved) for p in s.parents)
-        return moved if ok else None
-    first = {s.node: k for k, s in enumerate(steps)}
-    last_use: dict[Value, int] = {}
-    for k, s in enumerate(moved):
-        for p in s.parents:
-            if at.get(p, len(moved)) <= k or last_use.get(p, -1) > first[s.node]:
-                return None
-            last_use[p] = first[s.node]
+        for j, s in enumerate(steps):
+            for p in s.parents:
+                if p in index:
+                    after[index[p]].append(j)
+    else:
+        last: dict[Value, int] = {}  # node -> its latest contribution so far
+        for j, s in enumerate(steps):
+            for p in s.parents:
+                if p in last:
+                    after[last[p]].append(j)
+                last[p] = j
+        for node, j in last.items():  # a node's own step after its last contribution
+            if node in index:
+                after[j].append(index[node])
+    waiting = [0] * len(steps)
+    for later in after:
+        for j in later:
+            waiting[j] += 1
+    neuron = [unit.get(s.node, LOSS) for s in steps]
+    layer = [k if k == LOSS else k[:1] for k in neuron]
+    ready_all: list[int] = []
+    ready_by: dict[object, list[int]] = {}
+    taken = [False] * len(steps)
+
+    def release(j: int) -> None:
+        heapq.heappush(ready_all, j)
+        heapq.heappush(ready_by.setdefault(("n", neuron[j]), []), j)
+        heapq.heappush(ready_by.setdefault(("l", layer[j]), []), j)
+
+    def pop(heap: list[int] | None) -> int | None:
+        while heap and taken[heap[0]]:
+            heapq.heappop(heap)
+        return heapq.heappop(heap) if heap else None
+
+    for j in range(len(steps)):
+        if not waiting[j]:
+            release(j)
+    moved = []
+    prev = None
+    while len(moved) < len(steps):
+        i = None
+        if prev is not None:
+            i = pop(ready_by.get(("n", neuron[prev])))
+            if i is None:
+                i = pop(ready_by.get(("l", layer[prev])))
+        if i is None:
+            i = pop(ready_all)
+        taken[i], prev = True, i
+        moved.append(steps[i])
+        for j in after[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                release(j)
     return moved
 
 

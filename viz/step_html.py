@@ -138,15 +138,13 @@ def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
 
 def _groups(walk: Walkthrough, predict: bool) -> list[dict]:
     """The coarse steps (`viz.levels`) as frame ranges, with their text, highlighted nodes and asks.
-    Where it is a valid order of the same pass, the walkthrough's steps are put neuron by neuron first
-    (`viz.levels.regroup`), so that each neuron is one step."""
+    The walkthrough's steps are first put neuron by neuron and layer by layer in a valid order of the
+    same pass (`viz.levels.regroup`), so that each neuron is one step."""
     unit = neuron_units(walk.order)
     if not unit:
         return []
     for phase, steps in (("forward", walk.forward), ("backward", walk.backward)):
-        moved = regroup(steps, unit, phase)
-        if moved is not None:
-            steps[:] = moved
+        steps[:] = regroup(steps, unit, phase)
     pos, nf = walk.position, len(walk.forward)
     out = []
     for level in ("layer", "neuron"):
