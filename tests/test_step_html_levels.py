@@ -278,6 +278,17 @@ def two_output_losses():
     return cases
 
 
+def output_grads(loss: Value) -> list[float]:
+    """∂loss/∂z of each output neuron by a plain backward(); the graph's gradients are put back."""
+    order = topological_order(loss)
+    saved = {n: n.grad for n in order}
+    loss.backward()
+    outputs = {n.label: n.grad for n in order if n.label.startswith("layers.1.") and n.label.endswith(".z")}
+    for n, g in saved.items():
+        n.grad = g
+    return [outputs[f"layers.1.neurons.{j}.z"] for j in range(len(outputs))]
+
+
 @pytest.mark.parametrize("loss", two_output_losses())
 def test_a_network_with_two_outputs_steps_each_layer_and_neuron_once(loss):
     require_dot()
@@ -303,6 +314,11 @@ def test_a_network_with_two_outputs_steps_each_layer_and_neuron_once(loss):
         for g in steps[1:]:  # each neuron's line has its δ; a layer asks for each of its neurons' δ
             assert "\n  then w.grad" in g["text"] and ":\n  then" not in g["text"]
             assert len(g["asks"]) == (1 if level == "neuron" else 3 if g["title"] == "layer 1" else 2)
+        # predict mode: the loss step asks for the gradient each output gets before it shows it
+        outputs = {f"layers.1.neurons.{j}.z": loss_grad for j, loss_grad in enumerate(output_grads(loss))}
+        assert {a["name"]: a["value"] for a in steps[0]["asks"]} == pytest.approx(outputs, rel=1e-12)
+        assert steps[0]["hint"].endswith(".z.grad = ?") and "→" not in steps[0]["hint"]
+        assert "→" in steps[0]["text"]
     # the regrouped order gives every running gradient the engine's own number
     walk = Walkthrough(loss)
     unit = neuron_units(walk.order)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt, format_backward_step
+from autodiff.steps import fmt, format_backward_step, local_derivative_text
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
 __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas"]
+           "step_runs", "formula", "deltas", "outputs_given"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -282,11 +282,17 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     adds δ·x to each weight, δ to the bias and w·δ to each input's gradient."""
     steps = (walk.forward if group.phase == "forward" else walk.backward)[group.start:group.stop]
     if group.key == LOSS:
-        shown = [str(s) if group.phase == "forward" else format_backward_step(s, walk.example)
-                 for s in steps[:_LOSS_LINES]]
+        if group.phase == "forward":
+            shown = [str(s) for s in steps[:_LOSS_LINES]]
+        elif ask:
+            shown = [_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
+        else:
+            shown = [format_backward_step(s, walk.example) for s in steps[:_LOSS_LINES]]
         more = len(steps) - len(shown)
+        asked = [f"{walk.names[n]}.grad = ?" for n, _ in outputs_given(group, walk, unit)] if ask else []
         return "\n".join([f"{group.title}, {group.phase}:", *shown]
-                         + ([f"… and {more} more: open this step (o) to go through each"] if more else []))
+                         + ([f"… and {more} more: open this step (o) to go through each"] if more else [])
+                         + asked)
     by_neuron: dict[Unit, list[Value]] = {}
     for s in steps:
         by_neuron.setdefault(unit[s.node], []).append(s.node)
@@ -303,6 +309,28 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
                      "gets w·δ")
     return "\n".join(lines)
+
+
+def _asked(step, names: dict[Value, str]) -> str:
+    """A backward step's rule with its numbers left out, for predict mode."""
+    head = f"step {step.index}/{step.total}  {step.op}: "
+    return head + ("\n" + " " * len(head)).join(
+        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad"
+        for i, p in enumerate(step.parents))
+
+
+def outputs_given(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Value, float]]:
+    """(node, its gradient after the step) for each of the network's nodes (a neuron's z or a) that the
+    loss's backward step ``group`` gives a gradient to: what predict mode asks for at that step. Empty
+    for another step."""
+    if group.key != LOSS or group.phase != "backward":
+        return []
+    found: dict[Value, float] = {}
+    for s in walk.backward[group.start:group.stop]:
+        for p, after in zip(s.parents, s.running, strict=True):
+            if p in unit:
+                found[p] = walk.at(after)
+    return list(found.items())
 
 
 def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:

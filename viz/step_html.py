@@ -16,7 +16,18 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
-from viz.levels import LEVELS, LOSS, Group, deltas, describe, formula, groups, neuron_units, regroup
+from viz.levels import (
+    LEVELS,
+    LOSS,
+    Group,
+    deltas,
+    describe,
+    formula,
+    groups,
+    neuron_units,
+    outputs_given,
+    regroup,
+)
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
 
@@ -160,7 +171,9 @@ def _group_item(g: Group, walk: Walkthrough, unit: dict, steps: list, offset: in
     asks = [] if g.phase == "forward" else [
         {"pos": pos[z], "name": walk.names[z], "label": f"δ of {Group('neuron', g.phase, key, 0, 0).title}",
          "value": d}
-        for key, z, d in deltas(g, walk, unit)]
+        for key, z, d in deltas(g, walk, unit)] + [
+        {"pos": pos[n], "name": walk.names[n], "label": f"{walk.names[n]}.grad", "value": grad}
+        for n, grad in outputs_given(g, walk, unit)]
     return {"level": g.level, "phase": g.phase, "first": offset + g.start, "last": offset + g.stop - 1,
             "title": g.title, "loss": g.key == LOSS,
             "nodes": nodes, "text": describe(g, walk, unit), "asks": asks, "math": formula(g, walk, unit),
