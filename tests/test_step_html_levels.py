@@ -72,7 +72,7 @@ def test_coarse_steps_are_the_sums_of_their_fine_steps(fused):
     unit = neuron_units(topological_order(loss))
     engine = list(backward_steps(loss))
     steps = regroup(engine, unit, "backward")
-    assert steps is not None and sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
+    assert sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
     neurons, layers = groups(steps, unit, "neuron", "backward"), groups(steps, unit, "layer", "backward")
     assert [g.key for g in layers] == [LOSS, (2,), (1,), (0,)]  # the loss and its L2 term, then layer 3
     assert [g.title for g in layers[1:]] == ["layer 3", "layer 2", "layer 1"]
@@ -238,9 +238,7 @@ def test_coarse_step_header_names_exactly_the_steps_it_holds():
     loss = nn.hinge(model(X[0])[0], 2 * y[0] - 1) + nn.l2(model.weights(), 1e-4)
     walk = Walkthrough(loss)
     unit = neuron_units(walk.order)
-    moved = regroup(walk.backward, unit, "backward")
-    if moved is not None:
-        walk.backward[:] = moved
+    walk.backward[:] = regroup(walk.backward, unit, "backward")
     checked = 0
     for level in ("neuron", "layer"):
         for g in groups(walk.backward, unit, level, "backward"):

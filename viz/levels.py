@@ -6,6 +6,7 @@ changes are the sums of theirs.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
@@ -68,8 +69,6 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     it takes one of the same neuron (or of the loss) as the step before, else one of the same layer, else
     the one the engine took first; a network with several outputs, whose backward pass interleaves the
     loss's terms and the output neurons, so comes out loss first, then layer by layer."""
-    import heapq
-
     index = {s.node: i for i, s in enumerate(steps)}
     after: list[list[int]] = [[] for _ in steps]  # i -> the steps that must wait for step i
     if phase == "forward":
