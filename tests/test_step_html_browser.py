@@ -426,7 +426,15 @@ def test_predict_mode_at_the_coarse_levels(browser, tmp_path, level):
     page, errors = open_page(browser, stepper)
     page.click("#dg-backward")
     page.keyboard.press("ArrowRight")
-    assert page.is_hidden("#dg-predict") and page.inner_text("#dg-text").startswith("the loss (")
+    # the loss's step asks for the gradient the network's output gets, its rules shown, not its numbers
+    labels = page.eval_on_selector_all("#dg-predict label", "els => els.map(e => e.textContent)")
+    assert [label.split(" ")[0] for label in labels] == ["layers.2.neurons.0.z.grad"], labels
+    assert page.inner_text("#dg-hint").startswith("the loss (") and page.is_hidden("#dg-text")
+    assert page.inner_text("#dg-hint").endswith("layers.2.neurons.0.z.grad = ?")
+    page.fill("#dg-predict input", repr(delta["layers.2.neurons.0.z"]))
+    page.click("#dg-check")
+    assert "Right" in page.inner_text("#dg-predict-result")
+    assert page.inner_text("#dg-text").startswith("the loss (")
     page.keyboard.press("ArrowRight")
     asks = page.eval_on_selector_all("#dg-predict input", "els => els.map(e => e.id)")
     labels = page.eval_on_selector_all("#dg-predict label", "els => els.map(e => e.textContent)")

@@ -72,7 +72,7 @@ def test_coarse_steps_are_the_sums_of_their_fine_steps(fused):
     unit = neuron_units(topological_order(loss))
     engine = list(backward_steps(loss))
     steps = regroup(engine, unit, "backward")
-    assert steps is not None and sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
+    assert sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
     neurons, layers = groups(steps, unit, "neuron", "backward"), groups(steps, unit, "layer", "backward")
     assert [g.key for g in layers] == [LOSS, (2,), (1,), (0,)]  # the loss and its L2 term, then layer 3
     assert [g.title for g in layers[1:]] == ["layer 3", "layer 2", "layer 1"]
@@ -238,9 +238,7 @@ def test_coarse_step_header_names_exactly_the_steps_it_holds():
     loss = nn.hinge(model(X[0])[0], 2 * y[0] - 1) + nn.l2(model.weights(), 1e-4)
     walk = Walkthrough(loss)
     unit = neuron_units(walk.order)
-    moved = regroup(walk.backward, unit, "backward")
-    if moved is not None:
-        walk.backward[:] = moved
+    walk.backward[:] = regroup(walk.backward, unit, "backward")
     checked = 0
     for level in ("neuron", "layer"):
         for g in groups(walk.backward, unit, level, "backward"):
@@ -262,3 +260,68 @@ def test_coarse_step_header_names_exactly_the_steps_it_holds():
                 assert listed == held, head
             checked += 1
     assert checked >= 33  # 33 neurons and 3 layers
+
+
+def two_output_losses():
+    """The new-user tester's networks (issue 14): MLP(2, [3, 2]) with squared error and with
+    cross-entropy, eager and fused: two outputs, whose backward pass interleaves the loss's terms, the
+    output neurons and the hidden ones."""
+    cases = []
+    for fused in (False, True):
+        for name, loss_of in (("squared_error", lambda out: nn.squared_error(out, [0.0, 1.0])),
+                              ("cross_entropy", lambda out: nn.cross_entropy(out, 1))):
+            model = nn.MLP(2, [3, 2], rng=0, fused=fused)
+            cases.append(pytest.param(loss_of(model([Value(1.0, "x0"), Value(2.0, "x1")])),
+                                      id=f"{name}-{'fused' if fused else 'eager'}"))
+    return cases
+
+
+def output_grads(loss: Value) -> list[float]:
+    """∂loss/∂z of each output neuron by a plain backward(); the graph's gradients are put back."""
+    order = topological_order(loss)
+    saved = {n: n.grad for n in order}
+    loss.backward()
+    outputs = {n.label: n.grad for n in order if n.label.startswith("layers.1.") and n.label.endswith(".z")}
+    for n, g in saved.items():
+        n.grad = g
+    return [outputs[f"layers.1.neurons.{j}.z"] for j in range(len(outputs))]
+
+
+@pytest.mark.parametrize("loss", two_output_losses())
+def test_a_network_with_two_outputs_steps_each_layer_and_neuron_once(loss):
+    require_dot()
+    from tests.test_step_html import payload
+    from viz import HtmlStepper
+
+    data = payload(HtmlStepper(loss, level="layer", predict=True).html)
+    frames = data["frames"]
+    backward = [f for f in frames if f["kind"] == "backward"]
+    for level, keys in (("layer", ["layer 2", "layer 1"]),
+                        ("neuron", [f"layer {i} · neuron {j}" for i, n in ((2, 2), (1, 3))
+                                    for j in range(n, 0, -1)])):
+        steps = [g for g in data["groups"] if g["level"] == level and g["phase"] == "backward"]
+        # the loss once, first, then each layer (each neuron) exactly once, in backward order
+        assert steps[0]["loss"] and steps[0]["title"].startswith("the loss (")
+        assert sorted(g["title"] for g in steps[1:]) == sorted(keys)
+        if level == "layer":
+            assert [g["title"] for g in steps[1:]] == keys
+        # they cover the whole backward pass: no bare op step between them
+        assert steps[0]["first"] == frames.index(backward[0])
+        assert all(a["last"] + 1 == b["first"] for a, b in zip(steps, steps[1:], strict=False))
+        assert steps[-1]["last"] == frames.index(backward[-1])
+        for g in steps[1:]:  # each neuron's line has its δ; a layer asks for each of its neurons' δ
+            assert "\n  then w.grad" in g["text"] and ":\n  then" not in g["text"]
+            assert len(g["asks"]) == (1 if level == "neuron" else 3 if g["title"] == "layer 1" else 2)
+        # predict mode: the loss step asks for the gradient each output gets before it shows it
+        outputs = {f"layers.1.neurons.{j}.z": loss_grad for j, loss_grad in enumerate(output_grads(loss))}
+        assert {a["name"]: a["value"] for a in steps[0]["asks"]} == pytest.approx(outputs, rel=1e-12)
+        assert steps[0]["hint"].endswith(".z.grad = ?") and "→" not in steps[0]["hint"]
+        assert "→" in steps[0]["text"]
+    # the regrouped order gives every running gradient the engine's own number
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    running: dict[Value, float] = {}
+    for s in regroup(walk.backward, unit, "backward"):
+        for p, term, engine_running in zip(s.parents, s.contributions, s.running, strict=True):
+            running[p] = running[p] + term if p in running else term
+            assert running[p] == engine_running

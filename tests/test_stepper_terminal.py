@@ -361,3 +361,19 @@ def test_every_number_shown_at_80x24_60x20_and_40x24_is_the_full_width_number(mo
             if mode == "eager" and frame == student and width == 80:
                 assert "-9.593e-05" in screen and "-1.0" in screen
     assert split or mode != "eager"                   # at 40 columns "old →" and "new" take two lines
+
+
+def test_batched_frame_header_names_the_example_at_every_frame():
+    """A new-user tester's finding (issue 14): only the start frame said "example 5 of 100"."""
+    from viz.stepper import render_frame
+
+    walks = readme_walks()
+    walk = walks["batched"]
+    nf, n = len(walk.forward), len(walk)
+    for frame in (0, 1, nf // 2, nf + 1, nf + 2, n - 1):
+        console = Console(record=True, file=io.StringIO(), width=100, height=30, force_terminal=True)
+        console.print(render_frame(walk, frame, console=console))
+        assert "·  example 5 of 100" in console.export_text().splitlines()[0], frame
+    console = Console(record=True, file=io.StringIO(), width=100, height=30, force_terminal=True)
+    console.print(render_frame(walks["eager"], 3, console=console))
+    assert "example" not in console.export_text().splitlines()[0]  # a plain graph has one example

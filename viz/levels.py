@@ -6,17 +6,18 @@ changes are the sums of theirs.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt, format_backward_step
+from autodiff.steps import fmt, format_backward_step, local_derivative_text
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
 __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas"]
+           "step_runs", "formula", "deltas", "outputs_given"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -58,31 +59,72 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     return unit
 
 
-def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list | None:
-    """``steps`` (one pass's fine steps in the engine's order) reordered so that each layer's steps and,
-    inside it, each neuron's are consecutive (layers, neurons and steps keep the order they first appear
-    in), or None when that order is not a valid run of the same pass.
+def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
+    """``steps`` (one pass's fine steps in the engine's order) reordered so that each neuron's steps, each
+    layer's neurons and the loss's steps are consecutive wherever the pass allows it.
 
-    Valid means what the engine's order guarantees: forward, a node after its operands; backward, a node
-    after every use of it, and each node's contributions in the same order, so every running gradient
-    is the same number as in the engine's pass."""
-    runs: dict[object, dict[object, list]] = {}
-    for i, step in enumerate(steps):
-        where = unit.get(step.node)
-        layer_key = ("op", i) if where is None else ("layer", where[0])
-        runs.setdefault(layer_key, {}).setdefault(where, []).append(step)
-    moved = [s for layer in runs.values() for run in layer.values() for s in run]
-    at = {s.node: k for k, s in enumerate(moved)}
+    The new order is a valid run of the same pass by construction: forward, a node after its operands;
+    backward, a node after every use of it, and each node's contributions in the engine's order, so every
+    running gradient is the same number as in the engine's pass. Among the steps those rules allow next,
+    it takes one of the same neuron (or of the loss) as the step before, else one of the same layer, else
+    the one the engine took first; a network with several outputs, whose backward pass interleaves the
+    loss's terms and the output neurons, so comes out loss first, then layer by layer."""
+    index = {s.node: i for i, s in enumerate(steps)}
+    after: list[list[int]] = [[] for _ in steps]  # i -> the steps that must wait for step i
     if phase == "forward":
-        ok = all(at.get(p, -1) < k for k, s in enumerate(moved) for p in s.parents)
-        return moved if ok else None
-    first = {s.node: k for k, s in enumerate(steps)}
-    last_use: dict[Value, int] = {}
-    for k, s in enumerate(moved):
-        for p in s.parents:
-            if at.get(p, len(moved)) <= k or last_use.get(p, -1) > first[s.node]:
-                return None
-            last_use[p] = first[s.node]
+        for j, s in enumerate(steps):
+            for p in s.parents:
+                if p in index:
+                    after[index[p]].append(j)
+    else:
+        last: dict[Value, int] = {}  # node -> its latest contribution so far
+        for j, s in enumerate(steps):
+            for p in s.parents:
+                if p in last:
+                    after[last[p]].append(j)
+                last[p] = j
+        for node, j in last.items():  # a node's own step after its last contribution
+            if node in index:
+                after[j].append(index[node])
+    waiting = [0] * len(steps)
+    for later in after:
+        for j in later:
+            waiting[j] += 1
+    neuron = [unit.get(s.node, LOSS) for s in steps]
+    layer = [k if k == LOSS else k[:1] for k in neuron]
+    ready_all: list[int] = []
+    ready_by: dict[object, list[int]] = {}
+    taken = [False] * len(steps)
+
+    def release(j: int) -> None:
+        heapq.heappush(ready_all, j)
+        heapq.heappush(ready_by.setdefault(("n", neuron[j]), []), j)
+        heapq.heappush(ready_by.setdefault(("l", layer[j]), []), j)
+
+    def pop(heap: list[int] | None) -> int | None:
+        while heap and taken[heap[0]]:
+            heapq.heappop(heap)
+        return heapq.heappop(heap) if heap else None
+
+    for j in range(len(steps)):
+        if not waiting[j]:
+            release(j)
+    moved = []
+    prev = None
+    while len(moved) < len(steps):
+        i = None
+        if prev is not None:
+            i = pop(ready_by.get(("n", neuron[prev])))
+            if i is None:
+                i = pop(ready_by.get(("l", layer[prev])))
+        if i is None:
+            i = pop(ready_all)
+        taken[i], prev = True, i
+        moved.append(steps[i])
+        for j in after[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                release(j)
     return moved
 
 
@@ -239,11 +281,17 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     adds δ·x to each weight, δ to the bias and w·δ to each input's gradient."""
     steps = (walk.forward if group.phase == "forward" else walk.backward)[group.start:group.stop]
     if group.key == LOSS:
-        shown = [str(s) if group.phase == "forward" else format_backward_step(s, walk.example)
-                 for s in steps[:_LOSS_LINES]]
+        if group.phase == "forward":
+            shown = [str(s) for s in steps[:_LOSS_LINES]]
+        elif ask:
+            shown = [_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
+        else:
+            shown = [format_backward_step(s, walk.example) for s in steps[:_LOSS_LINES]]
         more = len(steps) - len(shown)
+        asked = [f"{walk.names[n]}.grad = ?" for n, _ in outputs_given(group, walk, unit)] if ask else []
         return "\n".join([f"{group.title}, {group.phase}:", *shown]
-                         + ([f"… and {more} more: open this step (o) to go through each"] if more else []))
+                         + ([f"… and {more} more: open this step (o) to go through each"] if more else [])
+                         + asked)
     by_neuron: dict[Unit, list[Value]] = {}
     for s in steps:
         by_neuron.setdefault(unit[s.node], []).append(s.node)
@@ -260,6 +308,28 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
                      "gets w·δ")
     return "\n".join(lines)
+
+
+def _asked(step, names: dict[Value, str]) -> str:
+    """A backward step's rule with its numbers left out, for predict mode."""
+    head = f"step {step.index}/{step.total}  {step.op}: "
+    return head + ("\n" + " " * len(head)).join(
+        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad"
+        for i, p in enumerate(step.parents))
+
+
+def outputs_given(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Value, float]]:
+    """(node, its gradient after the step) for each of the network's nodes (a neuron's z or a) that the
+    loss's backward step ``group`` gives a gradient to: what predict mode asks for at that step. Empty
+    for another step."""
+    if group.key != LOSS or group.phase != "backward":
+        return []
+    found: dict[Value, float] = {}
+    for s in walk.backward[group.start:group.stop]:
+        for p, after in zip(s.parents, s.running, strict=True):
+            if p in unit:
+                found[p] = walk.at(after)
+    return list(found.items())
 
 
 def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:

@@ -16,7 +16,18 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.files import write_atomic
 from autodiff.steps import fmt, local_derivative_text
-from viz.levels import LEVELS, LOSS, Group, deltas, describe, formula, groups, neuron_units, regroup
+from viz.levels import (
+    LEVELS,
+    LOSS,
+    Group,
+    deltas,
+    describe,
+    formula,
+    groups,
+    neuron_units,
+    outputs_given,
+    regroup,
+)
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
 
@@ -138,15 +149,13 @@ def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
 
 def _groups(walk: Walkthrough, predict: bool) -> list[dict]:
     """The coarse steps (`viz.levels`) as frame ranges, with their text, highlighted nodes and asks.
-    Where it is a valid order of the same pass, the walkthrough's steps are put neuron by neuron first
-    (`viz.levels.regroup`), so that each neuron is one step."""
+    The walkthrough's steps are first put neuron by neuron and layer by layer in a valid order of the
+    same pass (`viz.levels.regroup`), so that each neuron is one step."""
     unit = neuron_units(walk.order)
     if not unit:
         return []
     for phase, steps in (("forward", walk.forward), ("backward", walk.backward)):
-        moved = regroup(steps, unit, phase)
-        if moved is not None:
-            steps[:] = moved
+        steps[:] = regroup(steps, unit, phase)
     pos, nf = walk.position, len(walk.forward)
     out = []
     for level in ("layer", "neuron"):
@@ -162,7 +171,9 @@ def _group_item(g: Group, walk: Walkthrough, unit: dict, steps: list, offset: in
     asks = [] if g.phase == "forward" else [
         {"pos": pos[z], "name": walk.names[z], "label": f"δ of {Group('neuron', g.phase, key, 0, 0).title}",
          "value": d}
-        for key, z, d in deltas(g, walk, unit)]
+        for key, z, d in deltas(g, walk, unit)] + [
+        {"pos": pos[n], "name": walk.names[n], "label": f"{walk.names[n]}.grad", "value": grad}
+        for n, grad in outputs_given(g, walk, unit)]
     return {"level": g.level, "phase": g.phase, "first": offset + g.start, "last": offset + g.stop - 1,
             "title": g.title, "loss": g.key == LOSS,
             "nodes": nodes, "text": describe(g, walk, unit), "asks": asks, "math": formula(g, walk, unit),

@@ -304,7 +304,8 @@ def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
 def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]] | None = None, *,
                  show_keys: bool = True, console=None, status: str = "", show_help: bool = False,
                  width: int | None = None):
-    """The rich renderable of one frame: a progress header, the step's worked example, where it is in
+    """The rich renderable of one frame: a progress header (on a batched graph naming the example shown),
+    the step's worked example, where it is in
     the graph, and the table of the nodes' values and running gradients (current node marked ▶ and
     highlighted, the parents the step updates in yellow as ``old → new``).
 
@@ -320,7 +321,8 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
 
     used_by = _consumers(walk) if used_by is None else used_by
     kind = walk.kinds[frame]
-    header = Text(f"frame {frame + 1}/{len(walk)}  ·  {_phase(walk, frame)}", style="bold")
+    batch = "" if walk.example is None else f"  ·  example {walk.example} of {walk.batch_size}"
+    header = Text(f"frame {frame + 1}/{len(walk)}  ·  {_phase(walk, frame)}{batch}", style="bold")
     text = Text(walk.text(frame))
     where = Text(_where(walk, frame, used_by), style="dim")
     if console is not None:
