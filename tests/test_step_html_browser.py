@@ -850,3 +850,74 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     assert outside == [], outside[:5]
     assert errors == []
     page.close()
+
+
+IN_VIEW = """() => {
+  const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
+  const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
+  const halo = (e) => (e.querySelector('.dg-halo') || e).getBoundingClientRect();
+  const halos = [...d.querySelectorAll('.dg-current')].map(halo);
+  const inside = (r) => r.left >= view.left - 1 && r.right <= view.right + 1
+    && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
+  const f = d.querySelector('.dg-focus');
+  const all = [...d.querySelectorAll('.dg-current')].map((e) => e.getBoundingClientRect());  // with numbers
+  const u = {left: Math.min(...all.map((r) => r.left)), right: Math.max(...all.map((r) => r.right)),
+             top: Math.min(...all.map((r) => r.top)), bottom: Math.max(...all.map((r) => r.bottom))};
+  // per axis: every highlighted box in view, or the view spent on them (but for a margin of 8 px)
+  const axis = (lo, hi) => (u[lo] >= view[lo] - 1 && u[hi] <= view[hi] + 1)
+    || (u[lo] <= view[lo] + 9 && u[hi] >= view[hi] - 9);
+  return {focus: f ? inside(halo(f)) : null,
+          shown: halos.filter(inside).length, of: halos.length,
+          filled: !halos.length || (axis('left', 'right') && axis('top', 'bottom'))};
+}"""
+
+
+def sigmoid_31_page(tmp_path):
+    import nn
+    from viz import step_html
+
+    out = nn.MLP(2, [3, 1], activation="sigmoid", rng=0)([1.0, 2.0])
+    return step_html(nn.squared_error(out, [0.5]), tmp_path / "m31.html", level="neuron")
+
+
+@pytest.mark.parametrize("page_of", ["m31-neuron", "readme-neuron", "readme-layer"])
+def test_zoom_and_steps_keep_the_current_step_in_view(browser, tmp_path, page_of):
+    """Issue 14: after b → → →, "fit" then "100%" showed an empty part of the drawing (the zoom kept the
+    view's middle, and the current node was thousands of pixels below); at the neuron and layer levels
+    the highlighted boxes were mostly off-screen (MLP(2,[3,1]) step 9: 1 of 12). Now every zoom keeps
+    the focus node in view, and every step shows its highlighted boxes, or fills the view with them."""
+    from viz import step_html
+
+    require_dot()
+    if page_of == "m31-neuron":
+        stepper = sigmoid_31_page(tmp_path)
+    else:
+        loss, _ = readme_network(False, False)
+        stepper = step_html(loss, tmp_path / "net.html", level=page_of.split("-")[1])
+    page, errors = open_page(browser, stepper)
+    page.keyboard.press("b")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    for key in ["f", "0", "+", "-", "f", "-", "0"]:
+        page.keyboard.press(key)
+        seen = page.evaluate(IN_VIEW)
+        assert seen["focus"] and seen["filled"], (key, page.inner_text("#dg-zoom-level"), seen)
+    for zoom in ["0", "f"]:  # 100%, then the whole drawing
+        page.keyboard.press("Home")
+        page.keyboard.press(zoom)
+        k, n = counter(page)
+        for _ in range(n - 1):
+            page.keyboard.press("ArrowRight")
+            seen = page.evaluate(IN_VIEW)
+            assert seen["focus"] in (True, None) and seen["filled"], (zoom, counter(page), seen)
+            if zoom == "f":
+                assert seen["shown"] == seen["of"]
+    if page_of == "m31-neuron":  # step 9 at the opening zoom: the neuron's 6 boxes, all in view
+        page.keyboard.press("Home")
+        page.keyboard.press("End")
+        page.fill("#dg-goto", "9")
+        page.press("#dg-goto", "Enter")
+        assert "layer 2 · neuron 1" in page.inner_text("#dg-text")
+        seen = page.evaluate(IN_VIEW)
+        assert seen["focus"] and seen["shown"] == seen["of"] == 6, seen
+    assert not errors
