@@ -921,3 +921,32 @@ def test_zoom_and_steps_keep_the_current_step_in_view(browser, tmp_path, page_of
         seen = page.evaluate(IN_VIEW)
         assert seen["focus"] and seen["shown"] == seen["of"] == 6, seen
     assert not errors
+
+
+def test_numbers_beside_boxes_are_not_crossed_out_by_edges(browser, tmp_path):
+    """Issue 14: on the collapsed 2-16-16-1 page the numbers under the layer-2 boxes ("0.0 ∇ 0.6916") had
+    edges running across them. The edges are drawn behind the boxes' SVG, and every text beside a box
+    (its numbers, its name) carries a white halo under its glyphs."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(False, False)
+    page, errors = open_page(browser, step_html(loss, tmp_path / "net.html", level="layer"))
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")
+    found = page.evaluate("""() => {
+      const d = document.getElementById('dg-diagram'), svgs = [...d.querySelectorAll(':scope > svg')];
+      const out = {order: svgs.map((s) => s.getAttribute('class')), styles: {}};
+      for (const cls of ['dg-num', 'dg-name']) {
+        const t = d.querySelector('text.' + cls);
+        if (!t) continue;
+        const s = getComputedStyle(t);
+        out.styles[cls] = [s.paintOrder, s.stroke, parseFloat(s.strokeWidth)];
+      }
+      return out;
+    }""")
+    assert found["order"] == ["dg-edges", "dg-front"], found   # the edges' SVG painted first, behind
+    assert "dg-num" in found["styles"], found
+    for paint_order, stroke, width in found["styles"].values():
+        assert paint_order.startswith("stroke") and stroke == "rgb(255, 255, 255)" and width >= 2, found
+    assert not errors
