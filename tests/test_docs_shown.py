@@ -82,3 +82,20 @@ def test_the_page_shows_what_the_commands_print(page, tmp_path, monkeypatch):
         assert shown == printed
     for _, target in IMAGE.findall(updated):
         assert (DOCS / target).exists(), target
+
+
+def test_stepper_page_gives_the_readme_networks_sizes_as_built():
+    """docs/stepper.md gave the README network's one-point loss as "1,596 nodes, 2,508 frames" long after
+    the graph had shrunk (issue 14): its figures are now those the tests' graphs have when built."""
+    from autodiff import topological_order
+    from tests.test_step_html_levels import l2_by_hand, mlp_loss
+    from tests.test_stepper_terminal import readme_walks
+
+    text = " ".join((DOCS / "stepper.md").read_text(encoding="utf-8").split())
+    walks = readme_walks()
+    eager, fused, batched = walks["eager"], walks["fused"], walks["batched"]
+    sizes = (f"hinge plus `nn.l2`: {len(eager.order):,} nodes, {len(eager):,} frames; "
+             f"fused {len(fused.order):,} nodes, batched {len(batched.order):,})")
+    assert sizes in text
+    written_out = len(topological_order(mlp_loss(l2=l2_by_hand)[0]))
+    assert f"loss with its L2 term written out ({written_out:,} nodes)" in text

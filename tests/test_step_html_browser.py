@@ -858,3 +858,103 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     assert outside == [], outside[:5]
     assert errors == []
     page.close()
+
+
+IN_VIEW = """() => {
+  const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
+  const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
+  const halo = (e) => (e.querySelector('.dg-halo') || e).getBoundingClientRect();
+  const halos = [...d.querySelectorAll('.dg-current')].map(halo);
+  const inside = (r) => r.left >= view.left - 1 && r.right <= view.right + 1
+    && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
+  const f = d.querySelector('.dg-focus');
+  const all = [...d.querySelectorAll('.dg-current')].map((e) => e.getBoundingClientRect());  // with numbers
+  const u = {left: Math.min(...all.map((r) => r.left)), right: Math.max(...all.map((r) => r.right)),
+             top: Math.min(...all.map((r) => r.top)), bottom: Math.max(...all.map((r) => r.bottom))};
+  // per axis: every highlighted box in view, or the view spent on them (but for a margin of 8 px)
+  const axis = (lo, hi) => (u[lo] >= view[lo] - 1 && u[hi] <= view[hi] + 1)
+    || (u[lo] <= view[lo] + 9 && u[hi] >= view[hi] - 9);
+  return {focus: f ? inside(halo(f)) : null,
+          shown: halos.filter(inside).length, of: halos.length,
+          filled: !halos.length || (axis('left', 'right') && axis('top', 'bottom'))};
+}"""
+
+
+def sigmoid_31_page(tmp_path):
+    import nn
+    from viz import step_html
+
+    out = nn.MLP(2, [3, 1], activation="sigmoid", rng=0)([1.0, 2.0])
+    return step_html(nn.squared_error(out, [0.5]), tmp_path / "m31.html", level="neuron")
+
+
+@pytest.mark.parametrize("page_of", ["m31-neuron", "readme-neuron", "readme-layer"])
+def test_zoom_and_steps_keep_the_current_step_in_view(browser, tmp_path, page_of):
+    """Issue 14: after b → → →, "fit" then "100%" showed an empty part of the drawing (the zoom kept the
+    view's middle, and the current node was thousands of pixels below); at the neuron and layer levels
+    the highlighted boxes were mostly off-screen (MLP(2,[3,1]) step 9: 1 of 12). Now every zoom keeps
+    the focus node in view, and every step shows its highlighted boxes, or fills the view with them."""
+    from viz import step_html
+
+    require_dot()
+    if page_of == "m31-neuron":
+        stepper = sigmoid_31_page(tmp_path)
+    else:
+        loss, _ = readme_network(False, False)
+        stepper = step_html(loss, tmp_path / "net.html", level=page_of.split("-")[1])
+    page, errors = open_page(browser, stepper)
+    page.keyboard.press("b")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    for key in ["f", "0", "+", "-", "f", "-", "0"]:
+        page.keyboard.press(key)
+        seen = page.evaluate(IN_VIEW)
+        assert seen["focus"] and seen["filled"], (key, page.inner_text("#dg-zoom-level"), seen)
+    for zoom in ["0", "f"]:  # 100%, then the whole drawing
+        page.keyboard.press("Home")
+        page.keyboard.press(zoom)
+        k, n = counter(page)
+        for _ in range(n - 1):
+            page.keyboard.press("ArrowRight")
+            seen = page.evaluate(IN_VIEW)
+            assert seen["focus"] in (True, None) and seen["filled"], (zoom, counter(page), seen)
+            if zoom == "f":
+                assert seen["shown"] == seen["of"]
+    if page_of == "m31-neuron":  # step 9 at the opening zoom: the neuron's 6 boxes, all in view
+        page.keyboard.press("Home")
+        page.keyboard.press("End")
+        page.fill("#dg-goto", "9")
+        page.press("#dg-goto", "Enter")
+        assert "layer 2 · neuron 1" in page.inner_text("#dg-text")
+        seen = page.evaluate(IN_VIEW)
+        assert seen["focus"] and seen["shown"] == seen["of"] == 6, seen
+    assert not errors
+
+
+def test_numbers_beside_boxes_are_not_crossed_out_by_edges(browser, tmp_path):
+    """Issue 14: on the collapsed 2-16-16-1 page the numbers under the layer-2 boxes ("0.0 ∇ 0.6916") had
+    edges running across them. The edges are drawn behind the boxes' SVG, and every text beside a box
+    (its numbers, its name) carries a white halo under its glyphs."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(False, False)
+    page, errors = open_page(browser, step_html(loss, tmp_path / "net.html", level="layer"))
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")
+    found = page.evaluate("""() => {
+      const d = document.getElementById('dg-diagram'), svgs = [...d.querySelectorAll(':scope > svg')];
+      const out = {order: svgs.map((s) => s.getAttribute('class')), styles: {}};
+      for (const cls of ['dg-num', 'dg-name']) {
+        const t = d.querySelector('text.' + cls);
+        if (!t) continue;
+        const s = getComputedStyle(t);
+        out.styles[cls] = [s.paintOrder, s.stroke, parseFloat(s.strokeWidth)];
+      }
+      return out;
+    }""")
+    assert found["order"] == ["dg-edges", "dg-front"], found   # the edges' SVG painted first, behind
+    assert "dg-num" in found["styles"], found
+    for paint_order, stroke, width in found["styles"].values():
+        assert paint_order.startswith("stroke") and stroke == "rgb(255, 255, 255)" and width >= 2, found
+    assert not errors

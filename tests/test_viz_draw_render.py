@@ -380,6 +380,35 @@ def test_a_collapsed_neurons_own_output_keeps_its_edge_and_is_not_bundled():
     assert sum(f"-> op{l2} " in e for e in graph.body) == 10
 
 
+def test_a_slide_of_an_expanded_network_is_legible_and_inside_its_frame(tmp_path):
+    """Issue 14: the slide of MLP(2, [4, 4, 1])'s loss squeezed a 9,469-point-wide layout into 16:9 (type
+    2-3 px), its PNG was 1920 × 1076 and the drawing touched the first and last rows. The network is now
+    drawn a neuron to a box when its type would come out under 8 px, and the PNG is the canvas exactly,
+    with a white margin; a network that fits, and ``collapse`` given, are drawn as asked."""
+    import re
+
+    from PIL import Image
+
+    import nn
+
+    require_dot()
+    loss = nn.squared_error([nn.MLP(2, [4, 4, 1], rng=3)([0.5, -1.2])[0]], [1.0])
+    svg = render(loss, tmp_path / "slide.svg", preset="slide").read_text(encoding="utf-8")
+    view_width = float(re.search(r'viewBox="\S+ \S+ (\S+) ', svg).group(1))
+    assert 22 * 1920 / view_width >= 8, view_width          # node type (22 pt) in pixels on 1920 × 1080
+    assert "layer 1 · neuron 1" in svg and "w.0" not in svg  # collapsed: no weight boxes
+    with Image.open(render(loss, tmp_path / "slide.png", preset="slide")) as im:
+        gray = im.convert("L")
+    assert gray.size == (1920, 1080)
+    width, height = gray.size
+    px = gray.load()
+    edge = [(x, y) for x in range(width) for y in (*range(12), *range(height - 12, height))]
+    edge += [(x, y) for y in range(height) for x in (*range(12), *range(width - 12, width))]
+    assert all(px[x, y] > 250 for x, y in edge)             # nothing drawn within 12 px of the frame
+    expanded = render(loss, tmp_path / "asked.svg", preset="slide", collapse=None)
+    assert "w.0" in expanded.read_text(encoding="utf-8")    # collapse given: drawn as asked
+
+
 # ---- labels shown verbatim by the real renderers (issue 18) ---------------------------------------------
 
 def test_labels_with_escapes_controls_and_surrogates_render_verbatim(renderer):

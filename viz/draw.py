@@ -31,7 +31,7 @@ import subprocess
 import sysconfig
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -617,13 +617,19 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
+# the smallest type a preset's canvas gets before `render` collapses a network's neurons, in pixels
+MIN_SLIDE_PX = 8.0
+
+
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
            preset: str | None = None, **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
 
     The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
     written atomically. ``root`` may also be a Digraph made by `draw`. ``preset`` ("slide": 16:9, large
-    type) lays the attributes of a `viz.presets` preset over the drawing.
+    type) lays the attributes of a `viz.presets` preset over the drawing; a network whose type would
+    come out under ``MIN_SLIDE_PX`` (8) pixels on the preset's canvas is then drawn with each neuron as
+    one box (``collapse="neuron"``), unless ``collapse`` is given.
     """
     import graphviz
 
@@ -641,9 +647,22 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     if preset is None:
         write_atomic(path, render_bytes(graph, fmt))
     else:
-        from viz.presets import apply_preset, fit_svg
-        out = render_bytes(apply_preset(graph, preset, fmt), fmt)
-        write_atomic(path, fit_svg(out, preset) if fmt == "svg" else out)
+        from viz.presets import apply_preset, fit_png, fit_svg, type_pixels
+        svg = render_bytes(apply_preset(graph, preset, "svg"), "svg")
+        if not isinstance(root, graphviz.Digraph) and "collapse" not in options:
+            # a network too big for the canvas (type under MIN_SLIDE_PX) is drawn a neuron to a box
+            px = type_pixels(svg, preset)
+            if px is not None and px < MIN_SLIDE_PX:
+                with suppress(ValueError):  # no neuron to collapse: drawn as it is
+                    graph = draw(root, **options, collapse="neuron")
+                    svg = render_bytes(apply_preset(graph, preset, "svg"), "svg")
+        if fmt == "svg":
+            out = fit_svg(svg, preset)
+        elif fmt == "png":
+            out = render_bytes(fit_png(apply_preset(graph, preset, fmt), svg, preset), fmt)
+        else:
+            out = render_bytes(apply_preset(graph, preset, fmt), fmt)
+        write_atomic(path, out)
     return path
 
 

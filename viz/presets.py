@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["Preset", "PRESETS", "apply_preset", "fit_svg", "preset"]
+__all__ = ["Preset", "PRESETS", "apply_preset", "fit_svg", "fit_png", "preset", "type_pixels"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,47 @@ def fit_svg(svg: bytes, name: str | Preset) -> bytes:
     background = f'<rect x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" height="{h:.2f}" fill="white"/>'.encode()
     body = svg[tag.end():graph.start()] + graph.group(1) + b"scale(1 1)" + graph.group(2) + svg[graph.end():]
     return svg[:tag.start()] + new + background + body
+
+
+def type_pixels(svg: bytes, name: str | Preset) -> float | None:
+    """How many pixels tall the preset's node type comes out on its canvas for ``svg`` (the graph with the
+    preset applied, as graphviz writes SVG): the type's points scaled as `fit_svg` scales the layout to
+    the canvas's ``pixels``. None for a preset without ``pixels``, ``inches`` or a node fontsize;
+    ValueError for an SVG not laid out by graphviz's dot."""
+    p = preset(name)
+    if p.pixels is None or p.inches is None or "fontsize" not in p.node:
+        return None
+    w, h = _layout_size(svg, "type_pixels")
+    per_point = min(p.pixels[0] / w, p.pixels[1] / h)  # the layout fitted whole to the canvas
+    return float(p.node["fontsize"]) * per_point
+
+
+def fit_png(graph: graphviz.Digraph, svg: bytes, name: str | Preset, margin: float = 24) -> graphviz.Digraph:
+    """A copy of ``graph`` (the preset already applied) whose PNG is the preset's canvas exactly: the
+    layout of ``svg`` (that graph as graphviz writes SVG) scaled whole into the canvas less ``margin``
+    pixels on every side, and centred by graphviz's pad. graphviz's own fill cannot stretch a network's
+    pinned layout, so its PNG had come out short of 16:9, and the drawing touched the picture's edges.
+    Unchanged for a preset without ``pixels``; ValueError for an SVG not laid out by graphviz's dot."""
+    p = preset(name)
+    if p.pixels is None:
+        return graph
+    (width, height), dpi = p.pixels, float(p.graph.get("dpi", "72"))
+    w, h = _layout_size(svg, "fit_png")
+    scale = min((width - 2 * margin) / w, (height - 2 * margin) / h)  # pixels per point
+    out = graph.copy()
+    out.graph_attr["size"] = f"{width / dpi:.4f},{height / dpi:.4f}!"
+    # the pad is added to the layout before graphviz scales the whole to the size: in layout inches
+    out.graph_attr["pad"] = f"{(width / scale - w) / 2 / 72:.4f},{(height / scale - h) / 2 / 72:.4f}"
+    return out
+
+
+def _layout_size(svg: bytes, who: str) -> tuple[float, float]:
+    """The width and height in points of the layout in graphviz's SVG (its background polygon)."""
+    graph = _GRAPH.search(svg)
+    if graph is None:
+        raise ValueError(f"{who}: not an SVG of graphviz's (no graph0 group and background)")
+    xs, ys = zip(*((float(a) for a in pair.split(b",")) for pair in graph.group(5).split()), strict=True)
+    w, h = max(xs) - min(xs), max(ys) - min(ys)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"{who}: the drawing is empty")
+    return w, h

@@ -450,7 +450,7 @@
       mark(focus, "dg-focus");
     }
     applyMarks();
-    if (current.length) keepInView(boxOf(current[forward ? current.length - 1 : 0]));
+    showStep();
     markOverflow($("dg-math"));
     if (inspected !== null) markOverflow($("dg-inspector"));
   }
@@ -466,12 +466,46 @@
   for (const id of ["dg-math", "dg-inspector"]) $(id).addEventListener("scroll", (e) => markOverflow(e.target));
   window.addEventListener("resize", () => { markOverflow($("dg-math")); markOverflow($("dg-inspector")); });
 
-  function keepInView(el) {
-    if (!el) return;
-    const box = $("dg-diagram"), r = el.getBoundingClientRect(), v = box.getBoundingClientRect();
-    if (r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom) return;
-    box.scrollLeft += r.left + r.width / 2 - (v.left + v.width / 2);
-    box.scrollTop += r.top + r.height / 2 - (v.top + v.height / 2);
+  // The step in view: the current boxes, the opened neuron or layer, and at the neuron level the
+  // neuron's cluster with its title. All of it when it fits; else as much of it as fits with the focus
+  // node, per axis: the view slides inside the step's extent as far towards its start (where a
+  // neuron's title and inputs are) as keeps the focus node in view.
+  function stepRects() {
+    const it = items[cur], els = [...document.querySelectorAll("#dg-diagram .dg-current")];
+    if (overlay) els.push(...overlay.els);
+    const f = focusEl();
+    if (svg && f && it.g !== undefined && D.groups[it.g].level === "neuron") {
+      const c = f.getBoundingClientRect(), cx = c.left + c.width / 2, cy = c.top + c.height / 2;
+      for (const cl of svg.querySelectorAll("g.cluster")) {
+        const b = cl.getBoundingClientRect();
+        if (b.left <= cx && cx <= b.right && b.top <= cy && cy <= b.bottom) els.push(cl);
+      }
+    }
+    return els.map((e) => e.getBoundingClientRect()).filter((r) => r.width || r.height);
+  }
+  function focusEl() {
+    const it = items[cur], current = nodesOf(it);
+    if (!current.length) return null;
+    return boxOf(current[phaseOf(it) === "start" || phaseOf(it) === "forward" ? current.length - 1 : 0]);
+  }
+  function showStep() {
+    const f = focusEl();
+    if (!f) return;
+    const box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = f.getBoundingClientRect();
+    const rs = stepRects();
+    const u = { left: Math.min(fr.left, ...rs.map((r) => r.left)), right: Math.max(fr.right, ...rs.map((r) => r.right)),
+                top: Math.min(fr.top, ...rs.map((r) => r.top)), bottom: Math.max(fr.bottom, ...rs.map((r) => r.bottom)) };
+    const M = 8;  // a margin, so the halo is not cut by the edge
+    // the shift of the view along one axis: none when the step's extent (or the view, when the extent is
+    // bigger) is already covered; else the extent centred, or the view at its start as far as the focus
+    const shift = (lo, hi, flo, fhi, vlo, vhi) => {
+      const size = vhi - vlo - 2 * M;
+      if (hi - lo <= size) return lo >= vlo + M && hi <= vhi - M ? 0 : (lo + hi) / 2 - (vlo + vhi) / 2;
+      const want = Math.max(lo, Math.min(flo, fhi - size));  // the view's left (top) edge
+      return want - (vlo + M);
+    };
+    box.scrollLeft += shift(u.left, u.right, fr.left, fr.right, v.left, v.left + box.clientWidth);
+    box.scrollTop += shift(u.top, u.bottom, fr.top, fr.bottom, v.top, v.top + box.clientHeight);
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
@@ -691,7 +725,12 @@
   function setZoom(z) {
     if (!canvas) return;
     const box = $("dg-diagram");
-    const cx = (box.scrollLeft + box.clientWidth / 2) / (W0 * zoom), cy = (box.scrollTop + box.clientHeight / 2) / (H0 * zoom);
+    // zoom about the focus node when it is in view (else about the middle), then show the step
+    const v = box.getBoundingClientRect(), f = items.length ? focusEl() : null, r = f && f.getBoundingClientRect();
+    const about = r && r.left >= v.left && r.right <= v.left + box.clientWidth && r.top >= v.top &&
+      r.bottom <= v.top + box.clientHeight ? [r.left + r.width / 2 - v.left, r.top + r.height / 2 - v.top]
+      : [box.clientWidth / 2, box.clientHeight / 2];
+    const cx = (box.scrollLeft + about[0]) / (W0 * zoom), cy = (box.scrollTop + about[1]) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
     if (svg) {
       for (const el of edgeSvg ? [svg, edgeSvg] : [svg]) {
@@ -699,9 +738,10 @@
         el.setAttribute("height", H0 * zoom);
       }
     } else canvas.style.zoom = zoom;  // the tiles scale together
-    box.scrollLeft = cx * W0 * zoom - box.clientWidth / 2;
-    box.scrollTop = cy * H0 * zoom - box.clientHeight / 2;
+    box.scrollLeft = cx * W0 * zoom - about[0];
+    box.scrollTop = cy * H0 * zoom - about[1];
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
+    if (items.length) showStep();
   }
   function fit() {
     const box = $("dg-diagram");
