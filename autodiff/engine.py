@@ -285,9 +285,9 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value], hel
         for node, g in zip(order, before, strict=True):
             node._grad = g
         vectorized.backward(order)
-    if not _all_finite(list(map(_GRAD, order)), True):
-        _check_gradients(order)
-    _add_held(leaves, held, order, True)
+        if not _all_finite(list(map(_GRAD, order)), True):
+            _check_gradients(order)
+        _add_held(leaves, held, order, True)
 
 
 def _add_held(leaves: list[Value], held: list, order: list[Value], batched: bool) -> None:

@@ -88,10 +88,12 @@ SCOPE = [
                                  "tests/test_engine_finite.py"), without=ENGINE_WITHOUT, keyword=FAST),
     Target("autodiff/vectorized.py", ("tests/test_kinks.py", "tests/test_mutants_executors.py",
                                       "tests/test_mutants_engine.py", "tests/test_batched.py",
-                                      "tests/test_batched_layers.py", "tests/test_engine_reference.py"),
+                                      "tests/test_batched_layers.py", "tests/test_engine_reference.py",
+                                      "tests/test_batched_checks.py", "tests/test_mutants_backward.py"),
            without=ENGINE_WITHOUT, keyword=FAST),
     # graph.py: only the walk (the topological order every executor starts from)
-    Target("autodiff/graph.py", ("tests/test_engine_reference.py",), ("walk",), without=ENGINE_WITHOUT,
+    Target("autodiff/graph.py", ("tests/test_engine_reference.py", "tests/test_graph_walk.py"),
+           ("walk", "walk_leaves"), without=ENGINE_WITHOUT,
            keyword=FAST),
     # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
     # gradients to what they held, refuse a gradient that is not finite naming its node, and put every
