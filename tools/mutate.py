@@ -74,7 +74,8 @@ SCOPE = [
     Target("autodiff/primitives.py", ("tests/test_kinks.py", "tests/test_mutants_engine.py",
                                       "tests/test_primitives.py",
                                       "tests/test_engine_numerics.py", "tests/test_batched.py",
-                                      "tests/test_engine_reference.py"),
+                                      "tests/test_engine_reference.py", "tests/test_define.py",
+                                      "tests/test_batched_checks.py", "tests/test_new_primitive.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
