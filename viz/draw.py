@@ -387,26 +387,10 @@ def _add_boxes(pic: _Picture) -> None:
                 pic.edges.append((node_id(gr.unit(p)), node_id(out), {"id": f"c{gr.unit(p)}_{out}"}))
 
 
-def _reading_order_constraints(pic: _Picture) -> list[str]:
-    """DOT lines that keep each layer's neurons top to bottom (left to right with rankdir TB) in index
-    order: the nodes standing for the neurons of one layer (their z, or their box when collapsed) share a
-    rank, chained in order by invisible edges, which dot keeps in that order."""
-    gr, lines = pic.gr, []
-    layers: dict[int | None, list[str]] = {}
-    for key, ms in gr.members.items():
-        anchor = ms[-1] if gr.collapsed else next((v for v in ms if gr.is_z(v)), None)
-        if anchor is not None:
-            layers.setdefault(key[0], []).append(node_id(gr.pos[anchor]))
-    for names in layers.values():
-        if len(names) > 1:
-            lines.append("\t{rank=same; " + " -> ".join(names) + " [style=invis]}\n")
-    return lines
-
-
 def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
     layers in columns, neurons in bands by index. Returns each cluster's title spacer position."""
-    from viz.network_layout import Item, items_in_order, legend_spot, place, size_of
+    from viz.network_layout import Item, legend_spot, place, size_of
 
     gr = pic.gr
     neuron_of = {name: key for key, items in pic.groups.items() if key is not None for name, _ in items}
@@ -421,7 +405,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         kind = name.rstrip("0123456789")
         return (int(name[len(kind):]), ("all", "op", "n").index(kind))
 
-    names = items_in_order(sorted(attrs_of, key=order_key), parents)
+    names = sorted(attrs_of, key=order_key)   # topological: a box's parents come before it (their ids)
     lr = rankdir == "LR"
     items = []
     for name in names:
@@ -444,7 +428,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
 def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -> None:
     """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge. With
     ``titles`` (a pinned layout) each cluster holds an invisible point where its title goes, so that
-    graphviz frames the title with the nodes; without, dot keeps each layer's neurons in order."""
+    graphviz frames the title with the nodes."""
     for name, attrs in pic.groups[None]:
         g.node(name, **attrs)
     for key, items in pic.groups.items():
@@ -461,8 +445,6 @@ def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -
                        label="", pos=titles[key])
     for tail, head, attrs in pic.edges:
         g.edge(tail, head, **attrs)
-    if titles is None:
-        g.body.extend(_reading_order_constraints(pic))
 
 
 def _legend_attrs(pic: _Picture) -> dict:
@@ -508,8 +490,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     gr = _Graph(root, parameters, collapse)
     _check_size(gr, max_nodes)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
-                                                       "fontsize": "11", "nodesep": "0.25", "ranksep": "0.35",
-                                                       "newrank": "true", "mclimit": "0.1"},
+                                                       "fontsize": "11", "nodesep": "0.25",
+                                                       "ranksep": "0.35"},
                          node_attr={"fontname": _FONT, "fontsize": "12"},
                          edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
     pic = _Picture(gr, marked, precision, show_grad, show_local)
@@ -526,8 +508,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
         # out of a box's side facing the next layer and into the side facing the last, as dot draws
         g.edge_attr.update(tailport="e", headport="w") if rankdir == "LR" else \
             g.edge_attr.update(tailport="s", headport="n")
-        for attr in ("newrank", "mclimit"):
-            del g.graph_attr[attr]
+    else:
+        g.graph_attr.update(newrank="true", mclimit="0.1")
     _emit(g, pic, titles)
     if key is not None:
         g.node("legend", **key)

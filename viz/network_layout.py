@@ -5,12 +5,11 @@ bands top to bottom by index, and inside a neuron a small layered layout; graphv
 
 from __future__ import annotations
 
-import heapq
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Item", "items_in_order", "legend_spot", "place", "size_of"]
+__all__ = ["Item", "legend_spot", "place", "size_of"]
 
 # points (1/72 inch) at the diagrams' 12-point type; a preset with bigger type scales them (viz.presets)
 COLUMN_GAP = 30      # between two columns of boxes (room for the edge and its arrow)
@@ -265,26 +264,3 @@ def size_of(attrs: dict, fontsize: float = 12) -> tuple[float, float]:
         return max(w * 1.42 + 4, 22), max(h * 1.42, 22)
     margin = [float(m) * 72 for m in attrs.get("margin", "0.11,0.055").split(",")]
     return max(w + 2 * margin[0], 54) + 4, max(h + 2 * margin[-1], 36)
-
-
-def items_in_order(names: Iterable[str], parents: dict[str, list[str]]) -> list[str]:
-    """``names`` with every name after its parents (Kahn's algorithm, stable in the given order)."""
-    names = list(names)
-    waiting = {n: len(set(parents.get(n, ()))) for n in names}
-    users: dict[str, list[str]] = {n: [] for n in names}
-    for n in names:
-        for p in set(parents.get(n, ())):
-            users[p].append(n)
-    out, ready = [], [n for n in names if waiting[n] == 0]
-    rank = {n: i for i, n in enumerate(names)}
-    heap = [(rank[n], n) for n in ready]
-    heapq.heapify(heap)
-    while heap:
-        _, n = heapq.heappop(heap)
-        out.append(n)
-        for u_ in users[n]:
-            waiting[u_] -= 1
-            if waiting[u_] == 0:
-                heapq.heappush(heap, (rank[u_], u_))
-    assert len(out) == len(names), "the drawing's edges have a cycle"
-    return out
