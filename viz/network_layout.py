@@ -83,6 +83,19 @@ def _columns(items: list[Item]) -> dict[str, int]:
     return col
 
 
+def _by_column(items: list[Item], col: dict[str, int]) -> dict[int, list[Item]]:
+    """``items`` by their column, each column in the given order."""
+    columns: dict[int, list[Item]] = {}
+    for it in items:
+        columns.setdefault(col[it.name], []).append(it)
+    return columns
+
+
+def _mean(values: list[float], empty: float) -> float:
+    """The mean of ``values``, or ``empty`` when there are none."""
+    return sum(values) / len(values) if values else empty
+
+
 def _spot(want: float, size: float, low: float, blocked: list[tuple[float, float]]) -> float:
     """The centre nearest ``want``, at least ``low``, for a box of ``size`` clear of ``blocked``
     (intervals already taken in its column, gaps included)."""
@@ -130,14 +143,10 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
             neurons.setdefault(it.neuron, []).append(it)
     for members in neurons.values():
         inside = {it.name for it in members}
-        columns: dict[int, list[Item]] = {}
-        for it in members:
-            columns.setdefault(col[it.name], []).append(it)
+        columns = _by_column(members, col)
         for c in sorted(columns):
-            want = {}
-            for it in columns[c]:
-                ps = [local[p] for p in it.parents if p in inside and p in local]
-                want[it.name] = sum(ps) / len(ps) if ps else float("-inf")
+            want = {it.name: _mean([local[p] for p in it.parents if p in inside and p in local],
+                                   float("-inf")) for it in columns[c]}
             low = float("-inf")
             for it in sorted(columns[c], key=lambda it: (want[it.name], order_key(it.name))):
                 y = it.across / 2 if low == float("-inf") and want[it.name] == float("-inf") else \
@@ -187,14 +196,11 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
     late = [it for it in rest if not it.parents and not all(u_ in v for u_ in users[it.name])]
     early = [it for it in rest if it not in late]
     for group in (early, late):
-        by_col: dict[int, list[Item]] = {}
-        for it in group:
-            by_col.setdefault(col[it.name], []).append(it)
+        by_col = _by_column(group, col)
         for c in sorted(by_col):
             want = {}
             for it in by_col[c]:
-                near = [v[n] for n in (it.parents or users[it.name]) if n in v]
-                want[it.name] = sum(near) / len(near) if near else 0.0
+                want[it.name] = _mean([v[n] for n in (it.parents or users[it.name]) if n in v], 0.0)
                 if group is late:  # a constant the loss reads: off the line into its user, on the side
                     user = by_name[users[it.name][0]]  # away from the user's other operands
                     others = [v[p] for p in user.parents if p != it.name and p in v]
