@@ -311,7 +311,8 @@ def _all_finite(grads: list, batched: bool) -> bool:
     overflows, is sorted out by `_check_gradients`); a batch's arrays are checked in one numpy call."""
     if not batched:
         total = sum(grads)
-        return not total - total
+        if not is_array(total):   # (an array set by hand as a leaf's gradient: checked as in a batch)
+            return not total - total
     import numpy as np
     floats = list(map(is_, map(type, grads), repeat(float)))   # in C: which are one number
     total = sum(compress(grads, floats))

@@ -66,11 +66,6 @@ def test_floats_refused_refuses_float_of_a_value_inside_the_block_only():
     assert float(Value(1.0)) == 1.0
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="engine.py's plain pass checks the leaves' sums with the one-number test "
-                          "(`_add_held(..., False)`), which cannot take an array set by hand as a leaf's "
-                          "gradient; the batched pass takes it. Fix: check the leaves with the batched test "
-                          "whenever one holds an array (a fault found by mutation, issue 20)")
 def test_a_one_number_leaf_holding_an_array_set_by_hand_accumulates_as_in_a_batched_graph():
     """In a batched graph a parameter whose .grad was set to an array by hand gets this pass's
     gradient added to each entry (and an entry that is not finite is refused in words); a graph of
