@@ -31,7 +31,7 @@ import subprocess
 import sysconfig
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -406,6 +406,8 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         return (int(name[len(kind):]), ("all", "op", "n").index(kind))
 
     names = sorted(attrs_of, key=order_key)   # topological: a box's parents come before it (their ids)
+    rank = {name: k for k, name in enumerate(names)}
+    assert all(rank[tail] < rank[head] for tail, head, _ in pic.edges), "a box placed before its parent"
     lr = rankdir == "LR"
     items = []
     for name in names:
@@ -635,8 +637,12 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
             # a network too big for the canvas (type under MIN_SLIDE_PX) is drawn a neuron to a box
             px = type_pixels(svg, preset)
             if px is not None and px < MIN_SLIDE_PX:
-                with suppress(ValueError):  # no neuron to collapse: drawn as it is
-                    graph = draw(root, **options, collapse="neuron")
+                try:
+                    collapsed = draw(root, **options, collapse="neuron")
+                except ValueError:  # no neuron to collapse: drawn as it is
+                    collapsed = None
+                if collapsed is not None:  # (the measuring SVG follows the graph that is written)
+                    graph = collapsed
                     svg = render_bytes(apply_preset(graph, preset, "svg"), "svg")
         if fmt == "svg":
             out = fit_svg(svg, preset)
