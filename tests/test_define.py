@@ -308,3 +308,35 @@ def test_memory_and_recursion_errors_of_a_rule_pass_through_unchanged(fresh, kin
     errors = _executors(f(x) * 3.0, x)
     assert [type(e) for e in errors] == [kind] * len(errors)
     assert all(str(e) == "the machine, not the rule" for e in errors)   # not "the rule of heavy failed"
+
+
+@pytest.mark.parametrize("symbol", ["", "   ", 3, None])
+def test_symbol_must_be_a_non_empty_str(fresh, symbol):
+    with pytest.raises(TypeError, match=r"define\('f'\): symbol must be a non-empty str"):
+        define("f", symbol, 1, forward=lambda x: x, vjp=ok_rule)
+
+
+@pytest.mark.parametrize("text", [("{x}", 3), 3, ["{x}", None]])
+def test_text_that_is_not_strs_is_refused_naming_text(fresh, text):
+    with pytest.raises(TypeError, match=r"define\('f'\): text must be a str, or a tuple of one str"):
+        define("f", "f", 2, forward=lambda x, y: x * y, vjp=lambda g, o, x, y: (g * y, g * x), text=text)
+
+
+def test_a_primitive_of_two_inputs_may_show_the_second_as_y(fresh):
+    f = define("f", "f", 2, forward=lambda x, y: x * y, vjp=lambda g, o, x, y: (g * y, g * x),
+               text=("{y}", "{x}"))
+    assert f.text == ("{y}", "{x}")
+
+
+def test_a_rule_giving_numpy_scalars_keeps_its_graph_for_second_derivatives(fresh):
+    """On numbers the rule's numpy scalars are made floats (`.grad` stays a float); on Values its terms
+    stay Values, so the second derivative through it is right: d²/dx² x² = 2, not 0 or an error."""
+    square = define("square", "sq", 1, forward=lambda x: x * x,
+                    vjp=lambda g, out, x: (g * np.float64(2.0) * x,))
+    x = Value(3.0)
+    square(x).backward()
+    assert x.grad == 6.0 and type(x.grad) is float
+    (first,) = grad(square(x), [x], create_graph=True)
+    assert isinstance(first, Value) and first.data == 6.0
+    (second,) = grad(first, [x])
+    assert second == 2.0

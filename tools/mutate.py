@@ -75,7 +75,8 @@ SCOPE = [
                                       "tests/test_primitives.py",
                                       "tests/test_engine_numerics.py", "tests/test_batched.py",
                                       "tests/test_engine_reference.py", "tests/test_define.py",
-                                      "tests/test_batched_checks.py", "tests/test_new_primitive.py"),
+                                      "tests/test_batched_checks.py", "tests/test_new_primitive.py",
+                                      "tests/test_mutants_primitives.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
@@ -189,6 +190,22 @@ EQUIVALENT = [
     Equivalent("autodiff/primitives.py", "ReplaceUnaryOperator_USub_UAdd",
                "if is_array(g) and (s := stacked(inputs[:n], inputs[n:-1])):", "n:+1]",
                f"the neuron's batch rule (`stacked` gets no inputs): {_FAST_PATH}; n >= 1"),
+    Equivalent("autodiff/primitives.py", "ReplaceComparisonOperator_Lt_LtE",
+               "{'shorter' if len(terms) < n else 'longer'}", "len(terms) <= n",
+               "the message of a rule with the wrong number of terms: it is only written when "
+               "len(terms) != n, so len(terms) == n, where `<` and `<=` differ, never reaches it"),
+    Equivalent("autodiff/primitives.py", "ReplaceTrueWithFalse",
+               "for a, b in zip(fields, row, strict=True))", "strict=False",
+               f"{_STRICT}: both are the seven fields of a row (symbol to parse_name), `_check_row` "
+               "passes its own seven arguments as `row`"),
+    *(Equivalent("autodiff/primitives.py", "ReplaceTrueWithFalse", line, "keeps_finite=False",
+                 f"{what}'s batch forward refuses a result that is not finite itself (`_finite`, with the "
+                 "example), also from a NaN set by hand, so the check `apply` adds for a row not marked "
+                 "`keeps_finite` never sees one: only slower", near=near)
+      for line, near, what in [("keeps_finite=True)", 'POW = define("pow"', "pow"),
+                               ('lambda x: _pow_batch(x, n), None, {"n": n}, keeps_finite=True)', "",
+                                "x ** n"),
+                               ('_exp_batch, "exp", keeps_finite=True)', "", "exp")]),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Is_IsNot",
                "elif op is NEURON and g.__class__ is float:", "is not float",
                f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "

@@ -1,0 +1,121 @@
+"""Tests written for the mutants `make mutate` left alive in `autodiff/primitives.py` (issue 20): the
+BLAS thread limit around batched products (its thresholds, its first call, no threadpoolctl), and a
+batch whose `.data` was set to NaN by hand meeting a row marked `keeps_finite`."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from conftest import require
+
+from autodiff import PRIMITIVES, primitives
+from autodiff.batched import batch
+from autodiff.primitives import elu_op, leaky_relu_op
+
+
+def blas_threads_now() -> list[int]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    require(threadpool_info is not None, "threadpoolctl", "pip install -e '.[test]' (or '.[batched]')")
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("size,matrix,limited", [
+    (65_536, True, True), (65_535, True, False), (10_000, True, False),
+    (8_192, False, True), (8_191, False, False)])
+def test_blas_threads_limits_from_openblass_own_thresholds(size, matrix, limited):
+    """A matrix product from 65,536 multiply-adds, a matrix-vector one from 8,192, runs at
+    `BLAS_THREADS` (1); a smaller one is left as it is (on a one-thread BLAS both read the same)."""
+    before = blas_threads_now()
+    with primitives.blas_threads(size, matrix=matrix):
+        assert blas_threads_now() == ([1] * len(before) if limited else before)
+    assert blas_threads_now() == before
+
+
+def test_blas_threads_default_is_a_matrix_product():
+    before = blas_threads_now()
+    with primitives.blas_threads(10_000):               # a matrix-vector product of this size is limited
+        assert blas_threads_now() == before
+
+
+def test_the_first_big_product_finds_the_blas_and_limits_it(monkeypatch):
+    before = blas_threads_now()
+    monkeypatch.setattr(primitives, "_controller", None)  # as in a new process
+    with primitives.blas_threads(10**6):
+        assert blas_threads_now() == [1] * len(before)
+    assert blas_threads_now() == before
+
+
+def test_without_threadpoolctl_a_big_product_runs_as_numpy_chooses(monkeypatch):
+    before = blas_threads_now()
+    monkeypatch.setattr(primitives, "_controller", None)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)   # `import threadpoolctl` raises ImportError
+    for _ in range(2):                                        # the first call and a later one
+        with primitives.blas_threads(10**6):
+            pass
+    assert primitives._controller is False
+    monkeypatch.delitem(sys.modules, "threadpoolctl")
+    assert blas_threads_now() == before
+
+
+def test_a_neurons_batched_products_are_limited_as_matrix_vector_products(monkeypatch):
+    """A neuron of 2 weights over 5,000 examples: its forward `w @ X` and its rule's `X @ g` are
+    matrix-vector products of 10,000 multiply-adds, above OpenBLAS's threshold for those (~9,000)."""
+    before = blas_threads_now()
+    seen = []
+    real = primitives.blas_threads
+
+    @contextmanager
+    def watched(size, matrix=True):
+        with real(size, matrix):
+            seen.append((size, blas_threads_now()))
+            yield
+
+    monkeypatch.setattr(primitives, "blas_threads", watched)
+    rng = np.random.default_rng(0)
+    neuron = PRIMITIVES["neuron"]
+    inputs = (0.5, -1.5, *rng.normal(size=(2, 5_000)), 0.25)      # w1, w2, x1, x2 (batches), b
+    out = neuron.batch_forward(*inputs)
+    terms = neuron.vjp(np.ones(5_000), out, *inputs)                # the table's rule on a batch
+    assert out.shape == (5_000,) and terms[0] == pytest.approx(inputs[2].sum(), rel=1e-12)
+    assert [size for size, _ in seen] == [10_000, 10_000]     # the forward and the rule
+    assert all(threads == [1] * len(before) for _, threads in seen)
+
+
+def _nan_by_hand(prim):
+    x = batch([0.5, 2.0], "x")
+    x + 0.0            # the first node since a backward pass takes a careful path of its own: not this one
+    x.data = np.array([np.nan, 2.0])                  # past the constructor's check
+    return [x] * prim.arity
+
+
+# The rows whose batch forward gives NaN for NaN without refusing it (pow, x ** n and exp refuse any
+# result that is not finite themselves).
+NAN_THROUGH = [PRIMITIVES[name] for name in ("log", "tanh", "sigmoid", "relu", "sqrt", "abs", "sin", "cos",
+                                             "softplus", "normal_cdf", "gelu", "maximum", "minimum")]
+NAN_THROUGH += [leaky_relu_op(s) for s in (0.01, 1.0, -1.0)] + [elu_op(1.0)]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine.apply skips the finiteness check of a batch result for a row marked keeps_finite, trusting "
+    "its inputs to be finite; a batch whose .data was set to NaN by hand breaks that trust and the NaN "
+    "passes on silently. Fix in apply (check such a row's inputs or result); then drop this xfail"))
+@pytest.mark.parametrize("prim", NAN_THROUGH, ids=lambda p: f"{p.name}{p.consts or ''}")
+def test_a_batch_set_to_nan_by_hand_is_refused_by_a_row_that_keeps_numbers_finite(prim):
+    with pytest.raises(ValueError, match=f"^{prim.name}: an input of .*nan.* is not a finite number"), \
+            np.errstate(all="ignore"):
+        prim(*_nan_by_hand(prim))
+
+
+@pytest.mark.parametrize("name", ["pow", "exp"])
+def test_the_rows_that_refuse_any_result_not_finite_refuse_nan_set_by_hand(name):
+    prim = PRIMITIVES[name]
+    with pytest.raises(OverflowError, match=f"^{name}: overflows a float at example 0"):
+        prim(*_nan_by_hand(prim))
+    with pytest.raises(OverflowError, match="^pow: overflows a float at example 0"):
+        _nan_by_hand(prim)[0] ** 2.0
