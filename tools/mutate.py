@@ -491,12 +491,16 @@ def write_report(text: str) -> None:
 
 
 def changed_files(rev: str) -> set[str]:
-    """The files that differ between git revision ``rev`` and the working tree (committed or not)."""
-    done = subprocess.run(["git", "diff", "--name-only", rev, "--"], cwd=ROOT, capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"--changed-since {rev}: git cannot compare with it: {done.stderr.strip()}")
-    return set(done.stdout.split())
+    """The files that differ between git revision ``rev`` and the working tree (committed or not), and
+    the files git does not track yet (a new test file not committed), ignored ones aside."""
+    found = set()
+    for command in (["git", "diff", "--name-only", rev, "--"], ["git", "ls-files", "--others",
+                                                                  "--exclude-standard"]):
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"--changed-since {rev}: git cannot compare with it: {done.stderr.strip()}")
+        found |= set(done.stdout.splitlines())
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
