@@ -13,7 +13,7 @@ from conftest import require
 
 from autodiff import PRIMITIVES, primitives
 from autodiff.batched import batch
-from autodiff.primitives import elu_op, leaky_relu_op
+from autodiff.primitives import Primitive, elu_op, leaky_relu_op
 
 
 def blas_threads_now() -> list[int]:
@@ -119,3 +119,14 @@ def test_the_rows_that_refuse_any_result_not_finite_refuse_nan_set_by_hand(name)
         prim(*_nan_by_hand(prim))
     with pytest.raises(OverflowError, match="^pow: overflows a float at example 0"):
         _nan_by_hand(prim)[0] ** 2.0
+
+
+def test_a_primitive_made_without_saying_it_keeps_numbers_finite_has_its_batch_results_checked():
+    with np.errstate(all="ignore"):
+        blowup = Primitive("blowup", "blowup", 1, lambda x: x * 1e308 * 10, lambda g, out, x: (g,),
+                           batch_forward=lambda x: x * 1e308 * 10)
+    assert blowup.keeps_finite is False
+    x = batch([1.0, 2.0])
+    x + 0.0            # the first node since a backward pass takes a careful path of its own: not this one
+    with pytest.raises(OverflowError, match="^blowup"), np.errstate(all="ignore"):
+        blowup(x)
