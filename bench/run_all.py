@@ -94,8 +94,9 @@ def targets(tables: dict[str, list[Table]]) -> Table:
         out.notes.append("Batched misses 10× of the closed-form pass at 100 points: that pass is about "
                          "25 numpy calls per step, while a batched step also does fixed Python work per "
                          "node whatever the batch size: the topological walk over 419 nodes and about "
-                         "1,400 edges, one numpy call per activation node, 337 scalar parameter "
-                         "updates. With 1,000 points and more it is well within 10× (table W4b).")
+                         "1,400 edges, one numpy call per activation node, each of the 337 parameters' "
+                         "gradient and value read and written. With 1,000 points and more it is well within "
+                         "10× (table W4b).")
     return out
 
 

@@ -32,8 +32,9 @@ TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) o
      "(the GC-off row)"),
     ("deltagrad batched, README loop", "micrograd", 2500, True,
      "at 100 points a batched step is mostly fixed Python work per node and per parameter (the walk, "
-     "one numpy call per activation node, 337 scalar parameter gradients and updates); W8b shows the "
-     "ratio to the closed form falling as the data set grows"),
+     "the executor's loop, one numpy call per activation node, each of the 337 parameters' .grad and "
+     ".data read and written in C-level passes); W8b shows the ratio to the closed form falling as the "
+     "data set grows"),
     ("deltagrad batched, README loop", "closed form", 5, False, "as for the row above"),
     ("compiled eager, README loss", "micrograd", 250, True,
      "the compiled program is CPython running about one line per node forward, each storing the node's "
@@ -43,8 +44,8 @@ TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) o
     ("compiled batched, README loss", "closed form", 2, False,
      "its forward() and backward() alone, matrix products per layer, take {program} a step "
      "({program_ratio} the closed form); nn.SGD's step() and zero_grad() take {optimizer} "
-     "({optimizer_ratio}): they read and write 337 Values' .data and .grad one by one, where the "
-     "closed form updates two weight arrays in place"),
+     "({optimizer_ratio}): they read the 337 Values' .data and .grad and write back .data and .grad "
+     "(the update itself one numpy pass), where the closed form updates its weight arrays in place"),
 ]
 
 

@@ -3,6 +3,7 @@ it never builds graph nodes, so parameters stay leaves. A step computes every pa
 numpy when numpy imports, else one at a time in plain floats (Pyodide): the same float operations,
 so the same numbers to the bit.
 
+    weight decay λ (PyTorch's coupled L2):  g ← g + λ w   before either update
     SGD:   v ← μ v + g,   w ← w − η v                         (μ = 0: plain gradient descent)
     Adam:  m ← β₁ m + (1 − β₁) g,  s ← β₂ s + (1 − β₂) g²,
            w ← w − η m̂ / (√ŝ + ε),  m̂ = m / (1 − β₁ᵗ),  ŝ = s / (1 − β₂ᵗ)
@@ -17,6 +18,7 @@ from itertools import chain
 from operator import attrgetter
 
 from autodiff import Value
+from autodiff.vectorized import stored_grads, zero_grads
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -41,21 +43,49 @@ def _check(x: object, what: str, low: float, high: float = math.inf, *, low_open
     return float(x)
 
 
-class Optimizer:
-    """The parameters an optimizer updates, and `zero_grad`."""
+class _State:
+    """A per-parameter state vector of an optimizer (SGD's velocity, Adam's m and s), read as a list of
+    floats. Kept between steps as the step left it (a numpy array when numpy imports), so a step does
+    not convert 337 or 66,817 floats from a list and back; a list assigned to it is taken as it is."""
 
-    def __init__(self, params: Iterable[Value], lr: float):
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, opt, owner=None) -> list[float]:
+        if opt is None:
+            return self
+        v = getattr(opt, self.slot)
+        return v if isinstance(v, list) else v.tolist()
+
+    def __set__(self, opt, value) -> None:
+        setattr(opt, self.slot, value)
+
+
+class Optimizer:
+    """The parameters an optimizer updates, and `zero_grad`. ``weight_decay`` λ ≥ 0 adds λ w to each
+    gradient before the update, as PyTorch's does (an L2 penalty λ/2 Σ w²; it reaches biases too)."""
+
+    def __init__(self, params: Iterable[Value], lr: float, weight_decay: float = 0.0):
         self.params = list(params)
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value; "
                                 "pass model.parameters()")
         self.lr = _check(lr, "lr", 0.0, low_open=True)
+        self.weight_decay = _check(weight_decay, "weight_decay", 0.0)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 before the next backward pass."""
-        for p in self.params:
-            p.grad = 0.0
+        zero_grads(self.params)
+
+    def _decayed(self, np, data, grads):
+        """The gradients with λ w added (PyTorch's ``d_p = d_p.add(p, alpha=weight_decay)``)."""
+        wd = self.weight_decay
+        if not wd:
+            return grads
+        if np is None:
+            return [g + wd * w for w, g in zip(data, grads, strict=True)]
+        return grads + wd * data
 
     def _vectors(self, np):
         """(values, gradients) of the parameters as float64 arrays, or as lists of floats when ``np``
@@ -64,8 +94,11 @@ class Optimizer:
             return list(map(_DATA, self.params)), list(map(_GRAD, self.params))
         n = len(self.params)
         try:
-            return (np.fromiter(map(_DATA, self.params), float, n),
-                    np.fromiter(map(_GRAD, self.params), float, n))
+            data = np.fromiter(map(_DATA, self.params), float, n)
+            grads = np.fromiter(stored_grads(self.params), float, n)    # as stored, in C
+            if np.isnan(grads).any():  # numpy reads None (no backward pass reached it) as NaN
+                grads = np.fromiter(map(_GRAD, self.params), float, n)
+            return data, grads
         except (TypeError, ValueError):
             i = next((i for i, p in enumerate(self.params)
                       if getattr(p.grad, "ndim", 0) or getattr(p.data, "ndim", 0)), 0)
@@ -109,8 +142,11 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum μ (PyTorch's convention):
     v ← μ v + g, then w ← w − η v. ``lr`` may be changed between steps (a schedule)."""
 
-    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0):
-        super().__init__(params, lr)
+    velocity = _State()
+
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
         self.momentum = _check(momentum, "momentum", 0.0, 1.0)
         self.velocity = [0.0] * len(self.params)
 
@@ -119,22 +155,27 @@ class SGD(Optimizer):
         np, mu, lr = _numpy(), self.momentum, self.lr
         data, grads = self._vectors(np)
         if np is None:
+            grads = self._decayed(np, data, grads)
             velocity = [mu * v + g for v, g in zip(self.velocity, grads, strict=True)]
             new = [w - lr * v for w, v in zip(data, velocity, strict=True)]
         else:
             with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
-                velocity = mu * np.array(self.velocity, dtype=float) + grads
+                grads = self._decayed(np, data, grads)
+                velocity = mu * np.asarray(self._velocity, dtype=float) + grads
                 new = data - lr * velocity
         self._commit(np, new, grads, {"velocity": velocity})
-        self.velocity = velocity if np is None else velocity.tolist()
+        self._velocity = velocity
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba, 2015) with bias-corrected first and second moment estimates."""
+    """Adam (Kingma & Ba, 2015) with bias-corrected first and second moment estimates; ``weight_decay``
+    as PyTorch's Adam (added to the gradient, not AdamW's decoupled decay)."""
+
+    m, s = _State(), _State()
 
     def __init__(self, params: Iterable[Value], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        super().__init__(params, lr)
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r:.60}")
         self.betas = (_check(betas[0], "betas[0]", 0.0, 1.0), _check(betas[1], "betas[1]", 0.0, 1.0))
@@ -151,14 +192,16 @@ class Adam(Optimizer):
         np = _numpy()
         data, g = self._vectors(np)
         if np is None:
+            g = self._decayed(np, data, g)
             m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(self.m, g, strict=True)]
             s = [b2 * si + (1 - b2) * gi * gi for si, gi in zip(self.s, g, strict=True)]
             new = [w - lr * (mi / c1) / (math.sqrt(si / c2) + eps)
                    for w, mi, si in zip(data, m, s, strict=True)]
         else:
             with np.errstate(all="ignore"):  # what overflows is refused by `_commit`, in words
-                m = b1 * np.array(self.m, dtype=float) + (1 - b1) * g
-                s = b2 * np.array(self.s, dtype=float) + (1 - b2) * g * g
+                g = self._decayed(np, data, g)
+                m = b1 * np.asarray(self._m, dtype=float) + (1 - b1) * g
+                s = b2 * np.asarray(self._s, dtype=float) + (1 - b2) * g * g
                 new = data - lr * (m / c1) / (np.sqrt(s / c2) + eps)
         self._commit(np, new, g, {"first moment m": m, "second moment s": s})
-        self.t, self.m, self.s = (t, m, s) if np is None else (t, m.tolist(), s.tolist())
+        self.t, self._m, self._s = t, m, s

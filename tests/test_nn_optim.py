@@ -107,6 +107,8 @@ def test_blowup_is_an_error_not_a_nan():
     (lambda: nn.Adam([Value(1.0)], betas=(0.9,)), ValueError),
     (lambda: nn.Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError),
     (lambda: nn.Adam([Value(1.0)], eps=0.0), ValueError),
+    (lambda: nn.SGD([Value(1.0)], lr=0.1, weight_decay=-0.1), ValueError),
+    (lambda: nn.Adam([Value(1.0)], weight_decay=float("inf")), ValueError),
 ])
 def test_bad_arguments(make, error):
     with pytest.raises(error):
@@ -114,7 +116,9 @@ def test_bad_arguments(make, error):
 
 
 @pytest.mark.parametrize(("make", "kw"), [(nn.SGD, {"lr": 0.1, "momentum": 0.9}), (nn.SGD, {"lr": 0.05}),
-                                          (nn.Adam, {"lr": 0.01})])
+                                          (nn.Adam, {"lr": 0.01}),
+                                          (nn.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+                                          (nn.Adam, {"lr": 0.01, "weight_decay": 0.1})])
 def test_a_step_over_every_parameter_at_once_gives_the_one_at_a_time_formulas_to_the_bit(make, kw):
     rng = random.Random(3)
     ps = [Value(rng.uniform(-2, 2)) for _ in range(50)]
@@ -125,6 +129,7 @@ def test_a_step_over_every_parameter_at_once_gives_the_one_at_a_time_formulas_to
         for p, g in zip(ps, gs, strict=True):
             p.grad = g
         opt.step()
+        gs = [g + kw.get("weight_decay", 0.0) * x for g, x in zip(gs, ref, strict=True)]  # g + λ w
         if make is nn.SGD:   # v ← μ v + g, w ← w − η v
             v = [kw.get("momentum", 0.0) * vi + g for vi, g in zip(v, gs, strict=True)]
             ref = [x - kw["lr"] * vi for x, vi in zip(ref, v, strict=True)]
@@ -144,15 +149,19 @@ if sys.argv[1] == "hide": sys.modules["numpy"] = None
 import nn
 from autodiff import Value
 out = []
-for make, kw in ((nn.SGD, {"lr": 0.1, "momentum": 0.9}), (nn.Adam, {"lr": 0.01})):
+for make, kw in ((nn.SGD, {"lr": 0.1, "momentum": 0.9}), (nn.Adam, {"lr": 0.01}),
+                 (nn.SGD, {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.1}),
+                 (nn.Adam, {"lr": 0.01, "weight_decay": 0.1})):
     rng = random.Random(5)
     ps = [Value(rng.uniform(-2, 2)) for _ in range(20)]
     opt = make(ps, **kw)
+    opt.step()   # no gradient yet: every .grad reads 0.0
     for _ in range(4):
         for p in ps:
             p.grad = rng.uniform(-5, 5)
         opt.step()
     out += [p.data.hex() for p in ps]
+    out += [x.hex() for k in ("velocity", "m", "s") for x in getattr(opt, k, [])]
 p = Value(1.0, "w"); p.grad = 1e308
 try:
     nn.SGD([p], lr=1e10).step()
@@ -178,3 +187,57 @@ def test_a_batched_node_among_the_parameters_is_named(optimizer):
     from autodiff.batched import batch
     with pytest.raises(TypeError, match=r"params\[1\] holds a batch"):
         optimizer([Value(1.0), batch([1.0, 2.0])], lr=0.1).step()
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+                                  lambda ps: nn.Adam(ps, lr=0.05, weight_decay=0.01)])
+def test_a_value_set_by_hand_between_steps_is_the_one_stepped_from(make):
+    """Optimizers keep no copy of the parameters' values: ``p.data = x`` between steps is seen."""
+    ps, twins = _params([1.0, -2.0], [0.5, -4.0]), _params([1.0, -2.0], [0.5, -4.0])
+    opt, twin = make(ps), make(twins)
+    opt.step()
+    twin.step()
+    ps[0].data = twins[0].data = 3.0
+    opt.step()
+    twin.step()
+    assert [p.data for p in ps] == [p.data for p in twins]
+    assert ps[0].data != pytest.approx(3.0) and abs(ps[0].data - 3.0) < 1.0   # stepped from 3.0
+
+
+def test_optimizer_state_reads_as_lists_and_can_be_set():
+    ps = _params([1.0, 2.0], [1.0, 1.0])
+    opt = nn.SGD(ps, lr=0.1, momentum=0.5)
+    opt.step()
+    assert opt.velocity == [1.0, 1.0] and type(opt.velocity[0]) is float
+    opt.velocity = [2.0, 0.0]                      # v ← 0.5·2 + 1 = 2 and 0.5·0 + 1 = 1
+    opt.step()
+    assert opt.velocity == [2.0, 1.0]
+    adam = nn.Adam(ps, lr=0.1)
+    adam.step()
+    assert adam.m == [pytest.approx(0.1)] * 2 and isinstance(adam.s, list)
+
+
+@pytest.mark.parametrize(("ours", "theirs", "kw"), [
+    ("SGD", "SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+    ("SGD", "SGD", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adam", "Adam", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8, "weight_decay": 0.05}),
+])
+def test_weight_decay_and_momentum_match_pytorch(ours, theirs, kw):
+    """PyTorch's optimizers (float64) on the same values and gradients for 5 steps. PyTorch's Adam
+    computes the same formula in another order (lerp, sqrt of s over sqrt of the correction), so the
+    comparison is to 1e-12 relative, not bit for bit."""
+    from conftest import require_torch
+    torch = require_torch()
+    rng = random.Random(11)
+    start = [rng.uniform(-2, 2) for _ in range(30)]
+    ps = [Value(x) for x in start]
+    tp = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt, topt = getattr(nn, ours)(ps, **kw), getattr(torch.optim, theirs)([tp], **kw)
+    for _ in range(5):
+        gs = [rng.uniform(-3, 3) for _ in ps]
+        for p, g in zip(ps, gs, strict=True):
+            p.grad = g
+        tp.grad = torch.tensor(gs, dtype=torch.float64)
+        opt.step()
+        topt.step()
+    assert [p.data for p in ps] == pytest.approx(tp.detach().tolist(), rel=1e-12, abs=1e-14)
