@@ -605,15 +605,49 @@ def render_svg(graph: graphviz.Digraph) -> str:
 MIN_SLIDE_PX = 8.0
 
 
+def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Digraph, bytes]:
+    """The graph ``render`` writes with preset ``name``, and its SVG with the preset applied (the measure
+    that fits it to the canvas). Drawn as asked when ``collapse`` is given; otherwise a network above
+    ``max_nodes`` (`GraphTooLarge`), or whose type would come out under ``MIN_SLIDE_PX`` on the canvas,
+    is drawn a neuron to a box. A graph without neurons keeps `draw`'s own answer."""
+    from viz.presets import apply_preset, type_pixels
+
+    def measured(graph: graphviz.Digraph) -> tuple[graphviz.Digraph, bytes]:
+        return graph, render_bytes(apply_preset(graph, name, "svg"), "svg")
+
+    if "collapse" in options:
+        return measured(draw(root, **options))
+    try:
+        expanded = measured(draw(root, **options))
+    except GraphTooLarge as too_large:
+        expanded, refusal = None, too_large
+    if expanded is not None:
+        px = type_pixels(expanded[1], name)
+        if px is None or px >= MIN_SLIDE_PX:
+            return expanded
+    try:
+        return measured(draw(root, **options, collapse="neuron"))
+    except GraphTooLarge:  # still too many boxes: that is the answer
+        raise
+    except ValueError:  # no neuron to collapse: the graph as draw drew (or refused) it
+        if expanded is None:
+            raise refusal from None
+        return expanded
+
+
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
            preset: str | None = None, **options) -> Path:
     """Draw ``root`` (options as for `draw`) and write it to ``path``; return the path written.
 
     The format comes from the suffix (.svg .png .pdf .dot) unless ``format`` is given. The file is
     written atomically. ``root`` may also be a Digraph made by `draw`. ``preset`` ("slide": 16:9, large
-    type) lays the attributes of a `viz.presets` preset over the drawing; a network whose type would
-    come out under ``MIN_SLIDE_PX`` (8) pixels on the preset's canvas is then drawn with each neuron as
-    one box (``collapse="neuron"``), unless ``collapse`` is given.
+    type) lays the attributes of a `viz.presets` preset over the drawing and fits it to the preset's
+    canvas in every format (the slide: 1920 × 1080 pixels in PNG, 16 × 9 inches in SVG and PDF). Unless
+    ``collapse`` is given, a network too big for ``max_nodes`` or whose type would come out under
+    ``MIN_SLIDE_PX`` (8) pixels on the canvas is then drawn with each neuron as one box
+    (``collapse="neuron"``). Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
+    graph above ``max_nodes`` that cannot be collapsed (no neurons, or still too big), and `RenderError`
+    when no renderer can write the format.
     """
     import graphviz
 
@@ -622,35 +656,24 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     if fmt is None:
         raise ValueError(f"render: cannot tell the format of {str(path)!r} from its suffix; use one of "
                          f"{', '.join(FORMATS)} or pass format=")
-    if isinstance(root, graphviz.Digraph):
-        if options:
-            raise TypeError("render: drawing options go with a Value, not with a ready Digraph")
-        graph = root
-    else:
-        graph = draw(root, **options)
+    if isinstance(root, graphviz.Digraph) and options:
+        raise TypeError("render: drawing options go with a Value, not with a ready Digraph")
     if preset is None:
+        graph = root if isinstance(root, graphviz.Digraph) else draw(root, **options)
         write_atomic(path, render_bytes(graph, fmt))
+        return path
+    from viz.presets import apply_preset, fit_canvas, fit_svg
+    if isinstance(root, graphviz.Digraph):
+        graph, svg = root, render_bytes(apply_preset(root, preset, "svg"), "svg")
     else:
-        from viz.presets import apply_preset, fit_png, fit_svg, type_pixels
-        svg = render_bytes(apply_preset(graph, preset, "svg"), "svg")
-        if not isinstance(root, graphviz.Digraph) and "collapse" not in options:
-            # a network too big for the canvas (type under MIN_SLIDE_PX) is drawn a neuron to a box
-            px = type_pixels(svg, preset)
-            if px is not None and px < MIN_SLIDE_PX:
-                try:
-                    collapsed = draw(root, **options, collapse="neuron")
-                except ValueError:  # no neuron to collapse: drawn as it is
-                    collapsed = None
-                if collapsed is not None:  # (the measuring SVG follows the graph that is written)
-                    graph = collapsed
-                    svg = render_bytes(apply_preset(graph, preset, "svg"), "svg")
-        if fmt == "svg":
-            out = fit_svg(svg, preset)
-        elif fmt == "png":
-            out = render_bytes(fit_png(apply_preset(graph, preset, fmt), svg, preset), fmt)
-        else:
-            out = render_bytes(apply_preset(graph, preset, fmt), fmt)
-        write_atomic(path, out)
+        graph, svg = _preset_drawing(root, preset, options)
+    if fmt == "svg":
+        out = fit_svg(svg, preset)
+    elif fmt in ("png", "pdf"):
+        out = render_bytes(fit_canvas(apply_preset(graph, preset, fmt), svg, preset, fmt), fmt)
+    else:  # .dot: the graph with the preset's attributes, for the user's own renderer
+        out = render_bytes(apply_preset(graph, preset, fmt), fmt)
+    write_atomic(path, out)
     return path
 
 

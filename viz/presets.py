@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["Preset", "PRESETS", "apply_preset", "fit_svg", "fit_png", "preset", "type_pixels"]
+__all__ = ["Preset", "PRESETS", "apply_preset", "fit_svg", "fit_canvas", "preset", "type_pixels"]
+
+# pixels of white kept between the drawing and each edge of a preset's PNG or PDF canvas
+MARGIN = 24
 
 
 @dataclass(frozen=True)
@@ -113,33 +116,45 @@ def fit_svg(svg: bytes, name: str | Preset) -> bytes:
 
 def type_pixels(svg: bytes, name: str | Preset) -> float | None:
     """How many pixels tall the preset's node type comes out on its canvas for ``svg`` (the graph with the
-    preset applied, as graphviz writes SVG): the type's points scaled as `fit_svg` scales the layout to
-    the canvas's ``pixels``. None for a preset without ``pixels``, ``inches`` or a node fontsize;
+    preset applied, as graphviz writes SVG): the type's points scaled as `fit_canvas` scales the layout
+    into the canvas's ``pixels``. None for a preset without ``pixels``, ``inches`` or a node fontsize;
     ValueError for an SVG not laid out by graphviz's dot."""
     p = preset(name)
     if p.pixels is None or p.inches is None or "fontsize" not in p.node:
         return None
-    w, h = _layout_size(svg, "type_pixels")
-    per_point = min(p.pixels[0] / w, p.pixels[1] / h)  # the layout fitted whole to the canvas
-    return float(p.node["fontsize"]) * per_point
+    return float(p.node["fontsize"]) * _pixels_per_point(p, *_layout_size(svg, "type_pixels"))
 
 
-def fit_png(graph: graphviz.Digraph, svg: bytes, name: str | Preset, margin: float = 24) -> graphviz.Digraph:
-    """A copy of ``graph`` (the preset already applied) whose PNG is the preset's canvas exactly: the
-    layout of ``svg`` (that graph as graphviz writes SVG) scaled whole into the canvas less ``margin``
-    pixels on every side, and centred by graphviz's pad. graphviz's own fill cannot stretch a network's
-    pinned layout, so its PNG had come out short of 16:9, and the drawing touched the picture's edges.
-    Unchanged for a preset without ``pixels``; ValueError for an SVG not laid out by graphviz's dot."""
+def _pixels_per_point(p: Preset, w: float, h: float) -> float:
+    """The scale at which a layout of w × h points fits whole into the preset's canvas less MARGIN."""
+    width, height = p.pixels
+    return min((width - 2 * MARGIN) / w, (height - 2 * MARGIN) / h)
+
+
+def fit_canvas(graph: graphviz.Digraph, svg: bytes, name: str | Preset,
+               format: str = "png") -> graphviz.Digraph:
+    """A copy of ``graph`` (the preset already applied) whose PNG or PDF is the preset's canvas exactly:
+    the layout of ``svg`` (that graph as graphviz writes SVG) scaled whole into the canvas less
+    ``MARGIN`` pixels on every side, and centred by graphviz's pad. graphviz's own fill cannot stretch a
+    network's pinned layout, so its PNG had come out short of 16:9, and the drawing touched the edges.
+    A PDF's page is the preset's ``inches`` (1152 × 648 points for the slide): it is drawn at 72 dpi
+    with no margin, as graphviz otherwise adds half an inch around the page (2040 × 1199 for a slide).
+    Unchanged for a preset without ``pixels``; ValueError for an SVG not laid out by graphviz's dot
+    or a format other than "png" and "pdf"."""
+    if format not in ("png", "pdf"):
+        raise ValueError(f"fit_canvas: format must be 'png' or 'pdf', got {format!r:.40}")
     p = preset(name)
     if p.pixels is None:
         return graph
     (width, height), dpi = p.pixels, float(p.graph.get("dpi", "72"))
-    w, h = _layout_size(svg, "fit_png")
-    scale = min((width - 2 * margin) / w, (height - 2 * margin) / h)  # pixels per point
+    w, h = _layout_size(svg, "fit_canvas")
+    scale = _pixels_per_point(p, w, h)
     out = graph.copy()
     out.graph_attr["size"] = f"{width / dpi:.4f},{height / dpi:.4f}!"
     # the pad is added to the layout before graphviz scales the whole to the size: in layout inches
     out.graph_attr["pad"] = f"{(width / scale - w) / 2 / 72:.4f},{(height / scale - h) / 2 / 72:.4f}"
+    if format == "pdf":
+        out.graph_attr.update(dpi="72", margin="0")
     return out
 
 

@@ -179,10 +179,11 @@ COLUMNS = [("node", "left"), ("op", "left"), ("inputs", "left"), ("data", "right
 def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = None):
     """The node table (every node, or a window of ``rows`` lines around the step) in ``width`` characters
     (None: as wide as it needs). Numbers are never cut: to fit, a long input list is cut to 30 characters
-    ("…" at its end), long names are shortened to 20 (``l1.n12.w15`` for ``layers.1.neurons.12.w.15``,
-    or "…" in place of their start, their distinguishing end kept), input lists to 12, then the inputs
-    column is dropped, a running "old → new" is split over two lines, names go down to their abbreviations
-    and the op column is dropped."""
+    ("…" at its end), the names column to 20, input lists to 12, then the inputs column is dropped, a
+    running "old → new" is split over two lines, names go down to their abbreviations and the op column
+    is dropped. Names follow one rule per table: when one does not fit its column whole, every name is
+    abbreviated (``l1.n12.w15`` for ``layers.1.neurons.12.w.15``, in the inputs column too), and one
+    still too long has "…" in place of its start (its distinguishing end kept)."""
     from rich.table import Table
 
     kind, current = walk.kinds[frame], walk.node(frame)
@@ -203,14 +204,22 @@ def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = 
     for i in shown:
         table.add_column(COLUMNS[i][0], justify=COLUMNS[i][1], no_wrap=True, overflow="ellipsis",
                          width=widths[i])
+    # one rule for a column: when one name does not fit whole, every name in it is abbreviated
+    # (l0.n0.w0 next to l0.n0.b, never next to layers.0.neurons.0.b); the inputs column follows the node
+    # column, so a row's inputs are named as their own rows are
+    named = [row for row, _ in cells if not row[0].startswith("⋮")]
+    short_names = any(len(row[0]) > widths[0] for row in named)
+    short_inputs = short_names or (2 in shown and any(len(row[2]) > widths[2] for row in named))
     for row, style in cells:
         row = list(row)
         if current is not None and row[0] == "▶ " + walk.names[current]:
-            row[0] = "▶ " + _clip_left(walk.names[current], widths[0] - 2)
+            row[0] = "▶ " + _clip_left(walk.names[current], widths[0] - 2, short_names)
         elif not row[0].startswith("⋮"):
-            row[0] = _clip_left(row[0], widths[0])
+            row[0] = _clip_left(row[0], widths[0], short_names)
         elif len(row[0]) > widths[0]:  # "⋮ 974", not "⋮ 974 r…": a count is a number too
             row[0] = row[0].removesuffix(" rows")
+        if short_inputs:
+            row[2] = _short(row[2])
         if split:
             row[4] = row[4].replace(" → ", " →\n")
         table.add_row(*(row[i] for i in shown), style=style)
@@ -271,13 +280,12 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
     return shown, widths, split
 
 
-def _clip_left(name: str, width: int) -> str:
-    """``name`` in ``width`` characters: whole if it fits, else a dotted parameter name abbreviated
-    (``layers.1.neurons.12.w.15`` as ``l1.n12.w15``), else its start replaced by "…": the end of a name
-    is what tells it apart from its neighbours."""
-    if len(name) <= width:
-        return name
-    name = _short(name)
+def _clip_left(name: str, width: int, abbreviate: bool) -> str:
+    """``name`` in ``width`` characters: a dotted parameter name abbreviated when its column is
+    (``layers.1.neurons.12.w.15`` as ``l1.n12.w15``), then, if still too long, its start replaced by "…":
+    the end of a name is what tells it apart from its neighbours."""
+    if abbreviate:
+        name = _short(name)
     return name if len(name) <= width else "…" + name[len(name) - max(width - 1, 0):]
 
 

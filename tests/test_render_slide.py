@@ -1,0 +1,145 @@
+"""The slide preset through every entry point (`viz.render` of a Value or of a Digraph made by `viz.draw`,
+`deltagrad draw --preset slide`) and every format, with the real `dot`: each file is 16:9 exactly, and
+a network too big for `draw`'s guard is drawn a neuron to a box instead of refused (issue 14)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import require_dot
+
+import nn
+from autodiff import Value
+from deltagrad.cli import main
+from viz.draw import GraphTooLarge, draw, render
+
+SLIDE_POINTS = (1152.0, 648.0)     # 16 × 9 inches
+SLIDE_PIXELS = (1920, 1080)
+
+
+def readme_loss() -> Value:
+    """The README's network, MLP(2, [16, 16, 1]), on one point: hinge plus L2 (1,637 drawn nodes)."""
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model([0.3, 0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
+    loss.backward()
+    return loss
+
+
+def small_loss() -> Value:
+    model = nn.MLP(2, [4, 4, 1], rng=1)
+    loss = nn.hinge(model([0.3, 0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
+    loss.backward()
+    return loss
+
+
+def neuron() -> Value:
+    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.88, "b")
+    o = (x * w + b).tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def size_of(path: Path) -> tuple[float, float]:
+    """The page of a file as written: PNG pixels, SVG points, the PDF's MediaBox in points."""
+    if path.suffix == ".png":
+        from PIL import Image
+        with Image.open(path) as im:
+            return im.size
+    if path.suffix == ".svg":
+        tag = re.search(r"<svg\b[^>]*>", path.read_text(encoding="utf-8")).group(0)
+        return tuple(float(re.search(rf'\b{a}="([\d.]+)pt"', tag).group(1)) for a in ("width", "height"))
+    from pypdf import PdfReader
+    pages = PdfReader(path).pages
+    assert len(pages) == 1
+    box = pages[0].mediabox
+    return float(box.width), float(box.height)
+
+
+def assert_slide(path: Path) -> None:
+    expected = SLIDE_PIXELS if path.suffix == ".png" else SLIDE_POINTS
+    assert size_of(path) == pytest.approx(expected, abs=0.01), path.name
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".dot"])
+def test_the_readme_network_is_collapsed_onto_a_slide_not_refused(tmp_path, suffix):
+    """QA 14 item 3: `render(loss, "slide16.png", preset="slide")` raised GraphTooLarge (1,637 nodes above
+    max_nodes=300) although docs/diagrams.md promises a collapsed drawing. Every format now collapses it,
+    also with max_nodes given (as the CLI always passes it)."""
+    require_dot()
+    loss = readme_loss()
+    with pytest.raises(GraphTooLarge):   # draw alone still refuses it: its guard is unchanged
+        draw(loss)
+    for options in ({}, {"max_nodes": 300}):
+        out = render(loss, tmp_path / f"slide{len(options)}{suffix}", preset="slide", **options)
+        text = out.read_bytes().decode("utf-8", "replace")
+        if suffix == ".dot":
+            assert "layer 2 · neuron 16" in text and "w.0" not in text   # one box per neuron
+            continue
+        assert_slide(out)
+        if suffix == ".svg":
+            assert "layer 2 · neuron 16" in text and "w.0" not in text
+
+
+def test_a_slide_keeps_the_guard_where_it_cannot_collapse(tmp_path):
+    """collapse given (drawn as asked), or a graph without neurons: the refusal stands, no file written."""
+    require_dot()
+    with pytest.raises(GraphTooLarge, match="pass collapse='neuron'"):
+        render(readme_loss(), tmp_path / "asked.png", preset="slide", collapse=None)
+    x = Value(1.0, "x")
+    chain = x
+    for _ in range(200):
+        chain = (chain * 0.5).tanh()
+    with pytest.raises(GraphTooLarge, match="draw a smaller graph"):
+        render(chain, tmp_path / "chain.pdf", preset="slide")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".png", ".svg"])
+def test_every_format_of_the_slide_preset_is_16_by_9(tmp_path, suffix):
+    """QA 14 item 4: slide PDFs came out 2040 × 1199 and 2040 × 1105 points (graphviz's half-inch PDF
+    margin at the preset's 120 dpi, and no fit to the canvas) while PNG and SVG were 16:9. The PDF page
+    is now 16 × 9 inches, as the SVG: for a dot layout, for networks collapsed and expanded, and for a
+    Digraph made by `viz.draw`."""
+    require_dot()
+    readme = readme_loss()
+    cases = {"neuron": (neuron(), {}), "small": (small_loss(), {}),
+             "expanded": (small_loss(), {"collapse": None, "max_nodes": 5000}),
+             "digraph": (draw(readme, collapse="neuron"), {})}
+    for name, (root, options) in cases.items():
+        assert_slide(render(root, tmp_path / f"{name}{suffix}", preset="slide", **options))
+
+
+def test_a_slide_pdf_draws_inside_its_page(tmp_path):
+    """The PDF's drawing is scaled into the page, not cropped: every path point lies inside the MediaBox
+    with the slide's margin (24 px at 120 dpi is 14.4 points)."""
+    require_dot()
+    from pypdf import PdfReader
+    page = PdfReader(render(small_loss(), tmp_path / "s.pdf", preset="slide")).pages[0]
+    stream = page.get_contents().get_data().decode("latin-1")
+    points = [(float(x), float(y)) for x, y in re.findall(r"(-?[\d.]+) (-?[\d.]+) [ml]\b", stream)]
+    assert len(points) > 20
+    xs, ys = zip(*points, strict=True)
+    assert min(xs) >= 14.4 - 1 and max(xs) <= 1152 - 14.4 + 1
+    assert min(ys) >= 14.4 - 1 and max(ys) <= 648 - 14.4 + 1
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".png", ".svg"])
+def test_the_cli_slide_is_16_by_9_in_every_format(tmp_path, capsys, suffix):
+    """`deltagrad draw ... --preset slide -o cli_slide.pdf` wrote a 2040 × 1199 page (QA 14 item 4)."""
+    require_dot()
+    out = tmp_path / f"cli_slide{suffix}"
+    argv = ["draw", "n = x*w + b; o = tanh(n)", "x=2", "w=-3", "b=6.88", "-o", str(out), "--preset", "slide"]
+    assert main(argv) == 0
+    assert_slide(out)
+
+
+def test_the_cli_slide_of_a_graph_it_cannot_collapse_is_a_one_line_error(tmp_path, capsys):
+    require_dot()
+    expr = " + ".join(f"x*{k}" for k in range(1, 120))
+    assert main(["draw", expr, "x=1", "-o", str(tmp_path / "big.png"), "--preset", "slide"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "max_nodes=300" in err and "Traceback" not in err
+    assert not (tmp_path / "big.png").exists()
