@@ -227,25 +227,61 @@ class CompiledGraph:
     def check(self, new_root: Value) -> None:
         """Raise `GraphChangedError` if ``new_root``'s graph (built afresh by the same code) is not this
         graph's shape: the same ops in the same order, reading the same parents and the same leaves
-        (parameters by identity, constants by value). Python control flow that read values while the
-        graph was built (``if x.data > 0``) is frozen in the compiled program; this is how to catch it.
+        (parameters and every leaf you made by identity; a constant, a leaf made from a plain number
+        by the engine or by `nn` (no label, or ``x.0``, ``x.1``, ...), by value). Python control flow
+        that read values while the graph was built (``if x.data > 0``) is frozen in the compiled
+        program; this is how to catch it. TypeError for a ``new_root`` that is not a Value.
         """
+        if new_root.__class__ is not Value:
+            raise TypeError(f"check needs a Value, the root of the graph built again, got "
+                            f"{type(new_root).__name__} {new_root!r:.60}")
         order, _ = walk(new_root)
         old = self._order
         where = {node: i for i, node in enumerate(order)}
         seen = {node: i for i, node in enumerate(old)}
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
-            same = a._op is b._op and [seen[p] for p in a.parents] == [where[p] for p in b.parents]
-            if same and a._op is None and a is not b:  # a new leaf: a constant, the same one by value
-                same = a.label == b.label and not is_array(a.data) and a.data == b.data
-            if not same:
+            if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
                 raise GraphChangedError(
                     f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
                     "(Python control flow on values is frozen at compile time); compile the new graph")
+            if a._op is None and a is not b:
+                self._same_constant(i, a, b)
         if len(order) != len(old):
             raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
                                     "compile the new graph")
+
+    def _same_constant(self, i: int, a: Value, b: Value) -> None:
+        """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
+        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
+        where = f"compiled graph: node {i} ({self._names[a]!r})"
+        if not (_CONSTANT_LABEL.fullmatch(a.label) and _CONSTANT_LABEL.fullmatch(b.label)):
+            raise GraphChangedError(
+                f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
+                f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
+                "plain number (a parameter, an input you made) is compared by identity, so the new graph "
+                "would train other Values (a model made again, a notebook cell re-run); compile the new "
+                "graph")
+        x, y = a.data, b.data
+        if is_array(x) or is_array(y):
+            import numpy as np
+            same = is_array(x) and is_array(y) and x.shape == y.shape and np.array_equal(x, y)
+        else:
+            same = x == y
+        if not same:
+            raise GraphChangedError(
+                f"{where} is the constant {_shown(x)} and the new graph's constant there is {_shown(y)}: a "
+                "constant changed, and constants are part of the program; compile the new graph, or "
+                "make the number a leaf you keep and set (x = Value(...); x.data = ...)")
+
+
+def _shown(d) -> str:
+    return f"a batch of {len(d)}" if is_array(d) else repr(d)
+
+
+#: The labels of the leaves made from plain numbers, compared by value in `CompiledGraph.check`: none
+#: (the engine wraps an operand) or nn's ``x.0``, ``x.1``, ... (a model called on a list of numbers).
+_CONSTANT_LABEL = re.compile(r"(x\.\d+)?")
 
 
 def _watched(interior: list[Value], root: Value) -> list[Value]:
