@@ -1,6 +1,8 @@
 """`autodiff.compile` on what a fresh tester found (issue 17's QA): constants the library computes from
 values, check() by identity, BLAS threads, leaves changed between forward and backward, bad input."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ import autodiff
 import nn
 from autodiff import Value
 from autodiff.batched import batch, batch_columns
+from tests.conftest import require_torch
 
 # ---- check(): parameters by identity, constants by value, in words ----------------------------
 
@@ -69,3 +72,73 @@ def test_check_passes_when_the_data_numbers_are_wrapped_again():
     program.check(loss())
     with pytest.raises(autodiff.GraphChangedError, match="a constant changed"):
         program.check(nn.squared_error(model([1.0, 2.5]), [1.0]) + nn.l2(model.weights(), 1e-3))
+
+
+# ---- constants computed from values at build time: softmax's shift is recomputed -----------------
+
+def test_cross_entropy_follows_the_logits_new_values_to_the_bit():
+    z1, z2 = Value(0.5, "z1"), Value(-0.3, "z2")
+    program = autodiff.compile(nn.cross_entropy([z1, z2], 0))
+    for a, b in ((30.0, 29.0), (800.0, 799.0), (-700.0, 5.0)):      # the QA's cases; exp(799.5) overflowed
+        z1.data, z2.data = a, b
+        z1.grad = z2.grad = 0.0
+        got = program.forward()
+        program.backward()
+        fa, fb = Value(a), Value(b)
+        fresh = nn.cross_entropy([fa, fb], 0)
+        fresh.backward()
+        assert got == fresh.data and (z1.grad, z2.grad) == (fa.grad, fb.grad)
+        assert math.isfinite(got) and got == pytest.approx(math.log1p(math.exp(-abs(a - b))) + max(b - a, 0))
+
+
+@pytest.mark.parametrize("loss", ["softmax", "log_softmax", "cross_entropy"])
+def test_check_passes_when_only_the_logits_values_changed(loss):
+    def build(z):
+        if loss == "cross_entropy":
+            return nn.cross_entropy(z, 1)
+        return getattr(nn, loss)(z)[0]
+    z = [Value(0.5, "a"), Value(-0.3, "b"), Value(0.1, "c")]
+    program = autodiff.compile(build(z))
+    z[0].data, z[1].data, z[2].data = 3.7, -2.1, 40.0
+    program.check(build(z))                                         # raised GraphChangedError before
+    assert program.forward() == build(z).data
+
+
+def _train(compiled: bool, fused: bool, steps: int = 4) -> list[float]:
+    X = np.array([[0.5, -1.0], [1.5, 2.0], [0.0, 1.0], [-2.0, 0.3], [0.7, 0.7]])
+    y = np.array([0, 1, 1, 0, 1])
+    model = nn.MLP(2, [5, 2], rng=3, fused=fused)
+    opt = nn.Adam(model.parameters(), lr=0.05)
+    xs, onehot = batch_columns(X), [batch((y == 0) * 1.0), batch((y == 1) * 1.0)]
+
+    def build():
+        return nn.mean(nn.cross_entropy(model(xs), onehot))
+    program = autodiff.compile(build()) if compiled else None
+    for _ in range(steps):
+        loss = program if compiled else build()
+        if compiled:
+            loss.forward()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_batched_cross_entropy_training_compiled_is_bit_identical(fused):
+    assert _train(True, fused) == _train(False, fused)           # drifted by 1e-16 after 4 Adam steps
+
+
+def test_logsumexp_against_its_formula_and_torch():
+    torch = require_torch()
+    lse = autodiff.PRIMITIVES["logsumexp"]
+    zs = [0.3, -1.2, 2.5, 2.5, -40.0]
+    assert lse(*zs) == pytest.approx(math.log(math.fsum(math.exp(z) for z in zs)), rel=1e-15)
+    assert lse(1000.0, 999.0) == pytest.approx(1000.0 + math.log1p(math.exp(-1.0)), rel=1e-15)
+    vs = [Value(z) for z in zs]
+    lse(*vs).backward()
+    t = torch.tensor(zs, requires_grad=True)
+    torch.logsumexp(t, 0).backward()
+    assert [v.grad for v in vs] == pytest.approx(t.grad.tolist(), rel=1e-14, abs=1e-300)
+    column = lse.batch(np.array([0.3, 1000.0]), -1.2, np.array([2.5, 999.0]))
+    assert column.tolist() == pytest.approx([lse(0.3, -1.2, 2.5), lse(1000.0, -1.2, 999.0)], rel=1e-15)
