@@ -10,11 +10,12 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
+from autodiff.engine import Value, batch_size, no_cycle_gc, release_cycle_gc
 from autodiff.graph import NARY, walk
 from autodiff.primitives import (
     ADD,
@@ -24,6 +25,7 @@ from autodiff.primitives import (
     SUM_SQUARES,
     Primitive,
     all_finite,
+    blas_threads,
     is_array,
     like,
     stacked,
@@ -62,9 +64,11 @@ class CompiledGraph:
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
-                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False):
+                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False,
+                 products: tuple[int, int] = (0, 0)):
         self.root, self.source, self.batched = root, source, batched
         self.layers = shown is not None
+        self._products = products   # a layer program's largest matrix-matrix and matrix-vector products
         self.leaves = [n for n in order if n._op is None]
         self._interior = shown if shown is not None else [n for n in order if n._op is not None]
         self._floats = [n for n in self.leaves if n.data.__class__ is float]
@@ -92,7 +96,7 @@ class CompiledGraph:
                                 f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                                 "the graph again")
             run = self._program(numbers, np.array(numbers), list(map(_DATA, self._batches)))
-            with np.errstate(all="ignore"):   # what is not finite is refused below, in words
+            with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
         elif self._writes:
             run = self._program(self.leaves)
@@ -117,6 +121,14 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _blas_threads(self):
+        """The BLAS threads the batched executor would let this program's products use
+        (`autodiff.primitives.BLAS_THREADS`): limited for the whole pass if its largest product would
+        be (a null context for small products, as there)."""
+        gemm, gemv = self._products
+        limit = blas_threads(gemm, matrix=True)
+        return limit if not isinstance(limit, nullcontext) else blas_threads(gemv, matrix=False)
 
     def _undo_if_not_finite(self) -> None:
         """The fast program has written every node's ``.data``: if one is not finite, put back what the
@@ -154,7 +166,7 @@ class CompiledGraph:
         run, self._run = self._run, None
         if self.layers:
             import numpy as np
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), self._blas_threads():
                 GP, arrays = next(run)
             run.close()
             self._accumulate_layers(GP, arrays)
@@ -324,11 +336,12 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         except _NotAStack:
             made = None
         if made is not None:
-            source, shown = made
+            source, shown, products = made
             code = builtins.compile(source, "<autodiff.compile, layers>", "exec")
             exec(code, namespace)  # our own generated source, made from the graph's structure only
             names = {n: n.label or f"v{i}" for i, n in enumerate(order)}
-            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown)
+            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown,
+                                 products=products)
         namespace = {}
     fns = _functions(order, namespace, batched)
     names = _readable_names(order, set(namespace)) if readable else _short_names(order)
@@ -688,8 +701,9 @@ def _stack_of_layers(order: list[Value], kinds: dict[Value, bool]) -> dict[Value
 def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value]] | None:
     """The program of a batched graph whose fused layers run as matrix products, mirroring the batched
     executor step by step (`autodiff.vectorized.backward`): the same products on the same matrices, in
-    the same order, so the same numbers. Returns its source and the interior nodes in the order its
-    first ``yield`` gives their values; None when the graph is not one it handles."""
+    the same order, so the same numbers. Returns its source, the interior nodes in the order its
+    first ``yield`` gives their values and the multiply-adds of its largest matrix-matrix and
+    matrix-vector products (for `blas_threads`); None when the graph is not one it handles."""
     import numpy as np
     kinds = _trial(order)
     if kinds is None:
@@ -872,7 +886,9 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     if groups:
         flush()
     lines.append(f"    yield GP, ({''.join(grad.get(n, '0.0') + ', ' for n in leaves if n not in slot)})")
-    return "\n".join(lines) + "\n", shown
+    sizes = [(len(layer.zs) > 1, len(layer.zs) * layer.n * batch_size(layer.zs[0])) for layer in of.values()]
+    products = (max([m for matrix, m in sizes if matrix], default=0), max([m for _, m in sizes], default=0))
+    return "\n".join(lines) + "\n", shown, products
 
 
 class _NotAStack(Exception):

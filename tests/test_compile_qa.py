@@ -142,3 +142,37 @@ def test_logsumexp_against_its_formula_and_torch():
     assert [v.grad for v in vs] == pytest.approx(t.grad.tolist(), rel=1e-14, abs=1e-300)
     column = lse.batch(np.array([0.3, 1000.0]), -1.2, np.array([2.5, 999.0]))
     assert column.tolist() == pytest.approx([lse(0.3, -1.2, 2.5), lse(1000.0, -1.2, 999.0)], rel=1e-15)
+
+
+# ---- BLAS threads: the compiled batched program keeps primitives.BLAS_THREADS -------------------
+
+@pytest.mark.parametrize("limit", [1, None])
+def test_the_layer_program_runs_its_products_at_blas_threads(limit, monkeypatch):
+    """A primitive in the loss records the BLAS threads while the program runs: at most BLAS_THREADS
+    when the layers' products are big (at 1,000 points, 16 x 16 x 1,000 multiply-adds), numpy's own
+    number with BLAS_THREADS None (before, the program ran at numpy's number always)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    default = max([p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"],
+                  default=1)
+    if default < 2:
+        pytest.skip("numpy's BLAS runs one thread here: a limit of 1 cannot be told apart")
+    monkeypatch.setattr(autodiff.primitives, "BLAS_THREADS", limit)
+    seen = []
+
+    def record(x):
+        seen.append(max(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"))
+        return x
+    probe = autodiff.primitives.define("blas_probe", "probe", 1, lambda x: x, lambda g, out, x: (g,),
+                                       None, record)
+    try:
+        X = np.random.default_rng(1).normal(size=(1000, 2))
+        model = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+        loss = nn.mean(probe(nn.hinge(model(batch_columns(X)), [batch(np.sign(X[:, 0]) + (X[:, 0] == 0))])))
+        program = autodiff.compile(loss)
+        assert program.layers
+        seen.clear()
+        program.forward()
+        program.backward()
+    finally:
+        del autodiff.PRIMITIVES["blas_probe"]
+    assert seen and set(seen) == ({1} if limit == 1 else {default})
