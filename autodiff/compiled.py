@@ -73,6 +73,7 @@ class CompiledGraph:
         self._interior = shown if shown is not None else [n for n in order if n._op is not None]
         self._floats = [n for n in self.leaves if n.data.__class__ is float]
         self._batches = [n for n in self.leaves if n.data.__class__ is not float]
+        self._shapes = [n.data.shape for n in self._batches]   # a batched graph is for its batch size
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
@@ -95,7 +96,10 @@ class CompiledGraph:
                 raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
                                 f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                                 "the graph again")
-            run = self._program(numbers, np.array(numbers), list(map(_DATA, self._batches)))
+            batches = list(map(_DATA, self._batches))
+            if list(map(_shape, batches)) != self._shapes:
+                self._refuse_size(batches)
+            run = self._program(numbers, np.array(numbers), batches)
             with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
         elif self._writes:
@@ -107,6 +111,8 @@ class CompiledGraph:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
         else:
+            if self.batched and list(map(_shape, map(_DATA, self._batches))) != self._shapes:
+                self._refuse_size(list(map(_DATA, self._batches)))
             run = self._program(self.leaves)
             values = next(run)
             if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
@@ -121,6 +127,17 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _refuse_size(self, batches: list) -> None:
+        """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
+        for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
+            if _shape(data) != shape:
+                now = f"{len(data)} examples" if is_array(data) else type(data).__name__
+                raise ValueError(
+                    f"compiled graph: the leaf {self._names[leaf]!r} held a batch of {shape[0]} examples "
+                    f"when the graph was compiled and now holds {now}: a compiled graph runs on the batch "
+                    f"size it was built for (a mean's 1/N is part of it); set every batched leaf to "
+                    f"{shape[0]} examples, or build and compile the graph again for the new size")
 
     def _blas_threads(self):
         """The BLAS threads the batched executor would let this program's products use
@@ -309,6 +326,10 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 _PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
+
+
+def _shape(x) -> tuple | None:
+    return getattr(x, "shape", None)
 
 
 def _finite(x) -> bool:

@@ -176,3 +176,62 @@ def test_the_layer_program_runs_its_products_at_blas_threads(limit, monkeypatch)
     finally:
         del autodiff.PRIMITIVES["blas_probe"]
     assert seen and set(seen) == ({1} if limit == 1 else {default})
+
+
+# ---- a leaf set between forward() and backward(): documented, not detected -----------------------
+
+def _tanh_graph(x0: float, size: int):
+    x, w = Value(x0, "x"), Value(3.0, "w")
+    o = (x * w).tanh()
+    for _ in range(size):
+        o = (o * 0.5 + w * 0.01).tanh()
+    return x, w, o
+
+
+@pytest.mark.parametrize("size", [3, 300], ids=["readable", "fast"])
+def test_backward_after_a_leaf_was_set_is_the_gradient_of_the_last_forward(size):
+    """As docs/compile.md says: backward() continues the pass forward() began, so a leaf set in between
+    is not seen (the gradient at the values forward() read, a graph built afresh at those values);
+    calling forward() again takes the new value."""
+    x, w, o = _tanh_graph(0.1, size)
+    program = autodiff.compile(o)
+    program.forward()
+    x.data = 0.2
+    program.backward()
+    ox, ow, oo = _tanh_graph(0.1, size)
+    oo.backward()
+    assert (x.grad, w.grad) == (ox.grad, ow.grad)
+    x.grad = w.grad = 0.0
+    program.forward()
+    program.backward()
+    nx, nw, no = _tanh_graph(0.2, size)
+    no.backward()
+    assert (x.grad, w.grad) == (nx.grad, nw.grad) != (ox.grad, ow.grad)
+
+
+# ---- a batched program fed another batch size --------------------------------------------------
+
+@pytest.mark.parametrize("fused", [True, False], ids=["layers", "unfused"])
+def test_a_batch_of_another_size_is_refused_in_words(fused):
+    X = np.random.default_rng(2).normal(size=(100, 2))
+    model = nn.MLP(2, [4, 1], rng=1, fused=fused)
+    xs, labels = batch_columns(X), batch(np.where(X[:, 0] > 0, 1.0, -1.0))
+    program = autodiff.compile(nn.mean(nn.hinge(model(xs), [labels])))
+    xs[0].data, xs[1].data = X[:50, 0].copy(), X[:50, 1].copy()    # the labels still hold 100
+    with pytest.raises(ValueError, match="the leaf 'x0' held a batch of 100 examples when the graph was "
+                                         "compiled and now holds 50 examples.*compile the graph again"):
+        program.forward()
+
+
+def test_a_node_by_node_batched_program_refuses_another_size_too():
+    w = Value(0.5, "w")
+    x = batch([1.0, 2.0, 3.0], "x")
+    def build():   # a fused neuron whose weight holds a batch: not a layer, replayed node by node
+        return autodiff.batched.mean(autodiff.neuron([x], [w], Value(0.1, "b")).tanh())
+    program = autodiff.compile(build())
+    assert not program.layers
+    x.data = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="held a batch of 3 examples.*now holds 2 examples"):
+        program.forward()
+    x.data = np.array([1.0, 2.0, 4.0])                             # the size it was built for: fine
+    assert program.forward() == build().data
