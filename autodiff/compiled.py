@@ -73,7 +73,7 @@ class CompiledGraph:
         self._interior = shown if shown is not None else [n for n in order if n._op is not None]
         self._floats = [n for n in self.leaves if n.data.__class__ is float]
         self._batches = [n for n in self.leaves if n.data.__class__ is not float]
-        self._shapes = [n.data.shape for n in self._batches]   # a batched graph is for its batch size
+        self._shapes = [_shape(n.data) for n in self._batches]   # a batched graph is for its batch size
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
@@ -132,12 +132,13 @@ class CompiledGraph:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
         for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
             if _shape(data) != shape:
+                was = f"a batch of {shape[0]} examples" if shape else "one number"
                 now = f"{len(data)} examples" if is_array(data) else type(data).__name__
                 raise ValueError(
-                    f"compiled graph: the leaf {self._names[leaf]!r} held a batch of {shape[0]} examples "
-                    f"when the graph was compiled and now holds {now}: a compiled graph runs on the batch "
-                    f"size it was built for (a mean's 1/N is part of it); set every batched leaf to "
-                    f"{shape[0]} examples, or build and compile the graph again for the new size")
+                    f"compiled graph: the leaf {self._names[leaf]!r} held {was} when the graph was "
+                    f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "
+                    f"for (a mean's 1/N is part of it); set every batched leaf to as many examples as it "
+                    f"held, or build and compile the graph again for the new size")
 
     def _blas_threads(self):
         """The BLAS threads the batched executor would let this program's products use
@@ -719,7 +720,7 @@ def _stack_of_layers(order: list[Value], kinds: dict[Value, bool]) -> dict[Value
     return of
 
 
-def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value]] | None:
+def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value], tuple[int, int]] | None:
     """The program of a batched graph whose fused layers run as matrix products, mirroring the batched
     executor step by step (`autodiff.vectorized.backward`): the same products on the same matrices, in
     the same order, so the same numbers. Returns its source, the interior nodes in the order its
