@@ -909,7 +909,8 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
         flush()
     lines.append(f"    yield GP, ({''.join(grad.get(n, '0.0') + ', ' for n in leaves if n not in slot)})")
     sizes = [(len(layer.zs) > 1, len(layer.zs) * layer.n * batch_size(layer.zs[0])) for layer in of.values()]
-    products = (max([m for matrix, m in sizes if matrix], default=0), max([m for _, m in sizes], default=0))
+    products = (max([m for matrix, m in sizes if matrix], default=0),
+                max([m for matrix, m in sizes if not matrix], default=0))
     return "\n".join(lines) + "\n", shown, products
 
 
