@@ -10,11 +10,12 @@ import keyword
 import math
 import re
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, no_cycle_gc, release_cycle_gc
+from autodiff.engine import Value, batch_size, no_cycle_gc, release_cycle_gc
 from autodiff.graph import NARY, walk
 from autodiff.primitives import (
     ADD,
@@ -24,6 +25,7 @@ from autodiff.primitives import (
     SUM_SQUARES,
     Primitive,
     all_finite,
+    blas_threads,
     is_array,
     like,
     stacked,
@@ -62,13 +64,16 @@ class CompiledGraph:
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
-                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False):
+                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False,
+                 products: tuple[int, int] = (0, 0)):
         self.root, self.source, self.batched = root, source, batched
         self.layers = shown is not None
+        self._products = products   # a layer program's largest matrix-matrix and matrix-vector products
         self.leaves = [n for n in order if n._op is None]
         self._interior = shown if shown is not None else [n for n in order if n._op is not None]
         self._floats = [n for n in self.leaves if n.data.__class__ is float]
         self._batches = [n for n in self.leaves if n.data.__class__ is not float]
+        self._shapes = [_shape(n.data) for n in self._batches]   # a batched graph is for its batch size
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
@@ -91,8 +96,11 @@ class CompiledGraph:
                 raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
                                 f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                                 "the graph again")
-            run = self._program(numbers, np.array(numbers), list(map(_DATA, self._batches)))
-            with np.errstate(all="ignore"):   # what is not finite is refused below, in words
+            batches = list(map(_DATA, self._batches))
+            if list(map(_shape, batches)) != self._shapes:
+                self._refuse_size(batches)
+            run = self._program(numbers, np.array(numbers), batches)
+            with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
         elif self._writes:
             run = self._program(self.leaves)
@@ -103,6 +111,8 @@ class CompiledGraph:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
         else:
+            if self.batched and list(map(_shape, map(_DATA, self._batches))) != self._shapes:
+                self._refuse_size(list(map(_DATA, self._batches)))
             run = self._program(self.leaves)
             values = next(run)
             if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
@@ -117,6 +127,26 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _refuse_size(self, batches: list) -> None:
+        """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
+        for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
+            if _shape(data) != shape:
+                was = f"a batch of {shape[0]} examples" if shape else "one number"
+                now = f"{len(data)} examples" if is_array(data) else type(data).__name__
+                raise ValueError(
+                    f"compiled graph: the leaf {self._names[leaf]!r} held {was} when the graph was "
+                    f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "
+                    f"for (a mean's 1/N is part of it); set every batched leaf to as many examples as it "
+                    f"held, or build and compile the graph again for the new size")
+
+    def _blas_threads(self):
+        """The BLAS threads the batched executor would let this program's products use
+        (`autodiff.primitives.BLAS_THREADS`): limited for the whole pass if its largest product would
+        be (a null context for small products, as there)."""
+        gemm, gemv = self._products
+        limit = blas_threads(gemm, matrix=True)
+        return limit if not isinstance(limit, nullcontext) else blas_threads(gemv, matrix=False)
 
     def _undo_if_not_finite(self) -> None:
         """The fast program has written every node's ``.data``: if one is not finite, put back what the
@@ -154,7 +184,7 @@ class CompiledGraph:
         run, self._run = self._run, None
         if self.layers:
             import numpy as np
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), self._blas_threads():
                 GP, arrays = next(run)
             run.close()
             self._accumulate_layers(GP, arrays)
@@ -227,25 +257,61 @@ class CompiledGraph:
     def check(self, new_root: Value) -> None:
         """Raise `GraphChangedError` if ``new_root``'s graph (built afresh by the same code) is not this
         graph's shape: the same ops in the same order, reading the same parents and the same leaves
-        (parameters by identity, constants by value). Python control flow that read values while the
-        graph was built (``if x.data > 0``) is frozen in the compiled program; this is how to catch it.
+        (parameters and every leaf you made by identity; a constant, a leaf made from a plain number
+        by the engine or by `nn` (no label, or ``x.0``, ``x.1``, ...), by value). Python control flow
+        that read values while the graph was built (``if x.data > 0``) is frozen in the compiled
+        program; this is how to catch it. TypeError for a ``new_root`` that is not a Value.
         """
+        if new_root.__class__ is not Value:
+            raise TypeError(f"check needs a Value, the root of the graph built again, got "
+                            f"{type(new_root).__name__} {new_root!r:.60}")
         order, _ = walk(new_root)
         old = self._order
         where = {node: i for i, node in enumerate(order)}
         seen = {node: i for i, node in enumerate(old)}
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
-            same = a._op is b._op and [seen[p] for p in a.parents] == [where[p] for p in b.parents]
-            if same and a._op is None and a is not b:  # a new leaf: a constant, the same one by value
-                same = a.label == b.label and not is_array(a.data) and a.data == b.data
-            if not same:
+            if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
                 raise GraphChangedError(
                     f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
                     "(Python control flow on values is frozen at compile time); compile the new graph")
+            if a._op is None and a is not b:
+                self._same_constant(i, a, b)
         if len(order) != len(old):
             raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
                                     "compile the new graph")
+
+    def _same_constant(self, i: int, a: Value, b: Value) -> None:
+        """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
+        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
+        where = f"compiled graph: node {i} ({self._names[a]!r})"
+        if not (_CONSTANT_LABEL.fullmatch(a.label) and _CONSTANT_LABEL.fullmatch(b.label)):
+            raise GraphChangedError(
+                f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
+                f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
+                "plain number (a parameter, an input you made) is compared by identity, so the new graph "
+                "would train other Values (a model made again, a notebook cell re-run); compile the new "
+                "graph")
+        x, y = a.data, b.data
+        if is_array(x) or is_array(y):
+            import numpy as np
+            same = is_array(x) and is_array(y) and x.shape == y.shape and np.array_equal(x, y)
+        else:
+            same = x == y
+        if not same:
+            raise GraphChangedError(
+                f"{where} is the constant {_shown(x)} and the new graph's constant there is {_shown(y)}: a "
+                "constant changed, and constants are part of the program; compile the new graph, or "
+                "make the number a leaf you keep and set (x = Value(...); x.data = ...)")
+
+
+def _shown(d) -> str:
+    return f"a batch of {len(d)}" if is_array(d) else repr(d)
+
+
+#: The labels of the leaves made from plain numbers, compared by value in `CompiledGraph.check`: none
+#: (the engine wraps an operand) or nn's ``x.0``, ``x.1``, ... (a model called on a list of numbers).
+_CONSTANT_LABEL = re.compile(r"(x\.\d+)?")
 
 
 def _watched(interior: list[Value], root: Value) -> list[Value]:
@@ -261,6 +327,10 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 _PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
+
+
+def _shape(x) -> tuple | None:
+    return getattr(x, "shape", None)
 
 
 def _finite(x) -> bool:
@@ -288,11 +358,12 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         except _NotAStack:
             made = None
         if made is not None:
-            source, shown = made
+            source, shown, products = made
             code = builtins.compile(source, "<autodiff.compile, layers>", "exec")
             exec(code, namespace)  # our own generated source, made from the graph's structure only
             names = {n: n.label or f"v{i}" for i, n in enumerate(order)}
-            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown)
+            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown,
+                                 products=products)
         namespace = {}
     fns = _functions(order, namespace, batched)
     names = _readable_names(order, set(namespace)) if readable else _short_names(order)
@@ -649,11 +720,12 @@ def _stack_of_layers(order: list[Value], kinds: dict[Value, bool]) -> dict[Value
     return of
 
 
-def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value]] | None:
+def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value], tuple[int, int]] | None:
     """The program of a batched graph whose fused layers run as matrix products, mirroring the batched
     executor step by step (`autodiff.vectorized.backward`): the same products on the same matrices, in
-    the same order, so the same numbers. Returns its source and the interior nodes in the order its
-    first ``yield`` gives their values; None when the graph is not one it handles."""
+    the same order, so the same numbers. Returns its source, the interior nodes in the order its
+    first ``yield`` gives their values and the multiply-adds of its largest matrix-matrix and
+    matrix-vector products (for `blas_threads`); None when the graph is not one it handles."""
     import numpy as np
     kinds = _trial(order)
     if kinds is None:
@@ -836,7 +908,10 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     if groups:
         flush()
     lines.append(f"    yield GP, ({''.join(grad.get(n, '0.0') + ', ' for n in leaves if n not in slot)})")
-    return "\n".join(lines) + "\n", shown
+    sizes = [(len(layer.zs) > 1, len(layer.zs) * layer.n * batch_size(layer.zs[0])) for layer in of.values()]
+    products = (max([m for matrix, m in sizes if matrix], default=0),
+                max([m for matrix, m in sizes if not matrix], default=0))
+    return "\n".join(lines) + "\n", shown, products
 
 
 class _NotAStack(Exception):

@@ -670,6 +670,40 @@ SUM_SQUARES = define("sum_squares", "Σx²", -1, _sum_squares,
                      "2·{x}", _quiet(_sum_squares))
 
 
+# ---- issue 17: log-sum-exp, so that softmax's stability shift is recomputed with every forward -----
+
+def _logsumexp(*zs):
+    # log Σ_k e^{z_k} = m + log Σ_k e^{z_k − m} with m = max_k z_k: every exponent <= 0, no overflow
+    m = max(zs)
+    total = 0.0
+    for z in zs:
+        total = total + math.exp(z - m)
+    return m + math.log(total)
+
+
+def _logsumexp_batch(*zs):
+    np = _np()
+    m = np.maximum.reduce(np.broadcast_arrays(*zs))
+    total = 0.0
+    for z in zs:
+        total = total + np.exp(z - m)
+    return m + np.log(total)
+
+
+def _logsumexp_vjp(g, out, *zs):
+    # ∂/∂z_j log Σ_k e^{z_k} = e^{z_j − out} = softmax(z)_j
+    if out.__class__ is float:
+        return tuple([g * math.exp(z - out) for z in zs])
+    return tuple([g * EXP(z - out) for z in zs])
+
+
+# n-ary: the stable log-sum-exp of `nn.log_softmax`, `softmax` and `cross_entropy` (as PyTorch's
+# torch.logsumexp). A primitive, not a shift by max z held as a constant, so that a compiled graph
+# recomputes the shift from the logits' current values (and a graph built afresh does the same).
+LOGSUMEXP = define("logsumexp", "logΣexp", -1, _logsumexp, _logsumexp_vjp, "e^({x} − {o})",
+                   _quiet(_logsumexp_batch))
+
+
 # ---- issue 13: more primitives, and where a derivative does not exist ------------------------------
 
 class InfiniteSlopeError(ArithmeticError):

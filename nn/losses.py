@@ -98,7 +98,7 @@ def _data(x: Scalar) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 
-_SUM_SQUARES = PRIMITIVES["sum_squares"]
+_SUM_SQUARES, _LOGSUMEXP = PRIMITIVES["sum_squares"], PRIMITIVES["logsumexp"]
 
 
 def _sum(terms: list[Value]) -> Value:
@@ -135,36 +135,22 @@ def mean(values: Iterable[Scalar] | Value) -> Value:
     return _sum([_value(x) for x in v]) * (1.0 / len(v))
 
 
-def _max_data(z: list[Value]):
-    """max_j z_j per example: a float, or (batched) a constant leaf holding one maximum per example."""
-    if not any(_is_batched(x) for x in z):
-        return max(x.data for x in z)
-    import numpy as np
-
-    from autodiff.batched import batch
-    return batch(np.maximum.reduce(np.broadcast_arrays(*[x.data for x in z])))
-
-
 def log_softmax(logits: Scalars) -> list[Value]:
-    """log softmax(z)_i = z_i − m − log Σ_j e^{z_j − m}, with m = max_j z_j held as a constant.
+    """log softmax(z)_i = z_i − logsumexp(z), one list entry per logit.
 
-    Subtracting m keeps every exponent ≤ 0 (no overflow); it cancels exactly, so the gradient is the
-    true one: ∂/∂z_j = δ_ij − softmax(z)_j.
+    logsumexp(z) = m + log Σ_j e^{z_j − m} with m = max_j z_j is one node (the primitive
+    ``logsumexp``, as ``torch.logsumexp``): every exponent is ≤ 0 (no overflow), and the shift m is
+    recomputed from the logits whenever the node is, so a compiled graph (`autodiff.compile`) follows
+    the logits' new values. ∂/∂z_j = δ_ij − softmax(z)_j.
     """
     z = [_value(x) for x in _items(logits, "log_softmax", "logits")]
-    m = _max_data(z)
-    shifted = [x - m for x in z]
-    log_total = _sum([s.exp() for s in shifted]).log()
-    return [s - log_total for s in shifted]
+    log_total = _LOGSUMEXP(*z)
+    return [x - log_total for x in z]
 
 
 def softmax(logits: Scalars) -> list[Value]:
-    """softmax(z)_i = e^{z_i − m} / Σ_j e^{z_j − m}, m = max_j z_j (a constant, for stability)."""
-    z = [_value(x) for x in _items(logits, "softmax", "logits")]
-    m = _max_data(z)
-    e = [(x - m).exp() for x in z]
-    total = _sum(e)
-    return [x / total for x in e]
+    """softmax(z)_i = e^{z_i − logsumexp(z)} (see `log_softmax`: stable for any finite logits)."""
+    return [x.exp() for x in log_softmax(logits)]
 
 
 def cross_entropy(logits: Scalars, target: int | Scalars) -> Value:

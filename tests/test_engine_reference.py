@@ -47,6 +47,7 @@ OPS = {
     "maximum": lambda a, b, p: a.maximum(b),               # a tie when i == j: half each
     "minimum": lambda a, b, p: a.minimum(b * 0.5),
     "sum_squares": lambda a, b, p: apply(PRIMITIVES["sum_squares"], a, p[0], b, a) * 0.1,  # nn.l2's Σ w²
+    "logsumexp": lambda a, b, p: apply(PRIMITIVES["logsumexp"], a, b, p[0]) - 1.0,  # nn's softmax shift
 }
 UNFUSED = {"neuron": lambda a, b, p: (p[2] * a + p[3] * b + p[4]).tanh()}
 

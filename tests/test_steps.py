@@ -30,7 +30,7 @@ def zoo():
     z = z + total(fused_neuron([x, y], [y, 2.0], x))
     z = z + x.sqrt() + abs(y - 1) + x.sin() * y.cos() + y.softplus() + (x - 2).leaky_relu() \
         + (y - 1).elu() + x.gelu() + x.maximum(y) + x.minimum(y) + apply(PRIMITIVES["normal_cdf"], y) \
-        + apply(PRIMITIVES["sum_squares"], x, y, x)
+        + apply(PRIMITIVES["sum_squares"], x, y, x) + apply(PRIMITIVES["logsumexp"], x, y, x * 0.5)
     return z.tanh()
 
 
