@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
-           "rule_result_problem", "pow_const", "leaky_relu_op",
+           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
            "BLAS_THREADS", "blas_threads"]
 
@@ -46,8 +46,39 @@ def all_finite(x: numpy.ndarray) -> bool:
 
 
 def _number(x):
-    """The number(s) of a float, an array or a Value (its ``data``)."""
-    return x if x.__class__ is float or is_array(x) else x.data
+    """The number(s) of a float, an array or a Value (its ``data``). Any other number is itself (a
+    numpy scalar has a ``.data`` too, its buffer: a Value is told by its ``apply``, as in `__call__`)."""
+    return x if x.__class__ is float or is_array(x) or not hasattr(x.__class__, "apply") else x.data
+
+
+def as_float_data(nodes: Any, where: str) -> None:
+    """Make a float of each node's ``.data`` set by hand to one number of another type (a numpy scalar,
+    a 0-d array, an int), as ``Value(...)`` stores it, so that nothing mistakes it for a batch; a batch
+    (an array of examples) is left as it is. ``where`` names the operation, for the errors.
+
+    Raises TypeError for a bool or anything that is not a real number, ValueError for inf, NaN or an
+    int beyond the floats, naming the node (its label) and what to do.
+    """
+    for node in nodes:
+        d = node.data
+        if d.__class__ is float or is_array(d):
+            continue
+        if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None:
+            d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
+        name = f"the Value {node.label!r}" if node.label else "a Value"
+        if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):
+            raise TypeError(f"{where}: the .data of {name} is {type(node.data).__name__} "
+                            f"{node.data!r:.60}; a Value holds one real number (int, float or numpy "
+                            "scalar; stored as a float) or, batched, a 1-D array of examples: set .data "
+                            "to one")
+        try:
+            x = float(d)
+        except OverflowError:
+            x = math.inf
+        if not math.isfinite(x):
+            raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
+                             "holds a finite number: set .data to one")
+        node.data = x
 
 
 def first_bad(mask: numpy.ndarray) -> str:
