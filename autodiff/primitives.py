@@ -473,6 +473,11 @@ def _pow_dx(g, x, n):
             return g * (n * x ** (n - 1))
         except OverflowError:  # x^(n-1) alone overflows; the term g n x^(n-1) may not
             return _pow_term_by_logs(g, x, n)
+    if xd == 0:
+        # At base 0 the exponent's partials are taken along x = 0, where 0^y is 0 for every y > 0: d/dy
+        # is 0 (the vjp), and so is d/dy of this term, n x^(n-1) with n held. Both mixed second
+        # partials are then 0 and agree (at y = 1 the true ones diverge: x^(y-1)(1 + y log x) -> -inf).
+        return g * (nd * x ** (nd - 1))
     return g * (n * x ** (n - 1))
 
 
