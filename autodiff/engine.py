@@ -41,6 +41,7 @@ from autodiff.primitives import (
     Data,
     Primitive,
     all_finite,
+    as_float_data,
     blas_threads,
     elu_op,
     is_array,
@@ -556,7 +557,14 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
     # by `neurons`): one in the README's batched step, and that one is nn.l2, all floats.
     if set(map(type, data)) == {float}:
         return prim.forward(*data)
-    return prim.batch(*data) if any(map(is_array, data)) else prim.forward(*data)
+    return prim.batch(*data) if any(map(is_array, data)) else _by_hand(prim, args)
+
+
+def _by_hand(prim: Primitive, args: tuple[Value, ...]):
+    """The forward on one-number operands of which one is not a float: a ``.data`` set by hand (a numpy
+    scalar would take the batch path and make the graph numpy scalars): made a float, or refused."""
+    as_float_data(args, prim.name)
+    return prim.forward(*[x.data for x in args])
 
 
 def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Value | float) -> Value:
@@ -572,7 +580,8 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out = _new(Value)
     if b is _NONE:
         x = a.data
-        out.data = prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
+        out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
+                    if is_array(x) else _by_hand(prim, (a,)))
         out._a = a
         out._b = None
     elif not more:
@@ -581,8 +590,9 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         # add and mul are most nodes; `+` and `*` are their forward functions, without the call.
         x, y = a.data, b.data
         if x.__class__ is not float or y.__class__ is not float:
-            out.data = (prim.batch_forward or prim.batch)(x, y)  # a batch (`batch` says when there is no
-            # batch forward): numpy's overflow warnings off, a result that is not finite refused below
+            # a batch (`batch` says when there is no batch forward), or a number set by hand
+            out.data = ((prim.batch_forward or prim.batch)(x, y) if is_array(x) or is_array(y)
+                        else _by_hand(prim, (a, b)))
         elif prim is ADD:
             out.data = x + y
         elif prim is MUL:

@@ -30,7 +30,9 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     Raises `FileNotFoundError` (no such folder), `IsADirectoryError`, `PermissionError` (a read-only
     file, checked by its mode bits so that it holds for root too, or an unwritable folder),
     `ValueError` (an empty path or one ending in a slash, the target is not a regular file, or text
-    that cannot be encoded); each names the path and what to do. Nothing is written then.
+    that cannot be encoded); each names the path and what to do. Any other `OSError` (a full disk, a
+    folder that takes no new files) keeps its type and errno and names the path given, not the
+    temporary file's. Nothing is written then.
     """
     if isinstance(data, str):
         try:
@@ -61,6 +63,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         os.chmod(tmp, mode)
         os.replace(tmp, target)
         tmp = None
+    except OSError as e:  # a full disk, a rename refused, ...: named by the user's path, not the temporary
+        raise _named(e, shown, folder) from None
     finally:
         if tmp is not None:
             try:
@@ -94,6 +98,18 @@ def _temp_file(folder: Path, name: str, shown: str) -> tuple[int, str]:
     except PermissionError:
         raise PermissionError(f"write {shown!r}: cannot create a file in {str(folder)!r} (permission "
                               "denied); choose a folder you can write to") from None
+    except OSError as e:  # a folder that takes no new files (/proc, a read-only file system, ...)
+        raise _named(e, shown, folder) from None
+
+
+def _named(error: OSError, shown: str, folder: Path) -> OSError:
+    """``error`` (same type and errno) saying the path the user gave, not the temporary file's."""
+    reason = error.strerror or str(error)
+    named = type(error)(f"write {shown!r}: {reason} (deltagrad writes a temporary file in "
+                        f"{str(folder)!r} and renames it over the file; that failed, so nothing was "
+                        "written); choose another folder or free some space")
+    named.errno = error.errno
+    return named
 
 
 def _remove_stale(folder: Path, name: str) -> None:

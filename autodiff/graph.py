@@ -9,7 +9,7 @@ from inspect import signature
 from itertools import filterfalse
 from typing import Any
 
-from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
+from autodiff.primitives import RULE_SIGNATURE, as_float_data, first_bad, is_array, like, rule_result_problem
 
 __all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name"]
 
@@ -96,7 +96,13 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
             break
     # Whether a batch: checked on the leaves only, few, and enough (an array enters only through one).
     data = [x.data for x in leaves]
-    return order, leaves, set(map(type, data)) != {float} and any(map(is_array, data))
+    kinds = set(map(type, data))
+    if kinds == {float}:
+        return order, leaves, False
+    batched = any(map(is_array, data))
+    if not batched or len(kinds) > 2 or float not in kinds and len(kinds) > 1:
+        as_float_data(leaves, "backward")  # a .data set by hand to a numpy scalar, an int, ...: a float
+    return order, leaves, batched
 
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:

@@ -51,9 +51,11 @@ def allowed() -> str:
     """What the language allows, for error messages (with the functions the table has now)."""
     one = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 1)
     two = " ".join(name for name, f in FUNCTIONS.items() if f.arity == 2)
+    more = [f"{name} of {f.arity}" for name, f in FUNCTIONS.items() if f.arity > 2]
+    more += [f"{name} of one or more" for name, f in FUNCTIONS.items() if f.arity == -1]
     return ("allowed: numbers (2, 0.5, 1e-3), names, + - * / **, unary minus, parentheses, "
-            f"{one} of one argument, {two} of two, and `name = expression` statements "
-            "separated by ; or new lines")
+            f"{one} of one argument, {two} of two, {''.join(m + ', ' for m in more)}and "
+            "`name = expression` statements separated by ; or new lines")
 
 
 #: What the language allows with the built-in functions (`allowed()` also lists those defined later).
@@ -282,17 +284,20 @@ class _Builder:
             name = node.func.id if isinstance(node.func, ast.Name) else self.segment(node.func)
             raise self.error(node, f"`{name}(...)` is not an allowed function; the functions are "
                              f"{', '.join(FUNCTIONS)} ({allowed()})")
-        n = FUNCTIONS[node.func.id].arity
-        if node.keywords or len(node.args) != n or any(isinstance(a, ast.Starred) for a in node.args):
-            example = f"{node.func.id}({', '.join('xyz'[:n])})"
-            raise self.error(node, f"`{self.segment(node)}`: {node.func.id} takes exactly "
-                             f"{'one argument' if n == 1 else f'{n} arguments'}, without keywords, "
-                             f"e.g. {example}")
+        n = FUNCTIONS[node.func.id].arity   # -1: any number of arguments (one or more)
+        if (node.keywords or any(isinstance(a, ast.Starred) for a in node.args)
+                or (len(node.args) != n if n != -1 else not node.args)):
+            example = f"{node.func.id}({', '.join('xyz'[:n] if n != -1 else 'xyz')})"
+            count = {1: "exactly one argument", -1: "one or more arguments"}.get(n, f"exactly {n} arguments")
+            raise self.error(node, f"`{self.segment(node)}`: {node.func.id} takes {count}, without "
+                             f"keywords, e.g. {example}")
 
     def check_name(self, node: ast.Name) -> None:
         if node.id in FUNCTIONS:
-            raise self.error(node, f"{node.id} is a function; call it with one argument, e.g. "
-                             f"{node.id}(x), and use another name for values")
+            n = FUNCTIONS[node.id].arity
+            raise self.error(node, f"{node.id} is a function; call it, e.g. "
+                             f"{node.id}({', '.join('xyz'[:n] if n != -1 else 'xyz')}), and use another "
+                             "name for values")
 
     def check_constant(self, node: ast.Constant) -> None:
         v = node.value

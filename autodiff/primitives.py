@@ -9,6 +9,7 @@ import keyword
 import math
 import numbers
 import string
+import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
-           "rule_result_problem", "pow_const", "leaky_relu_op",
+           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
            "BLAS_THREADS", "blas_threads"]
 
@@ -46,8 +47,39 @@ def all_finite(x: numpy.ndarray) -> bool:
 
 
 def _number(x):
-    """The number(s) of a float, an array or a Value (its ``data``)."""
-    return x if x.__class__ is float or is_array(x) else x.data
+    """The number(s) of a float, an array or a Value (its ``data``). Any other number is itself (a
+    numpy scalar has a ``.data`` too, its buffer: a Value is told by its ``apply``, as in `__call__`)."""
+    return x if x.__class__ is float or is_array(x) or not hasattr(x.__class__, "apply") else x.data
+
+
+def as_float_data(nodes: Any, where: str) -> None:
+    """Make a float of each node's ``.data`` set by hand to one number of another type (a numpy scalar,
+    a 0-d array, an int), as ``Value(...)`` stores it, so that nothing mistakes it for a batch; a batch
+    (an array of examples) is left as it is. ``where`` names the operation, for the errors.
+
+    Raises TypeError for a bool or anything that is not a real number, ValueError for inf, NaN or an
+    int beyond the floats, naming the node (its label) and what to do.
+    """
+    for node in nodes:
+        d = node.data
+        if d.__class__ is float or is_array(d):
+            continue
+        if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None:
+            d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
+        name = f"the Value {node.label!r}" if node.label else "a Value"
+        if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):
+            raise TypeError(f"{where}: the .data of {name} is {type(node.data).__name__} "
+                            f"{node.data!r:.60}; a Value holds one real number (int, float or numpy "
+                            "scalar; stored as a float) or, batched, a 1-D array of examples: set .data "
+                            "to one")
+        try:
+            x = float(d)
+        except OverflowError:
+            x = math.inf
+        if not math.isfinite(x):
+            raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
+                             "holds a finite number: set .data to one")
+        node.data = x
 
 
 def first_bad(mask: numpy.ndarray) -> str:
@@ -128,9 +160,10 @@ RESERVED_NAMES = frozenset({"leaf", "pow_const"})
 
 _building = True  # while this module defines the built-in rows (checked by the suite, not probed)
 
-#: What `define` runs on a user's new row, each returning the row's rule: `autodiff.probe.probe`, which
-#: needs Values and the reference loop, so it adds itself here rather than being imported (no cycle).
-PROBES: list[Callable[[Primitive], Rule]] = []
+#: What `define` runs on a user's new row (with its ``probe_at``), each returning the row's rule:
+#: `autodiff.probe.probe`, which needs Values and the reference loop, so it adds itself here rather
+#: than being imported (no cycle).
+PROBES: list[Callable[..., Rule]] = []
 
 #: What every derivative rule is, for error messages about one that is not.
 RULE_SIGNATURE = "a rule takes (upstream, out, *inputs) and returns one term per input"
@@ -149,11 +182,14 @@ def rule_result_problem(terms: Any, n: int) -> tuple[type, str] | None:
 
 def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, text=None,
            batch_forward: Callable | None = None, parse_name: str | None = None, *,
-           once_differentiable: bool = False, keeps_finite: bool = False) -> Primitive:
+           once_differentiable: bool = False, keeps_finite: bool = False,
+           probe_at: tuple[float, ...] | None = None) -> Primitive:
     """Add a primitive to the table (see `Primitive` for the fields, ``keeps_finite`` among them) and
     return it.
 
-    Everything given is checked, and the primitive is tried once at a few points of its domain: the
+    Everything given is checked, and the primitive is tried at every one of a few trial points (both
+    signs; ``probe_at``, one number per input, adds a point of its own) where its forward and rule are
+    defined; ValueError if there is none (the rule would go unchecked). The
     forward must give a number, the rule one term per input (a tuple of ``arity`` terms) that works on
     numbers, on `Value`s (its second derivative must agree with central differences of its first:
     a rule written with ``math.cos`` would silently give wrong Hessians) and, with ``batch_forward``,
@@ -170,7 +206,7 @@ def define(name: str, symbol: str, arity: int, forward: Callable, vjp: Rule, tex
     prim = Primitive(name, symbol, arity, forward, vjp, text, batch_forward, parse_name,
                      once_differentiable=once_differentiable, keeps_finite=keeps_finite)
     for check in PROBES if not _building else ():
-        prim.vjp = check(prim)
+        prim.vjp = check(prim, probe_at)
     PRIMITIVES[name] = prim
     return prim
 
@@ -233,10 +269,17 @@ def _check_text(where: str, arity: int, text) -> None:
     allowed = {"x", "o"} | ({"y"} if arity >= 2 else set())
     for form in forms:
         try:
-            fields = [f for _, f, spec, conv in string.Formatter().parse(form) if f is not None]
+            parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(form) if f is not None]
         except ValueError as e:
             raise ValueError(f"{where}: text {form!r} is not a format string ({e}); write a brace "
                              "as {{ or }}") from None
+        fields = [f for f, _, _ in parts]
+        dressed = next((f"{{{f}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+                        for f, spec, conv in parts if spec or conv), None)
+        if dressed:
+            raise ValueError(f"{where}: text {form!r} has the placeholder {dressed}; a placeholder is "
+                             "bare ({x}, {y} or {o}): the steppers fill in the node's name, which a "
+                             "conversion (!r) or a format spec (:...) would change")
         bad = [f for f in fields if f not in allowed]
         if bad:
             raise ValueError(f"{where}: text {form!r} has the placeholder {{{bad[0]}}}; the placeholders "
@@ -257,12 +300,19 @@ def _check_parse_name(where: str, name: str, parse_name) -> None:
 
 
 def _checked_forward(name: str, arity: int, f: Callable) -> Callable:
-    """A user's forward, its errors naming the primitive, its result one finite float."""
+    """A user's forward, its errors naming the primitive, its result one finite float. Once numpy is
+    loaded (the forward may use it on a number) its warnings are off in the forward: a result that is
+    not finite is refused in words, so ``RuntimeWarning: invalid value`` would only repeat it."""
+    quiet = None
+
     def forward(*xs):
+        nonlocal quiet
         if arity != -1 and len(xs) != arity:
             raise TypeError(f"{name} takes {arity} input{'s' * (arity > 1)}, got {len(xs)}")
+        if quiet is None and "numpy" in sys.modules:
+            quiet = sys.modules["numpy"].errstate(all="ignore")(f)
         try:
-            out = f(*xs)
+            out = (quiet or f)(*xs)
         except Exception as e:
             raise _named(e, name, xs) from None
         return _one_number(name, out, xs)
@@ -442,6 +492,11 @@ def _pow_dx(g, x, n):
             return g * (n * x ** (n - 1))
         except OverflowError:  # x^(n-1) alone overflows; the term g n x^(n-1) may not
             return _pow_term_by_logs(g, x, n)
+    if xd == 0:
+        # At base 0 the exponent's partials are taken along x = 0, where 0^y is 0 for every y > 0: d/dy
+        # is 0 (the vjp), and so is d/dy of this term, n x^(n-1) with n held. Both mixed second
+        # partials are then 0 and agree (at y = 1 the true ones diverge: x^(y-1)(1 + y log x) -> -inf).
+        return g * (nd * x ** (nd - 1))
     return g * (n * x ** (n - 1))
 
 

@@ -24,44 +24,81 @@ __all__ = ["probe"]
 _PROBE_POINTS = (0.7, 1.3, 0.3, 2.5, -0.6, -1.7, 4.0)
 
 
-def probe(prim: Primitive) -> Rule:
-    """Try a user's primitive at the first of a few points where its forward and rule are defined and
-    return its rule (wrapped to give Python floats if it gives numpy scalars); TypeError or ValueError
-    naming the primitive if it is not a rule (see `define`). A primitive defined nowhere among the
-    points is not probed: its errors are then named when they happen."""
+def probe(prim: Primitive, probe_at: tuple[float, ...] | None = None) -> Rule:
+    """Try a user's primitive at every trial point where its forward and rule are defined (``probe_at``
+    first, if given, then `_PROBE_POINTS`: both signs, so a branch on the sign is met) and return its
+    rule (wrapped to give Python floats if it gives numpy scalars). TypeError or ValueError naming the
+    primitive if it is not a rule (see `define`), or if no point could be tried: a forward defined at
+    none of them, or a rule failing at every one (then ``probe_at=`` gives a point of its domain)."""
     k = 3 if prim.arity == -1 else prim.arity
     where = f"define({prim.name!r})"
-    for start in _PROBE_POINTS:
-        xs = [start + 0.11 * j for j in range(k)]
+    points = [[start + 0.11 * j for j in range(k)] for start in _PROBE_POINTS]
+    if probe_at is not None:
+        points.insert(0, _given_point(prim, where, probe_at))
+    tried, failures, floats, failed_forward = 0, [], True, ""
+    for xs in points:
         try:
             out = prim.forward(*xs)
-        except TypeError as e:
-            raise TypeError(f"{where}: forward failed when called with {k} number(s) ({e}); it must "
-                            "take `arity` numbers and return a number") from None
-        except (ArithmeticError, ValueError):
-            continue                                  # outside the domain: the next point
-        terms = _probe_rule(prim, where, 0.9, out, xs)
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as e:
+            if tried or not isinstance(e, TypeError):  # once it took its numbers: outside its domain
+                failed_forward = failed_forward or f"{type(e).__name__}: {e}"
+                continue
+            raise TypeError(f"{where}: forward failed when called with {len(xs)} number(s) ({e}); it must "
+                            f"take {'any number of' if prim.arity == -1 else '`arity`'} numbers and return "
+                            "a number") from None
+        terms = _probe_rule(prim, where, 0.9, out, xs, failures)
         if terms is None:
             continue
+        tried += 1
         if not prim.once_differentiable:
             _probe_second_order(prim, where, xs, terms)
         if prim.batch_forward is not None:
             _probe_batch(prim, where, xs, out, terms)
-        if all(t.__class__ is float for t in terms):
-            return prim.vjp
-        return as_floats(prim.vjp)
-    return prim.vjp
+        floats = floats and all(t.__class__ is float for t in terms)
+    if not tried:
+        shown = ", ".join(f"{x:g}" for x in _PROBE_POINTS)
+        at = (f"the first input at {shown}" + (", the others 0.11 apart" if k > 1 else "")
+              + (f", and probe_at={tuple(probe_at)}" if probe_at is not None else ""))
+        why = (f"the rule failed wherever the forward is defined ({failures[0]})" if failures else
+               f"the forward is defined at none of them ({failed_forward})")
+        raise ValueError(f"{where}: the row could not be tried at any point ({at}): {why}; so its rule is "
+                         "unchecked. Pass probe_at=(a point where the forward and the rule are defined, "
+                         "one number per input)")
+    return prim.vjp if floats else as_floats(prim.vjp)
 
 
-def _probe_rule(prim: Primitive, where: str, g, out, xs) -> tuple | None:
-    """The rule's terms at ``xs`` (None where it is not defined), or TypeError saying what is wrong."""
+def _given_point(prim: Primitive, where: str, probe_at) -> list[float]:
+    """``probe_at`` as a list of floats, one per input; ValueError/TypeError saying what is wrong."""
+    try:
+        xs = [float(x) for x in probe_at]
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: probe_at must be a tuple of numbers (one per input), got "
+                        f"{probe_at!r:.60}") from None
+    if any(isinstance(x, bool) for x in probe_at) or not xs or (prim.arity != -1 and len(xs) != prim.arity):
+        count = prim.arity if prim.arity != -1 else "one or more"
+        raise ValueError(f"{where}: probe_at must be a tuple of {count} number(s), one per input; got "
+                         f"{probe_at!r:.60}")
+    return xs
+
+
+def _probe_rule(prim: Primitive, where: str, g, out, xs, failures: list) -> tuple | None:
+    """The rule's terms at ``xs`` (None where it is not defined: why is added to ``failures``), or
+    TypeError saying what is wrong."""
     try:
         terms = prim.vjp(g, out, *xs)
-    except (ArithmeticError, ValueError):
+    except (ArithmeticError, ValueError) as e:
+        failures.append(f"{type(e).__name__}: {e} at {xs}")
         return None
-    except TypeError as e:
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as e:
+        hint = (" (on numbers the inputs are floats: write autodiff.log(x), autodiff.cos(x), which take "
+                "numbers, Values and arrays, not x.log())" if isinstance(e, AttributeError) else "")
         raise TypeError(f"{where}: the rule failed when called as vjp(upstream, out, *inputs) with "
-                        f"{len(xs)} input(s) ({e}); {RULE_SIGNATURE}") from None
+                        f"{len(xs)} number(s) {xs} ({type(e).__name__}: {e}){hint}; "
+                        f"{RULE_SIGNATURE}") from None
     problem = rule_result_problem(terms, len(xs))
     if problem:
         raise problem[0](f"{where}: the rule at inputs {xs}: {problem[1]}; {RULE_SIGNATURE}")
@@ -96,7 +133,10 @@ def _probe_second_order(prim: Primitive, where: str, xs: list, terms: tuple) -> 
             up, down = list(xs), list(xs)
             up[j] += h
             down[j] -= h
-            slope = (term(up) - term(down)) / (2 * h)
+            try:
+                slope = (term(up) - term(down)) / (2 * h)
+            except (ArithmeticError, ValueError):  # the rule is not defined beside the point
+                continue
             d = grads.get(leaves[j], 0.0)
             if abs(got - want) > 1e-9 * (1 + abs(want)) or abs(d - slope) > 1e-4 * (1 + abs(slope)):
                 raise ValueError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from autodiff import PRIMITIVES, Value, grad
+from autodiff import PRIMITIVES, Value, grad, hessian, hvp
 from autodiff.batched import batch
 
 
@@ -27,15 +27,26 @@ class Kink:
     first: float                 # the convention: ∂f/∂input there
     second: float                # ∂²f/∂input² there, through the graph of the first derivative
     primitive: str | None = None  # the table row the node must come from (None: made on demand)
+    mixed: float | None = None   # two inputs: ∂²f/∂x0∂x1 there, which both orders must give
 
 
 KINKS = [
     Kink("relu at 0", lambda x: x.relu(), (0.0,), 0, first=0.0, second=0.0, primitive="relu"),
     # d/dy x**y = x**y log x has no value at x = 0; its limit from x > 0 is 0 (y > 0)
-    Kink("0 ** y, d/dy", lambda x, y: x ** y, (0.0, 2.0), 1, first=0.0, second=0.0, primitive="pow"),
-    Kink("0 ** y, d/dx", lambda x, y: x ** y, (0.0, 2.0), 0, first=0.0, second=2.0, primitive="pow"),
+    Kink("0 ** y, d/dy", lambda x, y: x ** y, (0.0, 2.0), 1, first=0.0, second=0.0, primitive="pow",
+         mixed=0.0),
+    Kink("0 ** y, d/dx", lambda x, y: x ** y, (0.0, 2.0), 0, first=0.0, second=2.0, primitive="pow",
+         mixed=0.0),
     Kink("0 ** 3.0 (Value), d/dy", lambda x, y: x ** y, (0.0, 3.0), 1, first=0.0, second=0.0,
-         primitive="pow"),
+         primitive="pow", mixed=0.0),
+    # d/dx x**y at (0, 1) is 1 (x**1 = x); the mixed partials are 0 both ways by the base-0 convention
+    # (QA of issue 12: they were 1 one way and 0 the other; the true ones diverge to -inf there)
+    Kink("0 ** 1.0 (Value), d/dx", lambda x, y: x ** y, (0.0, 1.0), 0, first=1.0, second=0.0,
+         primitive="pow", mixed=0.0),
+    Kink("0 ** 1.0 (Value), d/dy", lambda x, y: x ** y, (0.0, 1.0), 1, first=0.0, second=0.0,
+         primitive="pow", mixed=0.0),
+    Kink("0 ** 0.0 (Value), d/dx", lambda x, y: x ** y, (0.0, 0.0), 0, first=0.0, second=0.0,
+         primitive="pow", mixed=0.0),
     Kink("x ** 2 at 0", lambda x: x ** 2, (0.0,), 0, first=0.0, second=2.0),
     # abs'(0) = sign(0) = 0; leaky_relu'(0) = its slope; elu'(0) = α and elu''(0) = 0; maximum and
     # minimum at a tie: half to each input (all as PyTorch)
@@ -46,11 +57,11 @@ KINKS = [
     Kink("elu at 0", lambda x: x.elu(), (0.0,), 0, first=1.0, second=0.0, primitive="elu"),
     Kink("elu(0.5) at 0", lambda x: x.elu(0.5), (0.0,), 0, first=0.5, second=0.0),
     Kink("maximum at a tie, d/dx", lambda x, y: x.maximum(y), (1.5, 1.5), 0, first=0.5, second=0.0,
-         primitive="maximum"),
+         primitive="maximum", mixed=0.0),
     Kink("maximum at a tie, d/dy", lambda x, y: x.maximum(y), (1.5, 1.5), 1, first=0.5, second=0.0,
          primitive="maximum"),
     Kink("minimum at a tie, d/dx", lambda x, y: x.minimum(y), (-2.0, -2.0), 0, first=0.5, second=0.0,
-         primitive="minimum"),
+         primitive="minimum", mixed=0.0),
     Kink("minimum at a tie, d/dy", lambda x, y: x.minimum(y), (-2.0, -2.0), 1, first=0.5, second=0.0,
          primitive="minimum"),
 ]
@@ -111,6 +122,22 @@ def test_second_derivatives(kink):
     first = grad(kink.build(*xs), xs[kink.wrt], create_graph=True)
     assert isinstance(first, Value) and first.data == kink.first
     assert grad(first, xs[kink.wrt]) == kink.second
+
+
+MIXED = [k for k in KINKS if k.mixed is not None]
+
+
+@pytest.mark.parametrize("kink", MIXED, ids=[k.name for k in MIXED])
+def test_mixed_second_derivatives_agree(kink):
+    """∂/∂x1 (∂f/∂x0) and ∂/∂x0 (∂f/∂x1), both pinned; `hessian` symmetric and `hvp` = H·v."""
+    xs = leaves(kink)
+    d0 = grad(kink.build(*xs), xs[0], create_graph=True)
+    d1 = grad(kink.build(*xs), xs[1], create_graph=True)
+    assert grad(d0, xs[1]) == kink.mixed and grad(d1, xs[0]) == kink.mixed
+    h = hessian(kink.build, list(kink.point))
+    assert h[0][1] == h[1][0] == kink.mixed
+    for v in ([1.0, 0.0], [0.0, 1.0], [0.5, -2.0]):
+        assert hvp(kink.build, list(kink.point), v) == [h[i][0] * v[0] + h[i][1] * v[1] for i in (0, 1)]
 
 
 

@@ -1,0 +1,132 @@
+"""A leaf's ``.data`` set by hand to a numpy scalar, a 0-d array or an int (QA of issue 17, item 1):
+the graph computes as with the same float, bit for bit, in every mode; a bool, a string or NaN is
+refused with an error naming the leaf. Before the fix tanh/gelu/elu/leaky_relu failed on numpy's buffer."""
+
+import math
+
+import numpy as np
+import pytest
+
+import autodiff
+from autodiff import Value
+from autodiff.batched import batch
+from autodiff.primitives import PRIMITIVES
+
+NUMBERS = [np.float64(0.5), np.array(0.5), np.float32(0.5), np.int64(1), 1]
+UNARY = sorted(name for name, p in PRIMITIVES.items() if p.arity == 1 and name != "examples_sum")
+BINARY = sorted(name for name, p in PRIMITIVES.items() if p.arity == 2)
+
+
+def _kind(v) -> str:
+    return f"{type(v).__name__}({float(v)})"
+
+
+def _unary_grads(name, value, when):
+    """x·w through the primitive, with x.data set to ``value`` before the forward pass or after it."""
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    if when == "before":
+        x.data = value
+    out = PRIMITIVES[name](x * w)
+    if when == "after":
+        x.data = value
+    out.backward()
+    return out.data, x.grad, w.grad
+
+
+@pytest.mark.parametrize("value", NUMBERS, ids=_kind)
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_equals_the_float(name, when, value):
+    got = _unary_grads(name, value, when)
+    assert got == _unary_grads(name, float(value), when)
+    assert all(v.__class__ is float for v in got)
+
+
+@pytest.mark.parametrize("value", NUMBERS, ids=_kind)
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_equals_the_float(name, value):
+    def grads(v):
+        x, y = Value(1.5, "x"), Value(0.7, "y")
+        x.data = v
+        out = PRIMITIVES[name](x, y).tanh()
+        out.backward()
+        return out.data, x.grad, y.grad
+    got = grads(value)
+    assert got == grads(float(value))
+    assert all(v.__class__ is float for v in got)
+
+
+def test_the_reported_case_tanh():
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    x.data = np.float64(0.5)
+    o = (x * w).tanh()
+    o.backward()
+    assert x.grad == pytest.approx(3 * (1 - math.tanh(1.5) ** 2), rel=1e-15)
+    assert w.grad == pytest.approx(0.5 * (1 - math.tanh(1.5) ** 2), rel=1e-15)
+    assert x.data.__class__ is float                  # stored as a float, as Value(np.float64(...)) is
+
+
+def test_a_rule_given_a_numpy_scalar_directly():
+    # A rule reads its inputs' numbers: a numpy scalar is one (its .data is a buffer, not a number)
+    for name in ["tanh", "gelu", "elu", "leaky_relu", "relu", "abs"]:
+        prim = PRIMITIVES[name]
+        assert prim.vjp(1.0, prim(0.5), np.float64(0.5)) == prim.vjp(1.0, prim(0.5), 0.5)
+
+
+def test_n_ary_nodes():
+    def grads(v):
+        ws = [Value(0.3, "w0"), Value(-0.2, "w1")]
+        xs = [Value(1.0, "x0"), Value(2.0, "x1")]
+        b = Value(0.1, "b")
+        xs[1].data = v
+        out = autodiff.neuron(ws, xs, b).tanh() + PRIMITIVES["sum_squares"](*xs)
+        out.backward()
+        return out.data, [p.grad for p in (*ws, *xs, b)]
+    assert grads(np.float64(0.5)) == grads(0.5)
+    assert grads(np.array(0.5)) == grads(0.5)
+
+
+def test_compiled_equals_the_float():
+    def run(v):
+        x, w = Value(2.0, "x"), Value(3.0, "w")
+        p = autodiff.compile((x * w).gelu() + (x * w).elu())
+        x.data = v
+        y = p.forward()
+        p.backward()
+        return y, x.grad, w.grad
+    assert run(np.float64(0.5)) == pytest.approx(run(0.5), rel=1e-15)
+
+
+def test_batched_with_a_shared_numpy_scalar():
+    def run(v):
+        w = Value(1.0, "w")
+        w.data = v
+        x = batch([0.5, -1.0, 2.0])
+        loss = autodiff.batched.mean((x * w).tanh())
+        loss.backward()
+        return loss.data, w.grad
+    assert run(np.float64(0.25)) == run(0.25)
+
+
+@pytest.mark.parametrize("bad, error", [(True, TypeError), (np.bool_(False), TypeError),
+                                        ("2", TypeError), (None, TypeError), (1 + 2j, TypeError),
+                                        (np.float64("nan"), ValueError), (np.inf, ValueError),
+                                        (10 ** 400, ValueError)],
+                         ids=["bool", "numpy_bool", "str", "None", "complex", "nan", "inf", "int_1e400"])
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_refused_naming_the_leaf(bad, error, when):
+    x, w = Value(2.0, "x"), Value(3.0, "w")
+    if when == "before":
+        x.data = bad
+        with pytest.raises(error, match=r"\.data of the Value 'x'|not a finite|set \.data"):
+            (x * w).tanh()
+        return
+    o = (x * w).tanh()
+    x.data = bad
+    if bad is np.inf:  # a float: backward's check of the gradients refuses what it gives
+        with pytest.raises(FloatingPointError, match="not a finite number"):
+            o.backward()
+        return
+    with pytest.raises(error, match=r"backward: the \.data of the Value 'x'"):
+        o.backward()
+    assert x.grad == 0.0 and w.grad == 0.0           # all or nothing: nothing was written
