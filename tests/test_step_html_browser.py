@@ -543,6 +543,44 @@ def step_until(page, text: str, limit: int = 400) -> None:
     raise AssertionError(f"no step says {text!r}")
 
 
+TITLE_IN_VIEW = IN_VIEW.replace("#dg-diagram svg .dg-focus", "#dg-diagram .dg-open-title")
+NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))"
+RECT = "e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; }"
+
+
+@pytest.mark.parametrize("by_hand", [False, True], ids=["readme", "l2-by-hand"])
+def test_an_opened_neuron_keeps_its_title_in_view(browser, tmp_path, by_hand):
+    """Issue 14: a neuron opened in place at 1400×900 had its title cut: above the view when its panel
+    is taller than the view and the step at its bottom, at the view's right edge when the neuron's
+    cluster (under the panel) widened the step's extent. The title now stays in view, with the current
+    operation, however the panel is zoomed and stepped."""
+    from viz import step_html
+
+    loss, _ = readme_network(False, by_hand)
+    stepper = step_html(loss, tmp_path / "title.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    step_until(page, "layer 2 · neuron 10, backward")
+    page.keyboard.press("o")                            # its relu, at the foot of a panel taller than view
+    panel = page.eval_on_selector("#dg-diagram .dg-open-bg", "e => e.getBoundingClientRect().height")
+    assert panel > page.eval_on_selector("#dg-diagram", "e => e.clientHeight")
+    assert page.evaluate(FOCUS_IN_VIEW) and page.evaluate(TITLE_IN_VIEW)
+    for _ in range(4):                                  # 183%: the panel wider than the view too
+        page.keyboard.press("+")
+    width = page.eval_on_selector("#dg-diagram .dg-open-bg", "e => e.getBoundingClientRect().width")
+    assert width > page.eval_on_selector("#dg-diagram", "e => e.clientWidth")
+    for _ in range(6):                                  # up the right column, and over to the left one
+        page.keyboard.press("ArrowRight")
+        assert page.evaluate(FOCUS_IN_VIEW) and page.evaluate(TITLE_IN_VIEW), page.inner_text("#dg-text")
+    page.mouse.move(400, 400)                           # dragged by hand: the title follows
+    page.mouse.down()
+    page.mouse.move(300, 250, steps=4)
+    page.mouse.up()
+    page.evaluate(NEXT_FRAME)                           # the scroll event has come
+    assert page.evaluate(TITLE_IN_VIEW), page.eval_on_selector("#dg-diagram .dg-open-title", RECT)
+    assert errors == []
+
+
 @pytest.mark.parametrize("fused, by_hand", [(False, False), (True, True)],
                          ids=["eager-graphviz-collapsed", "fused-layered"])
 def test_opening_a_layer_and_a_neuron_shows_them_in_place_on_the_drawing(browser, tmp_path, fused, by_hand):
