@@ -17,7 +17,7 @@ from autodiff.steps import fmt, format_backward_step, local_derivative_text
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
 __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas", "outputs_given"]
+           "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -273,8 +273,10 @@ def step_runs(indices: Sequence[int], total: int) -> str:
     return f"{len(indices)} of {total} {noun}: " + ", ".join(shown)
 
 
-def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False) -> str:
-    """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?).
+def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False,
+             given: list[Value] | None = None) -> str:
+    """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?; the
+    loss's step then asks for the nodes ``given``, by default those `outputs_given` finds).
 
     Forward: each neuron's z = Σ w·x + b and a = f(z). Backward: each neuron's ∂L/∂a written out as the
     sum over its uses (w·δ for each neuron of the next layer), then δ = f'(z)·∂L/∂a; after that the step
@@ -284,11 +286,13 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         if group.phase == "forward":
             shown = [str(s) for s in steps[:_LOSS_LINES]]
         elif ask:
-            shown = [_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
+            shown = [rule_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
         else:
             shown = [format_backward_step(s, walk.example) for s in steps[:_LOSS_LINES]]
         more = len(steps) - len(shown)
-        asked = [f"{walk.names[n]}.grad = ?" for n, _ in outputs_given(group, walk, unit)] if ask else []
+        if ask and given is None:
+            given = [n for n, _ in outputs_given(group, walk, unit)]
+        asked = [f"{walk.names[n]}.grad = ?" for n in given] if ask else []
         return "\n".join([f"{group.title}, {group.phase}:", *shown]
                          + ([f"… and {more} more: open this step (o) to go through each"] if more else [])
                          + asked)
@@ -310,11 +314,12 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     return "\n".join(lines)
 
 
-def _asked(step, names: dict[Value, str]) -> str:
-    """A backward step's rule with its numbers left out, for predict mode."""
+def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
+    """A backward step's rule with its numbers left out, for predict mode: a line per parent,
+    ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
     return head + ("\n" + " " * len(head)).join(
-        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad"
+        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad{unknown}"
         for i, p in enumerate(step.parents))
 
 
