@@ -22,7 +22,9 @@ __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "grad
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
 
-Unit = tuple[int | None, int]  # (layer, neuron), as nn.locate gives them
+# (layer, neuron) as nn.locate gives them, and (layer, neuron, call) when the model is called more than
+# once in the graph (a loss over several examples): each call's neuron is a neuron to step of its own
+Unit = tuple
 LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
@@ -41,15 +43,26 @@ def _part(node: Value) -> tuple[int | None, int, str] | None:
 def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     """Interior node -> the (layer, neuron) it belongs to: the neuron's z and a (`nn.locate`) and the
     unlabelled interior nodes used only inside one neuron (the products w·x and partial sums of an
-    unfused z). Inputs, parameters and the loss's nodes belong to none."""
+    unfused z). Inputs, parameters and the loss's nodes belong to none. When the graph holds a neuron
+    computed more than once (the model called on several examples) every unit is (layer, neuron, call),
+    call k the k-th computation of that neuron in ``order`` (an a goes with the z it reads), so that
+    no step mixes the numbers of two calls."""
     unit: dict[Value, Unit] = {}
     children: dict[Value, list[Value]] = {}
+    calls: dict[Unit, int] = {}
     for node in order:
         where = _part(node)
         if where is not None:
-            unit[node] = where[:2]
+            mine = [unit[p] for p in node.parents if where[2] == "a" and unit.get(p, ())[:2] == where[:2]]
+            own = mine[0] if mine else None
+            if own is None:
+                own = (*where[:2], calls.get(where[:2], 0))
+                calls[where[:2]] = own[2] + 1
+            unit[node] = own
         for p in node.parents:
             children.setdefault(p, []).append(node)
+    if all(k <= 1 for k in calls.values()):  # each neuron once: (layer, neuron)
+        unit = {n: k[:2] for n, k in unit.items()}
     for node in reversed(order):  # children before parents
         if node in unit or node.label or node.is_leaf:
             continue
@@ -91,7 +104,7 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
         for j in later:
             waiting[j] += 1
     neuron = [unit.get(s.node, LOSS) for s in steps]
-    layer = [k if k == LOSS else k[:1] for k in neuron]
+    layer = [k if k == LOSS else _layer_key(k) for k in neuron]
     ready_all: list[int] = []
     ready_by: dict[object, list[int]] = {}
     taken = [False] * len(steps)
@@ -128,11 +141,17 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     return moved
 
 
+def _layer_key(unit: Unit) -> tuple:
+    """The layer a neuron's unit is in: (layer,), or (layer, call) when the model is called more than once."""
+    return unit[:1] + unit[2:]
+
+
 @dataclass(frozen=True)
 class Group:
     """A coarse step: the fine steps ``steps[start:stop]`` of one pass (``phase`` "forward" or
     "backward"), all about neuron ``key`` = (layer, neuron) (``level`` "neuron") or about layer
-    ``key`` = (layer,) (``level`` "layer")."""
+    ``key`` = (layer,) (``level`` "layer"); with a call number last when the model is called more than once
+    in the graph (`neuron_units`)."""
 
     level: str
     phase: str
@@ -146,9 +165,11 @@ class Group:
             return f"the loss ({self.stop - self.start} operations)"
         layer = self.key[0]
         where = "" if layer is None else f"layer {layer + 1}"
+        call = len(self.key) == (2 if self.level == "layer" else 3)
+        after = f" (call {self.key[-1] + 1})" if call else ""
         if self.level == "layer":
-            return where or "the layer"
-        return (where + " · " if where else "") + f"neuron {self.key[1] + 1}"
+            return (where or "the layer") + after
+        return (where + " · " if where else "") + f"neuron {self.key[1] + 1}" + after
 
 
 def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> list[Group]:
@@ -164,7 +185,7 @@ def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> 
     start, key = 0, None
     for i, step in enumerate([*steps, None]):
         where = None if step is None else unit.get(step.node, LOSS)
-        k = None if where is None else where if level == "neuron" or where == LOSS else where[:1]
+        k = None if where is None else where if level == "neuron" or where == LOSS else _layer_key(where)
         if k != key:
             if key is not None and (key != LOSS or i - start > 1):
                 found.append(Group(level, phase, key, start, i))
