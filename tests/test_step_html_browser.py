@@ -996,3 +996,40 @@ def test_numbers_beside_boxes_are_not_crossed_out_by_edges(browser, tmp_path):
     for paint_order, stroke, width in found["styles"].values():
         assert paint_order.startswith("stroke") and stroke == "rgb(255, 255, 255)" and width >= 2, found
     assert not errors
+
+
+def test_a_batched_page_names_its_example_at_every_step(browser, tmp_path):
+    """Issue 14 (tester): on a batched graph's page only the start frame said which example the numbers
+    are of; the terminal stepper says it in every header. The page now shows it beside every step."""
+    import nn
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, _ = make_moons(10, noise=0.1, rng=1)
+    loss = nn.mean(nn.squared_error(nn.MLP(2, [3, 1], rng=1)(batch_columns(X)), [1.0]))
+    page, errors = open_page(browser, step_html(loss, tmp_path / "batched.html", example=5))
+    seen = set()
+    for _ in range(counter(page)[1]):
+        seen.add(page.inner_text("#dg-example"))
+        page.keyboard.press("ArrowRight")
+    assert seen == {"· example 5 of 10"} and errors == []
+    plain, _ = open_page(browser, step_html(classic_neuron()[0], tmp_path / "plain.html"))
+    assert plain.inner_text("#dg-example") == ""        # a graph of plain numbers names no example
+
+
+def test_the_output_neurons_typeset_delta_names_no_weight(browser, tmp_path):
+    """Issue 14 (tester): the output neuron's δ was typeset as Σ_k w_k δ_k with the loss's local
+    derivative as its "weight". It now reads Σ_u ∂u/∂z · ∂L/∂u; a hidden neuron keeps Σ_k w_k δ_k."""
+    from autodiff import grad
+    from viz import step_html
+
+    loss, _ = readme_network(True, False)
+    z = next(n for n in topological_order(loss) if n.label == "layers.2.neurons.0.z")
+    page, errors = open_page(browser, step_html(loss, tmp_path / "out.html", level="neuron"))
+    page.click("#dg-backward")
+    step_until(page, "layer 3 · neuron 1, backward")
+    math = page.text_content("#dg-math math")
+    assert math.startswith("δ=∑u∂u∂z·∂L∂u=") and math.endswith("=" + fmt(grad(loss, [z])[0])), math
+    step_until(page, "layer 2 · neuron")
+    assert page.text_content("#dg-math math").startswith("δ=relu′(z)·∑kwkδk=") and errors == []

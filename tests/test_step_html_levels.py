@@ -363,3 +363,19 @@ def test_a_model_called_on_several_examples_steps_each_call_of_a_neuron_apart():
         assert line.endswith("= " + fmt(delta))
         titles.append(g.title)
     assert len(set(titles)) == 8                         # predict mode's asks tell the calls apart
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_output_neurons_formula_has_no_weights(fused):
+    """Issue 14 (tester): the output neuron's typeset δ read "Σ_k w_k δ_k = 1.0 · -1.0": the 1.0 is the
+    loss's local derivative, not a weight. The formula now says which sum it is: w_k δ_k over the next
+    layer for a hidden neuron, ∂u/∂a · ∂L/∂u over the loss's nodes for an output neuron."""
+    from viz.levels import formula
+
+    loss, _ = mlp_loss(fused, (3, 2, 1))
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    walk.backward[:] = regroup(walk.backward, unit, "backward")
+    found = {g.key: formula(g, walk, unit)["weights"]
+             for g in groups(walk.backward, unit, "neuron", "backward") if g.key != LOSS}
+    assert found == {(0, 0): True, (0, 1): True, (0, 2): True, (1, 0): True, (1, 1): True, (2, 0): False}

@@ -228,14 +228,15 @@ class _Neuron:
             text += f",  a = {a.primitive.symbol}(z) = {fmt(at(a.data))}"
         return text
 
-    def uses(self, node: Value) -> list[tuple[float, float, float]]:
-        """(local, upstream, term) for each use of ``node`` in the backward pass."""
+    def uses(self, node: Value) -> list[tuple[float, float, float, Value]]:
+        """(local, upstream, term, user) for each use of ``node`` in the backward pass."""
         index = _USES.get(self.walk)
         if index is None or index[0] != len(self.walk.backward):
             at, found = self.walk.at, {}
             for s in self.walk.backward:
                 for i, p in enumerate(s.parents):
-                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i])))
+                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i]),
+                                                    s.node))
             index = _USES[self.walk] = (len(self.walk.backward), found)
         return index[1].get(node, [])
 
@@ -249,8 +250,8 @@ class _Neuron:
             return None
         out = a if a is not None else z
         uses = self.uses(out)
-        total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
-        found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _ in uses], "sum": total,
+        total = sum(t for _, _, t, _ in uses) if uses else walk.at(walk.seed)
+        found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _, _ in uses], "sum": total,
                  "delta": total}
         if out is not z:
             step = next(s for s in (walk.backward if steps is None else steps) if s.node is a)
@@ -360,12 +361,18 @@ def outputs_given(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> l
 
 def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:
     """The numbers of a neuron's backward step for the page's typeset formula
-    δ = f′(z) · Σ_k w_k δ_k (`_Neuron.numbers`: ``act``, ``f1``, ``terms``, ``sum``, ``delta``); None
-    for another step."""
+    δ = f′(z) · Σ_k w_k δ_k (`_Neuron.numbers`: ``act``, ``f1``, ``terms``, ``sum``, ``delta``, and
+    ``weights``: whether every use of its output is in a neuron of the next layer, a weight w_k times
+    that neuron's δ_k; else, an output neuron, each term is a local derivative ∂u/∂a times ∂L/∂u);
+    None for another step."""
     if group.level != "neuron" or group.phase != "backward" or group.key == LOSS:
         return None
     steps = walk.backward[group.start:group.stop]
-    return _Neuron(walk, [s.node for s in steps]).numbers(steps)  # a's step is one of this group's
+    n = _Neuron(walk, [s.node for s in steps])
+    found = n.numbers(steps)  # a's step is one of this group's
+    if found is not None:  # the next layer's neurons read its output (w·δ), or the loss does (local·upstream)
+        found["weights"] = all(user in unit for *_, user in n.uses(n.a if n.a is not None else n.z))
+    return found
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:

@@ -237,7 +237,9 @@ class HtmlStepper:
                           for i, n in enumerate(walk.order)],
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),
                 "level": level, "levels": [lv for lv in LEVELS if lv == "op" or grouped],
-                "predict": predict, "tolerance": tolerance, "layered": self.drawing == "layered"}
+                "predict": predict, "tolerance": tolerance, "layered": self.drawing == "layered",
+                # a batched graph's page names the example it shows beside every step, as the terminal does
+                "example": None if walk.example is None else f"example {walk.example} of {walk.batch_size}"}
         try:
             payload = json_for_script(data)
         except ValueError:

@@ -439,6 +439,7 @@
     document.body.classList.toggle("dg-backward", !forward);
     $("dg-phase").textContent = { start: "start", forward: "forward pass", seed: "backward pass: seed",
                                   backward: "backward pass" }[phase];
+    $("dg-example").textContent = D.example ? "· " + D.example : "";
     $("dg-counter").textContent = (cur + 1) + " / " + items.length;
     $("dg-prev").disabled = cur === 0;
     $("dg-next").disabled = cur === items.length - 1;
@@ -580,10 +581,13 @@
     const math = document.createElementNS(MATHNS, "math");
     math.setAttribute("display", "block");
     const sum = document.createElementNS(MATHNS, "munder");
-    sum.append(mi("∑", "mo"), mi("k"));
+    sum.append(mi("∑", "mo"), mi(m.weights ? "k" : "u"));
     math.append(mi("δ"), mi("=", "mo"));
     if (m.act) math.append(mi(m.act + "′"), mi("(", "mo"), mi("z"), mi(")", "mo"), mi("·", "mo"));
-    math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
+    // a hidden neuron's δ sums w_k δ_k over the next layer; an output neuron's, ∂u/∂a · ∂L/∂u over the
+    // loss's nodes u that read it (no weight there)
+    if (m.weights) math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
+    else math.append(sum, partial("u", m.act ? "a" : "z"), mi("·", "mo"), partial("L", "u"), mi("=", "mo"));
     if (m.act) math.append(mi(fmt(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
     m.terms.forEach(([w, d], k) => {
       if (k) math.appendChild(mi("+", "mo"));
