@@ -1033,3 +1033,29 @@ def test_the_output_neurons_typeset_delta_names_no_weight(browser, tmp_path):
     assert math.startswith("δ=∑u∂u∂z·∂L∂u=") and math.endswith("=" + fmt(grad(loss, [z])[0])), math
     step_until(page, "layer 2 · neuron")
     assert page.text_content("#dg-math math").startswith("δ=relu′(z)·∑kwkδk=") and errors == []
+
+
+def test_every_name_the_inspector_uses_is_on_the_diagram(browser, tmp_path):
+    """Issue 14 (tester): on the collapsed README page the inspector wrote x.0's gradient as a sum over
+    its uses v6, v17, …, v171 (the w·x products inside 16 collapsed neurons), names no box showed. Each
+    name the inspector uses is now on the diagram: its own box, or listed inside its neuron's box."""
+    import re
+
+    from viz import step_html
+
+    loss, _ = readme_network(False, False)
+    stepper = step_html(loss, tmp_path / "inspect.html", level="neuron")
+    assert stepper.drawing == "graphviz, neurons collapsed"
+    names = set(stepper.walkthrough.names.values())
+    page, errors = open_page(browser, stepper)
+    page.keyboard.press("End")
+    x0 = stepper.node_ids[next(i for i, n in enumerate(stepper.walkthrough.order) if n.label == "x.0")]
+    page.click(f"#dg-diagram svg #{x0} text")
+    text = page.inner_text("#dg-inspector")
+    assert text.startswith("x.0 (leaf)") and "Σ over 16 uses" in text
+    used = {w for w in re.findall(r"[A-Za-z_][\w.@]*", text) if w in names}
+    on_diagram = "\n".join(page.eval_on_selector_all("#dg-diagram svg text", TEXTS)
+                           + inside_names(page, stepper))
+    missing = [w for w in used if not re.search(rf"(?<![\w.]){re.escape(w)}(?![\w.])", on_diagram)]
+    assert len(used) >= 17 and not missing, missing
+    assert errors == []

@@ -247,6 +247,9 @@
     insideEl.set(id, box);
     return box;
   }
+  // the nodes the step's text names, and those the inspector's chain-rule sum names (its node's users):
+  // each is written inside its collapsed neuron's box when it has no box of its own
+  let stepNames = [[], []], inspectorNames = [];
   function showInside(current, touched) {
     const names = new Map();
     for (const i of [...current, ...touched]) {
@@ -462,8 +465,9 @@
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
     // a coarse step's text names no unlabelled node inside a neuron (the w·x products): those stay unlisted
     const named = (i) => it.g === undefined || D.nodes[i].label;
-    showInside(current.filter(named),
-               start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named));
+    stepNames = [current.filter(named),
+                 start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named)];
+    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
     wasAsked = asked;
@@ -750,6 +754,10 @@
     box.appendChild(head);
     const last = hide ? it.first - 1 : it.last;
     const uses = (D.uses[i] || []).filter((u) => u[1] <= last);
+    // the node, its users and the nodes their local derivatives name (∂(w·x)/∂x = w)
+    inspectorNames = [i, ...uses.flatMap((u) => [u[0], ...u[2].split(/[^\w.@]+/).filter((w) => byName.has(w))
+      .map((w) => byName.get(w))])];
+    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     const out = D.nodes[root].name;
     const terms = document.createElement("div");
     terms.className = "dg-terms";
