@@ -171,3 +171,22 @@ def test_network_page_leaves_grad_as_it_was(tmp_path):
     asks = [a for g in data["groups"] for a in g["asks"]]
     assert asks and all(a["value"] == fresh[a["name"]] for a in asks)
     assert [(n.data, n.grad) for n in order] == before
+
+
+def test_stepper_docs_python_blocks_run_top_to_bottom(tmp_path, monkeypatch):
+    """Issue 14 (tester): run in order, docs/stepper.md's Python blocks ended in a NameError (its last
+    example stepped a `loss` the page never made). Every block now runs, in one namespace, in order."""
+    import contextlib
+    import io
+    from pathlib import Path
+
+    require_dot()
+    text = (Path(__file__).resolve().parent.parent / "docs" / "stepper.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for block in blocks:
+            exec(compile(block, "docs/stepper.md", "exec"), namespace)
+    assert (tmp_path / "net.html").stat().st_size > 0

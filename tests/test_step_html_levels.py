@@ -11,6 +11,7 @@ import pytest
 
 import nn
 from autodiff import Value, Walkthrough, backward_steps, topological_order
+from autodiff.steps import fmt
 from tests.conftest import require_dot
 from viz.levels import LOSS, Group, gradient_changes, groups, neuron_units, regroup
 
@@ -325,3 +326,56 @@ def test_a_network_with_two_outputs_steps_each_layer_and_neuron_once(loss):
         for p, term, engine_running in zip(s.parents, s.contributions, s.running, strict=True):
             running[p] = running[p] + term if p in running else term
             assert running[p] == engine_running
+
+
+def test_a_model_called_on_several_examples_steps_each_call_of_a_neuron_apart():
+    """Issue 14 (tester): on a loss over two examples, the neuron level made one step of a neuron's two
+    calls and showed one call's numbers (forward example 2's z, backward example 1's δ, predict mode
+    asking "δ of layer 2 · neuron 1" twice and accepting only one call's number in each box). Each call
+    of a neuron is now its own step: its text's z, a and δ are that call's nodes' own numbers, and its
+    ask names the call."""
+    from autodiff import grad
+    from viz.levels import deltas, describe
+
+    m = nn.MLP(2, [3, 1], activation="tanh", rng=0)
+    loss = nn.mean([(m(x)[0] - 1) ** 2 for x in ([1.0, 2.0], [-1.0, 0.5])])
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    assert sorted(set(unit.values())) == [(i, j, c) for i, n in ((0, 3), (1, 1)) for j in range(n)
+                                          for c in (0, 1)]
+    for phase, steps in (("forward", walk.forward), ("backward", walk.backward)):
+        steps[:] = regroup(steps, unit, phase)            # as the page does: a neuron's steps together
+    forward = groups(walk.forward, unit, "neuron", "forward")
+    for g in forward:                                     # one call's z and a, with their own numbers
+        if g.key == LOSS:
+            continue
+        members = [s.node for s in walk.forward[g.start:g.stop]]
+        z = [n for n in members if n.label.endswith(".z")]
+        assert len(z) == 1 and f"(call {g.key[2] + 1})" in g.title
+        assert f"z = Σ w·x + b = {fmt(z[0].data)}" in describe(g, walk, unit)
+    backward = [g for g in groups(walk.backward, unit, "neuron", "backward") if g.key != LOSS]
+    assert len(backward) == 8 and len({g.key for g in backward}) == 8
+    titles = []
+    for g in backward:                                    # each δ is its call's z's one-pass gradient
+        (key, z, delta), = deltas(g, walk, unit)
+        assert key == g.key and delta == pytest.approx(grad(loss, [z])[0], rel=1e-12)
+        line = next(ln for ln in describe(g, walk, unit).splitlines() if ln.strip().startswith("δ = ∂L/∂z"))
+        assert line.endswith("= " + fmt(delta))
+        titles.append(g.title)
+    assert len(set(titles)) == 8                         # predict mode's asks tell the calls apart
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_output_neurons_formula_has_no_weights(fused):
+    """Issue 14 (tester): the output neuron's typeset δ read "Σ_k w_k δ_k = 1.0 · -1.0": the 1.0 is the
+    loss's local derivative, not a weight. The formula now says which sum it is: w_k δ_k over the next
+    layer for a hidden neuron, ∂u/∂a · ∂L/∂u over the loss's nodes for an output neuron."""
+    from viz.levels import formula
+
+    loss, _ = mlp_loss(fused, (3, 2, 1))
+    walk = Walkthrough(loss)
+    unit = neuron_units(walk.order)
+    walk.backward[:] = regroup(walk.backward, unit, "backward")
+    found = {g.key: formula(g, walk, unit)["weights"]
+             for g in groups(walk.backward, unit, "neuron", "backward") if g.key != LOSS}
+    assert found == {(0, 0): True, (0, 1): True, (0, 2): True, (1, 0): True, (1, 1): True, (2, 0): False}

@@ -17,12 +17,14 @@ from autodiff.steps import fmt, format_backward_step, local_derivative_text
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
 __all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas", "outputs_given"]
+           "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
 
-Unit = tuple[int | None, int]  # (layer, neuron), as nn.locate gives them
+# (layer, neuron) as nn.locate gives them, and (layer, neuron, call) when the model is called more than
+# once in the graph (a loss over several examples): each call's neuron is a neuron to step of its own
+Unit = tuple
 LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
@@ -41,15 +43,26 @@ def _part(node: Value) -> tuple[int | None, int, str] | None:
 def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     """Interior node -> the (layer, neuron) it belongs to: the neuron's z and a (`nn.locate`) and the
     unlabelled interior nodes used only inside one neuron (the products w·x and partial sums of an
-    unfused z). Inputs, parameters and the loss's nodes belong to none."""
+    unfused z). Inputs, parameters and the loss's nodes belong to none. When the graph holds a neuron
+    computed more than once (the model called on several examples) every unit is (layer, neuron, call),
+    call k the k-th computation of that neuron in ``order`` (an a goes with the z it reads), so that
+    no step mixes the numbers of two calls."""
     unit: dict[Value, Unit] = {}
     children: dict[Value, list[Value]] = {}
+    calls: dict[Unit, int] = {}
     for node in order:
         where = _part(node)
         if where is not None:
-            unit[node] = where[:2]
+            mine = [unit[p] for p in node.parents if where[2] == "a" and unit.get(p, ())[:2] == where[:2]]
+            own = mine[0] if mine else None
+            if own is None:
+                own = (*where[:2], calls.get(where[:2], 0))
+                calls[where[:2]] = own[2] + 1
+            unit[node] = own
         for p in node.parents:
             children.setdefault(p, []).append(node)
+    if all(k <= 1 for k in calls.values()):  # each neuron once: (layer, neuron)
+        unit = {n: k[:2] for n, k in unit.items()}
     for node in reversed(order):  # children before parents
         if node in unit or node.label or node.is_leaf:
             continue
@@ -91,7 +104,7 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
         for j in later:
             waiting[j] += 1
     neuron = [unit.get(s.node, LOSS) for s in steps]
-    layer = [k if k == LOSS else k[:1] for k in neuron]
+    layer = [k if k == LOSS else _layer_key(k) for k in neuron]
     ready_all: list[int] = []
     ready_by: dict[object, list[int]] = {}
     taken = [False] * len(steps)
@@ -128,11 +141,17 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     return moved
 
 
+def _layer_key(unit: Unit) -> tuple:
+    """The layer a neuron's unit is in: (layer,), or (layer, call) when the model is called more than once."""
+    return unit[:1] + unit[2:]
+
+
 @dataclass(frozen=True)
 class Group:
     """A coarse step: the fine steps ``steps[start:stop]`` of one pass (``phase`` "forward" or
     "backward"), all about neuron ``key`` = (layer, neuron) (``level`` "neuron") or about layer
-    ``key`` = (layer,) (``level`` "layer")."""
+    ``key`` = (layer,) (``level`` "layer"); with a call number last when the model is called more than once
+    in the graph (`neuron_units`)."""
 
     level: str
     phase: str
@@ -146,9 +165,11 @@ class Group:
             return f"the loss ({self.stop - self.start} operations)"
         layer = self.key[0]
         where = "" if layer is None else f"layer {layer + 1}"
+        call = len(self.key) == (2 if self.level == "layer" else 3)
+        after = f" (call {self.key[-1] + 1})" if call else ""
         if self.level == "layer":
-            return where or "the layer"
-        return (where + " · " if where else "") + f"neuron {self.key[1] + 1}"
+            return (where or "the layer") + after
+        return (where + " · " if where else "") + f"neuron {self.key[1] + 1}" + after
 
 
 def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> list[Group]:
@@ -164,7 +185,7 @@ def groups(steps: Sequence, unit: dict[Value, Unit], level: str, phase: str) -> 
     start, key = 0, None
     for i, step in enumerate([*steps, None]):
         where = None if step is None else unit.get(step.node, LOSS)
-        k = None if where is None else where if level == "neuron" or where == LOSS else where[:1]
+        k = None if where is None else where if level == "neuron" or where == LOSS else _layer_key(where)
         if k != key:
             if key is not None and (key != LOSS or i - start > 1):
                 found.append(Group(level, phase, key, start, i))
@@ -207,14 +228,15 @@ class _Neuron:
             text += f",  a = {a.primitive.symbol}(z) = {fmt(at(a.data))}"
         return text
 
-    def uses(self, node: Value) -> list[tuple[float, float, float]]:
-        """(local, upstream, term) for each use of ``node`` in the backward pass."""
+    def uses(self, node: Value) -> list[tuple[float, float, float, Value]]:
+        """(local, upstream, term, user) for each use of ``node`` in the backward pass."""
         index = _USES.get(self.walk)
         if index is None or index[0] != len(self.walk.backward):
             at, found = self.walk.at, {}
             for s in self.walk.backward:
                 for i, p in enumerate(s.parents):
-                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i])))
+                    found.setdefault(p, []).append((at(s.local[i]), at(s.upstream), at(s.contributions[i]),
+                                                    s.node))
             index = _USES[self.walk] = (len(self.walk.backward), found)
         return index[1].get(node, [])
 
@@ -228,8 +250,8 @@ class _Neuron:
             return None
         out = a if a is not None else z
         uses = self.uses(out)
-        total = sum(t for _, _, t in uses) if uses else walk.at(walk.seed)
-        found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _ in uses], "sum": total,
+        total = sum(t for _, _, t, _ in uses) if uses else walk.at(walk.seed)
+        found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _, _ in uses], "sum": total,
                  "delta": total}
         if out is not z:
             step = next(s for s in (walk.backward if steps is None else steps) if s.node is a)
@@ -273,8 +295,10 @@ def step_runs(indices: Sequence[int], total: int) -> str:
     return f"{len(indices)} of {total} {noun}: " + ", ".join(shown)
 
 
-def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False) -> str:
-    """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?).
+def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool = False,
+             given: list[Value] | None = None) -> str:
+    """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?; the
+    loss's step then asks for the nodes ``given``, by default those `outputs_given` finds).
 
     Forward: each neuron's z = Σ w·x + b and a = f(z). Backward: each neuron's ∂L/∂a written out as the
     sum over its uses (w·δ for each neuron of the next layer), then δ = f'(z)·∂L/∂a; after that the step
@@ -284,11 +308,13 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         if group.phase == "forward":
             shown = [str(s) for s in steps[:_LOSS_LINES]]
         elif ask:
-            shown = [_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
+            shown = [rule_asked(s, walk.names) for s in steps[:_LOSS_LINES]]
         else:
             shown = [format_backward_step(s, walk.example) for s in steps[:_LOSS_LINES]]
         more = len(steps) - len(shown)
-        asked = [f"{walk.names[n]}.grad = ?" for n, _ in outputs_given(group, walk, unit)] if ask else []
+        if ask and given is None:
+            given = [n for n, _ in outputs_given(group, walk, unit)]
+        asked = [f"{walk.names[n]}.grad = ?" for n in given] if ask else []
         return "\n".join([f"{group.title}, {group.phase}:", *shown]
                          + ([f"… and {more} more: open this step (o) to go through each"] if more else [])
                          + asked)
@@ -310,11 +336,12 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     return "\n".join(lines)
 
 
-def _asked(step, names: dict[Value, str]) -> str:
-    """A backward step's rule with its numbers left out, for predict mode."""
+def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
+    """A backward step's rule with its numbers left out, for predict mode: a line per parent,
+    ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
     return head + ("\n" + " " * len(head)).join(
-        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad"
+        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad{unknown}"
         for i, p in enumerate(step.parents))
 
 
@@ -334,12 +361,18 @@ def outputs_given(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> l
 
 def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | None:
     """The numbers of a neuron's backward step for the page's typeset formula
-    δ = f′(z) · Σ_k w_k δ_k (`_Neuron.numbers`: ``act``, ``f1``, ``terms``, ``sum``, ``delta``); None
-    for another step."""
+    δ = f′(z) · Σ_k w_k δ_k (`_Neuron.numbers`: ``act``, ``f1``, ``terms``, ``sum``, ``delta``, and
+    ``weights``: whether every use of its output is in a neuron of the next layer, a weight w_k times
+    that neuron's δ_k; else, an output neuron, each term is a local derivative ∂u/∂a times ∂L/∂u);
+    None for another step."""
     if group.level != "neuron" or group.phase != "backward" or group.key == LOSS:
         return None
     steps = walk.backward[group.start:group.stop]
-    return _Neuron(walk, [s.node for s in steps]).numbers(steps)  # a's step is one of this group's
+    n = _Neuron(walk, [s.node for s in steps])
+    found = n.numbers(steps)  # a's step is one of this group's
+    if found is not None:  # the next layer's neurons read its output (w·δ), or the loss does (local·upstream)
+        found["weights"] = all(user in unit for *_, user in n.uses(n.a if n.a is not None else n.z))
+    return found
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:

@@ -40,16 +40,20 @@ def _layer_rank(neuron: tuple) -> int:
     return -1 if neuron[0] is None else neuron[0]
 
 
-def _columns(items: list[Item]) -> dict[str, int]:
-    """Each item's column: a neuron's leaves (its w and b) in its layer's first column and its other nodes
-    as early as their parents allow; every layer's columns after the previous layer's; the inputs of a
-    layer in the column just before it, other leaves just before their first user; nodes computed from the
-    network (the loss) after the last layer, leaving a column for the constants they read."""
-    by_name = {it.name: it for it in items}
+def _users(items: list[Item]) -> dict[str, list[str]]:
+    """Each item's name -> the names of the items that read it."""
     users: dict[str, list[str]] = {it.name: [] for it in items}
     for it in items:
         for p in it.parents:
             users[p].append(it.name)
+    return users
+
+
+def _columns(items: list[Item], by_name: dict[str, Item], users: dict[str, list[str]]) -> dict[str, int]:
+    """Each item's column: a neuron's leaves (its w and b) in its layer's first column and its other nodes
+    as early as their parents allow; every layer's columns after the previous layer's; the inputs of a
+    layer in the column just before it, other leaves just before their first user; nodes computed from the
+    network (the loss) after the last layer, leaving a column for the constants they read."""
     ranks = sorted({_layer_rank(it.neuron) for it in items if it.neuron is not None})
     fed = {_layer_rank(by_name[u].neuron) for it in items if it.neuron is None and not it.parents
            for u in users[it.name] if by_name[u].neuron is not None}
@@ -115,7 +119,8 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
     neuron -> where its cluster's title spacer goes). ``items`` come parents first; ``order_key``
     orders the items a column holds in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes
     above its band (``title_across``, for LR), or before its first column (TB)."""
-    col = _columns(items)
+    by_name, users = {it.name: it for it in items}, _users(items)
+    col = _columns(items, by_name, users)
     ncol = max(col.values(), default=0) + 1
     thick = [0.0] * ncol
     for it in items:
@@ -133,7 +138,6 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
     for c in range(1, ncol):
         start[c] = start[c - 1] + thick[c - 1] + COLUMN_GAP + extra.get(c, 0)
     u = {it.name: start[col[it.name]] + thick[col[it.name]] / 2 for it in items}
-    by_name = {it.name: it for it in items}
 
     # inside each neuron: columns left to right, a node level with the mean of its parents in the neuron
     local: dict[str, float] = {}
@@ -188,10 +192,6 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
             at += pad + bottom - top + low_pad + NEURON_GAP
 
     # the rest (inputs, the loss and its constants): level with what they connect to, clear of the bands
-    users: dict[str, list[str]] = {it.name: [] for it in items}
-    for it in items:
-        for p in it.parents:
-            users[p].append(it.name)
     rest = [it for it in items if it.neuron is None]
     late = [it for it in rest if not it.parents and not all(u_ in v for u_ in users[it.name])]
     early = [it for it in rest if it not in late]

@@ -27,6 +27,7 @@ from viz.levels import (
     neuron_units,
     outputs_given,
     regroup,
+    rule_asked,
 )
 
 __all__ = ["HtmlStepper", "step_html", "LEVELS"]
@@ -125,11 +126,8 @@ def _frames(walk: Walkthrough) -> list[dict]:
             item["touched"] = sorted(pos[p] for p in after)
             item["asks"] = [{"pos": pos[p], "name": names[p], "label": f"{names[p]}.grad", "value": g}
                             for p, g in after.items()]
-            head = f"step {step.index}/{step.total}  {step.op}: "
             upstream = fmt(walk.at(step.upstream))
-            item["hint"] = head + ("\n" + " " * len(head)).join(
-                f"{names[p]}.grad += {local_derivative_text(node, i, names)} · {names[node]}.grad = ?"
-                for i, p in enumerate(step.parents)) + f"\n\nwith {names[node]}.grad = {upstream}"
+            item["hint"] = rule_asked(step, names, " = ?") + f"\n\nwith {names[node]}.grad = {upstream}"
         frames.append(item)
     return frames
 
@@ -168,16 +166,18 @@ def _groups(walk: Walkthrough, predict: bool) -> list[dict]:
 def _group_item(g: Group, walk: Walkthrough, unit: dict, steps: list, offset: int, pos: dict,
                 predict: bool) -> dict:
     nodes = [pos[s.node] for s in steps[g.start:g.stop]]
+    given = outputs_given(g, walk, unit)
     asks = [] if g.phase == "forward" else [
         {"pos": pos[z], "name": walk.names[z], "label": f"δ of {Group('neuron', g.phase, key, 0, 0).title}",
          "value": d}
         for key, z, d in deltas(g, walk, unit)] + [
         {"pos": pos[n], "name": walk.names[n], "label": f"{walk.names[n]}.grad", "value": grad}
-        for n, grad in outputs_given(g, walk, unit)]
+        for n, grad in given]
     return {"level": g.level, "phase": g.phase, "first": offset + g.start, "last": offset + g.stop - 1,
             "title": g.title, "loss": g.key == LOSS,
             "nodes": nodes, "text": describe(g, walk, unit), "asks": asks, "math": formula(g, walk, unit),
-            "hint": describe(g, walk, unit, ask=True) if predict and asks else ""}
+            "hint": describe(g, walk, unit, ask=True, given=[n for n, _ in given]) if predict and asks
+            else ""}
 
 
 class HtmlStepper:
@@ -237,7 +237,9 @@ class HtmlStepper:
                           for i, n in enumerate(walk.order)],
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),
                 "level": level, "levels": [lv for lv in LEVELS if lv == "op" or grouped],
-                "predict": predict, "tolerance": tolerance, "layered": self.drawing == "layered"}
+                "predict": predict, "tolerance": tolerance, "layered": self.drawing == "layered",
+                # a batched graph's page names the example it shows beside every step, as the terminal does
+                "example": None if walk.example is None else f"example {walk.example} of {walk.batch_size}"}
         try:
             payload = json_for_script(data)
         except ValueError:

@@ -247,6 +247,9 @@
     insideEl.set(id, box);
     return box;
   }
+  // the nodes the step's text names, and those the inspector's chain-rule sum names (its node's users):
+  // each is written inside its collapsed neuron's box when it has no box of its own
+  let stepNames = [[], []], inspectorNames = [];
   function showInside(current, touched) {
     const names = new Map();
     for (const i of [...current, ...touched]) {
@@ -304,7 +307,7 @@
     const key = (drawn ? null : k) + "/" + l;
     if (overlay && overlay.key === key) return;
     if (overlay) for (const el of overlay.els) el.remove();
-    overlay = { key, els: [], boxes: new Map(), nums: new Map() };
+    overlay = { key, els: [], boxes: new Map(), nums: new Map(), titles: [] };
     if (l !== null) frameLayer(D.groups[l]);
     if (k !== null && !drawn) drawNeuron(D.groups[k]);
   }
@@ -335,8 +338,8 @@
     }
     const b = { x: x0 - 10, y: y0 - 30, width: x1 - x0 + 20, height: y1 - y0 + 44 };
     const frame = svgEl("g", { id: "dg-open-frame", class: "dg-open-frame" });
-    frame.append(svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 10 }),
-                 svgEl("text", { class: "dg-open-title", x: b.x + 8, y: b.y + 16 }, g.title + ", opened (c closes)"));
+    frame.append(svgEl("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 10 }));
+    frame.append(...title(g.title + ", opened (c closes)", b));
     overlay.els.push(layerOf(boxes[0]).add(frame, b));
   }
   function drawNeuron(g) {
@@ -361,9 +364,7 @@
       if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
     }
     const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
-    panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }),
-                 svgEl("text", { class: "dg-open-title", x: x + PAD, y: y + 19 },
-                       g.title + ": its operations (c closes)"));
+    panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }));
     const at = (i) => [x + PAD + (col.get(i) ? width[0] + GAP : 0), y + HEAD + row.get(i) * ROW];
     for (const i of nodes) {
       const [bx, by] = at(i), bw = width[col.get(i)];
@@ -390,7 +391,43 @@
       overlay.nums.set(i, t);
       if (shown[i] !== undefined) writeNumbers(t, ...shown[i].split("\u0000"));
     }
+    panel.append(...title(g.title + ": its operations (c closes)", { x, y, width: w, height: h }));
     overlay.els.push(layerOf(anchor).add(panel, { x, y, width: w, height: h }));
+  }
+  // An opened neuron's or layer's title, on a white band, at the top left of its frame b, or where
+  // pinTitles moves it so that it stays in view while the frame is bigger than the view.
+  function title(text, b) {
+    // where it would be: pinTitles measures the text and moves both once they are on the page
+    const band = svgEl("rect", { class: "dg-open-band", x: b.x + 4, y: b.y + 4, width: 0, height: 20, rx: 3 });
+    const t = svgEl("text", { class: "dg-open-title", x: b.x + 8, y: b.y + 19 }, text);
+    overlay.titles.push({ t, band, b });
+    return [band, t];
+  }
+  // Each title at its frame's top left, or, while the frame is in view but its top left is not, at the
+  // view's top left edge (as a table's sticky header), kept inside the frame and, before that, wholly
+  // in view: a frame bigger than the view keeps its title readable however it is scrolled.
+  function pinTitles() {
+    if (!overlay) return;
+    const d = $("dg-diagram"), v = d.getBoundingClientRect();
+    const clamp = (x, lo, hi) => Math.max(lo, Math.min(x, hi));
+    for (const { t, band, b } of overlay.titles) {
+      const m = t.parentNode.getScreenCTM();
+      if (!m) continue;
+      const w = (t.dgWidth ??= t.getComputedTextLength());
+      // the view in the frame's units
+      const L = (v.left + d.clientLeft - m.e) / m.a, T = (v.top + d.clientTop - m.f) / m.d;
+      const R = L + d.clientWidth / m.a, B = T + d.clientHeight / m.d;
+      let x = b.x + 8, y = b.y + 4;
+      if (L < b.x + b.width && b.x < R && T < b.y + b.height && b.y < B) {
+        x = clamp(L + 6, x, b.x + b.width - w - 8);
+        y = clamp(T + 4, y, b.y + b.height - 24);
+        if (R - L > w + 12) x = clamp(x, L + 6, R - 6 - w);
+        if (B - T > 28) y = clamp(y, T + 4, B - 24);
+      }
+      t.setAttribute("x", x);
+      t.setAttribute("y", y + 15);
+      for (const [k, val] of [["x", x - 4], ["y", y], ["width", w + 8]]) band.setAttribute(k, val);
+    }
   }
   function writeNumbers(t, v, g, known) {
     t.parentNode.classList.toggle("dg-pending", !known);
@@ -405,6 +442,7 @@
     document.body.classList.toggle("dg-backward", !forward);
     $("dg-phase").textContent = { start: "start", forward: "forward pass", seed: "backward pass: seed",
                                   backward: "backward pass" }[phase];
+    $("dg-example").textContent = D.example ? "· " + D.example : "";
     $("dg-counter").textContent = (cur + 1) + " / " + items.length;
     $("dg-prev").disabled = cur === 0;
     $("dg-next").disabled = cur === items.length - 1;
@@ -427,8 +465,9 @@
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
     // a coarse step's text names no unlabelled node inside a neuron (the w·x products): those stay unlisted
     const named = (i) => it.g === undefined || D.nodes[i].label;
-    showInside(current.filter(named),
-               start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named));
+    stepNames = [current.filter(named),
+                 start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named)];
+    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
     wasAsked = asked;
@@ -445,12 +484,10 @@
     }
     if (tableBox.open) drawRows(redraw);
     if (inspected !== null) inspect(inspected);
-    if (current.length) {  // the node the step is about: the one computed last, or passing its gradient first
-      const focus = boxOf(current[forward ? current.length - 1 : 0]);
-      mark(focus, "dg-focus");
-    }
+    const focus = focusEl(it);
+    if (focus) mark(focus, "dg-focus");
     applyMarks();
-    showStep();
+    showStep(it, focus);
     markOverflow($("dg-math"));
     if (inspected !== null) markOverflow($("dg-inspector"));
   }
@@ -470,29 +507,55 @@
   // neuron's cluster with its title. All of it when it fits; else as much of it as fits with the focus
   // node, per axis: the view slides inside the step's extent as far towards its start (where a
   // neuron's title and inputs are) as keeps the focus node in view.
-  function stepRects() {
-    const it = items[cur], els = [...document.querySelectorAll("#dg-diagram .dg-current")];
-    if (overlay) els.push(...overlay.els);
-    const f = focusEl();
-    if (svg && f && it.g !== undefined && D.groups[it.g].level === "neuron") {
-      const c = f.getBoundingClientRect(), cx = c.left + c.width / 2, cy = c.top + c.height / 2;
-      for (const cl of svg.querySelectorAll("g.cluster")) {
-        const b = cl.getBoundingClientRect();
-        if (b.left <= cx && cx <= b.right && b.top <= cy && cy <= b.bottom) els.push(cl);
-      }
+  // A box's place on screen comes from its halo's attributes and its SVG's screen transform, read once
+  // per SVG: reading each box's own rectangle made the browser lay out again, for each box, the layered
+  // drawing's tiles that are off screen (content-visibility: auto), 0.2 s for the loss's 612 boxes.
+  // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
+  // known, at the drawing's origin, which stretched a step's extent to it.)
+  function haloRect(el, ctm) {
+    const h = el.querySelector(":scope > .dg-halo"), p = el.parentNode;
+    if (!ctm.has(p)) ctm.set(p, p.getScreenCTM());
+    const m = ctm.get(p), x = h.x.baseVal.value, y = h.y.baseVal.value;
+    // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
+    const below = D.layered || el.classList.contains("dg-open-op") ? 0 : 12;  // its baseline + descent
+    const [x0, x1] = [m.a * x + m.e, m.a * (x + h.width.baseVal.value) + m.e];
+    const [y0, y1] = [m.d * y + m.f, m.d * (y + h.height.baseVal.value + below) + m.f];
+    return { left: Math.min(x0, x1), right: Math.max(x0, x1), top: Math.min(y0, y1), bottom: Math.max(y0, y1) };
+  }
+  function stepRects(it, focus, ctm) {
+    const rects = [];
+    for (const el of new Set(nodesOf(it).map(boxOf))) if (el) rects.push(haloRect(el, ctm));
+    if (overlay) {  // an opened neuron's panel, an opened layer's frame
+      for (const el of overlay.els) rects.push(el.querySelector(".dg-open-bg, .dg-open-frame > rect").getBoundingClientRect());
     }
-    return els.map((e) => e.getBoundingClientRect()).filter((r) => r.width || r.height);
+    const cluster = svg && it.g !== undefined && D.groups[it.g].level === "neuron" &&
+      !focus.classList.contains("dg-open-op") && clusterAt(focus);
+    if (cluster) rects.push(cluster.getBoundingClientRect());
+    return rects;
   }
-  function focusEl() {
-    const it = items[cur], current = nodesOf(it);
+  // The neuron's cluster around a box (graphviz draws clusters apart from their nodes): found by the
+  // boxes' centres in the drawing's own units, which zoom and scrolling leave alone, so measured once.
+  let clusterBoxes = null;
+  function clusterAt(el) {
+    const g = el.querySelector(":scope > .dg-halo")?.getBBox();
+    if (!g) return null;
+    clusterBoxes ??= [...svg.querySelectorAll("g.cluster")].map((cl) => [cl, cl.getBBox()]);
+    const cx = g.x + g.width / 2, cy = g.y + g.height / 2;
+    const hit = clusterBoxes.find(([, b]) => b.x <= cx && cx <= b.x + b.width && b.y <= cy && cy <= b.y + b.height);
+    return hit ? hit[0] : null;
+  }
+  function focusEl(it) {  // the node the step is about: the one computed last, or passing its gradient first
+    const current = nodesOf(it), phase = phaseOf(it);
     if (!current.length) return null;
-    return boxOf(current[phaseOf(it) === "start" || phaseOf(it) === "forward" ? current.length - 1 : 0]);
+    return boxOf(current[phase === "start" || phase === "forward" ? current.length - 1 : 0]);
   }
-  function showStep() {
-    const f = focusEl();
-    if (!f) return;
-    const box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = f.getBoundingClientRect();
-    const rs = stepRects();
+  function showStep(it, f) {
+    if (f) scrollTo(it, f);
+    pinTitles();
+  }
+  function scrollTo(it, f) {
+    const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
+    const rs = stepRects(it, f, ctm);
     const u = { left: Math.min(fr.left, ...rs.map((r) => r.left)), right: Math.max(fr.right, ...rs.map((r) => r.right)),
                 top: Math.min(fr.top, ...rs.map((r) => r.top)), bottom: Math.max(fr.bottom, ...rs.map((r) => r.bottom)) };
     const M = 8;  // a margin, so the halo is not cut by the edge
@@ -522,10 +585,13 @@
     const math = document.createElementNS(MATHNS, "math");
     math.setAttribute("display", "block");
     const sum = document.createElementNS(MATHNS, "munder");
-    sum.append(mi("∑", "mo"), mi("k"));
+    sum.append(mi("∑", "mo"), mi(m.weights ? "k" : "u"));
     math.append(mi("δ"), mi("=", "mo"));
     if (m.act) math.append(mi(m.act + "′"), mi("(", "mo"), mi("z"), mi(")", "mo"), mi("·", "mo"));
-    math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
+    // a hidden neuron's δ sums w_k δ_k over the next layer; an output neuron's, ∂u/∂a · ∂L/∂u over the
+    // loss's nodes u that read it (no weight there)
+    if (m.weights) math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
+    else math.append(sum, partial("u", m.act ? "a" : "z"), mi("·", "mo"), partial("L", "u"), mi("=", "mo"));
     if (m.act) math.append(mi(fmt(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
     m.terms.forEach(([w, d], k) => {
       if (k) math.appendChild(mi("+", "mo"));
@@ -688,6 +754,10 @@
     box.appendChild(head);
     const last = hide ? it.first - 1 : it.last;
     const uses = (D.uses[i] || []).filter((u) => u[1] <= last);
+    // the node, its users and the nodes their local derivatives name (∂(w·x)/∂x = w)
+    inspectorNames = [i, ...uses.flatMap((u) => [u[0], ...u[2].split(/[^\w.@]+/).filter((w) => byName.has(w))
+      .map((w) => byName.get(w))])];
+    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     const out = D.nodes[root].name;
     const terms = document.createElement("div");
     terms.className = "dg-terms";
@@ -726,7 +796,8 @@
     if (!canvas) return;
     const box = $("dg-diagram");
     // zoom about the focus node when it is in view (else about the middle), then show the step
-    const v = box.getBoundingClientRect(), f = items.length ? focusEl() : null, r = f && f.getBoundingClientRect();
+    const v = box.getBoundingClientRect(), f = items.length ? focusEl(items[cur]) : null;
+    const r = f && haloRect(f, new Map());
     const about = r && r.left >= v.left && r.right <= v.left + box.clientWidth && r.top >= v.top &&
       r.bottom <= v.top + box.clientHeight ? [r.left + r.width / 2 - v.left, r.top + r.height / 2 - v.top]
       : [box.clientWidth / 2, box.clientHeight / 2];
@@ -741,13 +812,14 @@
     box.scrollLeft = cx * W0 * zoom - about[0];
     box.scrollTop = cy * H0 * zoom - about[1];
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
-    if (items.length) showStep();
+    if (items.length) showStep(items[cur], f);
   }
   function fit() {
     const box = $("dg-diagram");
     setZoom(Math.min(box.clientWidth / W0, box.clientHeight / H0));
   }
   const diagram = $("dg-diagram");
+  diagram.addEventListener("scroll", pinTitles, { passive: true });
   let drag = null, dragged = false;
   diagram.addEventListener("mousedown", (e) => {
     drag = { x: e.clientX, y: e.clientY, left: diagram.scrollLeft, top: diagram.scrollTop };
