@@ -74,13 +74,15 @@ def ratio(reference: float | None, seconds: float) -> str:
 
 
 # The one timing method of every workload (docs/benchmarks.md's header says it): in each round each
-# contender runs a block of calls lasting at least BLOCK_SECONDS of CPU time, the number of calls fixed
-# per contender after its warm-up, so a 50 µs step is timed over hundreds of calls in a row and not
-# once, cold, after another contender's 1.5 s step; a call's time is the block's over its calls; the
-# rounds alternate the contenders and each figure is the median over rounds. CPU time of the process
-# (time.process_time, the cyclic GC's passes included): on a shared machine wall-clock time mostly
-# measures the other processes, and with BLAS limited to one thread CPU time is the step's own.
+# contender runs a block of calls lasting at least BLOCK_SECONDS of CPU time, the number of calls
+# fixed per contender after its warm-up (`warm_up`), so a 50 µs step is timed over hundreds of calls
+# in a row and not once, cold, after another contender's 1.5 s step; a call's time is the block's
+# over its calls; the rounds alternate the contenders and each figure is the median over rounds. CPU
+# time of the process (time.process_time, the cyclic GC's passes included): on a shared machine
+# wall-clock time mostly measures the other processes, and with BLAS limited to one thread CPU time
+# is the step's own.
 BLOCK_SECONDS = {"tiny": 0.002, "quick": 0.02, "full": 0.02}
+WARMUP_CALLS = 8
 clock = time.process_time
 
 
@@ -91,12 +93,25 @@ def _block(step: Callable[[], object], calls: int) -> float:
     return clock() - t0
 
 
+def warm_up(step: Callable[[], object], block: float) -> float:
+    """Untimed calls of ``step`` before it is measured: up to WARMUP_CALLS, stopping once they have
+    taken 10 blocks of CPU time; returns the last call's seconds. More than one, as CPython's
+    specializing interpreter (PEP 659) adapts a function's code only once it has run a few times: a
+    compiled straight-line program (W7) ran its first 5 calls 4× slower than the rest."""
+    spent, calls = 0.0, 0
+    while calls < WARMUP_CALLS and spent < 10 * block:
+        last = _block(step, 1)
+        spent, calls = spent + last, calls + 1
+    return last
+
+
 def calls_per_block(step: Callable[[], object], block: float, warmup: bool = True) -> int:
-    """The number of calls of ``step`` that fill ``block`` seconds of CPU time: after one untimed
-    warm-up call (unless ``warmup`` is False), a call's time is measured over blocks that grow until
-    one lasts ``block`` / 4, then scaled up, with a quarter to spare."""
-    if warmup:
-        step()
+    """The number of calls of ``step`` that fill ``block`` seconds of CPU time, after `warm_up` (none if
+    ``warmup`` is False: then one call per block, for steps of several seconds); if a warm call alone
+    took twice ``block``, one call; else a call's time is measured over blocks that grow until one lasts
+    ``block`` / 4, then scaled up, with a quarter to spare."""
+    if not warmup or warm_up(step, block) >= 2 * block:
+        return 1
     calls, seconds = 1, _block(step, 1)
     while seconds < block / 4:
         calls *= 4
@@ -108,7 +123,7 @@ def time_per_call(contenders: dict[str, Callable[[], object]], rounds: int, bloc
                   warmup: bool = True) -> dict[str, Timing]:
     """Seconds per call of each of ``contenders`` (name -> step), by the method above: ``rounds``
     alternating rounds of a block of at least ``block`` seconds per contender. ``warmup`` False skips
-    the untimed first call (for steps of several seconds, where a call is its own block). The cyclic
+    the untimed first call and makes a call its own block (for steps of several seconds). The cyclic
     GC is left as each step leaves it: each contender runs the way its users run it."""
     calls = {name: calls_per_block(step, block, warmup) for name, step in contenders.items()}
     times: dict[str, list[float]] = {name: [] for name in contenders}
@@ -116,11 +131,6 @@ def time_per_call(contenders: dict[str, Callable[[], object]], rounds: int, bloc
         for name, step in contenders.items():
             times[name].append(_block(step, calls[name]) / calls[name])
     return {name: Timing(t, calls[name]) for name, t in times.items()}
-
-
-def measure(step: Callable[[], object], rounds: int, block: float) -> Timing:
-    """`time_per_call` of one step (a workload with a single contender)."""
-    return time_per_call({"step": step}, rounds, block)["step"]
 
 
 def peak_memory(step: Callable[[], object]) -> int:

@@ -292,14 +292,17 @@ def main() -> None:
         "`playground/bench.py`), which say when.",
         "",
         f"How every workload times: in each round each contender runs a block of calls lasting at least "
-        f"{BLOCK_SECONDS[size] * 1e3:g} ms of CPU time, the number of calls fixed per contender after one "
-        "untimed warm-up call; a call's time is the block's time over its calls; the rounds alternate the "
+        f"{BLOCK_SECONDS[size] * 1e3:g} ms of CPU time, the number of calls fixed per contender after a "
+        "warm-up (up to 8 untimed calls, stopping once they have taken 10 blocks' time: CPython's "
+        "specializing interpreter "
+        "adapts a function's code only once it has run a few times); a call's time is the block's "
+        "time over its calls; the rounds alternate the "
         "contenders, and a figure is the median over rounds, with the (min–max) range where shown. So a "
         "50 µs step is timed over hundreds of calls in a row, not once right after another contender's "
         "1.5 s step. Times are the process's CPU time (`time.process_time`, the cyclic GC's passes "
         "included): wall-clock time on a shared machine mostly measures the other processes. numpy's "
         "BLAS is limited to one thread for the whole run (threadpoolctl), so CPU time is the step's "
-        "own, and PyTorch runs at one thread (W8c shows numpy's own threads beside it). The closed-form "
+        "own, and PyTorch (W4) runs at one thread (W8c shows numpy's own threads beside it). The closed-form "
         "numpy pass (the documents' δ equations, vectorized) is the same contender in W4, W7 and W8.",
         "",
         "Modes: **eager** builds one node per scalar operation, the graph micrograd builds "
