@@ -178,9 +178,13 @@ def readme_block(markdown: str) -> str:
     p0, r0, p1, r1 = ends("W8b")
     h0, s0, h1, s1 = ends("W8c")
     eager, batched = "deltagrad eager, README loop", "deltagrad batched, README loop"
+    # a file written before run_all wrote it in one run says so in its header; the README then says so too
+    one_run = "Written by one `make bench` run" in markdown
+    when = ("one `make bench` run" if one_run
+            else "the separate runs the file dates (not yet one `make bench` run)")
     first, second = [
-        "Measured in one `make bench` run ([docs/benchmarks.md](docs/benchmarks.md), W7), one training "
-        "step of micrograd's moons demo written as users write it (the README's loop above, the cyclic GC "
+        f"Measured in {when} ([docs/benchmarks.md](docs/benchmarks.md), W7), one training step of "
+        "micrograd's moons demo written as users write it (the README's loop above, the cyclic GC "
         "left on as users leave it) takes "
         f"{cell('W7', 'micrograd 0.1.0 (its demo loop)', 2, 'bare')} in micrograd 0.1.0. deltagrad's "
         f"eager README loop is {cell('W7', eager, 3, 'bare')} faster in a bare process and "
@@ -197,7 +201,8 @@ def readme_block(markdown: str) -> str:
         f"from {s0} at {h0} hidden units to {s1} at {h1}"
         + (f" (target ≤ 10×: {'met' if _ratio(s1) <= 10 else 'missed'})." if h1 == "256" else "."),
         "Special shapes, the benchmark's own way of writing the step (W1: GC paused, the L2 term one "
-        f"fused node), in the same run: eager {cell('W1', 'deltagrad eager', 2)} faster than micrograd, "
+        f"fused node), {'in the same run' if one_run else 'from its own run'}: eager "
+        f"{cell('W1', 'deltagrad eager', 2)} faster than micrograd, "
         f"fused neurons {cell('W1', 'deltagrad fused', 2)}, batched "
         f"{cell('W1', 'deltagrad batched (fused)', 2)}, taking "
         f"{cell('W4', 'deltagrad batched (fused)', 3)}× the closed form's time (W4). A node takes "
