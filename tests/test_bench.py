@@ -84,6 +84,7 @@ def test_run_all_writes_the_report(tmp_path):
     written = readme.read_text(encoding="utf-8")
     block = run_all_module().readme_block(text)
     assert block in written
+    assert "Measured in one `make bench` run" in block and "in the same run" in block
     start, end = original.index("<!-- bench: begin"), original.index("<!-- bench: end -->")
     assert written.replace(block, "") == original[:start] + original[end + len("<!-- bench: end -->"):]
     if importlib.util.find_spec("micrograd") is None:
@@ -143,6 +144,8 @@ def test_the_readme_quotes_docs_benchmarks_figures():
     block = run_all_module().readme_block(text)
     assert "n/a" not in block
     assert block in readme
+    one_run = "Written by one `make bench` run" in text   # else the README must not claim one run
+    assert ("Measured in one `make bench` run" in block) == one_run
 
 
 def test_the_readme_block_changes_with_the_figures():
