@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmark scripts: timing, tables, the W1 data and models, peer imports.
+"""Shared pieces of the benchmark scripts: the one timing method, tables, the W1 data, the closed-form
+contender, peer imports.
 
 Every script is runnable alone (``python bench/w1_micrograd_demo.py --tiny``) and exposes
 ``run(size) -> list[Table]`` for `run_all.py`, which writes docs/benchmarks.md.
@@ -8,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as `python bench/x.py` from a checkout without installing
@@ -41,8 +45,9 @@ class Table:
 
 @dataclass
 class Timing:
-    """Wall-clock seconds of repeated runs."""
+    """Seconds per call of one contender: one figure per round (a block's time over its calls)."""
     times: list[float]
+    calls: int = 1
 
     @property
     def median(self) -> float:
@@ -68,17 +73,64 @@ def ratio(reference: float | None, seconds: float) -> str:
     return f"{r:.3g}×" if r < 100 else f"{r:,.0f}×"
 
 
-def measure(step: Callable[[], object], repeats: int, warmup: int = 1) -> Timing:
-    """Time ``step`` ``repeats`` times after ``warmup`` untimed runs; the cyclic GC is left as the
-    step leaves it (each contender runs the way its users run it)."""
-    for _ in range(warmup):
+# The one timing method of every workload (docs/benchmarks.md's header says it): in each round each
+# contender runs a block of calls lasting at least BLOCK_SECONDS of CPU time, the number of calls
+# fixed per contender after its warm-up (`warm_up`), so a 50 µs step is timed over hundreds of calls
+# in a row and not once, cold, after another contender's 1.5 s step; a call's time is the block's
+# over its calls; the rounds alternate the contenders and each figure is the median over rounds. CPU
+# time of the process (time.process_time, the cyclic GC's passes included): on a shared machine
+# wall-clock time mostly measures the other processes, and with BLAS limited to one thread CPU time
+# is the step's own.
+BLOCK_SECONDS = {"tiny": 0.002, "quick": 0.02, "full": 0.02}
+WARMUP_CALLS = 8
+clock = time.process_time
+
+
+def _block(step: Callable[[], object], calls: int) -> float:
+    t0 = clock()
+    for _ in range(calls):
         step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return Timing(times)
+    return clock() - t0
+
+
+def warm_up(step: Callable[[], object], block: float) -> float:
+    """Untimed calls of ``step`` before it is measured: up to WARMUP_CALLS, stopping once they have
+    taken 10 blocks of CPU time; returns the last call's seconds. More than one, as CPython's
+    specializing interpreter (PEP 659) adapts a function's code only once it has run a few times: a
+    compiled straight-line program (W7) ran its first 5 calls 4× slower than the rest."""
+    spent, calls = 0.0, 0
+    while calls < WARMUP_CALLS and spent < 10 * block:
+        last = _block(step, 1)
+        spent, calls = spent + last, calls + 1
+    return last
+
+
+def calls_per_block(step: Callable[[], object], block: float, warmup: bool = True) -> int:
+    """The number of calls of ``step`` that fill ``block`` seconds of CPU time, after `warm_up` (none if
+    ``warmup`` is False: then one call per block, for steps of several seconds); if a warm call alone
+    took twice ``block``, one call; else a call's time is measured over blocks that grow until one lasts
+    ``block`` / 4, then scaled up, with a quarter to spare."""
+    if not warmup or warm_up(step, block) >= 2 * block:
+        return 1
+    calls, seconds = 1, _block(step, 1)
+    while seconds < block / 4:
+        calls *= 4
+        seconds = _block(step, calls)
+    return max(1, math.ceil(1.25 * block * calls / seconds)) if seconds < block else 1
+
+
+def time_per_call(contenders: dict[str, Callable[[], object]], rounds: int, block: float,
+                  warmup: bool = True) -> dict[str, Timing]:
+    """Seconds per call of each of ``contenders`` (name -> step), by the method above: ``rounds``
+    alternating rounds of a block of at least ``block`` seconds per contender. ``warmup`` False skips
+    the untimed first call and makes a call its own block (for steps of several seconds). The cyclic
+    GC is left as each step leaves it: each contender runs the way its users run it."""
+    calls = {name: calls_per_block(step, block, warmup) for name, step in contenders.items()}
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, step in contenders.items():
+            times[name].append(_block(step, calls[name]) / calls[name])
+    return {name: Timing(t, calls[name]) for name, t in times.items()}
 
 
 def peak_memory(step: Callable[[], object]) -> int:
@@ -126,6 +178,66 @@ def moons(n: int):
     return X, 2.0 * y - 1.0
 
 
+
+# W1's loss and optimizer: hinge + ALPHA Σ p² (micrograd's demo's 1e-4 L2), SGD at learning rate LR.
+ALPHA, LR = 1e-4, 0.05
+
+
+def initial_weights(sizes=(2, 16, 16, 1)) -> list[tuple[np.ndarray, np.ndarray]]:
+    """deltagrad's MLP(2, [16, 16, 1], rng=1) weights as (W of shape (n_in, n_out), b) per layer, so
+    every anchor starts from the same point."""
+    from nn.layers import MLP
+    model = MLP(sizes[0], list(sizes[1:]), rng=1)
+    return [(np.array([[n.w[k].data for n in layer.neurons] for k in range(layer.nin)]),
+             np.array([n.b.data for n in layer.neurons])) for layer in model.layers]
+
+
+def closed_form_step(X: np.ndarray, y: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]],
+                     lr: float = LR) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+    """One step of the closed-form pass; returns the loss and the gradients (the update is in place).
+
+        Z_l = A_{l-1} W_l + b_l,  A_l = relu(Z_l) (identity for the last layer),  s = Z_L
+        loss = (1/N) Σ_i max(0, 1 − y_i s_i) + α Σ W² + α Σ b²
+        δ_L = −y [1 − y s > 0] / N;  δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ [Z_l > 0]
+        ∂loss/∂W_l = A_{l-1}ᵀ δ_l + 2α W_l;  ∂loss/∂b_l = Σ_i δ_l + 2α b_l
+    """
+    acts, zs = [X], []
+    for i, (W, b) in enumerate(layers):
+        z = acts[-1] @ W + b
+        zs.append(z)
+        acts.append(np.maximum(z, 0.0) if i < len(layers) - 1 else z)
+    s = acts[-1][:, 0]
+    margin = 1.0 - y * s
+    loss = np.maximum(margin, 0.0).mean() + ALPHA * sum((W * W).sum() + (b * b).sum() for W, b in layers)
+    delta = (-y * (margin > 0) / len(y))[:, None]
+    grads = []
+    for i in range(len(layers) - 1, -1, -1):
+        W, b = layers[i]
+        grads.append((acts[i].T @ delta + 2 * ALPHA * W, delta.sum(axis=0) + 2 * ALPHA * b))
+        if i:
+            delta = (delta @ W.T) * (zs[i - 1] > 0)
+    grads.reverse()
+    for (W, b), (dW, db) in zip(layers, grads, strict=True):
+        W -= lr * dW
+        b -= lr * db
+    return float(loss), grads
+
+
+def closed_form(points: int, hidden: int = 16) -> Callable[[], object]:
+    """The closed-form contender of every workload: `closed_form_step` on ``points`` moons points,
+    MLP(2, [hidden, hidden, 1]) from deltagrad's rng=1 weights, updated in place at each call."""
+    X, y = moons(points)
+    layers = initial_weights((2, hidden, hidden, 1))
+    return lambda: closed_form_step(X, y, layers, lr=LR)
+
+
+def limit_blas_threads() -> None:
+    """numpy's BLAS at one thread for the rest of the process (threadpoolctl): on a busy machine its
+    threads spin for cores they share and small products take dozens of times longer (W8c)."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+
+
 def cli(run: Callable[[str], list[Table]], doc: str) -> None:
     """``--tiny`` (seconds, for tests), ``--quick`` (a smaller run), default the full workload."""
     parser = argparse.ArgumentParser(description=doc)
@@ -134,5 +246,6 @@ def cli(run: Callable[[str], list[Table]], doc: str) -> None:
     group.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats")
     args = parser.parse_args()
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    limit_blas_threads()
     for table in run(size):
         print(table.markdown())

@@ -10,10 +10,21 @@ from __future__ import annotations
 import gc
 import random
 
-from _common import Table, cli, fmt_bytes, import_micrograd, measure, moons, peak_memory, ratio
+from _common import (
+    ALPHA,
+    BLOCK_SECONDS,
+    LR,
+    Table,
+    cli,
+    fmt_bytes,
+    import_micrograd,
+    moons,
+    peak_memory,
+    ratio,
+    time_per_call,
+)
 
-ALPHA, LR = 1e-4, 0.05
-SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 20)}   # (points, timed steps)
+SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 15)}   # (points, rounds)
 
 
 def micrograd_step(n: int):
@@ -106,31 +117,29 @@ def count_nodes(loss) -> int:
 
 
 def run(size: str) -> list[Table]:
-    n, repeats = SIZES[size]
-    contenders = []
+    n, rounds = SIZES[size]
+    contenders = {}
     if import_micrograd() is not None:
-        contenders.append(("micrograd 0.1.0", micrograd_step(n)))
-    contenders += [
-        ("deltagrad eager, cyclic GC on", deltagrad_step(n, "eager", pause_gc=False)),
-        ("deltagrad eager", deltagrad_step(n, "eager")),
-        ("deltagrad fused", deltagrad_step(n, "fused")),
-        ("deltagrad batched, unfused", deltagrad_step(n, "batched-unfused")),
-        ("deltagrad batched (fused)", deltagrad_step(n, "batched")),
-    ]
+        contenders["micrograd 0.1.0"] = micrograd_step(n)
+    contenders |= {
+        "deltagrad eager, cyclic GC on": deltagrad_step(n, "eager", pause_gc=False),
+        "deltagrad eager": deltagrad_step(n, "eager"),
+        "deltagrad fused": deltagrad_step(n, "fused"),
+        "deltagrad batched, unfused": deltagrad_step(n, "batched-unfused"),
+        "deltagrad batched (fused)": deltagrad_step(n, "batched"),
+    }
+    timings = time_per_call(contenders, rounds, BLOCK_SECONDS[size])
     table = Table(f"W1: micrograd's demo, one training step, the benchmark's own shape ({n} points, "
-                  f"median of {repeats} steps; W7 has the step as users write it)",
+                  f"median of {rounds} rounds; W7 has the step as users write it)",
                   ["contender", "time per step (median, range)", "vs micrograd", "nodes per step",
                    "peak memory of a step"])
-    reference = None
-    for name, step in contenders:
-        timing = measure(step, repeats)
-        if name.startswith("micrograd"):
-            reference = timing.median
+    reference = timings["micrograd 0.1.0"].median if "micrograd 0.1.0" in timings else None
+    for name, step in contenders.items():
         gc.collect()
         nodes = count_nodes(step())
         memory = peak_memory(step)
-        table.rows.append([name, timing.cell(), ratio(reference, timing.median), f"{nodes:,}",
-                           fmt_bytes(memory)])
+        table.rows.append([name, timings[name].cell(), ratio(reference, timings[name].median),
+                           f"{nodes:,}", fmt_bytes(memory)])
     if reference is None:
         table.notes.append("micrograd is not installed (pip install micrograd==0.1.0): no ratios")
     table.notes += [

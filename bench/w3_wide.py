@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gc
 import random
-import time
 import tracemalloc
 
-from _common import Table, cli, fmt_bytes, fmt_time, import_micrograd, ratio
+from _common import BLOCK_SECONDS, Table, cli, fmt_bytes, import_micrograd, ratio, time_per_call
 
-SIZES = {"tiny": (2_000, 2), "quick": (100_000, 3), "full": (100_000, 5)}   # n, repeats
+SIZES = {"tiny": (2_000, 2), "quick": (100_000, 3), "full": (100_000, 5)}   # n, rounds
 
 
 def tree_sum(terms: list):
@@ -62,33 +61,27 @@ def _backward(root):
 
 
 def run(size: str) -> list[Table]:
-    n, repeats = SIZES[size]
-    table = Table(f"W3: wide, Σ a_i b_i over n = {n:,} products, then backward",
+    n, rounds = SIZES[size]
+    table = Table(f"W3: wide, Σ a_i b_i over n = {n:,} products, then backward (median of {rounds} rounds)",
                   ["contender", "build + backward (median, range)", "vs micrograd", "op nodes",
                    "graph + gradients", "bytes per op node"])
+    contenders = builders(n)
+    leaves = {name: make_leaves() for name, make_leaves, _, _ in contenders}
+    timings = time_per_call({name: (lambda work=work, name=name: work(leaves[name]))
+                             for name, _, work, _ in contenders}, rounds, BLOCK_SECONDS[size])
     reference = None
-    for name, make_leaves, work, op_nodes in builders(n):
-        leaves = make_leaves()
-        times = []
-        for _ in range(repeats):
-            gc.collect()
-            t0 = time.perf_counter()
-            root = work(leaves)
-            times.append(time.perf_counter() - t0)
-            del root
-        times.sort()
-        median = times[len(times) // 2]
+    for name, _, work, op_nodes in contenders:
+        median = timings[name].median
         reference = median if name.startswith("micrograd") else reference
         gc.collect()
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
-        root = work(leaves)
+        root = work(leaves[name])
         held = tracemalloc.get_traced_memory()[0] - base
         tracemalloc.stop()
         del root
-        table.rows.append([name, f"{fmt_time(median)} ({fmt_time(times[0])}–{fmt_time(times[-1])})",
-                           ratio(reference, median), f"{op_nodes:,}", fmt_bytes(held),
-                           f"{held / op_nodes:,.0f}" if op_nodes > 2 else "n/a"])
+        table.rows.append([name, timings[name].cell(), ratio(reference, median), f"{op_nodes:,}",
+                           fmt_bytes(held), f"{held / op_nodes:,.0f}" if op_nodes > 2 else "n/a"])
     table.notes += ["Bytes per op node: memory still held after backward (nodes, their numbers and "
                     "gradients, and the leaves' gradients) over the number of op nodes.",
                     "micrograd nodes carry a closure and a set of parents each; deltagrad's carry two "

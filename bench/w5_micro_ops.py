@@ -4,72 +4,53 @@ and per node of backward (a chain of additions, so every node is the same work).
 
 from __future__ import annotations
 
-import gc
-import statistics
-import time
+from _common import BLOCK_SECONDS, Table, cli, import_micrograd, ratio, time_per_call
 
-from _common import Table, cli, import_micrograd, ratio
-
-SIZES = {"tiny": (2_000, 3), "quick": (200_000, 5), "full": (200_000, 9)}   # ops per timing, repeats
+SIZES = {"tiny": 3, "quick": 5, "full": 9}   # rounds
 
 
-def per_op(make, n: int, repeats: int) -> float:
-    """Median seconds per call of ``make()`` over ``repeats`` loops of ``n`` calls (results dropped
-    at once, so refcounting frees them as they go)."""
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            make()
-        times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
+def chain_backward(Value, n: int):
+    """``backward`` of a chain of ``n`` additions over 64 leaves, built once (each call walks it again:
+    interior gradients restart, the leaves' accumulate)."""
+    leaves = [Value(0.5) for _ in range(64)]
+    x = leaves[0]
+    for i in range(n):
+        x = x + leaves[i % 64]
+    return x.backward
 
 
-def backward_per_node(Value, n: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        leaves = [Value(0.5) for _ in range(64)]
-        x = leaves[0]
-        for i in range(n):
-            x = x + leaves[i % 64]
-        gc.collect()
-        t0 = time.perf_counter()
-        x.backward()
-        times.append((time.perf_counter() - t0) / n)
-        del x
-    return statistics.median(times)
-
-
-def measure_engine(Value, tanh_name: str, n: int, repeats: int, chain_n: int) -> dict[str, float]:
+def operations(Value, tanh_name: str, chain_n: int) -> dict[str, tuple]:
+    """Each operation's step and the number of operations one call makes."""
     a, b = Value(0.3), Value(-1.2)
-    unary = getattr(a, tanh_name)
-    return {"a + b": per_op(lambda: a + b, n, repeats), "a * b": per_op(lambda: a * b, n, repeats),
-            "tanh": per_op(unary, n, repeats),
-            "backward, per node": backward_per_node(Value, chain_n, repeats)}
+    return {"a + b": (lambda: a + b, 1), "a * b": (lambda: a * b, 1), "tanh": (getattr(a, tanh_name), 1),
+            "backward, per node": (chain_backward(Value, chain_n), chain_n)}
 
 
 def run(size: str) -> list[Table]:
-    n, repeats = SIZES[size]
+    rounds = SIZES[size]
     from autodiff import Value
-    ours = measure_engine(Value, "tanh", n, repeats, 300)
     micrograd = import_micrograd()
-    # micrograd's backward is recursive: its chain must stay below the recursion limit
-    theirs = (measure_engine(micrograd.engine.Value, "relu", n, repeats, 300)
-              if micrograd is not None else None)
     long_n = 1_000 if size == "tiny" else 100_000
-    ours_long = backward_per_node(Value, long_n, repeats)
-    table = Table("W5: micro-ops (ns per operation, median)",
+    # micrograd's backward is recursive: its chain must stay below the recursion limit
+    engines = {"deltagrad": operations(Value, "tanh", 300)}
+    if micrograd is not None:
+        engines["micrograd"] = operations(micrograd.engine.Value, "relu", 300)
+    engines["deltagrad"]["long chain"] = (chain_backward(Value, long_n), long_n)
+    steps = {(engine, op): step for engine, ops in engines.items() for op, (step, _) in ops.items()}
+    timings = time_per_call(steps, rounds, BLOCK_SECONDS[size])
+    per_op = {key: timings[key].median / engines[key[0]][key[1]][1] for key in steps}
+    table = Table(f"W5: micro-ops (ns per operation, median of {rounds} rounds)",
                   ["operation", "micrograd 0.1.0", "deltagrad", "vs micrograd"])
-    for op, seconds in ours.items():
-        ref = theirs[op] if theirs else None
-        table.rows.append([op, f"{ref * 1e9:.0f}" if ref else "n/a", f"{seconds * 1e9:.0f}",
-                           ratio(ref, seconds)])
+    for op in ("a + b", "a * b", "tanh", "backward, per node"):
+        ref = per_op.get(("micrograd", op))
+        table.rows.append([op, f"{ref * 1e9:.0f}" if ref else "n/a", f"{per_op['deltagrad', op] * 1e9:.0f}",
+                           ratio(ref, per_op["deltagrad", op])])
     table.rows.append([f"backward, per node, chain of {long_n:,}",
-                       "RecursionError", f"{ours_long * 1e9:.0f}", "n/a"])
+                       "RecursionError", f"{per_op['deltagrad', 'long chain'] * 1e9:.0f}", "n/a"])
     table.notes += ["micrograd 0.1.0 has no tanh: its column uses relu.",
                     "Backward per node on a 300-node chain of additions (micrograd's recursion limit "
-                    "allows no longer), then on a long chain for deltagrad alone; the cyclic GC is on."]
+                    "allows no longer), then on a long chain for deltagrad alone; the cyclic GC is on. "
+                    "An operation's time includes the call of the lambda that makes it, in both engines."]
     return [table]
 
 

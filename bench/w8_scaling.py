@@ -2,20 +2,20 @@
 against the closed-form numpy pass from 100 to 100,000 points and from 16 to 256 hidden units, each
 as a ratio measured in the same run.
 
-Times are CPU time (`time.process_time`) of alternating rounds, the cyclic GC on as users leave it.
-BLAS is limited to one thread (threadpoolctl) for every row but the one that shows why: on a busy
+Timed by the method of every workload (bench/_common.py), the cyclic GC on as users leave it. BLAS
+is limited to one thread (threadpoolctl) for every figure but the one that shows why: on a busy
 machine numpy's BLAS threads, each spinning for a core it has to share, make small matrix products
 dozens of times slower (W8c).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
-from _common import Table, cli, fmt_time, moons
+from _common import ALPHA, BLOCK_SECONDS, LR, Table, cli, closed_form, fmt_time, moons, time_per_call
 
-ALPHA, LR = 1e-4, 0.05
 # (nodes for W8a, points for W8b, hidden widths for W8c, rounds, rounds at the largest sizes)
 SIZES = {"tiny": ([1_000, 3_000], [20, 60], [4, 8], 2, 1),
          "quick": ([1_000, 10_000, 100_000], [100, 1_000, 10_000], [16, 64], 3, 1),
@@ -23,18 +23,9 @@ SIZES = {"tiny": ([1_000, 3_000], [20, 60], [4, 8], 2, 1),
                   [16, 32, 64, 128, 256], 5, 2)}
 
 
-def _median_cpu(contenders: dict, rounds: int) -> dict[str, float]:
-    """Median CPU seconds of each contender's step after one untimed run, the contenders alternating
-    round by round."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for step in contenders.values():
-        step()  # warm up
-    for _ in range(rounds):
-        for name, step in contenders.items():
-            t0 = time.process_time()
-            step()
-            times[name].append(time.process_time() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+def _median_cpu(contenders: dict, rounds: int, size: str) -> dict[str, float]:
+    """Median CPU seconds per call of each contender (`time_per_call`)."""
+    return {name: t.median for name, t in time_per_call(contenders, rounds, BLOCK_SECONDS[size]).items()}
 
 
 def chain_step(nodes: int):
@@ -101,13 +92,6 @@ def batched_step(points: int, hidden: int):
     return step
 
 
-def closed_step(points: int, hidden: int):
-    from w4_anchors import closed_form_step, initial_weights
-    X, y = moons(points)
-    layers = initial_weights((2, hidden, hidden, 1))
-    return lambda: closed_form_step(X, y, layers, lr=LR)
-
-
 def per_node(size: str) -> Table:
     node_counts, _, _, rounds, few = SIZES[size]
     base = next((i for i, n in enumerate(node_counts) if n >= 10_000), 0)
@@ -120,7 +104,7 @@ def per_node(size: str) -> Table:
         cells, costs = [], []
         for n in node_counts:
             step, nodes = make(n)
-            t = _median_cpu({"step": step}, rounds if n < 1_000_000 else few)["step"]
+            t = _median_cpu({"step": step}, rounds if n < 1_000_000 else few, size)["step"]
             costs.append(t / nodes)
             cells.append(f"{fmt_time(t / nodes)} ({fmt_time(t)}, {nodes:,} nodes)")
         table.rows.append([name, *cells, f"{costs[-1] / costs[base]:.2f}×",
@@ -148,8 +132,8 @@ def batched_points(size: str) -> Table:
                   ["points", "closed form", "deltagrad batched", "× the closed-form time"])
     with threadpool_limits(1):
         for n in point_counts:
-            med = _median_cpu({"closed": closed_step(n, 16), "ours": batched_step(n, 16)},
-                              rounds if n < 100_000 else few)
+            med = _median_cpu({"closed": closed_form(n, 16), "ours": batched_step(n, 16)},
+                              rounds if n < 100_000 else few, size)
             table.rows.append([f"{n:,}", fmt_time(med["closed"]), fmt_time(med["ours"]),
                                f"{med['ours'] / med['closed']:,.2f}×"])
     table.notes.append("What is left over the closed form is fixed Python work per node and per "
@@ -167,15 +151,17 @@ def batched_width(size: str) -> Table:
                    "× the closed-form time"])
     with threadpool_limits(1):
         for h in widths:
-            med = _median_cpu({"closed": closed_step(100, h), "ours": batched_step(100, h)},
-                              rounds if h < 256 else few)
+            med = _median_cpu({"closed": closed_form(100, h), "ours": batched_step(100, h)},
+                              rounds if h < 256 else few, size)
             table.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(med["closed"]),
                                fmt_time(med["ours"]), f"{med['ours'] / med['closed']:,.2f}×"])
     # Why BLAS is limited: the same closed-form step with numpy's own thread count, in the same run.
     points = 10_000 if size != "tiny" else 60
-    limited = _limited_closed(points, rounds)
-    threaded = _median_cpu({"closed": closed_step(points, 16)}, rounds)["closed"]
-    wall = _wall(closed_step(points, 16), rounds)
+    with threadpool_limits(1):
+        limited = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
+    with threadpool_limits(os.cpu_count()):
+        threaded = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
+        wall = _wall(closed_form(points, 16), rounds)
     table.notes += [
         "BLAS at one thread (threadpoolctl) in every row. Why: the closed-form step at "
         f"{points:,} points takes {fmt_time(limited)} of CPU with one BLAS thread, and "
@@ -186,12 +172,6 @@ def batched_width(size: str) -> Table:
         "`from threadpoolctl import threadpool_limits; threadpool_limits(1)`.",
     ]
     return table
-
-
-def _limited_closed(points: int, rounds: int) -> float:
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):
-        return _median_cpu({"closed": closed_step(points, 16)}, rounds)["closed"]
 
 
 def _wall(step, rounds: int) -> float:
