@@ -94,9 +94,18 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
                 leaf(b)
             emit(node)
             break
-    # Whether a batch: checked on the leaves only, few, and enough (an array enters only through one).
-    data = [x.data for x in leaves]
-    return order, leaves, set(map(type, data)) != {float} and any(map(is_array, data))
+    return order, leaves, _holds_array(leaves)
+
+
+def _holds_array(leaves: list) -> bool:
+    """Whether a leaf holds an array (an array enters a graph only through one), decided at the first
+    that does: a batch's inputs come early in the order (W1: the second leaf), a one-number graph
+    reads each leaf once."""
+    for leaf in leaves:
+        d = leaf.data
+        if d.__class__ is not float and is_array(d):
+            return True
+    return False
 
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:

@@ -7,34 +7,31 @@ numpy call, and the fused neurons of a layer passing their gradients on in two m
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from autodiff.graph import NARY, RULE_ERRORS, rule_error
-from autodiff.primitives import NEURON, RELU, SUM_SQUARES, blas_threads, is_array, like, stacked
+from autodiff.primitives import NEURON, RELU, SUM_SQUARES, all_finite, blas_threads, is_array, like, stacked
 
 __all__ = ["backward"]
 
-_GRAD = attrgetter("_grad")
+_NONE_OR_FLOAT = {type(None), float}
 
 
-def backward(order: list, held: bool = False) -> bool:
+def backward(order: list, leaves: list | None = None, held: list | None = None) -> bool:
     """Set every node's ``_grad`` to d root / d node (summed over the examples for a node holding one
-    number), ``order`` being the root's topological order. Returns whether every gradient is finite
-    (False may be a false alarm, a check sum that overflowed: look closer then).
+    number), ``order`` being the root's topological order and ``leaves`` its leaves (in that order, as
+    `autodiff.graph.walk_leaves` gives them; found here when None). Returns whether every gradient is
+    finite (False may be a false alarm, a check sum that overflowed: look closer then).
 
-    With ``held``, a leaf that held a gradient ends with it added to this pass's (leaves accumulate,
-    as `Value.backward` documents): the same sums, without a pass of their own over every node.
+    With ``held`` (what each of ``leaves`` held before), a leaf ends with what it held added to this
+    pass's (leaves accumulate, as `Value.backward` documents): the same sums, without a pass of their
+    own over every node.
     """
     import numpy as np
     ndarray = np.ndarray
-    kept = []         # (leaf, what it held): only those that held something else than 0 need it added
-    leaves: list = []         # the leaves holding one number (parameters), for the check at the end
-    batch_leaves: list = []
+    kept = ()         # (leaf, what it held): only those that held something else than 0 need it added
+    if held is not None and not _nothing(held):
+        kept = [(leaf, g) for leaf, g in zip(leaves, held, strict=True)
+                if g is not None and (g.__class__ is not float or g)]
     for node in order:
-        if node._op is None:
-            (leaves if node.data.__class__ is float else batch_leaves).append(node)
-            if held and (g := node._grad) is not None and (g.__class__ is not float or g):
-                kept.append((node, g))
         node._grad = 0.0
     root = order[-1]
     root._grad = like(1.0, root.data)                 # d root / d root = 1 for each example
@@ -85,22 +82,26 @@ def backward(order: list, held: bool = False) -> bool:
         raise rule_error(e, node, order) from None
     for leaf, g in kept:
         leaf._grad = g + leaf._grad
-    check = sum(map(_GRAD, leaves), check)          # in C; not a float: a gradient set by hand
-    if check.__class__ is not float or check - check:
-        return False
-    for g in map(_GRAD, batch_leaves):
-        if g.__class__ is float:
-            check += g
-        else:
-            arrays.append(g)
+    if leaves is None:
+        leaves = [node for node in order if node._op is None]
+    grads = [leaf._grad for leaf in leaves]
+    floats = [g for g in grads if g.__class__ is float]
+    check = sum(floats, check)
     if check - check:
         return False
+    if len(floats) < len(grads):   # a batch's inputs, or a gradient set by hand as an array
+        arrays += [g for g in grads if g.__class__ is not float]
     if not arrays:
         return True
     try:
-        return bool(np.isfinite(np.concatenate(arrays, axis=None)).all())
+        return all_finite(np.concatenate(arrays, axis=None))
     except ValueError:  # a numpy scalar among them (a gradient set by hand): hstack takes it
-        return bool(np.isfinite(np.hstack(arrays)).all())
+        return all_finite(np.hstack(arrays))
+
+
+def _nothing(held: list) -> bool:
+    """Whether every entry of ``held`` is None or 0.0 (a training step after ``zero_grad``), in C."""
+    return set(map(type, held)) <= _NONE_OR_FLOAT and not any(held)
 
 
 def _accumulate(p, t) -> None:
