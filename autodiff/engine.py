@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import compress, repeat
-from operator import is_, is_not, not_
+from operator import is_, not_
 from typing import Any
 
 from autodiff import eager, vectorized
@@ -250,16 +250,16 @@ class Value:
         # List comprehensions, not map(attrgetter): CPython 3.11+ reads a slot in one specialised
         # instruction, where attrgetter looks it up on the type each time (3x slower, measured).
         before = [node._grad for node in order]
-        held = [node._grad for node in leaves]
         try:
             with no_cycle_gc():  # the graph has no cycles: refcounting frees it, GC scans are pure cost
                 if batched:
-                    _backward_batched(order, before, leaves, held)
+                    _backward_batched(order, before, leaves)
                 else:
+                    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None]
                     eager.backward(order)
                     if not _all_finite([node._grad for node in order]):
                         _check_gradients(order)
-                    _add_held(leaves, held, order)
+                    _add_held(held, order)
         except BaseException:
             for node, g in zip(order, before, strict=True):
                 node._grad = g
@@ -274,12 +274,15 @@ class Value:
 _new = Value.__new__
 
 
-def _backward_batched(order: list[Value], before: list, leaves: list[Value], held: list) -> None:
+def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> None:
     """The batched pass (`autodiff.vectorized`): the executor adds what the leaves held and checks that
     every gradient is finite as it goes, so a training step pays no pass of its own for either (issue
     12). If one is not (or a check sum overflowed), the pass runs again, the gradients are checked
     before and after the held ones are added, and the checks name the node."""
     import numpy as np
+    # Only a leaf that held something else than 0 needs it added (the leaves are a step's parameters,
+    # nearly all zeroed by zero_grad, and its inputs, None).
+    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
     with np.errstate(all="ignore"):  # what overflows is refused below, in words
         if vectorized.backward(order, leaves, held):
             return
@@ -288,19 +291,16 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value], hel
         vectorized.backward(order)
         if not _all_finite([node._grad for node in order]):
             _check_gradients(order)
-        _add_held(leaves, held, order)
+        _add_held(held, order)
 
 
-def _add_held(leaves: list[Value], held: list, order: list[Value]) -> None:
-    """Leaves accumulate: each adds what it held before this pass (``held``, in ``leaves``' order).
-    Stored at once; if a sum is not finite, `Value.backward` puts every gradient back. (The leaves that
-    held one are picked in C.)"""
-    picked = list(map(is_not, held, repeat(None)))
-    leaves = list(compress(leaves, picked))
-    for node, g in zip(leaves, compress(held, picked), strict=True):
+def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:
+    """Leaves accumulate: each leaf of ``held`` adds what it held before this pass. Stored at once; if
+    a sum is not finite, `Value.backward` puts every gradient back."""
+    for node, g in held:
         node._grad = g + node._grad
-    if leaves and not _all_finite([node._grad for node in leaves]):
-        _check_accumulated([(node, node._grad) for node in leaves], order)
+    if held and not _all_finite([node._grad for node, _ in held]):
+        _check_accumulated([(node, node._grad) for node, _ in held], order)
 
 
 def _finite(x) -> bool:
