@@ -70,7 +70,15 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
             if b is NARY:
                 push(node)
                 push(_EMIT)
-                stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet
+                parents = unseen(a)  # in C, lazily: the parents not seen yet (duplicates drop as marked)
+                for p in parents:   # the leading leaves at once (a layer's weights): they come next anyway
+                    if p._a is not None:  # p's subgraph next, then the rest in order, then the node
+                        stack.extend(reversed(list(parents)))
+                        push(p)
+                        break
+                    mark(p)
+                    emit(p)
+                    leaf(p)
                 break
             if a not in seen:
                 if a._a is not None:  # a's subgraph first, then b's, then the node
