@@ -594,7 +594,9 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         out._a = a
         out._b = b
     else:
-        args = (a, b, *more)
+        # A plain last operand (a neuron's bias, 0.0) is wrapped first, not found by the error the
+        # forward meets at its end, which would run the forward twice.
+        args = (a, b, *more) if more[-1].__class__ is Value else (a, b, *more[:-1], Value(more[-1]))
         try:
             out.data = _nary_forward(prim, args)
         except AttributeError:  # a plain number among the operands (it has no .data): wrap, retry
