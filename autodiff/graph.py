@@ -102,18 +102,14 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
                 leaf(b)
             emit(node)
             break
-    return order, leaves, _holds_array(leaves)
-
-
-def _holds_array(leaves: list) -> bool:
-    """Whether a leaf holds an array (an array enters a graph only through one), decided at the first
-    that does: a batch's inputs come early in the order (W1: the second leaf), a one-number graph
-    reads each leaf once."""
-    for leaf in leaves:
-        d = leaf.data
+    # Whether a batch: a leaf holds an array (an array enters a graph only through one), decided at the
+    # first that does (a batch's inputs come early: W1's is the second leaf); a one-number graph reads
+    # each leaf once.
+    for x in leaves:
+        d = x.data
         if d.__class__ is not float and is_array(d):
-            return True
-    return False
+            return order, leaves, True
+    return order, leaves, False
 
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:
