@@ -12,6 +12,7 @@ from autodiff.primitives import NEURON, RELU, SUM_SQUARES, all_finite, blas_thre
 
 __all__ = ["backward"]
 
+
 def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
     """Set every node's ``_grad`` to d root / d node (summed over the examples for a node holding one
     number), ``order`` being the root's topological order and ``leaves`` its leaves (in that order, as
@@ -88,9 +89,9 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
     if not arrays:
         return True
     try:
-        return all_finite(np.concatenate(arrays, axis=None))
+        return bool(all_finite(np.concatenate(arrays, axis=None)))
     except ValueError:  # a numpy scalar among them (a gradient set by hand): hstack takes it
-        return all_finite(np.hstack(arrays))
+        return bool(all_finite(np.hstack(arrays)))
 
 
 def _accumulate(p, t) -> None:
