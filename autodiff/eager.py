@@ -37,7 +37,8 @@ def backward(order: list) -> None:
                     if a.data > 0:
                         a._grad += g
                 else:
-                    a._grad += op.vjp(g, node.data, a.data)[0]
+                    (t,) = op.vjp(g, node.data, a.data)   # unpacked: a rule giving 2 terms is refused
+                    a._grad += t
             elif b is NARY:
                 if op is NEURON:                      # the neuron's rule: g·x_k, g·w_k, g
                     n = len(a) >> 1

@@ -70,7 +70,15 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
             if b is NARY:
                 push(node)
                 push(_EMIT)
-                stack.extend(unseen(reversed(a)))  # in C: the parents not seen yet
+                parents = unseen(a)  # in C, lazily: the parents not seen yet (duplicates drop as marked)
+                for p in parents:   # the leading leaves at once (a layer's weights): they come next anyway
+                    if p._a is not None:  # p's subgraph next, then the rest in order, then the node
+                        stack.extend(reversed(list(parents)))
+                        push(p)
+                        break
+                    mark(p)
+                    emit(p)
+                    leaf(p)
                 break
             if a not in seen:
                 if a._a is not None:  # a's subgraph first, then b's, then the node
@@ -94,15 +102,17 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
                 leaf(b)
             emit(node)
             break
-    # Whether a batch: checked on the leaves only, few, and enough (an array enters only through one).
-    data = [x.data for x in leaves]
-    kinds = set(map(type, data))
-    if kinds == {float}:
-        return order, leaves, False
-    batched = any(map(is_array, data))
-    if not batched or len(kinds) > 2 or float not in kinds and len(kinds) > 1:
-        as_float_data(leaves, "backward")  # a .data set by hand to a numpy scalar, an int, ...: a float
-    return order, leaves, batched
+    # Whether a batch: a leaf holds an array (an array enters a graph only through one), decided at the
+    # first that does (a batch's inputs come early: W1's is the second leaf); a one-number graph reads
+    # each leaf once. A .data set by hand to a numpy scalar, an int, ... is made a float first.
+    for x in leaves:
+        d = x.data
+        if d.__class__ is not float:
+            if is_array(d):
+                return order, leaves, True
+            as_float_data(leaves, "backward")
+            return order, leaves, any(is_array(x.data) for x in leaves)
+    return order, leaves, False
 
 
 def rule_error(error: Exception, node: Any, order: list) -> Exception:

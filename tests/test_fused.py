@@ -83,3 +83,18 @@ def test_mlp_fused_matches_unfused_and_keeps_the_naming_contract():
     assert trace.z[0][2].parents[:3] == tuple(fused.layers[0].neurons[2].w)
     interior = [n for n in topological_order(outs[1]) if not n.is_leaf]
     assert sum(n.op == "neuron" for n in interior) == 6 and not any(n.op == "mul" for n in interior)
+
+
+@pytest.mark.parametrize("where", ["bias", "input", "both"])
+def test_plain_numbers_among_the_operands_become_leaves(where):
+    """A plain bias (the usual ``neuron(w, w, 0.0)`` of an L2 sum) is wrapped before the forward
+    runs, a plain input where the forward meets it: the same node and numbers either way."""
+    w = [Value(0.5), Value(-1.5)]
+    x = [Value(2.0), 3.0 if where != "bias" else Value(3.0)]
+    b = 0.25 if where != "input" else Value(0.25)
+    z = neuron(w, x, b)
+    assert z.data == 0.5 * 2.0 + -1.5 * 3.0 + 0.25 and len(z.parents) == 5
+    assert all(p.__class__ is Value for p in z.parents)
+    assert [p.data for p in z.parents[2:]] == [2.0, 3.0, 0.25] and z.parents[-1].is_leaf
+    z.backward()
+    assert [p.grad for p in z.parents] == [2.0, 3.0, 0.5, -1.5, 1.0]

@@ -103,3 +103,26 @@ def test_walk_tells_a_batch_by_its_leaves():
 def test_walk_refuses_what_is_not_a_value():
     with pytest.raises(TypeError, match="needs a Value, got float"):
         walk_leaves(1.0)
+
+
+def test_an_nary_nodes_leaves_taken_at_once_keep_their_place():
+    # the neuron's leading leaves (one repeated) are appended at once; the interior parent after them
+    # takes its subgraph, which holds a leaf that is also a later parent (seen by then)
+    w0, w1, x0, b = (Value(v, name) for v, name in ((0.5, "w0"), (-1.0, "w1"), (2.0, "x0"), (0.25, "b")))
+    inner = (b * w1).tanh()
+    root = autodiff.neuron([w0, w0, w1], [inner, x0, b], b)
+    assert [n.label or n.op for n in topological_order(root)] == ["w0", "w1", "b", "mul", "tanh", "x0",
+                                                                 "neuron"]
+    assert topological_order(root) == _definition(root)
+    assert walk_leaves(root)[1] == [w0, w1, b, x0]
+
+
+@pytest.mark.parametrize("where", ["first", "last", "deep"])
+def test_a_batch_is_told_wherever_its_leaf_is(where):
+    import numpy as np
+    v = batch(np.array([1.0, 2.0]))
+    x, y = Value(3.0), Value(4.0)
+    root = {"first": lambda: (v * x) * y, "last": lambda: (x * y) * v,
+            "deep": lambda: x * (y * (x + v.relu()))}[where]()
+    assert walk_leaves(root)[2] and walk(root)[1]
+    assert not walk_leaves(x * y)[2]

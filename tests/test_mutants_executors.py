@@ -112,3 +112,20 @@ def test_a_sum_of_squares_in_a_batched_graph_gives_each_parameter_2w(n):
     loss = total(batch([1.0, 2.0]) * w[0]) + apply(PRIMITIVES["sum_squares"], *w)
     loss.backward()
     assert [v.grad for v in w] == [2 * 2.0 + 3.0] + [2 * v.data for v in w[1:]]
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_the_batched_executor_says_whether_every_leaf_gradient_is_finite(given):
+    """`vectorized.backward`'s answer covers the leaves, the walk's or its own (``leaves`` None): a
+    parameter whose gradient overflows (Σ x = inf) while every interior gradient is finite is told."""
+    import numpy as np
+
+    from autodiff import vectorized
+    from autodiff.graph import walk_leaves
+    w, v = Value(0.5, "w"), Value(2.0, "v")
+    for xs, finite in (([1e308, 1e308], False), ([1.0, 2.0], True)):
+        order, leaves, batched = walk_leaves(total(w * batch(xs)) + v * 3.0)
+        assert batched
+        with np.errstate(all="ignore"):
+            assert vectorized.backward(order, leaves if given else None) is finite
+        assert (w.grad, v.grad) == ((math.inf, 3.0) if not finite else (3.0, 3.0))

@@ -266,6 +266,16 @@ EQUIVALENT = [
     Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "zip(self.params, Delta, strict=True)",
                "strict=False",
                f"{_STRICT}: Delta is built as one array per entry of self.params"),
+    Equivalent("autodiff/graph.py", "ReplaceAndWithOr", "if d.__class__ is not float and is_array(d):",
+               "is not float or is_array(d)", "a Value's data is a float or a batch (an ndarray: the "
+               "constructor turns ints and numpy scalars into floats and refuses the rest), so a leaf "
+               "whose data is not a float is an array and the two tests agree (the class test only spares "
+               "a call per one-number leaf)"),
+    Equivalent("autodiff/engine.py", "ReplaceAndWithOr",
+               "if held and not _all_finite([node._grad for node, _ in held]):", "if held or not",
+               "with no leaf holding a gradient `_all_finite([])` is True (the sum of nothing is 0), and "
+               "with some the mutant sends them all to `_check_accumulated`, which raises only for a sum "
+               "that is not finite, as `_all_finite` would have said: only slower"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
