@@ -7,6 +7,8 @@ numpy call, and the fused neurons of a layer passing their gradients on in two m
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from autodiff.graph import NARY, RULE_ERRORS, rule_error
 from autodiff.primitives import NEURON, RELU, SUM_SQUARES, all_finite, blas_threads, is_array, like, stacked
 
@@ -106,7 +108,7 @@ def stored_grads(params):
     Value no backward pass has reached (``.grad`` reads 0.0 there; ``numpy.fromiter`` makes it NaN,
     so look again through ``.grad`` where one is). For reading many at once in C:
     ``numpy.fromiter`` over it takes 25 ns a parameter, over the ``.grad`` property 80."""
-    return map(_GRAD, params)
+    return map(attrgetter("_grad"), params)
 
 
 def _accumulate(p, t) -> None:
