@@ -618,9 +618,18 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out.label = ""
     d = out.data  # `d - d` is 0.0 (false) for a finite float: one subtraction checks the common case
     if (d - d if d.__class__ is float
-            else not prim.keeps_finite and is_array(d) and not all_finite(d)) or not _usual:
+            else is_array(d) and (not prim.keeps_finite or _leaf_input(a, b, more)) and not all_finite(d)
+            ) or not _usual:
         _unusual(out, prim, (a, b, *more) if b is not _NONE else (a,))
     return out
+
+
+def _leaf_input(a: Value, b: Value | float, more: tuple) -> bool:
+    """Whether a batch node has a leaf among its inputs. A row that ``keeps_finite`` trusts its inputs
+    to be finite, which nodes made by `apply` are (their results were checked), but a leaf's ``.data``
+    may have been set by hand to a batch holding NaN or inf: such a node's result is checked too."""
+    return (a._op is None or b.__class__ is Value and b._op is None
+            or more and any(m.__class__ is Value and m._op is None for m in more))
 
 
 def _unusual(out: Value, prim: Primitive, args: tuple) -> None:

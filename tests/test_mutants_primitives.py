@@ -101,10 +101,6 @@ NAN_THROUGH = [PRIMITIVES[name] for name in ("log", "tanh", "sigmoid", "relu", "
 NAN_THROUGH += [leaky_relu_op(s) for s in (0.01, 1.0, -1.0)] + [elu_op(1.0)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.apply skips the finiteness check of a batch result for a row marked keeps_finite, trusting "
-    "its inputs to be finite; a batch whose .data was set to NaN by hand breaks that trust and the NaN "
-    "passes on silently. Fix in apply (check such a row's inputs or result); then drop this xfail"))
 @pytest.mark.parametrize("prim", NAN_THROUGH, ids=lambda p: f"{p.name}{p.consts or ''}")
 def test_a_batch_set_to_nan_by_hand_is_refused_by_a_row_that_keeps_numbers_finite(prim):
     with pytest.raises(ValueError, match=f"^{prim.name}: an input of .*nan.* is not a finite number"), \
