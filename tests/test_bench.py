@@ -224,6 +224,23 @@ def test_every_contender_is_timed_in_blocks_of_calls_in_alternating_rounds():
     assert min(timings["slow"].times) >= 0.012   # a call's time: the block's over its calls
 
 
+def test_the_calls_per_block_come_from_the_warm_up_without_another_untimed_call():
+    # A step of 15 ms against a 50 ms block on the wall clock: its calls are the warm-up's, nothing
+    # more (one more would be one more 200k-parameter save in W6); a wall clock counts the sleep.
+    sys.path.insert(0, BENCH)
+    try:
+        from _common import WARMUP_CALLS, calls_per_block
+    finally:
+        sys.path.remove(BENCH)
+    ran = []
+
+    def step():
+        ran.append(1)
+        time.sleep(0.015)
+    calls = calls_per_block(step, 0.05, clock=time.perf_counter)
+    assert len(ran) == WARMUP_CALLS and calls > 0
+
+
 def test_the_width_target_is_read_from_the_256_row_and_a_miss_quotes_the_figures():
     run_all = run_all_module()
     assert run_all.wide_target([]) is None                     # a quick run: no 256-unit row, no target
