@@ -97,6 +97,26 @@ def test_a_slide_keeps_the_guard_where_it_cannot_collapse(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_slide_whose_collapsed_network_is_still_too_big_says_so(tmp_path):
+    """max_nodes=20: the README's network has 1,637 nodes, collapsed still 53; the collapsed drawing's
+    refusal is the answer (not the expanded one's advice to collapse), and no file is written."""
+    require_dot()
+    with pytest.raises(GraphTooLarge, match="53 nodes.*above max_nodes=20") as refused:
+        render(readme_loss(), tmp_path / "slide.png", preset="slide", max_nodes=20)
+    assert "pass collapse='neuron'" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_canvas_refuses_a_format_other_than_png_or_pdf():
+    require_dot()
+    from viz.draw import render_bytes
+    from viz.presets import apply_preset, fit_canvas
+    graph = draw(neuron())
+    svg = render_bytes(apply_preset(graph, "slide", "svg"), "svg")
+    with pytest.raises(ValueError, match="fit_canvas: format must be 'png' or 'pdf', got 'svg'"):
+        fit_canvas(graph, svg, "slide", "svg")
+
+
 @pytest.mark.parametrize("suffix", [".pdf", ".png", ".svg"])
 def test_every_format_of_the_slide_preset_is_16_by_9(tmp_path, suffix):
     """QA 14 item 4: slide PDFs came out 2040 × 1199 and 2040 × 1105 points (graphviz's half-inch PDF
