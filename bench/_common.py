@@ -14,7 +14,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,11 +237,31 @@ def closed_form(points: int, hidden: int = 16) -> Callable[[], object]:
     return lambda: closed_form_step(X, y, layers, lr=LR)
 
 
+_BLAS_LIMITS: list = []   # the threadpool_limits(1) in force: its restore_original_limits() undoes it
+
+
 def limit_blas_threads() -> None:
     """numpy's BLAS at one thread for the rest of the process (threadpoolctl): on a busy machine its
-    threads spin for cores they share and small products take dozens of times longer (W8c)."""
+    threads spin for cores they share and small products take dozens of times longer (W8c). Called
+    again, it keeps the first limit (whose originals are numpy's own)."""
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
+    if not _BLAS_LIMITS:
+        _BLAS_LIMITS.append(threadpool_limits(1))
+
+
+@contextmanager
+def blas_threads_unlimited() -> Iterator[None]:
+    """Inside the block, numpy's BLAS with the threads it had before `limit_blas_threads` (its own
+    count: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, CPU affinity); limited to one again after it."""
+    if not _BLAS_LIMITS:   # never limited: nothing to undo
+        yield
+        return
+    limits = _BLAS_LIMITS.pop()
+    limits.restore_original_limits()
+    try:
+        yield
+    finally:
+        limit_blas_threads()
 
 
 def cli(run: Callable[[str], list[Table]], doc: str) -> None:

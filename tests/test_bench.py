@@ -241,6 +241,19 @@ def test_the_calls_per_block_come_from_the_warm_up_without_another_untimed_call(
     assert len(ran) == WARMUP_CALLS and calls > 0
 
 
+def test_numpys_own_blas_threads_are_restored_for_the_unlimited_row():
+    # W8c's "with the threads numpy starts by itself" row: the count numpy had (here 1, from
+    # OPENBLAS_NUM_THREADS and OMP_NUM_THREADS), not one per CPU; one thread again after it.
+    code = ("import _common\nfrom threadpoolctl import threadpool_info\n"
+            "count = lambda: [i['num_threads'] for i in threadpool_info()]\n"
+            "before = count(); _common.limit_blas_threads(); limited = count()\n"
+            "with _common.blas_threads_unlimited(): inside = count()\n"
+            "print(before == inside, set(limited), set(count()))\n")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": BENCH}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "{1}", "{1}"], done.stderr
+
+
 def test_the_width_target_is_read_from_the_256_row_and_a_miss_quotes_the_figures():
     run_all = run_all_module()
     assert run_all.wide_target([]) is None                     # a quick run: no 256-unit row, no target
