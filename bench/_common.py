@@ -14,7 +14,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,50 +87,55 @@ WARMUP_CALLS = 8
 clock = time.process_time
 
 
-def _block(step: Callable[[], object], calls: int) -> float:
+def _block(step: Callable[[], object], calls: int, clock: Callable[[], float] = clock) -> float:
     t0 = clock()
     for _ in range(calls):
         step()
     return clock() - t0
 
 
-def warm_up(step: Callable[[], object], block: float) -> float:
+def warm_up(step: Callable[[], object], block: float, clock: Callable[[], float] = clock) -> float:
     """Untimed calls of ``step`` before it is measured: up to WARMUP_CALLS, stopping once they have
     taken 10 blocks of CPU time; returns the last call's seconds. More than one, as CPython's
     specializing interpreter (PEP 659) adapts a function's code only once it has run a few times: a
     compiled straight-line program (W7) ran its first 5 calls 4× slower than the rest."""
     spent, calls = 0.0, 0
     while calls < WARMUP_CALLS and spent < 10 * block:
-        last = _block(step, 1)
+        last = _block(step, 1, clock)
         spent, calls = spent + last, calls + 1
     return last
 
 
-def calls_per_block(step: Callable[[], object], block: float, warmup: bool = True) -> int:
+def calls_per_block(step: Callable[[], object], block: float, warmup: bool = True,
+                    clock: Callable[[], float] = clock) -> int:
     """The number of calls of ``step`` that fill ``block`` seconds of CPU time, after `warm_up` (none if
     ``warmup`` is False: then one call per block, for steps of several seconds); if a warm call alone
     took twice ``block``, one call; else a call's time is measured over blocks that grow until one lasts
-    ``block`` / 4, then scaled up, with a quarter to spare."""
-    if not warmup or warm_up(step, block) >= 2 * block:
+    ``block`` / 4, then scaled up, with a quarter to spare (the first of them the warm-up's last call)."""
+    if not warmup:
         return 1
-    calls, seconds = 1, _block(step, 1)
+    last = warm_up(step, block, clock)
+    if last >= 2 * block:
+        return 1
+    calls, seconds = 1, last
     while seconds < block / 4:
         calls *= 4
-        seconds = _block(step, calls)
+        seconds = _block(step, calls, clock)
     return max(1, math.ceil(1.25 * block * calls / seconds)) if seconds < block else 1
 
 
 def time_per_call(contenders: dict[str, Callable[[], object]], rounds: int, block: float,
-                  warmup: bool = True) -> dict[str, Timing]:
+                  warmup: bool = True, clock: Callable[[], float] = clock) -> dict[str, Timing]:
     """Seconds per call of each of ``contenders`` (name -> step), by the method above: ``rounds``
     alternating rounds of a block of at least ``block`` seconds per contender. ``warmup`` False skips
     the untimed first call and makes a call its own block (for steps of several seconds). The cyclic
-    GC is left as each step leaves it: each contender runs the way its users run it."""
-    calls = {name: calls_per_block(step, block, warmup) for name, step in contenders.items()}
+    GC is left as each step leaves it: each contender runs the way its users run it. ``clock`` is CPU
+    time unless a workload times what a user waits for (W6's saves wait on fsync: time.perf_counter)."""
+    calls = {name: calls_per_block(step, block, warmup, clock) for name, step in contenders.items()}
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, step in contenders.items():
-            times[name].append(_block(step, calls[name]) / calls[name])
+            times[name].append(_block(step, calls[name], clock) / calls[name])
     return {name: Timing(t, calls[name]) for name, t in times.items()}
 
 
@@ -231,11 +237,31 @@ def closed_form(points: int, hidden: int = 16) -> Callable[[], object]:
     return lambda: closed_form_step(X, y, layers, lr=LR)
 
 
+_BLAS_LIMITS: list = []   # the threadpool_limits(1) in force: its restore_original_limits() undoes it
+
+
 def limit_blas_threads() -> None:
     """numpy's BLAS at one thread for the rest of the process (threadpoolctl): on a busy machine its
-    threads spin for cores they share and small products take dozens of times longer (W8c)."""
+    threads spin for cores they share and small products take dozens of times longer (W8c). Called
+    again, it keeps the first limit (whose originals are numpy's own)."""
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
+    if not _BLAS_LIMITS:
+        _BLAS_LIMITS.append(threadpool_limits(1))
+
+
+@contextmanager
+def blas_threads_unlimited() -> Iterator[None]:
+    """Inside the block, numpy's BLAS with the threads it had before `limit_blas_threads` (its own
+    count: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, CPU affinity); limited to one again after it."""
+    if not _BLAS_LIMITS:   # never limited: nothing to undo
+        yield
+        return
+    limits = _BLAS_LIMITS.pop()
+    limits.restore_original_limits()
+    try:
+        yield
+    finally:
+        limit_blas_threads()
 
 
 def cli(run: Callable[[str], list[Table]], doc: str) -> None:

@@ -94,8 +94,7 @@ def run(size: str) -> list[Table]:
                   ["contender", *[f"N = {n:,}" for n in ns], "vs micrograd at N = 300"])
     reference = at_300.get(names[0]) if mg else None
     for name in names:
-        table.rows.append([name, *cells[name], "1×" if name == names[0] and reference
-                           else ratio(reference, at_300.get(name, 0.0))])
+        table.rows.append([name, *cells[name], ratio(reference, at_300[name]) if name in at_300 else "n/a"])
     if mg:
         table.notes.append(f"micrograd's largest working N here: about {largest_micrograd_n():,} "
                            "(its recursive topological sort meets Python's recursion limit); "

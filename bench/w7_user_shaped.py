@@ -247,8 +247,7 @@ def targets_table(found: dict[tuple[str, str], tuple[float, float | None, float]
                 figures[where] = mg / t if against == "micrograd" else t / cf
         if not figures:
             continue
-        label = (f"{name} ≥ {goal:,}× micrograd" if against == "micrograd"
-                 else f"{name} ≤ {goal}× the closed form")
+        label = target_label(name, against, goal)
         measured = ", ".join(f"{x:,.1f}× ({where})" for where, x in figures.items())
         met = verdict(figures, goal, at_least)
         targets.rows.append([label, measured, met])
@@ -257,6 +256,12 @@ def targets_table(found: dict[tuple[str, str], tuple[float, float | None, float]
             reason = why.format(**_parts(name, missed, found))
             targets.notes.append(f"Missed, {label}: {measured}; {reason}.")
     return targets
+
+
+def target_label(name: str, against: str, goal: float) -> str:
+    """The targets table's label of issue 17's target for ``name`` against ``against`` ("micrograd" or
+    "closed form"): the README finds the row's verdict by it."""
+    return f"{name} ≥ {goal:,}× micrograd" if against == "micrograd" else f"{name} ≤ {goal}× the closed form"
 
 
 def verdict(figures: dict[str, float], goal: float, at_least: bool) -> str:

@@ -10,11 +10,22 @@ dozens of times slower (W8c).
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-from _common import ALPHA, BLOCK_SECONDS, LR, Table, cli, closed_form, fmt_time, moons, time_per_call
+from _common import (
+    ALPHA,
+    BLOCK_SECONDS,
+    LR,
+    Table,
+    blas_threads_unlimited,
+    cli,
+    closed_form,
+    fmt_time,
+    limit_blas_threads,
+    moons,
+    time_per_call,
+)
 
 # (nodes for W8a, points for W8b, hidden widths for W8c, rounds, rounds at the largest sizes)
 SIZES = {"tiny": ([1_000, 3_000], [20, 60], [4, 8], 2, 1),
@@ -126,16 +137,14 @@ def per_node(size: str) -> Table:
 
 def batched_points(size: str) -> Table:
     _, point_counts, _, rounds, few = SIZES[size]
-    from threadpoolctl import threadpool_limits
     table = Table("W8b: batched README loop against the closed-form numpy pass as the data set grows "
                   "(MLP(2, [16, 16, 1]), BLAS at one thread, CPU time)",
                   ["points", "closed form", "deltagrad batched", "× the closed-form time"])
-    with threadpool_limits(1):
-        for n in point_counts:
-            med = _median_cpu({"closed": closed_form(n, 16), "ours": batched_step(n, 16)},
-                              rounds if n < 100_000 else few, size)
-            table.rows.append([f"{n:,}", fmt_time(med["closed"]), fmt_time(med["ours"]),
-                               f"{med['ours'] / med['closed']:,.2f}×"])
+    for n in point_counts:   # BLAS at one thread: limited up front (run_all, cli)
+        med = _median_cpu({"closed": closed_form(n, 16), "ours": batched_step(n, 16)},
+                          rounds if n < 100_000 else few, size)
+        table.rows.append([f"{n:,}", fmt_time(med["closed"]), fmt_time(med["ours"]),
+                           f"{med['ours'] / med['closed']:,.2f}×"])
     table.notes.append("What is left over the closed form is fixed Python work per node and per "
                        "parameter (the walk, one numpy call per activation, the optimizer), which "
                        "dominates at 100 points and fades as the batch grows.")
@@ -144,29 +153,27 @@ def batched_points(size: str) -> Table:
 
 def batched_width(size: str) -> Table:
     _, _, widths, rounds, few = SIZES[size]
-    from threadpoolctl import threadpool_limits
     table = Table("W8c: batched README loop against the closed-form pass as the hidden layers widen "
                   "(MLP(2, [h, h, 1]), 100 points, CPU time)",
                   ["hidden units h", "parameters", "closed form", "deltagrad batched",
                    "× the closed-form time"])
-    with threadpool_limits(1):
-        for h in widths:
-            med = _median_cpu({"closed": closed_form(100, h), "ours": batched_step(100, h)},
-                              rounds if h < 256 else few, size)
-            table.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(med["closed"]),
-                               fmt_time(med["ours"]), f"{med['ours'] / med['closed']:,.2f}×"])
+    for h in widths:   # BLAS at one thread: limited up front (run_all, cli)
+        med = _median_cpu({"closed": closed_form(100, h), "ours": batched_step(100, h)},
+                          rounds if h < 256 else few, size)
+        table.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(med["closed"]),
+                           fmt_time(med["ours"]), f"{med['ours'] / med['closed']:,.2f}×"])
     # Why BLAS is limited: the same closed-form step with numpy's own thread count, in the same run.
     points = 10_000 if size != "tiny" else 60
-    with threadpool_limits(1):
-        limited = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
-    with threadpool_limits(os.cpu_count()):
+    limited = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
+    with blas_threads_unlimited():
         threaded = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
         wall = _wall(closed_form(points, 16), rounds)
     table.notes += [
         "BLAS at one thread (threadpoolctl) in every row. Why: the closed-form step at "
         f"{points:,} points takes {fmt_time(limited)} of CPU with one BLAS thread, and "
         f"{fmt_time(threaded)} of CPU ({fmt_time(wall)} wall-clock) with the threads numpy starts by "
-        "itself (one per core), measured in this run; on a busy machine those threads spin for cores "
+        "itself (its own count: one per core unless OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or the CPU "
+        "affinity say otherwise), measured in this run; on a busy machine those threads spin for cores "
         "they share, and a small product can take dozens of times longer (330 ms instead of 1.5 ms "
         "was seen at 10,000 points on 2 loaded cores). Limit them in your own batched training: "
         "`from threadpoolctl import threadpool_limits; threadpool_limits(1)`.",
@@ -184,6 +191,7 @@ def _wall(step, rounds: int) -> float:
 
 
 def run(size: str) -> list[Table]:
+    limit_blas_threads()   # W8b and W8c at one BLAS thread (kept if run_all or cli limited it first)
     return [per_node(size), batched_points(size), batched_width(size)]
 
 

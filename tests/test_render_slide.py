@@ -97,6 +97,26 @@ def test_a_slide_keeps_the_guard_where_it_cannot_collapse(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_slide_whose_collapsed_network_is_still_too_big_says_so(tmp_path):
+    """max_nodes=20: the README's network has 1,637 nodes, collapsed still 53; the collapsed drawing's
+    refusal is the answer (not the expanded one's advice to collapse), and no file is written."""
+    require_dot()
+    with pytest.raises(GraphTooLarge, match="53 nodes.*above max_nodes=20") as refused:
+        render(readme_loss(), tmp_path / "slide.png", preset="slide", max_nodes=20)
+    assert "pass collapse='neuron'" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_canvas_refuses_a_format_other_than_png_or_pdf():
+    require_dot()
+    from viz.draw import render_bytes
+    from viz.presets import apply_preset, fit_canvas
+    graph = draw(neuron())
+    svg = render_bytes(apply_preset(graph, "slide", "svg"), "svg")
+    with pytest.raises(ValueError, match="fit_canvas: format must be 'png' or 'pdf', got 'svg'"):
+        fit_canvas(graph, svg, "slide", "svg")
+
+
 @pytest.mark.parametrize("suffix", [".pdf", ".png", ".svg"])
 def test_every_format_of_the_slide_preset_is_16_by_9(tmp_path, suffix):
     """QA 14 item 4: slide PDFs came out 2040 × 1199 and 2040 × 1105 points (graphviz's half-inch PDF
@@ -112,14 +132,43 @@ def test_every_format_of_the_slide_preset_is_16_by_9(tmp_path, suffix):
         assert_slide(render(root, tmp_path / f"{name}{suffix}", preset="slide", **options))
 
 
+def page_points(path: Path) -> list[tuple[float, float]]:
+    """The points of every path the PDF's page draws (m, l, c, re), in page coordinates: each through
+    the transform in force (`cm`, saved and restored by q and Q; Cairo flips y with one), PDF 1.7 §8.3.4."""
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+    reader = PdfReader(path)
+    page = reader.pages[0]
+    ctm, saved, points = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), [], []
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        a, b, c, d, e, f = ctm
+        return a * x + c * y + e, b * x + d * y + f
+
+    for operands, op in ContentStream(page.get_contents(), reader).operations:
+        numbers = [float(v) for v in operands] if op in (b"cm", b"m", b"l", b"c", b"re") else []
+        if op == b"q":
+            saved.append(ctm)
+        elif op == b"Q":
+            ctm = saved.pop()
+        elif op == b"cm":   # the new transform is the operand's matrix times the current one
+            a1, b1, c1, d1, e1, f1 = numbers
+            a2, b2, c2, d2, e2, f2 = ctm
+            ctm = (a1 * a2 + b1 * c2, a1 * b2 + b1 * d2, c1 * a2 + d1 * c2, c1 * b2 + d1 * d2,
+                   e1 * a2 + f1 * c2 + e2, e1 * b2 + f1 * d2 + f2)
+        elif op in (b"m", b"l", b"c"):
+            points += [at(x, y) for x, y in zip(numbers[::2], numbers[1::2], strict=True)]
+        elif op == b"re":
+            x, y, w, h = numbers
+            points += [at(x, y), at(x + w, y + h)]
+    return points
+
+
 def test_a_slide_pdf_draws_inside_its_page(tmp_path):
     """The PDF's drawing is scaled into the page, not cropped: every path point lies inside the MediaBox
     with the slide's margin (24 px at 120 dpi is 14.4 points)."""
     require_dot()
-    from pypdf import PdfReader
-    page = PdfReader(render(small_loss(), tmp_path / "s.pdf", preset="slide")).pages[0]
-    stream = page.get_contents().get_data().decode("latin-1")
-    points = [(float(x), float(y)) for x, y in re.findall(r"(-?[\d.]+) (-?[\d.]+) [ml]\b", stream)]
+    points = page_points(render(small_loss(), tmp_path / "s.pdf", preset="slide"))
     assert len(points) > 20
     xs, ys = zip(*points, strict=True)
     assert min(xs) >= 14.4 - 1 and max(xs) <= 1152 - 14.4 + 1

@@ -494,11 +494,13 @@ def changed_files(rev: str) -> set[str]:
     """The files that differ between git revision ``rev`` and the working tree (committed or not), and
     the files git does not track yet (a new test file not committed), ignored ones aside."""
     found = set()
-    for command in (["git", "diff", "--name-only", rev, "--"], ["git", "ls-files", "--others",
-                                                                  "--exclude-standard"]):
+    for command, failed in ((["git", "diff", "--name-only", rev, "--"],
+                             f"--changed-since {rev}: git cannot compare with it"),
+                            (["git", "ls-files", "--others", "--exclude-standard"],
+                             "--changed-since: git cannot list untracked files")):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
-            raise SystemExit(f"--changed-since {rev}: git cannot compare with it: {done.stderr.strip()}")
+            raise SystemExit(f"{failed}: {done.stderr.strip()}")
         found |= set(done.stdout.splitlines())
     return found
 

@@ -605,20 +605,23 @@ def render_svg(graph: graphviz.Digraph) -> str:
 MIN_SLIDE_PX = 8.0
 
 
+def _measured(graph: graphviz.Digraph, name: str) -> tuple[graphviz.Digraph, bytes]:
+    """``graph`` and its SVG with preset ``name`` applied: the measure that fits it to the canvas."""
+    from viz.presets import apply_preset
+    return graph, render_bytes(apply_preset(graph, name, "svg"), "svg")
+
+
 def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Digraph, bytes]:
     """The graph ``render`` writes with preset ``name``, and its SVG with the preset applied (the measure
     that fits it to the canvas). Drawn as asked when ``collapse`` is given; otherwise a network above
     ``max_nodes`` (`GraphTooLarge`), or whose type would come out under ``MIN_SLIDE_PX`` on the canvas,
     is drawn a neuron to a box. A graph without neurons keeps `draw`'s own answer."""
-    from viz.presets import apply_preset, type_pixels
-
-    def measured(graph: graphviz.Digraph) -> tuple[graphviz.Digraph, bytes]:
-        return graph, render_bytes(apply_preset(graph, name, "svg"), "svg")
+    from viz.presets import type_pixels
 
     if "collapse" in options:
-        return measured(draw(root, **options))
+        return _measured(draw(root, **options), name)
     try:
-        expanded = measured(draw(root, **options))
+        expanded = _measured(draw(root, **options), name)
     except GraphTooLarge as too_large:
         expanded, refusal = None, too_large
     if expanded is not None:
@@ -626,7 +629,7 @@ def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Dig
         if px is None or px >= MIN_SLIDE_PX:
             return expanded
     try:
-        return measured(draw(root, **options, collapse="neuron"))
+        return _measured(draw(root, **options, collapse="neuron"), name)
     except GraphTooLarge:  # still too many boxes: that is the answer
         raise
     except ValueError:  # no neuron to collapse: the graph as draw drew (or refused) it
@@ -664,7 +667,7 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
         return path
     from viz.presets import apply_preset, fit_canvas, fit_svg
     if isinstance(root, graphviz.Digraph):
-        graph, svg = root, render_bytes(apply_preset(root, preset, "svg"), "svg")
+        graph, svg = _measured(root, preset)
     else:
         graph, svg = _preset_drawing(root, preset, options)
     if fmt == "svg":

@@ -24,7 +24,7 @@ LEVELS = ("layer", "neuron", "op")
 
 # (layer, neuron) as nn.locate gives them, and (layer, neuron, call) when the model is called more than
 # once in the graph (a loss over several examples): each call's neuron is a neuron to step of its own
-Unit = tuple
+Unit = tuple[int | None, int] | tuple[int | None, int, int]
 LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
@@ -243,8 +243,8 @@ class _Neuron:
     def numbers(self, steps: Sequence | None = None) -> dict | None:
         """The numbers of δ = f′(z) · ∂L/∂a, ∂L/∂a = Σ_k w_k δ_k over the uses of the neuron's output:
         ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms`` [(local, upstream), …],
-        ``sum`` = ∂L/∂a and ``delta``; None for a neuron without z. ``steps``: where to look for a's
-        backward step (default the whole pass)."""
+        ``sum`` = ∂L/∂a, ``delta`` and ``users`` (the node of each use, in the terms' order); None for a
+        neuron without z. ``steps``: where to look for a's backward step (default the whole pass)."""
         walk, z, a = self.walk, self.z, self.a
         if z is None:
             return None
@@ -252,7 +252,7 @@ class _Neuron:
         uses = self.uses(out)
         total = sum(t for _, _, t, _ in uses) if uses else walk.at(walk.seed)
         found = {"act": "", "f1": 1.0, "terms": [[loc, up] for loc, up, _, _ in uses], "sum": total,
-                 "delta": total}
+                 "delta": total, "users": [user for *_, user in uses]}
         if out is not z:
             step = next(s for s in (walk.backward if steps is None else steps) if s.node is a)
             found |= {"act": a.primitive.symbol, "f1": walk.at(step.local[0]),
@@ -371,7 +371,7 @@ def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | 
     n = _Neuron(walk, [s.node for s in steps])
     found = n.numbers(steps)  # a's step is one of this group's
     if found is not None:  # the next layer's neurons read its output (w·δ), or the loss does (local·upstream)
-        found["weights"] = all(user in unit for *_, user in n.uses(n.a if n.a is not None else n.z))
+        found["weights"] = all(user in unit for user in found.pop("users"))
     return found
 
 

@@ -134,14 +134,16 @@ def _frames(walk: Walkthrough) -> list[dict]:
 
 def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
     """Per node, each use the backward pass passes a gradient through: [user, frame, d user / d node
-    as text, its value, the user's gradient, the term], for the inspector's chain-rule sum."""
+    as text, its value, the user's gradient, the term, the positions of the user and its parents (the
+    nodes the derivative is made of)], for the inspector's chain-rule sum."""
     pos, names = walk.position, walk.names
     uses: dict[int, list] = {}
     for k, step in enumerate(walk.backward):
         for i, p in enumerate(step.parents):
             uses.setdefault(pos[p], []).append(
                 [pos[step.node], first_backward + k, local_derivative_text(step.node, i, names),
-                 walk.at(step.local[i]), walk.at(step.upstream), walk.at(step.contributions[i])])
+                 walk.at(step.local[i]), walk.at(step.upstream), walk.at(step.contributions[i]),
+                 [pos[q] for q in (*step.parents, step.node)]])
     return uses
 
 

@@ -467,6 +467,7 @@
     const named = (i) => it.g === undefined || D.nodes[i].label;
     stepNames = [current.filter(named),
                  start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named)];
+    if (inspected !== null) inspect(inspected);  // sets inspectorNames first: showInside runs once a step
     showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
     const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
@@ -483,7 +484,6 @@
       if (t) writeNumbers(t, v, g, known ? "k" : "");
     }
     if (tableBox.open) drawRows(redraw);
-    if (inspected !== null) inspect(inspected);
     const focus = focusEl(it);
     if (focus) mark(focus, "dg-focus");
     applyMarks();
@@ -754,10 +754,8 @@
     box.appendChild(head);
     const last = hide ? it.first - 1 : it.last;
     const uses = (D.uses[i] || []).filter((u) => u[1] <= last);
-    // the node, its users and the nodes their local derivatives name (∂(w·x)/∂x = w)
-    inspectorNames = [i, ...uses.flatMap((u) => [u[0], ...u[2].split(/[^\w.@]+/).filter((w) => byName.has(w))
-      .map((w) => byName.get(w))])];
-    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
+    // the node, its users and the nodes their local derivatives are made of (∂(w·x)/∂x = w): u[6]
+    inspectorNames = [i, ...uses.flatMap((u) => u[6])];
     const out = D.nodes[root].name;
     const terms = document.createElement("div");
     terms.className = "dg-terms";
@@ -842,9 +840,11 @@
     if (dragged) return;
     const g = e.target.closest && e.target.closest("g[id]");
     if (!g) return;
-    if (g.id.startsWith("dg-open-") && g.classList.contains("dg-open-op")) { inspect(+g.id.slice(8)); return; }
-    const i = D.nodes.findIndex((n) => n.id === g.id && n.own);
-    if (i >= 0) inspect(i);
+    const i = g.id.startsWith("dg-open-") && g.classList.contains("dg-open-op") ? +g.id.slice(8)
+      : D.nodes.findIndex((n) => n.id === g.id && n.own);
+    if (i < 0) return;
+    inspect(i);
+    showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
   });
 
   // ---- controls and keys ---------------------------------------------------------------------------
