@@ -248,6 +248,11 @@ class Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
         order, leaves, batched = walk_leaves(self)
+        for x in leaves:  # a .data set by hand to a numpy scalar, an int, ...: a float, as Value() stores it
+            d = x.data
+            if d.__class__ is not float and not is_array(d):
+                as_float_data(leaves, "backward")  # or refused, naming the leaf; arrays stay as they are
+                break
         # List comprehensions, not map(attrgetter): CPython 3.11+ reads a slot in one specialised
         # instruction, where attrgetter looks it up on the type each time (3x slower, measured).
         before = [node._grad for node in order]
