@@ -261,7 +261,7 @@ class Value:
                 if batched:
                     _backward_batched(order, before, leaves)
                 else:
-                    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None]
+                    held = _held(leaves)
                     eager.backward(order)
                     if not _all_finite([node._grad for node in order]):
                         _check_gradients(order)
@@ -286,9 +286,7 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
     12). If one is not (or a check sum overflowed), the pass runs again, the gradients are checked
     before and after the held ones are added, and the checks name the node."""
     import numpy as np
-    # Only a leaf that held something else than 0 needs it added (the leaves are a step's parameters,
-    # nearly all zeroed by zero_grad, and its inputs, None).
-    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
+    held = _held(leaves)
     with np.errstate(all="ignore"):  # what overflows is refused below, in words
         if vectorized.backward(order, leaves, held):
             return
@@ -298,6 +296,12 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
         if not _all_finite([node._grad for node in order]):
             _check_gradients(order)
         _add_held(held, order)
+
+
+def _held(leaves: list[Value]) -> list[tuple[Value, Data]]:
+    """The leaves whose gradient the pass must add to, with what they hold: only those that held
+    something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None)."""
+    return [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
 
 
 def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:
@@ -622,19 +626,20 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out._op = prim
     out.label = ""
     d = out.data  # `d - d` is 0.0 (false) for a finite float: one subtraction checks the common case
+    # Not a float: a batch (`_by_hand` gives floats). A row that ``keeps_finite`` trusts its inputs to be
+    # finite, which nodes made by `apply` are (their results were checked), but a leaf's ``.data`` may
+    # have been set by hand to a batch holding NaN or inf: a node with a leaf input is checked too.
     if (d - d if d.__class__ is float
-            else is_array(d) and (not prim.keeps_finite or _leaf_input(a, b, more)) and not all_finite(d)
-            ) or not _usual:
+            else (not prim.keeps_finite or a._op is None or b is not _NONE and _leaf_input(b, more))
+            and not all_finite(d)) or not _usual:
         _unusual(out, prim, (a, b, *more) if b is not _NONE else (a,))
     return out
 
 
-def _leaf_input(a: Value, b: Value | float, more: tuple) -> bool:
-    """Whether a batch node has a leaf among its inputs. A row that ``keeps_finite`` trusts its inputs
-    to be finite, which nodes made by `apply` are (their results were checked), but a leaf's ``.data``
-    may have been set by hand to a batch holding NaN or inf: such a node's result is checked too."""
-    return (a._op is None or b.__class__ is Value and b._op is None
-            or more and any(m.__class__ is Value and m._op is None for m in more))
+def _leaf_input(b: Value | float, more: tuple) -> bool:
+    """Whether a leaf is among a batch node's inputs after the first (`apply` reads the first's)."""
+    return (b.__class__ is Value and b._op is None
+            or any(m.__class__ is Value and m._op is None for m in more))
 
 
 def _unusual(out: Value, prim: Primitive, args: tuple) -> None:
