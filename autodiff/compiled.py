@@ -88,6 +88,10 @@ class CompiledGraph:
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
+        if self.batched:   # compiled for its batch size (a layer program is always batched)
+            batches = list(map(_DATA, self._batches))
+            if list(map(_shape, batches)) != self._shapes:
+                self._refuse_size(batches)
         if self.layers:
             import numpy as np
             numbers = list(map(_DATA, self._floats))
@@ -96,9 +100,6 @@ class CompiledGraph:
                 raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
                                 f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                                 "the graph again")
-            batches = list(map(_DATA, self._batches))
-            if list(map(_shape, batches)) != self._shapes:
-                self._refuse_size(batches)
             run = self._program(numbers, np.array(numbers), batches)
             with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
@@ -111,8 +112,6 @@ class CompiledGraph:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
         else:
-            if self.batched and list(map(_shape, map(_DATA, self._batches))) != self._shapes:
-                self._refuse_size(list(map(_DATA, self._batches)))
             run = self._program(self.leaves)
             values = next(run)
             if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
