@@ -9,10 +9,10 @@ import gc
 import math
 import numbers
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import compress, repeat
-from operator import is_, not_
+from operator import attrgetter, is_, not_
 from typing import Any
 
 from autodiff import eager, vectorized
@@ -58,6 +58,7 @@ __all__ = [
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
     "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
+    "zero_grads", "stored_grads",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -275,6 +276,21 @@ class Value:
         """Zero the gradient of every node of this node's graph."""
         for node in topological_order(self):
             node._grad = None
+
+
+def zero_grads(params: Iterable[Value]) -> None:
+    """Set each Value's gradient in ``params`` to 0.0, as ``p.grad = 0.0`` would: what optimizers'
+    ``zero_grad`` runs, about a quarter of the time of the property's setter (measured on W1's 337)."""
+    for p in params:
+        p._grad = 0.0
+
+
+def stored_grads(params: Iterable[Value]) -> Iterator[Any]:
+    """An iterator over the Values' gradients as stored: as ``p.grad`` reads them, except None for a
+    Value no backward pass has reached (``.grad`` reads 0.0 there; ``numpy.fromiter`` makes it NaN,
+    so look again through ``.grad`` where one is). For reading many at once in C: ``numpy.fromiter``
+    over it takes about half the time it takes over the ``.grad`` property (measured on W1's 337)."""
+    return map(attrgetter("_grad"), params)
 
 
 _new = Value.__new__
