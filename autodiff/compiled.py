@@ -15,7 +15,7 @@ from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, batch_size, no_cycle_gc, release_cycle_gc
+from autodiff.engine import Value, batch_size, is_constant_label, no_cycle_gc, release_cycle_gc
 from autodiff.graph import NARY, walk
 from autodiff.primitives import (
     ADD,
@@ -284,7 +284,7 @@ class CompiledGraph:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
         where = f"compiled graph: node {i} ({self._names[a]!r})"
-        if not (_CONSTANT_LABEL.fullmatch(a.label) and _CONSTANT_LABEL.fullmatch(b.label)):
+        if not (is_constant_label(a.label) and is_constant_label(b.label)):
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
                 f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
@@ -306,11 +306,6 @@ class CompiledGraph:
 
 def _shown(d) -> str:
     return f"a batch of {len(d)}" if is_array(d) else repr(d)
-
-
-#: The labels of the leaves made from plain numbers, compared by value in `CompiledGraph.check`: none
-#: (the engine wraps an operand) or nn's ``x.0``, ``x.1``, ... (a model called on a list of numbers).
-_CONSTANT_LABEL = re.compile(r"(x\.\d+)?")
 
 
 def _watched(interior: list[Value], root: Value) -> list[Value]:

@@ -58,7 +58,7 @@ __all__ = [
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
     "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
-    "zero_grads", "stored_grads",
+    "zero_grads", "stored_grads", "input_label", "is_constant_label",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -276,6 +276,19 @@ class Value:
         """Zero the gradient of every node of this node's graph."""
         for node in topological_order(self):
             node._grad = None
+
+
+def input_label(k: int) -> str:
+    """The label of the leaf made from the plain number at position ``k`` of a model's input (``x.0``,
+    ``x.1``, ...: `nn` wraps a list of numbers so): a constant, like an operand the engine wraps."""
+    return f"x.{k}"
+
+
+def is_constant_label(label: str) -> bool:
+    """Whether ``label`` is that of a leaf made from a plain number: none (an operand `apply` wrapped)
+    or an `input_label`. `autodiff.compile` compares such leaves by value when a graph is rebuilt."""
+    k = label[2:]
+    return not label or label[:2] == "x." and k.isascii() and k.isdigit()
 
 
 def zero_grads(params: Iterable[Value]) -> None:
