@@ -75,11 +75,12 @@ def numerical_grad(f: Callable[..., Value], inputs: Iterable[Value | float],
     or ``f`` returning a batch; an error of ``f`` at x ± ε (outside its domain) is raised again saying
     that the point came from the step, with the advice to take a smaller ``eps``.
     """
-    return _central_differences(f, _leaves(inputs, "numerical_grad"), eps, "numerical_grad")
+    leaves = _leaves(inputs, "numerical_grad")
+    return _central_differences(f, leaves, _positive("numerical_grad", "eps", eps), "numerical_grad")
 
 
-def _central_differences(f, leaves: list[Value], eps, what: str) -> list[float]:
-    eps = _positive(what, "eps", eps)
+def _central_differences(f, leaves: list[Value], eps: float, what: str) -> list[float]:
+    """The central differences; ``eps`` checked by the public entry point that calls this."""
     base = [v.data for v in leaves]
     grads = []
     for i in range(len(base)):

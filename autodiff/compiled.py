@@ -15,7 +15,7 @@ from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, batch_size, no_cycle_gc, release_cycle_gc
+from autodiff.engine import Value, batch_size, is_constant_label, no_cycle_gc, release_cycle_gc
 from autodiff.graph import NARY, walk
 from autodiff.primitives import (
     ADD,
@@ -88,6 +88,10 @@ class CompiledGraph:
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
+        if self.batched:   # compiled for its batch size (a layer program is always batched)
+            batches = list(map(_DATA, self._batches))
+            if list(map(_shape, batches)) != self._shapes:
+                self._refuse_size(batches)
         if self.layers:
             import numpy as np
             numbers = list(map(_DATA, self._floats))
@@ -96,9 +100,6 @@ class CompiledGraph:
                 raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
                                 f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                                 "the graph again")
-            batches = list(map(_DATA, self._batches))
-            if list(map(_shape, batches)) != self._shapes:
-                self._refuse_size(batches)
             run = self._program(numbers, np.array(numbers), batches)
             with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
@@ -111,8 +112,6 @@ class CompiledGraph:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
         else:
-            if self.batched and list(map(_shape, map(_DATA, self._batches))) != self._shapes:
-                self._refuse_size(list(map(_DATA, self._batches)))
             run = self._program(self.leaves)
             values = next(run)
             if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
@@ -285,7 +284,7 @@ class CompiledGraph:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
         where = f"compiled graph: node {i} ({self._names[a]!r})"
-        if not (_CONSTANT_LABEL.fullmatch(a.label) and _CONSTANT_LABEL.fullmatch(b.label)):
+        if not (is_constant_label(a.label) and is_constant_label(b.label)):
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
                 f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
@@ -307,11 +306,6 @@ class CompiledGraph:
 
 def _shown(d) -> str:
     return f"a batch of {len(d)}" if is_array(d) else repr(d)
-
-
-#: The labels of the leaves made from plain numbers, compared by value in `CompiledGraph.check`: none
-#: (the engine wraps an operand) or nn's ``x.0``, ``x.1``, ... (a model called on a list of numbers).
-_CONSTANT_LABEL = re.compile(r"(x\.\d+)?")
 
 
 def _watched(interior: list[Value], root: Value) -> list[Value]:

@@ -9,7 +9,7 @@ from inspect import signature
 from itertools import filterfalse
 from typing import Any
 
-from autodiff.primitives import RULE_SIGNATURE, as_float_data, first_bad, is_array, like, rule_result_problem
+from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
 __all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name"]
 
@@ -102,15 +102,12 @@ def walk_leaves(root: Any) -> tuple[list, list, bool]:
                 leaf(b)
             emit(node)
             break
-    # Whether a batch: a leaf holds an array (an array enters a graph only through one), decided at the
-    # first that does (a batch's inputs come early: W1's is the second leaf); a one-number graph reads
-    # each leaf once. A .data set by hand to a numpy scalar, an int, ... is made a float first.
+    # Whether a batch: a leaf holds an array (an array enters a graph only through one). A graph of
+    # floats reads each leaf once; from the first leaf that is not a float, `any` stops at an array
+    # (a batch's inputs come early: W1's is the second leaf). A read-only walk: the leaves are left as
+    # they are (`Value.backward` makes a float of a .data set by hand to a numpy scalar, an int, ...).
     for x in leaves:
-        d = x.data
-        if d.__class__ is not float:
-            if is_array(d):
-                return order, leaves, True
-            as_float_data(leaves, "backward")
+        if x.data.__class__ is not float:
             return order, leaves, any(is_array(x.data) for x in leaves)
     return order, leaves, False
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from autodiff import Value, neuron
-from autodiff.engine import neuron_chain, neuron_chains, neurons
+from autodiff.engine import input_label, neuron_chain, neuron_chains, neurons
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -64,7 +64,7 @@ def as_inputs(x: Inputs, n: int, who: str) -> list[Value]:
         if not (isinstance(v, Value) or (isinstance(v, numbers.Real) and not isinstance(v, bool))):
             raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(v).__name__} "
                             f"{v!r:.60}")
-    return [v if isinstance(v, Value) else Value(float(v), f"x.{k}") for k, v in enumerate(items)]
+    return [v if isinstance(v, Value) else Value(float(v), input_label(k)) for k, v in enumerate(items)]
 
 
 class Location(NamedTuple):

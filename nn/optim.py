@@ -18,7 +18,7 @@ from itertools import chain
 from operator import attrgetter
 
 from autodiff import Value
-from autodiff.vectorized import stored_grads, zero_grads
+from autodiff.engine import stored_grads, zero_grads
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

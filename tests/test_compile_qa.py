@@ -235,3 +235,13 @@ def test_a_node_by_node_batched_program_refuses_another_size_too():
         program.forward()
     x.data = np.array([1.0, 2.0, 4.0])                             # the size it was built for: fine
     assert program.forward() == build().data
+
+
+def test_the_constant_labels_have_one_home():
+    # nn labels a model's plain-number inputs with input_label; compile takes those leaves for constants
+    from autodiff.engine import input_label, is_constant_label
+    layer = nn.Layer(2, 1, rng=0)
+    xs = [leaf for leaf in autodiff.topological_order(layer([1.0, 2.0])[0]) if leaf.label.startswith("x.")]
+    assert [x.label for x in xs] == [input_label(0), input_label(1)]
+    assert all(is_constant_label(label) for label in ("", "x.0", "x.12"))
+    assert not any(is_constant_label(label) for label in ("w", "x.", "x.a", "x.²", "x.1.2", "y.0"))

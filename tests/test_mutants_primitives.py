@@ -126,3 +126,24 @@ def test_a_primitive_made_without_saying_it_keeps_numbers_finite_has_its_batch_r
     x + 0.0            # the first node since a backward pass takes a careful path of its own: not this one
     with pytest.raises(OverflowError, match="^blowup"), np.errstate(all="ignore"):
         blowup(x)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_a_nan_leaf_second_after_a_finite_interior_first_operand_is_refused(name):
+    # apply reads the first operand itself; the second is _leaf_input's b branch
+    x = _nan_by_hand(PRIMITIVES["relu"])[0]
+    interior = batch([1.0, 3.0], "y") * 2.0
+    with pytest.raises(ValueError, match=f"^{name}: an input of .*nan.* is not a finite number"), \
+            np.errstate(all="ignore"):
+        PRIMITIVES[name](interior, x)
+
+
+def test_a_nan_leaf_among_the_later_operands_of_a_users_n_ary_row_is_refused():
+    # _leaf_input's `more` branch: the first two operands are finite interior nodes
+    total = Primitive("total3", "total3", -1, lambda *xs: sum(xs), lambda g, out, *xs: (g,) * len(xs),
+                      batch_forward=lambda *xs: sum(xs), keeps_finite=True)
+    x = _nan_by_hand(PRIMITIVES["relu"])[0]
+    y = batch([1.0, 3.0], "y") * 2.0
+    with pytest.raises(ValueError, match="^total3: an input of .*nan.* is not a finite number"), \
+            np.errstate(all="ignore"):
+        total(y, y + 1.0, x)

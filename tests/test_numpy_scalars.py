@@ -130,3 +130,40 @@ def test_refused_naming_the_leaf(bad, error, when):
     with pytest.raises(error, match=r"backward: the \.data of the Value 'x'"):
         o.backward()
     assert x.grad == 0.0 and w.grad == 0.0           # all or nothing: nothing was written
+
+
+def test_a_walk_leaves_the_data_as_it_found_it():
+    # topological_order, compile, the stepper and autodiff.grad only read: the numpy scalar stays one,
+    # and what they give equals the float's (a float(x) of it); a bad .data is not refused by a walk
+    def graph(v):
+        x, w = Value(2.0, "x"), Value(3.0, "w")
+        out = (x * w).tanh() + x
+        x.data = v  # after the forward pass (before it, apply makes it a float)
+        return x, w, out
+    x, w, out = graph(np.float64(0.5))
+    fx, fw, fout = graph(0.5)
+    assert autodiff.topological_order(out)[0] is x and x.data.__class__ is np.float64
+    assert autodiff.grad(out, [x, w]) == autodiff.grad(fout, [fx, fw])
+    steps = [(s.upstream, s.contributions) for s in autodiff.backward_steps(out)]
+    assert steps == [(s.upstream, s.contributions) for s in autodiff.backward_steps(fout)]
+    p, fp = autodiff.compile(out), autodiff.compile(fout)
+    assert p.forward() == pytest.approx(fp.forward(), rel=1e-15)
+    p.backward()
+    fp.backward()
+    assert (x.grad, w.grad) == pytest.approx((fx.grad, fw.grad), rel=1e-15)
+    assert x.data.__class__ is np.float64
+    x.data = True
+    assert autodiff.topological_order(out)[0] is x and x.data is True
+
+
+def test_backward_makes_a_float_of_a_numpy_scalar_after_the_batch_leaf():
+    # the batch is the first leaf, w the second: before, the walk stopped at the batch and w stayed numpy
+    x = batch([0.5, -1.0, 2.0])
+    w = Value(1.0, "w")
+    loss = autodiff.batched.mean((x * w).tanh())
+    w.data = np.float64(0.25)
+    loss.backward()
+    assert w.data.__class__ is float and w.grad.__class__ is float
+    w.data = np.bool_(True)
+    with pytest.raises(TypeError, match=r"backward: the \.data of the Value 'w'"):
+        loss.backward()
