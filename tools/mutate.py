@@ -54,7 +54,7 @@ ENGINE_WITHOUT = ("core/NumberReplacer", "core/AddNot")
 # The scope: extend it by adding a Target.
 SCOPE = [
     # test_engine.py's checker tests only: the whole file takes ~40 s (million-node chains)
-    Target("autodiff/check.py", ("tests/test_gradcheck.py", *(
+    Target("autodiff/check.py", ("tests/test_gradcheck.py", "tests/test_gradcheck_edges.py", *(
         f"tests/test_engine.py::test_{name}" for name in [
         "unary_rule_matches_central_difference", "binary_rule_matches_central_difference",
         "gradcheck_catches_a_wrong_rule", "gradcheck_names_only_the_inputs_that_disagree",
@@ -76,7 +76,8 @@ SCOPE = [
                                       "tests/test_engine_numerics.py", "tests/test_batched.py",
                                       "tests/test_engine_reference.py", "tests/test_define.py",
                                       "tests/test_batched_checks.py", "tests/test_new_primitive.py",
-                                      "tests/test_mutants_primitives.py"),
+                                      "tests/test_mutants_primitives.py", "tests/test_numpy_scalars.py",
+                                      "tests/test_define_edges.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
@@ -96,7 +97,8 @@ SCOPE = [
                                       "tests/test_mutants_fallback.py"),
            without=ENGINE_WITHOUT, keyword=FAST),
     # graph.py: only the walk (the topological order every executor starts from)
-    Target("autodiff/graph.py", ("tests/test_engine_reference.py", "tests/test_graph_walk.py"),
+    Target("autodiff/graph.py", ("tests/test_engine_reference.py", "tests/test_graph_walk.py",
+                                 "tests/test_numpy_scalars.py"),
            ("walk", "walk_leaves"), without=ENGINE_WITHOUT,
            keyword=FAST),
     # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
@@ -108,7 +110,7 @@ SCOPE = [
                                   "tests/test_engine_finite.py", "tests/test_engine_reference.py",
                                   "tests/test_mutants_executors.py", "tests/test_batched.py",
                                   "tests/test_engine_numerics.py", "tests/test_batched_checks.py",
-                                  "tests/test_mutants_fallback.py"),
+                                  "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
             "_check_accumulated"),
            keyword=FAST),
