@@ -147,3 +147,18 @@ def test_a_nan_leaf_among_the_later_operands_of_a_users_n_ary_row_is_refused():
     with pytest.raises(ValueError, match="^total3: an input of .*nan.* is not a finite number"), \
             np.errstate(all="ignore"):
         total(y, y + 1.0, x)
+
+
+@pytest.mark.parametrize("x, y", [(2.0, 3.0), (1.5, -0.5), (0.5, 2.5)])
+def test_second_derivatives_of_pow_off_base_zero(x, y):
+    # pow's rule on Values (the create_graph pass) away from base 0: the exact Hessian of x ** y,
+    # [[y(y-1)x^(y-2), x^(y-1)(1 + y ln x)], [same, x^y ln² x]].
+    import math
+    from autodiff import hessian
+    h = hessian(lambda a, b: a ** b, [x, y])
+    mixed = x ** (y - 1) * (1 + y * math.log(x))
+    expected = [[y * (y - 1) * x ** (y - 2), mixed], [mixed, x ** y * math.log(x) ** 2]]
+    for row, want in zip(h, expected, strict=True):
+        assert row == pytest.approx(want, rel=1e-12)
+    h3 = hessian(lambda a: a ** 3.0, [x])                   # a constant exponent: 6x
+    assert h3[0][0] == pytest.approx(6 * x, rel=1e-12)

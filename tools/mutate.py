@@ -219,15 +219,6 @@ EQUIVALENT = [
     Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", "return True", "return False",
                "the fast pass's check then reports a false alarm when no batch leaf holds an array, and "
                "`Value.backward` runs the careful pass, which gives the same gradients: only slower"),
-    Equivalent("autodiff/vectorized.py", "ReplaceFalseWithTrue", "return False", "return True",
-               "the fast pass's one-number sum over the batch leaves' gradients: a batch leaf's gradient is "
-               "always an array there (every term a node of the batch sends it is one, and what it held is "
-               "added to that array), so the sum stays 0 and this `return False` is never reached",
-               near="arrays.append(g)"),
-    Equivalent("autodiff/graph.py", "ReplaceAndWithOr", "set(map(type, data)) != {float} and any(",
-               "!= {float} or any(", "a Value's data is a float or a batch (an ndarray: the constructor "
-               "turns ints and numpy scalars into floats and refuses the rest), so a leaf that is not a "
-               "float is an array and the two tests agree"),
     Equivalent("autodiff/reference.py", "ReplaceTrueWithFalse",
                "for p, t in zip(parents, terms, strict=True):", "strict=False",
                f"{_STRICT}: `rule_result_problem` above refuses a rule whose terms do not match its "
@@ -236,15 +227,8 @@ EQUIVALENT = [
                "a short rule in a batch: the `pairs` zip below it refuses the short list, inside the same "
                "`try`, with the same words"),
     Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse",
-               "for node, g in zip(leaves, compress(held, picked), strict=True):", "strict=False",
-               f"{_STRICT}: both are picked from equal lists by the same `picked`"),
-    Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse",
                "for node, g in zip(order, before, strict=True):", "strict=False",
                f"{_STRICT}: `before` holds one gradient per node of `order`"),
-    Equivalent("autodiff/engine.py", "ReplaceFalseWithTrue",
-               "if not _all_finite(list(map(_GRAD, order)), False):", "True):",
-               "the plain pass's gradients (before the held ones are added) are all one number, and for "
-               "numbers only the batched test is the same sum test (`not arrays`: `not total - total`)"),
     Equivalent("autodiff/engine.py", "ZeroIterationForLoop",
                "for node, g in zip(order, before, strict=True):", "for node, g in []:",
                "the batched fallback's restore before it runs the pass again: `vectorized.backward` sets "
@@ -268,11 +252,6 @@ EQUIVALENT = [
     Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "zip(self.params, Delta, strict=True)",
                "strict=False",
                f"{_STRICT}: Delta is built as one array per entry of self.params"),
-    Equivalent("autodiff/graph.py", "ReplaceAndWithOr", "if d.__class__ is not float and is_array(d):",
-               "is not float or is_array(d)", "a Value's data is a float or a batch (an ndarray: the "
-               "constructor turns ints and numpy scalars into floats and refuses the rest), so a leaf "
-               "whose data is not a float is an array and the two tests agree (the class test only spares "
-               "a call per one-number leaf)"),
     Equivalent("autodiff/engine.py", "ReplaceAndWithOr",
                "if held and not _all_finite([node._grad for node, _ in held]):", "if held or not",
                "with no leaf holding a gradient `_all_finite([])` is True (the sum of nothing is 0), and "
