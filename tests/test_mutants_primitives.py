@@ -154,6 +154,7 @@ def test_second_derivatives_of_pow_off_base_zero(x, y):
     # pow's rule on Values (the create_graph pass) away from base 0: the exact Hessian of x ** y,
     # [[y(y-1)x^(y-2), x^(y-1)(1 + y ln x)], [same, x^y ln² x]].
     import math
+
     from autodiff import hessian
     h = hessian(lambda a, b: a ** b, [x, y])
     mixed = x ** (y - 1) * (1 + y * math.log(x))
