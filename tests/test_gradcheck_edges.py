@@ -65,3 +65,10 @@ def test_a_point_of_the_step_outside_the_domain_says_it_came_from_the_step(check
 def test_an_error_at_the_point_given_stays_the_ops_own():
     with pytest.raises(ValueError, match=r"^log: log\(-1\.0\) is undefined"):
         gradcheck(lambda x: x.log(), [-1.0])
+
+
+def test_a_point_of_the_step_above_the_input_is_written_with_a_plus():
+    # log(-x) at x = -1e-7: x + eps = 9e-07 is outside the domain, x - eps is not
+    with pytest.raises(ValueError, match=r"gradcheck: f failed at x = -1e-07 \+ eps = 9e-07, a point of the "
+                                         r"central difference"):
+        gradcheck(lambda x: (-x).log(), [Value(-1e-7, "x")])

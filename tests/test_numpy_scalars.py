@@ -167,3 +167,12 @@ def test_backward_makes_a_float_of_a_numpy_scalar_after_the_batch_leaf():
     w.data = np.bool_(True)
     with pytest.raises(TypeError, match=r"backward: the \.data of the Value 'w'"):
         loss.backward()
+
+
+def test_a_graph_whose_only_leaf_holds_a_numpy_scalar_has_it_made_a_float_by_backward():
+    # no leaf is a float (the case where backward's conversion must not wait for one)
+    x = Value(3.0, "x")
+    y = (x * x).tanh()
+    x.data = np.float64(0.5)
+    y.backward()
+    assert x.data.__class__ is float and x.data == 0.5

@@ -257,6 +257,35 @@ EQUIVALENT = [
                "with no leaf holding a gradient `_all_finite([])` is True (the sum of nothing is 0), and "
                "with some the mutant sends them all to `_check_accumulated`, which raises only for a sum "
                "that is not finite, as `_all_finite` would have said: only slower"),
+    Equivalent("autodiff/check.py", "ReplaceComparisonOperator_Lt_LtE", "{'+-'[h < 0]}", "h <= 0",
+               "h is +eps or -eps, and eps > 0 is checked on entry: h is never 0, where < and <= differ"),
+    Equivalent("autodiff/primitives.py", "ReplaceOrWithAnd",
+               "return x if x.__class__ is float or is_array(x) or not hasattr(x.__class__, \"apply\")",
+               "float and is_array(x) or not",
+               "a float's and an array's class have no `apply`, so the last test returns them as they are "
+               "either way; only a Value (which has one) gives its .data, in both"),
+    Equivalent("autodiff/primitives.py", "ReplaceAndWithOr",
+               "if getattr(d, \"ndim\", None) == 0 and getattr(d, \"dtype\", None) is not None:",
+               "== 0 or getattr",
+               "arrays of examples are passed over just above, so what reaches here with a dtype is a numpy "
+               "scalar or a 0-d array, which also have ndim 0, and what has ndim 0 has a dtype: the two "
+               "tests agree on every value that gets here"),
+    Equivalent("autodiff/primitives.py", "ReplaceAndWithOr",
+               "if quiet is None and \"numpy\" in sys.modules:", "quiet is None or",
+               "once numpy is loaded the wrapped forward is made again at every call instead of once: the "
+               "same errstate around the same forward, only slower"),
+    Equivalent("autodiff/graph.py", "ReplaceComparisonOperator_IsNot_Is",
+               "if x.data.__class__ is not float:", "is float:",
+               "the mutant answers at the first leaf with `any(is_array(...))` over all the leaves, the "
+               "answer the loop reaches otherwise (a graph of floats: False): only slower"),
+    Equivalent("autodiff/engine.py", "AddNot", "if d.__class__ is not float and not is_array(d):",
+               "if not d.__class__",
+               "as_float_data is then called at the first float leaf: it passes floats and arrays over "
+               "and converts the rest, what the original calls it for: same data, only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceAndWithOr", "if d.__class__ is not float and not is_array(d):",
+               "is not float or not",
+               "as_float_data is then called at the first leaf that is not an array: it passes floats and "
+               "arrays over and converts the rest, what the original calls it for: same data, only slower"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
