@@ -278,10 +278,6 @@ EQUIVALENT = [
                "if x.data.__class__ is not float:", "is float:",
                "the mutant answers at the first leaf with `any(is_array(...))` over all the leaves, the "
                "answer the loop reaches otherwise (a graph of floats: False): only slower"),
-    Equivalent("autodiff/engine.py", "AddNot", "if d.__class__ is not float and not is_array(d):",
-               "if not d.__class__",
-               "as_float_data is then called at the first float leaf: it passes floats and arrays over "
-               "and converts the rest, what the original calls it for: same data, only slower"),
     Equivalent("autodiff/engine.py", "ReplaceAndWithOr", "if d.__class__ is not float and not is_array(d):",
                "is not float or not",
                "as_float_data is then called at the first leaf that is not an array: it passes floats and "
