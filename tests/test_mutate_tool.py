@@ -231,3 +231,20 @@ def test_a_function_named_in_a_target_must_exist(mutate, repo):
     assert mutate.line_ranges(mutate.Target("autodiff/a.py", ())) == ["1-6"]
     with pytest.raises(SystemExit, match=r"autodiff/a.py has no function \['h'\]"):
         mutate.line_ranges(mutate.Target("autodiff/a.py", (), ("f", "h")))
+
+
+def test_a_run_that_lacks_a_files_session_leaves_the_documented_score_as_it_is(mutate, monkeypatch, tmp_path,
+                                                                               capsys):
+    # a new checkout running one file (`--only`) must not replace the scope's score with that file's
+    doc = tmp_path / "testing.md"
+    monkeypatch.setattr(mutate, "REPORT", doc)
+    doc.write_text(f"{mutate.BEGIN}\nthe scope's figures\n{mutate.END}\n", encoding="utf-8")
+    ran, other = _target(mutate, "autodiff/f.py"), _target(mutate, "autodiff/g.py")
+    monkeypatch.setattr(mutate, "SCOPE", [ran, other])
+    _session(mutate, ran, [(3, "ReplaceTrueWithFalse", "x = True", "x = False", "killed", "")])
+    assert mutate.main(["--report-only"]) == 0
+    assert "the scope's figures" in doc.read_text(encoding="utf-8")
+    assert "no session in .mutate/ for autodiff/g.py" in capsys.readouterr().err
+    _session(mutate, other, [(4, "ReplaceTrueWithFalse", "y = True", "y = False", "killed", "")])
+    assert mutate.main(["--report-only"]) == 0
+    assert "the scope's figures" not in doc.read_text(encoding="utf-8")

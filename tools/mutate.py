@@ -540,8 +540,14 @@ def main(argv: list[str] | None = None) -> int:
                 retry_survivors(t)
             mutate(t, args.fresh)
     text = report(SCOPE)
-    write_report(text)
     print(text)
+    missing = [t.module for t in SCOPE if not session(t)[1].exists()]
+    if missing:  # the report is the whole scope's score: a new checkout has only the files it ran
+        print(f"{REPORT.name} left as it is: no session in {SESSIONS.name}/ for {', '.join(missing)}, so "
+              "the figures above are not the scope's score (run those files too, or copy their sessions "
+              "here, then --report-only)", file=sys.stderr)
+        return 0
+    write_report(text)
     return 0
 
 
