@@ -105,3 +105,43 @@ def diamond():
     c = a.exp(); c.label = "c"
     d = b * c; d.label = "d"
     return d, a, b, c
+
+
+def blas_threads_now() -> list[int]:
+    """numpy's BLAS thread counts as threadpoolctl sees them now (skips without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    require(threadpool_info is not None, "threadpoolctl", "pip install -e '.[test]' (or '.[batched]')")
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def watch_blas_threads(monkeypatch, *modules) -> list[tuple[int, list[int]]]:
+    """Record (size, BLAS threads inside the block) for every `blas_threads(size)` the given modules
+    enter: the real limit, watched from inside it."""
+    from contextlib import contextmanager
+
+    from autodiff import primitives
+    seen = []
+    real = primitives.blas_threads
+
+    @contextmanager
+    def watched(size, matrix=True):
+        with real(size, matrix):
+            seen.append((size, blas_threads_now()))
+            yield
+
+    for module in modules:
+        monkeypatch.setattr(module, "blas_threads", watched)
+    return seen
+
+
+@pytest.fixture
+def fresh_primitives():
+    """Primitives a test defines are taken out of the table after it."""
+    from autodiff.primitives import PRIMITIVES
+    before = set(PRIMITIVES)
+    yield
+    for name in set(PRIMITIVES) - before:
+        del PRIMITIVES[name]

@@ -4,23 +4,12 @@ pay nothing, and the limit is lifted afterwards."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
-from conftest import require
+from conftest import blas_threads_now, watch_blas_threads
 
 from autodiff import engine, primitives, vectorized
 from autodiff.batched import batch, batch_columns, mean
 from nn.layers import MLP
-
-
-def blas_threads_now() -> list[int]:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        threadpool_info = None
-    require(threadpool_info is not None, "threadpoolctl", "pip install -e '.[test]' (or '.[batched]')")
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
 def test_a_big_product_runs_at_one_blas_thread_and_the_setting_comes_back():
@@ -44,17 +33,7 @@ def test_a_batched_step_at_ten_thousand_points_limits_its_layer_products(monkeyp
     """The real limit, watched from inside: every product of the fused layers' forward and backward at
     10,000 points runs with one BLAS thread."""
     blas_threads_now()
-    seen = []
-    real = primitives.blas_threads
-
-    @contextmanager
-    def watched(size, matrix=True):
-        with real(size, matrix):
-            seen.append((size, blas_threads_now()))
-            yield
-
-    monkeypatch.setattr(engine, "blas_threads", watched)
-    monkeypatch.setattr(vectorized, "blas_threads", watched)
+    seen = watch_blas_threads(monkeypatch, engine, vectorized)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(10_000, 2)), np.sign(rng.normal(size=10_000))
     model = MLP(2, [16, 16, 1], rng=1, fused=True)

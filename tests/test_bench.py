@@ -31,13 +31,18 @@ def test_each_script_runs_alone_at_tiny_size(script):
     assert "deltagrad" in result.stdout
 
 
-def run_all_module():
+def bench_module(name: str):
+    """A module of bench/ (its scripts import each other by plain name), without leaving bench/ on
+    sys.path."""
     sys.path.insert(0, BENCH)
     try:
-        import run_all
+        return importlib.import_module(name)
     finally:
         sys.path.remove(BENCH)
-    return run_all
+
+
+def run_all_module():
+    return bench_module("run_all")
 
 
 def test_run_all_writes_the_report(tmp_path):
@@ -95,11 +100,9 @@ def test_run_all_writes_the_report(tmp_path):
 
 
 def test_closed_form_pass_matches_the_engine():
-    sys.path.insert(0, BENCH)
-    try:
-        from _common import ALPHA, closed_form_step, initial_weights, moons
-    finally:
-        sys.path.remove(BENCH)
+    common = bench_module("_common")
+    ALPHA, closed_form_step = common.ALPHA, common.closed_form_step
+    initial_weights, moons = common.initial_weights, common.moons
     from autodiff import neuron
     from autodiff.batched import batch, batch_columns, mean
     from nn.layers import MLP
@@ -193,11 +196,7 @@ def test_a_target_missed_by_a_hair_is_missed_in_the_table_and_the_readme():
 
 
 def test_a_target_is_met_only_if_met_in_every_process():
-    sys.path.insert(0, BENCH)
-    try:
-        from w7_user_shaped import verdict
-    finally:
-        sys.path.remove(BENCH)
+    verdict = bench_module("w7_user_shaped").verdict
     assert verdict({"bare": 229.1, "torch imported": 313.9}, 250, True) == "no (missed in the bare process)"
     assert verdict({"bare": 313.9, "torch imported": 229.1}, 250, True) == "no (missed with torch imported)"
     assert verdict({"bare": 251.0, "torch imported": 250.0}, 250, True) == "yes"
@@ -208,11 +207,7 @@ def test_a_target_is_met_only_if_met_in_every_process():
 def test_every_contender_is_timed_in_blocks_of_calls_in_alternating_rounds():
     # A fast step runs many calls in a row per round and a slow one one call: the fast one's time
     # is never a single cold call right after the slow one's.
-    sys.path.insert(0, BENCH)
-    try:
-        from _common import time_per_call
-    finally:
-        sys.path.remove(BENCH)
+    time_per_call = bench_module("_common").time_per_call
     order = []
 
     def busy(name, seconds):
@@ -233,11 +228,8 @@ def test_every_contender_is_timed_in_blocks_of_calls_in_alternating_rounds():
 def test_the_calls_per_block_come_from_the_warm_up_without_another_untimed_call():
     # A step of 15 ms against a 50 ms block on the wall clock: its calls are the warm-up's, nothing
     # more (one more would be one more 200k-parameter save in W6); a wall clock counts the sleep.
-    sys.path.insert(0, BENCH)
-    try:
-        from _common import WARMUP_CALLS, calls_per_block
-    finally:
-        sys.path.remove(BENCH)
+    common = bench_module("_common")
+    WARMUP_CALLS, calls_per_block = common.WARMUP_CALLS, common.calls_per_block
     ran = []
 
     def step():

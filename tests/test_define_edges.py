@@ -15,22 +15,13 @@ from autodiff.parse import ExpressionError
 from autodiff.primitives import define
 
 
-@pytest.fixture
-def fresh():
-    """Names defined by a test are removed after it."""
-    before = set(PRIMITIVES)
-    yield
-    for name in set(PRIMITIVES) - before:
-        del PRIMITIVES[name]
-
-
 def _far(x):
     return math.sin(x) if x > 1000 else math.log(x - 1000)   # defined only past 1000
 
 
 # ---- no trial point works ------------------------------------------------------------------------
 
-def test_a_forward_defined_at_no_trial_point_is_refused_saying_so(fresh):
+def test_a_forward_defined_at_no_trial_point_is_refused_saying_so(fresh_primitives):
     # the reported case: accepted, and its hessian at 1001 was [[0.0]] (truth 1: the rule's .data cut)
     with pytest.raises(ValueError, match=r"define\('farcos'\): the row could not be tried at any "
                                          r"point .*forward is defined at none of them.*math domain "
@@ -39,7 +30,7 @@ def test_a_forward_defined_at_no_trial_point_is_refused_saying_so(fresh):
     assert "farcos" not in PRIMITIVES
 
 
-def test_probe_at_tries_the_row_where_it_is_defined(fresh):
+def test_probe_at_tries_the_row_where_it_is_defined(fresh_primitives):
     # there the .data shortcut is met and refused, as math.cos is (the docs' promise)
     with pytest.raises(ValueError, match=r"define\('farcos'\): on Values the rule .* at \[1001\.0\]"):
         define("farcos", "farcos", 1, _far, lambda g, o, x: (g * (x.data if isinstance(x, Value) else x),),
@@ -53,7 +44,7 @@ def test_probe_at_tries_the_row_where_it_is_defined(fresh):
 @pytest.mark.parametrize("rule, error", [(lambda g, o, x: (g / 0,), "ZeroDivisionError"),
                                          (lambda g, o, x: (g * math.log(-1),), "ValueError: math domain")],
                          ids=["g/0", "log(-1)"])
-def test_a_rule_failing_at_every_point_is_refused(fresh, rule, error):
+def test_a_rule_failing_at_every_point_is_refused(fresh_primitives, rule, error):
     with pytest.raises(ValueError, match=rf"could not be tried.*the rule failed wherever the forward is "
                                          rf"defined \({error}"):
         define("bad", "bad", 1, math.sin, rule)
@@ -61,12 +52,12 @@ def test_a_rule_failing_at_every_point_is_refused(fresh, rule, error):
 
 @pytest.mark.parametrize("probe_at, error", [((1.0,), ValueError), ((), ValueError), ("ab", TypeError),
                                              ((True, 1.0), ValueError), ((1.0, None), TypeError)])
-def test_a_bad_probe_at_is_refused(fresh, probe_at, error):
+def test_a_bad_probe_at_is_refused(fresh_primitives, probe_at, error):
     with pytest.raises(error, match=r"define\('two'\): probe_at must be a tuple of"):
         define("two", "two", 2, lambda x, y: x * y, lambda g, o, x, y: (g * y, g * x), probe_at=probe_at)
 
 
-def test_a_rule_failing_at_probe_at_only_is_still_tried_elsewhere(fresh):
+def test_a_rule_failing_at_probe_at_only_is_still_tried_elsewhere(fresh_primitives):
     f = define("mylog", "mylog", 1, math.log, lambda g, o, x: (g / x,), probe_at=(-1.0,))
     x = Value(2.0)
     f(x).backward()
@@ -75,7 +66,7 @@ def test_a_rule_failing_at_probe_at_only_is_still_tried_elsewhere(fresh):
 
 # ---- every trial point is tried ------------------------------------------------------------------
 
-def test_a_data_shortcut_on_the_negative_branch_is_refused(fresh):
+def test_a_data_shortcut_on_the_negative_branch_is_refused(fresh_primitives):
     # the reported case: accepted (the probe tried 0.7 only) and hessian at -0.5 gave [[0.0]] (truth 0.479)
     def vjp(g, out, x):
         xd = x.data if isinstance(x, Value) else x
@@ -87,7 +78,7 @@ def test_a_data_shortcut_on_the_negative_branch_is_refused(fresh):
         define("bsin", "bsin", 1, math.sin, vjp)
 
 
-def test_a_piecewise_rule_written_right_on_both_branches_is_accepted(fresh):
+def test_a_piecewise_rule_written_right_on_both_branches_is_accepted(fresh_primitives):
     def vjp(g, out, x):
         return (g * (autodiff.cos(x) if (x.data if isinstance(x, Value) else x) > 0 else autodiff.cos(x)),)
     f = define("bsin", "bsin", 1, math.sin, vjp)
@@ -101,13 +92,13 @@ def test_a_piecewise_rule_written_right_on_both_branches_is_accepted(fresh):
                                        (lambda g, o, x: (g * [1][2],), "IndexError: list index out of range"),
                                        (lambda g, o, x: (g * {}["k"],), "KeyError")],
                          ids=["x.log()", "index", "key"])
-def test_a_rule_error_names_the_primitive(fresh, rule, raw):
+def test_a_rule_error_names_the_primitive(fresh_primitives, rule, raw):
     with pytest.raises(TypeError, match=rf"define\('mine'\): the rule failed when called as vjp\(upstream, "
                                         rf"out, \*inputs\) with 1 number\(s\) \[0\.7\] \({raw}"):
         define("mine", "mine", 1, math.sin, rule)
 
 
-def test_a_forward_that_fails_on_a_branch_after_the_first_point_is_not_refused(fresh):
+def test_a_forward_that_fails_on_a_branch_after_the_first_point_is_not_refused(fresh_primitives):
     # what the first point cannot say (a forward taking the wrong number of inputs) is refused there;
     # past it, a forward that fails is outside its domain, as before
     f = define("odd", "odd", 1, lambda x: "s" if x > 3 else x, lambda g, o, x: (g,))
@@ -116,7 +107,7 @@ def test_a_forward_that_fails_on_a_branch_after_the_first_point_is_not_refused(f
 
 # ---- n-ary rows in the expression language --------------------------------------------------------
 
-def test_an_any_arity_primitive_is_called_in_the_expression_language(fresh):
+def test_an_any_arity_primitive_is_called_in_the_expression_language(fresh_primitives):
     define("cubes", "Σx³", -1, lambda *xs: sum(x ** 3 for x in xs),
            lambda g, o, *xs: tuple(g * 3 * x ** 2 for x in xs),
            text="3{x}²", batch_forward=lambda *xs: sum(x ** 3 for x in xs), parse_name="cubes")
@@ -155,7 +146,7 @@ except ValueError as e:
     assert run.stderr == ""
 
 
-def test_the_forward_errors_when_numpy_is_set_to_raise(fresh):
+def test_the_forward_errors_when_numpy_is_set_to_raise(fresh_primitives):
     f = define("npl", "npl", 1, lambda x: float(np.log(x)), lambda g, o, x: (g / x,))
     with np.errstate(all="raise"), pytest.raises(ValueError, match=r"npl\(-1\) is not a number"):
         f(Value(-1.0))
@@ -164,7 +155,7 @@ def test_the_forward_errors_when_numpy_is_set_to_raise(fresh):
 # ---- derivative texts ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [("2{x!r}",), ("{x:.3f}",), ("{o!s}·{x}",), "{x:>4}"])
-def test_a_placeholder_with_a_conversion_or_spec_is_refused(fresh, text):
+def test_a_placeholder_with_a_conversion_or_spec_is_refused(fresh_primitives, text):
     # the reported case: accepted, and backward_steps printed "x.grad += 2'x' · …"
     with pytest.raises(ValueError, match=r"define\('t'\): text .* has the placeholder \{[xo][!:].*is bare"):
         define("t", "t", 1, lambda x: 2 * x, lambda g, o, x: (2 * g,), text=text)

@@ -5,24 +5,14 @@ batch whose `.data` was set to NaN by hand meeting a row marked `keeps_finite`."
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from conftest import require
+from conftest import blas_threads_now, watch_blas_threads
 
 from autodiff import PRIMITIVES, primitives
 from autodiff.batched import batch
 from autodiff.primitives import Primitive, elu_op, leaky_relu_op
-
-
-def blas_threads_now() -> list[int]:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        threadpool_info = None
-    require(threadpool_info is not None, "threadpoolctl", "pip install -e '.[test]' (or '.[batched]')")
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
 @pytest.mark.parametrize("size,matrix,limited", [
@@ -67,16 +57,7 @@ def test_a_neurons_batched_products_are_limited_as_matrix_vector_products(monkey
     """A neuron of 2 weights over 5,000 examples: its forward `w @ X` and its rule's `X @ g` are
     matrix-vector products of 10,000 multiply-adds, above OpenBLAS's threshold for those (~9,000)."""
     before = blas_threads_now()
-    seen = []
-    real = primitives.blas_threads
-
-    @contextmanager
-    def watched(size, matrix=True):
-        with real(size, matrix):
-            seen.append((size, blas_threads_now()))
-            yield
-
-    monkeypatch.setattr(primitives, "blas_threads", watched)
+    seen = watch_blas_threads(monkeypatch, primitives)
     rng = np.random.default_rng(0)
     neuron = PRIMITIVES["neuron"]
     inputs = (0.5, -1.5, *rng.normal(size=(2, 5_000)), 0.25)      # w1, w2, x1, x2 (batches), b
