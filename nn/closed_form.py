@@ -251,7 +251,10 @@ class ClosedForm:
         return {"output": self.output}
 
     def _data(self, X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
-        return as_rows(X, self.nin, "X"), as_rows(Y, self.nouts[-1], "Y")
+        X, Y = as_rows(X, self.nin, "X"), as_rows(Y, self.nouts[-1], "Y")
+        if len(X) != len(Y):
+            raise ValueError(f"X holds {len(X)} examples and Y {len(Y)}: give one row of Y per row of X")
+        return X, Y
 
     def _backprop(self, X: np.ndarray, Y: np.ndarray, backward: bool) -> Backprop:
         raise NotImplementedError

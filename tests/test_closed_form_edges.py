@@ -15,10 +15,13 @@ def test_inputs_and_targets_with_different_numbers_of_examples_are_refused(doc):
     """Three inputs, two targets: an error, never a loss over the two examples that pair up."""
     model, X, Y = random_case(doc, 2, [3, 2], 3, 0)
     net = DOCUMENTS[doc].from_mlp(model)
-    with pytest.raises(ValueError):
+    named = r"X holds 3 examples and Y 2: give one row of Y per row of X"
+    with pytest.raises(ValueError, match=named):
         net.loss(X, Y[:2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=named):
         net.backprop(X, Y[:2])
+    with pytest.raises(ValueError, match=named):
+        net.engine_loss(model, X, Y[:2])
 
 
 def test_document_000s_softmax_is_stable_for_large_logits():
