@@ -150,3 +150,19 @@ def test_relu_inputs_of_two_layers_reading_them_get_every_term(b_first):
     for row in X.tolist():
         loss([Value(v) for v in row]).backward()
     assert rel_err(g_batched, [p.grad for p in params]) < 1e-12
+
+
+def test_relus_over_a_batch_are_the_nodes_relu_makes_to_the_bit():
+    from autodiff import no_grad
+    from autodiff.engine import relus
+    rng = np.random.default_rng(3)
+    W, b = layer_params(rng, 5, 2)
+    zs = neurons(W, batch_columns(rng.uniform(-1, 1, (20, 2))), b)
+    fast, slow = relus(zs), [z.relu() for z in zs]
+    assert all(f.op == "relu" and f.parents == (z,) and f.data.tobytes() == s.data.tobytes()
+               for f, s, z in zip(fast, slow, zs, strict=True))
+    assert (fast[0].data >= 0).all() and (fast[0].data == 0).any() and (fast[0].data > 0).any()
+    with no_grad():                                     # as relu under no_grad: leaves
+        assert all(a.is_leaf for a in relus(zs))
+    one = [Value(-1.5), Value(2.0)]                     # one-number nodes: relu, node by node
+    assert [a.data for a in relus([one[0] * 1.0, one[1] * 1.0])] == [0.0, 2.0]
