@@ -33,6 +33,10 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
     # before one of their parents comes up (see `_flush`); `waiting` holds those parents.
     groups: dict = {}
     waiting: set = set()
+    # A flush whose inputs are relu nodes (the layer below) works out their terms in one numpy call:
+    # relu node -> (the gradient the flush gave it, the term for its input), taken when the loop
+    # reaches the node still holding that very gradient (no other child added to it).
+    relu_terms: dict = {}
     # The finiteness check rides along: a node's gradient is complete when the loop reaches it (every
     # child came first), so the one-number gradients are summed as they come (a sum is finite only if
     # every term is) and a batch's are kept for one numpy call; the leaves' are complete at the end.
@@ -45,7 +49,7 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
             if op is None:
                 continue
             if node in waiting:
-                _flush(groups, waiting)
+                _flush(groups, waiting, relu_terms)
             g, a = node._grad, node._a
             if g.__class__ is float:
                 check += g
@@ -56,7 +60,10 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
                 groups.setdefault((a[n], n), []).append(node)
                 waiting.update(a)
             elif op is RELU and (d := a.data).__class__ is ndarray and d.ndim:  # in one numpy call
-                _accumulate(a, np.where(a.data > 0, g, 0.0))
+                pre = relu_terms.pop(node, None)
+                t = pre[1] if pre is not None and pre[0] is g else np.where(d > 0, g, 0.0)
+                pg = a._grad                              # `_accumulate` for an input holding a batch
+                a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t
             elif op is NEURON and g.__class__ is float:       # a neuron of one-number nodes (an L2 sum)
                 n = len(a) >> 1
                 for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
@@ -71,7 +78,7 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
             else:
                 _apply_rule(node)
         if groups:
-            _flush(groups, waiting)
+            _flush(groups, waiting, relu_terms)
     except RULE_ERRORS as e:
         raise rule_error(e, node, order) from None
     for leaf, g in held:
@@ -111,12 +118,15 @@ def _apply_rule(node) -> None:
         _accumulate(p, t)
 
 
-def _flush(groups: dict, waiting: set) -> None:
+def _flush(groups: dict, waiting: set, relu_terms: dict) -> None:
     """Backward of the waiting fused neurons, a group (the neurons reading the same inputs, a layer) at
     a time: with G the gradients of the group's k neurons (k, N), W their weights (k, n) and X the
     inputs (n, N), the weights receive G Xᵀ, the inputs Wᵀ G and the biases G summed over the
-    examples: the neuron rule over the whole layer in two products. Empties ``groups`` and ``waiting``."""
+    examples: the neuron rule over the whole layer in two products. When the inputs are relu nodes
+    over batches, their terms for their own inputs come from one ``np.where`` over the layer, kept in
+    ``relu_terms`` (see `backward`). Empties ``groups`` and ``waiting``."""
     import numpy as np
+    ndarray = np.ndarray
     for (_, n), nodes in groups.items():
         xs = nodes[0]._a[n:-1]
         group = []
@@ -143,7 +153,25 @@ def _flush(groups: dict, waiting: set) -> None:
         for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):
             b = z._a[-1]
             b._grad = b._grad + t
+        fresh = []                                        # the inputs this gradient is the first for
         for x, t in zip(xs, WG, strict=True):
-            _accumulate(x, t)
+            d, pg = x.data, x._grad
+            if d.__class__ is ndarray and d.ndim:         # `_accumulate` for an input holding a batch
+                if pg.__class__ is float and pg == 0.0:
+                    x._grad = t
+                    fresh.append(x)
+                else:
+                    x._grad = pg + t
+            else:
+                _accumulate(x, t)
+        if len(fresh) > 1 and all(x._op is RELU for x in fresh):
+            try:                                          # relu's rule, g where its input > 0, at once
+                Z = np.array([x._a.data for x in fresh], dtype=float)
+            except (TypeError, ValueError):               # inputs of other shapes (set by hand)
+                continue
+            Gx = WG if len(fresh) == len(xs) else np.array([x._grad for x in fresh])
+            if Z.shape == Gx.shape:
+                for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):
+                    relu_terms[x] = (x._grad, t)
     groups.clear()
     waiting.clear()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from autodiff import Value, neuron
-from autodiff.engine import input_label, neuron_chain, neuron_chains, neurons
+from autodiff.engine import input_label, neuron_chain, neuron_chains, neurons, relus
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -208,6 +208,11 @@ class Layer(Module):
     def forward(self, x: Sequence[Value | float]) -> tuple[list[Value], list[Value]]:
         """(z's, a's) of every neuron for one input list of ``nin`` items (unchecked)."""
         zs = self.preactivations(x)
+        if all(n.activation == "relu" for n in self.neurons):  # a layer at a time (`autodiff.engine.relus`)
+            acts = relus(zs)
+            for n, a in zip(self.neurons, acts, strict=True):
+                a.label = n._a_label
+            return zs, acts
         return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
 
     def __call__(self, x: Inputs) -> list[Value]:

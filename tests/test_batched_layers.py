@@ -71,7 +71,7 @@ def test_a_fused_mlp_over_a_batch_equals_the_sum_of_single_example_runs(activati
     flushes = []
     real = vectorized._flush
     monkeypatch.setattr(vectorized, "_flush",
-                        lambda groups, waiting: (flushes.append(len(groups)), real(groups, waiting)))
+                        lambda groups, *rest: (flushes.append(len(groups)), real(groups, *rest)))
     X, y = make_moons(40, 0.1, rng=5)
     y = 2.0 * y - 1
     model = MLP(2, [5, 4, 1], activation=activation, rng=5, fused=True)
@@ -125,3 +125,44 @@ def test_irregular_layers_fall_back_and_stay_right():
         q.grad = 0.0
     one.backward()
     assert rel_err([q.grad for q in p], g_batched) < 1e-12
+
+
+@pytest.mark.parametrize("b_first", [False, True])
+def test_relu_inputs_of_two_layers_reading_them_get_every_term(b_first):
+    """A flush works out the relu terms of its inputs at once; a relu node that a second layer (flushed
+    in the same go) also reads holds a gradient with both layers' terms, and its term must use it all."""
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, (30, 2))
+    W1, b1 = layer_params(rng, 4, 2)
+    WA, bA = layer_params(rng, 1, 4)
+    WB, bB = layer_params(rng, 1, 2)
+
+    def loss(xs):
+        h = [z.relu() for z in neurons(W1, xs, b1)]
+        a, b = neurons(WA, h, bA)[0], neurons(WB, h[:2], bB)[0]
+        return (b + a) if b_first else (a + b)
+
+    params = [*sum(W1, []), *b1]
+    total(loss(batch_columns(X))).backward()
+    g_batched = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    for row in X.tolist():
+        loss([Value(v) for v in row]).backward()
+    assert rel_err(g_batched, [p.grad for p in params]) < 1e-12
+
+
+def test_relus_over_a_batch_are_the_nodes_relu_makes_to_the_bit():
+    from autodiff import no_grad
+    from autodiff.engine import relus
+    rng = np.random.default_rng(3)
+    W, b = layer_params(rng, 5, 2)
+    zs = neurons(W, batch_columns(rng.uniform(-1, 1, (20, 2))), b)
+    fast, slow = relus(zs), [z.relu() for z in zs]
+    assert all(f.op == "relu" and f.parents == (z,) and f.data.tobytes() == s.data.tobytes()
+               for f, s, z in zip(fast, slow, zs, strict=True))
+    assert (fast[0].data >= 0).all() and (fast[0].data == 0).any() and (fast[0].data > 0).any()
+    with no_grad():                                     # as relu under no_grad: leaves
+        assert all(a.is_leaf for a in relus(zs))
+    one = [Value(-1.5), Value(2.0)]                     # one-number nodes: relu, node by node
+    assert [a.data for a in relus([one[0] * 1.0, one[1] * 1.0])] == [0.0, 2.0]
