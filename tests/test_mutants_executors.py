@@ -129,3 +129,16 @@ def test_the_batched_executor_says_whether_every_leaf_gradient_is_finite(given):
         with np.errstate(all="ignore"):
             assert vectorized.backward(order, leaves if given else None) is finite
         assert (w.grad, v.grad) == ((math.inf, 3.0) if not finite else (3.0, 3.0))
+
+
+@pytest.mark.parametrize("relu_first", [True, False])
+def test_a_relu_input_read_elsewhere_too_adds_both_terms(relu_first):
+    """z feeds relu and a product: z.grad = 3 + 5 whichever use the backward loop meets first (the
+    eager loop's relu branch adds to a gradient already there, it does not replace or subtract it)."""
+    x = Value(1.5)
+    z = x * 2.0
+    r, m = z.relu() * 3.0, z * 5.0
+    loss = r + m if relu_first else m + r
+    loss.backward()
+    assert (z.grad, x.grad) == (8.0, 16.0)
+    assert gradients(loss)[x] == 16.0
