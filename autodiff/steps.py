@@ -13,7 +13,8 @@ from autodiff.graph import RULE_ERRORS, rule_error
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
-__all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
+__all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
+           "node_names",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
@@ -174,9 +175,28 @@ class BackwardStep:
         """A worked example: ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``."""
         return format_backward_step(self)
 
+    def local_text(self, index: int, names: dict[Value, str]) -> str:
+        """d node / d parents[index] in symbols (`local_derivative_text`)."""
+        return local_derivative_text(self.node, index, names)
+
     def __repr__(self) -> str:
         return (f"BackwardStep({self.index}/{self.total} {self.op}: upstream={self.upstream!r}, "
                 f"local={self.local!r}, contributions={self.contributions!r})")
+
+
+class SummedStep(BackwardStep):
+    """A backward step standing for many steps not shown (the other examples' part of a loss over
+    several examples): ``contributions[i]`` is the sum of the terms those steps add to ``parents[i]``,
+    ``what`` says whose terms they are. Its ``upstream`` is 1 and its local derivatives are the sums."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, index, total, node, parents, sums, running, names, what: str):
+        super().__init__(index, total, node, 1.0, parents, sums, sums, running, names)
+        self.what = what
+
+    def local_text(self, index: int, names: dict[Value, str]) -> str:
+        return f"Σ over {self.what} of their terms"
 
 
 def backward_steps(root: Value) -> Iterator[BackwardStep]:
@@ -237,10 +257,17 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     names, node, e = step.names, step.node, example
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
+    if isinstance(step, SummedStep):
+        head = f"step {step.index}/{step.total}  {step.what}, Σ of their terms: "
+        for parent, term, after in zip(step.parents, step.contributions, step.running, strict=True):
+            before = after - term
+            result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+            lines.append(f"\n  {names[parent]}.grad += {fmt(term)} → {result}")
+        return head.rstrip() + "".join(lines)
     for i, parent in enumerate(step.parents):
         after, term = step.running[i], step.contributions[i]
         local, upstream = step.local[i], step.upstream
-        rule = f"{local_derivative_text(node, i, names)} · {names[node]}.grad"
+        rule = f"{step.local_text(i, names)} · {names[node]}.grad"
         if getattr(term, "ndim", 0) == 0 and (getattr(local, "ndim", 0) or getattr(upstream, "ndim", 0)):
             shown = f"Σ_examples {rule}  (example {e or 0}: {fmt(at_example(local, e))} · " \
                     f"{fmt(at_example(upstream, e))})"
@@ -284,6 +311,8 @@ class Walkthrough:
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))
         self.seed = 1.0
+        #: the nodes whose values the start frame gives: the leaves
+        self.given = [n for n in self.order if n.is_leaf]
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -309,7 +338,7 @@ class Walkthrough:
     def text(self, frame: int) -> str:
         kind = self.kinds[frame]
         if kind == "start":
-            leaves = ", ".join(f"{self.names[n]} = {fmt(self.at(n.data))}" for n in self.order if n.is_leaf)
+            leaves = ", ".join(f"{self.names[n]} = {fmt(self.at(n.data))}" for n in self.given)
             if self.example is None:
                 return f"start: the leaves are {leaves}"
             return (f"start (example {self.example} of {self.batch_size}; a parameter's gradient sums "
@@ -320,13 +349,17 @@ class Walkthrough:
         step = self.step(frame)
         return str(step) if kind == "forward" else format_backward_step(step, self.example)
 
+    def parents(self, node: Value) -> tuple[Value, ...]:
+        """``node``'s operands as this walkthrough shows them (all of them; none for a given node)."""
+        return node.parents
+
     def at(self, x):
         """``x`` (a value or gradient) as the walkthrough shows it: the chosen example's number."""
         return at_example(x, self.example)
 
     def values(self, frame: int) -> dict[Value, float]:
         """The node values known after ``frame``: the leaves, then each node the forward pass computed."""
-        known = {n: self.at(n.data) for n in self.order if n.is_leaf}
+        known = {n: self.at(n.data) for n in self.given}
         for step in self.forward[:frame]:
             known[step.node] = self.at(step.result)
         return known

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt, format_backward_step, local_derivative_text
+from autodiff.steps import fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
@@ -211,6 +211,7 @@ def _paren(x: float) -> str:
 
 
 _USES: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> each node's uses in its backward pass
+_NUMBERS: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> neuron's z -> `_Neuron.numbers`
 
 
 class _Neuron:
@@ -245,9 +246,16 @@ class _Neuron:
         ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms`` [(local, upstream), …],
         ``sum`` = ∂L/∂a, ``delta`` and ``users`` (the node of each use, in the terms' order); None for a
         neuron without z. ``steps``: where to look for a's backward step (default the whole pass)."""
-        walk, z, a = self.walk, self.z, self.a
+        walk, z = self.walk, self.z
         if z is None:
             return None
+        known = _NUMBERS.setdefault(walk, {})  # a page asks for them up to three times per step
+        if z not in known:
+            known[z] = self._numbers(steps)
+        return known[z]
+
+    def _numbers(self, steps: Sequence | None) -> dict:
+        walk, z, a = self.walk, self.z, self.a
         out = a if a is not None else z
         uses = self.uses(out)
         total = sum(t for _, _, t, _ in uses) if uses else walk.at(walk.seed)
@@ -341,7 +349,7 @@ def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
     ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
     return head + ("\n" + " " * len(head)).join(
-        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad{unknown}"
+        f"{names[p]}.grad += {step.local_text(i, names)} · {names[step.node]}.grad{unknown}"
         for i, p in enumerate(step.parents))
 
 
@@ -371,7 +379,8 @@ def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | 
     n = _Neuron(walk, [s.node for s in steps])
     found = n.numbers(steps)  # a's step is one of this group's
     if found is not None:  # the next layer's neurons read its output (w·δ), or the loss does (local·upstream)
-        found["weights"] = all(user in unit for user in found.pop("users"))
+        found = {k: v for k, v in found.items() if k != "users"} | {
+            "weights": all(user in unit for user in found["users"])}
     return found
 
 
