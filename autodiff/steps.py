@@ -193,7 +193,7 @@ class SummedStep(BackwardStep):
 
     def __init__(self, index, total, node, parents, sums, running, names, what: str):
         super().__init__(index, total, node, 1.0, parents, sums, sums, running, names)
-        self.what = what
+        self.what = self.op = what
 
     def local_text(self, index: int, names: dict[Value, str]) -> str:
         return f"Σ over {self.what} of their terms"
@@ -258,7 +258,7 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
     if isinstance(step, SummedStep):
-        head = f"step {step.index}/{step.total}  {step.what}, Σ of their terms: "
+        head = f"step {step.index}/{step.total}  {step.op}, Σ of their terms: "
         for parent, term, after in zip(step.parents, step.contributions, step.running, strict=True):
             before = after - term
             result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"

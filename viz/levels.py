@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt, format_backward_step
+from autodiff.steps import SummedStep, fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
@@ -348,6 +348,9 @@ def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
     """A backward step's rule with its numbers left out, for predict mode: a line per parent,
     ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
+    if isinstance(step, SummedStep):  # the other examples' terms: no rule of one op to show
+        return head.rstrip() + "".join(f"\n  {names[p]}.grad += {step.local_text(i, names)}{unknown}"
+                                       for i, p in enumerate(step.parents))
     return head + ("\n" + " " * len(head)).join(
         f"{names[p]}.grad += {step.local_text(i, names)} · {names[step.node]}.grad{unknown}"
         for i, p in enumerate(step.parents))
