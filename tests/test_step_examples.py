@@ -144,3 +144,19 @@ def test_the_terminal_stepper_at_80x24_steps_one_example(readme):
     w = model.layers[2].neurons[0].w[0]
     line = next(t for t in screens[-1].split("\n") if f"{w.label}.grad +=" in t)
     assert line.strip(" │").endswith("= " + fmt(grad(loss, [w])[0]))   # its whole gradient
+
+
+def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before_its_own_step():
+    from autodiff import Value
+
+    model = nn.MLP(2, [3, 1], rng=1)
+    a, b = Value(2.0, "a"), Value(0.5, "b")
+    scale = a * b                                        # read by every example: shared, not a leaf
+    loss = nn.mean([(model(x)[0] * scale) ** 2 for x in ([1.0, 2.0], [0.5, -1.0], [2.0, 0.0])])
+    walk = walkthrough(loss, 1)
+    leaves = [a, b, *model.parameters()]
+    final = walk.grads(len(walk) - 1)
+    assert [final[p] for p in leaves] == pytest.approx(list(grad(loss, leaves)), rel=1e-12)
+    steps = [s.node for s in walk.backward]
+    assert steps.index(walk.others) < steps.index(scale)  # its gradient complete before it passes it on
+    assert walk.backward[steps.index(scale)].upstream == grad(loss, [scale])[0]

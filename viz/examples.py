@@ -25,47 +25,46 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
     """(N, node -> the example it belongs to, 0 … N−1, or `SHARED`) for a graph in which a model built
     by nn is called N ≥ 2 times (``[model(x) for x in rows]``); None when no neuron is computed twice.
 
-    The rule: a neuron of the first layer the graph computes from no other call (its inputs are leaves)
-    starts example k, k its k-th computation in ``order`` (`viz.levels.neuron_units` numbers the calls);
-    a node that reads one example's nodes, and no other's, belongs to that example (the later layers'
-    neurons, the example's loss term); a node reading several examples is shared (the mean over the
-    examples and what follows it). A node that reads no example (a leaf, the L2 penalty) belongs to the
-    one example whose nodes use it (its inputs, made by nn's `input_label`, a label, a constant), and is
-    shared when several use it or none (the parameters, the penalty).
+    The rule: a neuron's z or a (`nn.locate` reads their labels) computed from no other call's nodes
+    (a first layer's neuron: its inputs are leaves) starts example k, k the number of times that
+    neuron was computed before it in ``order`` (the calls the levels number "(call k)"); a node that
+    reads one example's nodes, and no other's, belongs to that example (the later layers' neurons, the
+    example's loss term); a node reading several examples is shared (the mean over the examples and what
+    follows it). A node that reads no example (a leaf, the L2 penalty) belongs to the one example whose
+    nodes use it (its inputs, made by nn's `input_label`, a label, a constant), and is shared when
+    several use it or none (the parameters, the penalty).
 
     Raises ValueError naming the neuron when the examples cannot be told apart: a neuron that reads the
     nodes of two examples, or neurons computed different numbers of times."""
-    from viz.levels import neuron_units
+    from viz.levels import _part
 
-    unit = neuron_units(order)
-    calls: dict[tuple, int] = {}
-    for key in unit.values():
-        if len(key) == 3:
-            calls[key[:2]] = max(calls.get(key[:2], 0), key[2] + 1)
-    if not calls:
-        return None
-    if len(set(calls.values())) > 1:
-        (a, na), (b, nb) = min(calls.items(), key=lambda c: c[1]), max(calls.items(), key=lambda c: c[1])
-        raise ValueError(f"the graph's examples cannot be told apart: {_neuron(a)} is computed "
-                         f"{_times(na)} and {_neuron(b)} {_times(nb)}, so the model's calls are not one per "
-                         "example; "
-                         "step the whole graph (example='all') or build one example's loss")
     up: dict[Value, int] = {}  # node -> the example whose nodes it reads (SHARED: several)
+    calls: dict[tuple, int] = {}  # neuron (layer, neuron) -> its computations so far
     for node in order:
         found = None
         for p in node.parents:
             q = up.get(p)
             if q is not None and found != q:
                 found = q if found is None else SHARED
-        mine = unit.get(node)
-        if mine is not None:
+        where = _part(node) if node.label else None
+        if where is not None:
             if found == SHARED:
-                raise ValueError(f"the graph's examples cannot be told apart: {_neuron(mine)} (call "
-                                 f"{mine[2] + 1}) reads the nodes of several calls of the model; step the "
-                                 "whole graph (example='all')")
-            found = mine[2] if found is None else found
+                raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} (call "
+                                 f"{calls.get(where[:2], 0) + 1}) reads the nodes of several calls of the "
+                                 "model; step the whole graph (example='all')")
+            if where[2] == "z" or found is None:  # an a goes with the z it reads
+                k = calls.get(where[:2], 0)
+                calls[where[:2]] = k + 1
+                found = k if found is None else found
         if found is not None:
             up[node] = found
+    if not calls or max(calls.values()) < 2:
+        return None
+    if len(set(calls.values())) > 1:
+        (a, na), (b, nb) = min(calls.items(), key=lambda c: c[1]), max(calls.items(), key=lambda c: c[1])
+        raise ValueError(f"the graph's examples cannot be told apart: {_neuron(a)} is computed "
+                         f"{_times(na)} and {_neuron(b)} {_times(nb)}, so the model's calls are not one per "
+                         "example; step the whole graph (example='all') or build one example's loss")
     of: dict[Value, int] = {}
     down: dict[Value, int] = {}  # a node reading no example -> the example of its users
     for node in reversed(order):  # users before the nodes they use
@@ -75,7 +74,7 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
             if p not in up:
                 d = down.get(p)
                 down[p] = k if d is None or d == k else SHARED
-    return next(iter(calls.values())), of
+    return max(calls.values()), of
 
 
 def _times(n: int) -> str:
@@ -148,7 +147,8 @@ class ExampleWalkthrough(Walkthrough):
             if i == at:
                 parents = [p for p in self.order if p in others]
                 sums = [others[p] for p in parents]
-                after = [grads[p] if p.is_leaf else running[p] + s if p in running else s
+                # last, it completes each gradient: autodiff.grad's own number, not a re-summed one
+                after = [grads[p] if at == len(kept) else running[p] + s if p in running else s
                          for p, s in zip(parents, sums, strict=True)]
                 running.update(zip(parents, after, strict=True))
                 steps.append(SummedStep(len(steps) + 1, total, self.others, tuple(parents), tuple(sums),

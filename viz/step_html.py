@@ -210,7 +210,8 @@ class HtmlStepper:
 
     Raises TypeError when ``root`` is not a Value, ``predict`` not a bool or ``title`` not a str, and
     ValueError for an unknown level, a level the graph has no neurons for, a tolerance that is not a
-    finite number > 0 or a max_nodes < 1.
+    finite number > 0, a max_nodes < 1, or an example the graph does not hold or cannot tell apart
+    (`viz.examples.walkthrough`).
     """
 
     def __init__(self, root: Value, *, predict: bool = False, tolerance: float = 1e-3,
