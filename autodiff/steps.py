@@ -286,7 +286,9 @@ class Walkthrough:
     Frames, in order: ``start`` (only the leaves are known), one ``forward`` frame per `ForwardStep`,
     ``seed`` (``root.grad = 1``), one ``backward`` frame per `BackwardStep`.  The backward frames are one
     fresh pass (`backward_steps`): the gradients `autodiff.grad` gives, whatever ``.grad`` held
-    before, and no node's ``.grad`` is changed by recording or stepping.
+    before, and no node's ``.grad`` is changed by recording or stepping. ``given`` lists the nodes whose
+    values the start frame shows (the leaves) and ``parents(node)`` a node's operands as shown, which a
+    walkthrough of part of a graph (`viz.examples.ExampleWalkthrough`) narrows.
     """
 
     def __init__(self, root: Value, example: int | None = None):

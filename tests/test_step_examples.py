@@ -160,3 +160,34 @@ def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before
     steps = [s.node for s in walk.backward]
     assert steps.index(walk.others) < steps.index(scale)  # its gradient complete before it passes it on
     assert walk.backward[steps.index(scale)].upstream == grad(loss, [scale])[0]
+
+
+def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
+    """In a real Jupyter kernel the page (`HtmlStepper`, shown inline) and the terminal stepper take the
+    same option, and the README's 100-point loss shows one example's part, not a traceback."""
+    import importlib.util
+
+    from tests.conftest import require
+
+    for module in ("nbclient", "ipykernel"):
+        require(importlib.util.find_spec(module) is not None, module, "pip install -e '.[test]'")
+    import nbclient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = ["import nn, viz\nfrom nn.data import make_moons\n"
+             "X, y = make_moons(100, noise=0.1, rng=1)\nmodel = nn.MLP(2, [16, 16, 1], rng=1)\n"
+             "scores = [model(x)[0] for x in X]\n"
+             "loss = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y)])"
+             " + nn.l2(model.weights(), 1e-4)\n"
+             "viz.HtmlStepper(loss, example=3)",
+             "viz.step_terminal(loss, example=3)"]
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    page, terminal = nb.cells
+    html = page.outputs[0].data["text/html"]
+    assert html.startswith('<iframe sandbox="allow-scripts"') and "example 3 of 100" in html
+    assert len(html) < 4_000_000                         # escaped into srcdoc, still one example's page
+    shown = [o for o in terminal.outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and "the other 99 examples, Σ of their terms" in shown[0].data["text/plain"]
+    assert not [o for o in page.outputs + terminal.outputs if o.output_type == "error"]
