@@ -14,7 +14,7 @@ from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
-           "node_names",
+           "node_names", "local_derivatives",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
@@ -219,13 +219,15 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
             before = running[p] if p in running else grads.get(p)
             running[p] = t if before is None else before + t
             after.append(running[p])
-        yield BackwardStep(index, total, node, g, node.parents, _local(node, order), terms, tuple(after),
-                           names)
+        yield BackwardStep(index, total, node, g, node.parents, local_derivatives(node, order), terms,
+                           tuple(after), names)
 
 
-def _local(node: Value, order: list[Value]) -> tuple:
+def local_derivatives(node: Value, order: list[Value]) -> tuple:
     """The local derivatives d node / d parents (the rule with upstream 1), finite or an error in words:
-    a step never shows inf, even where the upstream made the term itself small enough."""
+    a step never shows inf, even where the upstream made the term itself small enough. ``order`` (the
+    graph's topological order) names the node in an error. Raises FloatingPointError for one that
+    overflows, and what the rule raises, naming the op."""
     try:
         with _quiet_numpy(node):
             local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])

@@ -124,6 +124,7 @@ def test_a_graph_whose_examples_cannot_be_told_apart_is_refused_in_words():
     single = model([1.0, 2.0])[0]
     with pytest.raises(ValueError, match="this graph holds one example"):
         walkthrough(single, 1)
+    assert walkthrough(single, 0).example is None            # its one example, as before
 
 
 def test_the_terminal_stepper_at_80x24_steps_one_example(readme):

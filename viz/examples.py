@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
 from autodiff.reference import backprop
-from autodiff.steps import BackwardStep, ForwardStep, SummedStep, _local, node_names
+from autodiff.steps import BackwardStep, ForwardStep, SummedStep, local_derivatives, node_names
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
 
@@ -36,7 +36,7 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
 
     Raises ValueError naming the neuron when the examples cannot be told apart: a neuron that reads the
     nodes of two examples, or neurons computed different numbers of times."""
-    from viz.levels import _part
+    from viz.levels import neuron_part
 
     up: dict[Value, int] = {}  # node -> the example whose nodes it reads (SHARED: several)
     calls: dict[tuple, int] = {}  # neuron (layer, neuron) -> its computations so far
@@ -46,7 +46,7 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
             q = up.get(p)
             if q is not None and found != q:
                 found = q if found is None else SHARED
-        where = _part(node) if node.label else None
+        where = neuron_part(node) if node.label else None
         if where is not None:
             if found == SHARED:
                 raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} (call "
@@ -159,8 +159,8 @@ class ExampleWalkthrough(Walkthrough):
             for p, t in zip(node.parents, terms, strict=True):
                 running[p] = running[p] + t if p in running else t
                 after.append(running[p])
-            steps.append(BackwardStep(len(steps) + 1, total, node, g, node.parents, _local(node, order),
-                                      terms, tuple(after), self.names))
+            steps.append(BackwardStep(len(steps) + 1, total, node, g, node.parents,
+                                      local_derivatives(node, order), terms, tuple(after), self.names))
         return steps
 
     def parents(self, node: Value) -> tuple[Value, ...]:
@@ -198,8 +198,8 @@ def walkthrough(root: Value, example: int | str | None = None,
             return Walkthrough(root)
         raise
     if found is None:
-        if example is None:
-            return Walkthrough(root)
+        if example is None or example == 0 and not isinstance(example, bool):  # its one example
+            return Walkthrough(root, example)
         raise ValueError(f"example {example!r}: this graph holds one example (no neuron of a model built "
                          "by nn is computed more than once, and it is not batched); leave example out")
     count, of = found

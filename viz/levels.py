@@ -16,8 +16,8 @@ from autodiff.steps import SummedStep, fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
-__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
+__all__ = ["LEVELS", "LOSS", "Group", "neuron_part", "neuron_units", "regroup", "groups", "gradient_changes",
+           "describe", "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -28,7 +28,7 @@ Unit = tuple[int | None, int] | tuple[int | None, int, int]
 LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
-def _part(node: Value) -> tuple[int | None, int, str] | None:
+def neuron_part(node: Value) -> tuple[int | None, int, str] | None:
     """(layer, neuron, "z" or "a") for a neuron's pre-activation or activation node (`nn.locate`)."""
     from nn import locate
 
@@ -51,7 +51,7 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     children: dict[Value, list[Value]] = {}
     calls: dict[Unit, int] = {}
     for node in order:
-        where = _part(node)
+        where = neuron_part(node)
         if where is not None:
             mine = [unit[p] for p in node.parents if where[2] == "a" and unit.get(p, ())[:2] == where[:2]]
             own = mine[0] if mine else None
@@ -218,7 +218,7 @@ class _Neuron:
     """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
 
     def __init__(self, walk: Walkthrough, members: list[Value]):
-        parts = {_part(n)[2]: n for n in members if _part(n) is not None}
+        parts = {neuron_part(n)[2]: n for n in members if neuron_part(n) is not None}
         self.walk, self.z = walk, parts.get("z")
         self.a = parts.get("a", self.z)
 
@@ -391,7 +391,7 @@ def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tup
     """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds."""
     found = []
     for s in walk.backward[group.start:group.stop]:
-        where = _part(s.node)
+        where = neuron_part(s.node)
         if where is not None and where[2] == "z":
             found.append((unit[s.node], s.node, walk.at(s.upstream)))
     return found
