@@ -13,7 +13,8 @@ from autodiff.graph import RULE_ERRORS, rule_error
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
-__all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "Walkthrough", "node_names",
+__all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
+           "node_names", "local_derivatives",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
@@ -174,9 +175,28 @@ class BackwardStep:
         """A worked example: ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``."""
         return format_backward_step(self)
 
+    def local_text(self, index: int, names: dict[Value, str]) -> str:
+        """d node / d parents[index] in symbols (`local_derivative_text`)."""
+        return local_derivative_text(self.node, index, names)
+
     def __repr__(self) -> str:
         return (f"BackwardStep({self.index}/{self.total} {self.op}: upstream={self.upstream!r}, "
                 f"local={self.local!r}, contributions={self.contributions!r})")
+
+
+class SummedStep(BackwardStep):
+    """A backward step standing for many steps not shown (the other examples' part of a loss over
+    several examples): ``contributions[i]`` is the sum of the terms those steps add to ``parents[i]``,
+    ``what`` says whose terms they are. Its ``upstream`` is 1 and its local derivatives are the sums."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, index, total, node, parents, sums, running, names, what: str):
+        super().__init__(index, total, node, 1.0, parents, sums, sums, running, names)
+        self.what = self.op = what
+
+    def local_text(self, index: int, names: dict[Value, str]) -> str:
+        return f"Σ over {self.what} of their terms"
 
 
 def backward_steps(root: Value) -> Iterator[BackwardStep]:
@@ -199,13 +219,15 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
             before = running[p] if p in running else grads.get(p)
             running[p] = t if before is None else before + t
             after.append(running[p])
-        yield BackwardStep(index, total, node, g, node.parents, _local(node, order), terms, tuple(after),
-                           names)
+        yield BackwardStep(index, total, node, g, node.parents, local_derivatives(node, order), terms,
+                           tuple(after), names)
 
 
-def _local(node: Value, order: list[Value]) -> tuple:
+def local_derivatives(node: Value, order: list[Value]) -> tuple:
     """The local derivatives d node / d parents (the rule with upstream 1), finite or an error in words:
-    a step never shows inf, even where the upstream made the term itself small enough."""
+    a step never shows inf, even where the upstream made the term itself small enough. ``order`` (the
+    graph's topological order) names the node in an error. Raises FloatingPointError for one that
+    overflows, and what the rule raises, naming the op."""
     try:
         with _quiet_numpy(node):
             local = node.primitive.vjp(1.0, node.data, *[p.data for p in node.parents])
@@ -237,10 +259,17 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     names, node, e = step.names, step.node, example
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
+    if isinstance(step, SummedStep):
+        head = f"step {step.index}/{step.total}  {step.op}, Σ of their terms: "
+        for parent, term, after in zip(step.parents, step.contributions, step.running, strict=True):
+            before = after - term
+            result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+            lines.append(f"\n  {names[parent]}.grad += {fmt(term)} → {result}")
+        return head.rstrip() + "".join(lines)
     for i, parent in enumerate(step.parents):
         after, term = step.running[i], step.contributions[i]
         local, upstream = step.local[i], step.upstream
-        rule = f"{local_derivative_text(node, i, names)} · {names[node]}.grad"
+        rule = f"{step.local_text(i, names)} · {names[node]}.grad"
         if getattr(term, "ndim", 0) == 0 and (getattr(local, "ndim", 0) or getattr(upstream, "ndim", 0)):
             shown = f"Σ_examples {rule}  (example {e or 0}: {fmt(at_example(local, e))} · " \
                     f"{fmt(at_example(upstream, e))})"
@@ -259,7 +288,9 @@ class Walkthrough:
     Frames, in order: ``start`` (only the leaves are known), one ``forward`` frame per `ForwardStep`,
     ``seed`` (``root.grad = 1``), one ``backward`` frame per `BackwardStep`.  The backward frames are one
     fresh pass (`backward_steps`): the gradients `autodiff.grad` gives, whatever ``.grad`` held
-    before, and no node's ``.grad`` is changed by recording or stepping.
+    before, and no node's ``.grad`` is changed by recording or stepping. ``given`` lists the nodes whose
+    values the start frame shows (the leaves) and ``parents(node)`` a node's operands as shown, which a
+    walkthrough of part of a graph (`viz.examples.ExampleWalkthrough`) narrows.
     """
 
     def __init__(self, root: Value, example: int | None = None):
@@ -284,6 +315,8 @@ class Walkthrough:
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))
         self.seed = 1.0
+        #: the nodes whose values the start frame gives: the leaves
+        self.given = [n for n in self.order if n.is_leaf]
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -309,7 +342,7 @@ class Walkthrough:
     def text(self, frame: int) -> str:
         kind = self.kinds[frame]
         if kind == "start":
-            leaves = ", ".join(f"{self.names[n]} = {fmt(self.at(n.data))}" for n in self.order if n.is_leaf)
+            leaves = ", ".join(f"{self.names[n]} = {fmt(self.at(n.data))}" for n in self.given)
             if self.example is None:
                 return f"start: the leaves are {leaves}"
             return (f"start (example {self.example} of {self.batch_size}; a parameter's gradient sums "
@@ -320,13 +353,17 @@ class Walkthrough:
         step = self.step(frame)
         return str(step) if kind == "forward" else format_backward_step(step, self.example)
 
+    def parents(self, node: Value) -> tuple[Value, ...]:
+        """``node``'s operands as this walkthrough shows them (all of them; none for a given node)."""
+        return node.parents
+
     def at(self, x):
         """``x`` (a value or gradient) as the walkthrough shows it: the chosen example's number."""
         return at_example(x, self.example)
 
     def values(self, frame: int) -> dict[Value, float]:
         """The node values known after ``frame``: the leaves, then each node the forward pass computed."""
-        known = {n: self.at(n.data) for n in self.order if n.is_leaf}
+        known = {n: self.at(n.data) for n in self.given}
         for step in self.forward[:frame]:
             known[step.node] = self.at(step.result)
         return known

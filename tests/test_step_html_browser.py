@@ -306,6 +306,94 @@ def readme_network(fused=False, by_hand=True):
     return mlp_loss(fused, l2=l2_by_hand if by_hand else nn.l2)
 
 
+ANSWER = """answers => { for (const [id, v] of Object.entries(answers)) document.getElementById(id).value = v;
+  document.getElementById('dg-check').click(); }"""
+
+
+def answer(page, walk, loss) -> str:
+    """Fill every gradient the current step asks for with autodiff.grad's (each ask here is a node's whole
+    gradient: a δ, or a gradient complete at that step), check, and return the verdict."""
+    from autodiff import grad
+
+    ids = page.eval_on_selector_all("#dg-predict input", "els => els.map(e => e.id)")
+    nodes = [walk.order[int(i.split("-")[-1])] for i in ids]
+    page.evaluate(ANSWER, {i: repr(g) for i, g in zip(ids, grad(loss, nodes), strict=True)})
+    return page.inner_text("#dg-predict-result")
+
+
+def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_path):
+    """The README's own loss (100 moons points, eager: 65,342 nodes) steps example 0's part; the other
+    examples' steps are one step; predict mode at each level; speed measured for docs/benchmarks.md."""
+    import time
+
+    from autodiff import grad
+    from tests.test_step_examples import readme_loss
+    from viz import step_html
+
+    loss, model = readme_loss(100)
+    nodes = len(topological_order(loss))
+    t0 = time.perf_counter()
+    stepper = step_html(loss, tmp_path / "readme.html", level="neuron")
+    seconds, size = time.perf_counter() - t0, stepper.path.stat().st_size
+    assert size < 3_000_000
+    page, errors = open_page(browser, stepper)
+    assert page.inner_text("#dg-example") == "· example 0 of 100"
+    assert "example='all'" in page.inner_text("#dg-text")          # how to see another or the whole
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert counter(page)[0] == 3 and "neuron" in page.inner_text("#dg-text") and page.evaluate(IN_VIEW)
+    # the last step: the other 99 examples' terms complete each parameter's gradient
+    page.select_option("#dg-level", "op")
+    page.keyboard.press("End")
+    last = len(stepper.walkthrough.backward)
+    assert page.inner_text("#dg-text").startswith(f"step {last}/{last}  the other 99 examples")
+    weight = model.layers[0].neurons[2].w[1]
+    page.fill("#dg-find", weight.label)
+    page.press("#dg-find", "Enter")
+    page.click("#dg-inspector-head")                     # out of the text box, so keys step again
+    page.keyboard.press("End")                           # still the weight, now with every use known
+    terms = page.inner_text("#dg-inspector-terms")
+    assert terms.startswith(f"{weight.label}.grad = Σ over 3 uses")  # its neuron, the L2 term, the others
+    assert terms.rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
+    page.click("#dg-inspector-head")
+    timings, cpu = [], []
+    for level in ("neuron", "op"):
+        page.select_option("#dg-level", level)
+        for start in ("#dg-start", "#dg-backward"):
+            page.click(start)
+            timings.append(page.evaluate(STEP_MS, ["#dg-next", 30]))
+            page.click(start)
+            cpu.append(step_cpu_ms(page, "#dg-next", 30))
+    assert errors == []
+    name = "eager, README's 100 points, example 0"
+    MEASURED[name] = (f"| {name} | {nodes:,} (page: {len(stepper.walkthrough.order):,}) | {seconds:.2f} s | "
+                      f"{size / 1e6:.2f} MB | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in timings)
+                      + " |")
+    CPU[name] = f"| {name} | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in cpu) + " |"
+    print(MEASURED[name], CPU[name])
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        write_speed_section()
+    # predict mode at each level: the first steps of the backward pass ask for whole gradients
+    stepper = step_html(loss, tmp_path / "predict.html", predict=True, level="layer")
+    page, errors = open_page(browser, stepper)
+    for level in ("layer", "neuron", "op"):
+        page.select_option("#dg-level", level)
+        page.click("#dg-backward")
+        for _ in range(2):
+            page.keyboard.press("ArrowRight")
+            assert page.is_visible("#dg-predict") and page.is_hidden("#dg-text")
+            assert "Right" in answer(page, stepper.walkthrough, loss)
+            assert page.is_visible("#dg-text")
+        page.keyboard.press("End")                      # the other examples' step asks for every parameter
+        assert counter(page)[0] == counter(page)[1]
+        if level == "layer":
+            assert page.eval_on_selector_all("#dg-predict input", "els => els.length") == 337
+            assert "Right" in answer(page, stepper.walkthrough, loss)
+        else:  # the same step at every level, answered once
+            assert page.is_visible("#dg-text") and page.is_hidden("#dg-predict")
+    assert errors == []
+
+
 @pytest.mark.parametrize("by_hand", [False, True], ids=["readme", "l2-by-hand"])
 @pytest.mark.parametrize("fused", [False, True])
 def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, by_hand):
@@ -414,7 +502,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
 
 def write_speed_section():
     """docs/benchmarks.md's stepper section, from the figures these tests measured."""
-    if len(MEASURED) < 4:
+    if len(MEASURED) < 5:
         return
     path = DOCS / "benchmarks.md"
     text = path.read_text(encoding="utf-8")
@@ -423,7 +511,9 @@ def write_speed_section():
             "section) in headless Chromium at 1400×900 on the README's MLP(2, [16, 16, 1]) loss for one "
             "moons point with its L2 term (`step_html(loss, path, level=\"neuron\")`): as the README "
             "writes it (`nn.l2`, one node; drawn by graphviz with neurons collapsed), and with the term "
-            "written out (a square per weight; drawn in layers). A step is timed from "
+            "written out (a square per weight; drawn in layers); and the README's own loss over its 100 "
+            "points, eager, which the page steps one example at a time (`viz.examples`: example 0's part, "
+            "the other 99 examples' backward steps summed into one step). A step is timed from "
             "the click on Next until the next frame is painted (script, style, layout, scrolling the "
             "current node into view and painting, software rendering); median / worst of 30 steps from "
             "the start of each pass; graphviz's edges are drawn in an SVG behind its boxes, a layer of its "

@@ -379,3 +379,31 @@ def test_the_output_neurons_formula_has_no_weights(fused):
     found = {g.key: formula(g, walk, unit)["weights"]
              for g in groups(walk.backward, unit, "neuron", "backward") if g.key != LOSS}
     assert found == {(0, 0): True, (0, 1): True, (0, 2): True, (1, 0): True, (1, 1): True, (2, 0): False}
+
+
+def test_a_page_works_out_each_neurons_numbers_once(monkeypatch):
+    """Issue 14: `_group_item` worked out a neuron's δ numbers up to three times per step (its text, its
+    predict-mode text and its formula); they are now worked out once per neuron and page, and the three
+    agree."""
+    import viz.levels
+    from viz.step_html import HtmlStepper
+
+    calls = []
+    work = viz.levels._Neuron._numbers
+    monkeypatch.setattr(viz.levels._Neuron, "_numbers", lambda self, steps: calls.append(self.z) or
+                        work(self, steps))
+    loss, _ = mlp_loss(False, (3, 2, 1))
+    page = HtmlStepper(loss, level="neuron", predict=True)
+    assert len(calls) == len(set(calls)) == 6            # six neurons, each once
+    backward = [g for g in page_groups(page) if g["level"] == "neuron" and g["phase"] == "backward"
+                and not g["loss"]]
+    for g in backward:
+        delta = next(ln for ln in g["text"].splitlines() if ln.strip().startswith("δ = ∂L/∂z"))
+        assert delta.endswith("= " + fmt(g["math"]["delta"])) and "= ?" in g["hint"]
+
+
+def page_groups(page) -> list[dict]:
+    import json
+    import re
+
+    return json.loads(re.search(r'id="dg-data">(.*?)</script>', page.html, re.S).group(1))["groups"]

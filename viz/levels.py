@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import fmt, format_backward_step, local_derivative_text
+from autodiff.steps import SummedStep, fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
-__all__ = ["LEVELS", "LOSS", "Group", "neuron_units", "regroup", "groups", "gradient_changes", "describe",
-           "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
+__all__ = ["LEVELS", "LOSS", "Group", "neuron_part", "neuron_units", "regroup", "groups", "gradient_changes",
+           "describe", "step_runs", "formula", "deltas", "outputs_given", "rule_asked"]
 
 #: the levels of detail, coarse to fine
 LEVELS = ("layer", "neuron", "op")
@@ -28,7 +28,7 @@ Unit = tuple[int | None, int] | tuple[int | None, int, int]
 LOSS = ("loss",)               # the key of a run of steps outside every neuron
 
 
-def _part(node: Value) -> tuple[int | None, int, str] | None:
+def neuron_part(node: Value) -> tuple[int | None, int, str] | None:
     """(layer, neuron, "z" or "a") for a neuron's pre-activation or activation node (`nn.locate`)."""
     from nn import locate
 
@@ -51,7 +51,7 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
     children: dict[Value, list[Value]] = {}
     calls: dict[Unit, int] = {}
     for node in order:
-        where = _part(node)
+        where = neuron_part(node)
         if where is not None:
             mine = [unit[p] for p in node.parents if where[2] == "a" and unit.get(p, ())[:2] == where[:2]]
             own = mine[0] if mine else None
@@ -211,13 +211,14 @@ def _paren(x: float) -> str:
 
 
 _USES: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> each node's uses in its backward pass
+_NUMBERS: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> neuron's z -> `_Neuron.numbers`
 
 
 class _Neuron:
     """A neuron's z and a nodes and, over the whole backward pass, the uses of its output."""
 
     def __init__(self, walk: Walkthrough, members: list[Value]):
-        parts = {_part(n)[2]: n for n in members if _part(n) is not None}
+        parts = {neuron_part(n)[2]: n for n in members if neuron_part(n) is not None}
         self.walk, self.z = walk, parts.get("z")
         self.a = parts.get("a", self.z)
 
@@ -245,9 +246,16 @@ class _Neuron:
         ``act`` (f's symbol, "" for a linear neuron), ``f1`` = f′(z), ``terms`` [(local, upstream), …],
         ``sum`` = ∂L/∂a, ``delta`` and ``users`` (the node of each use, in the terms' order); None for a
         neuron without z. ``steps``: where to look for a's backward step (default the whole pass)."""
-        walk, z, a = self.walk, self.z, self.a
+        walk, z = self.walk, self.z
         if z is None:
             return None
+        known = _NUMBERS.setdefault(walk, {})  # a page asks for them up to three times per step
+        if z not in known:
+            known[z] = self._numbers(steps)
+        return known[z]
+
+    def _numbers(self, steps: Sequence | None) -> dict:
+        walk, z, a = self.walk, self.z, self.a
         out = a if a is not None else z
         uses = self.uses(out)
         total = sum(t for _, _, t, _ in uses) if uses else walk.at(walk.seed)
@@ -340,8 +348,11 @@ def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
     """A backward step's rule with its numbers left out, for predict mode: a line per parent,
     ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
+    if isinstance(step, SummedStep):  # the other examples' terms: no rule of one op to show
+        return head.rstrip() + "".join(f"\n  {names[p]}.grad += {step.local_text(i, names)}{unknown}"
+                                       for i, p in enumerate(step.parents))
     return head + ("\n" + " " * len(head)).join(
-        f"{names[p]}.grad += {local_derivative_text(step.node, i, names)} · {names[step.node]}.grad{unknown}"
+        f"{names[p]}.grad += {step.local_text(i, names)} · {names[step.node]}.grad{unknown}"
         for i, p in enumerate(step.parents))
 
 
@@ -371,7 +382,8 @@ def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | 
     n = _Neuron(walk, [s.node for s in steps])
     found = n.numbers(steps)  # a's step is one of this group's
     if found is not None:  # the next layer's neurons read its output (w·δ), or the loss does (local·upstream)
-        found["weights"] = all(user in unit for user in found.pop("users"))
+        found = {k: v for k, v in found.items() if k != "users"} | {
+            "weights": all(user in unit for user in found["users"])}
     return found
 
 
@@ -379,7 +391,7 @@ def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tup
     """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds."""
     found = []
     for s in walk.backward[group.start:group.stop]:
-        where = _part(s.node)
+        where = neuron_part(s.node)
         if where is not None and where[2] == "z":
             found.append((unit[s.node], s.node, walk.at(s.upstream)))
     return found

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.files import write_atomic
-from autodiff.steps import fmt, local_derivative_text
+from autodiff.steps import fmt
+from viz.examples import ExampleWalkthrough, example_svg, walkthrough
 from viz.levels import (
     LEVELS,
     LOSS,
@@ -114,7 +115,7 @@ def _frames(walk: Walkthrough) -> list[dict]:
         item = {"kind": kind, "node": None if node is None else pos[node], "text": walk.text(frame),
                 "touched": [], "values": {}, "grads": {}, "asks": [], "hint": ""}
         if kind == "start":
-            item["values"] = {pos[n]: walk.at(n.data) for n in walk.order if n.is_leaf}
+            item["values"] = {pos[n]: walk.at(n.data) for n in walk.given}
         elif kind == "forward":
             item["values"] = {pos[node]: walk.at(step.result)}
             item["touched"] = sorted({pos[p] for p in step.parents})
@@ -134,16 +135,20 @@ def _frames(walk: Walkthrough) -> list[dict]:
 
 def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
     """Per node, each use the backward pass passes a gradient through: [user, frame, d user / d node
-    as text, its value, the user's gradient, the term, the positions of the user and its parents (the
-    nodes the derivative is made of)], for the inspector's chain-rule sum."""
+    as text, its value, the user's gradient, the term, the positions of the user and of the nodes the
+    derivative is made of (those its text names)], for the inspector's chain-rule sum."""
     pos, names = walk.position, walk.names
     uses: dict[int, list] = {}
     for k, step in enumerate(walk.backward):
+        operands = dict.fromkeys(step.parents)
         for i, p in enumerate(step.parents):
+            text = step.local_text(i, names)
+            # only the operands the text names: all of an n-ary node's (an L2 penalty's 337) made the
+            # page grow with the square of its operands
             uses.setdefault(pos[p], []).append(
-                [pos[step.node], first_backward + k, local_derivative_text(step.node, i, names),
+                [pos[step.node], first_backward + k, text,
                  walk.at(step.local[i]), walk.at(step.upstream), walk.at(step.contributions[i]),
-                 [pos[q] for q in (*step.parents, step.node)]])
+                 [pos[step.node], *(pos[q] for q in operands if names[q] in text)]])
     return uses
 
 
@@ -191,7 +196,11 @@ class HtmlStepper:
                 with `nn.locate`). The learner can switch level and open a step in place on the page.
     predict     ask for each new gradient (for a neuron, its δ) before revealing it; an answer a is right
                 when ``|a - g| <= tolerance * max(1, |g|)``.
-    example     on a batched graph (`autodiff.batched`), the example whose numbers are shown (default 0).
+    example     on a batched graph (`autodiff.batched`), the example whose numbers are shown (default 0);
+                on a loss over several examples (the model called once per example, `viz.examples`), the
+                example whose part of the graph is stepped, the other examples' part summed into one step
+                (default: example 0 when the graph has more than `viz.examples.WHOLE_LIMIT` nodes);
+                "all" steps the whole graph.
     max_nodes   graphviz lays out graphs up to this many boxes and op nodes (never more than
                 `DOT_LIMIT`, 600: dot's time grows fast); a bigger network is drawn with its neurons
                 collapsed (level "neuron"/"layer"), and a graph still too big, or any other graph, with
@@ -201,11 +210,12 @@ class HtmlStepper:
 
     Raises TypeError when ``root`` is not a Value, ``predict`` not a bool or ``title`` not a str, and
     ValueError for an unknown level, a level the graph has no neurons for, a tolerance that is not a
-    finite number > 0 or a max_nodes < 1.
+    finite number > 0, a max_nodes < 1, or an example the graph does not hold or cannot tell apart
+    (`viz.examples.walkthrough`).
     """
 
     def __init__(self, root: Value, *, predict: bool = False, tolerance: float = 1e-3,
-                 title: str = "deltagrad stepper", example: int | None = None, level: str = "op",
+                 title: str = "deltagrad stepper", example: int | str | None = None, level: str = "op",
                  max_nodes: int = 300, collapse: str | None = None):
         if not isinstance(root, Value):
             raise TypeError(f"the HTML stepper needs a Value (the output of a computation), got "
@@ -225,9 +235,11 @@ class HtmlStepper:
         if collapse not in (None, "neuron"):
             raise ValueError(f"step_html: collapse must be None or 'neuron', got {collapse!r}")
         order = topological_order(root)
-        walk = Walkthrough(root, example)
-        # drawn before the backward pass, so the diagram shows no gradient yet
-        svg, boxes, self.drawing = _diagram(root, order, walk.names, level, max_nodes, collapse)
+        walk = walkthrough(root, example, order)
+        if isinstance(walk, ExampleWalkthrough):  # one example's part of a bigger graph: its own drawing
+            svg, boxes, self.drawing = example_svg(walk), [f"n{i}" for i in range(len(walk.order))], "layered"
+        else:  # drawn before the backward pass, so the diagram shows no gradient yet
+            svg, boxes, self.drawing = _diagram(root, order, walk.names, level, max_nodes, collapse)
         grouped = _groups(walk, predict)
         if level != "op" and not grouped:
             raise ValueError(f"step_html: level={level!r} needs a network built by nn (nodes a model "
@@ -289,7 +301,7 @@ def _render_page(*, title: str, svg: str, data: str, predict: bool, level: str, 
 
 
 def step_html(root: Value, path: str | Path, predict: bool = False, *, tolerance: float = 1e-3,
-              example: int | None = None, level: str = "op", max_nodes: int = 300,
+              example: int | str | None = None, level: str = "op", max_nodes: int = 300,
               collapse: str | None = None, title: str = "deltagrad stepper") -> HtmlStepper:
     """Write the step-through page for ``root``'s graph to ``path`` and return it (a notebook cell
     ending in this call shows the page inline). Options and errors as for `HtmlStepper`."""

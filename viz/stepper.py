@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 from autodiff import Value, Walkthrough
 from autodiff.steps import fmt
+from viz.examples import walkthrough
 
 __all__ = ["step_terminal", "render_frame", "read_key", "cbreak", "layer_marks", "KEYS_HELP"]
 
@@ -113,7 +114,7 @@ def read_key(fd: int | None = None) -> str:
 def _consumers(walk: Walkthrough) -> dict[Value, list[Value]]:
     used_by: dict[Value, list[Value]] = {n: [] for n in walk.order}
     for node in walk.order:
-        for p in dict.fromkeys(node.parents):
+        for p in dict.fromkeys(walk.parents(node)):
             used_by[p].append(node)
     return used_by
 
@@ -124,8 +125,11 @@ def _where(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]]) -> 
     if node is None:
         return f"{len(walk.order)} nodes, {len(walk.forward)} computed from the leaves"
     names = walk.names
-    made = (f"{names[node]} = {node.op}({', '.join(names[p] for p in node.parents)})" if node.parents
-            else f"{names[node]} is a leaf")
+    if node is getattr(walk, "others", None):
+        return f"{names[node]}: their backward steps, summed into one"
+    parents = walk.parents(node)
+    made = (f"{names[node]} = {node.op}({', '.join(names[p] for p in parents)})" if parents
+            else f"{names[node]} is a leaf" if node.is_leaf else f"{names[node]} is given")
     users = ", ".join(names[u] for u in used_by[node]) or "nothing: it is the output"
     return (f"{made}  ·  node {walk.position[node] + 1} of {len(walk.order)} in topological order  ·  "
             f"used by {users}")
@@ -242,8 +246,9 @@ def _cells(walk: Walkthrough, frame: int, visible: list[int | None], touched: li
         grad = "" if g is None else fmt(g)
         if node in touched and before.get(node) is not None:
             grad = f"{fmt(before[node])} → {grad}"
-        out.append(((("▶ " if node is current else "") + walk.names[node], node.op or "leaf",
-                     ", ".join(walk.names[p] for p in node.parents),
+        op = "Σ" if node is getattr(walk, "others", None) else node.op or "leaf"  # the other examples' part
+        out.append(((("▶ " if node is current else "") + walk.names[node], op,
+                     ", ".join(walk.names[p] for p in walk.parents(node)),
                      fmt(values[node]) if node in values else "·", grad),
                     "bold reverse" if node is current else "yellow" if node in touched else None))
     return out
@@ -417,7 +422,7 @@ JUMPS = {"home", "g", "end", "G", "b", "pgdn", "pgup", "]", "["}
 
 
 def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None = None,
-                  interactive: bool | None = None, example: int | None = None) -> None:
+                  interactive: bool | None = None, example: int | str | None = None) -> None:
     """Step through ``root``'s forward and backward pass in the terminal (`Walkthrough` holds the steps).
 
     Returns None, as a display does, so that a notebook cell shows the steps and no repr after them.
@@ -427,14 +432,19 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     Each screen fits the terminal: a window of the node table around the current step. Otherwise every
     step is printed in order, then the final table. ``console`` is a rich Console (a recording one for
     tests) and ``keys`` a function returning the next key, as `read_key` does. On a batched graph
-    (`autodiff.batched`) it shows example ``example`` (default 0). Raises TypeError unless ``root`` is a
-    Value.
+    (`autodiff.batched`) it shows example ``example`` (default 0); on a loss over several examples it
+    steps example ``example``'s part, as `viz.step_html` does (`viz.examples.walkthrough`; ``"all"``: the
+    whole graph). Raises TypeError unless ``root`` is a Value, ValueError for an example the graph does
+    not hold.
     """
     from rich.console import Console, Group
     from rich.text import Text
 
     console = Console() if console is None else console
-    walk = Walkthrough(root, example)
+    if not isinstance(root, Value):
+        raise TypeError(f"the terminal stepper needs a Value (the output of a computation), got "
+                        f"{type(root).__name__}")
+    walk = walkthrough(root, example)
     used_by = _consumers(walk)
     if interactive is None:
         interactive = console.is_terminal and sys.stdin.isatty()

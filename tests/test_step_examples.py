@@ -1,0 +1,194 @@
+"""Stepping one example's part of a loss over several examples (viz.examples): the README's eager loss on
+100 moons points (65,342 nodes) is stepped one example at a time, every number the one-pass gradient
+autodiff.grad gives, in the HTML page and the terminal stepper alike; graphs whose examples cannot be
+told apart are refused in words."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import nn
+from autodiff import grad, topological_order
+from autodiff.steps import fmt
+from viz.examples import SHARED, WHOLE_LIMIT, ExampleWalkthrough, example_of, walkthrough
+from viz.levels import gradient_changes
+
+
+def readme_loss(n: int = 100):
+    """The README's loss as it writes it: MLP(2, [16, 16, 1]) called on each of ``n`` moons points."""
+    from nn.data import make_moons
+
+    X, y = make_moons(n, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    scores = [model(x)[0] for x in X]
+    loss = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y, strict=True)]) \
+        + nn.l2(model.weights(), 1e-4)
+    return loss, model
+
+
+@pytest.fixture(scope="module")
+def readme():
+    return readme_loss()
+
+
+def test_each_call_of_the_model_is_an_example(readme):
+    loss, model = readme
+    order = topological_order(loss)
+    count, of = example_of(order)
+    assert count == 100
+    assert {of[p] for p in model.parameters()} == {SHARED}
+    inputs = [n for n in order if n.label in ("x.0", "x.1")]
+    assert [of[n] for n in inputs] == [k for k in range(100) for _ in (0, 1)]  # each call's own inputs
+    assert of[loss] == SHARED
+    outputs = [n for n in order if n.label == "layers.2.neurons.0.z"]
+    assert [of[n] for n in outputs] == list(range(100))
+
+
+@pytest.mark.parametrize("example", [None, 37])
+def test_an_examples_part_holds_the_one_pass_gradients(readme, example):
+    loss, model = readme
+    before = [(p.data, p.grad) for p in model.parameters()]
+    walk = walkthrough(loss, example)
+    assert isinstance(walk, ExampleWalkthrough) and walk.example == (example or 0)
+    k = example or 0
+    assert len(walk.order) < 1300                       # its part, not the 65,342 nodes
+    params = model.parameters()
+    final = walk.grads(len(walk) - 1)
+    assert [final[p] for p in params] == list(grad(loss, params))  # to the bit
+    # each shown node passes on the gradient autodiff.grad gives it
+    shown = [s.node for s in walk.backward if s.node is not walk.others]
+    assert [s.upstream for s in walk.backward if s.node is not walk.others] == list(grad(loss, shown))
+    # the example's own inputs, not another's
+    xs = [n for n in walk.order if n.label == "x.0"]
+    assert xs == [n for n in topological_order(loss) if n.label == "x.0"][k:k + 1]
+    # the other examples' steps are one step, whose term per parameter is the rest of its gradient
+    summed = walk.backward[-1]
+    assert summed.node is walk.others and set(summed.parents) == set(params)
+    mine = gradient_changes(walk.backward[:-1])
+    for p, term, after in zip(summed.parents, summed.contributions, summed.running, strict=True):
+        assert mine.get(p, 0.0) + term == pytest.approx(after, rel=1e-12, abs=1e-15)
+    assert "example=k" in walk.text(0) and "example='all'" in walk.text(0)
+    assert [(p.data, p.grad) for p in model.parameters()] == before  # .grad and .data untouched
+
+
+def test_the_page_steps_one_example_at_every_level(readme, tmp_path):
+    from viz import step_html
+
+    loss, model = readme
+    for level in ("op", "neuron", "layer"):
+        page = step_html(loss, tmp_path / f"{level}.html", predict=True, level=level)
+        assert page.path.stat().st_size < 3_000_000      # the target of issue 14 (was 114 MB)
+        data = json.loads(re.search(r'<script type="application/json" id="dg-data">(.*?)</script>',
+                                    page.html, re.S).group(1))
+        assert data["example"] == "example 0 of 100" and data["layered"]
+        assert "the whole graph: example='all'" in data["frames"][0]["text"]
+        groups = [g for g in data["groups"] if g["level"] == level] if level != "op" else []
+        if level != "op":  # one step per neuron (or layer) of this example, asking for its δ
+            zs = {n.label: n for n in page.walkthrough.order if n.label.endswith(".z")}
+            asked = [a for g in groups if g["phase"] == "backward" for a in g["asks"] if a["name"] in zs]
+            assert len({a["name"] for a in asked}) == 33    # every neuron's δ (the output's twice: the
+            deltas = dict(zip(zs, grad(loss, list(zs.values())), strict=True))  # loss gives it first)
+            assert all(a["value"] == deltas[a["name"]] for a in asked)
+    assert page.walkthrough.example == 0
+
+
+def test_the_whole_graph_or_another_example_on_request(tmp_path):
+    loss, model = readme_loss(5)                         # 3,200 nodes: shown whole unless asked
+    assert len(topological_order(loss)) <= WHOLE_LIMIT
+    assert not isinstance(walkthrough(loss), ExampleWalkthrough)
+    assert not isinstance(walkthrough(loss, "all"), ExampleWalkthrough)
+    walk = walkthrough(loss, 3)
+    assert walk.example == 3 and "chosen with example=" in walk.text(0)
+    final = walk.grads(len(walk) - 1)
+    assert [final[p] for p in model.parameters()] == list(grad(loss, model.parameters()))
+    with pytest.raises(ValueError, match=r"example 5 is not in the graph, which holds examples 0\.\.4"):
+        walkthrough(loss, 5)
+    with pytest.raises(ValueError, match="an int, None or 'all'"):
+        walkthrough(loss, "first")
+
+
+def test_a_graph_whose_examples_cannot_be_told_apart_is_refused_in_words():
+    model = nn.MLP(2, [2, 1], rng=1)
+    twice = model([1.0, 2.0])[0] + model.layers[0]([3.0, 4.0])[0]   # neuron 1 of layer 1 twice, the rest once
+    with pytest.raises(ValueError, match="cannot be told apart: layer 1 · neuron 2 is computed once and "
+                                         "layer 1 · neuron 1 2 times"):
+        walkthrough(twice, 1)
+    assert not isinstance(walkthrough(twice), ExampleWalkthrough)  # nothing asked: the whole graph
+    a = model([1.0, 2.0])[0]
+    mixed = model([a, model([3.0, 4.0])[0]])[0]                      # a call reading two other calls
+    with pytest.raises(ValueError, match="reads the nodes of several calls of the model"):
+        walkthrough(mixed, 0)
+    single = model([1.0, 2.0])[0]
+    with pytest.raises(ValueError, match="this graph holds one example"):
+        walkthrough(single, 1)
+    assert walkthrough(single, 0).example is None            # its one example, as before
+
+
+def test_the_terminal_stepper_at_80x24_steps_one_example(readme):
+    from rich.console import Console
+
+    from viz.stepper import step_terminal
+
+    loss, model = readme
+    keys = iter(["right", "b", "right", "G", "q"])
+    console = Console(width=80, height=24, record=True, force_terminal=False)
+    screens = []
+    step_terminal(loss, console=console, interactive=True,
+                  keys=lambda: (screens.append(console.export_text()), next(keys))[1])
+    for screen in screens:
+        assert len(screen.rstrip("\n").split("\n")) <= 24 and max(map(len, screen.split("\n"))) <= 80
+        assert "example 0 of 100" in screen.split("\n")[0]
+    assert "the other 99 examples, Σ of their terms:" in screens[-1]
+    w = model.layers[2].neurons[0].w[0]
+    line = next(t for t in screens[-1].split("\n") if f"{w.label}.grad +=" in t)
+    assert line.strip(" │").endswith("= " + fmt(grad(loss, [w])[0]))   # its whole gradient
+
+
+def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before_its_own_step():
+    from autodiff import Value
+
+    model = nn.MLP(2, [3, 1], rng=1)
+    a, b = Value(2.0, "a"), Value(0.5, "b")
+    scale = a * b                                        # read by every example: shared, not a leaf
+    loss = nn.mean([(model(x)[0] * scale) ** 2 for x in ([1.0, 2.0], [0.5, -1.0], [2.0, 0.0])])
+    walk = walkthrough(loss, 1)
+    leaves = [a, b, *model.parameters()]
+    final = walk.grads(len(walk) - 1)
+    assert [final[p] for p in leaves] == pytest.approx(list(grad(loss, leaves)), rel=1e-12)
+    steps = [s.node for s in walk.backward]
+    assert steps.index(walk.others) < steps.index(scale)  # its gradient complete before it passes it on
+    assert walk.backward[steps.index(scale)].upstream == grad(loss, [scale])[0]
+
+
+def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
+    """In a real Jupyter kernel the page (`HtmlStepper`, shown inline) and the terminal stepper take the
+    same option, and the README's 100-point loss shows one example's part, not a traceback."""
+    import importlib.util
+
+    from tests.conftest import require
+
+    for module in ("nbclient", "ipykernel"):
+        require(importlib.util.find_spec(module) is not None, module, "pip install -e '.[test]'")
+    import nbclient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = ["import nn, viz\nfrom nn.data import make_moons\n"
+             "X, y = make_moons(100, noise=0.1, rng=1)\nmodel = nn.MLP(2, [16, 16, 1], rng=1)\n"
+             "scores = [model(x)[0] for x in X]\n"
+             "loss = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y)])"
+             " + nn.l2(model.weights(), 1e-4)\n"
+             "viz.HtmlStepper(loss, example=3)",
+             "viz.step_terminal(loss, example=3)"]
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    page, terminal = nb.cells
+    html = page.outputs[0].data["text/html"]
+    assert html.startswith('<iframe sandbox="allow-scripts"') and "example 3 of 100" in html
+    assert len(html) < 4_000_000                         # escaped into srcdoc, still one example's page
+    shown = [o for o in terminal.outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and "the other 99 examples, Σ of their terms" in shown[0].data["text/plain"]
+    assert not [o for o in page.outputs + terminal.outputs if o.output_type == "error"]
