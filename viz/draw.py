@@ -785,7 +785,8 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-# the type read across a room, in pixels on the preset's canvas: below it `render` collapses a network's neurons
+# the type read across a room, in pixels on the preset's canvas: below it `render` collapses a
+# network's neurons
 MIN_SLIDE_PX = 14.0
 
 
