@@ -162,9 +162,9 @@ class _Graph:
         return at is not None and at.role == "z" and v in self.neuron_of
 
     def count(self) -> int:
-        """Drawn nodes: values and ops, and a box per collapsed neuron."""
+        """Drawn nodes: values and ops, a box per collapsed neuron, and a row per folded value."""
         return (len(self.shown) + sum(1 for v in self.shown if not v.is_leaf)
-                + (len(self.members) if self.collapsed else 0) + (1 if self.folded else 0))
+                + (len(self.members) if self.collapsed else 0) + len(self.folded))
 
 
 def _after_network(order: list[Value], neuron_of: dict[Value, tuple]) -> list[Value]:
@@ -537,6 +537,34 @@ def _add_fold(pic: _Picture) -> None:
             pic.edges.append((node_id(gr.unit(p)), node_id(i), {"id": f"c{gr.unit(p)}_{i}"}))
 
 
+def _parents_first(names: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """``names`` (sorted by id) reordered so that every box comes after its parents, keeping the id
+    order wherever the edges allow (Kahn's algorithm, the smallest ready position first). Ids are
+    topological positions, so this is ``names`` itself, except with neurons collapsed on a model called
+    several times: a neuron's box has the id of its last call's output, and the loss of an earlier call
+    reads it."""
+    import heapq
+
+    at = {name: k for k, name in enumerate(names)}
+    waiting = {name: len(set(parents[name])) for name in names}
+    children: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        for p in set(parents[name]):
+            children[p].append(name)
+    ready = [at[name] for name in names if waiting[name] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        out.append(name)
+        for c in children[name]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, at[c])
+    assert len(out) == len(names), "the drawing's edges make a cycle"
+    return out
+
+
 def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
     layers in columns, neurons in bands by index. Returns each cluster's title spacer position."""
@@ -555,9 +583,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         kind = name.rstrip("0123456789")
         return (int(name[len(kind):]), ("all", "op", "n").index(kind))
 
-    names = sorted(attrs_of, key=order_key)   # topological: a box's parents come before it (their ids)
-    rank = {name: k for k, name in enumerate(names)}
-    assert all(rank[tail] < rank[head] for tail, head, _ in pic.edges), "a box placed before its parent"
+    names = _parents_first(sorted(attrs_of, key=order_key), parents)
     lr = rankdir == "LR"
     sizes = {name: size_of(attrs_of[name], pic.fontsize) for name in names}
     if pic.compact:  # a layer's boxes as wide as its widest, so its column reads as one
