@@ -383,7 +383,7 @@ def test_a_collapsed_neurons_own_output_keeps_its_edge_and_is_not_bundled():
 def test_a_slide_of_an_expanded_network_is_legible_and_inside_its_frame(tmp_path):
     """Issue 14: the slide of MLP(2, [4, 4, 1])'s loss squeezed a 9,469-point-wide layout into 16:9 (type
     2-3 px), its PNG was 1920 × 1076 and the drawing touched the first and last rows. The network is now
-    drawn a neuron to a box when its type would come out under 8 px, and the PNG is the canvas exactly,
+    drawn a neuron to a box when its type would come out under 14 px, and the PNG is the canvas exactly,
     with a white margin; a network that fits, and ``collapse`` given, are drawn as asked."""
     import re
 
@@ -395,8 +395,8 @@ def test_a_slide_of_an_expanded_network_is_legible_and_inside_its_frame(tmp_path
     loss = nn.squared_error([nn.MLP(2, [4, 4, 1], rng=3)([0.5, -1.2])[0]], [1.0])
     svg = render(loss, tmp_path / "slide.svg", preset="slide").read_text(encoding="utf-8")
     view_width = float(re.search(r'viewBox="\S+ \S+ (\S+) ', svg).group(1))
-    assert 22 * 1920 / view_width >= 8, view_width          # node type (22 pt) in pixels on 1920 × 1080
-    assert "layer 1 · neuron 1" in svg and "w.0" not in svg  # collapsed: no weight boxes
+    assert 22 * 1920 / view_width >= 14, view_width         # node type (22 pt) in pixels on 1920 × 1080
+    assert "layer 1 · a = relu(z)" in svg and "w.0" not in svg  # collapsed: no weight boxes
     with Image.open(render(loss, tmp_path / "slide.png", preset="slide")) as im:
         gray = im.convert("L")
     assert gray.size == (1920, 1080)

@@ -18,7 +18,9 @@ every node and edge carries an ``id`` that survives into the SVG (the HTML stepp
 With ``collapse="neuron"`` a neuron is one box with the id ``n{i}`` of its output (its ``a``, or its ``z``
 when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j); the box
 ``all{i}`` and its edge ``e{i}_all`` stand for the many values hidden in the neurons that op{i} reads
-(nn.l2's Σ w²). A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
+(nn.l2's Σ w²). Drawn for a slide (``preset="slide"``, collapsed) the nodes after the network are one
+table box ``n{i}`` (i the last of them, the loss) with edges ``c{j}_{i}``, and each layer has a title
+``layer{L}``. A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
 an invisible point ``cl{L}_{J}_title`` that makes room for its title); other graphs by dot.
 """
 
@@ -109,7 +111,8 @@ class _Graph:
     """What `draw` knows about the graph: the topological order and positions, roles, each node's nn
     location and neuron, the neurons' members, and the node that stands for each value in the picture."""
 
-    def __init__(self, root: Value, parameters: Iterable[Value] | None, collapse: str | None):
+    def __init__(self, root: Value, parameters: Iterable[Value] | None, collapse: str | None,
+                 fold: bool = False):
         from nn import locate
 
         self.root = root
@@ -128,12 +131,20 @@ class _Graph:
             raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
                              "'layers.L.neurons.J.…' by nn); draw it without collapse")
         self.collapsed = collapse == "neuron"
-        self.shown = [v for v in self.order if not (self.collapsed and v in self.neuron_of)]
+        # a compact drawing folds the nodes after the network into one table, and writes there the
+        # leaves only they read (constants, a target) instead of drawing them
+        self.folded = _after_network(self.order, self.neuron_of) if fold and self.collapsed else []
+        self.folded_set = set(self.folded)
+        self.inlined = _read_only_by(self.order, self.folded_set) - set(self.neuron_of)
+        self.shown = [v for v in self.order if not (self.collapsed and v in self.neuron_of)
+                      and v not in self.inlined and v not in self.folded_set]
 
     def unit(self, v: Value) -> int:
         """The topological position of the node that stands for v in the drawing."""
         if self.collapsed and v in self.neuron_of:
             return self.pos[self.members[self.neuron_of[v]][-1]]
+        if v in self.folded_set:
+            return self.pos[self.folded[-1]]
         return self.pos[v]
 
     def title(self, v: Value) -> str:
@@ -151,9 +162,28 @@ class _Graph:
         return at is not None and at.role == "z" and v in self.neuron_of
 
     def count(self) -> int:
-        """Drawn nodes: values and ops, and a box per collapsed neuron."""
+        """Drawn nodes: values and ops, a box per collapsed neuron, and a row per folded value."""
         return (len(self.shown) + sum(1 for v in self.shown if not v.is_leaf)
-                + (len(self.members) if self.collapsed else 0))
+                + (len(self.members) if self.collapsed else 0) + len(self.folded))
+
+
+def _after_network(order: list[Value], neuron_of: dict[Value, tuple]) -> list[Value]:
+    """The computed nodes outside the neurons that read a neuron's value, directly or through each
+    other (a network's loss and its parts), in topological order."""
+    after: set[Value] = set()
+    for v in order:
+        if not v.is_leaf and v not in neuron_of and any(p in neuron_of or p in after for p in v.parents):
+            after.add(v)
+    return [v for v in order if v in after]
+
+
+def _read_only_by(order: list[Value], users: set[Value]) -> set[Value]:
+    """The leaves whose every child is in ``users``."""
+    children: dict[Value, set[Value]] = {}
+    for v in order:
+        for p in v.parents:
+            children.setdefault(p, set()).add(v)
+    return {v for v in order if v.is_leaf and v in children and children[v] <= users}
 
 
 def _reading_order(key: tuple) -> tuple[int, int]:
@@ -219,13 +249,123 @@ def _box_label(gr: _Graph, key: tuple, members: list[Value], precision: int, sho
         f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>>"
 
 
-def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: bool, local: bool) -> str:
+def _cells(cells: list[str]) -> str:
+    """One line of cells, a rule between them, as `_value_label` draws a value."""
+    rest = "".join(f'<TD BORDER="1" SIDES="L">{c}</TD>' for c in cells[1:])
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"><TR>'
+            f"<TD>{cells[0]}</TD>{rest}</TR></TABLE>>")
+
+
+def _activation(gr: _Graph, members: list[Value]) -> Value | None:
+    """A neuron's activation a, or None for a linear neuron."""
+    return next((v for v in members if (at := gr.places.get(v)) is not None and at.role == "a"), None)
+
+
+def _line_label(gr: _Graph, key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
+    """A collapsed neuron on one line, for a room (its layer's title says what a and z are): n{J+1},
+    its output (a, or z for a linear neuron) and δ = ∂out/∂z."""
+    z = next((v for v in members if gr.is_z(v)), None)
+    a = _activation(gr, members)
+    out = a if a is not None else z
+    cells = [f"<B>n{key[1] + 1}</B>"]
+    if out is not None:
+        cells.append(f"{'a' if a is not None else 'z'} {_num(out.data, precision)}")
+    if show_grad and z is not None:
+        cells.append(f"δ {_grad_text(z, precision)}")
+    return _cells(cells)
+
+
+def _layer_title(gr: _Graph, layer: int | None) -> str:
+    """What a compact drawing writes above a layer's column: its number and what its neurons compute."""
+    first = next(ms for key, ms in gr.members.items() if key[0] == layer)
+    a = _activation(gr, first)
+    head = "layer" if layer is None else f"layer {layer + 1}"
+    return f"{head} · a = {a.primitive.symbol}(z)" if a is not None else f"{head} · z = Σ w·x + b"
+
+
+def _expression(symbol: str, operands: list[str]) -> str:
+    """How an op reads applied to ``operands``: ``x × w``, ``relu(v3)``, ``v2**2``."""
+    if symbol.startswith("**") and len(operands) == 1:
+        return f"{operands[0]}{symbol}"
+    if len(operands) == 2 and not symbol.isalnum():
+        return f"{operands[0]} {symbol} {operands[1]}"
+    return f"{symbol}({', '.join(operands)})"
+
+
+#: with neurons collapsed, a node outside them reading more values hidden in them than this (nn.l2's
+#: Σ w² reads every weight) is fed by one bundle edge from a box naming them, not an edge per value
+BUNDLE = 4
+
+
+def _hidden(gr: _Graph, v: Value) -> list[int]:
+    """The positions in ``v.parents`` (v outside the neurons, neurons collapsed) of values hidden in the
+    neurons and too many to draw an edge each: more than `BUNDLE`, from two or more neurons (nn.l2's
+    Σ w² reads every weight). Empty when they are few; a neuron's own output is drawn, not hidden."""
+    hidden = [k for k, p in enumerate(v.parents) if p in gr.neuron_of and gr.unit(p) != gr.pos[p]]
+    if not gr.collapsed or v in gr.neuron_of or len(hidden) <= BUNDLE or \
+            len({gr.neuron_of[v.parents[k]] for k in hidden}) < 2:
+        return []
+    return hidden
+
+
+def _describe(gr: _Graph, values: list[Value]) -> tuple[int, str, str]:
+    """(how many, what, where) of values hidden in the neurons: (304, "weights w", "layers 1–3")."""
+    kinds = {(at.role if (at := gr.places.get(p)) is not None else None) for p in values}
+    what = ("weights w" if kinds == {"weight"} else
+            "parameters (w, b)" if all(gr.role[p] == "parameter" for p in values) else "values")
+    layers = sorted({layer for layer, _ in map(gr.neuron_of.get, values) if layer is not None})
+    where = (f"layer {layers[0] + 1}" if len(layers) == 1 else
+             f"layers {layers[0] + 1}–{layers[-1] + 1}" if layers else "")
+    return len(set(values)), what, where
+
+
+def _fold_name(gr: _Graph, v: Value, precision: int) -> str:
+    """How the loss table writes v: a folded or drawn value by its title or ``v{i}`` (as the steppers
+    name it), a leaf written in by its label or number, a neuron's value by where it is (``L3·n1``)."""
+    if v in gr.inlined:
+        return v.label or _num(v.data, precision)
+    if v not in gr.neuron_of:
+        return gr.title(v) or f"v{gr.pos[v]}"
+    layer, neuron = gr.neuron_of[v]
+    where = f"n{neuron + 1}" if layer is None else f"L{layer + 1}·n{neuron + 1}"
+    return where if gr.unit(v) == gr.pos[v] else f"{gr.title(v)} of {where}"
+
+
+_RULE = ' BORDER="1" SIDES="L"'   # a cell's rule on its left, as between a value's data and grad
+
+
+def _fold_label(gr: _Graph, precision: int, show_grad: bool) -> str:
+    """The nodes after the network folded into one table, a row each in topological order: name,
+    ``= op(operands)``, data and grad; the root's row on the output's green."""
+    def cell(text: str, align: str, fill: str = "") -> str:
+        return f'<TD ALIGN="{align}"{fill}>{text}</TD>'
+
+    rows = ["".join([cell("", "LEFT"), cell("", "LEFT"), cell("<I>data</I>", "RIGHT", _RULE)]
+                    + ([cell("<I>grad</I>", "RIGHT", _RULE)] if show_grad else []))]
+    for v in gr.folded:
+        hidden = _hidden(gr, v)
+        operands = [_esc(_fold_name(gr, p, precision)) for k, p in enumerate(v.parents) if k not in hidden]
+        if hidden:
+            count, what, where = _describe(gr, [v.parents[k] for k in hidden])
+            operands.insert(0, _esc(f"{count} {what}" + (f" of {where}" if where else "")))
+        fill = f' BGCOLOR="{ROLE_STYLE["output"][0]}"' if v is gr.root else ""
+        rows.append("".join([cell(f"<B>{_esc(_fold_name(gr, v, precision))}</B>", "LEFT", fill),
+                             cell("= " + _expression(_esc(v.primitive.symbol), operands), "LEFT", fill),
+                             cell(_num(v.data, precision), "RIGHT", _RULE + fill)]
+                            + ([cell(_grad_text(v, precision), "RIGHT", _RULE + fill)] if show_grad else [])))
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
+            + "".join(f"<TR>{r}</TR>" for r in rows) + "</TABLE>>")
+
+
+def _legend_label(present: list[str], has_z: bool, uncomputed: bool, collapsed: bool, local: bool,
+                  ops: bool = True) -> str:
     def row(swatch: str, text: str, attrs: str = "") -> str:
         return f'<TR><TD{attrs}>{swatch}</TD><TD ALIGN="LEFT">{_esc(text)}</TD></TR>'
 
     rows = [row("  ", text, f' BGCOLOR="{fill}" BORDER="1"' + (' STYLE="dashed"' if style else ""))
             for fill, style, text in (ROLE_STYLE[r] for r in present)]
-    rows.append(row("op", "operation (+, ×, tanh, …)", ' BORDER="1" STYLE="rounded"'))
+    if ops:
+        rows.append(row("op", "operation (+, ×, tanh, …)", ' BORDER="1" STYLE="rounded"'))
     if collapsed:
         rows.append(row("  ", "a neuron, collapsed", ' BGCOLOR="#f4f0fb" BORDER="1"'))
     if has_z:
@@ -255,9 +395,11 @@ class _Picture:
     """The nodes of the drawing by cluster (None: outside any neuron) and its edges, in the order they are
     written (topological), with the drawing options."""
 
-    def __init__(self, gr: _Graph, marked: set, precision: int, show_grad: bool, show_local: bool):
+    def __init__(self, gr: _Graph, marked: set, precision: int, show_grad: bool, show_local: bool,
+                 compact: bool = False, fontsize: float = 12):
         self.gr, self.marked, self.precision = gr, marked, precision
         self.show_grad, self.show_local = show_grad, show_local
+        self.compact, self.fontsize = compact, fontsize   # a line per neuron, sized for the type
         self.groups: dict[tuple | None, list[tuple[str, dict]]] = {None: [], **{k: [] for k in gr.members}}
         self.edges: list[tuple[str, str, dict]] = []
         self.bundled: set[str] = set()   # the roles of bundle boxes drawn (for the legend)
@@ -329,30 +471,16 @@ def _add_value(pic: _Picture, v: Value) -> None:
     pic.edges.append((op_id(i), node_id(i), {"id": edge_id(i)}))
 
 
-#: with neurons collapsed, a node outside them reading more values hidden in them than this (nn.l2's
-#: Σ w² reads every weight) is fed by one bundle edge from a box naming them, not an edge per value
-BUNDLE = 4
-
-
 def _bundle(pic: _Picture, v: Value) -> set[int]:
     """With neurons collapsed: when v (outside the neurons) reads more than `BUNDLE` values hidden in
     two or more neurons, a box "all 337 weights w of layers 1–3" (id ``all{i}``) and one thick edge
     (``e{i}_all``) stand for them: an edge per weight would cross the whole drawing. Returns the
     positions in ``v.parents`` the bundle stands for (drawn one by one when neurons are expanded)."""
     gr = pic.gr
-    # values inside a neuron, not the collapsed neuron's own output (its box is drawn: it keeps its edge)
-    hidden = [k for k, p in enumerate(v.parents) if p in gr.neuron_of and gr.unit(p) != gr.pos[p]]
-    if not gr.collapsed or v in gr.neuron_of or len(hidden) <= BUNDLE or \
-            len({gr.neuron_of[v.parents[k]] for k in hidden}) < 2:
+    hidden = _hidden(gr, v)
+    if not hidden:
         return set()
-    values = [v.parents[k] for k in hidden]
-    kinds = {(at.role if (at := gr.places.get(p)) is not None else None) for p in values}
-    what = ("weights w" if kinds == {"weight"} else
-            "parameters (w, b)" if all(gr.role[p] == "parameter" for p in values) else "values")
-    layers = sorted({layer for layer, _ in map(gr.neuron_of.get, values) if layer is not None})
-    where = (f"layer {layers[0] + 1}" if len(layers) == 1 else
-             f"layers {layers[0] + 1}–{layers[-1] + 1}" if layers else "")
-    count = len(set(values))
+    count, what, where = _describe(gr, [v.parents[k] for k in hidden])
     role = "parameter" if what != "values" else "interior"
     fill = ROLE_STYLE[role][0]
     pic.bundled.add(role)
@@ -370,10 +498,11 @@ def _bundle(pic: _Picture, v: Value) -> set[int]:
 def _add_boxes(pic: _Picture) -> None:
     """One box per neuron (collapse="neuron"), with one edge from each drawn node it reads."""
     gr, seen = pic.gr, set()
+    label = _line_label if pic.compact else _box_label
     for key, ms in gr.members.items():
         out = gr.pos[ms[-1]]
         attrs = {"id": node_id(out), "shape": "box", "style": "rounded,filled", "fillcolor": "#f4f0fb",
-                 "label": _box_label(gr, key, ms, pic.precision, pic.show_grad)}
+                 "label": label(gr, key, ms, pic.precision, pic.show_grad)}
         if ms[-1] is gr.root:
             attrs["penwidth"] = "2"
         if pic.marked & set(ms):
@@ -385,6 +514,55 @@ def _add_boxes(pic: _Picture) -> None:
                     continue
                 seen.add((gr.unit(p), out))
                 pic.edges.append((node_id(gr.unit(p)), node_id(out), {"id": f"c{gr.unit(p)}_{out}"}))
+
+
+def _add_fold(pic: _Picture) -> None:
+    """The nodes after the network as one table box (a compact drawing), with the id ``n{i}`` of the last
+    of them, and one edge ``c{j}_{i}`` from each drawn box they read."""
+    gr = pic.gr
+    i, seen = gr.pos[gr.folded[-1]], set()
+    attrs = {"id": node_id(i), "shape": "box", "style": "rounded,filled", "fillcolor": "white",
+             "margin": "0.08,0.04", "label": _fold_label(gr, pic.precision, pic.show_grad)}
+    if gr.root in gr.folded_set:
+        attrs["penwidth"] = "2"
+    if pic.marked & gr.folded_set:
+        attrs.update(color=_HIGHLIGHT, penwidth="3")
+    pic.add(None, node_id(i), **attrs)
+    for v in gr.folded:
+        hidden = _hidden(gr, v)
+        for k, p in enumerate(v.parents):
+            if p in gr.folded_set or p in gr.inlined or k in hidden or gr.unit(p) in seen:
+                continue
+            seen.add(gr.unit(p))
+            pic.edges.append((node_id(gr.unit(p)), node_id(i), {"id": f"c{gr.unit(p)}_{i}"}))
+
+
+def _parents_first(names: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """``names`` (sorted by id) reordered so that every box comes after its parents, keeping the id
+    order wherever the edges allow (Kahn's algorithm, the smallest ready position first). Ids are
+    topological positions, so this is ``names`` itself, except with neurons collapsed on a model called
+    several times: a neuron's box has the id of its last call's output, and the loss of an earlier call
+    reads it."""
+    import heapq
+
+    at = {name: k for k, name in enumerate(names)}
+    waiting = {name: len(set(parents[name])) for name in names}
+    children: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        for p in set(parents[name]):
+            children[p].append(name)
+    ready = [at[name] for name in names if waiting[name] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        out.append(name)
+        for c in children[name]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, at[c])
+    assert len(out) == len(names), "the drawing's edges make a cycle"
+    return out
 
 
 def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
@@ -405,13 +583,19 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         kind = name.rstrip("0123456789")
         return (int(name[len(kind):]), ("all", "op", "n").index(kind))
 
-    names = sorted(attrs_of, key=order_key)   # topological: a box's parents come before it (their ids)
-    rank = {name: k for k, name in enumerate(names)}
-    assert all(rank[tail] < rank[head] for tail, head, _ in pic.edges), "a box placed before its parent"
+    names = _parents_first(sorted(attrs_of, key=order_key), parents)
     lr = rankdir == "LR"
+    sizes = {name: size_of(attrs_of[name], pic.fontsize) for name in names}
+    if pic.compact:  # a layer's boxes as wide as its widest, so its column reads as one
+        widest: dict = {}
+        for name, key in neuron_of.items():
+            widest[key[0]] = max(widest.get(key[0], 0.0), sizes[name][0])
+        for name, key in neuron_of.items():
+            sizes[name] = (widest[key[0]], sizes[name][1])
+            attrs_of[name]["width"] = f"{widest[key[0]] / 72:.3f}"
     items = []
     for name in names:
-        w, h = size_of(attrs_of[name])
+        w, h = sizes[name]
         items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
                           parents[name], late=name.startswith("all")))
     at, titles = place(items, order_key, title_across=lr)
@@ -421,8 +605,18 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
 
     for name, attrs in attrs_of.items():
         attrs["pos"] = pos(*at[name])
+    if pic.compact:  # each layer's title above its column (LR), or before its row (TB)
+        for layer in dict.fromkeys(key[0] for key in gr.members):
+            boxes = [it for it in items if it.neuron is not None and it.neuron[0] == layer]
+            attrs = {"id": f"layer{'' if layer is None else layer}", "shape": "plain",
+                     "label": '<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="white"><TR><TD><B>'
+                              f"{_esc(_layer_title(gr, layer))}</B></TD></TR></TABLE>>"}
+            w, h = size_of(attrs, pic.fontsize)
+            top = min(at[it.name][1] - it.across / 2 for it in boxes)
+            attrs["pos"] = pos(at[boxes[0].name][0], top - (h if lr else w) / 2 - pic.fontsize / 2)
+            pic.add(None, attrs["id"], **attrs)
     if legend is not None:
-        w, h = size_of(legend)
+        w, h = size_of(legend, pic.fontsize)
         legend["pos"] = pos(*legend_spot(items, at, w if lr else h, h if lr else w))
     return {key: pos(*uv) for key, uv in titles.items()}
 
@@ -452,17 +646,19 @@ def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -
 def _legend_attrs(pic: _Picture) -> dict:
     gr = pic.gr
     bundled = pic.bundled
-    present = [r for r in ROLE_STYLE if r in bundled or any(gr.role[v] == r for v in gr.shown)]
+    folded = {"output"} if gr.root in gr.folded_set else set()   # the loss row of the folded table
+    present = [r for r in ROLE_STYLE if r in bundled | folded or any(gr.role[v] == r for v in gr.shown)]
     has_z = not gr.collapsed and any(gr.is_z(v) for v in gr.shown)
     uncomputed = pic.show_grad and any(not v.has_grad for v in gr.order)
+    ops = any(not v.is_leaf for v in gr.shown)
     return {"id": "legend", "shape": "plain",
-            "label": _legend_label(present, has_z, uncomputed, gr.collapsed, pic.show_local)}
+            "label": _legend_label(present, has_z, uncomputed, gr.collapsed, pic.show_local, ops)}
 
 
 def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
          highlight: Iterable[Value] = (), precision: int = 4, collapse: str | None = None,
          parameters: Iterable[Value] | None = None, legend: bool = True,
-         max_nodes: int = 300) -> graphviz.Digraph:
+         max_nodes: int = 300, preset: str | None = None) -> graphviz.Digraph:
     """The graph of ``root`` as a `graphviz.Digraph` (it displays inline in Jupyter when `dot` is installed;
     `show` works with the fallback renderer too).
 
@@ -477,6 +673,11 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     parameters  the parameter leaves (say ``model.parameters()``); default: what nn labels a weight or bias.
     legend      add a legend of the roles present.
     max_nodes   refuse graphs with more drawn nodes (values and ops) than this: layout time grows fast.
+    preset      a `viz.presets` name ("slide"): its attributes laid over the drawing. With a preset for
+                a room (the slide) and ``collapse="neuron"`` a network is drawn for it: a line per
+                neuron (``n3 │ a 0.52 │ δ 0.1``) under a title per layer (``layer 1 · a = relu(z)``),
+                the nodes after the network (the loss) folded into one table box, a row each
+                (``v5 = v4 + 1``; the constants written in), laid out at the preset's type size.
 
     Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
     ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
@@ -488,19 +689,27 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     """
     import graphviz
 
+    from viz.presets import apply_preset
+    from viz.presets import preset as find_preset
+
     marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight)
-    gr = _Graph(root, parameters, collapse)
+    chosen = None if preset is None else find_preset(preset)
+    compact = chosen is not None and chosen.compact and collapse == "neuron"
+    fontsize = float(chosen.node.get("fontsize", "12")) if compact else 12.0
+    gr = _Graph(root, parameters, collapse, fold=compact)
     _check_size(gr, max_nodes)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
                                                        "fontsize": "11", "nodesep": "0.25",
                                                        "ranksep": "0.35"},
-                         node_attr={"fontname": _FONT, "fontsize": "12"},
+                         node_attr={"fontname": _FONT, "fontsize": f"{fontsize:g}"},
                          edge_attr={"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})
-    pic = _Picture(gr, marked, precision, show_grad, show_local)
+    pic = _Picture(gr, marked, precision, show_grad, show_local, compact, fontsize)
     for v in gr.shown:
         _add_value(pic, v)
     if gr.collapsed:
         _add_boxes(pic)
+    if gr.folded:
+        _add_fold(pic)
     key = _legend_attrs(pic) if legend else None
     titles = None
     if gr.members:  # a network: positions of our own, graphviz's neato only routes the edges
@@ -515,7 +724,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     _emit(g, pic, titles)
     if key is not None:
         g.node("legend", **key)
-    return g
+    # SVG's attributes: render lays a PNG's or PDF's over them (the preset's dpi)
+    return g if chosen is None else apply_preset(g, chosen, "svg")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -601,8 +811,9 @@ def render_svg(graph: graphviz.Digraph) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-# the smallest type a preset's canvas gets before `render` collapses a network's neurons, in pixels
-MIN_SLIDE_PX = 8.0
+# the type read across a room, in pixels on the preset's canvas: below it `render` collapses a
+# network's neurons
+MIN_SLIDE_PX = 14.0
 
 
 def _measured(graph: graphviz.Digraph, name: str) -> tuple[graphviz.Digraph, bytes]:
@@ -619,9 +830,9 @@ def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Dig
     from viz.presets import type_pixels
 
     if "collapse" in options:
-        return _measured(draw(root, **options), name)
+        return _measured(draw(root, **options, preset=name), name)
     try:
-        expanded = _measured(draw(root, **options), name)
+        expanded = _measured(draw(root, **options, preset=name), name)
     except GraphTooLarge as too_large:
         expanded, refusal = None, too_large
     if expanded is not None:
@@ -629,7 +840,7 @@ def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Dig
         if px is None or px >= MIN_SLIDE_PX:
             return expanded
     try:
-        return _measured(draw(root, **options, collapse="neuron"), name)
+        return _measured(draw(root, **options, collapse="neuron", preset=name), name)
     except GraphTooLarge:  # still too many boxes: that is the answer
         raise
     except ValueError:  # no neuron to collapse: the graph as draw drew (or refused) it
@@ -647,7 +858,7 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     type) lays the attributes of a `viz.presets` preset over the drawing and fits it to the preset's
     canvas in every format (the slide: 1920 × 1080 pixels in PNG, 16 × 9 inches in SVG and PDF). Unless
     ``collapse`` is given, a network too big for ``max_nodes`` or whose type would come out under
-    ``MIN_SLIDE_PX`` (8) pixels on the canvas is then drawn with each neuron as one box
+    ``MIN_SLIDE_PX`` (14) pixels on the canvas is then drawn with each neuron as one box
     (``collapse="neuron"``). Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
     graph above ``max_nodes`` that cannot be collapsed (no neurons, or still too big), and `RenderError`
     when no renderer can write the format.

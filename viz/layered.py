@@ -16,6 +16,7 @@ __all__ = ["layered_svg"]
 
 _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap, char width, padding, box
 _TILE = 800  # px: the width of one <svg> tile
+_BAND = 16   # rows of boxes in one tile of boxes (a tile of edges spans the drawing's height)
 # px: the widest line of numbers under a box (11 px monospace, "-1.2346e-05  ∇ -1.2346e-05"), centred under
 # it: a box tile reaches half of it past either side of its boxes
 _NUM = 180
@@ -92,13 +93,14 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             edges.setdefault(tile_of[i], []).append(
                 f'<path id="e{i}_{k}" class="dg-edge" d="M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} '
                 f'{mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"/>')
-    boxes: dict[int, list[str]] = {}
+    band_of = [int(((y - 10) / _ROW) // _BAND) for _, y in xy]
+    boxes: dict[tuple[int, int], list[str]] = {}
     for i, n in enumerate(order):
         (x, y), w = xy[i], width[col[i]]
         leaf = " dg-leaf" if n.is_leaf else ""
         fill, dashed, _ = ROLE_STYLE[roles[i]]
         dash = ' stroke-dasharray="4 3"' if dashed else ""
-        boxes.setdefault(tile_of[i], []).append(
+        boxes.setdefault((tile_of[i], band_of[i]), []).append(
             f'<g id="n{i}" class="node{leaf} dg-{roles[i]}" pointer-events="visiblePainted">'
             f'<rect class="dg-halo" x="{x - 4:.0f}" y="{y - 4:.0f}" width="{w + 8:.0f}" '
             f'height="{_BOX + 20:.0f}" rx="6" fill="none"/>'
@@ -107,29 +109,35 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             f'{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" x="{x + w / 2:.0f}" '
             f'y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
     total_h = max(rows) * _ROW + 20
-    # Side-by-side <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes,
-    # and the browser then lays out and paints only the tiles of boxes it changed, and of those only the
-    # ones on screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds
-    # its boxes' halos and lines of numbers, reaching _NUM / 2 left of its start and past its last box;
-    # an edge may leave its tile, so edge tiles are never clipped).
+    # <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes, and the
+    # browser then lays out and paints only the tiles of boxes it changed, and of those only the ones on
+    # screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds its boxes'
+    # halos and lines of numbers, reaching _NUM / 2 left of its start and past its last box, and from
+    # its band's first row to below its last row's numbers; an edge may leave its tile, so edge tiles,
+    # as tall as the drawing, are never clipped). A tile of boxes is _BAND rows tall: a step that
+    # scrolls brings on screen, and so lays out and paints, no more boxes than about fill the view.
     h = f"{total_h:.0f}"
     margin = _NUM / 2
-    right = {t: _TILE for t in boxes}  # from the tile's start: past its last box's halo and numbers
+    right = dict.fromkeys(boxes, _TILE)  # from the tile's start: past its last box's halo and numbers
     for i, t in enumerate(tile_of):
         w = width[col[i]]
-        right[t] = max(right[t], xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
-    total_w = max(t * _TILE + r for t, r in right.items())
+        key = (t, band_of[i])
+        right[key] = max(right[key], xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
+    total_w = max(t * _TILE + r for (t, _), r in right.items())
 
-    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str, m: float = 0) -> str:
+    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str, m: float = 0,
+             band: int | None = None) -> str:
         left = t * _TILE - m  # the tile's drawing starts m px before its share of the columns
+        top, tall = (0, total_h) if band is None else (band * _BAND * _ROW, _BAND * _ROW + 20)
         return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile {cls}" width="{w + m:.0f}" '
-                f'height="{h}" viewBox="{left:.0f} 0 {w + m:.0f} {h}" style="position:absolute;top:0;'
-                f'left:{left:.0f}px;overflow:visible;{style}" {paint}>' + "".join(body) + "</svg>")
+                f'height="{tall:.0f}" viewBox="{left:.0f} {top:.0f} {w + m:.0f} {tall:.0f}" '
+                f'style="position:absolute;top:{top:.0f}px;left:{left:.0f}px;overflow:visible;{style}" '
+                f'{paint}>' + "".join(body) + "</svg>")
 
     parts = [tile(t, body, "dg-edges", _TILE, "pointer-events:none", 'fill="none" stroke="#999"')
              for t, body in sorted(edges.items())]
-    parts += [tile(t, body, "dg-boxes", right[t], "content-visibility:auto;pointer-events:none", _TEXT,
-                   margin) for t, body in sorted(boxes.items())]
+    parts += [tile(t, body, "dg-boxes", right[(t, band)], "content-visibility:auto;pointer-events:none",
+                   _TEXT, margin, band) for (t, band), body in sorted(boxes.items())]
     drawing = (f'<div class="dg-layered" style="position:relative;width:{total_w:.0f}px;height:{h}px">'
                + "".join(parts) + "</div>")
     if not legend:

@@ -20,7 +20,9 @@ MARGIN = 24
 @dataclass(frozen=True)
 class Preset:
     """Graph, node and edge attributes (graphviz names), the picture's size in pixels (PNG) and in
-    inches (SVG, 72 points to the inch)."""
+    inches (SVG, 72 points to the inch), and whether a network drawn a neuron to a box is laid out
+    ``compact``: for a room, a line per neuron and the nodes after the network folded into one table
+    (`viz.draw`'s ``preset``)."""
 
     name: str
     graph: dict[str, str] = field(default_factory=dict)
@@ -28,6 +30,7 @@ class Preset:
     edge: dict[str, str] = field(default_factory=dict)
     pixels: tuple[int, int] | None = None
     inches: tuple[float, float] | None = None
+    compact: bool = False
 
 
 # 16:9 at 120 dpi: size 16 × 9 inches is 1920 × 1080 pixels. ratio "fill" spreads the layout (not the
@@ -41,6 +44,7 @@ SLIDE = Preset(
     edge={"fontsize": "18", "penwidth": "1.6", "arrowsize": "1"},
     pixels=(1920, 1080),
     inches=(16, 9),
+    compact=True,
 )
 
 PRESETS: dict[str, Preset] = {SLIDE.name: SLIDE}

@@ -579,9 +579,8 @@
   }
   function renderMath(m, hide) {
     const box = $("dg-math");
-    box.textContent = "";
     box.hidden = !m;
-    if (!m) return;
+    if (!m) { box.textContent = ""; return; }
     const math = document.createElementNS(MATHNS, "math");
     math.setAttribute("display", "block");
     const sum = document.createElementNS(MATHNS, "munder");
@@ -600,7 +599,26 @@
     if (!m.terms.length) math.append(mi("1", "mn"));
     if (m.act) math.appendChild(mi(")", "mo"));
     math.append(mi("=", "mo"), mi(hide ? "?" : fmt(m.delta), "mn"));
-    box.appendChild(math);
+    // The next neuron of a layer has a formula of the same shape: only its numbers are written into the
+    // one on the page, so the browser styles no new elements (a 16-term sum is about 100) and the old
+    // ones are not left to the garbage collector, on every step.
+    const old = box.firstElementChild;
+    if (old && sameShape(old, math)) copyTexts(math, old);
+    else box.replaceChildren(math);
+  }
+  function sameShape(a, b) {
+    if (a.tagName !== b.tagName || a.childElementCount !== b.childElementCount) return false;
+    for (let k = 0; k < a.childElementCount; k++) if (!sameShape(a.children[k], b.children[k])) return false;
+    return true;
+  }
+  function copyTexts(from, to) {  // from's leaves' texts into to's, where they differ
+    if (!from.childElementCount) {
+      const text = from.textContent, t = to.firstChild;
+      if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) { if (t.data !== text) t.data = text; }
+      else if (to.textContent !== text) to.textContent = text;
+      return;
+    }
+    for (let k = 0; k < from.childElementCount; k++) copyTexts(from.children[k], to.children[k]);
   }
 
   // ---- predict mode ------------------------------------------------------------------------------------

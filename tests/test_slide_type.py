@@ -1,0 +1,119 @@
+"""The slide of the README's network reads from a room (issue 14): node type of 14 pixels or more on the
+1920 × 1080 canvas, measured from the real `dot`'s SVG as font size × the scale that fits the layout into
+16:9, with a line per neuron in index order under each layer's title and the loss folded into one table."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import require_dot
+
+import nn
+from autodiff import topological_order
+from viz.draw import draw, render
+
+SVG = "{http://www.w3.org/2000/svg}"
+ROOM_PX = 14          # type read across a room: 14 pixels or more on 1920 × 1080
+CANVAS_PX = 1920      # the slide's width in pixels (its SVG is 1152 points wide: 16 × 9 inches)
+
+
+def readme_loss(fused: bool = False):
+    """MLP(2, [16, 16, 1]) on one point, hinge plus L2, as the README trains it."""
+    model = nn.MLP(2, [16, 16, 1], rng=1, fused=fused)
+    loss = nn.hinge(model([0.3, 0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
+    loss.backward()
+    return loss
+
+
+def nodes(path: Path) -> tuple[dict[str, ET.Element], float]:
+    """The SVG's node groups by id, and the pixels per SVG unit on the 1920-pixel canvas (from its
+    viewBox, which `fit_svg` sets to the layout widened to 16:9)."""
+    root = ET.fromstring(path.read_text(encoding="utf-8"))
+    x, y, w, h = (float(n) for n in root.get("viewBox").split())
+    assert w / h == pytest.approx(16 / 9, rel=1e-3)
+    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
+    return groups, CANVAS_PX / w
+
+
+def texts(g: ET.Element) -> list[ET.Element]:
+    return [t for t in g.iter(f"{SVG}text") if t.text and t.text.strip()]
+
+
+def type_px(groups: dict[str, ET.Element], scale: float) -> float:
+    """The smallest type any node is drawn in, in pixels on the canvas."""
+    return min(float(t.get("font-size")) * scale for g in groups.values() for t in texts(g))
+
+
+def test_the_readme_loss_slide_reads_from_a_room(tmp_path):
+    """docs/diagrams.md measured 8.1 px for this slide (16 three-line boxes filling the height): every
+    text of every node, the legend's too, is now 14 px or more, in the slide drawn from the Value and
+    from a Digraph that `viz.draw(..., preset="slide")` made."""
+    require_dot()
+    loss = readme_loss()
+    for name, root in (("value", loss), ("digraph", draw(loss, collapse="neuron", preset="slide"))):
+        groups, scale = nodes(render(root, tmp_path / f"{name}.svg", preset="slide"))
+        assert type_px(groups, scale) >= ROOM_PX, name
+
+
+def test_the_readme_slide_is_a_line_per_neuron_in_order_and_the_loss_folded(tmp_path):
+    """Read back from the real dot's SVG: 16 + 16 + 1 one-line neuron boxes, top to bottom by index,
+    layers left to right under their titles; no op node; the loss's nodes one table box (the id of the
+    loss) whose rows are the values after the network, the loss's row with its data and grad."""
+    require_dot()
+    loss = readme_loss()
+    order = topological_order(loss)
+    position = {v.label: i for i, v in enumerate(order) if v.label}
+    groups, _ = nodes(render(loss, tmp_path / "slide.svg", preset="slide"))
+    assert not any(list(g.iter(f"{SVG}ellipse")) for g in groups.values())      # every op is in a table row
+
+    def centre(g: ET.Element) -> tuple[float, float]:
+        ts = texts(g)
+        return (sum(float(t.get("x")) for t in ts) / len(ts), sum(float(t.get("y")) for t in ts) / len(ts))
+
+    columns = []
+    for layer, width in enumerate((16, 16, 1)):
+        # a neuron's box has the id of its output: its a, or its z when linear (the last layer)
+        out = [position.get(f"layers.{layer}.neurons.{j}.a", position.get(f"layers.{layer}.neurons.{j}.z"))
+               for j in range(width)]
+        boxes = [groups[f"n{i}"] for i in out]
+        for j, g in enumerate(boxes):
+            ys = [float(t.get("y")) for t in texts(g)]
+            assert max(ys) - min(ys) < 11, (layer, j)                    # one line (bold sits 1 unit higher)
+            assert texts(g)[0].text == f"n{j + 1}"
+        ys = [centre(g)[1] for g in boxes]
+        assert ys == sorted(ys)                                          # index order, top to bottom
+        title = groups[f"layer{layer}"]
+        assert texts(title)[0].text.startswith(f"layer {layer + 1} · ")
+        assert centre(title)[1] < min(ys)                                # above its column
+        columns.append(centre(boxes[0])[0])
+    assert columns == sorted(columns)                                    # layers left to right
+    table = texts(groups[f"n{order.index(loss)}"])
+    words = [t.text for t in table]
+    assert words[-4:] == ["loss", "= v985 + v988", f"{loss.data:.4g}", "1"]
+    assert "= Σx²(304 weights w of layers 1–3)" in words
+    assert centre(groups[f"n{order.index(loss)}"])[0] > columns[-1]      # after the network
+
+
+def test_a_slide_without_grads_draws_no_delta_and_no_grad_column():
+    loss = readme_loss()
+    source = draw(loss, collapse="neuron", preset="slide", show_grad=False).source
+    assert "δ" not in source and "<I>grad</I>" not in source and "<I>data</I>" in source
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["eager", "fused"])
+def test_the_slide_type_of_each_mode_is_measured_as_the_docs_say(tmp_path, fused):
+    """`viz.presets.type_pixels` (the PNG's figure, which docs/diagrams.md gives) agrees with the SVG's
+    own text, and is 14 px or more, eager and fused."""
+    require_dot()
+    from viz.draw import _preset_drawing
+    from viz.presets import type_pixels
+    loss = readme_loss(fused)
+    _, svg = _preset_drawing(loss, "slide", {})
+    groups, scale = nodes(render(loss, tmp_path / "s.svg", preset="slide"))
+    # the PNG keeps a 24-pixel margin that the SVG's viewBox does not: 2.5 % (width) to 4.4 % (height) less
+    assert type_px(groups, scale) * 0.95 <= type_pixels(svg, "slide") <= type_px(groups, scale)
+    assert type_pixels(svg, "slide") >= ROOM_PX
+    assert re.search(rb">n16<", svg)
