@@ -22,13 +22,13 @@ from autodiff.primitives import (
     MUL,
     NEURON,
     RELU,
-    SUM_SQUARES,
     Primitive,
     all_finite,
     blas_threads,
     is_array,
     like,
     stacked,
+    sum_squares_scale,
 )
 from autodiff.reference import explained
 from autodiff.steps import local_derivative_text
@@ -769,9 +769,10 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             # a neuron alone: its forward over a batch, w @ X + b (on a first input of one number,
             # the engine sums w_k x_k one by one: the primitive's forward below does too)
             return f"{array(list(parents[:layer.n]))} @ {inputs(layer)} + {val(parents[-1])}"
-        if op is SUM_SQUARES and node._b is NARY and all(p in slot for p in parents):
-            # ((x_1² + x_2²) + x_3²) + ...: accumulate adds in that order, the primitive's own sums
-            return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1])"
+        c = sum_squares_scale(op)
+        if c is not None and node._b is NARY and all(p in slot for p in parents):
+            # c (((x_1² + x_2²) + x_3²) + ...): accumulate adds in that order, the primitive's own sums
+            return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1]) * {c!r}"
         if op in (ADD, MUL):
             return _forward_expr(node, _Names(val), fns, True)
         if node.data.__class__ is float and all(p.data.__class__ is float for p in parents):
@@ -888,11 +889,11 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             partners = [p for w, x in zip(a[:n], a[n:-1], strict=True) for p in (x, w)]
             lines.append(f"    np.add.at(GP, {ix([*pairs, a[-1]])}, "
                          f"np.append({g} * P[{ix(partners)}], {g}))")
-        elif op is SUM_SQUARES and not kinds[node]:
+        elif not kinds[node] and (c := sum_squares_scale(op)) is not None:   # upstream times c, then 2 x_k
             xs = a if node._b is NARY else (a,)
             if not all(p in slot for p in xs):
                 return None
-            add_at(list(xs), f"{g} * (2 * P[{ix(xs)}])")
+            add_at(list(xs), f"({g} * {c!r}) * (2 * P[{ix(xs)}])")
         else:
             terms = [f"t{i}_{k}" for k in range(len(node.parents))]
             args = ", ".join([g, val(node), *(val(p) for p in node.parents)])

@@ -11,9 +11,10 @@ import autodiff
 from autodiff import Value, neuron
 from autodiff.batched import batch, mean
 from autodiff.engine import neurons
+from autodiff.primitives import sum_squares_op
 
 UNARY = ["tanh", "sigmoid", "relu", "square", "exp_tanh", "neg", "log_sq", "sin", "softplus", "gelu",
-         "maximum"]
+         "maximum", "l2"]
 
 
 def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value:
@@ -41,7 +42,8 @@ def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value
                    "exp_tanh": lambda v: v.tanh().exp(), "neg": lambda v: -v,
                    "log_sq": lambda v: (v * v + 1.0).log(), "sin": autodiff.sin,
                    "softplus": autodiff.softplus, "gelu": autodiff.gelu,
-                   "maximum": lambda v, b=b: autodiff.maximum(v, b)}[op](a)
+                   "maximum": lambda v, b=b: autodiff.maximum(v, b),
+                   "l2": lambda v, b=b: sum_squares_op(0.15)(v, b, v)}[op](a)   # nn.l2's one node
         nodes.append(out.tanh() if rng.random() < 0.3 else out)  # keeps values in range
     root = nodes[-1]
     for extra in nodes[-4:-1]:  # a reused node or two: diamonds
