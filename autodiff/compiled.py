@@ -288,6 +288,12 @@ class CompiledGraph:
         seen = {node: i for i, node in enumerate(old)}
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
             if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
+                if a._op is not None and b._op is not None and a._op.name == b._op.name and \
+                        a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
+                    raise GraphChangedError(
+                        f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
+                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
+                        "constants are part of the program; compile the new graph")
                 raise GraphChangedError(
                     f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "

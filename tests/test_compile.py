@@ -339,3 +339,14 @@ def test_a_leaf_that_changes_kind_is_refused_in_words():
     W[0][0].data = np.array([1.0, 2.0])
     with pytest.raises(TypeError, match="held one number when the graph was compiled"):
         compiled.forward()
+
+
+def test_check_names_a_constant_of_an_op_that_changed():
+    # nn.l2's λ/2 is the sum_squares node's own constant (one node), so a new λ is a changed constant
+    import nn
+    w = [Value(0.5, "w0"), Value(-1.0, "w1")]
+    compiled = autodiff.compile(nn.l2(w, 1e-4) + w[0])
+    compiled.check(nn.l2(w, 1e-4) + w[0])
+    with pytest.raises(autodiff.compiled.GraphChangedError, match=r"\{'scale': 5e-05\} and the new graph's "
+                       r"\{'scale': 0.005\}: a constant changed"):
+        compiled.check(nn.l2(w, 1e-2) + w[0])
