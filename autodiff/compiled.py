@@ -22,13 +22,14 @@ from autodiff.primitives import (
     MUL,
     NEURON,
     RELU,
-    SUM_SQUARES,
     Primitive,
     all_finite,
+    as_float_data,
     blas_threads,
     is_array,
     like,
     stacked,
+    sum_squares_scale,
 )
 from autodiff.reference import explained
 from autodiff.steps import local_derivative_text
@@ -71,8 +72,8 @@ class CompiledGraph:
         self._products = products   # a layer program's largest matrix-matrix and matrix-vector products
         self.leaves = [n for n in order if n._op is None]
         self._interior = shown if shown is not None else [n for n in order if n._op is not None]
-        self._floats = [n for n in self.leaves if n.data.__class__ is float]
-        self._batches = [n for n in self.leaves if n.data.__class__ is not float]
+        self._floats = [n for n in self.leaves if not is_array(n.data)]   # one number (a float, as a rule)
+        self._batches = [n for n in self.leaves if is_array(n.data)]
         self._shapes = [_shape(n.data) for n in self._batches]   # a batched graph is for its batch size
         self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
@@ -92,15 +93,12 @@ class CompiledGraph:
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
+        numbers = [n.data for n in self._floats]
+        if set(map(type, numbers)) - _FLOAT:   # in C
+            numbers = self._as_floats()
         if self.layers:
-            import numpy as np
-            numbers = list(map(_DATA, self._floats))
-            if set(map(type, numbers)) - {float}:   # in C
-                leaf = next(n for n in self._floats if n.data.__class__ is not float)
-                raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
-                                f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
-                                "the graph again")
-            run = self._program(numbers, np.array(numbers), batches)
+            np = _numpy()
+            run = self._program(numbers, np.fromiter(numbers, float, len(numbers)), batches)
             with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
         elif self._writes:
@@ -126,6 +124,19 @@ class CompiledGraph:
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
+
+    def _as_floats(self) -> list[float]:
+        """The one-number leaves' values after making a float of each numpy scalar, 0-d array or int
+        among them, as the engine's next operation does (`autodiff.primitives.as_float_data`: TypeError
+        or ValueError naming the leaf for a bool, a str, NaN, ...); TypeError for a leaf that now
+        holds a batch."""
+        leaf = next((n for n in self._floats if is_array(n.data)), None)
+        if leaf is not None:
+            raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
+                            f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
+                            "the graph again")
+        as_float_data(self._floats, "compiled forward")
+        return [n.data for n in self._floats]
 
     def _refuse_size(self, batches: list) -> None:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
@@ -220,20 +231,27 @@ class CompiledGraph:
             leaf._grad = t
 
     def _accumulate_layers(self, GP, arrays: tuple) -> None:
-        """`_accumulate` for a layer program: the float leaves' sums in one numpy addition."""
-        import numpy as np
+        """`_accumulate` for a layer program: the one-number leaves' sums in one numpy addition, or
+        none when they all held 0 (after ``zero_grad()``): 0.0 + t is t, and GP, summed from +0.0,
+        never holds -0.0."""
+        np = _numpy()
         floats = self._floats
-        held = list(map(_GRAD, floats))
-        others = self._batches
+        held = [n._grad for n in floats]
         try:
-            with np.errstate(all="ignore"):
-                totals = np.array(held, dtype=float) + GP
-        except (TypeError, ValueError):   # a gradient not set yet (None), or set by hand to a batch
-            totals = None
+            zeros = held.count(0.0) == len(held)
+        except ValueError:   # a gradient set by hand to a batch: `==` gives an array
+            zeros = False
+        totals = GP
+        if not zeros:
+            try:
+                with np.errstate(all="ignore"):
+                    totals = np.array(held, dtype=float) + GP
+            except (TypeError, ValueError):   # a gradient not set yet (None), or set by hand to a batch
+                totals = None
         if totals is None or not all_finite(totals):
-            self._accumulate([*GP.tolist(), *arrays], [*floats, *others])
+            self._accumulate([*GP.tolist(), *arrays], [*floats, *self._batches])
             return
-        self._accumulate(list(arrays), others)   # raises, changing nothing, if one is not finite
+        self._accumulate(list(arrays), self._batches)   # raises, changing nothing, if one is not finite
         for leaf, t in zip(floats, totals.tolist()):  # noqa: B905 (equal lengths; strict costs here)
             leaf._grad = t
 
@@ -270,6 +288,12 @@ class CompiledGraph:
         seen = {node: i for i, node in enumerate(old)}
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
             if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
+                if a._op is not None and b._op is not None and a._op.name == b._op.name and \
+                        a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
+                    raise GraphChangedError(
+                        f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
+                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
+                        "constants are part of the program; compile the new graph")
                 raise GraphChangedError(
                     f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
@@ -320,7 +344,12 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 
 _PASSES_ON = (ADD, MUL, NEURON)
-_DATA, _GRAD, _NONE = attrgetter("data"), attrgetter("_grad"), type(None)
+_DATA, _GRAD, _NONE, _FLOAT = attrgetter("data"), attrgetter("_grad"), type(None), {float}
+
+
+def _numpy():
+    import numpy  # imported for a batched graph only: `import autodiff` stays free of numpy
+    return numpy
 
 
 def _shape(x) -> tuple | None:
@@ -728,7 +757,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     if of is None:
         return None
     leaves = [n for n in order if n._op is None]
-    floats = [n for n in leaves if n.data.__class__ is float]
+    floats = [n for n in leaves if not is_array(n.data)]   # as `CompiledGraph._floats`
     slot = {n: i for i, n in enumerate(floats)}
     pos = {n: i for i, n in enumerate(order)}
     index: dict[tuple, str] = {}
@@ -769,9 +798,10 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             # a neuron alone: its forward over a batch, w @ X + b (on a first input of one number,
             # the engine sums w_k x_k one by one: the primitive's forward below does too)
             return f"{array(list(parents[:layer.n]))} @ {inputs(layer)} + {val(parents[-1])}"
-        if op is SUM_SQUARES and node._b is NARY and all(p in slot for p in parents):
-            # ((x_1² + x_2²) + x_3²) + ...: accumulate adds in that order, the primitive's own sums
-            return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1])"
+        c = sum_squares_scale(op)
+        if c is not None and node._b is NARY and all(p in slot for p in parents):
+            # c (((x_1² + x_2²) + x_3²) + ...): accumulate adds in that order, the primitive's own sums
+            return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1]) * {c!r}"
         if op in (ADD, MUL):
             return _forward_expr(node, _Names(val), fns, True)
         if node.data.__class__ is float and all(p.data.__class__ is float for p in parents):
@@ -814,9 +844,11 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     def acc(p: Value, term: str) -> None:
         if p in slot:
             lines.append(f"    GP[{slot[p]}] += _sum({term})")
-        else:
-            lines.append(f"    g{pos[p]} = _acc({grad.get(p, '0.0')}, {term}, {p.data.__class__ is float})")
-            grad[p] = f"g{pos[p]}"
+        elif p in grad:
+            lines.append(f"    g{pos[p]} = _acc({grad[p]}, {term}, {p.data.__class__ is float})")
+        else:   # a first term, taken as it is (`_acc` on 0.0), summed for a node holding one number
+            lines.append(f"    g{pos[p]} = " + (f"_sum({term})" if p.data.__class__ is float else term))
+        grad[p] = f"g{pos[p]}"
 
     def add_at(nodes: list[Value], values: str) -> None:
         key = [slot[p] for p in nodes]
@@ -888,11 +920,15 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             partners = [p for w, x in zip(a[:n], a[n:-1], strict=True) for p in (x, w)]
             lines.append(f"    np.add.at(GP, {ix([*pairs, a[-1]])}, "
                          f"np.append({g} * P[{ix(partners)}], {g}))")
-        elif op is SUM_SQUARES and not kinds[node]:
+        elif not kinds[node] and (c := sum_squares_scale(op)) is not None:   # upstream times c, then 2 x_k
             xs = a if node._b is NARY else (a,)
             if not all(p in slot for p in xs):
                 return None
-            add_at(list(xs), f"{g} * (2 * P[{ix(xs)}])")
+            add_at(list(xs), f"({g} * {c!r}) * (2 * P[{ix(xs)}])")
+        elif op is ADD or op is MUL:   # their rules inlined: (g, g) and (g y, g x)
+            x, y = node.parents
+            acc(x, g if op is ADD else f"{g} * {val(y)}")
+            acc(y, g if op is ADD else f"{g} * {val(x)}")
         else:
             terms = [f"t{i}_{k}" for k in range(len(node.parents))]
             args = ", ".join([g, val(node), *(val(p) for p in node.parents)])

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
-           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op",
+           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op", "sum_squares_op",
+           "sum_squares_scale",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
            "BLAS_THREADS", "blas_threads"]
 
@@ -718,11 +719,37 @@ def _sum_squares(*xs):
     return total
 
 
-# n-ary: s = Σ_k x_k², the L2 term of `nn.l2` as one node; ∂s/∂x_k = 2 x_k (for a parameter passed
-# twice, the two terms add up, as in any graph). {x} in its text is the input the derivative is for.
-SUM_SQUARES = define("sum_squares", "Σx²", -1, _sum_squares,
-                     lambda g, out, *xs: tuple([g * (2 * x) for x in xs]),
-                     "2·{x}", _quiet(_sum_squares))
+@lru_cache(maxsize=64)
+def sum_squares_op(scale: float = 1.0) -> Primitive:
+    """The primitive s = c Σ_k x_k² with a constant scale c, n-ary: `nn.l2`'s λ/2 Σ w² as one node
+    (c = λ/2). ∂s/∂x_k = 2c x_k (for an input passed twice, the two terms add up, as in any graph).
+
+    To the bit what the graph c · (x_1*x_1 + x_2*x_2 + ...) computes: the sum in that order, then
+    times c, and backward the upstream times c first, then times 2 x_k. {x} in its text is the input
+    the derivative is for; c = 1 is the table's row ``sum_squares``, shown as Σx² with text 2·x.
+    ValueError for a scale that is not a finite number.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
+        raise ValueError(f"sum_squares: the scale must be a finite number, got {scale!r:.60}")
+    scale = float(scale)
+
+    def forward(*xs):
+        return _sum_squares(*xs) * scale
+
+    def vjp(g, out, *xs):
+        if scale != 1.0:            # g · c first, as the graph's multiplication by c hands it on
+            g = g * scale
+        return tuple([g * (2 * x) for x in xs])
+    one = scale == 1.0
+    return Primitive("sum_squares", "Σx²" if one else f"{scale:g}·Σx²", -1, forward, vjp,
+                     "2·{x}" if one else f"{2 * scale:g}·{{x}}", _quiet(forward), None,
+                     {"scale": scale})
+
+
+def sum_squares_scale(op: Primitive) -> float | None:
+    """c if ``op`` is `sum_squares_op` (c) with its own rule, else None: what lets an executor inline
+    the rule (a copy of the row given another rule is not recognised, so its rule runs)."""
+    return op.consts["scale"] if getattr(op.vjp, "__code__", None) is _SUM_SQUARES_RULE else None
 
 
 # ---- issue 17: log-sum-exp, so that softmax's stability shift is recomputed with every forward -----
@@ -908,5 +935,7 @@ def elu_op(alpha: float = 1.0) -> Primitive:
 
 
 LEAKY_RELU = PRIMITIVES["leaky_relu"] = leaky_relu_op(0.01)
+SUM_SQUARES = PRIMITIVES["sum_squares"] = sum_squares_op(1.0)
+_SUM_SQUARES_RULE = SUM_SQUARES.vjp.__code__
 ELU = PRIMITIVES["elu"] = elu_op(1.0)
 _building = False

@@ -26,6 +26,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 
 from autodiff import PRIMITIVES, Value
+from autodiff.primitives import sum_squares_op
 
 __all__ = ["squared_error", "mean", "softmax", "log_softmax", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge", "l2"]
@@ -98,7 +99,7 @@ def _data(x: Scalar) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 
-_SUM_SQUARES, _LOGSUMEXP = PRIMITIVES["sum_squares"], PRIMITIVES["logsumexp"]
+_LOGSUMEXP = PRIMITIVES["logsumexp"]
 
 
 def _sum(terms: list[Value]) -> Value:
@@ -235,7 +236,10 @@ def hinge(scores: Scalars, labels: Scalars) -> Value:
 
 
 def l2(params: Iterable[Scalar], lam: float) -> Value:
-    """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w."""
+    """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w. One node (the
+    primitive ``sum_squares`` with scale λ/2, `autodiff.primitives.sum_squares_op`), to the bit the
+    graph λ/2 · (w_1*w_1 + w_2*w_2 + ...) in value and gradient. ValueError for a λ that is not a
+    finite number >= 0, TypeError for a param that is not a number or Value."""
     if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam) or lam < 0:
         raise ValueError(f"l2: lam must be a finite number >= 0, got {lam!r:.60}")
     w = list(params) if not _is_number(params) else [params]
@@ -243,4 +247,4 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
         return Value(0.0)
     if set(map(type, w)) != {Value}:   # model.weights() is all Values (checked in C): nothing to check
         w = [_value(x) for x in _items(w, "l2", "params")]
-    return (lam / 2) * _SUM_SQUARES(*w)   # one node, Σ w_k² (the sum of the squares, to the bit)
+    return sum_squares_op(float(lam) / 2)(*w)

@@ -11,9 +11,10 @@ import autodiff
 from autodiff import Value, neuron
 from autodiff.batched import batch, mean
 from autodiff.engine import neurons
+from autodiff.primitives import sum_squares_op
 
 UNARY = ["tanh", "sigmoid", "relu", "square", "exp_tanh", "neg", "log_sq", "sin", "softplus", "gelu",
-         "maximum"]
+         "maximum", "l2"]
 
 
 def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value:
@@ -41,7 +42,8 @@ def build(params: list[Value], seed: int, fused: bool = False, xs=None) -> Value
                    "exp_tanh": lambda v: v.tanh().exp(), "neg": lambda v: -v,
                    "log_sq": lambda v: (v * v + 1.0).log(), "sin": autodiff.sin,
                    "softplus": autodiff.softplus, "gelu": autodiff.gelu,
-                   "maximum": lambda v, b=b: autodiff.maximum(v, b)}[op](a)
+                   "maximum": lambda v, b=b: autodiff.maximum(v, b),
+                   "l2": lambda v, b=b: sum_squares_op(0.15)(v, b, v)}[op](a)   # nn.l2's one node
         nodes.append(out.tanh() if rng.random() < 0.3 else out)  # keeps values in range
     root = nodes[-1]
     for extra in nodes[-4:-1]:  # a reused node or two: diamonds
@@ -337,3 +339,14 @@ def test_a_leaf_that_changes_kind_is_refused_in_words():
     W[0][0].data = np.array([1.0, 2.0])
     with pytest.raises(TypeError, match="held one number when the graph was compiled"):
         compiled.forward()
+
+
+def test_check_names_a_constant_of_an_op_that_changed():
+    # nn.l2's λ/2 is the sum_squares node's own constant (one node), so a new λ is a changed constant
+    import nn
+    w = [Value(0.5, "w0"), Value(-1.0, "w1")]
+    compiled = autodiff.compile(nn.l2(w, 1e-4) + w[0])
+    compiled.check(nn.l2(w, 1e-4) + w[0])
+    with pytest.raises(autodiff.compiled.GraphChangedError, match=r"\{'scale': 5e-05\} and the new graph's "
+                       r"\{'scale': 0.005\}: a constant changed"):
+        compiled.check(nn.l2(w, 1e-2) + w[0])

@@ -13,6 +13,7 @@ import pytest
 from autodiff import PRIMITIVES, Value, grad, neuron, topological_order
 from autodiff.batched import batch, total
 from autodiff.engine import apply, neurons
+from autodiff.primitives import sum_squares_op
 from autodiff.reference import gradients
 
 N_PARAMS = 12
@@ -46,7 +47,8 @@ OPS = {
     "normal_cdf": lambda a, b, p: apply(PRIMITIVES["normal_cdf"], a),
     "maximum": lambda a, b, p: a.maximum(b),               # a tie when i == j: half each
     "minimum": lambda a, b, p: a.minimum(b * 0.5),
-    "sum_squares": lambda a, b, p: apply(PRIMITIVES["sum_squares"], a, p[0], b, a) * 0.1,  # nn.l2's Σ w²
+    "sum_squares": lambda a, b, p: apply(PRIMITIVES["sum_squares"], a, p[0], b, a) * 0.1,
+    "l2": lambda a, b, p: apply(sum_squares_op(0.05), a, p[0], b, a),     # nn.l2's λ/2 Σ w², one node
     "logsumexp": lambda a, b, p: apply(PRIMITIVES["logsumexp"], a, b, p[0]) - 1.0,  # nn's softmax shift
 }
 UNFUSED = {"neuron": lambda a, b, p: (p[2] * a + p[3] * b + p[4]).tanh()}

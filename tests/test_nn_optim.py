@@ -241,3 +241,41 @@ def test_weight_decay_and_momentum_match_pytorch(ours, theirs, kw):
         opt.step()
         topt.step()
     assert [p.data for p in ps] == pytest.approx(tp.detach().tolist(), rel=1e-12, abs=1e-14)
+
+
+def test_the_values_kept_from_the_last_step_never_replace_what_a_parameter_holds_now():
+    """A step reuses the array of the values it wrote at the last step only while every parameter still
+    holds them: a value set by hand (also to -0.0 where 0.0 was, or an equal numpy scalar), and a
+    parameter replaced in ``params``, are stepped from what they hold, as plain SGD in
+    floats gives it."""
+    import numpy as np
+    ps = _params([0.5, -1.5, 2.0], [0.0, 0.0, 0.0])
+    opt = nn.SGD(ps, lr=0.5)
+
+    def step_and_check():
+        before = [float(p.data) for p in opt.params]
+        grads = [0.25 * (k + 1) for k in range(len(opt.params))]
+        for p, g in zip(opt.params, grads, strict=True):
+            p.grad = g
+        opt.step()
+        want = [w - 0.5 * g for w, g in zip(before, grads, strict=True)]
+        assert [p.data for p in opt.params] == want
+        assert all(math.copysign(1, p.data) == math.copysign(1, w) for p, w in zip(opt.params, want,
+                                                                                   strict=True))
+    step_and_check()
+    step_and_check()                     # the kept values reused
+    ps[1].data = 7.0
+    step_and_check()
+    ps[0].data = np.float64(ps[0].data)  # equal, another type
+    step_and_check()
+    opt.params[0] = Value(-3.0)
+    step_and_check()
+    ps[2].data = 0.0
+    step_and_check()                     # a zero: nothing kept (0.0 == -0.0)
+    opt.params[2].data = -0.0
+    opt.params[2].grad = 0.0
+    opt.step()
+    assert math.copysign(1, opt.params[2].data) == -1.0   # -0.0 - 0.5 · 0.0 is -0.0
+    opt.params.append(Value(1.0))        # the state is per parameter: refused in words
+    with pytest.raises(ValueError, match=r"params holds 4 Values, but the optimizer was made for 3"):
+        opt.step()

@@ -97,6 +97,44 @@ def test_compiled_equals_the_float():
     assert run(np.float64(0.5)) == pytest.approx(run(0.5), rel=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["eager", "fast", "layers", "node by node"])
+@pytest.mark.parametrize("number", [np.float64(0.25), np.float32(0.25), np.array(0.25), np.int64(2), 3])
+def test_a_compiled_forward_makes_a_float_of_a_leaf_set_to_another_number(kind, number, monkeypatch):
+    # a leaf set to a numpy scalar (an int, a 0-d array) after compiling: forward() makes it a float, as
+    # the engine's next operation does, and returns the float the graph built on that float gives
+    import nn
+    from autodiff.batched import batch_columns
+    if kind == "fast":   # the program written for speed, as large eager graphs get it
+        monkeypatch.setattr(autodiff.compiled, "READABLE_NODES", 0)
+
+    def graph(value=None):
+        model = nn.MLP(2, [3, 1], rng=0, fused=kind == "layers")
+        w = model.layers[0].neurons[0].w[0]
+        if value is not None:
+            w.data = value
+        if kind == "layers":
+            xs = batch_columns(np.array([[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]))
+            return w, nn.mean(nn.hinge(model(xs), [batch([1.0, -1.0, 1.0])])) + nn.l2(model.weights(), 0.1)
+        if kind == "node by node":   # a weight holding a batch: no layer the executor multiplies out
+            xs = [batch([1.0, 2.0, 3.0]), batch([0.5, -1.0, 2.0])]
+            z = autodiff.neuron([w, batch([0.1, 0.2, 0.3])], xs, Value(0.1, "b"))
+            return w, autodiff.batched.mean(z.tanh()) + nn.l2([w], 0.1)
+        return w, nn.hinge(model([0.5, -1.0])[0], 1.0) + nn.l2(model.weights(), 0.1)
+    w, root = graph()
+    program = autodiff.compile(root)
+    assert program.layers == (kind == "layers")
+    w.data = number
+    out = program.forward()
+    program.backward()
+    assert out.__class__ is float and w.data.__class__ is float and w.data == float(number)
+    fresh_w, fresh = graph(float(number))
+    fresh.backward()
+    assert out == fresh.data and w.grad == fresh_w.grad
+    w.data = np.bool_(True)
+    with pytest.raises(TypeError, match=r"compiled forward: the \.data of the Value"):
+        program.forward()
+
+
 def test_batched_with_a_shared_numpy_scalar():
     def run(v):
         w = Value(1.0, "w")
@@ -147,11 +185,11 @@ def test_a_walk_leaves_the_data_as_it_found_it():
     steps = [(s.upstream, s.contributions) for s in autodiff.backward_steps(out)]
     assert steps == [(s.upstream, s.contributions) for s in autodiff.backward_steps(fout)]
     p, fp = autodiff.compile(out), autodiff.compile(fout)
+    assert x.data.__class__ is np.float64                # compiling reads; forward() is an operation
     assert p.forward() == pytest.approx(fp.forward(), rel=1e-15)
     p.backward()
     fp.backward()
     assert (x.grad, w.grad) == pytest.approx((fx.grad, fw.grad), rel=1e-15)
-    assert x.data.__class__ is np.float64
     x.data = True
     assert autodiff.topological_order(out)[0] is x and x.data is True
 

@@ -20,7 +20,7 @@ SLIDE_PIXELS = (1920, 1080)
 
 
 def readme_loss() -> Value:
-    """The README's network, MLP(2, [16, 16, 1]), on one point: hinge plus L2 (1,637 drawn nodes)."""
+    """The README's network, MLP(2, [16, 16, 1]), on one point: hinge plus L2 (1,634 drawn nodes)."""
     model = nn.MLP(2, [16, 16, 1], rng=1)
     loss = nn.hinge(model([0.3, 0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
     loss.backward()
@@ -70,7 +70,7 @@ def assert_slide(path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".dot"])
 def test_the_readme_network_is_collapsed_onto_a_slide_not_refused(tmp_path, suffix):
-    """QA 14 item 3: `render(loss, "slide16.png", preset="slide")` raised GraphTooLarge (1,637 nodes above
+    """QA 14 item 3: `render(loss, "slide16.png", preset="slide")` raised GraphTooLarge (1,634 nodes above
     max_nodes=300) although docs/diagrams.md promises a collapsed drawing. Every format now collapses it,
     also with max_nodes given (as the CLI always passes it)."""
     require_dot()
@@ -103,7 +103,7 @@ def test_a_slide_keeps_the_guard_where_it_cannot_collapse(tmp_path):
 
 
 def test_a_slide_whose_collapsed_network_is_still_too_big_says_so(tmp_path):
-    """max_nodes=20: the README's network has 1,637 nodes, collapsed for the slide still 42 (2 inputs, 33
+    """max_nodes=20: the README's network has 1,634 nodes, collapsed for the slide still 42 (2 inputs, 33
     neurons, 7 rows of the loss's table); the collapsed drawing's refusal is the answer (not the expanded
     one's advice to collapse), and no file is written."""
     require_dot()

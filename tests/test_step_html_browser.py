@@ -417,7 +417,9 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     # readable at 1400x900: the step text and the current node's text are at least 11 px
     assert min(page.eval_on_selector_all("#dg-text", FONT_PX)) >= 11
     current = page.eval_on_selector_all("#dg-diagram svg .dg-current text", FONT_PX)
-    assert min(current) >= 11 - 1e-3                  # 11 px, to the rounding of the SVG's screen CTM
+    # 11 px, to the rounding of the SVG's screen CTM: graphviz gives the size in whole points (±0.5 pt
+    # over the drawing's width: 0.002 px for the README network's loss)
+    assert min(current) >= 11 - 1e-2
     # zoom by buttons and keys, back to 100%
     width = page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width")
     page.click("#dg-zoom-in")
@@ -745,7 +747,7 @@ def test_opening_a_layer_and_a_neuron_shows_them_in_place_on_the_drawing(browser
     assert page.evaluate(FOCUS_IN_VIEW)                       # scrolled to the current operation
     g = grad(loss, [order[i]])[0]
     assert page.text_content(f"#dg-open-{i} .dg-num").endswith("∇ " + fmt(g))
-    assert min(page.eval_on_selector_all(f"#dg-open-{i} text", FONT_PX)) >= 11 - 1e-3
+    assert min(page.eval_on_selector_all(f"#dg-open-{i} text", FONT_PX)) >= 11 - 1e-2
     page.click(f"#dg-open-{i} text")                          # a click inspects it, as on the diagram
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[i]])
     if os.environ.get("UPDATE_SCREENSHOTS") and not fused:
