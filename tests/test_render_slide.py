@@ -103,11 +103,11 @@ def test_a_slide_keeps_the_guard_where_it_cannot_collapse(tmp_path):
 
 
 def test_a_slide_whose_collapsed_network_is_still_too_big_says_so(tmp_path):
-    """max_nodes=20: the README's network has 1,634 nodes, collapsed for the slide still 42 (2 inputs, 33
-    neurons, 7 rows of the loss's table); the collapsed drawing's refusal is the answer (not the expanded
+    """max_nodes=20: the README's network has 1,634 nodes, collapsed for the slide still 41 (2 inputs, 33
+    neurons, 6 rows of the loss's table); the collapsed drawing's refusal is the answer (not the expanded
     one's advice to collapse), and no file is written."""
     require_dot()
-    with pytest.raises(GraphTooLarge, match="42 nodes.*above max_nodes=20") as refused:
+    with pytest.raises(GraphTooLarge, match="41 nodes.*above max_nodes=20") as refused:
         render(readme_loss(), tmp_path / "slide.png", preset="slide", max_nodes=20)
     assert "pass collapse='neuron'" not in str(refused.value)
     assert list(tmp_path.iterdir()) == []

@@ -92,8 +92,9 @@ def test_the_readme_slide_is_a_line_per_neuron_in_order_and_the_loss_folded(tmp_
     assert columns == sorted(columns)                                    # layers left to right
     table = texts(groups[f"n{order.index(loss)}"])
     words = [t.text for t in table]
-    assert words[-4:] == ["loss", "= v985 + v988", f"{loss.data:.4g}", "1"]
-    assert "= Σx²(304 weights w of layers 1–3)" in words
+    hinge_mean, penalty = (f"v{order.index(p)}" for p in loss.parents)
+    assert words[-4:] == ["loss", f"= {hinge_mean} + {penalty}", f"{loss.data:.4g}", "1"]
+    assert words[words.index(penalty) + 1] == "= 5e-05·Σx²(304 weights w of layers 1–3)"   # nn.l2: one node
     assert centre(groups[f"n{order.index(loss)}"])[0] > columns[-1]      # after the network
 
 
