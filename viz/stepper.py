@@ -246,7 +246,8 @@ def _cells(walk: Walkthrough, frame: int, visible: list[int | None], touched: li
         grad = "" if g is None else fmt(g)
         if node in touched and before.get(node) is not None:
             grad = f"{fmt(before[node])} → {grad}"
-        op = "Σ" if node is getattr(walk, "others", None) else node.op or "leaf"  # the other examples' part
+        op = ("Σ" if node is getattr(walk, "others", None)  # the other examples' part
+              else f"add ×{len(walk.chain)}" if node is getattr(walk, "total", None) else node.op or "leaf")
         out.append(((("▶ " if node is current else "") + walk.names[node], op,
                      ", ".join(walk.names[p] for p in walk.parents(node)),
                      fmt(values[node]) if node in values else "·", grad),
