@@ -386,6 +386,10 @@ class Walkthrough:
         """``node``'s operands as this walkthrough shows them (all of them; none for a given node)."""
         return node.parents
 
+    def op(self, node: Value) -> str:
+        """What made ``node`` as a stepper names it: its op's name, or "leaf"."""
+        return node.op or "leaf"
+
     def at(self, x):
         """``x`` (a value or gradient) as the walkthrough shows it: the chosen example's number."""
         return at_example(x, self.example)

@@ -142,11 +142,14 @@ def test_the_terminal_stepper_at_80x24_steps_one_example(readme):
         assert len(screen.rstrip("\n").split("\n")) <= 24 and max(map(len, screen.split("\n"))) <= 80
         assert "example 0 of 100" in screen.split("\n")[0]
     assert "Σ_others = the loss terms of examples 1–99 added up" in screens[-1]
+    walk = walkthrough(loss)
+    total = walk.names[walk.total]
+    assert re.search(rf"{total} +│ add ×99 +│ v\d+, Σ_others +│", screens[-1])  # the mean's sum, one row
     w = model.layers[2].neurons[0].w[0]
     panel = " ".join(t.strip(" │") for t in screens[-1].split("╰")[0].split("\n"))  # its wrapped lines joined
     line = re.search(rf"{re.escape(w.label)}\.grad \+= .*? → \S+ \+ \S+ = \S+", panel).group(0)
     # the chain rule with its numbers: ∂Σ_others/∂w · Σ_others.grad, Σ_others.grad = 1/100 (the mean's)
-    others = grad(loss, [w])[0] - gradient_changes(walkthrough(loss).backward[:-1])[w]
+    others = grad(loss, [w])[0] - gradient_changes(walk.backward[:-1])[w]
     assert line.startswith(f"{w.label}.grad += ∂Σ_others/∂{w.label} · Σ_others.grad = "
                            f"{fmt(others / 0.01)} · 0.01 = {fmt(others)} → ")
     assert line.endswith("= " + fmt(grad(loss, [w])[0]))   # its whole gradient

@@ -222,6 +222,12 @@ class ExampleWalkthrough(Walkthrough):
             return self.folded[node]
         return () if node in self.outside or node is self.others else node.parents
 
+    def op(self, node: Value) -> str:
+        """As `Walkthrough.op`; "Σ" for the other examples' part, "add ×99" for the folded sum."""
+        if node is self.others:
+            return "Σ"
+        return f"add ×{len(self.chain)}" if node is self.total else super().op(node)
+
     def text(self, frame: int) -> str:
         text = super().text(frame)
         return self.note + "\n" + text if self.kinds[frame] == "start" else text
