@@ -187,15 +187,27 @@ class BackwardStep:
 class SummedStep(BackwardStep):
     """A backward step standing for many steps not shown (the other examples' part of a loss over
     several examples): ``contributions[i]`` is the sum of the terms those steps add to ``parents[i]``,
-    ``what`` says whose terms they are. Its ``upstream`` is 1 and its local derivatives are the sums."""
+    ``what`` says whose terms they are ("examples 1–99").
 
-    __slots__ = ("what",)
+    With ``upstream`` (non-zero: the gradient every one of those examples' loss terms receives, the
+    same for all, as a mean's sum gives it) ``node`` stands for their terms' sum S and the step is the
+    chain rule, ``p.grad += ∂S/∂p · S.grad``: ``local[i]`` = ∂S/∂p = the sum over those examples of
+    ∂(term)/∂p = contributions[i] / upstream (shown, to rounding; ``contributions`` are the exact sums).
+    Without it the upstream is 1 and the local derivatives are the sums themselves."""
 
-    def __init__(self, index, total, node, parents, sums, running, names, what: str):
-        super().__init__(index, total, node, 1.0, parents, sums, sums, running, names)
-        self.what = self.op = what
+    __slots__ = ("what", "chain")
+
+    def __init__(self, index, total, node, parents, sums, running, names, what: str,
+                 upstream: float | None = None):
+        chain = upstream is not None and upstream != 0
+        local = tuple(s / upstream for s in sums) if chain else sums
+        super().__init__(index, total, node, upstream if chain else 1.0, parents, local, sums, running, names)
+        self.what, self.chain = what, chain
+        self.op = names[node]
 
     def local_text(self, index: int, names: dict[Value, str]) -> str:
+        if self.chain:
+            return f"∂{names[self.node]}/∂{names[self.parents[index]]}"
         return f"Σ over {self.what} of their terms"
 
 
@@ -260,12 +272,7 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
     if isinstance(step, SummedStep):
-        head = f"step {step.index}/{step.total}  {step.op}, Σ of their terms: "
-        for parent, term, after in zip(step.parents, step.contributions, step.running, strict=True):
-            before = after - term
-            result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
-            lines.append(f"\n  {names[parent]}.grad += {fmt(term)} → {result}")
-        return head.rstrip() + "".join(lines)
+        return _summed_text(step)
     for i, parent in enumerate(step.parents):
         after, term = step.running[i], step.contributions[i]
         local, upstream = step.local[i], step.upstream
@@ -280,6 +287,28 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
         result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
         lines.append(f"{names[parent]}.grad += {shown} → {result}")
     return head + ("\n" + " " * len(head)).join(lines)
+
+
+def _summed_text(step: SummedStep) -> str:
+    """``step 748/748  Σ_others …`` then, per parent, ``w.grad += ∂Σ_others/∂w · Σ_others.grad =
+    15.32 · 0.01 = 0.1532 → …`` (the chain rule), or ``w.grad += Σ over examples 0, 2 of their terms
+    = 0.1532 → …`` when the examples' terms receive different gradients."""
+    names, node = step.names, step.node
+    if step.chain:
+        head = (f"step {step.index}/{step.total}  {names[node]} = the loss terms of {step.what} added up: "
+                f"their backward steps in one, ∂{names[node]}/∂p = Σ over {step.what} of ∂(term)/∂p")
+    else:
+        head = f"step {step.index}/{step.total}  {step.what}, Σ of their terms:"
+    lines = [head]
+    for i, parent in enumerate(step.parents):
+        after, term = step.running[i], step.contributions[i]
+        before = after - term
+        result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+        shown = (f"{step.local_text(i, names)} · {names[node]}.grad = {fmt(step.local[i])} · "
+                 f"{fmt(step.upstream)} = {fmt(term)}" if step.chain else
+                 f"{step.local_text(i, names)} = {fmt(term)}")
+        lines.append(f"  {names[parent]}.grad += {shown} → {result}")
+    return "\n".join(lines)
 
 
 class Walkthrough:
@@ -356,6 +385,10 @@ class Walkthrough:
     def parents(self, node: Value) -> tuple[Value, ...]:
         """``node``'s operands as this walkthrough shows them (all of them; none for a given node)."""
         return node.parents
+
+    def op(self, node: Value) -> str:
+        """What made ``node`` as a stepper names it: its op's name, or "leaf"."""
+        return node.op or "leaf"
 
     def at(self, x):
         """``x`` (a value or gradient) as the walkthrough shows it: the chosen example's number."""

@@ -141,10 +141,18 @@ def test_the_terminal_stepper_at_80x24_steps_one_example(readme):
     for screen in screens:
         assert len(screen.rstrip("\n").split("\n")) <= 24 and max(map(len, screen.split("\n"))) <= 80
         assert "example 0 of 100" in screen.split("\n")[0]
-    assert "the other 99 examples, Σ of their terms:" in screens[-1]
+    assert "Σ_others = the loss terms of examples 1–99 added up" in screens[-1]
+    walk = walkthrough(loss)
+    total = walk.names[walk.total]
+    assert re.search(rf"{total} +│ add ×99 +│ v\d+, Σ_others +│", screens[-1])  # the mean's sum, one row
     w = model.layers[2].neurons[0].w[0]
-    line = next(t for t in screens[-1].split("\n") if f"{w.label}.grad +=" in t)
-    assert line.strip(" │").endswith("= " + fmt(grad(loss, [w])[0]))   # its whole gradient
+    panel = " ".join(t.strip(" │") for t in screens[-1].split("╰")[0].split("\n"))  # its wrapped lines joined
+    line = re.search(rf"{re.escape(w.label)}\.grad \+= .*? → \S+ \+ \S+ = \S+", panel).group(0)
+    # the chain rule with its numbers: ∂Σ_others/∂w · Σ_others.grad, Σ_others.grad = 1/100 (the mean's)
+    others = grad(loss, [w])[0] - gradient_changes(walk.backward[:-1])[w]
+    assert line.startswith(f"{w.label}.grad += ∂Σ_others/∂{w.label} · Σ_others.grad = "
+                           f"{fmt(others / 0.01)} · 0.01 = {fmt(others)} → ")
+    assert line.endswith("= " + fmt(grad(loss, [w])[0]))   # its whole gradient
 
 
 def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before_its_own_step():
@@ -190,5 +198,78 @@ def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
     assert html.startswith('<iframe sandbox="allow-scripts"') and "example 3 of 100" in html
     assert len(html) < 4_000_000                         # escaped into srcdoc, still one example's page
     shown = [o for o in terminal.outputs if o.output_type == "display_data"]
-    assert len(shown) == 1 and "the other 99 examples, Σ of their terms" in shown[0].data["text/plain"]
+    assert len(shown) == 1 and "Σ_others = the loss terms of examples 0–2, 4–99 added up" in \
+        shown[0].data["text/plain"]
     assert not [o for o in page.outputs + terminal.outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("example", [0, 37, 99])
+def test_the_means_sum_is_one_node_and_one_exact_step(readme, example):
+    """Issue 14: the mean's 99 adds took one column each (a 37,600 px wide drawing). They are one box and
+    one step, total = this example's term + Σ_others; that step is exactly the adds' steps it stands for
+    (coarse = the sum of fine), and Σ_others gets the gradient every other example's term gets."""
+    from autodiff import backward_steps
+
+    loss, model = readme
+    walk = walkthrough(loss, example)
+    order = topological_order(loss)
+    adds = [n for n in order if n in walk.chain]
+    assert len(adds) == 99 and walk.total is adds[-1] and walk.total in walk.order
+    assert not set(adds[:-1]) & set(walk.order)                    # the other 98 adds are not drawn
+    count, of = example_of(order)
+    term = next(p for a in adds for p in a.parents if of.get(p) == example)  # this example's loss term
+    assert walk.parents(walk.total) == (term, walk.others)
+    assert walk.others.data == pytest.approx(walk.total.data - term.data, rel=1e-12)
+    # the fold's backward step is the 99 adds' steps: each term of the sum gets 1 · total.grad, exactly
+    step = next(s for s in walk.backward if s.node is walk.total)
+    fine = [s for s in backward_steps(loss) if s.node in walk.chain]
+    outside = [(p, t) for s in fine for p, t in zip(s.parents, s.contributions, strict=True)
+               if p not in walk.chain]
+    assert len(outside) == 100 and {t for _, t in outside} == {step.upstream} == {0.01}
+    assert step.parents == (term, walk.others) and step.contributions == (0.01, 0.01)
+    assert step.contributions[0] == dict(outside)[term]
+    assert "add ×99 (the sum of the examples' loss terms)" in str(
+        next(s for s in walk.forward if s.node is walk.total))
+    # every other example's term gets Σ_others.grad: what autodiff.grad gives them
+    others = [p for p, _ in outside if p is not term]
+    assert set(grad(loss, others)) == {step.contributions[1]}
+    summed = next(s for s in walk.backward if s.node is walk.others)
+    assert summed.upstream == 0.01 and summed.chain
+    assert summed.what == ("examples 1–99" if example == 0 else "examples 0–98" if example == 99
+                           else "examples 0–36, 38–99")
+    for local, term_sum in zip(summed.local, summed.contributions, strict=True):
+        assert local * summed.upstream == pytest.approx(term_sum, rel=1e-12, abs=1e-300)
+
+
+def test_the_drawing_of_one_example_is_not_the_means_chain(readme):
+    """Example 0's layered drawing was 37,600 px wide and 145 columns (the mean's 99 adds one column
+    each, 1,191 boxes); with the sum one box it is the example's own network and loss: 47 columns."""
+    from viz.examples import example_svg
+
+    loss, model = readme
+    walk = walkthrough(loss)
+    svg = example_svg(walk)
+    width = int(re.search(r'class="dg-layered" style="position:relative;width:(\d+)px', svg).group(1))
+    assert len(walk.order) == 994 and width < 15_000
+    boxes = re.findall(r'<g id="n(\d+)" class="node', svg)
+    assert len(boxes) == len(walk.order)
+    assert f"{walk.names[walk.total]}  Σ of 100 terms" in svg and "Σ_others  examples 1–99" in svg
+
+
+def test_other_examples_terms_read_twice_are_given_numbers_summed_with_upstream_1():
+    """When the other examples' loss terms are read by more than one sum (here example 1's twice), there is
+    no one chain to fold: they are given numbers, and the summed step adds the sums themselves."""
+    model = nn.MLP(2, [3, 1], rng=1)
+    terms = [model(x)[0] ** 2 for x in ([1.0, 2.0], [0.5, -1.0], [2.0, 0.0])]
+    loss = nn.mean(terms) * terms[1]
+    walk = walkthrough(loss, 0)
+    assert not walk.chain and walk.total is None
+    assert any(walk.names[n].endswith("(example 1)") for n in walk.order)
+    summed = next(s for s in walk.backward if s.node is walk.others)
+    assert not summed.chain and summed.upstream == 1.0 and summed.what == "examples 1, 2"
+    text = str(summed)
+    assert text.startswith(f"step {summed.index}/{summed.total}  examples 1, 2, Σ of their terms:")
+    assert "Σ over examples 1, 2 of their terms = " in text
+    final = walk.grads(len(walk) - 1)
+    params = model.parameters()
+    assert [final[p] for p in params] == pytest.approx(list(grad(loss, params)), rel=1e-12)

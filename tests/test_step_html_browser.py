@@ -346,7 +346,8 @@ def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_pa
     page.select_option("#dg-level", "op")
     page.keyboard.press("End")
     last = len(stepper.walkthrough.backward)
-    assert page.inner_text("#dg-text").startswith(f"step {last}/{last}  the other 99 examples")
+    assert page.inner_text("#dg-text").startswith(f"step {last}/{last}  Σ_others = the loss terms of "
+                                                  "examples 1–99 added up")
     weight = model.layers[0].neurons[2].w[1]
     page.fill("#dg-find", weight.label)
     page.press("#dg-find", "Enter")
@@ -354,6 +355,8 @@ def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_pa
     page.keyboard.press("End")                           # still the weight, now with every use known
     terms = page.inner_text("#dg-inspector-terms")
     assert terms.startswith(f"{weight.label}.grad = Σ over 3 uses")  # its neuron, the L2 term, the others
+    # the other examples' use reads as the chain rule, ∂Σ_others/∂w · Σ_others.grad (the mean's 1/100)
+    assert f" + ∂Σ_others/∂{weight.label} · Σ_others.grad" in terms and terms.count(" · 0.01") == 1
     assert terms.rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
     page.click("#dg-inspector-head")
     timings, cpu = [], []

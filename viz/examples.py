@@ -5,12 +5,13 @@ the other examples' part summed into one step (`ExampleWalkthrough`), that the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
 from autodiff.reference import backprop
-from autodiff.steps import BackwardStep, ForwardStep, SummedStep, local_derivatives, node_names
+from autodiff.steps import BackwardStep, ForwardStep, SummedStep, fmt, local_derivatives, node_names
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
 
@@ -89,8 +90,15 @@ def _neuron(key: tuple) -> str:
 class ExampleWalkthrough(Walkthrough):
     """The `Walkthrough` of example ``example``'s part of a loss over ``count`` examples (``of`` as
     `example_of` gives it): its inputs, its neurons, its loss term, the shared nodes (the loss over the
-    examples, the parameters) and, as given numbers, the other examples' nodes the shared ones read.
-    The other examples' backward steps are one `SummedStep`: per shared node, the sum of their terms.
+    examples, the parameters) and the other examples' part, one node (``others``) whose backward step is
+    one `SummedStep`: per shared node, the sum of their terms.
+
+    When the other examples' loss terms are read only by a chain of adds (a mean's or a sum's
+    ``((t0 + t1) + t2) + …``, `_sum_chain`), the chain is one node and one step, its last add ``total``
+    = this example's term + ``others``, the other examples' terms added up (``Σ_others``): it passes
+    the same gradient to every term, so the summed step reads as the chain rule,
+    ``w.grad += ∂Σ_others/∂w · Σ_others.grad``. Otherwise the other examples' terms are given numbers
+    and the summed step adds the sums with an upstream of 1.
 
     Every number is the whole graph's: the forward values, each node's gradient when its step passes it
     on, and each parameter's gradient after the summed step, which is the one `autodiff.grad` returns
@@ -102,46 +110,85 @@ class ExampleWalkthrough(Walkthrough):
         shown = {n for n in order if of[n] in (example, SHARED)}
         given = {p for n in order if of[n] == SHARED for p in n.parents if p not in shown}
         self.root, self.batch_size, self.example = root, count, example
-        view = [n for n in order if n in shown or n in given]
-        #: the other examples' part, one box on the diagram and one backward step
-        self.others = Value(0.0)
-        first = next((i for i, n in enumerate(view) if n in given), len(view))
-        view.insert(first, self.others)
-        self.order, self.outside = view, given
+        self.what = what = _examples(count, example)  # the other examples
+        chain = _sum_chain(order, of, example, shown, given)
+        self.chain = set(chain)
+        #: the other examples' part: one box on the diagram and one backward step
+        if chain:
+            self.total = chain[-1]
+            own = tuple(p for m in reversed(chain) for p in m.parents
+                        if p not in given and p not in self.chain)  # this example's term
+            self.others = Value(math.fsum(p.data for p in given))  # their terms' sum, as the box shows it
+            self.folded = {self.total: (*own, self.others)}
+            view = [n for n in order if n in shown and (n not in self.chain or n is self.total)]
+            view.insert(view.index(self.total), self.others)
+            self.outside: set[Value] = set()
+        else:
+            self.total, self.folded, self.others = None, {}, Value(0.0)
+            view = [n for n in order if n in shown or n in given]
+            first = next((i for i, n in enumerate(view) if n in given), len(view))
+            view.insert(first, self.others)
+            self.outside = given
+        self.order = view
         self.position = {n: i for i, n in enumerate(view)}
         self.names = node_names(view)
-        what = f"the other {count - 1} example{'s' if count > 2 else ''}"
-        self.names[self.others] = what
-        for n in given:
+        self.names[self.others] = "Σ_others" if chain else f"the other {count - 1} example" \
+            + ("s" if count > 2 else "")
+        for n in self.outside:
             self.names[n] += f" (example {of[n]})"
-        self.given = [n for n in view if (n.is_leaf or n in given) and n is not self.others]
+        self.given = [n for n in view if (n.is_leaf or n in given) and (chain or n is not self.others)]
         self.prior, self.seed = {}, 1.0
         interior = [n for n in view if n in shown and not n.is_leaf]
-        self.forward = [ForwardStep(i, len(interior), n, vs := tuple(p.data for p in n.parents),
-                                    n.primitive(*vs), self.names) for i, n in enumerate(interior, 1)]
+        self.forward = [self._forward_step(i, len(interior), n, count) for i, n in enumerate(interior, 1)]
         self.backward = self._backward(root, order, shown, what)
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))
         how = "chosen with example=" if chosen else \
             f"the graph's {len(order):,} nodes are too many to step at once"
+        them = f"The other {count - 1} example{'s' if count > 2 else ''}"
+        summed = (f"The sum of the {count} loss terms ({len(chain)} adds) is one step, "
+                  f"{self.names[self.total]} = this example's term + Σ_others, Σ_others the terms of {what} "
+                  "added up; their backward steps are one step, which adds ∂Σ_others/∂w · Σ_others.grad to "
+                  "each parameter w."
+                  if chain else f"{them}' steps are one step, which adds the sum of their terms to each "
+                  "parameter.")
         self.note = (f"The graph is a loss over {count} examples (the model called {count} times); this "
                      f"shows example {example}'s part ({how}): its inputs, its neurons, its loss term, the "
-                     f"shared loss and the parameters. {what[0].upper() + what[1:]}' steps are one step, "
-                     f"which adds the sum of their terms to each parameter. Another example: example=k (0 "
-                     f"to {count - 1}); the whole graph: example='all'.")
+                     f"shared loss and the parameters. {summed} Another example: example=k (0 to "
+                     f"{count - 1}); the whole graph: example='all'.")
+
+    def _forward_step(self, index: int, total: int, node: Value, count: int) -> ForwardStep:
+        if node is self.total:
+            parents = self.folded[node]
+            return _SumForward(index, total, node, parents, tuple(p.data for p in parents), self.names,
+                               len(self.chain))
+        values = tuple(p.data for p in node.parents)
+        return ForwardStep(index, total, node, values, node.primitive(*values), self.names)
 
     def _backward(self, root: Value, order: list[Value], shown: set, what: str) -> list[BackwardStep]:
         grads = {root: 1.0}
-        kept, others = [], {}
+        kept, others, folded = [], {}, []
         for node, g, terms in backprop(root, grads):  # the whole pass: the numbers autodiff.grad gives
+            if node in self.chain:  # the sum's adds, one step: the terms they pass out of the chain
+                if node is self.total:
+                    kept.append((node, g, None))
+                folded += [(p, t) for p, t in zip(node.parents, terms, strict=True) if p not in self.chain]
+                continue
             if node in shown:
                 kept.append((node, g, terms))
                 continue
             for p, t in zip(node.parents, terms, strict=True):
                 if p in shown:
                     others[p] = others[p] + t if p in others else t
+        upstream = None
+        if self.chain:  # an add passes its gradient on unchanged: every term in the sum gets the total's
+            upstream = grads[self.total]
+            own = [(p, t) for p, t in folded if p in self.position]
+            assert all(t == upstream for p, t in folded) and len(own) == len(self.folded[self.total]) - 1
+            folded = [*own, (self.others, upstream)]
         # the summed step before the first shown node whose gradient it completes (after every use of it)
         at = next((i for i, (n, _, _) in enumerate(kept) if n in others), len(kept))
+        assert self.total is None or at > next(i for i, (n, _, _) in enumerate(kept) if n is self.total)
         total, steps, running = len(kept) + 1, [], {}
         for i, (node, g, terms) in enumerate([*kept, (None, None, None)]):
             if i == at:
@@ -152,23 +199,98 @@ class ExampleWalkthrough(Walkthrough):
                          for p, s in zip(parents, sums, strict=True)]
                 running.update(zip(parents, after, strict=True))
                 steps.append(SummedStep(len(steps) + 1, total, self.others, tuple(parents), tuple(sums),
-                                        tuple(after), self.names, what))
+                                        tuple(after), self.names, what, upstream))
             if node is None:
                 break
+            parents = node.parents if terms is not None else tuple(p for p, _ in folded)
+            if terms is None:
+                terms = tuple(t for _, t in folded)
             after = []
-            for p, t in zip(node.parents, terms, strict=True):
+            for p, t in zip(parents, terms, strict=True):
                 running[p] = running[p] + t if p in running else t
                 after.append(running[p])
-            steps.append(BackwardStep(len(steps) + 1, total, node, g, node.parents,
-                                      local_derivatives(node, order), terms, tuple(after), self.names))
+            if node is self.total:
+                steps.append(_SumStep(len(steps) + 1, total, node, g, parents, (1.0,) * len(parents), terms,
+                                      tuple(after), self.names, len(self.chain)))
+            else:
+                steps.append(BackwardStep(len(steps) + 1, total, node, g, parents,
+                                          local_derivatives(node, order), terms, tuple(after), self.names))
         return steps
 
     def parents(self, node: Value) -> tuple[Value, ...]:
+        if node in self.folded:
+            return self.folded[node]
         return () if node in self.outside or node is self.others else node.parents
+
+    def op(self, node: Value) -> str:
+        """As `Walkthrough.op`; "Σ" for the other examples' part, "add ×99" for the folded sum."""
+        if node is self.others:
+            return "Σ"
+        return f"add ×{len(self.chain)}" if node is self.total else super().op(node)
 
     def text(self, frame: int) -> str:
         text = super().text(frame)
         return self.note + "\n" + text if self.kinds[frame] == "start" else text
+
+
+def _examples(count: int, example: int) -> str:
+    """The examples other than ``example`` of ``count``: "examples 1–99", "examples 0–36, 38–99"."""
+    runs = [(a, b) for a, b in ((0, example - 1), (example + 1, count - 1)) if a <= b]
+    shown = ", ".join(f"{a}–{b}" if b > a + 1 else f"{a}, {b}" if b > a else f"{a}" for a, b in runs)
+    return ("example " if count == 2 else "examples ") + shown
+
+
+def _sum_chain(order: list[Value], of: dict[Value, int], example: int, shown: set,
+               given: set) -> list[Value]:
+    """The adds that sum the examples' loss terms, ``((t0 + t1) + t2) + …`` (a mean's or a sum's), in
+    topological order, when the other examples' nodes the shared part reads (``given``) are read by
+    them alone, once each, and the adds are one chain (each but the last used once, by the next);
+    else []."""
+    chain: list[Value] = []
+    for n in order:
+        if n in shown and of[n] == SHARED and n.op == "add" and all(
+                p in given or of[p] == example or chain and p is chain[-1] for p in n.parents):
+            if chain and chain[-1] not in n.parents:
+                return []  # a second chain
+            chain.append(n)
+    members = set(chain)
+    uses = dict.fromkeys([*chain[:-1], *given], 0)
+    for n in order:
+        for p in n.parents:
+            if p in uses:
+                uses[p] += 1 if n in members else 2  # any use outside the chain rules it out
+    if not given or not all(u == 1 for u in uses.values()):
+        return []
+    return chain
+
+
+class _SumForward(ForwardStep):
+    """The forward step of a folded sum: ``total = this example's term + Σ_others``, the engine's number."""
+
+    __slots__ = ("adds",)
+
+    def __init__(self, index, total, node, parents, values, names, adds: int):
+        super().__init__(index, total, node, values, node.data, names)
+        self.parents, self.adds = parents, adds
+
+    def __str__(self) -> str:
+        names = self.names
+        return (f"step {self.index}/{self.total}  add ×{self.adds} (the sum of the examples' loss terms): "
+                f"{names[self.node]} = {' + '.join(names[p] for p in self.parents)} = "
+                f"{' + '.join(fmt(v) for v in self.values)} → {fmt(self.result)}")
+
+
+class _SumStep(BackwardStep):
+    """The backward step of a folded sum: each term of the sum gets ``1 · total.grad``."""
+
+    __slots__ = ("adds",)
+
+    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names, adds):
+        super().__init__(index, total, node, upstream, parents, local, contributions, running, names)
+        self.adds, self.op = adds, f"add ×{adds}"
+
+    def local_text(self, index: int, names: dict[Value, str]) -> str:
+        return "1"
 
 
 def walkthrough(root: Value, example: int | str | None = None,
@@ -235,8 +357,18 @@ def example_svg(walk: ExampleWalkthrough) -> str:
         elif n in walk.outside:
             parents = (boxes[at],)
         else:
-            parents = tuple(boxes[pos[p]] for p in n.parents)
+            parents = tuple(boxes[pos[p]] for p in walk.parents(n))
         boxes.append(_Box(parents, n.is_leaf))
-    ops = ["Σ" if n is walk.others else n.primitive.symbol if n.primitive else "" for n in walk.order]
+    ops = [_symbol(walk, n) for n in walk.order]
     return layered_svg(boxes, [walk.names[n] for n in walk.order], ops,
                        [role.get(n, "interior") for n in walk.order])
+
+
+def _symbol(walk: ExampleWalkthrough, node: Value) -> str:
+    """What a box shows beside its name: the op's symbol; the folded sum and the other examples' box say
+    what they hold."""
+    if node is walk.others:
+        return walk.what if walk.chain else "Σ"
+    if node is walk.total:
+        return f"Σ of {walk.batch_size} terms"
+    return node.primitive.symbol if node.primitive else ""

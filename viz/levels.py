@@ -348,7 +348,7 @@ def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
     """A backward step's rule with its numbers left out, for predict mode: a line per parent,
     ``p.grad += ∂node/∂p · node.grad`` followed by ``unknown`` (e.g. " = ?")."""
     head = f"step {step.index}/{step.total}  {step.op}: "
-    if isinstance(step, SummedStep):  # the other examples' terms: no rule of one op to show
+    if isinstance(step, SummedStep) and not step.chain:  # the other examples' terms summed: no one rule
         return head.rstrip() + "".join(f"\n  {names[p]}.grad += {step.local_text(i, names)}{unknown}"
                                        for i, p in enumerate(step.parents))
     return head + ("\n" + " " * len(head)).join(

@@ -246,7 +246,7 @@ class HtmlStepper:
                              "labelled as a neuron's z and a); this graph has none: use level='op'")
         self.walkthrough, self.predict, self.path, self.node_ids = walk, predict, None, boxes
         frames = _frames(walk)
-        data = {"nodes": [{"id": boxes[i], "name": walk.names[n], "op": n.op or "leaf",
+        data = {"nodes": [{"id": boxes[i], "name": walk.names[n], "op": walk.op(n),
                            "label": bool(n.label), "own": boxes[i] == f"n{i}"}
                           for i, n in enumerate(walk.order)],
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),

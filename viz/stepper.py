@@ -126,6 +126,8 @@ def _where(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]]) -> 
         return f"{len(walk.order)} nodes, {len(walk.forward)} computed from the leaves"
     names = walk.names
     if node is getattr(walk, "others", None):
+        if walk.chain:  # the other examples' loss terms, added up
+            return f"{names[node]} = the loss terms of {walk.what} added up: their backward steps in one"
         return f"{names[node]}: their backward steps, summed into one"
     parents = walk.parents(node)
     made = (f"{names[node]} = {node.op}({', '.join(names[p] for p in parents)})" if parents
@@ -246,8 +248,7 @@ def _cells(walk: Walkthrough, frame: int, visible: list[int | None], touched: li
         grad = "" if g is None else fmt(g)
         if node in touched and before.get(node) is not None:
             grad = f"{fmt(before[node])} → {grad}"
-        op = "Σ" if node is getattr(walk, "others", None) else node.op or "leaf"  # the other examples' part
-        out.append(((("▶ " if node is current else "") + walk.names[node], op,
+        out.append(((("▶ " if node is current else "") + walk.names[node], walk.op(node),
                      ", ".join(walk.names[p] for p in walk.parents(node)),
                      fmt(values[node]) if node in values else "·", grad),
                     "bold reverse" if node is current else "yellow" if node in touched else None))
