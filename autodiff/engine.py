@@ -446,8 +446,13 @@ def _record_site(node: Value) -> None:
 
 def _overflow(prim: Primitive, args: tuple) -> ArithmeticError | ValueError:
     shown = ", ".join(_shown(a.data if a.__class__ is Value else a) for a in args)
-    if not all(_finite(a.data if a.__class__ is Value else a) for a in args):  # `.data` set by hand
-        return ValueError(f"{prim.name}: an input of {prim.symbol} ({shown}) is not a finite number; a "
+    bad = [a for a in args if not _finite(a.data if a.__class__ is Value else a)]  # `.data` set by hand
+    if bad:
+        who = bad[0]
+        named = (f"the Value {who.label!r}" if who.__class__ is Value and who.label
+                 else f"input {args.index(who) + 1}")
+        return ValueError(f"{prim.name}: an input of {prim.symbol} ({shown}) is not a finite number "
+                          f"({named} holds {_shown(who.data if who.__class__ is Value else who)}); a "
                           "Value holds a finite number: set .data to one")
     return OverflowError(f"{prim.name}: the result of {prim.symbol} on ({shown}) overflows a float (the "
                          "largest is about 1.8e308), so it is not a finite number; scale the inputs down")

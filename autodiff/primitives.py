@@ -390,10 +390,11 @@ def _np():
 
 
 def _finite(name: str, out, hint: str = ""):
-    """``out`` (an array) if every entry is finite, else OverflowError naming the op and the example."""
+    """``out`` (an array) if no entry is inf, else OverflowError naming the op and the example. A NaN
+    comes only from a NaN input (a ``.data`` set by hand): `apply` refuses it naming that input."""
     np = _np()
-    if not np.isfinite(out).all():
-        raise OverflowError(f"{name}: overflows a float at {first_bad(~np.isfinite(out))}{hint}")
+    if np.isinf(out).any():
+        raise OverflowError(f"{name}: overflows a float at {first_bad(np.isinf(out))}{hint}")
     return out
 
 
@@ -611,7 +612,7 @@ TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every f
 SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
                  lambda g, out, x: (g * (out * SIGMOID(-x)),),
                  ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid", keeps_finite=True)
-RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0,
+RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0 if x <= 0 else x,  # NaN stays NaN: refused
               lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
               ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu", keeps_finite=True)
 
@@ -739,7 +740,8 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     def vjp(g, out, *xs):
         if scale != 1.0:            # g · c first, as the graph's multiplication by c hands it on
             g = g * scale
-        return tuple([g * (2 * x) for x in xs])
+        # t + t with t = (g·c)·x: x·x's two terms, as the graph adds them (to the bit, subnormals too)
+        return tuple([t + t for t in [g * x for x in xs]])
     one = scale == 1.0
     return Primitive("sum_squares", "Σx²" if one else f"{scale:g}·Σx²", -1, forward, vjp,
                      "2·{x}" if one else f"{2 * scale:g}·{{x}}", _quiet(forward), None,
@@ -893,10 +895,19 @@ def _max_share(x, y):
     return a, 1.0 - a
 
 
-MAXIMUM = define("maximum", "max", 2, max, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
+def _max_fwd(x, y):
+    """max(x, y) that is NaN when either is (the builtin gives 1.0 for max(1.0, nan)): refused after."""
+    return y if y > x else x if x >= y else x + y
+
+
+def _min_fwd(x, y):
+    return y if y < x else x if x <= y else x + y
+
+
+MAXIMUM = define("maximum", "max", 2, _max_fwd, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
                  ("[{x} > {y}] (½ at a tie)", "[{y} > {x}] (½ at a tie)"),
                  lambda x, y: _np().maximum(x, y), "maximum", keeps_finite=True)
-MINIMUM = define("minimum", "min", 2, min, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
+MINIMUM = define("minimum", "min", 2, _min_fwd, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
                  ("[{x} < {y}] (½ at a tie)", "[{y} < {x}] (½ at a tie)"),
                  lambda x, y: _np().minimum(x, y), "minimum", keeps_finite=True)
 
