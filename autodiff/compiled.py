@@ -177,7 +177,8 @@ class CompiledGraph:
             if _shape(data) != shape:
                 was = f"a batch of {shape[0]} examples" if shape else "one number"
                 now = (f"{data.shape[0]} examples" if is_array(data) and data.ndim == 1
-                       else f"an array of shape {data.shape}" if is_array(data) else type(data).__name__)
+                       else f"an array of shape {data.shape}" if hasattr(data, "shape")
+                       else type(data).__name__)
                 raise ValueError(
                     f"compiled graph: the leaf {self._names[leaf]!r} held {was} when the graph was "
                     f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "

@@ -726,7 +726,8 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     (c = λ/2). ∂s/∂x_k = 2c x_k (for an input passed twice, the two terms add up, as in any graph).
 
     To the bit what the graph c · (x_1*x_1 + x_2*x_2 + ...) computes: the sum in that order, then
-    times c, and backward the upstream times c first, then times 2 x_k. {x} in its text is the input
+    times c, and backward t + t with t = (upstream · c) · x_k, the two terms of x_k·x_k (so subnormal
+    gradients round as the graph's do). {x} in its text is the input
     the derivative is for; c = 1 is the table's row ``sum_squares``, shown as Σx² with text 2·x.
     ValueError for a scale that is not a finite number.
     """

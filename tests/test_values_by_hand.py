@@ -191,3 +191,105 @@ def test_l2_subnormal_gradient_in_every_executor(lam, x):
 def test_l2_refuses_an_int_lambda_too_large_for_a_float():
     with pytest.raises(ValueError, match=r"l2: lam must be a finite number >= 0, got 1000"):
         nn.l2([Value(3.0)], 10**400)
+
+
+# ---- items 4, 6, 7: a batched leaf set by hand to bools, strs, a matrix, or another batch size ------
+
+BAD_ARRAYS = [(np.ones(3, bool), TypeError, "holds an array of bool"),
+              (np.array(["1"] * 3), TypeError, "holds an array of <U1"),
+              (np.ones((3, 1)), ValueError, r"holds an array of shape \(3, 1\)")]
+
+
+@pytest.mark.parametrize("value, error, words", BAD_ARRAYS)
+@pytest.mark.parametrize("name", UNARY + BINARY)
+def test_every_op_refuses_a_batched_leaf_of_bools_strs_or_a_matrix(name, value, error, words):
+    op = PRIMITIVES[name]
+    vs = [batch([0.5, 0.7, 0.9], f"v{i}") for i in range(op.arity)]
+    vs[-1].data = value
+    with pytest.raises(error, match=f"^{name}: the Value 'v{op.arity - 1}' {words}"):
+        op(*vs)
+
+
+def test_a_matrix_set_by_hand_does_not_broadcast_into_a_matrix():
+    a, c = batch(np.array([1.0, 2.0, 3.0]), "a"), batch(np.array([1.0, 2.0, 3.0]), "c")
+    a.data = np.ones((3, 1))
+    with pytest.raises(ValueError, match=r"^mul: the Value 'a' holds an array of shape \(3, 1\)"):
+        (a * c).relu()
+
+
+@pytest.mark.parametrize("left, right", [([1.0, 2.0, 3.0], [1.0, 2.0]), ([1.0], [1.0, 2.0, 3.0]),
+                                         ([1.0, 2.0, 3.0], [1.0])])
+def test_batches_of_different_sizes_are_refused_with_both_sizes(left, right):
+    def examples(n):
+        return f"{n} example" + ("" if n == 1 else "s")
+    words = (f"^add: the Value 'a' holds a batch of {examples(len(left))} and the Value 'c' a batch of "
+             f"{examples(len(right))}")
+    with pytest.raises(ValueError, match=words):
+        batch(left, "a") + batch(right, "c")
+    with pytest.raises(ValueError, match=words.replace("add", "maximum")):
+        autodiff.maximum(batch(left, "a"), batch(right, "c"))
+    # interior nodes of different sizes meeting: named by their place
+    with pytest.raises(ValueError, match="^mul: its input 1 holds a batch of"):
+        (batch(left, "a") * 2.0) * (batch(right, "c") * 2.0)
+
+
+@pytest.mark.parametrize("sizes", [(3, 2), (1, 3)])
+def test_a_fused_layer_refuses_inputs_of_different_sizes(sizes):
+    m = nn.MLP(2, [3, 1], fused=True)
+    xs = [batch(np.arange(n, dtype=float), f"x{i}") for i, n in enumerate(sizes)]
+    with pytest.raises(ValueError, match=f"^neuron: the Value 'x0' holds a batch of {sizes[0]} "
+                                         f"example.* and the Value 'x1' a batch of {sizes[1]}"):
+        m(xs)
+
+
+@pytest.mark.parametrize("value, error, words", BAD_ARRAYS)
+def test_a_fused_layer_refuses_a_leaf_of_bools_strs_or_a_matrix(value, error, words):
+    m = nn.MLP(2, [3, 1], fused=True)
+    xs = [batch([1.0, 2.0, 3.0], "x0"), batch([1.0, 2.0, 3.0], "x1")]
+    xs[0].data = value
+    with pytest.raises(error, match=f"^neuron: the Value 'x0' {words}"):
+        m(xs)
+
+
+def test_backward_after_a_leaf_was_resized_names_both_sizes():
+    a, c = batch([1.0, 2.0, 3.0], "a"), batch([1.0, 2.0, 3.0], "c")
+    loss = mean((a * c).tanh())
+    a.data = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"inputs of mul .* different sizes \('a' holds shape \(2,\), "
+                                         r"'c' holds shape \(3,\)\)"):
+        loss.backward()
+
+
+def _compiled_batched():
+    X = np.array([[0.1 * i, 0.2 - 0.03 * i] for i in range(20)])
+    from autodiff.batched import batch_columns
+    m = nn.MLP(2, [4, 1], rng=1, fused=True)
+    xs = batch_columns(X, ["x0", "x1"])
+    loss = mean(m(xs)[0].tanh()) + nn.l2(m.weights(), 1e-3)
+    return autodiff.compile(loss), xs
+
+
+@pytest.mark.parametrize("value, error, words", [
+    (np.ones(20, bool), TypeError, r"the leaf 'x0' holds an array of bool"),
+    (np.arange(20), TypeError, r"the leaf 'x0' holds an array of int64"),
+    (np.where(np.arange(20) == 3, np.nan, 1.0), ValueError, "the leaf 'x0' holds nan at example 3"),
+])
+def test_compiled_batched_refuses_a_leaf_of_bools_ints_or_nan(value, error, words):
+    program, xs = _compiled_batched()
+    program.forward()
+    xs[0].data = value
+    with pytest.raises(error, match=words):
+        program.forward()
+
+
+# ---- item 5: a compiled batched graph words a change of shape by shape -----------------------------
+
+def test_compiled_batched_words_a_column_by_its_shape():
+    program, xs = _compiled_batched()
+    xs[0].data = xs[0].data[:, None]
+    with pytest.raises(ValueError, match=r"held a batch of 20 examples when the graph was compiled and "
+                                         r"now holds an array of shape \(20, 1\)"):
+        program.forward()
+    xs[0].data = np.array(0.5)
+    with pytest.raises(ValueError, match=r"now holds an array of shape \(\)"):
+        program.forward()
