@@ -629,8 +629,10 @@ def stacked(ws, xs):
         return None
     try:
         X = np.array(xs, dtype=float)             # the usual case: every input holds the batch
-    except (TypeError, ValueError):
-        X = np.stack(np.broadcast_arrays(*xs))    # some inputs are shared numbers
+    except (TypeError, ValueError):               # some inputs are shared numbers, or batches of
+        if len({x.shape for x in xs if is_array(x)}) > 1:   # other sizes: the neuron's forward refuses
+            return None
+        X = np.stack(np.broadcast_arrays(*xs))
     return (w, X) if w.ndim == 1 and X.ndim == 2 else None
 
 

@@ -293,3 +293,11 @@ def test_compiled_batched_words_a_column_by_its_shape():
     xs[0].data = np.array(0.5)
     with pytest.raises(ValueError, match=r"now holds an array of shape \(\)"):
         program.forward()
+
+
+def test_a_fused_layer_refuses_interior_batches_of_different_sizes():
+    m = nn.MLP(2, [3, 1], fused=True)
+    xs = [batch([1.0], "x0") * 2.0, batch([1.0, 2.0, 3.0], "x1") * 2.0]
+    with pytest.raises(ValueError, match="^neuron: its input .* holds a batch of 1 example and its input "
+                                         ".* a batch of 3 examples"):
+        m(xs)
