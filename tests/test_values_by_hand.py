@@ -301,3 +301,19 @@ def test_a_fused_layer_refuses_interior_batches_of_different_sizes():
     with pytest.raises(ValueError, match="^neuron: its input .* holds a batch of 1 example and its input "
                                          ".* a batch of 3 examples"):
         m(xs)
+
+
+def test_optimizers_without_numpy_refuse_the_same_values(monkeypatch):
+    import nn.optim
+    monkeypatch.setattr(nn.optim, "_numpy", lambda: None)   # the playground's plain-float path
+    ps = [Value(1.0, "w"), Value(2.0)]
+    opt = nn.SGD(ps, lr=0.1)
+    ps[0].grad = ps[1].grad = 1.0
+    ps[0].data = 3   # an int set by hand is a number
+    opt.step()
+    assert ps[0].data == 2.9
+    for bad, error in (("1", TypeError), (True, TypeError), (None, TypeError), (NAN, ValueError)):
+        ps[0].data = bad
+        with pytest.raises(error, match=r"params\[0\] \(w\) holds"):
+            opt.step()
+        assert ps[1].data == 1.9   # nothing was updated
