@@ -93,9 +93,16 @@ class CompiledGraph:
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
+            np = _numpy()
+            for leaf, data in zip(self._batches, batches):  # noqa: B905 (equal lengths)
+                if data.dtype.kind != "f" or not np.isfinite(data).all():   # set by hand: bool, str, NaN
+                    self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]
         if set(map(type, numbers)) - _FLOAT:   # in C
             numbers = self._as_floats()
+        total = sum(numbers)   # every leaf's value finite (a NaN set by hand): one sum in C
+        if total - total:
+            self._refuse_number(numbers)
         if self.layers:
             np = _numpy()
             run = self._program(numbers, np.fromiter(numbers, float, len(numbers)), batches)
@@ -138,12 +145,40 @@ class CompiledGraph:
         as_float_data(self._floats, "compiled forward")
         return [n.data for n in self._floats]
 
+    def _leaf_name(self, leaf: Value) -> str:
+        """The leaf as a message names it: its label, else its place in ``program.leaves`` (a large
+        graph's generated names are not shown to the user)."""
+        if leaf.label:
+            return f"the leaf {leaf.label!r}"
+        return f"the leaf {self._names[leaf]!r} (program.leaves[{self.leaves.index(leaf)}])"
+
+    def _refuse_number(self, numbers: list[float]) -> None:
+        """Raise naming the first one-number leaf that holds NaN or inf (the sum of the leaves' values
+        was not finite: if that was an overflow of the sum alone, return)."""
+        for leaf, x in zip(self._floats, numbers):  # noqa: B905 (equal lengths)
+            if not math.isfinite(x):
+                raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds {x!r}, not a "
+                                 "finite number; a Value holds a finite number: set .data to one")
+
+    def _refuse_batch(self, leaf: Value, data) -> None:
+        """Raise naming a batched leaf whose ``.data`` (set by hand) is not floats or not finite."""
+        if data.dtype.kind != "f":
+            raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
+                            f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "
+                            "to a float array (np.asarray(x, dtype=float))")
+        bad = ~_numpy().isfinite(data)
+        raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds "
+                         f"{float(data[bad][0])!r} at example {int(bad.argmax())}, not a finite number; a "
+                         "batch holds finite numbers: set .data to such an array")
+
     def _refuse_size(self, batches: list) -> None:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
         for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
             if _shape(data) != shape:
                 was = f"a batch of {shape[0]} examples" if shape else "one number"
-                now = f"{len(data)} examples" if is_array(data) else type(data).__name__
+                now = (f"{data.shape[0]} examples" if is_array(data) and data.ndim == 1
+                       else f"an array of shape {data.shape}" if hasattr(data, "shape")
+                       else type(data).__name__)
                 raise ValueError(
                     f"compiled graph: the leaf {self._names[leaf]!r} held {was} when the graph was "
                     f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "
@@ -924,7 +959,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             xs = a if node._b is NARY else (a,)
             if not all(p in slot for p in xs):
                 return None
-            add_at(list(xs), f"({g} * {c!r}) * (2 * P[{ix(xs)}])")
+            add_at(list(xs), f"2 * (({g} * {c!r}) * P[{ix(xs)}])")   # t + t = 2t, exact
         elif op is ADD or op is MUL:   # their rules inlined: (g, g) and (g y, g x)
             x, y = node.parents
             acc(x, g if op is ADD else f"{g} * {val(y)}")

@@ -446,8 +446,13 @@ def _record_site(node: Value) -> None:
 
 def _overflow(prim: Primitive, args: tuple) -> ArithmeticError | ValueError:
     shown = ", ".join(_shown(a.data if a.__class__ is Value else a) for a in args)
-    if not all(_finite(a.data if a.__class__ is Value else a) for a in args):  # `.data` set by hand
-        return ValueError(f"{prim.name}: an input of {prim.symbol} ({shown}) is not a finite number; a "
+    bad = [a for a in args if not _finite(a.data if a.__class__ is Value else a)]  # `.data` set by hand
+    if bad:
+        who = bad[0]
+        named = (f"the Value {who.label!r}" if who.__class__ is Value and who.label
+                 else f"input {args.index(who) + 1}")
+        return ValueError(f"{prim.name}: an input of {prim.symbol} ({shown}) is not a finite number "
+                          f"({named} holds {_shown(who.data if who.__class__ is Value else who)}); a "
                           "Value holds a finite number: set .data to one")
     return OverflowError(f"{prim.name}: the result of {prim.symbol} on ({shown}) overflows a float (the "
                          "largest is about 1.8e308), so it is not a finite number; scale the inputs down")
@@ -597,7 +602,43 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
     # by `neurons`): one in the README's batched step, and that one is nn.l2, all floats.
     if set(map(type, data)) == {float}:
         return prim.forward(*data)
-    return prim.batch(*data) if any(map(is_array, data)) else _by_hand(prim, args)
+    return (prim.batch(*data) if any(map(is_array, data)) and _batches_ok(prim, args)
+            else _by_hand(prim, args))
+
+
+def _input(v: Value, k: int) -> str:
+    return f"the Value {v.label!r}" if v.label else f"its input {k + 1}"
+
+
+def _examples(n: int) -> str:
+    return f"{n} example" if n == 1 else f"{n} examples"
+
+
+def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
+    """True, or raise: every batched leaf among ``args`` holds a 1-D array of floats (a ``.data`` set
+    by hand may hold bools, strs or a matrix), and every batched operand as many examples as the
+    others (else numpy would broadcast a batch of 1 silently, or fail in its own words). TypeError
+    naming the op and the Value for a dtype, ValueError for a shape or batch sizes."""
+    sizes = []
+    for k, v in enumerate(args):
+        d = v.data
+        if d.__class__ is float or not is_array(d):
+            continue
+        if v._op is None and d.dtype.kind != "f":
+            raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
+                            "floats: set .data to a float array (np.asarray(x, dtype=float))")
+        if d.ndim != 1:
+            raise ValueError(f"{prim.name}: {_input(v, k)} holds an array of shape {d.shape}; a batched "
+                             "Value holds a 1-D array, one number per example: set .data to one "
+                             "(x.reshape(-1) for a column)")
+        sizes.append((len(d), k))
+    if len({n for n, _ in sizes}) > 1:
+        (n1, k1), (n2, k2) = sizes[0], next(s for s in sizes if s[0] != sizes[0][0])
+        who1, who2 = _input(args[k1], k1), _input(args[k2], k2)
+        raise ValueError(f"{prim.name}: {who1} holds a batch of {_examples(n1)} and {who2} a batch of "
+                         f"{_examples(n2)}; the batched Values an op meets hold the same examples: "
+                         "give every batched leaf as many")
+    return True
 
 
 def _by_hand(prim: Primitive, args: tuple[Value, ...]):
@@ -621,7 +662,8 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     if b is _NONE:
         x = a.data
         out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
-                    if is_array(x) else _by_hand(prim, (a,)))
+                    if is_array(x) and (a._op is not None or _batches_ok(prim, (a,)))
+                    else _by_hand(prim, (a,)))
         out._a = a
         out._b = None
     elif not more:
@@ -631,8 +673,11 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         x, y = a.data, b.data
         if x.__class__ is not float or y.__class__ is not float:
             # a batch (`batch` says when there is no batch forward), or a number set by hand
-            out.data = ((prim.batch_forward or prim.batch)(x, y) if is_array(x) or is_array(y)
-                        else _by_hand(prim, (a, b)))
+            # checked where a leaf's .data enters, or where two batches' shapes differ
+            out.data = ((prim.batch_forward or prim.batch)(x, y) if (is_array(x) or is_array(y)) and (
+                (a._op is not None or x.__class__ is float) and (b._op is not None or y.__class__ is float)
+                and (x.__class__ is not y.__class__ or x.shape == y.shape)
+                or _batches_ok(prim, (a, b))) else _by_hand(prim, (a, b)))
         elif prim is ADD:
             out.data = x + y
         elif prim is MUL:
@@ -874,6 +919,8 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
     xs = tuple([v if v.__class__ is Value else Value(v) for v in x])
     values = None
     if xs and all(len(row) == len(xs) for row in weights):  # else `neuron` names the mismatch
+        if not all(v.data.__class__ is float for v in xs) and any(v._op is None for v in xs):
+            _batches_ok(NEURON, xs)   # a batched leaf: of floats, 1-D, of the others' size
         values = _layer_values(weights, [v.data for v in xs], biases)
     if values is not None and not (_all_finite(values) if isinstance(values, list)
                                    else all_finite(values)):

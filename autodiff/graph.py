@@ -135,6 +135,15 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         kind = FloatingPointError
         reason = ("its derivative overflows a float (beyond about 1.8e308), so it is not a finite number"
                   + ("" if raw else f" ({reason})") + "; scale the inputs down")
+    elif isinstance(error, ValueError) and len({getattr(p.data, "shape", ()) for p in node.parents
+                                                if is_array(p.data)}) > 1:
+        # a leaf's .data set by hand to another batch size (or shape) after the graph was built
+        sizes = ", ".join(f"{p.label or name(p, order)!r} holds shape {p.data.shape}"
+                          for p in node.parents if is_array(p.data))
+        return ValueError(f"backward: the inputs of {node.op} at node {name(node, order)} hold batches of "
+                          f"different sizes ({sizes}): a leaf's .data was set to another batch after the "
+                          "graph was built; give it as many examples as the others, and build the graph "
+                          "again before backward()")
     elif any(is_array(p.data) for p in node.parents) and isinstance(error, (TypeError, ValueError)) and (
             "ambiguous" in reason or "scalar" in reason or "ufunc" in reason):
         # numpy's own advice ("Use a.any() or a.all()") is not the fix: the rule must work per example

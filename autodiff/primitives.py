@@ -390,10 +390,11 @@ def _np():
 
 
 def _finite(name: str, out, hint: str = ""):
-    """``out`` (an array) if every entry is finite, else OverflowError naming the op and the example."""
+    """``out`` (an array) if no entry is inf, else OverflowError naming the op and the example. A NaN
+    comes only from a NaN input (a ``.data`` set by hand): `apply` refuses it naming that input."""
     np = _np()
-    if not np.isfinite(out).all():
-        raise OverflowError(f"{name}: overflows a float at {first_bad(~np.isfinite(out))}{hint}")
+    if np.isinf(out).any():
+        raise OverflowError(f"{name}: overflows a float at {first_bad(np.isinf(out))}{hint}")
     return out
 
 
@@ -611,7 +612,7 @@ TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every f
 SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
                  lambda g, out, x: (g * (out * SIGMOID(-x)),),
                  ("{o}(1 − {o})",), _sigmoid_batch, "sigmoid", keeps_finite=True)
-RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0,
+RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0 if x <= 0 else x,  # NaN stays NaN: refused
               lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
               ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu", keeps_finite=True)
 
@@ -628,8 +629,10 @@ def stacked(ws, xs):
         return None
     try:
         X = np.array(xs, dtype=float)             # the usual case: every input holds the batch
-    except (TypeError, ValueError):
-        X = np.stack(np.broadcast_arrays(*xs))    # some inputs are shared numbers
+    except (TypeError, ValueError):               # some inputs are shared numbers, or batches of
+        if len({x.shape for x in xs if is_array(x)}) > 1:   # other sizes: the neuron's forward refuses
+            return None
+        X = np.stack(np.broadcast_arrays(*xs))
     return (w, X) if w.ndim == 1 and X.ndim == 2 else None
 
 
@@ -725,7 +728,8 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     (c = λ/2). ∂s/∂x_k = 2c x_k (for an input passed twice, the two terms add up, as in any graph).
 
     To the bit what the graph c · (x_1*x_1 + x_2*x_2 + ...) computes: the sum in that order, then
-    times c, and backward the upstream times c first, then times 2 x_k. {x} in its text is the input
+    times c, and backward t + t with t = (upstream · c) · x_k, the two terms of x_k·x_k (so subnormal
+    gradients round as the graph's do). {x} in its text is the input
     the derivative is for; c = 1 is the table's row ``sum_squares``, shown as Σx² with text 2·x.
     ValueError for a scale that is not a finite number.
     """
@@ -739,7 +743,8 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     def vjp(g, out, *xs):
         if scale != 1.0:            # g · c first, as the graph's multiplication by c hands it on
             g = g * scale
-        return tuple([g * (2 * x) for x in xs])
+        # t + t with t = (g·c)·x: x·x's two terms, as the graph adds them (to the bit, subnormals too)
+        return tuple([t + t for t in [g * x for x in xs]])
     one = scale == 1.0
     return Primitive("sum_squares", "Σx²" if one else f"{scale:g}·Σx²", -1, forward, vjp,
                      "2·{x}" if one else f"{2 * scale:g}·{{x}}", _quiet(forward), None,
@@ -893,10 +898,19 @@ def _max_share(x, y):
     return a, 1.0 - a
 
 
-MAXIMUM = define("maximum", "max", 2, max, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
+def _max_fwd(x, y):
+    """max(x, y) that is NaN when either is (the builtin gives 1.0 for max(1.0, nan)): refused after."""
+    return y if y > x else x if x >= y else x + y
+
+
+def _min_fwd(x, y):
+    return y if y < x else x if x <= y else x + y
+
+
+MAXIMUM = define("maximum", "max", 2, _max_fwd, lambda g, out, x, y: tuple(g * s for s in _max_share(x, y)),
                  ("[{x} > {y}] (½ at a tie)", "[{y} > {x}] (½ at a tie)"),
                  lambda x, y: _np().maximum(x, y), "maximum", keeps_finite=True)
-MINIMUM = define("minimum", "min", 2, min, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
+MINIMUM = define("minimum", "min", 2, _min_fwd, lambda g, out, x, y: tuple(g * s for s in _max_share(y, x)),
                  ("[{x} < {y}] (½ at a tie)", "[{y} < {x}] (½ at a tie)"),
                  lambda x, y: _np().minimum(x, y), "minimum", keeps_finite=True)
 

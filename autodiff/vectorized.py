@@ -84,7 +84,8 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
             elif g.__class__ is float and (c := sum_squares_scale(op)) is not None:
                 g = g * c   # the upstream times c first, as the rule does (exact for c = 1)
                 for x in (a if node._b is NARY else (a,)):
-                    x._grad = x._grad + g * (2 * x.data)
+                    t = g * x.data   # t + t, x·x's two terms, as the rule (to the bit)
+                    x._grad = x._grad + (t + t)
             else:
                 _apply_rule(node)
         if groups:

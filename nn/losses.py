@@ -235,12 +235,22 @@ def hinge(scores: Scalars, labels: Scalars) -> Value:
     return _sum([(1 - yk * _value(sk)).relu() for sk, yk in zip(s, y, strict=True)])
 
 
+def _as_float(x: numbers.Real) -> float:
+    """float(x), or inf for a number too large for a float (an int such as 10**400)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf
+
+
 def l2(params: Iterable[Scalar], lam: float) -> Value:
     """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w. One node (the
     primitive ``sum_squares`` with scale λ/2, `autodiff.primitives.sum_squares_op`), to the bit the
-    graph λ/2 · (w_1*w_1 + w_2*w_2 + ...) in value and gradient. ValueError for a λ that is not a
-    finite number >= 0, TypeError for a param that is not a number or Value."""
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(lam) or lam < 0:
+    graph λ/2 · (w_1*w_1 + w_2*w_2 + ...) in value and gradient (t + t with t = (g·λ/2)·w, subnormals
+    too). ValueError for a λ that is not a finite number >= 0 (an int too large for a float too),
+    TypeError for a param that is not a number or Value."""
+    if (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(_as_float(lam))
+            or lam < 0):
         raise ValueError(f"l2: lam must be a finite number >= 0, got {lam!r:.60}")
     w = list(params) if not _is_number(params) else [params]
     if not w:

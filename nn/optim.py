@@ -104,22 +104,50 @@ class Optimizer:
                              "replace a parameter in place, or make a new optimizer for the new list")
         data = [p.data for p in params]   # a list comprehension: twice as fast here as map(attrgetter)
         if np is None:
+            if set(map(type, data)) != {float} or not all(map(math.isfinite, data)):
+                self._refuse_values(data)
             return data, list(map(_GRAD, params))
         n = len(data)
+        raw = data
         try:
-            if data != self._wrote[0]:   # in C, by identity first: the floats written last step
+            changed = data != self._wrote[0]   # in C, by identity first: the floats written last step
+        except ValueError:   # an array among the values: refused below
+            changed = True
+        if changed and set(map(type, data)) != {float}:
+            self._refuse_values(data)   # a value set by hand: a number ("1", True and None are not)
+        try:
+            if changed:   # the floats this optimizer wrote last step are not read again
                 data = np.fromiter(data, float, n)
+                if not all_finite(data):
+                    raise OverflowError   # NaN or inf set by hand: named below
             else:
                 data = self._wrote[1]
             grads = np.fromiter([p._grad for p in params], float, n)    # as stored
             if np.isnan(grads).any():  # numpy reads None (no backward pass reached it) as NaN
                 grads = np.fromiter(map(_GRAD, params), float, n)
             return data, grads
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            self._refuse_values(raw)
             i = next((i for i, p in enumerate(params)
                       if getattr(p.grad, "ndim", 0) or getattr(p.data, "ndim", 0)), 0)
             raise TypeError(f"{type(self).__name__}.step: params[{i}] holds a batch (one number per "
                             "example), not one number; optimize parameters, not batched nodes") from None
+
+    def _refuse_values(self, data: list) -> None:
+        """Raise naming the first parameter whose ``.data`` (set by hand) is not a finite number: a bool,
+        a str, None, NaN or inf (a batch is refused by the caller); return if there is none."""
+        for i, (p, x) in enumerate(zip(self.params, data, strict=True)):
+            if getattr(x, "ndim", 0):   # a batch: the caller's message
+                continue
+            x = x.item() if getattr(x, "ndim", None) == 0 else x
+            name = f"params[{i}]" + (f" ({p.label})" if p.label else "")
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                raise TypeError(f"{type(self).__name__}.step: parameter {name} holds {x!r:.60} "
+                                f"({type(x).__name__}), not a number; nothing was updated. Set its .data "
+                                "to a float")
+            if not math.isfinite(x):
+                raise ValueError(f"{type(self).__name__}.step: parameter {name} holds {x!r}, not a finite "
+                                 "number; nothing was updated. Set its .data to a finite float")
 
     def _commit(self, np, new, grads, state: dict) -> None:
         """Assign ``new`` (an array, or a list when ``np`` is None) to the parameters once it, the
