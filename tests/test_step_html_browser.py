@@ -321,8 +321,9 @@ ANSWER = """answers => { for (const [id, v] of Object.entries(answers)) document
 
 
 def answer(page, walk, loss) -> str:
-    """Fill every gradient the current step asks for with autodiff.grad's (each ask here is a node's whole
-    gradient: a δ, or a gradient complete at that step), check, and return the verdict."""
+    """Fill every gradient the current step asks for with autodiff.grad's of ``loss`` (each ask here is a
+    node's whole gradient: a δ, or a gradient complete at that step; or, with ``loss`` a node whose
+    gradient is 1, the terms it has passed on so far), check, and return the verdict."""
     from autodiff import grad
 
     ids = page.eval_on_selector_all("#dg-predict input", "els => els.map(e => e.id)")
@@ -390,13 +391,16 @@ def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_pa
     # predict mode at each level: the first steps of the backward pass ask for whole gradients
     stepper = step_html(loss, tmp_path / "predict.html", predict=True, level="layer")
     page, errors = open_page(browser, stepper)
+    mean_loss, penalty = loss.parents
     for level in ("layer", "neuron", "op"):
         page.select_option("#dg-level", level)
         page.click("#dg-backward")
-        for _ in range(2):
+        # the op level's second step is nn.l2's one node: every weight's gradient so far is its L2 term
+        # alone, d penalty / d w (the loss's gradient of the penalty is 1), not yet its whole gradient
+        for of in (loss, penalty if level == "op" else loss):
             page.keyboard.press("ArrowRight")
             assert page.is_visible("#dg-predict") and page.is_hidden("#dg-text")
-            assert "Right" in answer(page, stepper.walkthrough, loss)
+            assert "Right" in answer(page, stepper.walkthrough, of)
             assert page.is_visible("#dg-text")
         page.keyboard.press("End")                      # the other examples' step asks for every parameter
         assert counter(page)[0] == counter(page)[1]
