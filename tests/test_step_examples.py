@@ -192,3 +192,41 @@ def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
     shown = [o for o in terminal.outputs if o.output_type == "display_data"]
     assert len(shown) == 1 and "the other 99 examples, Σ of their terms" in shown[0].data["text/plain"]
     assert not [o for o in page.outputs + terminal.outputs if o.output_type == "error"]
+
+
+def test_an_integer_numpy_scalar_picks_an_example_everywhere_a_bool_or_float_does_not(tmp_path):
+    """QA (issue 14): example=np.int64(3) (what np.argmax gives) was refused as "not in the graph, which
+    holds examples 0..99". Integer-like scalars are the example they stand for in step_html, HtmlStepper,
+    the terminal stepper and on a batched graph; a bool or a float is refused as not an example number."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from autodiff import Walkthrough
+    from autodiff.batched import batch_columns, total
+    from viz import HtmlStepper, step_html
+    from viz.stepper import step_terminal
+
+    loss, model = readme_loss(5)
+    for k in (np.int64(3), np.uint8(3), np.intp(3)):
+        walk = walkthrough(loss, k)
+        assert isinstance(walk, ExampleWalkthrough) and walk.example == 3 and type(walk.example) is int
+        assert "example 3's part" in walk.text(0)
+    assert step_html(loss, tmp_path / "e.html", example=np.int64(3)).walkthrough.example == 3
+    assert HtmlStepper(loss, example=np.int64(4), level="neuron").walkthrough.example == 4
+    out = io.StringIO()
+    step_terminal(loss, console=Console(file=out, width=80), interactive=False, example=np.int64(2))
+    assert "example 2's part" in out.getvalue()
+    with pytest.raises(ValueError, match=r"example 5 is not in the graph, which holds examples 0\.\.4"):
+        walkthrough(loss, np.int64(5))
+    for bad in (True, np.True_, 3.0, np.float64(3), "3"):
+        with pytest.raises(ValueError, match=r"example must be an int, None or 'all' \(an integer numpy "
+                                             r"scalar such as np.int64\(3\) is fine, a bool is not\), got "):
+            walkthrough(loss, bad)
+    model2 = nn.MLP(2, [3, 1], rng=0, fused=True)
+    batched = total(model2(batch_columns([[1.0, 2.0], [3.0, -4.0], [0.5, 0.25]]))[0] ** 2)
+    assert Walkthrough(batched, np.int64(2)).example == 2 and walkthrough(batched, np.int64(2)).example == 2
+    assert step_html(batched, tmp_path / "b.html", example=np.int64(1)).walkthrough.example == 1
+    with pytest.raises(ValueError, match="example must be an int or None .* got np.True_"):
+        Walkthrough(batched, np.True_)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
 from autodiff.reference import backprop
-from autodiff.steps import BackwardStep, ForwardStep, SummedStep, local_derivatives, node_names
+from autodiff.steps import BackwardStep, ForwardStep, SummedStep, example_index, local_derivatives, node_names
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
 
@@ -181,15 +181,14 @@ def walkthrough(root: Value, example: int | str | None = None,
     Raises ValueError for an example the graph does not hold, or an example asked of a graph whose
     examples cannot be told apart (`example_of`)."""
     order = topological_order(root) if order is None else order
+    if not (isinstance(example, str) and example == "all"):
+        example = example_index(example, "an int, None or 'all'")
     if example == "all":
         if max(map(batch_size, order)) > 1:
             raise ValueError("example='all': a batched graph (autodiff.batched) is stepped one example at "
                              "a time; give example=k")
         return Walkthrough(root)
-    if isinstance(example, str) or max(map(batch_size, order)) > 1 or \
-            (example is None and len(order) <= WHOLE_LIMIT):
-        if isinstance(example, str):
-            raise ValueError(f"example must be an int, None or 'all', got {example!r}")
+    if max(map(batch_size, order)) > 1 or (example is None and len(order) <= WHOLE_LIMIT):
         return Walkthrough(root, example)
     try:
         found = example_of(order)
@@ -198,13 +197,12 @@ def walkthrough(root: Value, example: int | str | None = None,
             return Walkthrough(root)
         raise
     if found is None:
-        if example is None or example == 0 and not isinstance(example, bool):  # its one example
+        if example is None or example == 0:  # its one example
             return Walkthrough(root, example)
         raise ValueError(f"example {example!r}: this graph holds one example (no neuron of a model built "
                          "by nn is computed more than once, and it is not batched); leave example out")
     count, of = found
-    if isinstance(example, bool) or not (example is None or isinstance(example, int)
-                                         and 0 <= example < count):
+    if example is not None and not 0 <= example < count:
         raise ValueError(f"example {example!r} is not in the graph, which holds examples 0..{count - 1} "
                          "(one per call of the model); give one of those, or 'all'")
     return ExampleWalkthrough(root, order, count, of, example or 0, chosen=example is not None)
