@@ -1,5 +1,5 @@
 """Stepping one example's part of a loss over several examples (viz.examples): the README's eager loss on
-100 moons points (65,342 nodes) is stepped one example at a time, every number the one-pass gradient
+100 moons points (65,340 nodes) is stepped one example at a time, every number the one-pass gradient
 autodiff.grad gives, in the HTML page and the terminal stepper alike; graphs whose examples cannot be
 told apart are refused in words."""
 
@@ -54,7 +54,7 @@ def test_an_examples_part_holds_the_one_pass_gradients(readme, example):
     walk = walkthrough(loss, example)
     assert isinstance(walk, ExampleWalkthrough) and walk.example == (example or 0)
     k = example or 0
-    assert len(walk.order) < 1300                       # its part, not the 65,342 nodes
+    assert len(walk.order) < 1300                       # its part, not the 65,340 nodes
     params = model.parameters()
     final = walk.grads(len(walk) - 1)
     assert [final[p] for p in params] == list(grad(loss, params))  # to the bit
@@ -96,7 +96,7 @@ def test_the_page_steps_one_example_at_every_level(readme, tmp_path):
 
 
 def test_the_whole_graph_or_another_example_on_request(tmp_path):
-    loss, model = readme_loss(5)                         # 3,200 nodes: shown whole unless asked
+    loss, model = readme_loss(5)                         # 3,590 nodes: shown whole unless asked
     assert len(topological_order(loss)) <= WHOLE_LIMIT
     assert not isinstance(walkthrough(loss), ExampleWalkthrough)
     assert not isinstance(walkthrough(loss, "all"), ExampleWalkthrough)
@@ -230,3 +230,19 @@ def test_an_integer_numpy_scalar_picks_an_example_everywhere_a_bool_or_float_doe
     assert step_html(batched, tmp_path / "b.html", example=np.int64(1)).walkthrough.example == 1
     with pytest.raises(ValueError, match="example must be an int or None .* got np.True_"):
         Walkthrough(batched, np.True_)
+
+
+def test_the_docs_give_the_readme_losss_sizes_and_last_step_as_built(readme):
+    """QA (issue 14): docs/stepper.md said 65,342 nodes and "1,191 of 65,342" after nn.l2 became one node
+    (the page said 65,340). Its figures and its quoted last step are now those of the graph as built."""
+    from pathlib import Path
+
+    loss, _ = readme
+    text = (Path(__file__).resolve().parent.parent / "docs" / "stepper.md").read_text(encoding="utf-8")
+    nodes = len(topological_order(loss))
+    walk = walkthrough(loss)
+    assert f"the graph holds {nodes:,} nodes" in " ".join(text.split())
+    assert f"# example 0's part: {len(walk.order):,} of {nodes:,} nodes" in text
+    last = walk.text(len(walk) - 1).splitlines()
+    assert "\n".join(last[:3]) in text
+    assert f"(the graph's {nodes:,} nodes are too many to step at once)" in walk.text(0)

@@ -322,7 +322,7 @@ def answer(page, walk, loss) -> str:
 
 
 def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_path):
-    """The README's own loss (100 moons points, eager: 65,342 nodes) steps example 0's part; the other
+    """The README's own loss (100 moons points, eager: 65,340 nodes) steps example 0's part; the other
     examples' steps are one step; predict mode at each level; speed measured for docs/benchmarks.md."""
     import time
 
