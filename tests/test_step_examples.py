@@ -246,3 +246,35 @@ def test_the_docs_give_the_readme_losss_sizes_and_last_step_as_built(readme):
     last = walk.text(len(walk) - 1).splitlines()
     assert "\n".join(last[:3]) in text
     assert f"(the graph's {nodes:,} nodes are too many to step at once)" in walk.text(0)
+
+
+def test_a_model_fed_another_calls_output_or_two_models_are_refused_saying_why(tmp_path):
+    """QA (issue 14): model([h, 2h]) with h another call's output was stepped as "3 examples", example 1
+    empty; two models in one loss were refused as a neuron "reading several calls of the model". Both
+    are refused naming what is really so, and without example= a big graph is stepped whole."""
+    from autodiff import Value
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, _ = make_moons(8, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    h = model([Value(X[0][0], "x0"), Value(X[0][1], "x1")])[0]
+    fed = model([h, h * 2])[0] + model(X[1])[0]
+    with pytest.raises(ValueError, match=r"layer 1 · neuron \d+ reads the inputs in one call of the "
+                                         r"model and another call's nodes in another \(the model fed "
+                                         r"another call's output, as in model\(model\(x\)\)\)"):
+        step_html(fed, tmp_path / "fed.html", example=1)
+    assert not isinstance(walkthrough(fed), ExampleWalkthrough)
+    other = nn.MLP(2, [4, 1], rng=2)
+    scores, others = [model(x)[0] for x in X], [other(x)[0] for x in X]
+    two = nn.mean([a * b for a, b in zip(scores, others, strict=True)])
+    assert len(topological_order(two)) > WHOLE_LIMIT
+    with pytest.raises(ValueError, match=r"it holds more than one model built by nn \(two parameters are "
+                                         r"labelled 'layers\.[01]\.neurons\.\d+\.(w\.\d+|b)'\)"):
+        walkthrough(two, 2)
+    with pytest.raises(ValueError, match="more than one model built by nn"):
+        walkthrough(model(X[0])[0] + other(X[0])[0], 0)   # one call each: not two examples
+    whole = walkthrough(two)
+    assert not isinstance(whole, ExampleWalkthrough) and len(whole.order) == len(topological_order(two))
+    ok = nn.mean([s * s for s in scores[:3]])                   # one model, one call per example: stepped
+    assert walkthrough(ok, 2).example == 2

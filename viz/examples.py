@@ -34,12 +34,16 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
     nodes use it (its inputs, made by nn's `input_label`, a label, a constant), and is shared when
     several use it or none (the parameters, the penalty).
 
-    Raises ValueError naming the neuron when the examples cannot be told apart: a neuron that reads the
-    nodes of two examples, or neurons computed different numbers of times."""
+    Raises ValueError saying why when the examples cannot be told apart: the graph holds two models
+    built by nn (two parameter leaves with one label: their neurons share names), a neuron computed both
+    from the inputs and from another call's nodes (the model fed another call's output), a neuron that
+    reads the nodes of two examples, or neurons computed different numbers of times."""
     from viz.levels import neuron_part
 
+    twin = _twin_parameter(order)
     up: dict[Value, int] = {}  # node -> the example whose nodes it reads (SHARED: several)
     calls: dict[tuple, int] = {}  # neuron (layer, neuron) -> its computations so far
+    fed: dict[tuple, bool] = {}  # neuron -> whether its z reads another call's nodes (False: the inputs)
     for node in order:
         found = None
         for p in node.parents:
@@ -48,10 +52,17 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
                 found = q if found is None else SHARED
         where = neuron_part(node) if node.label else None
         if where is not None:
+            if twin is not None and (found == SHARED or calls.get(where[:2], 0) > 0):  # a neuron twice
+                raise ValueError(_TWO_MODELS.format(twin))
             if found == SHARED:
                 raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} (call "
                                  f"{calls.get(where[:2], 0) + 1}) reads the nodes of several calls of the "
                                  "model; step the whole graph (example='all')")
+            if where[2] == "z" and fed.setdefault(where[:2], found is not None) != (found is not None):
+                raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} reads the "
+                                 "inputs in one call of the model and another call's nodes in another (the "
+                                 "model fed another call's output, as in model(model(x))), so the calls are "
+                                 "not one per example; step the whole graph (example='all')")
             if where[2] == "z" or found is None:  # an a goes with the z it reads
                 k = calls.get(where[:2], 0)
                 calls[where[:2]] = k + 1
@@ -75,6 +86,26 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
                 d = down.get(p)
                 down[p] = k if d is None or d == k else SHARED
     return max(calls.values()), of
+
+
+_TWO_MODELS = ("the graph's examples cannot be told apart: it holds more than one model built by nn (two "
+               "parameters are labelled {!r}), whose neurons share names, and example=k steps the calls of "
+               "one model; step the whole graph (example='all') or one model's loss")
+
+
+def _twin_parameter(order: Sequence[Value]) -> str | None:
+    """A label nn gives a parameter that two leaves of ``order`` carry (two models), or None."""
+    from nn import locate
+
+    seen: set[str] = set()
+    for node in order:
+        if node.is_leaf and node.label:
+            where = locate(node.label)
+            if where is not None and where.role in ("weight", "bias"):
+                if node.label in seen:
+                    return node.label
+                seen.add(node.label)
+    return None
 
 
 def _times(n: int) -> str:
