@@ -165,7 +165,8 @@ def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before
 
 def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
     """In a real Jupyter kernel the page (`HtmlStepper`, shown inline) and the terminal stepper take the
-    same option, and the README's 100-point loss shows one example's part, not a traceback."""
+    same option, and the README's 100-point loss shows one example's part, not a traceback; so does
+    `viz.show` of it."""
     import importlib.util
 
     from tests.conftest import require
@@ -181,11 +182,14 @@ def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
              "loss = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y)])"
              " + nn.l2(model.weights(), 1e-4)\n"
              "viz.HtmlStepper(loss, example=3)",
-             "viz.step_terminal(loss, example=3)"]
+             "viz.step_terminal(loss, example=3)", "viz.show(loss)"]
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    page, terminal = nb.cells
+    page, terminal, drawing = nb.cells
+    # viz.show of the 65,340 nodes wrote a 38 MB output (QA, issue 14): now example 0's part, as the page
+    (shown_html,) = [o.data["text/html"] for o in drawing.outputs if "text/html" in o.get("data", {})]
+    assert len(shown_html) < 3_000_000 and "this shows example 0&#x27;s part" in shown_html
     html = page.outputs[0].data["text/html"]
     assert html.startswith('<iframe sandbox="allow-scripts"') and "example 3 of 100" in html
     assert len(html) < 4_000_000                         # escaped into srcdoc, still one example's page
@@ -278,3 +282,30 @@ def test_a_model_fed_another_calls_output_or_two_models_are_refused_saying_why(t
     assert not isinstance(whole, ExampleWalkthrough) and len(whole.order) == len(topological_order(two))
     ok = nn.mean([s * s for s in scores[:3]])                   # one model, one call per example: stepped
     assert walkthrough(ok, 2).example == 2
+
+
+def test_show_of_a_huge_graph_draws_one_example_or_says_how_to_see_it(readme):
+    """QA (issue 14): viz.show(loss) of the README's 100-point loss wrote a 38 MB drawing of its 65,340
+    nodes into the notebook. It shows example 0's part (example=k another, 'all' the whole), as the
+    steppers do; a graph that big with one example is refused saying how to see it."""
+    from autodiff import Value
+    from viz import show
+    from viz.draw import LayeredDiagram
+
+    loss, _ = readme
+    shown = show(loss)
+    part = walkthrough(loss)
+    assert isinstance(shown, LayeredDiagram) and shown.nodes == len(part.order) < 1300
+    html = shown._repr_html_()
+    assert len(html) < 3_000_000 and "this shows example 0&#x27;s part" in html
+    assert "this shows example 7&#x27;s part" in show(loss, example=7)._repr_html_()
+    with pytest.raises(ValueError, match=r"example 100 is not in the graph"):
+        show(loss, example=100)
+    y = Value(0.5, "x")
+    for _ in range(WHOLE_LIMIT // 2):           # a constant, a product and a tanh a link
+        y = (y * 1.01).tanh()
+    with pytest.raises(ValueError, match=r"viz.show: the graph has 7,501 nodes, more than the 5,000 a "
+                                         r"notebook output holds .* example='all'"):
+        show(y)
+    whole = show(y, example="all")
+    assert whole.nodes == 7501 and whole.note == ""
