@@ -1220,31 +1220,3 @@ def test_a_squared_error_written_d_times_d_steps_at_every_level(browser, tmp_pat
     page.keyboard.press("End")
     assert page.inner_text("#dg-inspector-terms").rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
     assert errors == []
-
-
-INSIDE_SVG = """() => { const s = document.querySelector('#dg-diagram svg.dg-front') ||
-    document.querySelector('#dg-diagram svg'); const r = s.getBoundingClientRect();
-  return [...s.querySelectorAll('text.dg-num, text.dg-name')].filter((t) => t.textContent)
-    .filter((t) => { const b = t.getBoundingClientRect();
-      return b.top < r.top - 0.5 || b.bottom > r.bottom + 0.5 || b.left < r.left - 0.5
-        || b.right > r.right + 0.5; })
-    .map((t) => t.id || t.textContent); }"""
-
-
-def test_every_leafs_value_shows_under_its_box_on_the_start_frame(browser, tmp_path):
-    """QA (issue 17, item 10): on the start frame of (x·w1).tanh() + l2([w1, w2, w1]) x and w1 showed their
-    value under their boxes but w2, the bottom box, did not: its line of numbers fell below the SVG's
-    picture. Every leaf's value is now drawn inside it, and so is every name above a box."""
-    require_dot()
-    import nn
-    from viz import step_html
-
-    x, w1, w2 = Value(1.5, "x"), Value(0.5, "w1"), Value(-2.0, "w2")
-    loss = (x * w1).tanh() + nn.l2([w1, w2, w1], 0.1)
-    stepper = step_html(loss, tmp_path / "l2.html")
-    page, errors = open_page(browser, stepper)
-    pos = stepper.walkthrough.position
-    assert [page.text_content(f"#dg-num-{pos[v]}") for v in (x, w1, w2)] == ["1.5", "0.5", "-2.0"]
-    assert page.evaluate(INSIDE_SVG) == []
-    page.keyboard.press("End")
-    assert page.evaluate(INSIDE_SVG) == [] and errors == []

@@ -100,10 +100,8 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
 
 def _roomy(graph):
     """The diagram with room between boxes of one rank for what the page adds around each: its name
-    above and its line of numbers below (at 75% zoom they overlapped the next box's name), and a pad
-    (inches) that keeps the top box's name and the bottom box's numbers inside the picture."""
+    above and its line of numbers below (at 75% zoom they overlapped the next box's name)."""
     graph.graph_attr["nodesep"] = "0.5"
-    graph.graph_attr["pad"] = "0.1,0.3"
     return graph
 
 
