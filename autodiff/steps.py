@@ -5,6 +5,7 @@ fresh pass; both read as worked examples. `Walkthrough` records both so a steppe
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
@@ -14,7 +15,7 @@ from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
-           "node_names", "local_derivatives",
+           "example_index", "node_names", "local_derivatives",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
@@ -260,6 +261,21 @@ def _quiet_numpy(node: Value):
     return nullcontext()
 
 
+def example_index(example, allowed: str = "an int or None") -> int | None:
+    """``example`` as the int it stands for: an int or an integer-like scalar (``np.int64(3)``, what
+    ``np.argmax`` gives; anything `operator.index` takes), None as is. Raises ValueError for a bool
+    (True is not example 1), a float, a str or anything else, naming the value and ``allowed``."""
+    if example is None:
+        return None
+    if not isinstance(example, bool):
+        try:
+            return operator.index(example)
+        except TypeError:
+            pass
+    raise ValueError(f"example must be {allowed} (an integer numpy scalar such as np.int64(3) is fine, a "
+                     f"bool is not), got {example!r}")
+
+
 def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     """The worked-example text of a backward step, one line per parent (one per use of a reused one):
     ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already had a
@@ -329,8 +345,8 @@ class Walkthrough:
         self.root = root
         self.order = topological_order(root)
         self.batch_size = max(map(batch_size, self.order))  # 1 for a plain graph
-        if example is not None and (isinstance(example, bool) or not isinstance(example, int)
-                                    or not 0 <= example < self.batch_size):
+        example = example_index(example)
+        if example is not None and not 0 <= example < self.batch_size:
             held = f"examples 0..{self.batch_size - 1}" if self.batch_size > 1 else "one example"
             raise ValueError(f"example {example!r} is not in the graph, which holds {held}; "
                              "give one of those (a batched graph comes from autodiff.batched)")

@@ -142,7 +142,7 @@ def test_step_frames_and_draw_preset_commands(tmp_path, capsys):
     assert main(["step", "x*w", "x=2", "w=-3", "--frames", str(out), "--html", str(tmp_path / "a.html")]) == 2
     assert "give one" in capsys.readouterr().err
     assert main(["draw", "x*w", "x=2", "w=-3", "--preset", "slide", "-o", str(tmp_path / "s.dot")]) == 0
-    assert 'ratio=fill' in (tmp_path / "s.dot").read_text()
+    assert 'size="16,9!"' in (tmp_path / "s.dot").read_text()   # the slide preset's attributes
 
 
 def _has_pillow() -> bool:

@@ -198,3 +198,51 @@ def test_the_cli_slide_of_a_graph_it_cannot_collapse_is_a_one_line_error(tmp_pat
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "max_nodes=300" in err and "Traceback" not in err
     assert not (tmp_path / "big.png").exists()
+
+
+def ink_rows_of(path: Path, across: bool = False) -> list[bool]:
+    """Per pixel row (``across``: per column) of a PNG: whether anything but white is drawn on it."""
+    from PIL import Image
+    with Image.open(path) as im:
+        gray = im.convert("L")
+        if across:
+            gray = gray.transpose(Image.Transpose.TRANSPOSE)
+        width, height = gray.size
+        data = gray.tobytes()
+    return [min(data[y * width:(y + 1) * width]) < 200 for y in range(height)]
+
+
+def ink_rows(path: Path) -> list[bool]:
+    return ink_rows_of(path)
+
+
+@pytest.mark.parametrize("graph", ["neuron", "small network", "frame"])
+def test_a_slides_drawing_is_centred_with_its_legend_beside_it(tmp_path, graph):
+    """QA (issue 14): the neuron's slide had its legend alone at the top left and the drawing in the bottom
+    third, half the slide empty between them (the slide's ratio=fill stretched dot's layout to 16:9).
+    The drawing with its legend is one block, centred on the canvas: no empty band inside it wider than a
+    tenth of the slide, the margins above and below equal within 5% of its height, and a white margin
+    on every side (viz.frames' slides touched the edges without the stretch)."""
+    require_dot()
+    root = small_loss() if graph == "small network" else neuron()
+    path = tmp_path / "s.png"
+    if graph == "neuron":
+        assert main(["draw", "n = x*w + b; o = tanh(n)", "x=2", "w=-3", "b=6.88", "-o", str(path),
+                     "--preset", "slide"]) == 0
+    elif graph == "frame":  # viz.frames' slides too, which had lost the canvas's margin
+        from viz import frames
+        path = frames(root, tmp_path / "frames", format="png")[4]
+    else:
+        render(root, path, preset="slide")
+    assert_slide(path)
+    rows = ink_rows(path)
+    columns = ink_rows_of(path, across=True)
+    assert not any(columns[:20] + columns[-20:]) and not any(rows[:20] + rows[-20:])  # the margin
+    inked = [y for y, ink in enumerate(rows) if ink]
+    top, bottom = inked[0], inked[-1]
+    gap = longest = 0
+    for ink in rows[top:bottom + 1]:
+        gap = 0 if ink else gap + 1
+        longest = max(longest, gap)
+    assert longest < len(rows) / 10, (graph, longest)
+    assert abs(top - (len(rows) - 1 - bottom)) <= 0.05 * len(rows), (graph, top, bottom)

@@ -1,5 +1,5 @@
 """Stepping one example's part of a loss over several examples (viz.examples): the README's eager loss on
-100 moons points (65,342 nodes) is stepped one example at a time, every number the one-pass gradient
+100 moons points (65,340 nodes) is stepped one example at a time, every number the one-pass gradient
 autodiff.grad gives, in the HTML page and the terminal stepper alike; graphs whose examples cannot be
 told apart are refused in words."""
 
@@ -54,7 +54,7 @@ def test_an_examples_part_holds_the_one_pass_gradients(readme, example):
     walk = walkthrough(loss, example)
     assert isinstance(walk, ExampleWalkthrough) and walk.example == (example or 0)
     k = example or 0
-    assert len(walk.order) < 1300                       # its part, not the 65,342 nodes
+    assert len(walk.order) < 1300                       # its part, not the 65,340 nodes
     params = model.parameters()
     final = walk.grads(len(walk) - 1)
     assert [final[p] for p in params] == list(grad(loss, params))  # to the bit
@@ -96,7 +96,7 @@ def test_the_page_steps_one_example_at_every_level(readme, tmp_path):
 
 
 def test_the_whole_graph_or_another_example_on_request(tmp_path):
-    loss, model = readme_loss(5)                         # 3,200 nodes: shown whole unless asked
+    loss, model = readme_loss(5)                         # 3,590 nodes: shown whole unless asked
     assert len(topological_order(loss)) <= WHOLE_LIMIT
     assert not isinstance(walkthrough(loss), ExampleWalkthrough)
     assert not isinstance(walkthrough(loss, "all"), ExampleWalkthrough)
@@ -173,7 +173,8 @@ def test_a_shared_node_made_from_parameters_gets_the_other_examples_terms_before
 
 def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
     """In a real Jupyter kernel the page (`HtmlStepper`, shown inline) and the terminal stepper take the
-    same option, and the README's 100-point loss shows one example's part, not a traceback."""
+    same option, and the README's 100-point loss shows one example's part, not a traceback; so does
+    `viz.show` of it."""
     import importlib.util
 
     from tests.conftest import require
@@ -189,11 +190,14 @@ def test_in_a_notebook_the_readme_loss_shows_one_example(tmp_path):
              "loss = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y)])"
              " + nn.l2(model.weights(), 1e-4)\n"
              "viz.HtmlStepper(loss, example=3)",
-             "viz.step_terminal(loss, example=3)"]
+             "viz.step_terminal(loss, example=3)", "viz.show(loss)"]
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    page, terminal = nb.cells
+    page, terminal, drawing = nb.cells
+    # viz.show of the 65,340 nodes wrote a 38 MB output (QA, issue 14): now example 0's part, as the page
+    (shown_html,) = [o.data["text/html"] for o in drawing.outputs if "text/html" in o.get("data", {})]
+    assert len(shown_html) < 3_000_000 and "this shows example 0&#x27;s part" in shown_html
     html = page.outputs[0].data["text/html"]
     assert html.startswith('<iframe sandbox="allow-scripts"') and "example 3 of 100" in html
     assert len(html) < 4_000_000                         # escaped into srcdoc, still one example's page
@@ -243,14 +247,14 @@ def test_the_means_sum_is_one_node_and_one_exact_step(readme, example):
 
 def test_the_drawing_of_one_example_is_not_the_means_chain(readme):
     """Example 0's layered drawing was 37,600 px wide and 145 columns (the mean's 99 adds one column
-    each, 1,191 boxes); with the sum one box it is the example's own network and loss: 47 columns."""
+    each, 1,189 boxes since nn.l2 is one node); with the sum one box it is the example's own network and loss: 47 columns."""
     from viz.examples import example_svg
 
     loss, model = readme
     walk = walkthrough(loss)
     svg = example_svg(walk)
     width = int(re.search(r'class="dg-layered" style="position:relative;width:(\d+)px', svg).group(1))
-    assert len(walk.order) == 994 and width < 15_000
+    assert len(walk.order) == 992 and width < 15_000
     boxes = re.findall(r'<g id="n(\d+)" class="node', svg)
     assert len(boxes) == len(walk.order)
     assert f"{walk.names[walk.total]}  Σ of 100 terms" in svg and "Σ_others  examples 1–99" in svg
@@ -273,3 +277,116 @@ def test_other_examples_terms_read_twice_are_given_numbers_summed_with_upstream_
     final = walk.grads(len(walk) - 1)
     params = model.parameters()
     assert [final[p] for p in params] == pytest.approx(list(grad(loss, params)), rel=1e-12)
+
+
+def test_an_integer_numpy_scalar_picks_an_example_everywhere_a_bool_or_float_does_not(tmp_path):
+    """QA (issue 14): example=np.int64(3) (what np.argmax gives) was refused as "not in the graph, which
+    holds examples 0..99". Integer-like scalars are the example they stand for in step_html, HtmlStepper,
+    the terminal stepper and on a batched graph; a bool or a float is refused as not an example number."""
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from autodiff import Walkthrough
+    from autodiff.batched import batch_columns, total
+    from viz import HtmlStepper, step_html
+    from viz.stepper import step_terminal
+
+    loss, model = readme_loss(5)
+    for k in (np.int64(3), np.uint8(3), np.intp(3)):
+        walk = walkthrough(loss, k)
+        assert isinstance(walk, ExampleWalkthrough) and walk.example == 3 and type(walk.example) is int
+        assert "example 3's part" in walk.text(0)
+    assert step_html(loss, tmp_path / "e.html", example=np.int64(3)).walkthrough.example == 3
+    assert HtmlStepper(loss, example=np.int64(4), level="neuron").walkthrough.example == 4
+    out = io.StringIO()
+    step_terminal(loss, console=Console(file=out, width=80), interactive=False, example=np.int64(2))
+    assert "example 2's part" in out.getvalue()
+    with pytest.raises(ValueError, match=r"example 5 is not in the graph, which holds examples 0\.\.4"):
+        walkthrough(loss, np.int64(5))
+    for bad in (True, np.True_, 3.0, np.float64(3), "3"):
+        with pytest.raises(ValueError, match=r"example must be an int, None or 'all' \(an integer numpy "
+                                             r"scalar such as np.int64\(3\) is fine, a bool is not\), got "):
+            walkthrough(loss, bad)
+    model2 = nn.MLP(2, [3, 1], rng=0, fused=True)
+    batched = total(model2(batch_columns([[1.0, 2.0], [3.0, -4.0], [0.5, 0.25]]))[0] ** 2)
+    assert Walkthrough(batched, np.int64(2)).example == 2 and walkthrough(batched, np.int64(2)).example == 2
+    assert step_html(batched, tmp_path / "b.html", example=np.int64(1)).walkthrough.example == 1
+    with pytest.raises(ValueError, match="example must be an int or None .* got np.True_"):
+        Walkthrough(batched, np.True_)
+
+
+def test_the_docs_give_the_readme_losss_sizes_and_last_step_as_built(readme):
+    """QA (issue 14): docs/stepper.md said 65,342 nodes and "1,191 of 65,342" after nn.l2 became one node
+    (the page said 65,340). Its figures and its quoted last step are now those of the graph as built."""
+    from pathlib import Path
+
+    loss, _ = readme
+    text = (Path(__file__).resolve().parent.parent / "docs" / "stepper.md").read_text(encoding="utf-8")
+    nodes = len(topological_order(loss))
+    walk = walkthrough(loss)
+    assert f"the graph holds {nodes:,} nodes" in " ".join(text.split())
+    assert f"# example 0's part: {len(walk.order):,} of {nodes:,} nodes" in text
+    last = walk.text(len(walk) - 1).splitlines()
+    assert "\n".join(last[:3]) in text
+    assert f"(the graph's {nodes:,} nodes are too many to step at once)" in walk.text(0)
+
+
+def test_a_model_fed_another_calls_output_or_two_models_are_refused_saying_why(tmp_path):
+    """QA (issue 14): model([h, 2h]) with h another call's output was stepped as "3 examples", example 1
+    empty; two models in one loss were refused as a neuron "reading several calls of the model". Both
+    are refused naming what is really so, and without example= a big graph is stepped whole."""
+    from autodiff import Value
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, _ = make_moons(8, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    h = model([Value(X[0][0], "x0"), Value(X[0][1], "x1")])[0]
+    fed = model([h, h * 2])[0] + model(X[1])[0]
+    with pytest.raises(ValueError, match=r"layer 1 · neuron \d+ reads the inputs in one call of the "
+                                         r"model and another call's nodes in another \(the model fed "
+                                         r"another call's output, as in model\(model\(x\)\)\)"):
+        step_html(fed, tmp_path / "fed.html", example=1)
+    assert not isinstance(walkthrough(fed), ExampleWalkthrough)
+    other = nn.MLP(2, [4, 1], rng=2)
+    scores, others = [model(x)[0] for x in X], [other(x)[0] for x in X]
+    two = nn.mean([a * b for a, b in zip(scores, others, strict=True)])
+    assert len(topological_order(two)) > WHOLE_LIMIT
+    with pytest.raises(ValueError, match=r"it holds more than one model built by nn \(two parameters are "
+                                         r"labelled 'layers\.[01]\.neurons\.\d+\.(w\.\d+|b)'\)"):
+        walkthrough(two, 2)
+    with pytest.raises(ValueError, match="more than one model built by nn"):
+        walkthrough(model(X[0])[0] + other(X[0])[0], 0)   # one call each: not two examples
+    whole = walkthrough(two)
+    assert not isinstance(whole, ExampleWalkthrough) and len(whole.order) == len(topological_order(two))
+    ok = nn.mean([s * s for s in scores[:3]])                   # one model, one call per example: stepped
+    assert walkthrough(ok, 2).example == 2
+
+
+def test_show_of_a_huge_graph_draws_one_example_or_says_how_to_see_it(readme):
+    """QA (issue 14): viz.show(loss) of the README's 100-point loss wrote a 38 MB drawing of its 65,340
+    nodes into the notebook. It shows example 0's part (example=k another, 'all' the whole), as the
+    steppers do; a graph that big with one example is refused saying how to see it."""
+    from autodiff import Value
+    from viz import show
+    from viz.draw import LayeredDiagram
+
+    loss, _ = readme
+    shown = show(loss)
+    part = walkthrough(loss)
+    assert isinstance(shown, LayeredDiagram) and shown.nodes == len(part.order) < 1300
+    html = shown._repr_html_()
+    assert len(html) < 3_000_000 and "this shows example 0&#x27;s part" in html
+    assert "this shows example 7&#x27;s part" in show(loss, example=7)._repr_html_()
+    with pytest.raises(ValueError, match=r"example 100 is not in the graph"):
+        show(loss, example=100)
+    y = Value(0.5, "x")
+    for _ in range(WHOLE_LIMIT // 2):           # a constant, a product and a tanh a link
+        y = (y * 1.01).tanh()
+    with pytest.raises(ValueError, match=r"viz.show: the graph has 7,501 nodes, more than the 5,000 a "
+                                         r"notebook output holds .* example='all'"):
+        show(y)
+    whole = show(y, example="all")
+    assert whole.nodes == 7501 and whole.note == ""

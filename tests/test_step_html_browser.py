@@ -333,7 +333,7 @@ def answer(page, walk, loss) -> str:
 
 
 def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_path):
-    """The README's own loss (100 moons points, eager: 65,342 nodes) steps example 0's part; the other
+    """The README's own loss (100 moons points, eager: 65,340 nodes) steps example 0's part; the other
     examples' steps are one step; predict mode at each level; speed measured for docs/benchmarks.md."""
     import time
 
@@ -1210,4 +1210,37 @@ def test_every_name_the_inspector_uses_is_on_the_diagram(browser, tmp_path):
                            + inside_names(page, stepper))
     missing = [w for w in used if not re.search(rf"(?<![\w.]){re.escape(w)}(?![\w.])", on_diagram)]
     assert len(used) >= 17 and not missing, missing
+    assert errors == []
+
+
+@pytest.mark.parametrize("shape", ["d*d", "examples d*d"])
+def test_a_squared_error_written_d_times_d_steps_at_every_level(browser, tmp_path, shape):
+    """QA (issue 14): `d*d` on an nn model's output once crashed every page. In Chromium, predict mode at
+    the layer and neuron levels takes autodiff.grad's answers to the end, and the op level ends with each
+    weight's gradient as autodiff.grad gives it."""
+    require_dot()
+    from autodiff import grad
+    from autodiff.primitives import PRIMITIVES
+    from tests.test_step_html_levels import repeated_operand_losses
+    from viz import step_html
+
+    loss = repeated_operand_losses()[shape]
+    del PRIMITIVES["qa_both"]
+    stepper = step_html(loss, tmp_path / "sq.html", predict=True, level="layer")
+    page, errors = open_page(browser, stepper)
+    for level in ("layer", "neuron"):
+        page.select_option("#dg-level", level)
+        page.click("#dg-backward")
+        while counter(page)[0] < counter(page)[1]:
+            page.keyboard.press("ArrowRight")
+            if page.is_visible("#dg-predict"):
+                assert "Right" in answer(page, stepper.walkthrough, loss)
+    page.select_option("#dg-level", "op")
+    page.keyboard.press("End")
+    weight = next(n for n in stepper.walkthrough.order if n.label == "layers.0.neurons.1.w.0")
+    page.fill("#dg-find", weight.label)
+    page.press("#dg-find", "Enter")
+    page.click("#dg-inspector-head")                     # out of the text box, so keys step again
+    page.keyboard.press("End")
+    assert page.inner_text("#dg-inspector-terms").rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
     assert errors == []

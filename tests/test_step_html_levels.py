@@ -407,3 +407,60 @@ def page_groups(page) -> list[dict]:
     import re
 
     return json.loads(re.search(r'id="dg-data">(.*?)</script>', page.html, re.S).group(1))["groups"]
+
+
+def repeated_operand_losses():
+    """Losses over an nn model whose graph reads one node twice in one op (QA, issue 14): x*x, x+x, an
+    n-ary op (`nn.l2` with a weight listed twice) and a user primitive given the same node for both inputs;
+    on one call of the model and on four (an example page)."""
+    from autodiff.primitives import define
+    from nn.data import make_moons
+
+    both = define("qa_both", "both", 2, forward=lambda a, b: a * b + a,
+                  vjp=lambda g, out, a, b: (g * (b + 1), g * a))  # d/da (ab + a) = b + 1, d/db = a
+    X, y = make_moons(4, noise=0.1, rng=1)
+    model = nn.MLP(2, [3, 1], rng=0)
+    w = model.weights()
+    d = model(X[0])[0] - 1.0
+    ds = [model(x)[0] - t for x, t in zip(X, y, strict=True)]
+    return {
+        "d*d": d * d, "w*w": d + w[0] * w[0], "d+d": (d + d).tanh(), "l2": d + nn.l2([w[0], w[1], w[0]], 0.1),
+        "primitive": both(d, d), "examples d*d": nn.mean([e * e for e in ds]),
+        "examples primitive": nn.mean([both(e, e) for e in ds]),
+    }
+
+
+@pytest.fixture(scope="module")
+def repeated():
+    from autodiff.primitives import PRIMITIVES
+
+    yield repeated_operand_losses()
+    del PRIMITIVES["qa_both"]
+
+
+@pytest.mark.parametrize("shape", ["d*d", "w*w", "d+d", "l2", "primitive", "examples d*d",
+                                   "examples primitive"])
+def test_a_node_read_twice_by_one_op_regroups_and_makes_pages(repeated, shape, tmp_path):
+    """regroup once made the step of x*x wait on itself (TypeError deep in viz.levels): every level and
+    the example page now step the pass, each gradient the same number as the engine's."""
+    from autodiff import grad
+    from viz import HtmlStepper, step_html
+
+    loss = repeated[shape]
+    order = topological_order(loss)
+    unit = neuron_units(order)
+    engine = list(backward_steps(loss))
+    steps = regroup(engine, unit, "backward")
+    assert sorted(s.index for s in steps) == list(range(1, len(engine) + 1))
+    assert gradient_changes(steps) == gradient_changes(engine)
+    assert regroup(list(Walkthrough(loss).forward), unit, "forward")
+    leaves = [n for n in order if n.is_leaf]
+    before = [n.grad for n in leaves]
+    for level in ("op", "neuron", "layer"):
+        stepper = step_html(loss, tmp_path / f"{level}.html", level=level)
+        walk = stepper.walkthrough
+        params = [n for n in walk.order if n.is_leaf and n.label.startswith("layers.")]
+        final = gradient_changes(walk.backward)
+        assert [final.get(p, 0.0) for p in params] == list(grad(loss, params))
+    assert HtmlStepper(loss)._repr_html_()
+    assert [n.grad for n in leaves] == before

@@ -925,30 +925,48 @@ def _fit(svg: str) -> str:
 
 class LayeredDiagram:
     """A graph too big for graphviz, drawn in linear time by `viz.layered` (each node a box in the column
-    of its depth), for a notebook cell: HTML with the SVG tiles in a box that scrolls sideways."""
+    of its depth), for a notebook cell: HTML with the SVG tiles in a box that scrolls sideways. With
+    ``part`` (a `viz.examples.ExampleWalkthrough`) only that example's part is drawn, as the stepper
+    draws it, under the note saying which part it is."""
 
-    def __init__(self, root: Value):
+    def __init__(self, root: Value, part=None):
         from autodiff.steps import node_names
+        from viz.examples import example_svg
         from viz.layered import layered_svg
+        if part is not None:
+            self.nodes, self.svg, self.note = len(part.order), example_svg(part), part.note
+            return
         order = topological_order(root)
         names = node_names(order)
-        self.nodes = len(order)
+        self.nodes, self.note = len(order), ""
         self.svg = layered_svg(order, [names[n] for n in order])
 
     def _repr_html_(self) -> str:
-        return f'<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return f'{note}<div style="overflow-x:auto;max-width:100%">{self.svg}</div>'
 
     def __repr__(self) -> str:
         return f"<LayeredDiagram: {self.nodes} nodes; .svg is the drawing>"
 
 
-def show(root: Value, **options) -> Diagram | LayeredDiagram:
+def show(root: Value, example: int | str | None = None, **options) -> Diagram | LayeredDiagram:
     """``root``'s graph for a notebook cell: ``viz.show(loss)`` (options as for `draw`). `Value`'s own
     ``repr`` stays plain text.
 
-    No graph is refused: one above ``max_nodes`` is drawn, as the HTML stepper draws it, with each neuron
-    as one box when it is a network (``collapse="neuron"``), and otherwise in linear time as a
-    `LayeredDiagram`. Pass ``collapse`` or ``max_nodes`` yourself to get `draw`'s own choice and error."""
+    A graph above ``max_nodes`` is drawn, as the HTML stepper draws it, with each neuron as one box when
+    it is a network (``collapse="neuron"``), and otherwise in linear time as a `LayeredDiagram`; one
+    of more than `viz.examples.WHOLE_LIMIT` nodes (a notebook output of megabytes: the README's
+    100-point loss whole is 38 MB) that holds several examples shows example 0's part (``example=k``
+    another, ``example="all"`` the whole graph), as the steppers do. Pass ``collapse`` or ``max_nodes``
+    yourself to get `draw`'s own choice and error.
+
+    Raises ValueError for an example the graph does not hold (`viz.examples.walkthrough`), and for a
+    graph above `viz.examples.WHOLE_LIMIT` nodes that holds one example, saying how to see it instead."""
+    from viz.examples import WHOLE_LIMIT, ExampleWalkthrough, walkthrough
+
+    part = None if example is None or example == "all" else walkthrough(root, example)
+    if isinstance(part, ExampleWalkthrough):
+        return LayeredDiagram(root, part)
     try:
         return Diagram(draw(root, **options))
     except GraphTooLarge:
@@ -957,4 +975,15 @@ def show(root: Value, **options) -> Diagram | LayeredDiagram:
     try:
         return Diagram(draw(root, **options, collapse="neuron"))
     except ValueError:  # no neuron to collapse (GraphTooLarge included: still too many boxes)
-        return LayeredDiagram(root)
+        pass
+    order = topological_order(root)
+    if len(order) > WHOLE_LIMIT and example != "all":
+        part = walkthrough(root, None, order)
+        if isinstance(part, ExampleWalkthrough):
+            return LayeredDiagram(root, part)
+        raise ValueError(f"viz.show: the graph has {len(order):,} nodes, more than the "
+                         f"{WHOLE_LIMIT:,} a notebook output holds (its drawing would be megabytes), "
+                         "and no examples to show one at a time; step it with viz.HtmlStepper(root), "
+                         "draw a part (viz.show of an inner node), or ask for the whole with "
+                         "example='all'")
+    return LayeredDiagram(root)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
 from autodiff.reference import backprop
-from autodiff.steps import BackwardStep, ForwardStep, SummedStep, fmt, local_derivatives, node_names
+from autodiff.steps import (BackwardStep, ForwardStep, SummedStep, example_index, fmt, local_derivatives,
+                            node_names)
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
 
@@ -35,12 +36,16 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
     nodes use it (its inputs, made by nn's `input_label`, a label, a constant), and is shared when
     several use it or none (the parameters, the penalty).
 
-    Raises ValueError naming the neuron when the examples cannot be told apart: a neuron that reads the
-    nodes of two examples, or neurons computed different numbers of times."""
+    Raises ValueError saying why when the examples cannot be told apart: the graph holds two models
+    built by nn (two parameter leaves with one label: their neurons share names), a neuron computed both
+    from the inputs and from another call's nodes (the model fed another call's output), a neuron that
+    reads the nodes of two examples, or neurons computed different numbers of times."""
     from viz.levels import neuron_part
 
+    twin = _twin_parameter(order)
     up: dict[Value, int] = {}  # node -> the example whose nodes it reads (SHARED: several)
     calls: dict[tuple, int] = {}  # neuron (layer, neuron) -> its computations so far
+    fed: dict[tuple, bool] = {}  # neuron -> whether its z reads another call's nodes (False: the inputs)
     for node in order:
         found = None
         for p in node.parents:
@@ -49,10 +54,17 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
                 found = q if found is None else SHARED
         where = neuron_part(node) if node.label else None
         if where is not None:
+            if twin is not None and (found == SHARED or calls.get(where[:2], 0) > 0):  # a neuron twice
+                raise ValueError(_TWO_MODELS.format(twin))
             if found == SHARED:
                 raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} (call "
                                  f"{calls.get(where[:2], 0) + 1}) reads the nodes of several calls of the "
                                  "model; step the whole graph (example='all')")
+            if where[2] == "z" and fed.setdefault(where[:2], found is not None) != (found is not None):
+                raise ValueError(f"the graph's examples cannot be told apart: {_neuron(where)} reads the "
+                                 "inputs in one call of the model and another call's nodes in another (the "
+                                 "model fed another call's output, as in model(model(x))), so the calls are "
+                                 "not one per example; step the whole graph (example='all')")
             if where[2] == "z" or found is None:  # an a goes with the z it reads
                 k = calls.get(where[:2], 0)
                 calls[where[:2]] = k + 1
@@ -76,6 +88,26 @@ def example_of(order: Sequence[Value]) -> tuple[int, dict[Value, int]] | None:
                 d = down.get(p)
                 down[p] = k if d is None or d == k else SHARED
     return max(calls.values()), of
+
+
+_TWO_MODELS = ("the graph's examples cannot be told apart: it holds more than one model built by nn (two "
+               "parameters are labelled {!r}), whose neurons share names, and example=k steps the calls of "
+               "one model; step the whole graph (example='all') or one model's loss")
+
+
+def _twin_parameter(order: Sequence[Value]) -> str | None:
+    """A label nn gives a parameter that two leaves of ``order`` carry (two models), or None."""
+    from nn import locate
+
+    seen: set[str] = set()
+    for node in order:
+        if node.is_leaf and node.label:
+            where = locate(node.label)
+            if where is not None and where.role in ("weight", "bias"):
+                if node.label in seen:
+                    return node.label
+                seen.add(node.label)
+    return None
 
 
 def _times(n: int) -> str:
@@ -303,15 +335,14 @@ def walkthrough(root: Value, example: int | str | None = None,
     Raises ValueError for an example the graph does not hold, or an example asked of a graph whose
     examples cannot be told apart (`example_of`)."""
     order = topological_order(root) if order is None else order
+    if not (isinstance(example, str) and example == "all"):
+        example = example_index(example, "an int, None or 'all'")
     if example == "all":
         if max(map(batch_size, order)) > 1:
             raise ValueError("example='all': a batched graph (autodiff.batched) is stepped one example at "
                              "a time; give example=k")
         return Walkthrough(root)
-    if isinstance(example, str) or max(map(batch_size, order)) > 1 or \
-            (example is None and len(order) <= WHOLE_LIMIT):
-        if isinstance(example, str):
-            raise ValueError(f"example must be an int, None or 'all', got {example!r}")
+    if max(map(batch_size, order)) > 1 or (example is None and len(order) <= WHOLE_LIMIT):
         return Walkthrough(root, example)
     try:
         found = example_of(order)
@@ -320,13 +351,12 @@ def walkthrough(root: Value, example: int | str | None = None,
             return Walkthrough(root)
         raise
     if found is None:
-        if example is None or example == 0 and not isinstance(example, bool):  # its one example
+        if example is None or example == 0:  # its one example
             return Walkthrough(root, example)
         raise ValueError(f"example {example!r}: this graph holds one example (no neuron of a model built "
                          "by nn is computed more than once, and it is not batched); leave example out")
     count, of = found
-    if isinstance(example, bool) or not (example is None or isinstance(example, int)
-                                         and 0 <= example < count):
+    if example is not None and not 0 <= example < count:
         raise ValueError(f"example {example!r} is not in the graph, which holds examples 0..{count - 1} "
                          "(one per call of the model); give one of those, or 'all'")
     return ExampleWalkthrough(root, order, count, of, example or 0, chosen=example is not None)

@@ -81,7 +81,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     one example's graph instead) and `viz.RenderError` when no renderer is installed.
     """
     from viz.draw import draw, render_bytes
-    from viz.presets import apply_preset, fit_svg
+    from viz.presets import apply_preset, fit_canvas, fit_svg
     from viz.presets import preset as find_preset
 
     if not isinstance(root, Value):
@@ -123,11 +123,15 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         caption = f"frame {k}/{len(walk) - 1} · {walk.text(k)}"
         graph.attr(label=_caption(caption), labelloc="t", labeljust="l")
         written.append(folder / f"frame_{k:03d}.{format}")
+        svg = None
         if format == "svg":
             svg = render_bytes(graph if chosen is None else apply_preset(graph, chosen, "svg"), "svg")
             write_atomic(written[-1], svg if chosen is None else fit_svg(svg, chosen))
-        if gif or format == "png":
-            pngs.append(render_bytes(graph if chosen is None else apply_preset(graph, chosen), "png"))
+        if (gif or format == "png") and chosen is None:
+            pngs.append(render_bytes(graph, "png"))
+        elif gif or format == "png":  # scaled whole into the canvas less its margin, as render does
+            svg = svg or render_bytes(apply_preset(graph, chosen, "svg"), "svg")
+            pngs.append(render_bytes(fit_canvas(apply_preset(graph, chosen), svg, chosen), "png"))
     images = _canvases(pngs, chosen.pixels if chosen else None) if pngs else []
     if format == "png":
         for path, image in zip(written, images, strict=True):

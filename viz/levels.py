@@ -86,13 +86,13 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     after: list[list[int]] = [[] for _ in steps]  # i -> the steps that must wait for step i
     if phase == "forward":
         for j, s in enumerate(steps):
-            for p in s.parents:
+            for p in dict.fromkeys(s.parents):  # x * x reads x twice but waits for it once
                 if p in index:
                     after[index[p]].append(j)
     else:
         last: dict[Value, int] = {}  # node -> its latest contribution so far
         for j, s in enumerate(steps):
-            for p in s.parents:
+            for p in dict.fromkeys(s.parents):  # x * x: one step adds both terms to x, never waits on itself
                 if p in last:
                     after[last[p]].append(j)
                 last[p] = j

@@ -33,12 +33,13 @@ class Preset:
     compact: bool = False
 
 
-# 16:9 at 120 dpi: size 16 × 9 inches is 1920 × 1080 pixels. ratio "fill" spreads the layout (not the
-# boxes) to that shape, "!" scales it up to fill the size (no pad: it would widen the picture past 16:9);
-# the type is about twice the default's.
+# 16:9 at 120 dpi: size 16 × 9 inches is 1920 × 1080 pixels. "!" scales the layout up to fill the size
+# (no pad: it would widen the picture past 16:9; fit_canvas centres it); the type is about twice the
+# default's. No ratio "fill": it stretched a wide drawing's layout to 16:9, leaving the legend alone at
+# the top and the drawing at the bottom with half the slide empty between them.
 SLIDE = Preset(
     "slide",
-    graph={"size": "16,9!", "ratio": "fill", "dpi": "120", "pad": "0", "nodesep": "0.4",
+    graph={"size": "16,9!", "dpi": "120", "pad": "0", "nodesep": "0.4",
            "ranksep": "0.6", "fontsize": "26", "labelloc": "t", "labeljust": "l"},
     node={"fontsize": "22", "penwidth": "1.4"},
     edge={"fontsize": "18", "penwidth": "1.6", "arrowsize": "1"},
