@@ -247,7 +247,8 @@ def test_the_means_sum_is_one_node_and_one_exact_step(readme, example):
 
 def test_the_drawing_of_one_example_is_not_the_means_chain(readme):
     """Example 0's layered drawing was 37,600 px wide and 145 columns (the mean's 99 adds one column
-    each, 1,189 boxes since nn.l2 is one node); with the sum one box it is the example's own network and loss: 47 columns."""
+    each, 1,189 boxes since nn.l2 is one node); with the sum one box it is the example's own network
+    and loss: 47 columns."""
     from viz.examples import example_svg
 
     loss, model = readme

@@ -11,8 +11,15 @@ from collections.abc import Sequence
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
 from autodiff.reference import backprop
-from autodiff.steps import (BackwardStep, ForwardStep, SummedStep, example_index, fmt, local_derivatives,
-                            node_names)
+from autodiff.steps import (
+    BackwardStep,
+    ForwardStep,
+    SummedStep,
+    example_index,
+    fmt,
+    local_derivatives,
+    node_names,
+)
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
 
