@@ -56,7 +56,7 @@ def test_consecutive_neurons_rewrite_the_formula_in_place(browser, tmp_path):
 
 
 def test_layered_tiles_of_boxes_are_bands_of_rows():
-    """The README loss with its L2 term written out (1,594 nodes, 307 columns, 35 rows at most): each
+    """The README loss with its L2 term written out (1,594 nodes, 308 columns, 87 rows at most): each
     tile of boxes holds the boxes of at most `_BAND` rows and is as tall as them (it was the whole
     drawing's height), every box inside its tile; the tiles of edges span the drawing."""
     from tests.test_step_html_levels import l2_by_hand, mlp_loss
@@ -70,7 +70,7 @@ def test_layered_tiles_of_boxes_are_bands_of_rows():
     heights = {float(h) for *_, h, _ in tiles}
     assert heights == {_BAND * _ROW + 20.0}
     bands = {float(top) for _, top, *_ in tiles}
-    assert len(bands) == 3                                 # 35 rows: three bands of 16
+    assert len(bands) == 6                                 # 87 rows: six bands of 16
     boxes = 0
     for x, top, w, h, body in tiles:
         for bx, by, bw, bh in re.findall(r'class="dg-halo" x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" '

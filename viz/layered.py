@@ -22,21 +22,81 @@ _BAND = 16   # rows of boxes in one tile of boxes (a tile of edges spans the dra
 _NUM = 180
 
 
-def _columns(order: Sequence[Value]) -> list[int]:
-    """Each node's column: the depth of the longest path to the root, counted back from the root's
-    column (as late as possible), so that a node sits just left of its first user; the root's column is
-    its longest path from the leaves."""
+def _anchors(order: Sequence[Value], ops: Sequence[str]) -> list[int]:
+    """The node each node is drawn beside, just left of it (-1 for none): a leaf (a weight, an input)
+    beside its first user in ``order``, its neuron's product w·x; a term of a sum, a node whose one user
+    is a sum (its op ``+``), beside that sum (a product w·x by the partial sum it feeds, a square by the
+    L2 sum)."""
     pos = {n: i for i, n in enumerate(order)}
-    depth = [0] * len(order)
+    users: list[list[int]] = [[] for _ in order]
     for i, n in enumerate(order):
-        if n.parents:
-            depth[i] = 1 + max(depth[pos[p]] for p in n.parents)
-    col = [depth[-1]] * len(order)
-    for i in range(len(order) - 1, -1, -1):
-        for p in order[i].parents:
-            j = pos[p]
-            col[j] = min(col[j], col[i] - 1)
+        for p in n.parents:
+            if not users[pos[p]] or users[pos[p]][-1] != i:  # x * x: one user
+                users[pos[p]].append(i)
+    return [u[0] if u and (n.is_leaf or len(u) == 1 and ops[u[0]] == "+") else -1
+            for n, u in zip(order, users, strict=True)]
+
+
+def _columns(order: Sequence[Value], anchor: Sequence[int]) -> list[int]:
+    """Each node's column, so that a network reads in layers left to right: a node's depth (its longest
+    path from the leaves), so all the neurons of a layer start in one column and end in one column; a
+    node reading both a leaf and a computed value (w·a, z + b) one column further, leaving a column for
+    the leaf; then, from the root back, each node with an anchor (`_anchors`) just left of it. Placed as
+    late as possible instead, each neuron of a layer ended one column right of the one before (its
+    output feeds the next layer's sum one term later), and a weight also squared in an L2 sum written
+    out sat by its square, hundreds of columns from its neuron: a step from one neuron to the next
+    scrolled the drawing sideways. A leaf's edges to users after the first may run leftwards; every
+    other edge runs left to right."""
+    pos = {n: i for i, n in enumerate(order)}
+    col = [0] * len(order)
+    for i, n in enumerate(order):
+        leaves = [p.is_leaf for p in n.parents]
+        gap = 2 if any(leaves) and not all(leaves) else 1
+        col[i] = max((col[pos[p]] + gap for p in n.parents), default=0)
+    for j in range(len(order) - 1, -1, -1):
+        if anchor[j] >= 0:
+            col[j] = col[anchor[j]] - 1
     return [max(c, 0) for c in col]
+
+
+def _rows(order: Sequence[Value], col: Sequence[int], anchor: Sequence[int]) -> list[int]:
+    """Each node's row in its column. In the order computed, a node without an anchor takes the first
+    free row at or below the row of an operand in the column just left of it (else of the node placed
+    before it); as soon as a node is placed, the nodes anchored to it take the first free row at or
+    below it, and so on back (a neuron's sum is placed from its z back, its products and weights
+    beside it). So a neuron runs along two or three rows and the neurons of a layer come one under the
+    other in index order. Free rows are found by pointers to the next candidate row, shortened as they
+    are followed, so the placing stays about linear in the graph's size."""
+    pos = {n: i for i, n in enumerate(order)}
+    taken: list[dict[int, int]] = [{} for _ in range(max(col, default=0) + 1)]
+
+    def take(c: int, r: int) -> int:
+        nxt, passed = taken[c], []
+        while r in nxt:
+            passed.append(r)
+            r = nxt[r]
+        for q in passed:
+            nxt[q] = r + 1
+        nxt[r] = r + 1
+        return r
+
+    row, last = [-1] * len(order), 0
+    for i, n in enumerate(order):
+        if anchor[i] >= 0:
+            continue
+        row[i] = take(col[i], min((row[pos[p]] for p in n.parents if col[pos[p]] == col[i] - 1
+                                   and row[pos[p]] >= 0), default=last))
+        last = max(last, row[i])
+        todo = [i]
+        while todo:  # the nodes anchored to a placed node, and theirs
+            u = todo.pop()
+            for p in order[u].parents:
+                j = pos[p]
+                if anchor[j] == u and row[j] < 0:
+                    row[j] = take(col[j], row[u])
+                    last = max(last, row[j])
+                    todo.append(j)
+    return row
 
 
 def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
@@ -67,7 +127,8 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     unknown = sorted(set(roles) - set(ROLE_STYLE))
     if unknown:
         raise ValueError(f"layered_svg: unknown role {unknown[0]!r}; roles are {', '.join(ROLE_STYLE)}")
-    col = _columns(order)
+    anchor = _anchors(order, ops)
+    col = _columns(order, anchor)
     ncol = max(col, default=0) + 1
     width = [0.0] * ncol
     text = [f"{nm}  {op}" if op else nm for nm, op in zip(names, ops, strict=True)]
@@ -76,11 +137,8 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     x0 = [_NUM / 2] * ncol  # the first column's numbers stay right of the drawing's left edge
     for c in range(1, ncol):
         x0[c] = x0[c - 1] + width[c - 1] + _GAP
-    rows = [0] * ncol
-    xy = []
-    for c in col:
-        xy.append((x0[c] + 10, rows[c] * _ROW + 10))
-        rows[c] += 1
+    row = _rows(order, col, anchor)
+    xy = [(x0[c] + 10, r * _ROW + 10) for c, r in zip(col, row, strict=True)]
     pos = {n: i for i, n in enumerate(order)}
     tile_of = [int(x0[c] // _TILE) for c in col]
     edges: dict[int, list[str]] = {}
@@ -108,7 +166,7 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             f'fill="{fill}" stroke="#555"{dash}/><text class="dg-label" x="{x + _PAD:.0f}" y="{y + 20:.0f}">'
             f'{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" x="{x + w / 2:.0f}" '
             f'y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
-    total_h = max(rows) * _ROW + 20
+    total_h = (max(row, default=-1) + 1) * _ROW + 20
     # <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes, and the
     # browser then lays out and paints only the tiles of boxes it changed, and of those only the ones on
     # screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds its boxes'
