@@ -147,3 +147,43 @@ def test_second_derivatives_of_pow_off_base_zero(x, y):
         assert row == pytest.approx(want, rel=1e-12)
     h3 = hessian(lambda a: a ** 3.0, [x])                   # a constant exponent: 6x
     assert h3[0][0] == pytest.approx(6 * x, rel=1e-12)
+
+
+# The rows that cannot turn finite numbers into inf or NaN (exp and pow raise instead), as the table's
+# public field says; test_batched_checks checks that each marked row keeps its word at the floats'
+# extremes, and that the rows which can overflow are not marked: this is the converse.
+KEEP_FINITE = {"pow", "exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs", "sin", "cos", "softplus",
+               "normal_cdf", "gelu", "maximum", "minimum", "leaky_relu", "elu"}
+
+
+def test_every_row_that_keeps_numbers_finite_says_so():
+    assert {name for name, p in PRIMITIVES.items() if p.keeps_finite} == KEEP_FINITE
+    assert all(primitives.pow_const(n).keeps_finite for n in (2.0, -1.0, 0.5))
+
+
+@pytest.mark.parametrize("slope, kept", [(-1.0, True), (-0.5, True), (0.01, True), (1.0, True),
+                                         (-1.0000001, False), (1.0000001, False), (2.0, False)])
+def test_leaky_relu_keeps_numbers_finite_for_a_slope_within_one(slope, kept):
+    # slope · x overflows from a finite x only for |slope| > 1
+    assert leaky_relu_op(slope).keeps_finite is kept
+
+
+@pytest.mark.parametrize("scale", ["0.5", None, float("nan"), float("inf"), -float("inf")])
+def test_a_scaled_sum_of_squares_refuses_a_scale_that_is_not_a_finite_number(scale):
+    with pytest.raises(ValueError, match="^sum_squares: the scale must be a finite number, got "):
+        primitives.sum_squares_op(scale)
+
+
+def test_a_scaled_sum_of_squares_shows_and_differentiates_with_its_scale():
+    """c Σ x² with c = 0.25 (nn.l2 with λ = 0.5): shown with c, its derivative 2c·x, its rule
+    t + t with t = (g·c)·x; c = 1 is the table's row, shown as Σx² and 2·x."""
+    op = primitives.sum_squares_op(0.25)
+    assert (op.symbol, op.text, op.consts) == ("0.25·Σx²", "0.5·{x}", {"scale": 0.25})
+    assert op.forward(1.0, 2.0) == 1.25
+    assert op.vjp(3.0, 1.25, 2.0, -1.0) == (3.0, -1.5)
+    terms = op.vjp(np.array([3.0, 1.0]), None, np.array([2.0, 4.0]))
+    assert terms[0].tolist() == [3.0, 2.0]
+    assert primitives.sum_squares_op(3).text == "6·{x}"            # an int scale, made a float
+    one = primitives.sum_squares_op(1.0)
+    assert (one.symbol, one.text) == ("Σx²", "2·{x}") and one is PRIMITIVES["sum_squares"]
+    assert one.vjp(3.0, None, 2.0) == (12.0,)
