@@ -174,6 +174,13 @@ def test_a_scaled_sum_of_squares_refuses_a_scale_that_is_not_a_finite_number(sca
         primitives.sum_squares_op(scale)
 
 
+@pytest.mark.parametrize("scale", [True, False])
+def test_a_scaled_sum_of_squares_refuses_a_bool_scale(scale):
+    # past the cache: True == 1.0 and False == 0.0 as its keys, which may hold the rows made from those
+    with pytest.raises(ValueError, match="^sum_squares: the scale must be a finite number, got "):
+        primitives.sum_squares_op.__wrapped__(scale)
+
+
 def test_a_scaled_sum_of_squares_shows_and_differentiates_with_its_scale():
     """c Σ x² with c = 0.25 (nn.l2 with λ = 0.5): shown with c, its derivative 2c·x, its rule
     t + t with t = (g·c)·x; c = 1 is the table's row, shown as Σx² and 2·x."""

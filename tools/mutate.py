@@ -213,6 +213,36 @@ EQUIVALENT = [
                    "for p, t in zip(z._a[:n], row, strict=True):",
                    "for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):",
                    "for x, t in zip(xs, WG, strict=True):")),
+    *(Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", line, "pg != 0.0",
+                 "a node holding a batch has 0.0 here (every gradient is set to 0.0 before the pass) or an "
+                 "array (a rule's term for a batch input is a batch), so the mutant always takes `pg + t`: "
+                 "0.0 + t is t, but for a −0.0 entry made 0.0 (at the flush no input is then fresh: the "
+                 "relu layer's one np.where is not taken, each relu takes its own: the same terms); the "
+                 "executors' contract is equality to "
+                 "rounding, and they do not agree on a zero's sign (eager gives x.relu() * −0.0 the "
+                 "gradient 0.0, the reference −0.0)")
+      for line in ("a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t",
+                   "if pg.__class__ is float and pg == 0.0:")),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Gt_GtE", "if len(fresh) > 1 and all(",
+               "len(fresh) >= 1",
+               "the relu layer's one np.where taken for a single relu input too: np.where over one row is "
+               "the relu's own np.where(d > 0, g, 0.0), the same terms to the bit"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq",
+               "Gx = WG if len(fresh) == len(xs) else", "len(fresh) != len(xs)",
+               "when every input is fresh the stacked gradients are WG's rows themselves (each x._grad is "
+               "its row), the same numbers; when some are not, WG has more rows than Z, the shapes "
+               "differ and each relu takes its own np.where: the same terms"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", "if Z.shape == Gx.shape:",
+               "Z.shape != Gx.shape",
+               f"shapes equal (every graph the forward built): {_FAST_PATH}; unequal (a relu input's .data "
+               "replaced by hand after the forward), np.where broadcasts Z against Gx as each relu's own "
+               "np.where broadcasts its input against its gradient: the same terms, or the same refusal"),
+    Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse",
+               "for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):", "strict=False",
+               f"{_STRICT}: np.where gives one row per row of Z, one per fresh input"),
+    Equivalent("autodiff/vectorized.py", "ZeroIterationForLoop",
+               "for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):", "for x, t in []:",
+               f"no relu term worked out for the layer, each relu takes its own np.where: {_FAST_PATH}"),
     Equivalent("autodiff/vectorized.py", "ReplaceBinaryOperator_Mul_Div", "with blas_threads(G.size * n):",
                "G.size / n", "the size only chooses how many BLAS threads the two products use: the "
                "products are the same; speed is measured in bench/, not in tests"),
@@ -249,6 +279,10 @@ EQUIVALENT = [
                "holds one gradient per input"),
     Equivalent("autodiff/functional.py", "NumberReplacer", "result[0] if single", "result[-1]",
                "with a single input the list has one element: result[0] is result[-1]"),
+    Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "for x, y in zip(X, Y, strict=True):",
+               "strict=False",
+               f"{_STRICT}: `_backprop` is called only by `loss` and `backprop`, after `_data` has refused "
+               "an X and a Y of different lengths, in words"),
     Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "zip(self.params, Delta, strict=True)",
                "strict=False",
                f"{_STRICT}: Delta is built as one array per entry of self.params"),
