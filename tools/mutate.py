@@ -236,7 +236,8 @@ EQUIVALENT = [
                "Z.shape != Gx.shape",
                f"shapes equal (every graph the forward built): {_FAST_PATH}; unequal (a relu input's .data "
                "replaced by hand after the forward), np.where broadcasts Z against Gx as each relu's own "
-               "np.where broadcasts its input against its gradient: the same terms, or the same refusal"),
+               "np.where broadcasts its input against its gradient: the same terms, or a refusal of the "
+               "shapes either way (named at the node the flush ran before, not at the relu)"),
     Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse",
                "for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):", "strict=False",
                f"{_STRICT}: np.where gives one row per row of Z, one per fresh input"),
