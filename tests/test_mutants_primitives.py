@@ -11,7 +11,7 @@ import pytest
 from conftest import blas_threads_now, watch_blas_threads
 
 from autodiff import PRIMITIVES, primitives
-from autodiff.batched import batch
+from autodiff.batched import batch, total
 from autodiff.primitives import Primitive, elu_op, leaky_relu_op
 
 
@@ -194,3 +194,30 @@ def test_a_scaled_sum_of_squares_shows_and_differentiates_with_its_scale():
     one = primitives.sum_squares_op(1.0)
     assert (one.symbol, one.text) == ("Σx²", "2·{x}") and one is PRIMITIVES["sum_squares"]
     assert one.vjp(3.0, None, 2.0) == (12.0,)
+
+
+def test_a_compiled_layer_reading_a_batch_and_a_shared_number_stacks_them():
+    """`stacked` broadcasts a number shared by every example beside a batch (the inputs' shapes agree
+    but for the number): the compiled layer program reads its input matrix from it, and its gradients
+    are backward()'s."""
+    import autodiff
+    from autodiff.engine import neurons
+    x = [batch([1.0, -2.0, 0.5], "x"), autodiff.Value(0.75, "s")]
+    W = [[autodiff.Value(0.5), autodiff.Value(-1.5)], [autodiff.Value(2.0), autodiff.Value(0.25)]]
+    b = [autodiff.Value(0.1), autodiff.Value(-0.2)]
+    zs = neurons(W, x, b)
+    loss = total(zs[0] * zs[1])
+    params = [w for row in W for w in row] + b + [x[1]]
+    loss.backward()
+    want = [p.grad for p in params]
+    assert want[-1] == pytest.approx(sum((0.5 * a - 1.5 * 0.75 + 0.1) * 0.25 + (2.0 * a + 0.25 * 0.75 - 0.2)
+                                         * -1.5 for a in (1.0, -2.0, 0.5)), rel=1e-12)
+    for p in params:
+        p.grad = 0.0
+    program = autodiff.compile(loss)
+    program.forward()
+    program.backward()
+    assert [p.grad for p in params] == want
+    w, X = primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), 0.75])
+    assert X.tolist() == [[1.0, -2.0], [0.75, 0.75]] and w.tolist() == [0.5, -1.5]
+    assert primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), np.array([1.0, 2.0, 3.0])]) is None
