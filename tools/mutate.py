@@ -198,6 +198,11 @@ EQUIVALENT = [
                                ('lambda x: _pow_batch(x, n), None, {"n": n}, keeps_finite=True)', "",
                                 "x ** n"),
                                ('_exp_batch, "exp", keeps_finite=True)', "", "exp")]),
+    *(Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Add_Sub", line, "else x - y",
+                 f"{what} on numbers: the last branch is reached only when x or y is NaN (between other "
+                 f"floats {test} holds), and x − y is NaN as x + y is; `apply` refuses it either way")
+      for line, what, test in [("return y if y > x else x if x >= y else x + y", "max", "y > x or x >= y"),
+                               ("return y if y < x else x if x <= y else x + y", "min", "y < x or x <= y")]),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Is_IsNot",
                "elif op is NEURON and g.__class__ is float:", "is not float",
                f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "
