@@ -221,3 +221,17 @@ def test_a_compiled_layer_reading_a_batch_and_a_shared_number_stacks_them():
     w, X = primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), 0.75])
     assert X.tolist() == [[1.0, -2.0], [0.75, 0.75]] and w.tolist() == [0.5, -1.5]
     assert primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), np.array([1.0, 2.0, 3.0])]) is None
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_and_minimum_of_two_numbers_at_a_tie_give_the_first(name):
+    """At a tie the first input, as PyTorch's maximum and minimum and Python's max and min: the sign of
+    a zero shows which (max(−0.0, 0.0) is −0.0, max(0.0, −0.0) is 0.0)."""
+    import math
+
+    from autodiff import Value
+    prim = PRIMITIVES[name]
+    for x, y in ((-0.0, 0.0), (0.0, -0.0)):
+        for out in (prim(x, y), prim(Value(x), Value(y)).data):
+            assert out == 0.0 and math.copysign(1.0, out) == math.copysign(1.0, x)
+    assert prim(2.5, 2.5) == 2.5
