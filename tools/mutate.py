@@ -190,14 +190,6 @@ EQUIVALENT = [
                "for a, b in zip(fields, row, strict=True))", "strict=False",
                f"{_STRICT}: both are the seven fields of a row (symbol to parse_name), `_check_row` "
                "passes its own seven arguments as `row`"),
-    *(Equivalent("autodiff/primitives.py", "ReplaceTrueWithFalse", line, "keeps_finite=False",
-                 f"{what}'s batch forward refuses a result that is not finite itself (`_finite`, with the "
-                 "example), also from a NaN set by hand, so the check `apply` adds for a row not marked "
-                 "`keeps_finite` never sees one: only slower", near=near)
-      for line, near, what in [("keeps_finite=True)", 'POW = define("pow"', "pow"),
-                               ('lambda x: _pow_batch(x, n), None, {"n": n}, keeps_finite=True)', "",
-                                "x ** n"),
-                               ('_exp_batch, "exp", keeps_finite=True)', "", "exp")]),
     *(Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Add_Sub", line, "else x - y",
                  f"{what} on numbers: the last branch is reached only when x or y is NaN (between other "
                  f"floats {test} holds), and x − y is NaN as x + y is; `apply` refuses it either way")
