@@ -956,7 +956,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             lines.append(f"    np.add.at(GP, {ix([*pairs, a[-1]])}, "
                          f"np.append({g} * P[{ix(partners)}], {g}))")
         elif not kinds[node] and (c := sum_squares_scale(op)) is not None:   # upstream times c, then 2 x_k
-            xs = a if node._b is NARY else (a,)
+            xs = node.parents   # one, two (a binary node) or more inputs
             if not all(p in slot for p in xs):
                 return None
             add_at(list(xs), f"2 * (({g} * {c!r}) * P[{ix(xs)}])")   # t + t = 2t, exact

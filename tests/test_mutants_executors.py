@@ -142,3 +142,53 @@ def test_a_relu_input_read_elsewhere_too_adds_both_terms(relu_first):
     loss.backward()
     assert (z.grad, x.grad) == (8.0, 16.0)
     assert gradients(loss)[x] == 16.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_a_scaled_sum_of_squares_in_a_batched_graph_gives_each_parameter_2cw(n):
+    """nn.l2's node with λ = 0.5 (c = 0.25) beside a loss over a batch, in the batched executor's own
+    branch (the upstream times c first, as the rule) and in the compiled program: every input gets its
+    term, two inputs (a binary node) too, where the second once got none."""
+    import autodiff
+    from autodiff.primitives import sum_squares_op
+    w = [Value(float(k + 2) * (-1) ** k) for k in range(n)]            # 2, -3, 4
+    loss = total(batch([1.0, 2.0]) * w[0]) + apply(sum_squares_op(0.25), *w)
+    want = [3.0 * (k == 0) + 2 * 0.25 * v.data for k, v in enumerate(w)]
+    assert [gradients(loss)[v] for v in w] == want
+    loss.backward()
+    assert [v.grad for v in w] == want
+    for v in w:
+        v.grad = 0.0
+    program = autodiff.compile(loss)
+    program.forward()
+    program.backward()
+    assert [v.grad for v in w] == want
+
+
+@pytest.mark.parametrize("second", ["relu", "product"])
+def test_a_batch_read_by_two_relus_or_a_relu_and_a_product_adds_both_terms(second):
+    """The batched loop's relu branch adds its term to a gradient the batch already holds (an array)."""
+    x = batch([1.5, -0.5])
+    z = x * 2.0
+    other = z.relu() * 5.0 if second == "relu" else z * 5.0
+    loss = total(z.relu() * 3.0 + other)
+    loss.backward()
+    want = [8.0, 0.0] if second == "relu" else [8.0, 5.0]
+    assert z.grad.tolist() == want and x.grad.tolist() == [2 * g for g in want]
+    assert gradients(loss)[x].tolist() == x.grad.tolist()
+
+
+def test_relu_at_zero_in_a_layer_under_a_fused_layer_passes_nothing_back():
+    """Two relus over batches feeding a fused layer: their terms come from one np.where over the
+    layer, and a pre-activation exactly 0 (example 0 of z1) gets relu's 0 there, as everywhere."""
+    x = batch([1.0, 2.0])
+    z1, z2 = x * 1.0 - 1.0, x * 2.0                 # z1 = [0, 1], z2 = [2, 4]
+    r = [z1.relu(), z2.relu()]
+    w = [[Value(0.5), Value(-1.5)], [Value(2.0), Value(0.25)]]
+    layer = [neuron(ws, r, Value(0.1)) for ws in w]
+    loss = total(layer[0] * layer[1])
+    loss.backward()
+    ref = gradients(loss)
+    assert z1.grad[0] == 0.0 and z1.grad[1] != 0.0
+    for v in (z1, z2, x):
+        assert v.grad.tolist() == ref[v].tolist()

@@ -11,7 +11,7 @@ import pytest
 from conftest import blas_threads_now, watch_blas_threads
 
 from autodiff import PRIMITIVES, primitives
-from autodiff.batched import batch
+from autodiff.batched import batch, total
 from autodiff.primitives import Primitive, elu_op, leaky_relu_op
 
 
@@ -147,3 +147,91 @@ def test_second_derivatives_of_pow_off_base_zero(x, y):
         assert row == pytest.approx(want, rel=1e-12)
     h3 = hessian(lambda a: a ** 3.0, [x])                   # a constant exponent: 6x
     assert h3[0][0] == pytest.approx(6 * x, rel=1e-12)
+
+
+# The rows that cannot turn finite numbers into inf or NaN (exp and pow raise instead), as the table's
+# public field says; test_batched_checks checks that each marked row keeps its word at the floats'
+# extremes, and that the rows which can overflow are not marked: this is the converse.
+KEEP_FINITE = {"pow", "exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs", "sin", "cos", "softplus",
+               "normal_cdf", "gelu", "maximum", "minimum", "leaky_relu", "elu"}
+
+
+def test_every_row_that_keeps_numbers_finite_says_so():
+    assert {name for name, p in PRIMITIVES.items() if p.keeps_finite} == KEEP_FINITE
+    assert all(primitives.pow_const(n).keeps_finite for n in (2.0, -1.0, 0.5))
+
+
+@pytest.mark.parametrize("slope, kept", [(-1.0, True), (-0.5, True), (0.01, True), (1.0, True),
+                                         (-1.0000001, False), (1.0000001, False), (2.0, False)])
+def test_leaky_relu_keeps_numbers_finite_for_a_slope_within_one(slope, kept):
+    # slope · x overflows from a finite x only for |slope| > 1
+    assert leaky_relu_op(slope).keeps_finite is kept
+
+
+@pytest.mark.parametrize("scale", ["0.5", None, float("nan"), float("inf"), -float("inf")])
+def test_a_scaled_sum_of_squares_refuses_a_scale_that_is_not_a_finite_number(scale):
+    with pytest.raises(ValueError, match="^sum_squares: the scale must be a finite number, got "):
+        primitives.sum_squares_op(scale)
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_a_scaled_sum_of_squares_refuses_a_bool_scale(scale):
+    # past the cache: True == 1.0 and False == 0.0 as its keys, which may hold the rows made from those
+    with pytest.raises(ValueError, match="^sum_squares: the scale must be a finite number, got "):
+        primitives.sum_squares_op.__wrapped__(scale)
+
+
+def test_a_scaled_sum_of_squares_shows_and_differentiates_with_its_scale():
+    """c Σ x² with c = 0.25 (nn.l2 with λ = 0.5): shown with c, its derivative 2c·x, its rule
+    t + t with t = (g·c)·x; c = 1 is the table's row, shown as Σx² and 2·x."""
+    op = primitives.sum_squares_op(0.25)
+    assert (op.symbol, op.text, op.consts) == ("0.25·Σx²", "0.5·{x}", {"scale": 0.25})
+    assert op.forward(1.0, 2.0) == 1.25
+    assert op.vjp(3.0, 1.25, 2.0, -1.0) == (3.0, -1.5)
+    terms = op.vjp(np.array([3.0, 1.0]), None, np.array([2.0, 4.0]))
+    assert terms[0].tolist() == [3.0, 2.0]
+    assert primitives.sum_squares_op(3).text == "6·{x}"            # an int scale, made a float
+    one = primitives.sum_squares_op(1.0)
+    assert (one.symbol, one.text) == ("Σx²", "2·{x}") and one is PRIMITIVES["sum_squares"]
+    assert one.vjp(3.0, None, 2.0) == (12.0,)
+
+
+def test_a_compiled_layer_reading_a_batch_and_a_shared_number_stacks_them():
+    """`stacked` broadcasts a number shared by every example beside a batch (the inputs' shapes agree
+    but for the number): the compiled layer program reads its input matrix from it, and its gradients
+    are backward()'s."""
+    import autodiff
+    from autodiff.engine import neurons
+    x = [batch([1.0, -2.0, 0.5], "x"), autodiff.Value(0.75, "s")]
+    W = [[autodiff.Value(0.5), autodiff.Value(-1.5)], [autodiff.Value(2.0), autodiff.Value(0.25)]]
+    b = [autodiff.Value(0.1), autodiff.Value(-0.2)]
+    zs = neurons(W, x, b)
+    loss = total(zs[0] * zs[1])
+    params = [w for row in W for w in row] + b + [x[1]]
+    loss.backward()
+    want = [p.grad for p in params]
+    assert want[-1] == pytest.approx(sum((0.5 * a - 1.5 * 0.75 + 0.1) * 0.25 + (2.0 * a + 0.25 * 0.75 - 0.2)
+                                         * -1.5 for a in (1.0, -2.0, 0.5)), rel=1e-12)
+    for p in params:
+        p.grad = 0.0
+    program = autodiff.compile(loss)
+    program.forward()
+    program.backward()
+    assert [p.grad for p in params] == want
+    w, X = primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), 0.75])
+    assert X.tolist() == [[1.0, -2.0], [0.75, 0.75]] and w.tolist() == [0.5, -1.5]
+    assert primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), np.array([1.0, 2.0, 3.0])]) is None
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_and_minimum_of_two_numbers_at_a_tie_give_the_first(name):
+    """At a tie the first input, as PyTorch's maximum and minimum and Python's max and min: the sign of
+    a zero shows which (max(−0.0, 0.0) is −0.0, max(0.0, −0.0) is 0.0)."""
+    import math
+
+    from autodiff import Value
+    prim = PRIMITIVES[name]
+    for x, y in ((-0.0, 0.0), (0.0, -0.0)):
+        for out in (prim(x, y), prim(Value(x), Value(y)).data):
+            assert out == 0.0 and math.copysign(1.0, out) == math.copysign(1.0, x)
+    assert prim(2.5, 2.5) == 2.5

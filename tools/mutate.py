@@ -190,14 +190,11 @@ EQUIVALENT = [
                "for a, b in zip(fields, row, strict=True))", "strict=False",
                f"{_STRICT}: both are the seven fields of a row (symbol to parse_name), `_check_row` "
                "passes its own seven arguments as `row`"),
-    *(Equivalent("autodiff/primitives.py", "ReplaceTrueWithFalse", line, "keeps_finite=False",
-                 f"{what}'s batch forward refuses a result that is not finite itself (`_finite`, with the "
-                 "example), also from a NaN set by hand, so the check `apply` adds for a row not marked "
-                 "`keeps_finite` never sees one: only slower", near=near)
-      for line, near, what in [("keeps_finite=True)", 'POW = define("pow"', "pow"),
-                               ('lambda x: _pow_batch(x, n), None, {"n": n}, keeps_finite=True)', "",
-                                "x ** n"),
-                               ('_exp_batch, "exp", keeps_finite=True)', "", "exp")]),
+    *(Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Add_Sub", line, "else x - y",
+                 f"{what} on numbers: the last branch is reached only when x or y is NaN (between other "
+                 f"floats {test} holds), and x − y is NaN as x + y is; `apply` refuses it either way")
+      for line, what, test in [("return y if y > x else x if x >= y else x + y", "max", "y > x or x >= y"),
+                               ("return y if y < x else x if x <= y else x + y", "min", "y < x or x <= y")]),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Is_IsNot",
                "elif op is NEURON and g.__class__ is float:", "is not float",
                f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "
@@ -213,6 +210,37 @@ EQUIVALENT = [
                    "for p, t in zip(z._a[:n], row, strict=True):",
                    "for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):",
                    "for x, t in zip(xs, WG, strict=True):")),
+    *(Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", line, "pg != 0.0",
+                 "a node holding a batch has 0.0 here (every gradient is set to 0.0 before the pass) or an "
+                 "array (a rule's term for a batch input is a batch), so the mutant always takes `pg + t`: "
+                 "0.0 + t is t, but for a −0.0 entry made 0.0 (at the flush no input is then fresh: the "
+                 "relu layer's one np.where is not taken, each relu takes its own: the same terms); the "
+                 "executors' contract is equality to "
+                 "rounding, and they do not agree on a zero's sign (eager gives x.relu() * −0.0 the "
+                 "gradient 0.0, the reference −0.0)")
+      for line in ("a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t",
+                   "if pg.__class__ is float and pg == 0.0:")),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Gt_GtE", "if len(fresh) > 1 and all(",
+               "len(fresh) >= 1",
+               "the relu layer's one np.where taken for a single relu input too: np.where over one row is "
+               "the relu's own np.where(d > 0, g, 0.0), the same terms to the bit"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq",
+               "Gx = WG if len(fresh) == len(xs) else", "len(fresh) != len(xs)",
+               "when every input is fresh the stacked gradients are WG's rows themselves (each x._grad is "
+               "its row), the same numbers; when some are not, WG has more rows than Z, the shapes "
+               "differ and each relu takes its own np.where: the same terms"),
+    Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", "if Z.shape == Gx.shape:",
+               "Z.shape != Gx.shape",
+               f"shapes equal (every graph the forward built): {_FAST_PATH}; unequal (a relu input's .data "
+               "replaced by hand after the forward), np.where broadcasts Z against Gx as each relu's own "
+               "np.where broadcasts its input against its gradient: the same terms, or a refusal of the "
+               "shapes either way (named at the node the flush ran before, not at the relu)"),
+    Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse",
+               "for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):", "strict=False",
+               f"{_STRICT}: np.where gives one row per row of Z, one per fresh input"),
+    Equivalent("autodiff/vectorized.py", "ZeroIterationForLoop",
+               "for x, t in zip(fresh, np.where(Z > 0, Gx, 0.0), strict=True):", "for x, t in []:",
+               f"no relu term worked out for the layer, each relu takes its own np.where: {_FAST_PATH}"),
     Equivalent("autodiff/vectorized.py", "ReplaceBinaryOperator_Mul_Div", "with blas_threads(G.size * n):",
                "G.size / n", "the size only chooses how many BLAS threads the two products use: the "
                "products are the same; speed is measured in bench/, not in tests"),
@@ -249,6 +277,10 @@ EQUIVALENT = [
                "holds one gradient per input"),
     Equivalent("autodiff/functional.py", "NumberReplacer", "result[0] if single", "result[-1]",
                "with a single input the list has one element: result[0] is result[-1]"),
+    Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "for x, y in zip(X, Y, strict=True):",
+               "strict=False",
+               f"{_STRICT}: `_backprop` is called only by `loss` and `backprop`, after `_data` has refused "
+               "an X and a Y of different lengths, in words"),
     Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "zip(self.params, Delta, strict=True)",
                "strict=False",
                f"{_STRICT}: Delta is built as one array per entry of self.params"),
