@@ -93,9 +93,8 @@ class CompiledGraph:
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
-            np = _numpy()
             for leaf, data in zip(self._batches, batches):  # noqa: B905 (equal lengths)
-                if data.dtype.kind != "f" or not np.isfinite(data).all():   # set by hand: bool, str, NaN
+                if data.dtype.kind != "f" or not all_finite(data):   # set by hand: bool, str, NaN
                     self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]
         if set(map(type, numbers)) - _FLOAT:   # in C

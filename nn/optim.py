@@ -23,7 +23,7 @@ from autodiff.primitives import all_finite
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
-_GRAD, _DATA = attrgetter("grad"), attrgetter("data")
+_GRAD = attrgetter("grad")
 _NOTHING = (None, None)   # no values written yet (`Optimizer._vectors`)
 
 
