@@ -192,3 +192,18 @@ def test_relu_at_zero_in_a_layer_under_a_fused_layer_passes_nothing_back():
     assert z1.grad[0] == 0.0 and z1.grad[1] != 0.0
     for v in (z1, z2, x):
         assert v.grad.tolist() == ref[v].tolist()
+
+
+def test_a_relu_of_a_layer_that_gets_a_later_term_after_the_flush_takes_its_whole_gradient():
+    """A fused layer reads r0 and r1 = relu(2·r0): the layer's one np.where gives r0 its term, then
+    r1's chain adds another before the loop reaches r0, so r0 must take relu's rule on the whole
+    gradient, not the flush's precomputed term (the `pre[0] is g` guard; found untested in review)."""
+    x = batch([1.0, -2.0, 3.0])
+    z = x * 1.5
+    r0 = z.relu()
+    r1 = (r0 * 2.0).relu()
+    w = [[Value(0.5), Value(-1.5)], [Value(2.0), Value(0.25)]]
+    layer = [neuron(ws, [r0, r1], Value(0.1)) for ws in w]
+    loss = total(layer[0] * layer[1])
+    loss.backward()
+    assert z.grad.tolist() == gradients(loss)[z].tolist() == [-18.75, 0.0, -56.25]
