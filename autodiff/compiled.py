@@ -138,7 +138,7 @@ class CompiledGraph:
         holds a batch."""
         leaf = next((n for n in self._floats if is_array(n.data)), None)
         if leaf is not None:
-            raise TypeError(f"compiled graph: the leaf {self._names[leaf]!r} held one number when the "
+            raise TypeError(f"compiled graph: {self._leaf_name(leaf)} held one number when the "
                             f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
                             "the graph again")
         as_float_data(self._floats, "compiled forward")

@@ -350,3 +350,12 @@ def test_check_names_a_constant_of_an_op_that_changed():
     with pytest.raises(autodiff.compiled.GraphChangedError, match=r"\{'scale': 5e-05\} and the new graph's "
                        r"\{'scale': 0.005\}: a constant changed"):
         compiled.check(nn.l2(w, 1e-2) + w[0])
+
+
+def test_a_labelled_leaf_that_now_holds_a_batch_is_named_by_its_label():
+    """A tester's find: the refusal named the leaf by the program's mangled name (layers_0_..._w_0)."""
+    w, x = Value(0.5, "layers.0.neurons.0.w.0"), Value(2.0, "x")
+    compiled = autodiff.compile((w * x).tanh())
+    w.data = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"the leaf 'layers\.0\.neurons\.0\.w\.0' held one number"):
+        compiled.forward()
