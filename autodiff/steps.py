@@ -15,7 +15,7 @@ from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
-           "example_index", "node_names", "local_derivatives",
+           "example_index", "node_names", "local_derivatives", "op_expression",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
 
 
@@ -103,9 +103,9 @@ def _bracketed(text: str) -> str:
     return text
 
 
-def _expression(node: Value, operands: list[str]) -> str:
-    """How the op reads applied to ``operands``: ``x1 × w1``, ``tanh(n)``, ``x**2``."""
-    symbol = node.primitive.symbol
+def op_expression(symbol: str, operands: list[str]) -> str:
+    """How an op of symbol ``symbol`` reads applied to ``operands``: ``x1 × w1``, ``tanh(n)``, ``x**2``
+    (the steppers' text and the diagrams' folded rows)."""
     if symbol.startswith("**") and len(operands) == 1:
         return f"{operands[0]}{symbol}"
     if len(operands) == 2 and not symbol.isalnum():
@@ -130,8 +130,9 @@ class ForwardStep:
 
     def __str__(self) -> str:
         names, e = self.names, self.example
-        symbolic = _expression(self.node, [names[p] for p in self.parents])
-        numeric = _expression(self.node, [fmt(at_example(v, e)) for v in self.values])
+        symbol = self.node.primitive.symbol
+        symbolic = op_expression(symbol, [names[p] for p in self.parents])
+        numeric = op_expression(symbol, [fmt(at_example(v, e)) for v in self.values])
         return (f"step {self.index}/{self.total}  {self.op}: {names[self.node]} = {symbolic} = {numeric}"
                 f" → {fmt(at_example(self.result, e))}")
 

@@ -145,3 +145,15 @@ def fresh_primitives():
     yield
     for name in set(PRIMITIVES) - before:
         del PRIMITIVES[name]
+
+
+def compiled_grads(root, leaves) -> list:
+    """The leaves' gradients from ``autodiff.compile(root)``'s forward() and backward(), starting from
+    0 (the leaves' .grad is zeroed first): what root.backward() from zero would give."""
+    import autodiff
+    for v in leaves:
+        v.grad = 0.0
+    program = autodiff.compile(root)
+    program.forward()
+    program.backward()
+    return [v.grad for v in leaves]

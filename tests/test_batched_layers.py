@@ -22,6 +22,20 @@ def layer_params(rng, k, n):
             [Value(rng.uniform(-1, 1)) for _ in range(k)])
 
 
+def batched_equals_per_example(build, X, params) -> list:
+    """Backward from the sum of ``build`` over the batch of X's rows, then once per row from zero: the
+    parameters' gradients agree to 1e-12; returns the batched ones (the parameters hold the per-row
+    sums)."""
+    total(build(batch_columns(X))).backward()
+    g_batched = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    for row in X.tolist():
+        build([Value(v) for v in row]).backward()
+    assert rel_err(g_batched, [p.grad for p in params]) < 1e-12
+    return g_batched
+
+
 def test_on_one_example_neurons_are_the_nodes_neuron_makes_to_the_bit():
     rng = np.random.default_rng(0)
     W, b = layer_params(rng, 4, 3)
@@ -111,14 +125,7 @@ def test_irregular_layers_fall_back_and_stay_right():
         z3 = neuron([p[1], p[4]], [x[0], z1.tanh()], p[2])    # same first input, other inputs
         return neuron([p[3], p[5]], [z2.relu(), z3.sigmoid()], p[0])   # a neuron as the root
 
-    root = build(batch_columns(X))
-    total(root).backward()
-    g_batched = [q.grad for q in p]
-    for q in p:
-        q.grad = 0.0
-    for row in X.tolist():
-        build([Value(v) for v in row]).backward()
-    assert rel_err(g_batched, [q.grad for q in p]) < 1e-12
+    g_batched = batched_equals_per_example(build, X, p)
 
     one = build(batch_columns(X))                             # backward from the batched neuron itself
     for q in p:
@@ -142,14 +149,7 @@ def test_relu_inputs_of_two_layers_reading_them_get_every_term(b_first):
         a, b = neurons(WA, h, bA)[0], neurons(WB, h[:2], bB)[0]
         return (b + a) if b_first else (a + b)
 
-    params = [*sum(W1, []), *b1]
-    total(loss(batch_columns(X))).backward()
-    g_batched = [p.grad for p in params]
-    for p in params:
-        p.grad = 0.0
-    for row in X.tolist():
-        loss([Value(v) for v in row]).backward()
-    assert rel_err(g_batched, [p.grad for p in params]) < 1e-12
+    batched_equals_per_example(loss, X, [*sum(W1, []), *b1])
 
 
 def test_relus_over_a_batch_are_the_nodes_relu_makes_to_the_bit():

@@ -8,6 +8,7 @@ import math
 import random
 
 import pytest
+from conftest import compiled_grads
 
 from autodiff import PRIMITIVES, Value, neuron
 from autodiff.batched import batch, total
@@ -149,7 +150,6 @@ def test_a_scaled_sum_of_squares_in_a_batched_graph_gives_each_parameter_2cw(n):
     """nn.l2's node with λ = 0.5 (c = 0.25) beside a loss over a batch, in the batched executor's own
     branch (the upstream times c first, as the rule) and in the compiled program: every input gets its
     term, two inputs (a binary node) too, where the second once got none."""
-    import autodiff
     from autodiff.primitives import sum_squares_op
     w = [Value(float(k + 2) * (-1) ** k) for k in range(n)]            # 2, -3, 4
     loss = total(batch([1.0, 2.0]) * w[0]) + apply(sum_squares_op(0.25), *w)
@@ -157,12 +157,7 @@ def test_a_scaled_sum_of_squares_in_a_batched_graph_gives_each_parameter_2cw(n):
     assert [gradients(loss)[v] for v in w] == want
     loss.backward()
     assert [v.grad for v in w] == want
-    for v in w:
-        v.grad = 0.0
-    program = autodiff.compile(loss)
-    program.forward()
-    program.backward()
-    assert [v.grad for v in w] == want
+    assert compiled_grads(loss, w) == want
 
 
 @pytest.mark.parametrize("second", ["relu", "product"])

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import blas_threads_now, watch_blas_threads
+from conftest import blas_threads_now, compiled_grads, watch_blas_threads
 
 from autodiff import PRIMITIVES, primitives
 from autodiff.batched import batch, total
@@ -212,12 +212,7 @@ def test_a_compiled_layer_reading_a_batch_and_a_shared_number_stacks_them():
     want = [p.grad for p in params]
     assert want[-1] == pytest.approx(sum((0.5 * a - 1.5 * 0.75 + 0.1) * 0.25 + (2.0 * a + 0.25 * 0.75 - 0.2)
                                          * -1.5 for a in (1.0, -2.0, 0.5)), rel=1e-12)
-    for p in params:
-        p.grad = 0.0
-    program = autodiff.compile(loss)
-    program.forward()
-    program.backward()
-    assert [p.grad for p in params] == want
+    assert compiled_grads(loss, params) == want
     w, X = primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), 0.75])
     assert X.tolist() == [[1.0, -2.0], [0.75, 0.75]] and w.tolist() == [0.5, -1.5]
     assert primitives.stacked([0.5, -1.5], [np.array([1.0, -2.0]), np.array([1.0, 2.0, 3.0])]) is None

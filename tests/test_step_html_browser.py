@@ -370,22 +370,9 @@ def test_the_readme_eager_loss_over_100_points_steps_one_example(browser, tmp_pa
     assert f" + ∂Σ_others/∂{weight.label} · Σ_others.grad" in terms and terms.count(" · 0.01") == 1
     assert terms.rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
     page.click("#dg-inspector-head")
-    timings, cpu = [], []
-    for level in ("neuron", "op"):
-        page.select_option("#dg-level", level)
-        for start in ("#dg-start", "#dg-backward"):
-            page.click(start)
-            timings.append(page.evaluate(STEP_MS, ["#dg-next", 30]))
-            page.click(start)
-            cpu.append(step_cpu_ms(page, "#dg-next", 30))
+    record_step_times(page, "eager, README's 100 points, example 0",
+                      f"{nodes:,} (page: {len(stepper.walkthrough.order):,})", seconds, size)
     assert errors == []
-    name = "eager, README's 100 points, example 0"
-    MEASURED[name] = (f"| {name} | {nodes:,} (page: {len(stepper.walkthrough.order):,}) | {seconds:.2f} s | "
-                      f"{size / 1e6:.2f} MB | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in timings)
-                      + " |")
-    CPU[name] = f"| {name} | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in cpu) + " |"
-    VERDICTS[name] = verdict(name, seconds, size, timings, cpu)
-    print(MEASURED[name], CPU[name])
     if os.environ.get("UPDATE_SCREENSHOTS"):
         write_speed_section()
     # predict mode at each level: the first steps of the backward pass ask for whole gradients
@@ -495,21 +482,9 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     page.click("#dg-diagram svg #n0 text")
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[0]])
     # speed: a step from the click to the painted frame, 30 steps into each pass, at two levels
-    timings, cpu = [], []
-    for level in ("neuron", "op"):
-        page.select_option("#dg-level", level)
-        for start in ("#dg-start", "#dg-backward"):
-            page.click(start)
-            timings.append(page.evaluate(STEP_MS, ["#dg-next", 30]))
-            page.click(start)
-            cpu.append(step_cpu_ms(page, "#dg-next", 30))
-    assert errors == []
     name = ("fused" if fused else "eager") + (", L2 written out" if by_hand else ", README")
-    MEASURED[name] = (f"| {name} | {len(order):,} | {seconds:.2f} s | {size / 1e6:.2f} MB | "
-                      + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in timings) + " |")
-    CPU[name] = f"| {name} | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in cpu) + " |"
-    VERDICTS[name] = verdict(name, seconds, size, timings, cpu)
-    print(MEASURED[name], CPU[name])
+    record_step_times(page, name, f"{len(order):,}", seconds, size)
+    assert errors == []
     if os.environ.get("UPDATE_SCREENSHOTS"):
         page.select_option("#dg-level", "neuron")
         page.click("#dg-backward")
@@ -519,6 +494,24 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
         if not fused and not by_hand:
             page.screenshot(path=str(DOCS / "stepper_network.png"))
         write_speed_section()
+
+
+def record_step_times(page, name: str, nodes: str, seconds: float, size: int) -> None:
+    """Time 30 steps from the start of each pass at the neuron and op levels (from the click to the
+    painted frame, and the page's main-thread CPU time), and keep the rows for docs/benchmarks.md."""
+    timings, cpu = [], []
+    for level in ("neuron", "op"):
+        page.select_option("#dg-level", level)
+        for start in ("#dg-start", "#dg-backward"):
+            page.click(start)
+            timings.append(page.evaluate(STEP_MS, ["#dg-next", 30]))
+            page.click(start)
+            cpu.append(step_cpu_ms(page, "#dg-next", 30))
+    MEASURED[name] = (f"| {name} | {nodes} | {seconds:.2f} s | {size / 1e6:.2f} MB | "
+                      + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in timings) + " |")
+    CPU[name] = f"| {name} | " + " | ".join(f"{m:.0f} / {w:.0f} ms" for m, w in cpu) + " |"
+    VERDICTS[name] = verdict(name, seconds, size, timings, cpu)
+    print(MEASURED[name], CPU[name])
 
 
 def write_speed_section():

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
 from autodiff.files import write_atomic
+from autodiff.steps import op_expression
 from viz.style import ROLE_STYLE, roles
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
@@ -283,15 +284,6 @@ def _layer_title(gr: _Graph, layer: int | None) -> str:
     return f"{head} · a = {a.primitive.symbol}(z)" if a is not None else f"{head} · z = Σ w·x + b"
 
 
-def _expression(symbol: str, operands: list[str]) -> str:
-    """How an op reads applied to ``operands``: ``x × w``, ``relu(v3)``, ``v2**2``."""
-    if symbol.startswith("**") and len(operands) == 1:
-        return f"{operands[0]}{symbol}"
-    if len(operands) == 2 and not symbol.isalnum():
-        return f"{operands[0]} {symbol} {operands[1]}"
-    return f"{symbol}({', '.join(operands)})"
-
-
 #: with neurons collapsed, a node outside them reading more values hidden in them than this (nn.l2's
 #: Σ w² reads every weight) is fed by one bundle edge from a box naming them, not an edge per value
 BUNDLE = 4
@@ -350,7 +342,7 @@ def _fold_label(gr: _Graph, precision: int, show_grad: bool) -> str:
             operands.insert(0, _esc(f"{count} {what}" + (f" of {where}" if where else "")))
         fill = f' BGCOLOR="{ROLE_STYLE["output"][0]}"' if v is gr.root else ""
         rows.append("".join([cell(f"<B>{_esc(_fold_name(gr, v, precision))}</B>", "LEFT", fill),
-                             cell("= " + _expression(_esc(v.primitive.symbol), operands), "LEFT", fill),
+                             cell("= " + op_expression(_esc(v.primitive.symbol), operands), "LEFT", fill),
                              cell(_num(v.data, precision), "RIGHT", _RULE + fill)]
                             + ([cell(_grad_text(v, precision), "RIGHT", _RULE + fill)] if show_grad else [])))
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
