@@ -27,6 +27,7 @@ from autodiff.primitives import (
     as_float_data,
     blas_threads,
     is_array,
+    lazy_numpy,
     like,
     stacked,
     sum_squares_scale,
@@ -103,7 +104,7 @@ class CompiledGraph:
         if total - total:
             self._refuse_number(numbers)
         if self.layers:
-            np = _numpy()
+            np = lazy_numpy()
             run = self._program(numbers, np.fromiter(numbers, float, len(numbers)), batches)
             with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
                 values = next(run)
@@ -165,7 +166,7 @@ class CompiledGraph:
             raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
                             f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "
                             "to a float array (np.asarray(x, dtype=float))")
-        bad = ~_numpy().isfinite(data)
+        bad = ~lazy_numpy().isfinite(data)
         raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds "
                          f"{float(data[bad][0])!r} at example {int(bad.argmax())}, not a finite number; a "
                          "batch holds finite numbers: set .data to such an array")
@@ -268,7 +269,7 @@ class CompiledGraph:
         """`_accumulate` for a layer program: the one-number leaves' sums in one numpy addition, or
         none when they all held 0 (after ``zero_grad()``): 0.0 + t is t, and GP, summed from +0.0,
         never holds -0.0."""
-        np = _numpy()
+        np = lazy_numpy()
         floats = self._floats
         held = [n._grad for n in floats]
         try:
@@ -379,11 +380,6 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 _PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE, _FLOAT = attrgetter("data"), attrgetter("_grad"), type(None), {float}
-
-
-def _numpy():
-    import numpy  # imported for a batched graph only: `import autodiff` stays free of numpy
-    return numpy
 
 
 def _shape(x) -> tuple | None:

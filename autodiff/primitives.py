@@ -22,7 +22,7 @@ __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RUL
            "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op", "sum_squares_op",
            "sum_squares_scale",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
-           "BLAS_THREADS", "blas_threads"]
+           "BLAS_THREADS", "blas_threads", "lazy_numpy"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -384,9 +384,18 @@ def as_floats(rule: Rule) -> Rule:
     return floats
 
 
-def _np():
-    import numpy  # imported when a batch is met, so `import autodiff` stays instant
+def lazy_numpy():
+    """The numpy module, imported at the first call (a batch met, an optimizer step) so that `import
+    autodiff` stays instant and free of numpy; None where numpy is not installed (the playground under
+    Pyodide, whose optimizers then step in plain floats). The package's one helper for it."""
+    try:
+        import numpy
+    except ImportError:
+        return None
     return numpy
+
+
+_np = lazy_numpy   # the short name this table's batch forwards and rules call
 
 
 def _finite(name: str, out, hint: str = ""):

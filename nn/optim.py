@@ -19,21 +19,12 @@ from operator import attrgetter
 
 from autodiff import Value
 from autodiff.engine import zero_grads
-from autodiff.primitives import all_finite
+from autodiff.primitives import all_finite, lazy_numpy
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 _GRAD = attrgetter("grad")
 _NOTHING = (None, None)   # no values written yet (`Optimizer._vectors`)
-
-
-def _numpy():
-    """numpy if it imports, else None (the playground under Pyodide has none)."""
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
 
 
 def _check(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = False) -> float:
@@ -199,7 +190,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter, all or nothing (see `Optimizer._commit`)."""
-        np, mu, lr = _numpy(), self.momentum, self.lr
+        np, mu, lr = lazy_numpy(), self.momentum, self.lr
         data, grads = self._vectors(np)
         if np is None:
             grads = self._decayed(np, data, grads)
@@ -236,7 +227,7 @@ class Adam(Optimizer):
         large that its square overflows is refused rather than stored as an infinite second moment."""
         (b1, b2), lr, eps, t = self.betas, self.lr, self.eps, self.t + 1
         c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-        np = _numpy()
+        np = lazy_numpy()
         data, g = self._vectors(np)
         if np is None:
             g = self._decayed(np, data, g)

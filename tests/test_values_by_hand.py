@@ -305,7 +305,7 @@ def test_a_fused_layer_refuses_interior_batches_of_different_sizes():
 
 def test_optimizers_without_numpy_refuse_the_same_values(monkeypatch):
     import nn.optim
-    monkeypatch.setattr(nn.optim, "_numpy", lambda: None)   # the playground's plain-float path
+    monkeypatch.setattr(nn.optim, "lazy_numpy", lambda: None)   # the playground's plain-float path
     ps = [Value(1.0, "w"), Value(2.0)]
     opt = nn.SGD(ps, lr=0.1)
     ps[0].grad = ps[1].grad = 1.0
