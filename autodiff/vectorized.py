@@ -70,9 +70,7 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
                 waiting.update(a)
             elif op is RELU and (d := a.data).__class__ is ndarray and d.ndim:  # in one numpy call
                 pre = relu_terms.pop(node, None)
-                t = pre[1] if pre is not None and pre[0] is g else np.where(d > 0, g, 0.0)
-                pg = a._grad                              # `_accumulate` for an input holding a batch
-                a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t
+                _add(a, pre[1] if pre is not None and pre[0] is g else np.where(d > 0, g, 0.0))
             elif op is NEURON and g.__class__ is float:       # a neuron of one-number nodes (an L2 sum)
                 n = len(a) >> 1
                 for w, x in zip(a[:n], a[n:-1]):  # noqa: B905 (equal lengths; strict costs here)
@@ -113,13 +111,23 @@ def backward(order: list, leaves: list | None = None, held: list = ()) -> bool:
 
 
 def _accumulate(p, t) -> None:
-    """Add the term ``t`` to ``p``'s gradient: a parameter shared by every example (one number)
-    receives the sum over the examples. Never in place, as a term may be another node's gradient
-    array; which is also why a first term can be taken as it is."""
+    """Add the term ``t`` to ``p``'s gradient (`_add`): a parameter shared by every example (one
+    number) receives the sum over the examples."""
     if t.__class__ is not float and is_array(t) and not is_array(p.data):
         t = float(t.sum())
+    _add(p, t)
+
+
+def _add(p, t) -> bool:
+    """Add the term ``t`` to ``p``'s gradient as it is (a batch's term for a one-number node goes
+    through `_accumulate`, which sums it); True when it is the first. Never in place, as a term may be
+    another node's gradient array; which is also why a first term can be taken as it is."""
     pg = p._grad
-    p._grad = t if pg.__class__ is float and pg == 0.0 else pg + t
+    if pg.__class__ is float and pg == 0.0:
+        p._grad = t
+        return True
+    p._grad = pg + t
+    return False
 
 
 def _apply_rule(node) -> None:
@@ -166,15 +174,11 @@ def _flush(groups: dict, waiting: set, relu_terms: dict) -> None:
             b._grad = b._grad + t
         fresh = []                                        # the inputs this gradient is the first for
         for x, t in zip(xs, WG, strict=True):
-            d, pg = x.data, x._grad
-            if d.__class__ is ndarray and d.ndim:         # `_accumulate` for an input holding a batch
-                if pg.__class__ is float and pg == 0.0:
-                    x._grad = t
-                    fresh.append(x)
-                else:
-                    x._grad = pg + t
-            else:
+            d = x.data
+            if not (d.__class__ is ndarray and d.ndim):
                 _accumulate(x, t)
+            elif _add(x, t):                              # an input holding a batch: its term as it is
+                fresh.append(x)
         if len(fresh) > 1 and all(x._op is RELU for x in fresh):
             try:                                          # relu's rule, g where its input > 0, at once
                 Z = np.array([x._a.data for x in fresh], dtype=float)
