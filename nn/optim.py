@@ -18,7 +18,7 @@ from itertools import chain
 from operator import attrgetter
 
 from autodiff import Value
-from autodiff.engine import zero_grads
+from autodiff.engine import stored_grads, zero_grads
 from autodiff.primitives import all_finite, lazy_numpy
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -105,7 +105,7 @@ class Optimizer:
             values = self._array(np, data, data)
             if not all_finite(values):
                 self._refuse_values(data)   # NaN or inf set by hand
-        grads = self._array(np, [p._grad for p in params], data)    # as stored
+        grads = self._array(np, stored_grads(params), data)
         if np.isnan(grads).any():  # numpy reads None (no backward pass reached it) as NaN
             grads = self._array(np, map(_GRAD, params), data)
         return values, grads
