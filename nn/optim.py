@@ -159,9 +159,9 @@ class Optimizer:
             if not (all_finite(new) and all_finite(grads) and all(map(all_finite, state.values()))):
                 self._refuse(new.tolist(), {k: v.tolist() for k, v in state.items()})
             written = new.tolist()
-            # Kept for the next step (`_unchanged`) unless a value is 0: equality would then not tell
-            # 0.0 from -0.0, whose updates may differ in the sign of a zero.
-            kept = np.count_nonzero(new) == len(written)
+            # Kept for the next step (`_unchanged`) unless a value is 0 or 1, where equality would not
+            # tell it from -0.0 (whose update may differ in the sign of a zero), False or True (refused).
+            kept = not (np.count_nonzero(new == 0.0) or np.count_nonzero(new == 1.0))
             self._written, self._written_array = (written, new) if kept else (None, None)
             new = written
         for p, x in zip(self.params, new, strict=True):

@@ -64,3 +64,20 @@ def test_sgd_does_not_update_some_parameters_and_then_raise():
     with pytest.raises(FloatingPointError, match=r"params\[2\]"):
         nn.SGD(ps, lr=1e10).step()
     assert [p.data for p in ps] == [0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize("flag", [True, False])
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1), lambda ps: nn.Adam(ps, lr=0.1)])
+def test_a_bool_set_where_the_last_step_wrote_its_equal_is_refused_as_any_bool(make, flag):
+    # The values a step wrote are kept for the next while every parameter still holds an equal value;
+    # True == 1.0 and False == 0.0, so a bool set by hand there slipped past the refusal of bools.
+    ps = [Value(float(flag), "w"), Value(2.0)]
+    opt = make(ps)
+    for p in ps:
+        p.grad = 0.0
+    opt.step()
+    assert ps[0].data == float(flag)   # a zero gradient: the step wrote the value back
+    ps[0].data = flag
+    with pytest.raises(TypeError, match=rf"params\[0\] \(w\) holds {flag} \(bool\), not a number"):
+        opt.step()
+    assert ps[0].data is flag and ps[1].data == 2.0   # nothing was updated
