@@ -109,10 +109,14 @@ class Neuron(Module):
     (the width of the layer the neuron sits in; 1 for a neuron on its own).
     """
 
+    #: How many times any neuron's activation was set: a `Layer` looks at its neurons' activations
+    #: again only when this has moved (or its list of neurons changed).
+    _activations_set = 0
+
     def __init__(self, nin: int, activation: str = "relu", *, rng: int | random.Random | None = None,
                  init: str = "uniform", fan_out: int = 1, fused: bool = False):
         self.nin = _check_count(nin, "nin")
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
+        self.activation = activation
         self.init = _check_choice(init, INITIALIZERS, "init")
         r = init_bound(init, self.nin, _check_count(fan_out, "fan_out"))
         rng = make_rng(rng)
@@ -124,6 +128,16 @@ class Neuron(Module):
 
     def _own_parameters(self) -> list[tuple[str, Value]]:
         return [(f"w.{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
+
+    @property
+    def activation(self) -> str:
+        """The name of f, one of `ACTIVATIONS`; may be set, in any case (ValueError for another name)."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._activation = _check_choice(name, ACTIVATIONS, "activation", fold_case=True)
+        Neuron._activations_set += 1
 
     @property
     def prefix(self) -> str:
@@ -159,9 +173,9 @@ class Neuron(Module):
 
     def activate(self, z: Value) -> Value:
         """a = f(z), labelled ``<prefix>a``; for "linear" this is z itself (keeping its label ``z``)."""
-        if self.activation == "linear":
+        if self._activation == "linear":
             return z
-        a = getattr(z, self.activation)()
+        a = getattr(z, self._activation)()
         a.label = self._a_label
         return a
 
@@ -179,6 +193,8 @@ class Neuron(Module):
 
 class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs. Calling it always returns a list."""
+
+    _relu_key: tuple | None = None   # what `_all_relu` last looked at
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", *,
                  rng: int | random.Random | None = None, init: str = "uniform", fused: bool = False):
@@ -208,12 +224,20 @@ class Layer(Module):
     def forward(self, x: Sequence[Value | float]) -> tuple[list[Value], list[Value]]:
         """(z's, a's) of every neuron for one input list of ``nin`` items (unchecked)."""
         zs = self.preactivations(x)
-        if all(n.activation == "relu" for n in self.neurons):  # a layer at a time (`autodiff.engine.relus`)
+        if self._all_relu():   # a layer at a time (`autodiff.engine.relus`)
             acts = relus(zs)
             for n, a in zip(self.neurons, acts, strict=True):
                 a.label = n._a_label
             return zs, acts
         return zs, [n.activate(z) for n, z in zip(self.neurons, zs, strict=True)]
+
+    def _all_relu(self) -> bool:
+        """Whether every neuron's activation is relu, worked out again only when an activation was set
+        (`Neuron._activations_set`) or the neurons are others since the last call (compared in C)."""
+        key = (Neuron._activations_set, *self.neurons)
+        if key != self._relu_key:
+            self._relu_key, self._relu = key, all(n.activation == "relu" for n in self.neurons)
+        return self._relu
 
     def __call__(self, x: Inputs) -> list[Value]:
         return self.forward(as_inputs(x, self.nin, "Layer"))[1]

@@ -166,3 +166,40 @@ def test_relus_over_a_batch_are_the_nodes_relu_makes_to_the_bit():
         assert all(a.is_leaf for a in relus(zs))
     one = [Value(-1.5), Value(2.0)]                     # one-number nodes: relu, node by node
     assert [a.data for a in relus([one[0] * 1.0, one[1] * 1.0])] == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_layer_follows_an_activation_set_or_a_neuron_replaced_after_its_first_call(fused):
+    # Layer.forward takes relu a layer at a time only when every neuron's activation is relu, a test
+    # it keeps from call to call: a neuron's activation set since, or a neuron replaced, must be seen.
+    import nn
+    model = MLP(2, [4, 1], rng=0, fused=fused)
+    layer = model.layers[0]
+    x = batch_columns(np.random.default_rng(4).uniform(-1, 1, (6, 2)))
+    sigmoid, relu, linear = (nn.Neuron(2, f, rng=k, fused=fused) for k, f in enumerate(
+        ("sigmoid", "relu", "linear")))   # made before the first call: no activation set after it
+
+    def ops_and_values():
+        zs, acts = layer.forward(x)
+        want = [z if n.activation == "linear" else getattr(z, n.activation)()
+                for n, z in zip(layer.neurons, zs, strict=True)]
+        assert [a.data.tobytes() for a in acts] == [w.data.tobytes() for w in want]
+        assert [a.label for a in acts] == [n.prefix + ("z" if n.activation == "linear" else "a")
+                                           for n in layer.neurons]
+        return [a.op for a in acts]
+
+    assert ops_and_values() == ["relu"] * 4
+    layer.neurons[1].activation = "TANH"          # any case, as the constructor takes it
+    assert layer.neurons[1].activation == "tanh"
+    assert ops_and_values() == ["relu", "tanh", "relu", "relu"]
+    layer.neurons[1].activation = "relu"
+    assert ops_and_values() == ["relu"] * 4
+    layer.neurons[2] = sigmoid
+    assert ops_and_values() == ["relu", "relu", "sigmoid", "relu"]
+    layer.neurons[2] = relu
+    assert ops_and_values() == ["relu"] * 4
+    layer.neurons.append(linear)
+    assert ops_and_values() == ["relu"] * 4 + ["add" if not fused else "neuron"]
+    with pytest.raises(ValueError, match="unknown activation 'swish'; choose one of 'relu'"):
+        layer.neurons[0].activation = "swish"
+    assert layer.neurons[0].activation == "relu"
