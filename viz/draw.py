@@ -226,11 +226,14 @@ def _visible(ch: str) -> str:
     return ch
 
 
-def _esc(text: str) -> str:
-    """``text`` for an HTML-like label, shown verbatim: ``a\\Nb`` stays ``a\\Nb``, a tab shows as
-    ``\\t``, a lone surrogate as ``\\udc80``."""
+def label_text(text: str) -> str:
+    """``text`` for a graphviz HTML-like label (`draw`'s, and `viz.frames`' captions), shown verbatim:
+    ``a\\Nb`` stays ``a\\Nb``, a tab shows as ``\\t``, a lone surrogate as ``\\udc80``."""
     shown = "".join(_visible(ch) for ch in text)
     return html.escape(shown, quote=True).replace("\\", "\\\\")
+
+
+_esc = label_text  # the short name the label builders below use
 
 
 def _num(x, precision: int) -> str:

@@ -40,9 +40,10 @@ def _caption(text: str) -> str:
     page shows it (a step's second line lines up under its first by character; in the slide's Helvetica
     it did not), runs of spaces kept (no-break spaces: SVG collapses spaces), and an empty line under it
     (it touched the top box)."""
-    from viz.draw import _esc
+    from viz.draw import label_text
 
-    lines = [re.sub(r" {2,}", lambda m: "\u00a0" * len(m.group(0)), _esc(line)) for line in text.splitlines()]
+    lines = [re.sub(r" {2,}", lambda m: "\u00a0" * len(m.group(0)), label_text(line))
+             for line in text.splitlines()]
     body = "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines + [""])
     return f'<<FONT FACE="monospace">{body}</FONT>>'
 
