@@ -97,8 +97,9 @@ def test_svg_renderer_hook_draws_the_stepper_diagram_with_the_function_given():
         sources.append(source)
         return subprocess.run([dot, "-Tsvg"], input=source, capture_output=True, text=True, check=True).stdout
 
-    # the stepper's drawing leaves room between boxes of a rank for its names and numbers (issue 14)
-    expected_source = draw(root, show_grad=False).source.replace("nodesep=0.25", "nodesep=0.5")
+    # the stepper's drawing leaves room between boxes of a rank for its names and numbers, and a pad
+    # around the drawing for the top box's name and the bottom box's numbers (issue 14)
+    expected_source = draw(root, show_grad=False).source.replace("nodesep=0.25", 'nodesep=0.5 pad="0.1,0.3"')
     with svg_renderer(real_dot):
         page = HtmlStepper(root)
     assert sources == [expected_source]

@@ -246,3 +246,30 @@ def test_a_slides_drawing_is_centred_with_its_legend_beside_it(tmp_path, graph):
         longest = max(longest, gap)
     assert longest < len(rows) / 10, (graph, longest)
     assert abs(top - (len(rows) - 1 - bottom)) <= 0.05 * len(rows), (graph, top, bottom)
+
+
+def test_a_frames_caption_lines_up_as_the_stepper_writes_it_and_clears_the_drawing(tmp_path):
+    """Issue 14, a slide read as a student would: frame 8 of the classic neuron (docs/slide_frame.png)
+    has a two-line caption, the second line lined up under the first's ``v6.grad`` by character; set
+    in the slide's Helvetica, ``b.grad`` sat under ``2/5``, and the last line touched the top box. The
+    caption is monospace now, its spaces kept (SVG collapses plain spaces), and half a line or more
+    clear of every box."""
+    require_dot()
+    from viz.frames import frames
+
+    x1, x2, w1, w2, b = (Value(v, k) for v, k in [(2.0, "x1"), (0.0, "x2"), (-3.0, "w1"), (1.0, "w2"),
+                                                   (6.8813735870195432, "b")])
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    svg = frames(o, tmp_path, "svg", gif=False)[8].read_text(encoding="utf-8")
+    caption = [(float(y), float(size), text.replace("\u00a0", " ")) for y, size, text in re.findall(
+        r'<text [^>]*y="([-\d.]+)" font-family="monospace" font-size="([\d.]+)">([^<]*)</text>', svg)]
+    assert len(caption) == 2 and caption[0][2].startswith("frame 8/11 · step 2/5")
+    first, second = caption[0][2], caption[1][2]
+    assert second.index("b.grad") == first.index("v6.grad")
+    tops = [min(float(y) for y in re.findall(r"[\d.]+,(-[\d.]+)", path)) for path in
+            re.findall(r'<g id="n\d+" class="node">\s*<title>[^<]*</title>\s*<path [^>]*d="([^"]*)"', svg)]
+    size = caption[-1][1]
+    assert len(tops) == 10 and min(tops) - caption[-1][0] >= size * 0.25 + size / 2

@@ -118,3 +118,100 @@ def test_the_slide_type_of_each_mode_is_measured_as_the_docs_say(tmp_path, fused
     assert type_px(groups, scale) * 0.95 <= type_pixels(svg, "slide") <= type_px(groups, scale)
     assert type_pixels(svg, "slide") >= ROOM_PX
     assert re.search(rb">n16<", svg)
+
+
+def wide_loss(width: int):
+    """MLP(2, [width, width, 1]) on one point, hinge plus L2: the README's loss with wider layers."""
+    model = nn.MLP(2, [width, width, 1], rng=1)
+    loss = nn.hinge(model([0.3, 0.2])[0], 1.0) + nn.l2(model.weights(), 1e-4)
+    loss.backward()
+    return loss
+
+
+def column(groups: dict[str, ET.Element], layer_boxes: list[str]) -> list[str]:
+    """The first words of ``layer_boxes`` (SVG ids) top to bottom on the slide."""
+    def y(g: ET.Element) -> float:
+        return min(float(t.get("y")) for t in texts(g))
+    return [texts(g)[0].text for g in sorted((groups[i] for i in layer_boxes), key=y)]
+
+
+@pytest.mark.parametrize("width", [24, 32])
+def test_a_layer_too_tall_for_the_slide_shows_its_ends_and_a_box_for_the_rest(tmp_path, width):
+    """Issue 14: 24 neurons a layer came out at 13.5 px on the slide, 32 at 10.1 px. `render` now draws
+    each such layer as it is drawn by hand, its first and last neurons and one dashed ⋮ box for those
+    between (their edges meet there), as many boxes as keep the type at 14 px or more, and warns,
+    naming the option that draws them all. Measured on the real dot's SVG."""
+    require_dot()
+    loss = wide_loss(width)
+    with pytest.warns(UserWarning, match=rf"a layer of {width} neurons .* max_per_layer={width} to draw"):
+        path = render(loss, tmp_path / "wide.svg", preset="slide")
+    groups, scale = nodes(path)
+    assert type_px(groups, scale) >= ROOM_PX
+    # and on the PNG, whose 24-pixel margin makes it 2.5-4.4 % smaller: the figure render chose by
+    from viz.draw import _preset_drawing
+    from viz.presets import type_pixels
+    with pytest.warns(UserWarning):
+        assert type_pixels(_preset_drawing(loss, "slide", {})[1], "slide") >= ROOM_PX
+    order = topological_order(loss)
+    position = {v.label: i for i, v in enumerate(order) if v.label}
+    for layer in (0, 1):
+        shown = [f"n{position[f'layers.{layer}.neurons.{j}.a']}" for j in range(width)]
+        words = column(groups, [i for i in shown if i in groups])
+        more = words.index("⋮")
+        head, tail = words[:more], words[more + 1:]
+        assert 0 <= len(head) - len(tail) <= 1 and len(head) >= 3
+        assert head == [f"n{j + 1}" for j in range(len(head))]
+        assert tail == [f"n{j + 1}" for j in range(width - len(tail), width)]
+        hidden = width - len(head) - len(tail)
+        # the ⋮ box has the id of the last neuron it stands for, and says which it stands for
+        box = groups[shown[len(head) + hidden - 1]]
+        assert [t.text for t in texts(box)] == ["⋮", f"{hidden} more: n{len(head) + 1}–n{len(head) + hidden}"]
+    edges = {g.get("id") for g in ET.fromstring(path.read_text()).iter(f"{SVG}g") if g.get("class") == "edge"}
+    dotted = shown[len(head) + hidden - 1]  # layer 2's ⋮ box: fed by layer 1's, feeding the output
+    assert any(e.endswith(f"_{dotted[1:]}") for e in edges)
+    assert f"c{dotted[1:]}_{position['layers.2.neurons.0.z']}" in edges
+
+
+def test_max_per_layer_given_draws_as_asked_without_a_warning(tmp_path):
+    """Every neuron when asked for (the type then as it comes, 13.5 px at 24 a layer); no ⋮ box."""
+    require_dot()
+    import warnings
+
+    from viz.draw import _preset_drawing
+    from viz.presets import type_pixels
+    loss = wide_loss(24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = render(loss, tmp_path / "all.svg", preset="slide", max_per_layer=24)
+        readme = render(readme_loss(), tmp_path / "readme.svg", preset="slide")   # fits as it is
+        assert 13 < type_pixels(_preset_drawing(loss, "slide", {"max_per_layer": 24})[1], "slide") < ROOM_PX
+    groups, _ = nodes(path)
+    words = [texts(g)[0].text for g in groups.values() if texts(g)]
+    assert "⋮" not in words and words.count("n24") == 2
+    assert "⋮" not in readme.read_text()
+
+
+def test_max_per_layer_in_the_dot_source():
+    """Without a preset too: MLP(2, [16, 16, 1]) with max_per_layer=5 draws n1, n2, ⋮, n15, n16 in each
+    hidden layer, no box for the neurons in between, one edge from each drawn box into the ⋮ box, and a
+    highlight on a hidden neuron's value marks the ⋮ box."""
+    loss = wide_loss(16)
+    order = topological_order(loss)
+    position = {v.label: i for i, v in enumerate(order) if v.label}
+    a = [[position[f"layers.{layer}.neurons.{j}.a"] for j in range(16)] for layer in (0, 1)]
+    source = draw(loss, collapse="neuron", max_per_layer=5, highlight=[order[a[0][7]]]).source
+    ids = set(re.findall(r"\bid=(\w+)", source))
+    for layer in (0, 1):
+        assert {f"n{i}" for i in a[layer]} & ids == {f"n{i}" for i in a[layer][:2] + a[layer][13:]}
+    box = re.search(rf"\tn{a[0][13]} \[([^\n]*)", source).group(1)   # layer 1's ⋮: the id of n14's a
+    assert "12 more: n3–n14" in box and "dashed" in box and "#d62728" in box
+    into = re.findall(rf"\bid=c(\d+)_{a[1][13]}\b", source)              # into layer 2's ⋮ box
+    assert sorted(map(int, into)) == sorted(a[0][:2] + a[0][13:])
+
+
+@pytest.mark.parametrize("options", [{"max_per_layer": 2, "collapse": "neuron"},
+                                     {"max_per_layer": True, "collapse": "neuron"},
+                                     {"max_per_layer": "5", "collapse": "neuron"}, {"max_per_layer": 5}])
+def test_a_bad_max_per_layer_is_refused_naming_it(options):
+    with pytest.raises(ValueError, match=r"max_per_layer is the most neuron boxes a layer takes, an int"):
+        draw(wide_loss(4), **options)

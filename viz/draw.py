@@ -18,7 +18,8 @@ every node and edge carries an ``id`` that survives into the SVG (the HTML stepp
 With ``collapse="neuron"`` a neuron is one box with the id ``n{i}`` of its output (its ``a``, or its ``z``
 when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i to value j); the box
 ``all{i}`` and its edge ``e{i}_all`` stand for the many values hidden in the neurons that op{i} reads
-(nn.l2's Σ w²). Drawn for a slide (``preset="slide"``, collapsed) the nodes after the network are one
+(nn.l2's Σ w²); with ``max_per_layer`` the neurons of a layer left out are one box ``n{i}`` (i the output of
+the last of them). Drawn for a slide (``preset="slide"``, collapsed) the nodes after the network are one
 table box ``n{i}`` (i the last of them, the loss) with edges ``c{j}_{i}``, and each layer has a title
 ``layer{L}``. A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
 an invisible point ``cl{L}_{J}_title`` that makes room for its title); other graphs by dot.
@@ -113,7 +114,7 @@ class _Graph:
     location and neuron, the neurons' members, and the node that stands for each value in the picture."""
 
     def __init__(self, root: Value, parameters: Iterable[Value] | None, collapse: str | None,
-                 fold: bool = False):
+                 fold: bool = False, max_per_layer: int | None = None):
         from nn import locate
 
         self.root = root
@@ -132,6 +133,8 @@ class _Graph:
             raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
                              "'layers.L.neurons.J.…' by nn); draw it without collapse")
         self.collapsed = collapse == "neuron"
+        # a neuron not drawn -> the neuron whose box (⋮) stands for the run of them it belongs to
+        self.stand_in = _elided(self.members, max_per_layer) if self.collapsed else {}
         # a compact drawing folds the nodes after the network into one table, and writes there the
         # leaves only they read (constants, a target) instead of drawing them
         self.folded = _after_network(self.order, self.neuron_of) if fold and self.collapsed else []
@@ -143,7 +146,8 @@ class _Graph:
     def unit(self, v: Value) -> int:
         """The topological position of the node that stands for v in the drawing."""
         if self.collapsed and v in self.neuron_of:
-            return self.pos[self.members[self.neuron_of[v]][-1]]
+            key = self.neuron_of[v]
+            return self.pos[self.members[self.stand_in.get(key, key)][-1]]
         if v in self.folded_set:
             return self.pos[self.folded[-1]]
         return self.pos[v]
@@ -165,7 +169,25 @@ class _Graph:
     def count(self) -> int:
         """Drawn nodes: values and ops, a box per collapsed neuron, and a row per folded value."""
         return (len(self.shown) + sum(1 for v in self.shown if not v.is_leaf)
-                + (len(self.members) if self.collapsed else 0) + len(self.folded))
+                + (len(self.members) - len(self.stand_in) + len(set(self.stand_in.values()))
+                   if self.collapsed else 0) + len(self.folded))
+
+
+def _elided(members: dict[tuple, list[Value]], most: int | None) -> dict[tuple, tuple]:
+    """For each layer of more than ``most`` neurons, its first ⌈(most - 1)/2⌉ and last ⌊(most - 1)/2⌋ drawn
+    and one box between them for the rest, as a wide layer is drawn by hand (n1 … n8, ⋮, n17 … n24):
+    each neuron not drawn -> the last of them, whose box id the ⋮ box takes."""
+    if most is None:
+        return {}
+    layers: dict[int | None, list[tuple]] = {}
+    for key in members:  # in reading order
+        layers.setdefault(key[0], []).append(key)
+    stand_in = {}
+    for keys in layers.values():
+        if len(keys) > most:
+            hidden = keys[(most - 1 + 1) // 2:len(keys) - (most - 1) // 2]
+            stand_in.update(dict.fromkeys(hidden, hidden[-1]))
+    return stand_in
 
 
 def _after_network(order: list[Value], neuron_of: dict[Value, tuple]) -> list[Value]:
@@ -204,11 +226,14 @@ def _visible(ch: str) -> str:
     return ch
 
 
-def _esc(text: str) -> str:
-    """``text`` for an HTML-like label, shown verbatim: ``a\\Nb`` stays ``a\\Nb``, a tab shows as
-    ``\\t``, a lone surrogate as ``\\udc80``."""
+def label_text(text: str) -> str:
+    """``text`` for a graphviz HTML-like label (`draw`'s, and `viz.frames`' captions), shown verbatim:
+    ``a\\Nb`` stays ``a\\Nb``, a tab shows as ``\\t``, a lone surrogate as ``\\udc80``."""
     shown = "".join(_visible(ch) for ch in text)
     return html.escape(shown, quote=True).replace("\\", "\\\\")
+
+
+_esc = label_text  # the short name the label builders below use
 
 
 def _num(x, precision: int) -> str:
@@ -274,6 +299,12 @@ def _line_label(gr: _Graph, key: tuple, members: list[Value], precision: int, sh
     if show_grad and z is not None:
         cells.append(f"δ {_grad_text(z, precision)}")
     return _cells(cells)
+
+
+def _more_label(keys: list[tuple]) -> str:
+    """The box standing for neurons not drawn (``max_per_layer``): ``⋮ │ 8 more: n9–n16``."""
+    first, last = keys[0][1] + 1, keys[-1][1] + 1
+    return _cells(["<B>⋮</B>", f"{len(keys)} more: n{first}–n{last}"])
 
 
 def _layer_title(gr: _Graph, layer: int | None) -> str:
@@ -492,17 +523,25 @@ def _add_boxes(pic: _Picture) -> None:
     gr, seen = pic.gr, set()
     label = _line_label if pic.compact else _box_label
     for key, ms in gr.members.items():
-        out = gr.pos[ms[-1]]
-        attrs = {"id": node_id(out), "shape": "box", "style": "rounded,filled", "fillcolor": "#f4f0fb",
-                 "label": label(gr, key, ms, pic.precision, pic.show_grad)}
-        if ms[-1] is gr.root:
-            attrs["penwidth"] = "2"
-        if pic.marked & set(ms):
-            attrs.update(color=_HIGHLIGHT, penwidth="3")
-        pic.add(None, node_id(out), **attrs)
+        out = gr.unit(ms[-1])
+        hidden = [k for k, last in gr.stand_in.items() if last == key]
+        if hidden:  # the ⋮ box of the neurons not drawn: their edges all meet here
+            attrs = {"id": node_id(out), "shape": "box", "style": "rounded,filled,dashed",
+                     "fillcolor": "white", "label": _more_label(hidden)}
+            if pic.marked & {v for k in hidden for v in gr.members[k]}:
+                attrs.update(color=_HIGHLIGHT, penwidth="3")
+            pic.add(None, node_id(out), **attrs)
+        elif key not in gr.stand_in:
+            attrs = {"id": node_id(out), "shape": "box", "style": "rounded,filled", "fillcolor": "#f4f0fb",
+                     "label": label(gr, key, ms, pic.precision, pic.show_grad)}
+            if ms[-1] is gr.root:
+                attrs["penwidth"] = "2"
+            if pic.marked & set(ms):
+                attrs.update(color=_HIGHLIGHT, penwidth="3")
+            pic.add(None, node_id(out), **attrs)
         for v in ms:
             for p in v.parents:
-                if gr.neuron_of.get(p) == key or (gr.unit(p), out) in seen:
+                if gr.unit(p) == out or (gr.unit(p), out) in seen:
                     continue
                 seen.add((gr.unit(p), out))
                 pic.edges.append((node_id(gr.unit(p)), node_id(out), {"id": f"c{gr.unit(p)}_{out}"}))
@@ -565,7 +604,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     gr = pic.gr
     neuron_of = {name: key for key, items in pic.groups.items() if key is not None for name, _ in items}
     if gr.collapsed:
-        neuron_of |= {node_id(gr.pos[ms[-1]]): key for key, ms in gr.members.items()}
+        neuron_of |= {node_id(gr.unit(ms[-1])): gr.stand_in.get(key, key) for key, ms in gr.members.items()}
     attrs_of = {name: attrs for items in pic.groups.values() for name, attrs in items}
     parents: dict[str, list[str]] = {name: [] for name in attrs_of}
     for tail, head, _ in pic.edges:
@@ -650,7 +689,8 @@ def _legend_attrs(pic: _Picture) -> dict:
 def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
          highlight: Iterable[Value] = (), precision: int = 4, collapse: str | None = None,
          parameters: Iterable[Value] | None = None, legend: bool = True,
-         max_nodes: int = 300, preset: str | None = None) -> graphviz.Digraph:
+         max_nodes: int = 300, preset: str | None = None,
+         max_per_layer: int | None = None) -> graphviz.Digraph:
     """The graph of ``root`` as a `graphviz.Digraph` (it displays inline in Jupyter when `dot` is installed;
     `show` works with the fallback renderer too).
 
@@ -670,6 +710,11 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
                 neuron (``n3 │ a 0.52 │ δ 0.1``) under a title per layer (``layer 1 · a = relu(z)``),
                 the nodes after the network (the loss) folded into one table box, a row each
                 (``v5 = v4 + 1``; the constants written in), laid out at the preset's type size.
+    max_per_layer  with ``collapse="neuron"``: the most boxes a layer takes (3 or more). A wider layer
+                shows its first and last neurons and, between them, one dashed box for the rest
+                (``⋮ │ 8 more: n9–n16``) where their edges meet, as a wide layer is drawn by hand; the
+                box has the id ``n{i}`` of the last neuron it stands for. None (the default) draws
+                every neuron; `render` with a preset picks it when a layer is too tall for the slide.
 
     Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
     ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
@@ -685,10 +730,15 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     from viz.presets import preset as find_preset
 
     marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight)
+    if max_per_layer is not None and (isinstance(max_per_layer, bool) or not isinstance(max_per_layer, int)
+                                      or max_per_layer < 3 or collapse != "neuron"):
+        raise ValueError(f"draw: max_per_layer is the most neuron boxes a layer takes, an int of 3 or more "
+                         f"(its first and last neurons and a ⋮ box for the rest), with collapse='neuron'; "
+                         f"got max_per_layer={max_per_layer!r:.40} and collapse={collapse!r:.40}")
     chosen = None if preset is None else find_preset(preset)
     compact = chosen is not None and chosen.compact and collapse == "neuron"
     fontsize = float(chosen.node.get("fontsize", "12")) if compact else 12.0
-    gr = _Graph(root, parameters, collapse, fold=compact)
+    gr = _Graph(root, parameters, collapse, fold=compact, max_per_layer=max_per_layer)
     _check_size(gr, max_nodes)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
                                                        "fontsize": "11", "nodesep": "0.25",
@@ -818,11 +868,16 @@ def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Dig
     """The graph ``render`` writes with preset ``name``, and its SVG with the preset applied (the measure
     that fits it to the canvas). Drawn as asked when ``collapse`` is given; otherwise a network above
     ``max_nodes`` (`GraphTooLarge`), or whose type would come out under ``MIN_SLIDE_PX`` on the canvas,
-    is drawn a neuron to a box. A graph without neurons keeps `draw`'s own answer."""
+    is drawn a neuron to a box. A graph without neurons keeps `draw`'s own answer. A network drawn a
+    neuron to a box still under ``MIN_SLIDE_PX`` gets `_fewer_per_layer`, unless ``max_per_layer`` is
+    given (which implies ``collapse="neuron"``)."""
     from viz.presets import type_pixels
 
+    if "max_per_layer" in options:
+        return _measured(draw(root, **{"collapse": "neuron"} | options, preset=name), name)
     if "collapse" in options:
-        return _measured(draw(root, **options, preset=name), name)
+        drawing = _measured(draw(root, **options, preset=name), name)
+        return drawing if options["collapse"] is None else _fewer_per_layer(root, name, options, drawing)
     try:
         expanded = _measured(draw(root, **options, preset=name), name)
     except GraphTooLarge as too_large:
@@ -831,14 +886,50 @@ def _preset_drawing(root: Value, name: str, options: dict) -> tuple[graphviz.Dig
         px = type_pixels(expanded[1], name)
         if px is None or px >= MIN_SLIDE_PX:
             return expanded
+    options = options | {"collapse": "neuron"}
     try:
-        return _measured(draw(root, **options, collapse="neuron", preset=name), name)
+        collapsed = _measured(draw(root, **options, preset=name), name)
     except GraphTooLarge:  # still too many boxes: that is the answer
         raise
     except ValueError:  # no neuron to collapse: the graph as draw drew (or refused) it
         if expanded is None:
             raise refusal from None
         return expanded
+    return _fewer_per_layer(root, name, options, collapsed)
+
+
+def _fewer_per_layer(root: Value, name: str, options: dict,
+                     drawing: tuple[graphviz.Digraph, bytes]) -> tuple[graphviz.Digraph, bytes]:
+    """``drawing`` (a network a neuron to a box, with preset ``name``), or, when its type comes out under
+    ``MIN_SLIDE_PX`` because its widest layer is too tall for the canvas, the same drawn with the most
+    boxes a layer (`draw`'s ``max_per_layer``) that keeps the type at ``MIN_SLIDE_PX``, with a warning
+    that names what is left out and how to draw it all. Unchanged when hiding neurons does not help
+    (the canvas's width, or the loss's table, is what limits the type)."""
+    import warnings
+
+    from viz.presets import type_pixels
+
+    px = type_pixels(drawing[1], name)
+    if px is None or px >= MIN_SLIDE_PX:
+        return drawing
+    widths: dict = {}
+    for layer, _ in _Graph(root, options.get("parameters"), "neuron").members:
+        widths[layer] = widths.get(layer, 0) + 1
+    widest = max(widths.values())
+    most, last = min(widest - 1, int(widest * px / MIN_SLIDE_PX) + 1), px
+    while most >= 3:  # the type grows about as the rows drawn shrink: start from that estimate
+        fewer = _measured(draw(root, **options, preset=name, max_per_layer=most), name)
+        fewer_px = type_pixels(fewer[1], name)
+        if fewer_px >= MIN_SLIDE_PX:
+            warnings.warn(f"render: a layer of {widest} neurons is too tall for preset {name!r} "
+                          f"({px:.1f} px type, under {MIN_SLIDE_PX:g}); each layer shows {most} boxes, its "
+                          f"first and last neurons and a ⋮ box for the rest ({fewer_px:.1f} px). Pass "
+                          f"max_per_layer={widest} to draw every neuron", UserWarning, stacklevel=4)
+            return fewer
+        if fewer_px <= last + 0.05:  # the height is not what limits the type
+            break
+        most, last = most - 1, fewer_px
+    return drawing
 
 
 def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str | None = None,
@@ -851,7 +942,11 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     canvas in every format (the slide: 1920 × 1080 pixels in PNG, 16 × 9 inches in SVG and PDF). Unless
     ``collapse`` is given, a network too big for ``max_nodes`` or whose type would come out under
     ``MIN_SLIDE_PX`` (14) pixels on the canvas is then drawn with each neuron as one box
-    (``collapse="neuron"``). Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
+    (``collapse="neuron"``). Unless ``max_per_layer`` is given, a network a neuron to a box whose type
+    still comes out under it because a layer is too tall (24 neurons a layer on the slide) shows each
+    such layer's first and last neurons and a ⋮ box for the rest, as many as keep the type at 14 px,
+    with a UserWarning saying so and naming ``max_per_layer`` (`draw`), which draws them all.
+    Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
     graph above ``max_nodes`` that cannot be collapsed (no neurons, or still too big), and `RenderError`
     when no renderer can write the format.
     """

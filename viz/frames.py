@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
@@ -35,8 +36,16 @@ def copy_graph(root: Value) -> tuple[Value, list[Value]]:
 
 
 def _caption(text: str) -> str:
-    """A step's text as a left-aligned graphviz label, one ``\\l`` per line."""
-    return "".join(line.replace("\\", "\\\\") + "\\l" for line in text.splitlines())
+    """A step's text as a graphviz HTML-like label: monospace, one left-aligned line each, as the stepper
+    page shows it (a step's second line lines up under its first by character; in the slide's Helvetica
+    it did not), runs of spaces kept (no-break spaces: SVG collapses spaces), and an empty line under it
+    (it touched the top box)."""
+    from viz.draw import label_text
+
+    lines = [re.sub(r" {2,}", lambda m: "\u00a0" * len(m.group(0)), label_text(line))
+             for line in text.splitlines()]
+    body = "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines + [""])
+    return f'<<FONT FACE="monospace">{body}</FONT>>'
 
 
 def _canvases(pngs: list[bytes], pixels: tuple[int, int] | None) -> list:
@@ -120,7 +129,8 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         marked = {shown[walk.position[node]]} if node is not None else set()
         graph = draw(shown_root, highlight=marked, precision=precision, legend=False)
         graph.body = [line.replace("data nan", f"data {_PENDING}") for line in graph.body]
-        caption = f"frame {k}/{len(walk) - 1} · {walk.text(k)}"
+        head, lines = f"frame {k}/{len(walk) - 1} · ", walk.text(k).splitlines() or [""]
+        caption = "\n".join([head + lines[0]] + [" " * len(head) + line for line in lines[1:]])
         graph.attr(label=_caption(caption), labelloc="t", labeljust="l")
         written.append(folder / f"frame_{k:03d}.{format}")
         svg = None

@@ -99,9 +99,13 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
 
 
 def _roomy(graph):
-    """The diagram with room between boxes of one rank for what the page adds around each: its name
-    above and its line of numbers below (at 75% zoom they overlapped the next box's name)."""
+    """The diagram with room for what the page writes around each box: its name above and its line of
+    numbers below. nodesep spaces the boxes of one rank (at 75% zoom the numbers ran into the next box's
+    name); pad (inches: 0.1 each side, 0.3 above and below) takes the picture's edges past the top box's
+    name and the bottom box's numbers, which graphviz's bounding box leaves out and the SVG's viewBox
+    would cut off (the value under the bottom leaf fell 11-16 px below it)."""
     graph.graph_attr["nodesep"] = "0.5"
+    graph.graph_attr["pad"] = "0.1,0.3"
     return graph
 
 
