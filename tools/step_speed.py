@@ -61,9 +61,9 @@ def passes(page, cdp) -> list[list[tuple[float, float, str]]]:
     return out
 
 
-def measure(folders: list[Path], rounds: int, pages: list[str]) -> None:
-    """Each page of each folder, the folders alternately, ``rounds`` times; per pass the median and the
-    worst of the rounds' worst steps, wall and CPU."""
+def measure(folders: list[Path], rounds: int, pages: list[str], settle: float) -> None:
+    """Each page of each folder, the folders alternately, ``rounds`` times, ``settle`` seconds after the
+    page loads; per pass the median and the worst of the rounds' worst steps, wall and CPU."""
     from playwright.sync_api import sync_playwright
 
     runs: dict[tuple[str, str], list] = {}
@@ -74,6 +74,7 @@ def measure(folders: list[Path], rounds: int, pages: list[str]) -> None:
                 for folder in folders:
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
                     page.goto((folder / f"{name}.html").resolve().as_uri())
+                    time.sleep(settle)
                     cdp = page.context.new_cdp_session(page)
                     cdp.send("Performance.enable")
                     runs.setdefault((name, folder.name), []).append(passes(page, cdp))
@@ -159,6 +160,7 @@ def main() -> None:
     m = sub.add_parser("measure")
     m.add_argument("folders", type=Path, nargs="+")
     m.add_argument("--rounds", type=int, default=2)
+    m.add_argument("--settle", type=float, default=0, help="seconds to wait after the page loads")
     m.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES))
     t = sub.add_parser("trace")
     t.add_argument("folder", type=Path)
@@ -168,7 +170,7 @@ def main() -> None:
     if a.cmd == "write":
         write(a.folder)
     elif a.cmd == "measure":
-        measure(a.folders, a.rounds, a.pages)
+        measure(a.folders, a.rounds, a.pages, a.settle)
     else:
         trace(a.folder, a.page, a.top)
 
