@@ -478,7 +478,9 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     expected = grad(loss, [weight])[0]
     assert terms.rstrip().endswith("= " + fmt(expected))
     assert page.eval_on_selector_all("#dg-inspector math mfrac", "els => els.length") == 2 * 2 + 1
-    # a click on a node opens it in the inspector too
+    # a click on a node opens it in the inspector too (panned into view first, as a user would: the
+    # layered drawing skips its tiles far from the view, content-visibility: hidden)
+    page.evaluate(PAN_TO, "#dg-diagram svg #n0")
     page.click("#dg-diagram svg #n0 text")
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[0]])
     # speed: a step from the click to the painted frame, 30 steps into each pass, at two levels
@@ -494,6 +496,14 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
         if not fused and not by_hand:
             page.screenshot(path=str(DOCS / "stepper_network.png"))
         write_speed_section()
+
+
+PAN_TO = """sel => {  // pan the diagram so that the element sits in the middle of the view
+  const d = document.getElementById('dg-diagram'), r = document.querySelector(sel).getBoundingClientRect();
+  const v = d.getBoundingClientRect();
+  d.scrollLeft += r.left + r.width / 2 - (v.left + d.clientWidth / 2);
+  d.scrollTop += r.top + r.height / 2 - (v.top + d.clientHeight / 2);
+}"""
 
 
 def record_step_times(page, name: str, nodes: str, seconds: float, size: int) -> None:

@@ -83,3 +83,60 @@ def test_layered_tiles_of_boxes_are_bands_of_rows():
     total = re.search(layered, svg).group(1)
     edges = re.findall(r'<svg [^>]*class="dg-tile dg-edges"[^>]*height="(\d+)"', svg)
     assert edges and set(edges) == {total}
+
+
+# one step as the benchmark times it: the click on Next, then the next frame painted
+ONE_STEP = """() => new Promise((done) => {
+  document.getElementById("dg-next").click();
+  requestAnimationFrame(() => setTimeout(done, 0));
+})"""
+
+
+def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
+    """The layered page of the README loss with its L2 term written out (1,594 nodes, 90 tiles of boxes),
+    neuron level: the worst steps were the jumps to the next layer, where tiles of boxes never laid out
+    came on screen (with content-visibility: auto, a frame after the scroll) and the browser styled and
+    laid out a band of them: up to 2,900 elements restyled and 4,100 objects laid out in one frame. Now
+    the page lays out every tile ahead in idle time and shows only the tiles near the view: stepping 30
+    steps from the start of each pass, no frame restyles or lays out more than a few hundred (counts
+    from Chromium's trace, not times), and the tiles far from the view are skipped."""
+    import json
+
+    require_dot()
+    from tests.test_step_html_levels import l2_by_hand, mlp_loss
+    from viz import step_html
+
+    stepper = step_html(mlp_loss(False, l2=l2_by_hand)[0], tmp_path / "net.html", level="neuron")
+    assert stepper.drawing == "layered"
+    errors = []
+    for start in ("#dg-start", "#dg-backward"):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(stepper.path.resolve().as_uri())
+        tiles = page.eval_on_selector_all("svg.dg-boxes", "els => els.length")
+        assert tiles == 90
+        page.wait_for_function(f"() => +document.getElementById('dg-diagram').dataset.tilesReady === {tiles}",
+                               timeout=60_000)  # every tile laid out, in idle time
+        page.click(start)
+        browser.start_tracing(page=page, categories=["devtools.timeline"])
+        texts = []
+        for _ in range(30):
+            page.evaluate(ONE_STEP)
+            texts.append(page.inner_text("#dg-text"))
+        trace = json.loads(browser.stop_tracing())
+        events = trace["traceEvents"] if isinstance(trace, dict) else trace
+        laid_out = [e["args"]["beginData"]["dirtyObjects"] for e in events if e.get("name") == "Layout"]
+        restyled = [e["args"].get("elementCount", 0) for e in events if e.get("name") == "UpdateLayoutTree"]
+        if start == "#dg-start":   # across the jump from layer 1 to layer 2
+            assert any(t.startswith("layer 1 · neuron 16, forward") for t in texts)
+            assert any(t.startswith("layer 2 · neuron 1, forward") for t in texts)
+        else:                      # the loss's 612 operations, then layers 3, 2 and 1
+            assert texts[0].startswith("the loss (612 operations), backward")
+            assert any(t.startswith("layer 1 · neuron 16, backward") for t in texts)
+        assert laid_out and max(laid_out) < 1000, sorted(laid_out)[-5:]
+        assert restyled and max(restyled) < 1000, sorted(restyled)[-5:]
+        shown = page.eval_on_selector_all("svg.dg-boxes",
+                                          "els => els.map(e => getComputedStyle(e).contentVisibility)")
+        assert 0 < shown.count("visible") <= 12 and shown.count("hidden") == tiles - shown.count("visible")
+        assert errors == []
+        page.close()

@@ -174,6 +174,7 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     # its band's first row to below its last row's numbers; an edge may leave its tile, so edge tiles,
     # as tall as the drawing, are never clipped). A tile of boxes is _BAND rows tall: a step that
     # scrolls brings on screen, and so lays out and paints, no more boxes than about fill the view.
+    # The HTML stepper's script then decides itself which tiles show (viz/static/stepper.js, showTiles).
     h = f"{total_h:.0f}"
     margin = _NUM / 2
     right = dict.fromkeys(boxes, _TILE)  # from the tile's start: past its last box's halo and numbers

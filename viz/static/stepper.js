@@ -509,7 +509,7 @@
   // neuron's title and inputs are) as keeps the focus node in view.
   // A box's place on screen comes from its halo's attributes and its SVG's screen transform, read once
   // per SVG: reading each box's own rectangle made the browser lay out again, for each box, the layered
-  // drawing's tiles that are off screen (content-visibility: auto), 0.2 s for the loss's 612 boxes.
+  // drawing's tiles that are off screen (skipped: showTiles), 0.2 s for the loss's 612 boxes.
   // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
   // known, at the drawing's origin, which stretched a step's extent to it.)
   function haloRect(el, ctm) {
@@ -552,6 +552,72 @@
   function showStep(it, f) {
     if (f) scrollTo(it, f);
     pinTitles();
+    showTiles();
+  }
+
+  // ---- the layered drawing's tiles of boxes: laid out ahead, in idle time, and shown near the view ----
+  // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text: 15-30
+  // ms), and a jump to the next layer brings several on screen in one step: with content-visibility:
+  // auto that was the neuron level's worst step (50-80 ms). So the page decides: a tile is shown
+  // (visible) while it is near the view, else hidden, which skips it but keeps its layout (a step
+  // writing numbers into it costs little, and only once it shows again); when the page is idle, one tile
+  // at a time is laid out ahead, first those around the next and the previous step, then the rest by
+  // their distance from the view. The drawing's own coordinates are its tiles' viewBox units.
+  const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
+    const b = el.viewBox.baseVal;
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: null, ready: false };
+  }) : [];
+  const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
+  const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 40));
+  let warming = false;
+  function viewRect() {  // the view in the drawing's units
+    const d = diagram.getBoundingClientRect(), r = layeredDiv.getBoundingClientRect();
+    const s = r.width / layeredDiv.offsetWidth || 1;  // on screen px per drawing px (the zoom)
+    const x0 = (d.left + diagram.clientLeft - r.left) / s, y0 = (d.top + diagram.clientTop - r.top) / s;
+    return { x0, y0, x1: x0 + diagram.clientWidth / s, y1: y0 + diagram.clientHeight / s };
+  }
+  function showTiles() {
+    if (!tiles.length) return;
+    const v = viewRect();
+    for (const t of tiles) {
+      const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
+      if (on !== t.shown) t.el.style.contentVisibility = on ? "visible" : "hidden";
+      t.shown = on;
+      t.ready ||= on;
+    }
+    countReady();
+    if (!warming && tiles.some((t) => !t.ready)) { warming = true; idle(warm); }
+  }
+  function countReady() {  // on the page, for the tests: how many tiles are laid out
+    const n = String(tiles.filter((t) => t.ready).length);
+    if (diagram.dataset.tilesReady !== n) diagram.dataset.tilesReady = n;
+  }
+  function warm(deadline) {
+    warming = false;
+    // the places to lay out around first: the focus boxes of the next and the previous step, the view
+    const at = [];
+    for (const k of [cur + 1, cur - 1]) {
+      const h = items[k] && focusEl(items[k])?.querySelector(":scope > .dg-halo");
+      if (h && !h.closest(".dg-opened")) at.push([h.x.baseVal.value, h.y.baseVal.value]);
+    }
+    const v = viewRect();
+    at.push([(v.x0 + v.x1) / 2, (v.y0 + v.y1) / 2]);
+    const far = (t, [x, y]) => Math.max(t.x0 - x, x - t.x1, 0) + Math.max(t.y0 - y, y - t.y1, 0);
+    let best = null, d = Infinity;
+    for (const t of tiles) {
+      const dt = t.ready ? Infinity : Math.min(...at.map((p) => far(t, p)));
+      if (dt < d) { best = t; d = dt; }
+    }
+    if (!best) return;
+    if (deadline.timeRemaining() >= 12) {  // one tile a time: a key pressed meanwhile waits no longer
+      best.el.style.contentVisibility = "visible";
+      best.el.getBBox();  // its style and layout, now
+      if (!best.shown) best.el.style.contentVisibility = "hidden";
+      best.ready = true;
+      countReady();
+    }
+    warming = true;
+    idle(warm);
   }
   function scrollTo(it, f) {
     const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
@@ -835,7 +901,7 @@
     setZoom(Math.min(box.clientWidth / W0, box.clientHeight / H0));
   }
   const diagram = $("dg-diagram");
-  diagram.addEventListener("scroll", pinTitles, { passive: true });
+  diagram.addEventListener("scroll", () => { pinTitles(); showTiles(); }, { passive: true });
   let drag = null, dragged = false;
   diagram.addEventListener("mousedown", (e) => {
     drag = { x: e.clientX, y: e.clientY, left: diagram.scrollLeft, top: diagram.scrollTop };
