@@ -121,8 +121,10 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
     A batch of another size than a node was built for (a ``.data`` set by hand) is named where it is
     found, also when ``node`` is not the node whose rule failed (a leaf, or a node whose inputs match:
     a fused layer's rule runs after the loop that reached it)."""
-    if isinstance(error, ValueError) and (node.primitive is None or "broadcast" in str(error)):
-        stale = node if _sizes_differ(node) else next(filter(_sizes_differ, reversed(order)), None)
+    if isinstance(error, ValueError):   # a batch of another size than the node was built for?
+        stale = node if _sizes_differ(node) else None
+        if stale is None and (node.primitive is None or "broadcast" in str(error)):
+            stale = next(filter(_sizes_differ, reversed(order)), None)   # numpy's words: look for it
         if stale is not None:
             return _stale_batch(stale, order)
     if node.primitive is None:   # no rule to name: the error as it is, said to come from backward
@@ -144,8 +146,6 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         kind = FloatingPointError
         reason = ("its derivative overflows a float (beyond about 1.8e308), so it is not a finite number"
                   + ("" if raw else f" ({reason})") + "; scale the inputs down")
-    elif isinstance(error, ValueError) and _sizes_differ(node):
-        return _stale_batch(node, order)
     elif any(is_array(p.data) for p in node.parents) and isinstance(error, (TypeError, ValueError)) and (
             "ambiguous" in reason or "scalar" in reason or "ufunc" in reason):
         # numpy's own advice ("Use a.any() or a.all()") is not the fix: the rule must work per example

@@ -489,6 +489,15 @@ def test_rule_error_handed_a_leaf_says_what_failed():
     assert type(error) is ValueError
     assert str(error) == "backward: a derivative rule failed: the rule's own words"
     assert error.node is leaf
+    # with a node in the order whose inputs hold another batch size than it: that node is named
+    a, c = batch([1.0, 2.0, 3.0], "a"), batch([1.0, 2.0, 3.0], "c")
+    loss = mean(a * c)
+    order = autodiff.topological_order(loss)
+    a.data = np.array([1.0, 2.0])
+    error = rule_error(ValueError("the rule's own words"), a, order)
+    assert str(error).startswith("backward: the inputs of mul at node v2 hold batches of different sizes "
+                                 "('a' holds shape (2,), 'c' holds shape (3,); it was built for shape (3,))")
+    assert error.node is order[2]
 
 
 # ---- the last QA report's minor line: nn.l2 of nothing, of None ------------------------------------
