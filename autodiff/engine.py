@@ -23,6 +23,7 @@ from autodiff.primitives import (
     ABS,
     ADD,
     COS,
+    EXAMPLES_SUM,
     EXP,
     GELU,
     LOG,
@@ -249,11 +250,9 @@ class Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
         order, leaves, batched = walk_leaves(self)
-        for x in leaves:  # a .data set by hand to a numpy scalar, an int, ...: a float, as Value() stores it
-            d = x.data
-            if d.__class__ is not float and not is_array(d):
-                as_float_data(leaves, "backward")  # or refused, naming the leaf; arrays stay as they are
-                break
+        odd = [x for x in leaves if x.data.__class__ is not float]   # a batch's inputs, or set by hand
+        if odd:
+            _check_leaves(odd, order)
         # List comprehensions, not map(attrgetter): CPython 3.11+ reads a slot in one specialised
         # instruction, where attrgetter looks it up on the type each time (3x slower, measured).
         before = [node._grad for node in order]
@@ -327,6 +326,88 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
         _add_held(held, order)
 
 
+def _check_leaves(odd: list[Value], order: list[Value]) -> None:
+    """What the leaves ``odd`` of ``order`` (those not holding a float) hold, before a backward pass.
+    A number set by hand of another type (a numpy scalar, a 0-d array, an int) is made a float, as
+    ``Value()`` stores it; anything else that is not a batch is refused (`as_float_data`). A batch must
+    be a 1-D numpy array of floats (any float dtype, as `apply` takes), finite, of the size of the
+    batches it meets, which the graph's nodes hold since it was built. TypeError for a dtype or type,
+    ValueError for a shape, a size or NaN/inf; each names the leaf (``.node``), what it holds, what was
+    expected and what to do. (A leaf holding NaN or inf in one number is named after the pass, by
+    `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)"""
+    arrays = [x for x in odd if is_array(x.data)]
+    if len(arrays) < len(odd):
+        as_float_data([x for x in odd if not is_array(x.data)], "backward")
+        arrays = [x for x in odd if is_array(x.data)]   # a 0-d array was one number, now a float
+    if not arrays:
+        return
+    import numpy as np
+    ndarray = np.ndarray
+    for leaf in arrays:
+        d = leaf.data
+        if d.__class__ is not ndarray or d.dtype.kind != "f" or d.ndim != 1:
+            _refuse_kind(leaf, order)
+    if not all_finite(np.concatenate([x.data for x in arrays])):   # one call for every batch
+        leaf = next(x for x in arrays if not all_finite(x.data))
+        raise _about(leaf, ValueError(
+            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a batch holds "
+            "finite numbers: set .data to such an array"))
+    # The graph's batch size is that of its nodes' batches (`apply` made them all of one size, unless
+    # batches were reduced apart): nearly always the first that holds one, a few nodes into the order
+    # (an interior node holds a float or a batch).
+    built = next((d for n in order if n._op is not None and (d := n.data).__class__ is not float), None)
+    if built is None or not is_array(built) or {len(x.data) for x in arrays} != {len(built)}:
+        _check_sizes(set(arrays), order)
+
+
+def _refuse_kind(leaf: Value, order: list[Value]) -> None:
+    """Raise for a leaf holding an array that is not a 1-D numpy array of floats."""
+    import numpy as np
+    d = leaf.data
+    if d.__class__ is not np.ndarray or d.dtype.kind != "f":
+        what = f"an array of {d.dtype}" if isinstance(d, np.ndarray) else f"a {type(d).__name__}"
+        raise _about(leaf, TypeError(
+            f"backward: {_who(leaf, order)} holds {what}; a batch holds floats: set .data to a float "
+            "array (np.asarray(x, dtype=float))"))
+    raise _about(leaf, ValueError(
+        f"backward: {_who(leaf, order)} holds an array of shape {d.shape}; a batched Value holds a 1-D "
+        "array, one number per example: set .data to one (x.reshape(-1) for a column)"))
+
+
+def _check_sizes(arrays: set[Value], order: list[Value]) -> None:
+    """Raise naming the first leaf of ``arrays`` that does not hold a batch of the size of the nodes it
+    meets (made from it when the graph was built), or that held one number then (a node made from it
+    holds one, and is not a sum over the examples). Returns if each meets its own size (a graph can sum
+    batches of different sizes apart)."""
+    for node in order:
+        if node._op is None:
+            continue
+        for leaf in node.parents:
+            if leaf not in arrays:
+                continue
+            n, d = len(leaf.data), node.data
+            if is_array(d) and len(d) != n:
+                raise _about(leaf, ValueError(
+                    f"backward: {_who(leaf, order)} holds a batch of {_examples(n)}, and {node.op} at node "
+                    f"{_name(node, order)}, which it meets, was built for a batch of {_examples(len(d))}: a "
+                    f"graph runs on the batch size it was built for; set .data to {len(d)} examples, or "
+                    "build the graph again from the new batches"))
+            if not is_array(d) and node._op is not EXAMPLES_SUM:
+                raise _about(leaf, ValueError(
+                    f"backward: {_who(leaf, order)} holds a batch of {_examples(n)}, but held one number "
+                    f"when the graph was built ({node.op} at node {_name(node, order)}, which it meets, "
+                    "holds one); set .data to one number, or build the graph again from the batch"))
+
+
+def _who(leaf: Value, order: list[Value]) -> str:
+    return f"the Value {leaf.label!r}" if leaf.label else f"the leaf {_name(leaf, order)}"
+
+
+def _about(node: Value, error: Exception) -> Exception:
+    error.node = node   # as every backward error: the node it is about (parse's error_at reads it)
+    return error
+
+
 def _held(leaves: list[Value]) -> list[tuple[Value, Data]]:
     """The leaves whose gradient the pass must add to, with what they hold: only those that held
     something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None)."""
@@ -368,7 +449,13 @@ def _all_finite(grads: list) -> bool:
 
 def _check_gradients(order: list[Value]) -> None:
     """Raise naming the first node, in backward order, whose gradient is not finite, and the op whose
-    rule made it so (the first whose terms are not finite from a finite upstream)."""
+    rule made it so (the first whose terms are not finite from a finite upstream). A leaf that holds
+    NaN or inf (set by hand) is named first: it is the cause, not the gradients it made so."""
+    leaf = next((n for n in order if n._op is None and not _finite(n.data)), None)
+    if leaf is not None:
+        raise _about(leaf, ValueError(
+            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a Value holds "
+            "a finite number: set .data to one"))
     first = next((n for n in reversed(order) if not _finite(n._grad)), None)
     if first is None:
         return  # the sum overflowed, not a gradient
@@ -873,13 +960,15 @@ def _chains(weights: list[list[Value]], x: list[Value], biases: list[Value]) -> 
         return None
 
 
-def _neuron_node(w: list[Value], xs: tuple[Value, ...], b: Value, z) -> Value:
-    """The node `neuron(w, xs, b)` makes, its value ``z`` computed by the caller (`neurons`)."""
+def _node(prim: Primitive, a: Any, b: Any, data: Data) -> Value:
+    """The node `apply` would make of ``prim`` (its parent slots ``a``, ``b``: a parent and another or
+    None, or a tuple and `NARY`), its value ``data`` computed by the caller, a layer at a time
+    (`neurons`, `relus`)."""
     node = _new(Value)
-    node.data, node._grad, node._op, node.label = z, None, NEURON, ""
-    node._a, node._b = (*w, *xs, b), NARY
+    node.data = data; node._grad = None; node._op = prim  # noqa: E702 (one slot at a time: no tuple)
+    node._a = a; node._b = b; node.label = ""              # noqa: E702
     if not _usual:
-        _unusual(node, NEURON, ())
+        _unusual(node, prim, ())
     return node
 
 
@@ -904,7 +993,7 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     if s is None or bias.ndim != 1:
         return None
     w, X = s
-    # a z that overflows is refused by `_neuron_node`, in words; a big product at `BLAS_THREADS`
+    # a z that overflows is refused by `neurons`, in words; a big product at `BLAS_THREADS`
     with np.errstate(all="ignore"), blas_threads(w.size * X.shape[1]):
         return w.reshape(len(weights), len(xd)) @ X + bias[:, None]
 
@@ -927,7 +1016,7 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
         values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
-    return [_neuron_node(w, xs, b, z) for w, b, z in zip(weights, biases, values, strict=True)]
+    return [_node(NEURON, (*w, *xs, b), NARY, z) for w, b, z in zip(weights, biases, values, strict=True)]
 
 
 
@@ -941,13 +1030,8 @@ def relus(zs: list[Value]) -> list[Value]:
             import numpy as np
             Z = np.array([z.data for z in zs], dtype=float)
             if Z.ndim == 2:
-                out = []
-                for z, a in zip(zs, (RELU.batch_forward or RELU.batch)(Z), strict=True):
-                    node = _new(Value)
-                    node.data = a; node._grad = None; node._op = RELU  # noqa: E702
-                    node._a = z; node._b = None; node.label = ""        # noqa: E702
-                    out.append(node)
-                return out
+                return [_node(RELU, z, None, a)
+                        for z, a in zip(zs, (RELU.batch_forward or RELU.batch)(Z), strict=True)]
     except (AttributeError, TypeError, ValueError):   # not Values, or batches of other shapes
         pass
     return [apply(RELU, z) for z in zs]

@@ -117,7 +117,18 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
     values in the message (same exception type, the node in ``.node``). Off the hot path: an executor
     calls it only once a rule has failed, and it may call the rule again to say what is wrong with it.
     Returned unchanged: MemoryError and RecursionError, and from a built-in primitive any error but an
-    ArithmeticError or ValueError (a domain error): those are not a rule failing on its numbers."""
+    ArithmeticError or ValueError (a domain error): those are not a rule failing on its numbers.
+    A batch of another size than a node was built for (a ``.data`` set by hand) is named where it is
+    found, also when ``node`` is not the node whose rule failed (a leaf, or a node whose inputs match:
+    a fused layer's rule runs after the loop that reached it)."""
+    if isinstance(error, ValueError):   # a batch of another size than the node was built for?
+        stale = node if _sizes_differ(node) else None
+        if stale is None and (node.primitive is None or "broadcast" in str(error)):
+            stale = next(filter(_sizes_differ, reversed(order)), None)   # numpy's words: look for it
+        if stale is not None:
+            return _stale_batch(stale, order)
+    if node.primitive is None:   # no rule to name: the error as it is, said to come from backward
+        return _with_node(type(error), f"backward: a derivative rule failed: {error}", error, node)
     built_in = getattr(node.primitive.forward, "built_in", True)   # a user's forward says False
     if isinstance(error, MemoryError | RecursionError) or (
             built_in and not isinstance(error, ArithmeticError | ValueError)):
@@ -135,28 +146,46 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         kind = FloatingPointError
         reason = ("its derivative overflows a float (beyond about 1.8e308), so it is not a finite number"
                   + ("" if raw else f" ({reason})") + "; scale the inputs down")
-    elif isinstance(error, ValueError) and len({getattr(p.data, "shape", ()) for p in node.parents
-                                                if is_array(p.data)}) > 1:
-        # a leaf's .data set by hand to another batch size (or shape) after the graph was built
-        sizes = ", ".join(f"{p.label or name(p, order)!r} holds shape {p.data.shape}"
-                          for p in node.parents if is_array(p.data))
-        return ValueError(f"backward: the inputs of {node.op} at node {name(node, order)} hold batches of "
-                          f"different sizes ({sizes}): a leaf's .data was set to another batch after the "
-                          "graph was built; give it as many examples as the others, and build the graph "
-                          "again before backward()")
     elif any(is_array(p.data) for p in node.parents) and isinstance(error, (TypeError, ValueError)) and (
             "ambiguous" in reason or "scalar" in reason or "ufunc" in reason):
         # numpy's own advice ("Use a.any() or a.all()") is not the fix: the rule must work per example
         reason = (f"{reason.split('. Use a.any()')[0]}. On a batch the rule gets arrays (one number per "
                   "example): write it with array arithmetic (np.where for a branch) or autodiff's functions "
                   "(autodiff.cos, autodiff.exp, ...), not the math module or a Python `if`")
+    return _with_node(kind, f"backward: the rule of {node.op} at node {name(node, order)} (inputs {inputs}) "
+                            f"failed: {reason}", error, node)
+
+
+def _with_node(kind: type, message: str, error: Exception, node: Any) -> Exception:
     try:
-        wrapped = kind(f"backward: the rule of {node.op} at node {name(node, order)} (inputs {inputs}) "
-                       f"failed: {reason}")
+        wrapped = kind(message)
     except TypeError:  # an exception type that does not take one message: keep it as it is
         wrapped = error
     wrapped.node = node
     return wrapped
+
+
+def _sizes_differ(node: Any) -> bool:
+    """Whether the batches ``node`` and its inputs hold are not all of one shape (the node's own is
+    the size it was built for; a sum over the examples holds one number)."""
+    shapes = {p.data.shape for p in node.parents if is_array(p.data)}
+    if is_array(node.data):
+        shapes.add(node.data.shape)
+    return len(shapes) > 1
+
+
+def _stale_batch(node: Any, order: list) -> ValueError:
+    """The error for ``node``, whose inputs hold batches of other sizes than it was built for: a
+    ``.data`` set by hand to another batch after the graph was built."""
+    held = ", ".join(f"{p.label or name(p, order)!r} holds shape {p.data.shape}"
+                     for p in node.parents if is_array(p.data))
+    built = f"; it was built for shape {node.data.shape}" if is_array(node.data) else ""
+    error = ValueError(f"backward: the inputs of {node.op} at node {name(node, order)} hold batches of "
+                       f"different sizes ({held}{built}): a .data was set to another batch after the "
+                       "graph was built; give it as many examples as the others, or build the graph "
+                       "again before backward()")
+    error.node = node
+    return error
 
 
 def shown(x: Any) -> str:

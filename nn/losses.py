@@ -247,14 +247,21 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
     """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w. One node (the
     primitive ``sum_squares`` with scale λ/2, `autodiff.primitives.sum_squares_op`), to the bit the
     graph λ/2 · (w_1*w_1 + w_2*w_2 + ...) in value and gradient (t + t with t = (g·λ/2)·w, subnormals
-    too). ValueError for a λ that is not a finite number >= 0 (an int too large for a float too),
-    TypeError for a param that is not a number or Value."""
+    too). ValueError for a λ that is not a finite number >= 0 (an int too large for a float too), and
+    for no params at all: a sum over nothing would be 0 (PyTorch's), but an empty list here is almost
+    always a mistake (a model without weights, a generator already used up), so it is refused.
+    TypeError for params that are not an iterable (None), or a param that is not a number or Value."""
     if (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(_as_float(lam))
             or lam < 0):
         raise ValueError(f"l2: lam must be a finite number >= 0, got {lam!r:.60}")
-    w = list(params) if not _is_number(params) else [params]
+    try:
+        w = list(params) if not _is_number(params) else [params]
+    except TypeError:
+        raise TypeError(f"l2: params must be the Values to regularize (an iterable: model.weights()), "
+                        f"got {type(params).__name__} {params!r:.60}") from None
     if not w:
-        return Value(0.0)
+        raise ValueError("l2: params is empty, so there is nothing to regularize; pass the Values to "
+                         "regularize: model.weights() (model.parameters() to include the biases)")
     if set(map(type, w)) != {Value}:   # model.weights() is all Values (checked in C): nothing to check
         w = [_value(x) for x in _items(w, "l2", "params")]
     return sum_squares_op(float(lam) / 2)(*w)

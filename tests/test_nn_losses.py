@@ -106,7 +106,8 @@ def test_hinge():
 def test_l2():
     w = [0.5, -2.0, 3.0]
     assert nn.l2(w, 0.1).data == pytest.approx(0.05 * (0.25 + 4 + 9), rel=1e-15)
-    assert nn.l2([], 0.1).data == 0.0
+    with pytest.raises(ValueError, match=r"l2: params is empty.*model.weights\(\)"):   # issue 17
+        nn.l2([], 0.1)
     assert gradcheck(lambda a, b, c: nn.l2([a, b, c], 0.3), w)
     m = nn.MLP(2, [2, 1], rng=0)
     nn.l2(m.weights(), 0.5).backward()

@@ -255,8 +255,8 @@ def test_backward_after_a_leaf_was_resized_names_both_sizes():
     a, c = batch([1.0, 2.0, 3.0], "a"), batch([1.0, 2.0, 3.0], "c")
     loss = mean((a * c).tanh())
     a.data = np.array([1.0, 2.0])
-    with pytest.raises(ValueError, match=r"inputs of mul .* different sizes \('a' holds shape \(2,\), "
-                                         r"'c' holds shape \(3,\)\)"):
+    with pytest.raises(ValueError, match=r"^backward: the Value 'a' holds a batch of 2 examples, and mul at "
+                                         r"node v2, which it meets, was built for a batch of 3 examples"):
         loss.backward()
 
 
@@ -317,3 +317,199 @@ def test_optimizers_without_numpy_refuse_the_same_values(monkeypatch):
         with pytest.raises(error, match=r"params\[0\] \(w\) holds"):
             opt.step()
         assert ps[1].data == 1.9   # nothing was updated
+
+
+# ---- the last QA report's items 1-4: backward() on a built graph checks every leaf -----------------
+# An MLP(2, [4, 4, 1]) hinge + L2 loss on moons points, built in each of the four ways: one example at
+# a time (eager, unfused or fused neurons) and over a batch of 20 (unfused or fused layers).
+
+MODES = ["eager", "fused", "batched", "fused batched"]
+BATCHED = ["batched", "fused batched"]
+W0 = "layers.0.neurons.0.w.0"
+
+
+def _built(mode: str):
+    """(the model's parameters, the batched input leaves (none one example at a time), the loss)."""
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(20, noise=0.1, rng=1)
+    m = nn.MLP(2, [4, 4, 1], rng=1, fused=mode.startswith("fused"))
+    if mode in BATCHED:
+        xs = batch_columns(X)
+        return m.parameters(), xs, nn.mean(nn.hinge(m(xs), [batch(2 * y - 1)])) + nn.l2(m.weights(), 1e-4)
+    scores = [m(x)[0] for x in X[:4].tolist()]
+    data = nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y[:4].tolist(), strict=True)])
+    return m.parameters(), [], data + nn.l2(m.weights(), 1e-4)
+
+
+def _grads(params, loss):
+    for p in params:
+        p.grad = 0.0
+    loss.backward()
+    return [p.grad for p in params]
+
+
+def _refused(params, loss, edit, error, words):
+    """After ``edit()``, backward() raises ``error`` matching ``words`` (from its start) and leaves every
+    .grad as it was."""
+    before = _grads(params, loss)
+    edit()
+    with pytest.raises(error, match="^backward: " + words) as caught:
+        loss.backward()
+    assert [p.grad for p in params] == before
+    return caught.value
+
+
+@pytest.mark.parametrize("bad", [NAN, math.inf, -math.inf])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_parameter_set_to_nan_or_inf_is_named_not_a_gradient(mode, bad):
+    # item 4: the eager graph named the gradient of input x.0, the batched one the gradient of x0
+    params, _, loss = _built(mode)
+    _grads(params, loss)
+    params[0].data = bad
+    with pytest.raises(ValueError, match=f"^backward: the Value '{W0}' holds {bad!r}, not a finite number; "
+                                         "a Value holds a finite number: set .data to one") as caught:
+        loss.backward()
+    assert caught.value.node is params[0]
+
+
+@pytest.mark.parametrize("mode", BATCHED)
+def test_a_batched_leaf_holding_nan_is_named_with_the_example(mode):
+    params, xs, loss = _built(mode)
+    bad = np.where(np.arange(20) == 3, NAN, xs[0].data)
+    error = _refused(params, loss, lambda: setattr(xs[0], "data", bad), ValueError,
+                     "the Value 'x0' holds nan at example 3, not a finite number; a batch holds finite "
+                     "numbers")
+    assert error.node is xs[0]
+
+
+@pytest.mark.parametrize("edit, n", [(lambda d: d[:5], 5), (lambda d: np.concatenate([d, d]), 40),
+                                     (lambda d: d[:0], 0), (lambda d: d[:1], 1)])
+@pytest.mark.parametrize("mode", BATCHED)
+def test_a_batched_leaf_of_another_size_names_the_value_the_op_and_both_sizes(mode, edit, n):
+    # items 1 and 3: AttributeError from rule_error (fused), the rule of mul at node v38 (unfused)
+    params, xs, loss = _built(mode)
+    op = "neuron at node layers.0.neurons.0.z" if mode == "fused batched" else r"mul at node v\d+"
+    error = _refused(params, loss, lambda: setattr(xs[0], "data", edit(xs[0].data)), ValueError,
+                     f"the Value 'x0' holds a batch of {n} example{'' if n == 1 else 's'}, and {op}, which "
+                     "it meets, was built for a batch of 20 examples: a graph runs on the batch size it was "
+                     r"built for; set .data to 20 examples, or build the graph again from the new batches")
+    assert error.node is xs[0]
+
+
+@pytest.mark.parametrize("mode", BATCHED)
+def test_a_batched_leaf_set_to_a_matrix_is_refused_by_its_shape(mode):
+    params, xs, loss = _built(mode)
+    matrix = xs[1].data.reshape(2, -1)
+    _refused(params, loss, lambda: setattr(xs[1], "data", matrix), ValueError,
+             r"the Value 'x1' holds an array of shape \(2, 10\); a batched Value holds a 1-D array, one "
+             "number per example")
+
+
+@pytest.mark.parametrize("dtype", [bool, str, np.int64, object, complex])
+@pytest.mark.parametrize("mode", BATCHED)
+def test_a_batched_leaf_of_bools_strs_ints_or_objects_is_refused(mode, dtype):
+    # item 2: gradients came out (bool, int, object; str when fused), or a bare UFuncTypeError (str)
+    params, xs, loss = _built(mode)
+    bad = (xs[0].data > 0).astype(dtype)
+    error = _refused(params, loss, lambda: setattr(xs[0], "data", bad), TypeError,
+                     f"the Value 'x0' holds an array of {bad.dtype}; a batch "
+                                              r"holds floats: set .data to a float array \(np.asarray")
+    assert error.node is xs[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_one_number_leaf_set_to_a_batch_of_another_size_is_refused(mode):
+    params, _, loss = _built(mode)
+    words = (r"a batch of 2 examples, and (neuron|mul) at node \S+, which it meets, was built for a "
+             r"batch of 20" if mode in BATCHED else
+             r"a batch of 2 examples, but held one number when the graph was built \((neuron|mul) at node "
+             r"\S+, which it meets, holds one\); set .data to one number, or build the graph again")
+    _refused(params, loss, lambda: setattr(params[0], "data", np.array([0.5, 0.25])), ValueError,
+             f"the Value '{W0}' holds {words}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_values_set_by_hand_that_are_numbers_still_work_after_a_refusal(mode):
+    """A refused backward() changes nothing; then numbers of other types and (batched) float32 or
+    same-size batches give the gradients their float64 values give."""
+    params, xs, loss = _built(mode)
+    v = params[0].data
+    params[0].data = NAN
+    with pytest.raises(ValueError, match=f"^backward: the Value '{W0}' holds nan"):
+        loss.backward()
+    params[0].data = v
+    want = _grads(params, loss)
+    for same in (np.float64(v), np.array(v), float(v)):
+        params[0].data = same
+        assert _grads(params, loss) == want
+        assert params[0].data.__class__ is float
+    params[0].data = 1.0
+    one = _grads(params, loss)
+    params[0].data = 1   # an int
+    assert _grads(params, loss) == one and params[0].data.__class__ is float
+    if mode in BATCHED:
+        params[0].data = v
+        xs[0].data = xs[0].data.copy()   # a batch of the same size
+        assert _grads(params, loss) == want
+        xs[0].data = xs[0].data.astype(np.float32)   # float32, as a rebuild takes it
+        assert _grads(params, loss) == pytest.approx(want, rel=1e-5, abs=1e-7)
+        assert xs[0].data.dtype == np.float32
+
+
+def test_a_sum_over_batches_of_two_sizes_is_not_refused():
+    a, c = batch([1.0, 2.0, 3.0], "a"), batch([1.0, 2.0], "c")
+    w = Value(0.5, "w")
+    loss = mean(a * w) + mean((c * w).tanh()) + autodiff.batched.total(batch([4.0], "d"))
+    a.data = np.array([1.0, NAN, 3.0])   # refused naming it: the checks run on this graph
+    with pytest.raises(ValueError, match="^backward: the Value 'a' holds nan at example 1"):
+        loss.backward()
+    a.data = np.array([1.0, 2.0, 3.0])
+    loss.backward()
+    cs = np.array([1.0, 2.0])
+    assert w.grad == pytest.approx(2.0 + float(np.mean(cs / np.cosh(0.5 * cs) ** 2)))   # mean a + c·sech²
+
+
+# ---- rule_error, handed a node whose rule did not fail ----------------------------------------------
+
+def test_a_fused_layer_whose_input_node_was_resized_names_the_layer_not_a_leaf():
+    params, xs, loss = _built("fused batched")
+    relu = next(n for n in autodiff.topological_order(loss) if n.op == "relu")
+    # an interior node's .data set by hand: its layer's rule fails after the loop that reached the node
+    error = _refused(params, loss, lambda: setattr(relu, "data", relu.data[:5]), ValueError,
+                     r"the inputs of neuron at node layers.1.neurons.\d.z hold batches of different sizes "
+                     r"\('layers.0.neurons.0.a' holds shape \(5,\), .*; it was built for shape \(20,\)\)")
+    assert error.node.op == "neuron"
+
+
+def test_rule_error_handed_a_leaf_says_what_failed():
+    from autodiff.graph import rule_error
+    leaf = batch([1.0, 2.0], "x")
+    error = rule_error(ValueError("the rule's own words"), leaf, [leaf])
+    assert type(error) is ValueError
+    assert str(error) == "backward: a derivative rule failed: the rule's own words"
+    assert error.node is leaf
+    # with a node in the order whose inputs hold another batch size than it: that node is named
+    a, c = batch([1.0, 2.0, 3.0], "a"), batch([1.0, 2.0, 3.0], "c")
+    loss = mean(a * c)
+    order = autodiff.topological_order(loss)
+    a.data = np.array([1.0, 2.0])
+    error = rule_error(ValueError("the rule's own words"), a, order)
+    assert str(error).startswith("backward: the inputs of mul at node v2 hold batches of different sizes "
+                                 "('a' holds shape (2,), 'c' holds shape (3,); it was built for shape (3,))")
+    assert error.node is order[2]
+
+
+# ---- the last QA report's minor line: nn.l2 of nothing, of None ------------------------------------
+
+@pytest.mark.parametrize("params", [[], (), iter([])])
+def test_l2_of_no_params_is_refused_saying_what_to_pass(params):
+    with pytest.raises(ValueError, match=r"^l2: params is empty, so there is nothing to regularize; pass the "
+                                         r"Values to regularize: model.weights\(\)"):
+        nn.l2(params, 1e-4)
+
+
+def test_l2_of_none_names_the_argument():
+    with pytest.raises(TypeError, match=r"^l2: params must be the Values to regularize \(an iterable: "
+                                        r"model.weights\(\)\), got NoneType None"):
+        nn.l2(None, 1e-4)
