@@ -598,7 +598,8 @@ def _parents_first(names: list[str], parents: dict[str, list[str]]) -> list[str]
 
 def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
-    layers in columns, neurons in bands by index. Returns each cluster's title spacer position."""
+    layers in columns, neurons in bands by index; a weight's edge runs down into the op it sits over.
+    Returns each cluster's title spacer position."""
     from viz.network_layout import Item, legend_spot, place, size_of
 
     gr = pic.gr
@@ -629,7 +630,13 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = sizes[name]
         items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
                           parents[name], late=name.startswith("all")))
-    at, titles = place(items, order_key, title_across=lr)
+    at, titles, stacked = place(items, order_key, title_across=lr)
+    # a stacked leaf's edge: from its corner over its own op, or from its side down a shared op's margin,
+    # into the op's top (LR; TB turned a quarter)
+    ports = {False: ("sw", "n"), True: ("w", "n")} if lr else {False: ("ne", "w"), True: ("n", "w")}
+    for tail, head, attrs in pic.edges:
+        if tail in stacked and at[tail][1] < at[head][1]:
+            attrs["tailport"], attrs["headport"] = ports[stacked[tail]]
 
     def pos(u: float, v: float) -> str:  # graphviz's y grows upwards
         return f"{u:.1f},{-v:.1f}!" if lr else f"{v:.1f},{-u:.1f}!"
