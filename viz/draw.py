@@ -952,7 +952,8 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     (``collapse="neuron"``). Unless ``max_per_layer`` is given, a network a neuron to a box whose type
     still comes out under it because a layer is too tall (24 neurons a layer on the slide) shows each
     such layer's first and last neurons and a ⋮ box for the rest, as many as keep the type at 14 px,
-    with a UserWarning saying so and naming ``max_per_layer`` (`draw`), which draws them all.
+    with a UserWarning saying so and naming ``max_per_layer`` (`draw`), which draws them all; given,
+    ``max_per_layer`` implies ``collapse="neuron"``, with a preset or without.
     Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
     graph above ``max_nodes`` that cannot be collapsed (no neurons, or still too big), and `RenderError`
     when no renderer can write the format.
@@ -966,6 +967,8 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
                          f"{', '.join(FORMATS)} or pass format=")
     if isinstance(root, graphviz.Digraph) and options:
         raise TypeError("render: drawing options go with a Value, not with a ready Digraph")
+    if "max_per_layer" in options:   # a neuron to a box is what it counts: implied, as with a preset
+        options = {"collapse": "neuron"} | options
     if preset is None:
         graph = root if isinstance(root, graphviz.Digraph) else draw(root, **options)
         write_atomic(path, render_bytes(graph, fmt))
