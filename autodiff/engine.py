@@ -326,6 +326,29 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
         _add_held(held, order)
 
 
+def check_leaves(order: list[Value], leaves: list[Value]) -> None:
+    """Refuse, naming the Value, a leaf of a built graph whose ``.data`` was set by hand to what the
+    graph cannot run on: what `Value.backward` checks before its pass (`_check_leaves`: a type, a batch
+    of bools or of another size, NaN in a batch) and a leaf holding NaN or inf in one number (which
+    backward names after its pass, if a gradient came out not finite). For the passes that run the
+    reference loop instead (`autodiff.grad`, `autodiff.steps.backward_steps`). ``order`` and
+    ``leaves`` as `autodiff.graph.walk_leaves` gives them. TypeError or ValueError, as backward's; a
+    number of another type (a numpy scalar, an int) is stored as the float it equals, as backward does."""
+    odd = [x for x in leaves if x.data.__class__ is not float]
+    if odd:
+        _check_leaves(odd, order)
+    _refuse_not_finite(leaves, order)
+
+
+def _refuse_not_finite(leaves: list[Value], order: list[Value]) -> None:
+    """Raise naming the first of ``leaves`` that holds NaN or inf (set by hand)."""
+    leaf = next((n for n in leaves if not _finite(n.data)), None)
+    if leaf is not None:
+        raise _about(leaf, ValueError(
+            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a Value holds "
+            "a finite number: set .data to one"))
+
+
 def _check_leaves(odd: list[Value], order: list[Value]) -> None:
     """What the leaves ``odd`` of ``order`` (those not holding a float) hold, before a backward pass.
     A number set by hand of another type (a numpy scalar, a 0-d array, an int) is made a float, as
@@ -451,11 +474,7 @@ def _check_gradients(order: list[Value]) -> None:
     """Raise naming the first node, in backward order, whose gradient is not finite, and the op whose
     rule made it so (the first whose terms are not finite from a finite upstream). A leaf that holds
     NaN or inf (set by hand) is named first: it is the cause, not the gradients it made so."""
-    leaf = next((n for n in order if n._op is None and not _finite(n.data)), None)
-    if leaf is not None:
-        raise _about(leaf, ValueError(
-            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a Value holds "
-            "a finite number: set .data to one"))
+    _refuse_not_finite([n for n in order if n._op is None], order)
     first = next((n for n in reversed(order) if not _finite(n._grad)), None)
     if first is None:
         return  # the sum overflowed, not a gradient
