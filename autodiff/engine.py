@@ -334,12 +334,17 @@ def check_leaves(order: list[Value], leaves: list[Value]) -> None:
     of bools or of another size, NaN in a batch) and a leaf holding NaN or inf in one number (which
     backward names after its pass, if a gradient came out not finite). For the passes that run the
     reference loop instead (`autodiff.grad`, `autodiff.steps.backward_steps`). ``order`` and
-    ``leaves`` as `autodiff.graph.walk_leaves` gives them. TypeError or ValueError, as backward's; a
-    number of another type (a numpy scalar, an int) is stored as the float it equals, as backward does."""
+    ``leaves`` as `autodiff.graph.walk_leaves` gives them. TypeError or ValueError, as backward's;
+    every ``.data`` is left as it was (backward stores a numpy scalar as a float; these passes only read)."""
     odd = [x for x in leaves if x.data.__class__ is not float]
-    if odd:
-        _check_leaves(odd, order)
-    _refuse_not_finite(leaves, order)
+    held = [x.data for x in odd]
+    try:
+        if odd:
+            _check_leaves(odd, order)
+        _refuse_not_finite(leaves, order)
+    finally:   # these passes only read: a numpy scalar set by hand stays one
+        for x, d in zip(odd, held, strict=True):
+            x.data = d
 
 
 def _refuse_not_finite(leaves: list[Value], order: list[Value]) -> None:

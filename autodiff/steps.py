@@ -147,8 +147,7 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.  On a
     batched graph the values hold every example and ``str()`` shows example ``example`` (default 0).
     A leaf whose ``.data`` was set by hand to what the graph cannot run on is refused as ``backward()``
-    refuses it (`autodiff.engine.check_leaves`; a number of another type, as a numpy scalar, is stored
-    as the float it equals, as there).
+    refuses it (`autodiff.engine.check_leaves`).
     """
     order, leaves, _ = walk_leaves(root)
     check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
