@@ -1360,3 +1360,46 @@ def test_no_number_reaches_past_the_drawings_edge(browser, tmp_path):
             assert page.evaluate(OUTSIDE) == [], where
             page.keyboard.press("ArrowRight")
     assert errors == []
+
+
+@pytest.mark.parametrize("level", ["op", "neuron", "layer"])
+def test_brackets_jump_layer_by_layer(browser, tmp_path, level):
+    """Issue 14 asks for a jump to the next layer, which the terminal stepper has (`]`, `[`) and the page
+    had not (tester: `]` did nothing). `]` goes to the start of the next layer's step, in the forward
+    pass (layer 1, 2, 3, the loss's operations) and the backward pass (the loss, layer 3, 2, 1); `[`
+    back to the start of this layer, and from there to the previous one's."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(True, False)
+    page, errors = open_page(browser, step_html(loss, tmp_path / "net.html", level=level))
+
+    def heading() -> str:
+        return page.inner_text("#dg-text").split("\n")[0]
+
+    seen = []
+    for _ in range(9):
+        page.keyboard.press("]")
+        seen.append((page.inner_text("#dg-phase"), heading()))
+    assert [p for p, _ in seen] == ["forward pass"] * 4 + ["backward pass"] * 4 + ["backward pass"]
+
+
+    def layer_of(h: str) -> str:  # a coarse step's title, else the layer of the node an operation makes
+        import re
+
+        titled = re.match(r"(layer \d)\b", h)
+        made = re.search(r"layers\.(\d)\.", h.split(": ", 1)[-1].split(" ", 1)[0])
+        return titled[1] if titled else f"layer {int(made[1]) + 1}" if made else "loss"
+
+    assert [layer_of(h) for _, h in seen[:8]] == ["layer 1", "layer 2", "layer 3", "loss",
+                                                  "loss", "layer 3", "layer 2", "layer 1"]
+    assert seen[8] == seen[7]                                 # no layer after the last: it stays
+    page.keyboard.press("[")                                  # from a layer's start: the previous layer's
+    assert (page.inner_text("#dg-phase"), heading()) == seen[6]
+    page.keyboard.press("ArrowRight")                         # inside layer 2 (its next neuron or operation)
+    page.keyboard.press("ArrowRight")
+    if level != "layer":
+        assert layer_of(heading()) == "layer 2" and (page.inner_text("#dg-phase"), heading()) != seen[6]
+        page.keyboard.press("[")                              # back to this layer's start
+        assert (page.inner_text("#dg-phase"), heading()) == seen[6]
+    assert errors == []

@@ -838,6 +838,15 @@
   const go = (delta) => goTo(cur + delta);
   const atFrame = (frame) => items.findIndex((it) => it.first <= frame && frame <= it.last);
 
+  // ] and [: to the start of the next layer (the loss's operations count as one), or back to the start
+  // of this one (the previous one from its start), in either pass, as the terminal stepper's ] and [
+  const layerStarts = D.groups.filter((g) => g.level === "layer").map((g) => g.first).sort((a, b) => a - b);
+  function layerJump(dir) {
+    const at = items[cur].first;
+    const frame = dir > 0 ? layerStarts.find((f) => f > at) : layerStarts.filter((f) => f < at).pop();
+    if (frame !== undefined) goTo(atFrame(frame));
+  }
+
   function openCurrent() {
     const it = items[cur];
     if (it.g === undefined) return;
@@ -1026,6 +1035,7 @@
     if (e.shiftKey && pan) { diagram.scrollLeft += pan[0]; diagram.scrollTop += pan[1]; e.preventDefault(); return; }
     const act = { ArrowRight: () => go(1), ArrowLeft: () => go(-1), Home: () => goTo(0),
                   End: () => goTo(items.length - 1), b: () => goTo(atFrame(seedFrame)), o: openCurrent,
+                  "]": () => layerJump(1), "[": () => layerJump(-1),
                   c: closeCurrent, "+": () => setZoom(zoom * 1.25), "=": () => setZoom(zoom * 1.25),
                   "-": () => setZoom(zoom / 1.25), "0": () => setZoom(1), f: fit }[e.key];
     if (act && !e.ctrlKey && !e.metaKey && !e.altKey) { act(); e.preventDefault(); }
