@@ -1058,7 +1058,7 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     page.close()
 
 
-IN_VIEW = """() => {
+STEP_IN_VIEW = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
   const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
   const halo = (e) => (e.querySelector('.dg-halo') || e).getBoundingClientRect();
@@ -1067,14 +1067,24 @@ IN_VIEW = """() => {
     && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
   const f = d.querySelector('.dg-focus');
   const all = [...d.querySelectorAll('.dg-current')].map((e) => e.getBoundingClientRect());  // with numbers
+  // at the neuron level, on graphviz's drawing, the neuron's frame (with its title and inputs) too
+  const fc = f && f.querySelector('.dg-halo')?.getBBox();
+  const frame = document.getElementById('dg-level').value === 'neuron' && all.length > 1 && fc
+    && [...d.querySelectorAll('svg g.cluster')].find((c) => { const b = c.getBBox();
+         return b.x <= fc.x + fc.width / 2 && fc.x + fc.width / 2 <= b.x + b.width
+           && b.y <= fc.y + fc.height / 2 && fc.y + fc.height / 2 <= b.y + b.height; });
+  if (frame) all.push(frame.getBoundingClientRect());
   const u = {left: Math.min(...all.map((r) => r.left)), right: Math.max(...all.map((r) => r.right)),
              top: Math.min(...all.map((r) => r.top)), bottom: Math.max(...all.map((r) => r.bottom))};
-  // per axis: every highlighted box in view, or the view spent on them (but for a margin of 8 px)
+  // per axis: the whole step in view, or the view spent on it from its start (but for a margin of 8 px
+  // and 4 px the page's measure of a line of numbers may be off, or the drawing's own edge)
+  const scrolled = {left: d.scrollLeft, top: d.scrollTop};
   const axis = (lo, hi) => (u[lo] >= view[lo] - 1 && u[hi] <= view[hi] + 1)
-    || (u[lo] <= view[lo] + 9 && u[hi] >= view[hi] - 9);
+    || (u[lo] >= view[lo] - 1 && (u[lo] <= view[lo] + 12 || scrolled[lo] === 0) && u[hi] >= view[hi] - 9);
   return {focus: f ? inside(halo(f)) : null,
           shown: halos.filter(inside).length, of: halos.length,
-          filled: !halos.length || (axis('left', 'right') && axis('top', 'bottom'))};
+          filled: !halos.length || (axis('left', 'right') && axis('top', 'bottom')),
+          start: [Math.round(u.left - view.left), Math.round(u.top - view.top)]};
 }"""
 
 
@@ -1086,37 +1096,41 @@ def sigmoid_31_page(tmp_path):
     return step_html(nn.squared_error(out, [0.5]), tmp_path / "m31.html", level="neuron")
 
 
-@pytest.mark.parametrize("page_of", ["m31-neuron", "readme-neuron", "readme-layer"])
+@pytest.mark.parametrize("page_of", ["m31-neuron", "readme-neuron", "readme-layer", "l2-by-hand-neuron"])
 def test_zoom_and_steps_keep_the_current_step_in_view(browser, tmp_path, page_of):
     """Issue 14: after b → → →, "fit" then "100%" showed an empty part of the drawing (the zoom kept the
     view's middle, and the current node was thousands of pixels below); at the neuron and layer levels
     the highlighted boxes were mostly off-screen (MLP(2,[3,1]) step 9: 1 of 12). Now every zoom keeps
-    the focus node in view, and every step shows its highlighted boxes, or fills the view with them."""
+    the focus node in view, and every step shows its highlighted boxes, or fills the view with them
+    from their start. (Tester: a step too big for the view was shown from its end: layer 1's neurons
+    8-16 at the layer level, the loss's last operations at the neuron level; and on the layered page,
+    the README loss with its L2 written out, each neuron's first column was cut at the left edge.)"""
     from viz import step_html
 
     require_dot()
     if page_of == "m31-neuron":
         stepper = sigmoid_31_page(tmp_path)
     else:
-        loss, _ = readme_network(False, False)
-        stepper = step_html(loss, tmp_path / "net.html", level=page_of.split("-")[1])
+        loss, _ = readme_network(False, page_of.startswith("l2-by-hand"))
+        stepper = step_html(loss, tmp_path / "net.html", level=page_of.split("-")[-1])
+        assert (stepper.drawing == "layered") == page_of.startswith("l2-by-hand")
     page, errors = open_page(browser, stepper)
     page.keyboard.press("b")
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     for key in ["f", "0", "+", "-", "f", "-", "0"]:
         page.keyboard.press(key)
-        seen = page.evaluate(IN_VIEW)
+        seen = page.evaluate(STEP_IN_VIEW)
         assert seen["focus"] and seen["filled"], (key, page.inner_text("#dg-zoom-level"), seen)
-    for zoom in ["0", "f"]:  # 100%, then the whole drawing
+    for zoom in ["0", "+", "f"]:  # 100%, 125%, then the whole drawing
         page.keyboard.press("Home")
         page.keyboard.press(zoom)
         k, n = counter(page)
         for _ in range(n - 1):
             page.keyboard.press("ArrowRight")
-            seen = page.evaluate(IN_VIEW)
-            assert seen["focus"] in (True, None) and seen["filled"], (zoom, counter(page), seen)
-            if zoom == "f":
+            seen = page.evaluate(STEP_IN_VIEW)
+            assert seen["focus"] in (True, None) and seen["filled"], (zoom, counter(page), seen["start"])
+            if zoom == "f" and page.inner_text("#dg-zoom-level") != "5%":  # the drawing fits: not 51,200 px
                 assert seen["shown"] == seen["of"]
     if page_of == "m31-neuron":  # step 9 at the opening zoom: the neuron's 6 boxes, all in view
         page.keyboard.press("Home")
@@ -1124,7 +1138,7 @@ def test_zoom_and_steps_keep_the_current_step_in_view(browser, tmp_path, page_of
         page.fill("#dg-goto", "9")
         page.press("#dg-goto", "Enter")
         assert "layer 2 · neuron 1" in page.inner_text("#dg-text")
-        seen = page.evaluate(IN_VIEW)
+        seen = page.evaluate(STEP_IN_VIEW)
         assert seen["focus"] and seen["shown"] == seen["of"] == 6, seen
     assert not errors
 
@@ -1251,4 +1265,141 @@ def test_a_squared_error_written_d_times_d_steps_at_every_level(browser, tmp_pat
     page.click("#dg-inspector-head")                     # out of the text box, so keys step again
     page.keyboard.press("End")
     assert page.inner_text("#dg-inspector-terms").rstrip().endswith("= " + fmt(grad(loss, [weight])[0]))
+    assert errors == []
+
+
+def batched_page(tmp_path, level: str, example: int = 7):
+    """A batched MLP(2, [4, 4, 1]) loss over 20 points (fused, as the README's batched loss), its page at
+    ``level`` for one example, and the model."""
+    import nn
+    from autodiff.batched import batch, batch_columns
+    from nn.data import make_moons
+    from viz import step_html
+
+    X, y = make_moons(20, noise=0.1, rng=1)
+    model = nn.MLP(2, [4, 4, 1], rng=1, fused=True)
+    loss = nn.mean(nn.hinge(model(batch_columns(X)), [batch(2 * y - 1)])) + nn.l2(model.weights(), 1e-4)
+    stepper = step_html(loss, tmp_path / f"batched_{level}.html", level=level, example=example,
+                        collapse="neuron")
+    return stepper, model, X[example]
+
+
+BOX_LINES = """id => [...document.getElementById(id).querySelectorAll('text')]
+  .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== 'none').map((t) => t.textContent)"""
+
+
+@pytest.mark.parametrize("level", ["neuron", "layer"])
+def test_a_batched_collapsed_neuron_shows_its_examples_z_and_a(browser, tmp_path, level):
+    """Issue 14 (tester): on a batched page (example 7) the names listed in the current neuron's box ran
+    over its line "z = Σ w·x + b = [batch]" (66 of 70 neuron-level steps), and the boxes said [batch]
+    where the numbers under them were example 7's. At every step no two texts overlap and no text says
+    [batch]; once the forward pass is done, layer 1's neuron 1 box reads example 7's z and a, as the
+    model's own weights give them on example 7's point, and an input box its data."""
+    require_dot()
+    stepper, model, x = batched_page(tmp_path, level)
+    assert stepper.drawing == "graphviz, neurons collapsed"
+    page, errors = open_page(browser, stepper)
+    for _ in range(counter(page)[1]):
+        texts = page.evaluate(TEXT_BOXES)
+        assert overlapping(texts) == [], page.inner_text("#dg-counter")
+        assert not [t[4] for t in texts if "[batch]" in t[4]], page.inner_text("#dg-counter")
+        page.keyboard.press("ArrowRight")
+    neuron = model.layers[0].neurons[0]
+    z = sum(w.data * xi for w, xi in zip(neuron.w, x, strict=True)) + neuron.b.data
+    order = stepper.walkthrough.order
+    names = stepper.walkthrough.names
+    box, later = (stepper.node_ids[next(k for k, n in enumerate(order)
+                                        if names[n] == f"layers.{j}.neurons.0.a")] for j in (0, 1))
+
+    def lines(box):  # the box's two lines under its title
+        return [t.strip() for t in page.evaluate(BOX_LINES, box)[1:3]]
+
+    page.keyboard.press("b")                          # the seed: the forward pass done, nothing listed there
+    assert lines(box) == [f"z = Σ w·x + b = {fmt(z)}", f"a = relu(z) = {fmt(max(z, 0.0))}"]
+    x1 = page.evaluate("""() => [...document.querySelectorAll('#dg-diagram g.node')]
+      .find((g) => [...g.querySelectorAll('text')].some((t) => t.textContent === 'x1')).id""")
+    assert f"data {fmt(float(x[1]))}" in page.evaluate(BOX_LINES, x1)
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")                 # layer 1 (or its neuron 1): layer 2 not computed yet
+    assert lines(later) == ["z = Σ w·x + b =", "a = relu(z) ="]
+    assert errors == []
+
+
+OUTSIDE = """() => {  // the diagram's visible texts that reach past its drawing (its scroll area), on screen
+  const d = document.getElementById('dg-diagram'), r = d.getBoundingClientRect();
+  const left = r.left + d.clientLeft - d.scrollLeft, top = r.top + d.clientTop - d.scrollTop;
+  return [...d.querySelectorAll('svg text')]
+    .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== 'none')
+    .map((t) => [t.textContent, t.getBoundingClientRect()])
+    .filter(([, b]) => b.left < left - 0.5 || b.top < top - 0.5 || b.right > left + d.scrollWidth + 0.5)
+    .map(([text, b]) => [text, Math.round(b.left - left), Math.round(b.top - top)]);
+}"""
+
+
+def test_no_number_reaches_past_the_drawings_edge(browser, tmp_path):
+    """Issue 14 (tester): on the README's batched page (example 7) the number line under the input x1,
+    "-0.5095 ∇ -1.434e-04", started 3-5 px left of the drawing, so its minus sign was cut at every
+    zoom. Graphviz's drawing has room beside it for a line wider than its box: at every backward step,
+    at 100% and at the opening zoom, no text of the diagram reaches past the drawing."""
+    import nn
+    from autodiff.batched import batch, batch_columns
+    from nn.data import make_moons
+    from viz import step_html
+
+    require_dot()
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+    loss = nn.mean(nn.hinge(model(batch_columns(X)), [batch(2 * y - 1)])) + nn.l2(model.weights(), 1e-4)
+    page, errors = open_page(browser, step_html(loss, tmp_path / "b.html", level="neuron", example=7))
+    for zoom in ["", "0"]:
+        if zoom:
+            page.keyboard.press(zoom)
+        page.keyboard.press("b")
+        while not page.is_disabled("#dg-next"):
+            where = (page.inner_text("#dg-counter"), page.inner_text("#dg-zoom-level"))
+            assert page.evaluate(OUTSIDE) == [], where
+            page.keyboard.press("ArrowRight")
+    assert errors == []
+
+
+@pytest.mark.parametrize("level", ["op", "neuron", "layer"])
+def test_brackets_jump_layer_by_layer(browser, tmp_path, level):
+    """Issue 14 asks for a jump to the next layer, which the terminal stepper has (`]`, `[`) and the page
+    had not (tester: `]` did nothing). `]` goes to the start of the next layer's step, in the forward
+    pass (layer 1, 2, 3, the loss's operations) and the backward pass (the loss, layer 3, 2, 1); `[`
+    back to the start of this layer, and from there to the previous one's."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(True, False)
+    page, errors = open_page(browser, step_html(loss, tmp_path / "net.html", level=level))
+
+    def heading() -> str:
+        return page.inner_text("#dg-text").split("\n")[0]
+
+    seen = []
+    for _ in range(9):
+        page.keyboard.press("]")
+        seen.append((page.inner_text("#dg-phase"), heading()))
+    assert [p for p, _ in seen] == ["forward pass"] * 4 + ["backward pass"] * 4 + ["backward pass"]
+
+
+    def layer_of(h: str) -> str:  # a coarse step's title, else the layer of the node an operation makes
+        import re
+
+        titled = re.match(r"(layer \d)\b", h)
+        made = re.search(r"layers\.(\d)\.", h.split(": ", 1)[-1].split(" ", 1)[0])
+        return titled[1] if titled else f"layer {int(made[1]) + 1}" if made else "loss"
+
+    assert [layer_of(h) for _, h in seen[:8]] == ["layer 1", "layer 2", "layer 3", "loss",
+                                                  "loss", "layer 3", "layer 2", "layer 1"]
+    assert seen[8] == seen[7]                                 # no layer after the last: it stays
+    page.keyboard.press("[")                                  # from a layer's start: the previous layer's
+    assert (page.inner_text("#dg-phase"), heading()) == seen[6]
+    page.keyboard.press("ArrowRight")                         # inside layer 2 (its next neuron or operation)
+    page.keyboard.press("ArrowRight")
+    if level != "layer":
+        assert layer_of(heading()) == "layer 2" and (page.inner_text("#dg-phase"), heading()) != seen[6]
+        page.keyboard.press("[")                              # back to this layer's start
+        assert (page.inner_text("#dg-phase"), heading()) == seen[6]
     assert errors == []

@@ -32,6 +32,14 @@
   // own (stepper.css): a step restyles boxes and rewrites numbers, and the browser then rasters again
   // only the changed areas of the boxes' layer, no longer the hundreds of edges crossing each of them
   // (the README loss's 337 into its L2 node made that most of a step's time).
+  // room on each side of graphviz's drawing for a line of numbers wider than the box above it (an
+  // input's, at the drawing's edge), so that no text pokes out of the drawing
+  const SIDE = 40;
+  if (svg && svg.viewBox.baseVal && svg.viewBox.baseVal.width) {
+    const b = svg.viewBox.baseVal, scale = svg.width.baseVal.value / b.width;
+    svg.setAttribute("viewBox", [b.x - SIDE, b.y, b.width + 2 * SIDE, b.height].join(" "));
+    svg.setAttribute("width", svg.width.baseVal.value + 2 * SIDE * scale);
+  }
   const edgeSvg = svg && splitEdges(svg);
   function splitEdges(s) {
     const graph = s.querySelector(":scope > g.graph"), edges = graph ? graph.querySelectorAll(":scope > g.edge") : [];
@@ -71,6 +79,23 @@
       if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
     }
   });
+
+  // A batched graph's boxes say "[batch]" where a number would be. A collapsed neuron's lines
+  // "z = Σ w·x + b = [batch]" and "a = relu(z) = [batch]" show the chosen example's z and a instead, once
+  // computed (showInside writes them), and a leaf's "data [batch]" its data; any other "[batch]" is
+  // hidden, as the line of numbers under its box shows the example's value.
+  const liveLines = [];  // {t: the <text>, id: its box, i: the node it is of, head: its text before the number}
+  for (const [id, g] of boxEl) {
+    if (!g) continue;
+    for (const t of g.querySelectorAll("text")) {
+      const line = t.textContent.trim(), m = /^(\S+) = .*= \[batch\]$/.exec(line);
+      if (!line.endsWith("[batch]")) continue;
+      const i = m ? D.nodes.findIndex((n) => n.id === id && n.name.endsWith("." + m[1]))
+        : line === "data [batch]" ? D.nodes.findIndex((n) => n.id === id && n.own) : -1;  // a leaf's, as unbatched
+      if (i < 0) t.classList.add("dg-baked");
+      else liveLines.push({ t, id, i, head: line.slice(0, -"[batch]".length), shown: null });
+    }
+  }
 
   function decorate(g) {
     const b = g.getBBox();
@@ -276,6 +301,12 @@
         span.textContent = line + (k < lines.length - 1 ? "," : "");
         box.t.appendChild(span);
       });
+    }
+    // a batched neuron's z and a lines, where its box lists no names over them
+    for (const l of liveLines) {
+      const known = memo && l.i in memo.values;
+      const text = insideEl.get(l.id)?.text ? "" : l.head + (known ? fmt(memo.values[l.i]) : "");
+      if (l.shown !== text) { l.t.textContent = text; l.shown = text; }
     }
   }
 
@@ -518,9 +549,23 @@
     const m = ctm.get(p), x = h.x.baseVal.value, y = h.y.baseVal.value;
     // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
     const below = D.layered || el.classList.contains("dg-open-op") ? 0 : 12;  // its baseline + descent
-    const [x0, x1] = [m.a * x + m.e, m.a * (x + h.width.baseVal.value) + m.e];
+    // and as wide as that line when it is wider than the box
+    const w = h.width.baseVal.value, num = el.querySelector(":scope > .dg-num");
+    const out = num ? Math.max(0, (textWidth(num) + 4 - w) / 2) : 0;
+    const [x0, x1] = [m.a * (x - out) + m.e, m.a * (x + w + out) + m.e];
     const [y0, y1] = [m.d * y + m.f, m.d * (y + h.height.baseVal.value + below) + m.f];
     return { left: Math.min(x0, x1), right: Math.max(x0, x1), top: Math.min(y0, y1), bottom: Math.max(y0, y1) };
+  }
+  // A line of numbers' width in the drawing's units, measured on a canvas in its font: asking the SVG
+  // text its length would lay out again the drawing the step has just written into.
+  let measure = null;
+  function textWidth(num) {
+    if (!measure) {
+      measure = document.createElement("canvas").getContext("2d");
+      const css = getComputedStyle(num);
+      measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
+    }
+    return measure.measureText(num.textContent.replace(/\s+/g, " ")).width;  // SVG collapses spaces
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
@@ -544,10 +589,28 @@
     const hit = clusterBoxes.find(([, b]) => b.x <= cx && cx <= b.x + b.width && b.y <= cy && cy <= b.y + b.height);
     return hit ? hit[0] : null;
   }
-  function focusEl(it) {  // the node the step is about: the one computed last, or passing its gradient first
-    const current = nodesOf(it), phase = phaseOf(it);
+  // The node the step is about: an operation's node; a coarse step's (a neuron, a layer, the loss) box
+  // at its start, the top left of its boxes, so that a step too big for the view is shown from there.
+  // Found in the drawing's own units (the halos' attributes: no layout), once a step.
+  const starts0 = new Map();  // key(it) -> its box at the start
+  function focusEl(it) {
+    const current = nodesOf(it);
     if (!current.length) return null;
-    return boxOf(current[phase === "start" || phase === "forward" ? current.length - 1 : 0]);
+    if (it.g === undefined || current.length === 1) return boxOf(current[0]);
+    const k = key(it) + "/" + (overlay ? overlay.key : "");
+    if (starts0.has(k)) return starts0.get(k);
+    const boxes = [...new Set(current.map(boxOf))].filter(Boolean).map((el) => {
+      const h = el.querySelector(":scope > .dg-halo");
+      return [el, h.x.baseVal.value, h.y.baseVal.value];
+    });
+    const x0 = Math.min(...boxes.map((b) => b[1])), y0 = Math.min(...boxes.map((b) => b[2]));
+    let best = null, d = Infinity;
+    for (const [el, x, y] of boxes) {
+      const dist = Math.hypot(x - x0, y - y0);
+      if (dist < d) { best = el; d = dist; }
+    }
+    starts0.set(k, best);
+    return best;
   }
   function showStep(it, f) {
     if (f) scrollTo(it, f);
@@ -775,6 +838,15 @@
   const go = (delta) => goTo(cur + delta);
   const atFrame = (frame) => items.findIndex((it) => it.first <= frame && frame <= it.last);
 
+  // ] and [: to the start of the next layer (the loss's operations count as one), or back to the start
+  // of this one (the previous one from its start), in either pass, as the terminal stepper's ] and [
+  const layerStarts = D.groups.filter((g) => g.level === "layer").map((g) => g.first).sort((a, b) => a - b);
+  function layerJump(dir) {
+    const at = items[cur].first;
+    const frame = dir > 0 ? layerStarts.find((f) => f > at) : layerStarts.filter((f) => f < at).pop();
+    if (frame !== undefined) goTo(atFrame(frame));
+  }
+
   function openCurrent() {
     const it = items[cur];
     if (it.g === undefined) return;
@@ -963,6 +1035,7 @@
     if (e.shiftKey && pan) { diagram.scrollLeft += pan[0]; diagram.scrollTop += pan[1]; e.preventDefault(); return; }
     const act = { ArrowRight: () => go(1), ArrowLeft: () => go(-1), Home: () => goTo(0),
                   End: () => goTo(items.length - 1), b: () => goTo(atFrame(seedFrame)), o: openCurrent,
+                  "]": () => layerJump(1), "[": () => layerJump(-1),
                   c: closeCurrent, "+": () => setZoom(zoom * 1.25), "=": () => setZoom(zoom * 1.25),
                   "-": () => setZoom(zoom / 1.25), "0": () => setZoom(1), f: fit }[e.key];
     if (act && !e.ctrlKey && !e.metaKey && !e.altKey) { act(); e.preventDefault(); }
