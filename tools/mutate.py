@@ -96,23 +96,30 @@ SCOPE = [
                                       "tests/test_batched_checks.py", "tests/test_mutants_backward.py",
                                       "tests/test_mutants_fallback.py"),
            without=ENGINE_WITHOUT, keyword=FAST),
-    # graph.py: only the walk (the topological order every executor starts from)
+    # graph.py: the walk (the topological order every executor starts from) and `rule_error`, which
+    # every executor calls once a rule fails: which error is the user's (the rule's, or a batch of
+    # another size than its node was built for) and where it is named
     Target("autodiff/graph.py", ("tests/test_engine_reference.py", "tests/test_graph_walk.py",
-                                 "tests/test_numpy_scalars.py"),
-           ("walk", "walk_leaves"), without=ENGINE_WITHOUT,
-           keyword=FAST),
+                                 "tests/test_numpy_scalars.py", "tests/test_values_by_hand.py",
+                                 "tests/test_mutants_executors.py", "tests/test_mutants_fallback.py",
+                                 "tests/test_engine_finite.py", "tests/test_define.py",
+                                 "tests/test_define_edges.py", "tests/test_engine_numerics.py"),
+           ("walk", "walk_leaves", "rule_error", "_with_node", "_sizes_differ", "_stale_batch"),
+           without=ENGINE_WITHOUT, keyword=FAST),
     # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
     # gradients to what they held, refuse a gradient that is not finite naming its node, and put every
-    # gradient back when anything fails (all or nothing). Not `Value`'s forward (the table's rows are
-    # mutated in primitives.py) nor the graph-building helpers.
+    # gradient back when anything fails (all or nothing), and the check of the leaves before the pass
+    # (what a .data set by hand may hold). Not `Value`'s forward (the table's rows are mutated in
+    # primitives.py) nor the graph-building helpers.
     # Every operator here: these 80 lines make few mutants, so numbers ±1 and `not` fit the run.
     Target("autodiff/engine.py", ("tests/test_mutants_backward.py", "tests/test_engine.py",
                                   "tests/test_engine_finite.py", "tests/test_engine_reference.py",
                                   "tests/test_mutants_executors.py", "tests/test_batched.py",
                                   "tests/test_engine_numerics.py", "tests/test_batched_checks.py",
-                                  "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py"),
+                                  "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py",
+                                  "tests/test_values_by_hand.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
-            "_check_accumulated"),
+            "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about"),
            keyword=FAST),
 ]
 
