@@ -103,7 +103,8 @@ SCOPE = [
                                  "tests/test_numpy_scalars.py", "tests/test_values_by_hand.py",
                                  "tests/test_mutants_executors.py", "tests/test_mutants_fallback.py",
                                  "tests/test_engine_finite.py", "tests/test_define.py",
-                                 "tests/test_define_edges.py", "tests/test_engine_numerics.py"),
+                                 "tests/test_define_edges.py", "tests/test_engine_numerics.py",
+                                 "tests/test_mutants_graph.py"),
            ("walk", "walk_leaves", "rule_error", "_with_node", "_sizes_differ", "_stale_batch"),
            without=ENGINE_WITHOUT, keyword=FAST),
     # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
@@ -117,7 +118,7 @@ SCOPE = [
                                   "tests/test_mutants_executors.py", "tests/test_batched.py",
                                   "tests/test_engine_numerics.py", "tests/test_batched_checks.py",
                                   "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py",
-                                  "tests/test_values_by_hand.py"),
+                                  "tests/test_values_by_hand.py", "tests/test_mutants_leaves.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
             "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about"),
            keyword=FAST),
