@@ -254,7 +254,12 @@ EQUIVALENT = [
                "products are the same; speed is measured in bench/, not in tests"),
     Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", "return True", "return False",
                "the fast pass's check then reports a false alarm when no batch leaf holds an array, and "
-               "`Value.backward` runs the careful pass, which gives the same gradients: only slower"),
+               "`Value.backward` runs the careful pass, which gives the same gradients: only slower",
+               near="if not arrays:"),
+    Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", "return True", "return False",
+               "`_add` never says a term was the first: no input of a fused layer is fresh, the relu "
+               f"layer's one np.where is not taken and each relu takes its own: {_FAST_PATH}",
+               near="pg == 0.0"),
     Equivalent("autodiff/reference.py", "ReplaceTrueWithFalse",
                "for p, t in zip(parents, terms, strict=True):", "strict=False",
                f"{_STRICT}: `rule_result_problem` above refuses a rule whose terms do not match its "
@@ -314,14 +319,10 @@ EQUIVALENT = [
                "if quiet is None and \"numpy\" in sys.modules:", "quiet is None or",
                "once numpy is loaded the wrapped forward is made again at every call instead of once: the "
                "same errstate around the same forward, only slower"),
-    Equivalent("autodiff/graph.py", "ReplaceComparisonOperator_IsNot_Is",
-               "if x.data.__class__ is not float:", "is float:",
-               "the mutant answers at the first leaf with `any(is_array(...))` over all the leaves, the "
-               "answer the loop reaches otherwise (a graph of floats: False): only slower"),
-    Equivalent("autodiff/engine.py", "ReplaceAndWithOr", "if d.__class__ is not float and not is_array(d):",
-               "is not float or not",
-               "as_float_data is then called at the first leaf that is not an array: it passes floats and "
-               "arrays over and converts the rest, what the original calls it for: same data, only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_Lt_LtE", "if len(arrays) < len(odd):",
+               "len(arrays) <= len(odd)",
+               "with every odd leaf holding an array, `as_float_data` is handed an empty list, which it "
+               "leaves as it is, and `arrays` is made again the same: only slower"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
