@@ -218,16 +218,6 @@ EQUIVALENT = [
                    "for p, t in zip(z._a[:n], row, strict=True):",
                    "for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):",
                    "for x, t in zip(xs, WG, strict=True):")),
-    *(Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", line, "pg != 0.0",
-                 "a node holding a batch has 0.0 here (every gradient is set to 0.0 before the pass) or an "
-                 "array (a rule's term for a batch input is a batch), so the mutant always takes `pg + t`: "
-                 "0.0 + t is t, but for a −0.0 entry made 0.0 (at the flush no input is then fresh: the "
-                 "relu layer's one np.where is not taken, each relu takes its own: the same terms); the "
-                 "executors' contract is equality to "
-                 "rounding, and they do not agree on a zero's sign (eager gives x.relu() * −0.0 the "
-                 "gradient 0.0, the reference −0.0)")
-      for line in ("a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t",
-                   "if pg.__class__ is float and pg == 0.0:")),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Gt_GtE", "if len(fresh) > 1 and all(",
                "len(fresh) >= 1",
                "the relu layer's one np.where taken for a single relu input too: np.where over one row is "
