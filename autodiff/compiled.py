@@ -180,7 +180,7 @@ class CompiledGraph:
                        else f"an array of shape {data.shape}" if hasattr(data, "shape")
                        else type(data).__name__)
                 raise ValueError(
-                    f"compiled graph: the leaf {self._names[leaf]!r} held {was} when the graph was "
+                    f"compiled graph: {self._leaf_name(leaf)} held {was} when the graph was "
                     f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "
                     f"for (a mean's 1/N is part of it); set every batched leaf to as many examples as it "
                     f"held, or build and compile the graph again for the new size")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autodiff.engine import Value, check_number
-from autodiff.graph import walk
+from autodiff.engine import Value, check_leaves, check_number
+from autodiff.graph import walk_leaves
 from autodiff.reference import gradients
 
 __all__ = ["grad", "hessian", "hvp"]
@@ -51,7 +51,9 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
         if v.__class__ is not Value:
             raise TypeError(f"grad: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
                             "with respect to the Value nodes the output was built from")
-    if walk(output)[1]:
+    order, leaves, batched = walk_leaves(output)
+    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
+    if batched:
         raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
                          "works on one-example graphs. Build the graph for one example, or use backward()")
     grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)  # the reference loop

@@ -9,8 +9,8 @@ import operator
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
-from autodiff.engine import Value, batch_size, release_cycle_gc, topological_order
-from autodiff.graph import RULE_ERRORS, rule_error
+from autodiff.engine import Value, batch_size, check_leaves, release_cycle_gc, topological_order
+from autodiff.graph import RULE_ERRORS, rule_error, walk_leaves
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
@@ -146,8 +146,11 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     Each step recomputes the node with its primitive's forward function from its inputs' values, so
     ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.  On a
     batched graph the values hold every example and ``str()`` shows example ``example`` (default 0).
+    A leaf whose ``.data`` was set by hand to what the graph cannot run on is refused as ``backward()``
+    refuses it (`autodiff.engine.check_leaves`).
     """
-    order = topological_order(root)
+    order, leaves, _ = walk_leaves(root)
+    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
     names = node_names(order)
     interior = [n for n in order if not n.is_leaf]
     for i, node in enumerate(interior, 1):
@@ -218,12 +221,14 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
 
     The gradients are those `autodiff.grad` returns, from zero whatever ``.grad`` held before, and no
     ``.grad`` is changed: stepping shows the pass without touching the user's gradients. The loop is
-    the reference loop (`autodiff.reference.backprop`) that `backward()`'s executors must equal.
+    the reference loop (`autodiff.reference.backprop`) that `backward()`'s executors must equal. A
+    leaf set by hand is refused as ``backward()`` refuses it (`autodiff.engine.check_leaves`).
     """
     if root.__class__ is not Value:
         raise TypeError(f"backward needs a Value, got {type(root).__name__}")
     release_cycle_gc()   # the graph is built: the collector's threshold back, as backward() does
-    order = topological_order(root)
+    order, leaves, _ = walk_leaves(root)
+    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
     names = node_names(order)
     total = sum(1 for n in order if not n.is_leaf)
     grads = {root: like(1.0, root.data)}

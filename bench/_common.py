@@ -29,11 +29,22 @@ SIZES = ("tiny", "quick", "full")
 
 @dataclass
 class Table:
-    """One markdown table: ``rows`` of cells under ``header``, and notes printed below it."""
+    """One markdown table: ``rows`` of cells under ``header``, and notes printed below it. ``values``
+    holds, by (a row's first cell, a column's header), the unrounded figure a cell prints, for the
+    targets tables of run_all.py, which quote the cell and judge the figure (never printed)."""
     title: str
     header: list[str]
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    values: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def figure(self, first: str, column: str) -> tuple[str, float] | None:
+        """The cell of the row whose first cell is ``first`` in ``column``, as printed, and the unrounded
+        figure it prints; None without that row or figure."""
+        row = next((r for r in self.rows if r[0] == first), None)
+        if row is None or (first, column) not in self.values:
+            return None
+        return row[self.header.index(column)], self.values[(first, column)]
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
@@ -262,6 +273,12 @@ def blas_threads_unlimited() -> Iterator[None]:
         yield
     finally:
         limit_blas_threads()
+
+
+def not_judged(size: str) -> str:
+    """The verdict of every target in a reduced run (``size`` "tiny" or "quick"): its targets and the
+    reasons for a miss are set for the full run's sizes."""
+    return f"not judged (a --{size} run)"
 
 
 def cli(run: Callable[[str], list[Table]], doc: str) -> None:

@@ -140,6 +140,9 @@ def run(size: str) -> list[Table]:
         memory = peak_memory(step)
         table.rows.append([name, timings[name].cell(), ratio(reference, timings[name].median),
                            f"{nodes:,}", fmt_bytes(memory)])
+        table.values[(name, table.header[1])] = timings[name].median
+        if reference is not None:
+            table.values[(name, "vs micrograd")] = reference / timings[name].median
     if reference is None:
         table.notes.append("micrograd is not installed (pip install micrograd==0.1.0): no ratios")
     table.notes += [

@@ -128,17 +128,23 @@ class Optimizer:
             self._refuse_values(data)
             i = next((i for i, p in enumerate(self.params)
                       if getattr(p.grad, "ndim", 0) or getattr(p.data, "ndim", 0)), 0)
-            raise TypeError(f"{type(self).__name__}.step: params[{i}] holds a batch (one number per "
+            raise TypeError(f"{type(self).__name__}.step: {self._name(i)} holds a batch (one number per "
                             "example), not one number; optimize parameters, not batched nodes") from None
+
+    def _name(self, i: int) -> str:
+        """How every refusal names parameter ``i``: ``params[3] (layers.0.neurons.1.w.0)``, the label
+        given when it has one."""
+        label = self.params[i].label
+        return f"params[{i}]" + (f" ({label})" if label else "")
 
     def _refuse_values(self, data: list) -> None:
         """Raise naming the first parameter whose ``.data`` (set by hand) is not a finite number: a bool,
         a str, None, NaN or inf (a batch is refused by the caller); return if there is none."""
-        for i, (p, x) in enumerate(zip(self.params, data, strict=True)):
+        for i, x in enumerate(data):
             if getattr(x, "ndim", 0):   # a batch: the caller's message
                 continue
             x = x.item() if getattr(x, "ndim", None) == 0 else x
-            name = f"params[{i}]" + (f" ({p.label})" if p.label else "")
+            name = self._name(i)
             if isinstance(x, bool) or not isinstance(x, numbers.Real):
                 raise TypeError(f"{type(self).__name__}.step: parameter {name} holds {x!r:.60} "
                                 f"({type(x).__name__}), not a number; nothing was updated. Set its .data "
@@ -173,7 +179,7 @@ class Optimizer:
             quantities = {"gradient": p.grad, "new value": new[i], **{k: v[i] for k, v in state.items()}}
             bad = [f"{k} {v!r}" for k, v in quantities.items() if not math.isfinite(v)]
             if bad:
-                name = f"params[{i}]" + (f" ({p.label})" if p.label else "")
+                name = self._name(i)
                 raise FloatingPointError(
                     f"{type(self).__name__}.step: parameter {name} would get {', '.join(bad)} (value "
                     f"{p.data!r}, gradient {p.grad!r}); nothing was updated. Lower the lr, or clip or "

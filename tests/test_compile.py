@@ -359,3 +359,16 @@ def test_a_labelled_leaf_that_now_holds_a_batch_is_named_by_its_label():
     w.data = np.array([1.0, 2.0])
     with pytest.raises(TypeError, match=r"the leaf 'layers\.0\.neurons\.0\.w\.0' held one number"):
         compiled.forward()
+
+
+def test_a_labelled_batch_of_another_size_is_named_by_its_label():
+    """As above, for a batched leaf given another number of examples, in a program replayed node by
+    node (sqrt's gradient at 0 is not finite, so not a layer program), whose names are Python
+    identifiers: 'inputs_x' was shown (issue 17)."""
+    x, w = batch([0.0, 2.0, 3.0], "inputs.x"), Value(0.5, "w")
+    compiled = autodiff.compile(mean((x * w).sqrt()))
+    assert not compiled.layers
+    x.data = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"the leaf 'inputs\.x' held a batch of 3 examples when the "
+                                         r"graph was compiled and now holds 2 examples"):
+        compiled.forward()

@@ -189,6 +189,21 @@ def test_a_batched_node_among_the_parameters_is_named(optimizer):
         optimizer([Value(1.0), batch([1.0, 2.0])], lr=0.1).step()
 
 
+@pytest.mark.parametrize("optimizer", [nn.SGD, nn.Adam])
+@pytest.mark.parametrize("where", ["data", "grad"])
+def test_a_parameter_set_to_a_batch_is_named_with_its_label(optimizer, where):
+    # as every other refusal names it: "params[1] (b)", not "params[1]" alone; nothing is updated
+    import numpy as np
+    ps = [Value(1.0, "a"), Value(2.0, "b")]
+    opt = optimizer(ps, lr=0.5)
+    for p in ps:
+        p.grad = 0.25
+    setattr(ps[1], where, np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"step: params\[1\] \(b\) holds a batch \(one number per example\)"):
+        opt.step()
+    assert ps[0].data == 1.0
+
+
 @pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
                                   lambda ps: nn.Adam(ps, lr=0.05, weight_decay=0.01)])
 def test_a_value_set_by_hand_between_steps_is_the_one_stepped_from(make):

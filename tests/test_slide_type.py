@@ -215,3 +215,16 @@ def test_max_per_layer_in_the_dot_source():
 def test_a_bad_max_per_layer_is_refused_naming_it(options):
     with pytest.raises(ValueError, match=r"max_per_layer is the most neuron boxes a layer takes, an int"):
         draw(wide_loss(4), **options)
+
+
+def test_render_without_a_preset_implies_collapse_for_max_per_layer(tmp_path):
+    """docs/diagrams.md: ``max_per_layer`` implies ``collapse="neuron"`` for `render`, with a preset or
+    without (a tester met a ValueError naming collapse=None without one); ``draw`` still asks for it."""
+    require_dot()
+    loss = wide_loss(16)
+    root = ET.fromstring(render(loss, tmp_path / "five.svg", max_per_layer=5).read_text(encoding="utf-8"))
+    words = [texts(g)[0].text for g in root.iter(f"{SVG}g") if g.get("class") == "node" and texts(g)]
+    shown = [w for w in words if w.startswith("layer 1 · neuron ")]
+    assert words.count("⋮") == 2 and shown == [f"layer 1 · neuron {j}" for j in (1, 2, 15, 16)]
+    assert render(loss, tmp_path / "five.dot", max_per_layer=5).read_text() == \
+        draw(loss, collapse="neuron", max_per_layer=5).source

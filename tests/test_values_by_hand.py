@@ -513,3 +513,58 @@ def test_l2_of_none_names_the_argument():
     with pytest.raises(TypeError, match=r"^l2: params must be the Values to regularize \(an iterable: "
                                         r"model.weights\(\)\), got NoneType None"):
         nn.l2(None, 1e-4)
+
+
+# ---- every backward pass refuses a leaf set by hand, as backward() does (issue 17 follow-up) -----
+
+def _steps(y, *wrt):
+    return list(autodiff.steps.backward_steps(y))
+
+
+# backward() itself is tested above and in test_batched.py; these are the passes that run the
+# reference loop instead, and refused such leaves deep inside, or not at all, before.
+PASSES = {"grad": lambda y, *wrt: autodiff.grad(y, list(wrt)),
+          "grad, create_graph": lambda y, *wrt: autodiff.grad(y, list(wrt), create_graph=True),
+          "backward_steps": _steps, "forward_steps": lambda y, *wrt: list(autodiff.steps.forward_steps(y)),
+          "Walkthrough": lambda y, *wrt: autodiff.steps.Walkthrough(y)}
+
+
+@pytest.mark.parametrize("run", PASSES.values(), ids=PASSES.keys())
+@pytest.mark.parametrize("bad, error, words", [
+    (np.array([True, False, True]), TypeError, "the Value 'x' holds an array of bool"),
+    (np.array([1.0, 2.0]), ValueError, "the Value 'x' holds a batch of 2 examples, and mul at node v2"),
+    (np.array([1.0, NAN, 3.0]), ValueError, "the Value 'x' holds nan at example 1, not a finite number"),
+])
+def test_every_pass_refuses_a_batch_set_by_hand_naming_it(run, bad, error, words):
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.5, "w")
+    y = mean((x * w).tanh())
+    x.data = bad
+    with pytest.raises(error, match=words) as caught:
+        run(y, w)
+    assert caught.value.node is x
+    assert w.grad == 0.0 and x.grad == 0.0
+
+
+@pytest.mark.parametrize("run", PASSES.values(), ids=PASSES.keys())
+@pytest.mark.parametrize("bad, error, words", [
+    (NAN, ValueError, "the Value 'a' holds nan, not a finite number"),
+    (math.inf, ValueError, "the Value 'a' holds inf, not a finite number"),
+    (True, TypeError, "^backward: the .data of the Value 'a' is bool True"),
+    (np.array([1.0, 2.0]), ValueError, "the Value 'a' holds a batch of 2 examples, but held one number"),
+])
+def test_every_pass_refuses_a_parameter_set_by_hand_naming_it(run, bad, error, words):
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    y = (a * b).tanh() + a   # grad gave numbers for a bool: True taken as 1
+    a.data = bad
+    with pytest.raises(error, match=words) as caught:
+        run(y, a, b)
+    assert getattr(caught.value, "node", a) is a   # as_float_data's TypeError names it in words only
+    assert (a.grad, b.grad) == (0.0, 0.0)
+
+
+def test_grad_and_steps_still_take_a_number_of_another_type_set_by_hand():
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    y = a * b
+    a.data = np.float32(3.0)
+    assert autodiff.grad(y, [a, b]) == (2.0, 3.0)
+    assert [s.contributions for s in autodiff.steps.backward_steps(y)] == [(2.0, 3.0)]

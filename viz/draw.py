@@ -598,7 +598,8 @@ def _parents_first(names: list[str], parents: dict[str, list[str]]) -> list[str]
 
 def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
-    layers in columns, neurons in bands by index. Returns each cluster's title spacer position."""
+    layers in columns, neurons in bands by index; a weight's edge runs down into the op it sits over.
+    Returns each cluster's title spacer position."""
     from viz.network_layout import Item, legend_spot, place, size_of
 
     gr = pic.gr
@@ -629,7 +630,13 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = sizes[name]
         items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
                           parents[name], late=name.startswith("all")))
-    at, titles = place(items, order_key, title_across=lr)
+    at, titles, stacked = place(items, order_key, title_across=lr)
+    # a stacked leaf's edge: from its corner over its own op, or from its side down a shared op's margin,
+    # into the op's top (LR; TB turned a quarter)
+    ports = {False: ("sw", "n"), True: ("w", "n")} if lr else {False: ("ne", "w"), True: ("n", "w")}
+    for tail, head, attrs in pic.edges:
+        if tail in stacked and at[tail][1] < at[head][1]:
+            attrs["tailport"], attrs["headport"] = ports[stacked[tail]]
 
     def pos(u: float, v: float) -> str:  # graphviz's y grows upwards
         return f"{u:.1f},{-v:.1f}!" if lr else f"{v:.1f},{-u:.1f}!"
@@ -945,7 +952,8 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     (``collapse="neuron"``). Unless ``max_per_layer`` is given, a network a neuron to a box whose type
     still comes out under it because a layer is too tall (24 neurons a layer on the slide) shows each
     such layer's first and last neurons and a ⋮ box for the rest, as many as keep the type at 14 px,
-    with a UserWarning saying so and naming ``max_per_layer`` (`draw`), which draws them all.
+    with a UserWarning saying so and naming ``max_per_layer`` (`draw`), which draws them all; given,
+    ``max_per_layer`` implies ``collapse="neuron"``, with a preset or without.
     Raises ValueError for an unknown suffix or preset, `GraphTooLarge` for a
     graph above ``max_nodes`` that cannot be collapsed (no neurons, or still too big), and `RenderError`
     when no renderer can write the format.
@@ -959,6 +967,8 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
                          f"{', '.join(FORMATS)} or pass format=")
     if isinstance(root, graphviz.Digraph) and options:
         raise TypeError("render: drawing options go with a Value, not with a ready Digraph")
+    if "max_per_layer" in options:   # a neuron to a box is what it counts: implied, as with a preset
+        options = {"collapse": "neuron"} | options
     if preset is None:
         graph = root if isinstance(root, graphviz.Digraph) else draw(root, **options)
         write_atomic(path, render_bytes(graph, fmt))

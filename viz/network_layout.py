@@ -1,6 +1,7 @@
 """Positions for the diagram of a network, computed here rather than by dot's crossing minimisation (a
 heuristic that drew some neurons out of order): layers in columns left to right, each layer's neurons in
-bands top to bottom by index, and inside a neuron a small layered layout; graphviz only routes the edges.
+bands top to bottom by index, and inside a neuron a small layered layout; graphviz only draws the edges,
+straight, so the places leave every edge a clear line (each weight sits over the product it feeds).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ NEURON_GAP = 14      # between two neurons' frames of one layer
 FRAME = 8            # graphviz's margin between a cluster's frame and its nodes
 TITLE = 18           # the room a cluster's title takes above its nodes
 FAN = 5              # more before a layer, per neuron in it, up to 4 × LAYER_GAP
+STACK_GAP = ROW_GAP / 2   # between a weight and the op under it that reads it, and under that op
+INSET = 6            # a stacked column's boxes start this far in from its ops' edge (estimates err)
 
 
 @dataclass
@@ -87,6 +90,53 @@ def _columns(items: list[Item], by_name: dict[str, Item], users: dict[str, list[
     return col
 
 
+def _stack(items: list[Item], by_name: dict[str, Item], users: dict[str, list[str]],
+           col: dict[str, int]) -> dict[str, list[str]]:
+    """Moves a layer's leaves (weights and biases) into the column of the ops that read them (changes
+    ``col``) and returns op name -> the leaves to stack over it: each leaf over the first op of its
+    neuron in that column that reads it (a bias read later goes under the stacks). The edges from the
+    layer before then reach those ops across an empty gap, under their weights, never through one.
+    Only where a layer's first column holds its neurons' leaves alone and one of them feeds an op in
+    the next column; elsewhere nothing moves."""
+    first: dict[int, int] = {}
+    for it in items:
+        if it.neuron is not None:
+            r = _layer_rank(it.neuron)
+            first[r] = min(first.get(r, col[it.name]), col[it.name])
+    stacks: dict[str, list[str]] = {}
+    for r, c in first.items():
+        there = [it for it in items if it.neuron is not None and _layer_rank(it.neuron) == r
+                 and col[it.name] == c]
+        reads = {it.name: [u for u in users[it.name] if col[u] == c + 1 and by_name[u].neuron == it.neuron]
+                 for it in there}
+        if any(it.parents or not it.framed for it in there) or not any(reads.values()):
+            continue
+        for it in there:
+            col[it.name] = c + 1
+            if reads[it.name]:
+                stacks.setdefault(reads[it.name][0], []).append(it.name)
+    used = sorted(set(col.values()))  # the columns the leaves left: none, so no empty gap
+    renumber = {c: k for k, c in enumerate(used)}
+    for name in col:
+        col[name] = renumber[col[name]]
+    return stacks
+
+
+def _stack_column(members: list[Item], stacks: dict[str, list[str]], by_name: dict[str, Item],
+                  order_key: Callable[[str], tuple], local: dict[str, float]) -> None:
+    """A neuron's share of a column with stacks (`_stack`), top to bottom: each op under its leaves,
+    in order, then the leaves read later (its bias)."""
+    over = {leaf for op in stacks for leaf in stacks[op]}
+    low = 0.0
+    rest = [it for it in members if it.name not in over]
+    for it in sorted(rest, key=lambda it: (not it.parents and it.name not in stacks, order_key(it.name))):
+        for k, leaf in enumerate(stacks.get(it.name, [])):
+            local[leaf] = low + by_name[leaf].across / 2
+            low += by_name[leaf].across + (STACK_GAP if k == len(stacks[it.name]) - 1 else ROW_GAP)
+        local[it.name] = low + it.across / 2
+        low += it.across + (STACK_GAP if it.name in stacks else ROW_GAP)
+
+
 def _by_column(items: list[Item], col: dict[str, int]) -> dict[int, list[Item]]:
     """``items`` by their column, each column in the given order."""
     columns: dict[int, list[Item]] = {}
@@ -113,18 +163,30 @@ def _spot(want: float, size: float, low: float, blocked: list[tuple[float, float
 Point = tuple[float, float]
 
 
-def place(items: list[Item], order_key: Callable[[str], tuple],
-          title_across: bool = True) -> tuple[dict[str, Point], dict[tuple, Point]]:
+def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bool = True
+          ) -> tuple[dict[str, Point], dict[tuple, Point], dict[str, bool]]:
     """(item name -> centre (u, v) in points, u along the layers and v across them, growing down;
-    neuron -> where its cluster's title spacer goes). ``items`` come parents first; ``order_key``
-    orders the items a column holds in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes
-    above its band (``title_across``, for LR), or before its first column (TB)."""
+    neuron -> where its cluster's title spacer goes; leaf -> whether it shares the op it is stacked
+    over with other leaves). ``items`` come parents first; ``order_key`` orders the items a column holds
+    in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes above its band (``title_across``,
+    for LR), or before its first column (TB).
+
+    A weight sits over the op that reads it (its × or, fused, its Σwx+b), all on the column's starting
+    edge, so the edges from the layer before come in to the ops from an empty gap; a leaf that shares
+    its op with others is set in by the op's size (the stacked leaves' edges run down that margin).
+    Draw a stacked leaf's edge from its corner (its own op) or its side (a shared op) to the op's top."""
     by_name, users = {it.name: it for it in items}, _users(items)
     col = _columns(items, by_name, users)
+    stacks = _stack(items, by_name, users, col)
+    shared = {leaf: len(ls) > 1 for ls in stacks.values() for leaf in ls}
+    flush = {col[op] for op in stacks}   # columns whose items start on one edge (not centred)
+    indent = {it.name: INSET for it in items if col[it.name] in flush and not it.parents}
+    indent |= {leaf: by_name[op].along + STACK_GAP / 2 for op, ls in stacks.items() if len(ls) > 1
+               for leaf in ls}
     ncol = max(col.values(), default=0) + 1
     thick = [0.0] * ncol
     for it in items:
-        thick[col[it.name]] = max(thick[col[it.name]], it.along)
+        thick[col[it.name]] = max(thick[col[it.name]], it.along + indent.get(it.name, 0.0))
     layer_cols: dict[int, list[int]] = {}
     for it in items:
         if it.neuron is not None:
@@ -137,7 +199,8 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
     start = [0.0] * ncol
     for c in range(1, ncol):
         start[c] = start[c - 1] + thick[c - 1] + COLUMN_GAP + extra.get(c, 0)
-    u = {it.name: start[col[it.name]] + thick[col[it.name]] / 2 for it in items}
+    u = {it.name: start[col[it.name]] + (indent.get(it.name, 0.0) + it.along / 2 if col[it.name] in flush
+                                         else thick[col[it.name]] / 2) for it in items}
 
     # inside each neuron: columns left to right, a node level with the mean of its parents in the neuron
     local: dict[str, float] = {}
@@ -149,6 +212,9 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
         inside = {it.name for it in members}
         columns = _by_column(members, col)
         for c in sorted(columns):
+            if c in flush:
+                _stack_column(columns[c], stacks, by_name, order_key, local)
+                continue
             want = {it.name: _mean([local[p] for p in it.parents if p in inside and p in local],
                                    float("-inf")) for it in columns[c]}
             low = float("-inf")
@@ -214,7 +280,7 @@ def place(items: list[Item], order_key: Callable[[str], tuple],
                 blocked.setdefault(c, []).append((y - room / 2, y + room / 2))
                 low = y
     assert set(v) == set(by_name)
-    return {n: (u[n], v[n]) for n in by_name}, titles
+    return {n: (u[n], v[n]) for n in by_name}, titles, shared
 
 
 def legend_spot(items: list[Item], at: dict[str, tuple[float, float]], along: float,
