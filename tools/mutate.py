@@ -120,7 +120,8 @@ SCOPE = [
                                   "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py",
                                   "tests/test_values_by_hand.py", "tests/test_mutants_leaves.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
-            "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about"),
+            "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about",
+            "check_leaves", "_refuse_not_finite"),
            keyword=FAST),
 ]
 
