@@ -310,6 +310,8 @@ EQUIVALENT = [
                "if quiet is None and \"numpy\" in sys.modules:", "quiet is None or",
                "once numpy is loaded the wrapped forward is made again at every call instead of once: the "
                "same errstate around the same forward, only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse", "for x, d in zip(odd, held, strict=True):",
+               "strict=False", f"{_STRICT}: `held` is made as one .data per leaf of `odd`"),
     Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_Lt_LtE", "if len(arrays) < len(odd):",
                "len(arrays) <= len(odd)",
                "with every odd leaf holding an array, `as_float_data` is handed an empty list, which it "
