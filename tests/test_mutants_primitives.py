@@ -230,3 +230,14 @@ def test_maximum_and_minimum_of_two_numbers_at_a_tie_give_the_first(name):
         for out in (prim(x, y), prim(Value(x), Value(y)).data):
             assert out == 0.0 and math.copysign(1.0, out) == math.copysign(1.0, x)
     assert prim(2.5, 2.5) == 2.5
+
+
+def test_as_float_data_leaves_floats_and_batches_as_they_are():
+    # as documented: only a number of another type is made a float; a batch is passed over, not refused
+    from autodiff import Value
+    leaves = [batch([1.0, 2.0], "x"), Value(3.0, "w"), Value(4.0, "b")]
+    leaves[2].data = np.float64(5.0)
+    held = [leaves[0].data, leaves[1].data]
+    primitives.as_float_data(leaves, "test")
+    assert leaves[0].data is held[0] and leaves[1].data is held[1]
+    assert leaves[2].data.__class__ is float and leaves[2].data == 5.0

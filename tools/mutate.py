@@ -96,23 +96,32 @@ SCOPE = [
                                       "tests/test_batched_checks.py", "tests/test_mutants_backward.py",
                                       "tests/test_mutants_fallback.py"),
            without=ENGINE_WITHOUT, keyword=FAST),
-    # graph.py: only the walk (the topological order every executor starts from)
+    # graph.py: the walk (the topological order every executor starts from) and `rule_error`, which
+    # every executor calls once a rule fails: which error is the user's (the rule's, or a batch of
+    # another size than its node was built for) and where it is named
     Target("autodiff/graph.py", ("tests/test_engine_reference.py", "tests/test_graph_walk.py",
-                                 "tests/test_numpy_scalars.py"),
-           ("walk", "walk_leaves"), without=ENGINE_WITHOUT,
-           keyword=FAST),
+                                 "tests/test_numpy_scalars.py", "tests/test_values_by_hand.py",
+                                 "tests/test_mutants_executors.py", "tests/test_mutants_fallback.py",
+                                 "tests/test_engine_finite.py", "tests/test_define.py",
+                                 "tests/test_define_edges.py", "tests/test_engine_numerics.py",
+                                 "tests/test_mutants_graph.py"),
+           ("walk", "walk_leaves", "rule_error", "_with_node", "_sizes_differ", "_stale_batch"),
+           without=ENGINE_WITHOUT, keyword=FAST),
     # engine.py: only what `Value.backward()` does around the executors: pick one, add the leaves'
     # gradients to what they held, refuse a gradient that is not finite naming its node, and put every
-    # gradient back when anything fails (all or nothing). Not `Value`'s forward (the table's rows are
-    # mutated in primitives.py) nor the graph-building helpers.
+    # gradient back when anything fails (all or nothing), and the check of the leaves before the pass
+    # (what a .data set by hand may hold). Not `Value`'s forward (the table's rows are mutated in
+    # primitives.py) nor the graph-building helpers.
     # Every operator here: these 80 lines make few mutants, so numbers ±1 and `not` fit the run.
     Target("autodiff/engine.py", ("tests/test_mutants_backward.py", "tests/test_engine.py",
                                   "tests/test_engine_finite.py", "tests/test_engine_reference.py",
                                   "tests/test_mutants_executors.py", "tests/test_batched.py",
                                   "tests/test_engine_numerics.py", "tests/test_batched_checks.py",
-                                  "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py"),
+                                  "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py",
+                                  "tests/test_values_by_hand.py", "tests/test_mutants_leaves.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
-            "_check_accumulated"),
+            "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about",
+            "check_leaves", "_refuse_not_finite"),
            keyword=FAST),
 ]
 
@@ -210,16 +219,6 @@ EQUIVALENT = [
                    "for p, t in zip(z._a[:n], row, strict=True):",
                    "for z, t in zip(group, G.sum(axis=1).tolist(), strict=True):",
                    "for x, t in zip(xs, WG, strict=True):")),
-    *(Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Eq_NotEq", line, "pg != 0.0",
-                 "a node holding a batch has 0.0 here (every gradient is set to 0.0 before the pass) or an "
-                 "array (a rule's term for a batch input is a batch), so the mutant always takes `pg + t`: "
-                 "0.0 + t is t, but for a −0.0 entry made 0.0 (at the flush no input is then fresh: the "
-                 "relu layer's one np.where is not taken, each relu takes its own: the same terms); the "
-                 "executors' contract is equality to "
-                 "rounding, and they do not agree on a zero's sign (eager gives x.relu() * −0.0 the "
-                 "gradient 0.0, the reference −0.0)")
-      for line in ("a._grad = t if pg.__class__ is float and pg == 0.0 else pg + t",
-                   "if pg.__class__ is float and pg == 0.0:")),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Gt_GtE", "if len(fresh) > 1 and all(",
                "len(fresh) >= 1",
                "the relu layer's one np.where taken for a single relu input too: np.where over one row is "
@@ -246,7 +245,12 @@ EQUIVALENT = [
                "products are the same; speed is measured in bench/, not in tests"),
     Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", "return True", "return False",
                "the fast pass's check then reports a false alarm when no batch leaf holds an array, and "
-               "`Value.backward` runs the careful pass, which gives the same gradients: only slower"),
+               "`Value.backward` runs the careful pass, which gives the same gradients: only slower",
+               near="if not arrays:"),
+    Equivalent("autodiff/vectorized.py", "ReplaceTrueWithFalse", "return True", "return False",
+               "`_add` never says a term was the first: no input of a fused layer is fresh, the relu "
+               f"layer's one np.where is not taken and each relu takes its own: {_FAST_PATH}",
+               near="pg == 0.0"),
     Equivalent("autodiff/reference.py", "ReplaceTrueWithFalse",
                "for p, t in zip(parents, terms, strict=True):", "strict=False",
                f"{_STRICT}: `rule_result_problem` above refuses a rule whose terms do not match its "
@@ -306,14 +310,12 @@ EQUIVALENT = [
                "if quiet is None and \"numpy\" in sys.modules:", "quiet is None or",
                "once numpy is loaded the wrapped forward is made again at every call instead of once: the "
                "same errstate around the same forward, only slower"),
-    Equivalent("autodiff/graph.py", "ReplaceComparisonOperator_IsNot_Is",
-               "if x.data.__class__ is not float:", "is float:",
-               "the mutant answers at the first leaf with `any(is_array(...))` over all the leaves, the "
-               "answer the loop reaches otherwise (a graph of floats: False): only slower"),
-    Equivalent("autodiff/engine.py", "ReplaceAndWithOr", "if d.__class__ is not float and not is_array(d):",
-               "is not float or not",
-               "as_float_data is then called at the first leaf that is not an array: it passes floats and "
-               "arrays over and converts the rest, what the original calls it for: same data, only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceTrueWithFalse", "for x, d in zip(odd, held, strict=True):",
+               "strict=False", f"{_STRICT}: `held` is made as one .data per leaf of `odd`"),
+    Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_Lt_LtE", "if len(arrays) < len(odd):",
+               "len(arrays) <= len(odd)",
+               "with every odd leaf holding an array, `as_float_data` is handed an empty list, which it "
+               "leaves as it is, and `arrays` is made again the same: only slower"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
