@@ -94,7 +94,9 @@ class CompiledGraph:
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
-            for leaf, data in zip(self._batches, batches):  # noqa: B905 (equal lengths)
+            for k, (leaf, data) in enumerate(zip(self._batches, batches)):  # noqa: B905 (equal lengths)
+                if data.dtype.kind in "iu":   # ints set by hand: a new float array, as backward() makes
+                    data = batches[k] = leaf.data = data.astype(float)
                 if data.dtype.kind != "f" or not all_finite(data):   # set by hand: bool, str, NaN
                     self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]

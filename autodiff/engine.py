@@ -328,35 +328,44 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
         _add_held(held, order)
 
 
-def check_leaves(order: list[Value], leaves: list[Value]) -> None:
+def check_leaves(order: list[Value], leaves: list[Value], where: str = "backward") -> None:
     """Refuse, naming the Value, a leaf of a built graph whose ``.data`` was set by hand to what the
     graph cannot run on: what `Value.backward` checks before its pass (`_check_leaves`: a type, a batch
     of bools or of another size, NaN in a batch) and a leaf holding NaN or inf in one number (which
     backward names after its pass, if a gradient came out not finite). For the passes that run the
     reference loop instead (`autodiff.grad`, `autodiff.steps.backward_steps`). ``order`` and
-    ``leaves`` as `autodiff.graph.walk_leaves` gives them. TypeError or ValueError, as backward's;
-    every ``.data`` is left as it was (backward stores a numpy scalar as a float; these passes only read)."""
+    ``leaves`` as `autodiff.graph.walk_leaves` gives them; ``where`` (the function the user called)
+    begins each message. TypeError or ValueError, as backward's; every ``.data`` is left as it was
+    (backward stores a numpy scalar as a float; these passes only read, through `leaf_number`)."""
     odd = [x for x in leaves if x.data.__class__ is not float]
     held = [x.data for x in odd]
     try:
         if odd:
-            _check_leaves(odd, order)
-        _refuse_not_finite(leaves, order)
+            _check_leaves(odd, order, where)
+        _refuse_not_finite(leaves, order, where)
     finally:   # these passes only read: a numpy scalar set by hand stays one
         for x, d in zip(odd, held, strict=True):
             x.data = d
 
 
-def _refuse_not_finite(leaves: list[Value], order: list[Value]) -> None:
+def leaf_number(x: Data) -> Data:
+    """A leaf's ``.data`` as the engine computes with it: a number set by hand of another type than
+    float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a float
+    or a batch as it is. For the passes that only read (the steppers, a page): ``.data`` is not changed.
+    Call after `check_leaves`, which refuses what is not a number."""
+    return x if x.__class__ is float or is_array(x) else float(x)
+
+
+def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "backward") -> None:
     """Raise naming the first of ``leaves`` that holds NaN or inf (set by hand)."""
     leaf = next((n for n in leaves if not _finite(n.data)), None)
     if leaf is not None:
         raise _about(leaf, ValueError(
-            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a Value holds "
+            f"{where}: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a Value holds "
             "a finite number: set .data to one"))
 
 
-def _check_leaves(odd: list[Value], order: list[Value]) -> None:
+def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward") -> None:
     """What the leaves ``odd`` of ``order`` (those not holding a float) hold, before a backward pass.
     A number set by hand of another type (a numpy scalar, a 0-d array, an int) is made a float, as
     ``Value()`` stores it; anything else that is not a batch is refused (`as_float_data`). A batch must
@@ -364,10 +373,12 @@ def _check_leaves(odd: list[Value], order: list[Value]) -> None:
     batches it meets, which the graph's nodes hold since it was built. TypeError for a dtype or type,
     ValueError for a shape, a size or NaN/inf; each names the leaf (``.node``), what it holds, what was
     expected and what to do. (A leaf holding NaN or inf in one number is named after the pass, by
-    `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)"""
+    `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)
+    A 1-D array of ints (not bools) is made a new float array, as an int is made a float. ``where``
+    (the function the user called) begins each message."""
     arrays = [x for x in odd if is_array(x.data)]
     if len(arrays) < len(odd):
-        as_float_data([x for x in odd if not is_array(x.data)], "backward")
+        as_float_data([x for x in odd if not is_array(x.data)], where)
         arrays = [x for x in odd if is_array(x.data)]   # a 0-d array was one number, now a float
     if not arrays:
         return
@@ -376,35 +387,42 @@ def _check_leaves(odd: list[Value], order: list[Value]) -> None:
     for leaf in arrays:
         d = leaf.data
         if d.__class__ is not ndarray or d.dtype.kind != "f" or d.ndim != 1:
-            _refuse_kind(leaf, order)
+            if d.__class__ is ndarray and d.dtype.kind in "iu" and d.ndim == 1:
+                leaf.data = d.astype(float)   # a new array: the user's array is not changed
+            else:
+                _refuse_kind(leaf, order, where)
     if not all_finite(np.concatenate([x.data for x in arrays])):   # one call for every batch
         leaf = next(x for x in arrays if not all_finite(x.data))
         raise _about(leaf, ValueError(
-            f"backward: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a batch holds "
+            f"{where}: {_who(leaf, order)} holds {_shown(leaf.data)}, not a finite number; a batch holds "
             "finite numbers: set .data to such an array"))
     # The graph's batch size is that of its nodes' batches (`apply` made them all of one size, unless
     # batches were reduced apart): nearly always the first that holds one, a few nodes into the order
     # (an interior node holds a float or a batch).
     built = next((d for n in order if n._op is not None and (d := n.data).__class__ is not float), None)
     if built is None or not is_array(built) or {len(x.data) for x in arrays} != {len(built)}:
-        _check_sizes(set(arrays), order)
+        _check_sizes(set(arrays), order, where)
 
 
-def _refuse_kind(leaf: Value, order: list[Value]) -> None:
-    """Raise for a leaf holding an array that is not a 1-D numpy array of floats."""
+def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:
+    """Raise for a leaf holding an array that is not a 1-D numpy array of floats: first, for a 1-D
+    one, if it is not what the graph was built with (one number, or another size; `_check_sizes`), as
+    that is the advice to follow."""
     import numpy as np
     d = leaf.data
+    if getattr(d, "ndim", 0) == 1:
+        _check_sizes({leaf}, order, where)
     if d.__class__ is not np.ndarray or d.dtype.kind != "f":
         what = f"an array of {d.dtype}" if isinstance(d, np.ndarray) else f"a {type(d).__name__}"
         raise _about(leaf, TypeError(
-            f"backward: {_who(leaf, order)} holds {what}; a batch holds floats: set .data to a float "
+            f"{where}: {_who(leaf, order)} holds {what}; a batch holds floats: set .data to a float "
             "array (np.asarray(x, dtype=float))"))
     raise _about(leaf, ValueError(
-        f"backward: {_who(leaf, order)} holds an array of shape {d.shape}; a batched Value holds a 1-D "
+        f"{where}: {_who(leaf, order)} holds an array of shape {d.shape}; a batched Value holds a 1-D "
         "array, one number per example: set .data to one (x.reshape(-1) for a column)"))
 
 
-def _check_sizes(arrays: set[Value], order: list[Value]) -> None:
+def _check_sizes(arrays: set[Value], order: list[Value], where: str) -> None:
     """Raise naming the first leaf of ``arrays`` that does not hold a batch of the size of the nodes it
     meets (made from it when the graph was built), or that held one number then (a node made from it
     holds one, and is not a sum over the examples). Returns if each meets its own size (a graph can sum
@@ -418,13 +436,13 @@ def _check_sizes(arrays: set[Value], order: list[Value]) -> None:
             n, d = len(leaf.data), node.data
             if is_array(d) and len(d) != n:
                 raise _about(leaf, ValueError(
-                    f"backward: {_who(leaf, order)} holds a batch of {_examples(n)}, and {node.op} at node "
+                    f"{where}: {_who(leaf, order)} holds a batch of {_examples(n)}, and {node.op} at node "
                     f"{_name(node, order)}, which it meets, was built for a batch of {_examples(len(d))}: a "
                     f"graph runs on the batch size it was built for; set .data to {len(d)} examples, or "
                     "build the graph again from the new batches"))
             if not is_array(d) and node._op is not EXAMPLES_SUM:
                 raise _about(leaf, ValueError(
-                    f"backward: {_who(leaf, order)} holds a batch of {_examples(n)}, but held one number "
+                    f"{where}: {_who(leaf, order)} holds a batch of {_examples(n)}, but held one number "
                     f"when the graph was built ({node.op} at node {_name(node, order)}, which it meets, "
                     "holds one); set .data to one number, or build the graph again from the batch"))
 

@@ -52,7 +52,7 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
             raise TypeError(f"grad: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
                             "with respect to the Value nodes the output was built from")
     order, leaves, batched = walk_leaves(output)
-    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
+    check_leaves(order, leaves, "grad")   # a leaf set by hand is refused naming it, as backward() refuses it
     if batched:
         raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
                          "works on one-example graphs. Build the graph for one example, or use backward()")

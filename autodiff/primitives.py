@@ -65,7 +65,8 @@ def as_float_data(nodes: Any, where: str) -> None:
         d = node.data
         if d.__class__ is float or is_array(d):
             continue
-        if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None:
+        if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None \
+                and not isinstance(d, str):            # np.str_ has a dtype too: refused below as a str
             d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
         name = f"the Value {node.label!r}" if node.label else "a Value"
         if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
-from autodiff.engine import Value, batch_size, check_leaves, release_cycle_gc, topological_order
+from autodiff.engine import Value, batch_size, check_leaves, leaf_number, release_cycle_gc, topological_order
 from autodiff.graph import RULE_ERRORS, rule_error, walk_leaves
 from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
 from autodiff.reference import backprop, finite, shown
@@ -63,8 +63,8 @@ def node_names(order: list[Value]) -> dict[Value, str]:
 
 def at_example(x, example: int | None):
     """One example's number of a batched quantity (an array, one number per example); a plain number
-    (a parameter, a constant, an unbatched graph) is every example's."""
-    return float(x[example or 0]) if getattr(x, "ndim", 0) else x
+    (a parameter, a constant, an unbatched graph) is every example's: a float (`leaf_number`)."""
+    return float(x[example or 0]) if getattr(x, "ndim", 0) else leaf_number(x)
 
 
 def _shown_const(n: float) -> str:
@@ -150,11 +150,11 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     refuses it (`autodiff.engine.check_leaves`).
     """
     order, leaves, _ = walk_leaves(root)
-    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
+    check_leaves(order, leaves, "forward_steps")   # a leaf set by hand is refused naming it
     names = node_names(order)
     interior = [n for n in order if not n.is_leaf]
     for i, node in enumerate(interior, 1):
-        values = tuple(p.data for p in node.parents)
+        values = tuple(leaf_number(p.data) for p in node.parents)   # .data set by hand is left as it is
         yield ForwardStep(i, len(interior), node, values, node.primitive(*values), names, example)
 
 
@@ -228,7 +228,7 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
         raise TypeError(f"backward needs a Value, got {type(root).__name__}")
     release_cycle_gc()   # the graph is built: the collector's threshold back, as backward() does
     order, leaves, _ = walk_leaves(root)
-    check_leaves(order, leaves)   # a leaf set by hand is refused naming it, as backward() refuses it
+    check_leaves(order, leaves, "backward_steps")   # a leaf set by hand is refused naming it
     names = node_names(order)
     total = sum(1 for n in order if not n.is_leaf)
     grads = {root: like(1.0, root.data)}

@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 from autodiff import Value, Walkthrough, topological_order
+from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
+from autodiff.graph import walk_leaves
 from autodiff.steps import fmt
 from viz.examples import ExampleWalkthrough, example_svg, walkthrough
 from viz.levels import (
@@ -238,6 +240,7 @@ class HtmlStepper:
             raise ValueError(f"step_html: max_nodes must be a positive int, got {max_nodes!r}")
         if collapse not in (None, "neuron"):
             raise ValueError(f"step_html: collapse must be None or 'neuron', got {collapse!r}")
+        check_leaves(*walk_leaves(root)[:2], "step_html")   # a leaf set by hand, refused by this name
         order = topological_order(root)
         walk = walkthrough(root, example, order)
         if isinstance(walk, ExampleWalkthrough):  # one example's part of a bigger graph: its own drawing
