@@ -32,9 +32,21 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   const files = get("vendor/manifest.json").then((r) => r.json()).then(async (manifest) => [manifest,
     await Promise.all(manifest.wheels.map((w) => get("vendor/wheels/" + w).then((r) => r.arrayBuffer())))]);
   const pyodideModule = import("./vendor/pyodide/pyodide.mjs");
+  const asmModule = import("./vendor/pyodide/pyodide.asm.mjs");
+  // Pyodide 314's restoreSnapshot copies the saved heap into the new one without growing it: it asks for
+  // INITIAL_MEMORY = the snapshot's size, which this build ignores (its memory is its own, ~30 MB at
+  // start). A heap that grew past that before the snapshot (a bigger wheel read while warming up) then
+  // fails with "RangeError: offset is out of bounds"; growing the memory to the snapshot's size first,
+  // between the module's start and the restore, fits a snapshot of any size.
+  const createPyodideModule = async (settings) => {
+    const module = await (await asmModule).default(settings);
+    if (settings.INITIAL_MEMORY > module.HEAP8.length) module.growMemory(settings.INITIAL_MEMORY);
+    return module;
+  };
   const [pyodide, viz, [manifest, wheels]] = await Promise.all([
     pyodideModule.then(({ loadPyodide }) =>
-      loadPyodide({ indexURL, _loadSnapshot: snapshot, _makeSnapshot: makeSnapshot })).then(since("pyodide")),
+      loadPyodide({ indexURL, createPyodideModule, _loadSnapshot: snapshot, _makeSnapshot: makeSnapshot }))
+      .then(since("pyodide")),
     // Graphviz's start (~0.1 s on this thread) comes after loadPyodide has asked for its files, and its
     // first drawing compiles the layout code while those download.
     Promise.all([import("./vendor/viz/viz.js"), pyodideModule]).then(([{ instance }]) => instance())

@@ -4,8 +4,11 @@ their gradients compared with CPython's bit for bit."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
+import random
 import shutil
 import subprocess
 import sys
@@ -421,6 +424,44 @@ def test_each_start_from_the_snapshot_draws_new_random_numbers():
     program = {"source": source, "mode": "python", "page": False}
     values = [_node_run([program])["results"][0]["value"] for _ in range(2)]
     assert values[0] != values[1], values
+
+
+def test_a_snapshot_taken_after_the_heap_grew_restores(tmp_path):
+    """Pyodide 314 restored the snapshot into a heap of its start-up size (~30 MB) without growing it: a
+    wheel 200 KB bigger, read while the snapshot was taken, made the saved heap larger and every start
+    failed with "RangeError: offset is out of bounds" (boot.mjs grows the memory first)."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    require(node is not None, "Node.js", "apt-get install nodejs")
+    require_vendor()
+    for f in ("boot.mjs", "node_run.mjs"):
+        shutil.copy2(PLAYGROUND / f, tmp_path / f)
+    vendor = tmp_path / "vendor"
+    shutil.copytree(VENDOR, vendor, ignore=shutil.ignore_patterns("pyodide", "viz", "snapshot.bin.gz"))
+    for folder in ("pyodide", "viz"):
+        (vendor / folder).symlink_to(VENDOR / folder, target_is_directory=True)
+    # The stepper's script, which the snapshot's warm-up reads, padded with 200 KB of a comment that
+    # does not compress, as a bigger deltagrad wheel would be.
+    wheel = next(vendor.glob("wheels/deltagrad-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    padding = base64.b64encode(random.Random(0).randbytes(150_000))
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == "viz/static/stepper.js":
+                data += b"\n/* " + padding + b" */\n"
+            z.writestr(info, data)
+    made = subprocess.run([node, str(tmp_path / "node_run.mjs"), "--snapshot"], capture_output=True,
+                          text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    heap = json.loads(made.stdout)["bytes"]
+    with gzip.open(VENDOR / "snapshot.bin.gz") as f:
+        assert heap > len(f.read()), "the padding did not make the saved heap bigger: the test tests nothing"
+    program = {"source": "from autodiff import Value\nValue(2.0) * 3", "mode": "python", "page": False}
+    out = subprocess.run([node, str(tmp_path / "node_run.mjs")], input=json.dumps([program]),
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = json.loads(out.stdout)
+    assert "snapshot" in run["timings"] and run["results"][0]["value"] == 6.0, run
 
 
 def test_nothing_vendored_is_committed():
