@@ -348,14 +348,6 @@ def check_leaves(order: list[Value], leaves: list[Value], where: str = "backward
             x.data = d
 
 
-def leaf_number(x: Data) -> Data:
-    """A leaf's ``.data`` as the engine computes with it: a number set by hand of another type than
-    float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a float
-    or a batch as it is. For the passes that only read (the steppers, a page): ``.data`` is not changed.
-    Call after `check_leaves`, which refuses what is not a number."""
-    return x if x.__class__ is float or is_array(x) else float(x)
-
-
 def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "backward") -> None:
     """Raise naming the first of ``leaves`` that holds NaN or inf (set by hand)."""
     leaf = next((n for n in leaves if not _finite(n.data)), None)

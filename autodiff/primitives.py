@@ -53,6 +53,14 @@ def _number(x):
     return x if x.__class__ is float or is_array(x) or not hasattr(x.__class__, "apply") else x.data
 
 
+def leaf_number(x: Any) -> Any:
+    """A leaf's ``.data`` as the engine computes with it: a number set by hand of another type than
+    float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a float
+    or a batch as it is. For the passes that only read (the steppers, a page): ``.data`` is not changed.
+    Call after `check_leaves`, which refuses what is not a number."""
+    return x if x.__class__ is float or is_array(x) else float(x)
+
+
 def as_float_data(nodes: Any, where: str) -> None:
     """Make a float of each node's ``.data`` set by hand to one number of another type (a numpy scalar,
     a 0-d array, an int), as ``Value(...)`` stores it, so that nothing mistakes it for a batch; a batch

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from autodiff.graph import RULE_ERRORS, name, rule_error, shown, walk
-from autodiff.primitives import is_array, like, rule_result_problem
+from autodiff.primitives import is_array, leaf_number, like, rule_result_problem
 
 __all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
            "floats_refused", "explained", "advice"]
@@ -54,7 +54,7 @@ def chain_rule(order: list, grads: dict, operands: Callable) -> Iterator[tuple[A
 
 def numbers(node: Any) -> tuple:
     """What a rule computes on in a first-order pass: the numbers (out, *inputs) (arrays for a batch)."""
-    return (node.data, *[p.data for p in node.parents])
+    return (node.data, *[leaf_number(p.data) for p in node.parents])   # a numpy scalar set by hand: a float
 
 
 def nodes(node: Any) -> tuple:

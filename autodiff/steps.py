@@ -9,9 +9,9 @@ import operator
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
-from autodiff.engine import Value, batch_size, check_leaves, leaf_number, release_cycle_gc, topological_order
+from autodiff.engine import Value, batch_size, check_leaves, release_cycle_gc, topological_order
 from autodiff.graph import RULE_ERRORS, rule_error, walk_leaves
-from autodiff.primitives import PRIMITIVES, is_array, like, pow_const
+from autodiff.primitives import PRIMITIVES, is_array, leaf_number, like, pow_const
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",

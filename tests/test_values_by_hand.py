@@ -651,3 +651,33 @@ def test_an_int_array_set_by_hand_on_a_batch_is_made_a_float_array():
     xs.data = user
     assert program.forward() == autodiff.compile(loss2).forward()   # the compiled forward() too
     assert xs.data.dtype == np.float64 and user.dtype.kind == "i"
+
+
+def test_grad_computes_with_a_float32_set_by_hand_as_backward_does():
+    """A fresh tester: grad gave 0.0728093683719635 where backward() gave 0.07280938845473704 with a
+    weight set to np.float32 (the reference loop computed in float32); now both read it as a float, and
+    grad leaves the float32 as it was set."""
+    x, w = Value(0.3, "x"), Value(0.5, "w")
+    o = (x * w).tanh() * w + w.exp()
+    w.data = np.float32(0.3)
+    g = autodiff.grad(o, [w])[0]
+    assert w.data.__class__ is np.float32
+    o.backward()
+    assert g == w.grad
+
+
+def test_the_page_of_a_loss_over_examples_reads_a_0d_array_set_by_hand(tmp_path):
+    """A fresh tester: step_html of the README's loss over several points, with a weight set to
+    np.array(0.5), raised "mul needs a Value or a real number, got ndarray" from the per-example view's
+    own forward steps; now they read it as a float and leave it as set."""
+    import viz
+    from nn.data import make_moons
+    X, y = make_moons(6, noise=0.1, rng=1)
+    m = nn.MLP(2, [4, 4, 1], rng=1)
+    scores = [m(x)[0] for x in X]
+    hinges = [nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y, strict=True)]
+    loss = nn.mean(hinges) + nn.l2(m.weights(), 1e-4)
+    w = m.parameters()[0]
+    w.data = np.array(0.5)
+    viz.step_html(loss, tmp_path / "s.html", collapse="neuron")
+    assert w.data.__class__ is np.ndarray and w.data.ndim == 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import batch_size
+from autodiff.primitives import leaf_number
 from autodiff.reference import backprop
 from autodiff.steps import (
     BackwardStep,
@@ -199,9 +200,9 @@ class ExampleWalkthrough(Walkthrough):
     def _forward_step(self, index: int, total: int, node: Value, count: int) -> ForwardStep:
         if node is self.total:
             parents = self.folded[node]
-            return _SumForward(index, total, node, parents, tuple(p.data for p in parents), self.names,
-                               len(self.chain))
-        values = tuple(p.data for p in node.parents)
+            return _SumForward(index, total, node, parents, tuple(leaf_number(p.data) for p in parents),
+                               self.names, len(self.chain))
+        values = tuple(leaf_number(p.data) for p in node.parents)   # a numpy scalar set by hand: a float
         return ForwardStep(index, total, node, values, node.primitive(*values), self.names)
 
     def _backward(self, root: Value, order: list[Value], shown: set, what: str) -> list[BackwardStep]:
