@@ -79,8 +79,23 @@ def _leaves(inputs: Sequence[Value | float], who: str) -> list[Value]:
                         f"{type(inputs).__name__}")
     if not inputs:
         raise ValueError(f"{who}: inputs is empty; give at least one number")
-    return [Value(x.data, x.label) if x.__class__ is Value else Value(x, f"x{i}")
-            for i, x in enumerate(inputs)]
+    return [_leaf(x, i, who) for i, x in enumerate(inputs)]
+
+
+def _leaf(x: Value | float, i: int, who: str) -> Value:
+    """A fresh leaf for ``inputs[i]``: a Value's number (one set by hand to a numpy scalar or a 0-d array
+    read as a float, as backward() reads it) and label, or a plain number labelled ``x<i>``. What is not
+    a finite real number is refused naming the input (TypeError or ValueError, as `Value` raises)."""
+    data, label = (x.data, x.label) if x.__class__ is Value else (x, f"x{i}")
+    if getattr(data, "ndim", None) == 0 and getattr(data, "dtype", None) is not None \
+            and not isinstance(data, str):       # a 0-d array: its one number (np.str_ is refused below)
+        data = data[()]
+    try:
+        return Value(data, label)
+    except (TypeError, ValueError) as e:
+        held = f"the Value {label!r}" if x.__class__ is Value and label else "a Value" \
+            if x.__class__ is Value else "a number"
+        raise type(e)(f"{who}: inputs[{i}], {held}: {e}") from None
 
 
 def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
