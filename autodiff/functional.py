@@ -56,7 +56,14 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     if batched:
         raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
                          "works on one-example graphs. Build the graph for one example, or use backward()")
-    grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)  # the reference loop
+    # the reference loop; with create_graph its ops take the leaves as operands, which makes a number
+    # set by hand a float (as any op does): put back what the user set, as every read-only pass leaves it
+    held = [(x, x.data) for x in leaves if x.data.__class__ is not float] if create_graph else ()
+    try:
+        grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)
+    finally:
+        for x, d in held:
+            x.data = d
     result = []
     for i, v in enumerate(wrt):
         g = grads.get(v)

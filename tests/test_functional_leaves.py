@@ -43,3 +43,18 @@ def test_a_value_that_is_not_a_number_is_refused_naming_it(bad, error, said, who
 def test_a_plain_number_that_is_not_finite_is_named_by_its_place():
     with pytest.raises(ValueError, match=r"^hvp: inputs\[0\], a number: .*finite"):
         hvp(lambda a: a * a, [float("inf")], [1.0])
+
+
+@pytest.mark.parametrize("held", [2, np.float32(0.7), np.array(0.7), np.int64(2)],
+                         ids=["int", "float32", "0-d", "int64"])
+def test_grad_with_create_graph_leaves_a_number_set_by_hand_as_set(held):
+    # a fresh tester: grad(..., create_graph=True) made w.data = 2 the float 2.0; without create_graph,
+    # and every stepper, left it as set
+    x, w = Value(0.3, "x"), Value(-1.2, "w")
+    o = (x * w + 0.5).tanh()
+    w.data = held
+    dx, dw = grad(o, [x, w], create_graph=True)
+    assert w.data is held
+    assert (dx.data, dw.data) == grad(o, [x, w])
+    o.backward()           # the numbers backward() gives on this graph (it makes w.data a float)
+    assert (dx.data, dw.data) == (x.grad, w.grad)
