@@ -200,6 +200,18 @@ class Split:
                 for i, name in enumerate(self.parts)}
 
 
+def order_note(first: str, a: list[float], second: str, b: list[float]) -> str:
+    """Whether a run settles which of two contenders is faster: in how many of the alternating rounds
+    (``a`` and ``b``, seconds per call in each) each was; a split says their order is within the
+    spread between rounds and may invert in another run."""
+    n = len(a)
+    k = sum(x < y for x, y in zip(a, b, strict=True))
+    if k in (0, n):
+        return f"{first if k == n else second} was faster in each of the {n} rounds."
+    return (f"{first} was faster in {k} of the {n} rounds and {second} in {n - k}: their order is within "
+            "the spread between rounds, and another run may invert it.")
+
+
 def peak_memory(step: Callable[[], object]) -> int:
     """Peak bytes allocated (tracemalloc) while ``step`` runs, above what was live before."""
     import tracemalloc

@@ -30,6 +30,7 @@ from _common import (
     limit_blas_threads,
     moons,
     not_judged,
+    order_note,
     time_per_call,
 )
 from w1_micrograd_demo import demo_loop, micrograd_step
@@ -195,7 +196,7 @@ def run(size: str) -> list[Table]:
                   "alternating rounds, cyclic GC on)",
                   ["contender", "process", "time per step (median)", "vs micrograd", "vs closed form"])
     found: dict[tuple[str, str], tuple[float, float | None, float]] = {}
-    compile_seconds, calls, clock = {}, {}, None
+    compile_seconds, calls, clock, gc_orders = {}, {}, None, []
     for with_torch in (False, True):
         result = _run_child(size, with_torch)
         where = "torch imported" if with_torch else "bare"
@@ -207,6 +208,8 @@ def run(size: str) -> list[Table]:
         cf = med["closed form, numpy (W4)"]
         compile_seconds[where] = result["compile"]
         calls, clock = result["calls"], result["clock"]
+        gc_on, gc_off = (result["times"][f"deltagrad eager, README loop{off}"] for off in ("", ", GC off"))
+        gc_orders.append(f"{where}: " + order_note("GC on", gc_on, "GC off", gc_off))
         for name, t in med.items():
             table.rows.append([name, where, fmt_time(t), f"{mg / t:,.1f}×" if mg else "n/a",
                                f"{t / cf:,.2f}×"])
@@ -219,7 +222,8 @@ def run(size: str) -> list[Table]:
         "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values.",
         "GC off: the same README step with the cyclic GC switched off around it, for comparison: a "
         "graph being built raises the collector's threshold until backward(), so the GC-on row "
-        "pays one young-generation pass over the graph a step, not dozens and a full one.",
+        "pays one young-generation pass over the graph a step, not dozens and a full one. "
+        + " ".join(gc_orders),
         "compiled: `autodiff.compile` of the README's loss, built once; a step is forward(), "
         "backward(), step(), zero_grad(). The rows under it named 'its ...' are parts of that step, "
         "timed inside the very calls the step's row times (each part's median over the rounds is at "
