@@ -72,8 +72,8 @@ class CompiledGraph:
     gradient is not finite.
     """
 
-    def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
-                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False,
+    def __init__(self, root: Value, order: list[Value], batched: bool, source: str, program: Callable,
+                 shown: list[Value] | None = None, writes: bool = False,
                  products: tuple[int, int] = (0, 0)):
         self.root, self.source, self.batched = root, source, batched
         self.layers = shown is not None
@@ -83,7 +83,7 @@ class CompiledGraph:
         self._floats = [n for n in self.leaves if not is_array(n.data)]   # one number (a float, as a rule)
         self._batches = [n for n in self.leaves if is_array(n.data)]
         self._shapes = [_shape(n.data) for n in self._batches]   # a batched graph is for its batch size
-        self._order, self._names, self._program = order, names, program
+        self._order, self._program = order, program
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
         self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
@@ -93,7 +93,7 @@ class CompiledGraph:
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
         return (f"CompiledGraph({kind}{len(self.leaves)} leaves, {len(self._interior)} operations, "
-                f"root={self._names[self.root]!r})")
+                f"root={self._name(self.root)!r})")
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
@@ -136,7 +136,7 @@ class CompiledGraph:
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
         if not _finite(out):
-            raise FloatingPointError(f"compiled forward: the root {self._names[self.root]!r} is {out!r}; "
+            raise FloatingPointError(f"compiled forward: the root {self._name(self.root)!r} is {out!r}; "
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
@@ -146,6 +146,7 @@ class CompiledGraph:
         among them, as the engine's next operation does (`autodiff.primitives.as_float_data`: TypeError
         or ValueError naming the leaf for a bool, a str, NaN, ...); TypeError for a leaf that now
         holds a batch."""
+        self._check_leaves()
         leaf = next((n for n in self._floats if is_array(n.data)), None)
         if leaf is not None:
             now = (f"a batch of {len(leaf.data)} examples" if leaf.data.ndim == 1
@@ -157,16 +158,29 @@ class CompiledGraph:
         as_float_data(self._floats, "compiled forward")
         return [n.data for n in self._floats]
 
+    def _check_leaves(self) -> None:
+        """Refuse, in ``root.backward()``'s words, a leaf set by hand to what backward() refuses
+        (`autodiff.engine.check_leaves`): called when one of forward()'s own checks failed, before it
+        names what backward() takes but a program cannot run on (a batch of another size than it was
+        compiled for, a batched leaf now holding one number)."""
+        check_leaves(self._order, self.leaves, "compiled forward")
+
+    def _name(self, node: Value) -> str:
+        """A node as messages name it, as backward()'s do (`autodiff.graph.name`): its label, else
+        ``v<its place in the graph's topological order>``. A large graph's program uses other names
+        (registers), which are not shown to the user."""
+        return node.label or f"v{self._order.index(node)}"
+
     def _leaf_name(self, leaf: Value) -> str:
-        """The leaf as a message names it: its label, else its place in ``program.leaves`` (a large
-        graph's generated names are not shown to the user)."""
+        """The leaf as a message names it: its label, else ``v<k>`` and its place in ``program.leaves``."""
         if leaf.label:
             return f"the leaf {leaf.label!r}"
-        return f"the leaf {self._names[leaf]!r} (program.leaves[{self.leaves.index(leaf)}])"
+        return f"the leaf {self._name(leaf)!r} (program.leaves[{self.leaves.index(leaf)}])"
 
     def _refuse_number(self, numbers: list[float]) -> None:
         """Raise naming the first one-number leaf that holds NaN or inf (the sum of the leaves' values
         was not finite: if that was an overflow of the sum alone, return)."""
+        self._check_leaves()
         for leaf, x in zip(self._floats, numbers):  # noqa: B905 (equal lengths)
             if not math.isfinite(x):
                 raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds {x!r}, not a "
@@ -174,6 +188,7 @@ class CompiledGraph:
 
     def _refuse_batch(self, leaf: Value, data) -> None:
         """Raise naming a batched leaf whose ``.data`` (set by hand) is not floats or not finite."""
+        self._check_leaves()
         if data.dtype.kind != "f":
             raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
                             f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "
@@ -185,6 +200,7 @@ class CompiledGraph:
 
     def _refuse_size(self, batches: list) -> None:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
+        self._check_leaves()
         for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
             if _shape(data) != shape:
                 was = f"a batch of {shape[0]} examples" if shape else "one number"
@@ -229,7 +245,7 @@ class CompiledGraph:
             if not math.isfinite(x):
                 what = "the root" if node is self.root else "node"
                 raise FloatingPointError(
-                    f"compiled forward: {what} {self._names[node]!r} ({node.op}) is {x!r}, not a finite "
+                    f"compiled forward: {what} {self._name(node)!r} ({node.op}) is {x!r}, not a finite "
                     "number; no .data was changed. Scale the leaves' values down (on the graph built "
                     "afresh, autodiff.detect_anomaly shows where the op was made)")
 
@@ -272,7 +288,7 @@ class CompiledGraph:
                 return
         bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
         if bad:
-            raise FloatingPointError(f"compiled backward: the gradient of {self._names[bad[0]]!r} is not "
+            raise FloatingPointError(f"compiled backward: the gradient of {self._name(bad[0])!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
         for leaf, t in zip(leaves, totals, strict=True):
             leaf._grad = t
@@ -344,23 +360,28 @@ class CompiledGraph:
                 if a._op is not None and b._op is not None and a._op.name == b._op.name and \
                         a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
                     raise GraphChangedError(
-                        f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
+                        f"compiled graph: node {i} ({self._name(a)!r}, op {a.op!r}) has the constant(s) "
                         f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
                         "constants are part of the program; compile the new graph")
                 raise GraphChangedError(
-                    f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
+                    f"compiled graph: node {i} ({self._name(a)!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
                     "(Python control flow on values is frozen at compile time); compile the new graph")
             if a._op is None and a is not b:
                 self._same_constant(i, a, b)
-        if len(order) != len(old):
-            raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
-                                    "compile the new graph")
+        if len(order) != len(old):   # the same first nodes, then one graph goes on: another path taken
+            k = min(len(old), len(order))
+            more, which = (old[k], "compiled graph") if len(old) > k else (order[k], "new graph")
+            raise GraphChangedError(
+                f"compiled graph: {len(old)} nodes, the new graph {len(order)}: the first {k} are the "
+                f"same, then the {which} goes on with {more.op or 'leaf'!r} {more.label!r}: the code that "
+                "builds the graph took another path (Python control flow on values, such as `if a > 0`, "
+                "is frozen at compile time); compile the new graph")
 
     def _same_constant(self, i: int, a: Value, b: Value) -> None:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
-        where = f"compiled graph: node {i} ({self._names[a]!r})"
+        where = f"compiled graph: node {i} ({self._name(a)!r})"
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
@@ -435,8 +456,7 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
             source, shown, products = made
             code = builtins.compile(source, "<autodiff.compile, layers>", "exec")
             exec(code, namespace)  # our own generated source, made from the graph's structure only
-            names = {n: n.label or f"v{i}" for i, n in enumerate(order)}
-            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown,
+            return CompiledGraph(root, order, batched, source, namespace["program"], shown,
                                  products=products)
         namespace = {}
     fns = _functions(order, namespace, batched)
@@ -448,7 +468,7 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         source = _source(order, names, namespace, fns, batched, readable)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
-    return CompiledGraph(root, order, batched, names, source, namespace["program"], writes=writes)
+    return CompiledGraph(root, order, batched, source, namespace["program"], writes=writes)
 
 
 def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primitive, tuple[str, str]]:

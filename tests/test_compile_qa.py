@@ -218,8 +218,9 @@ def test_a_batch_of_another_size_is_refused_in_words(fused):
     xs, labels = batch_columns(X), batch(np.where(X[:, 0] > 0, 1.0, -1.0))
     program = autodiff.compile(nn.mean(nn.hinge(model(xs), [labels])))
     xs[0].data, xs[1].data = X[:50, 0].copy(), X[:50, 1].copy()    # the labels still hold 100
-    with pytest.raises(ValueError, match="the leaf 'x0' held a batch of 100 examples when the graph was "
-                                         "compiled and now holds 50 examples.*compile the graph again"):
+    with pytest.raises(ValueError, match="^compiled forward: the Value 'x0' holds a batch of 50 examples, "
+                                         "and .* was built for a batch of 100 examples: .*set .data to 100 "
+                                         "examples, or build the graph again"):   # backward()'s words
         program.forward()
 
 
@@ -231,7 +232,8 @@ def test_a_node_by_node_batched_program_refuses_another_size_too():
     program = autodiff.compile(build())
     assert not program.layers
     x.data = np.array([1.0, 2.0])
-    with pytest.raises(ValueError, match="held a batch of 3 examples.*now holds 2 examples"):
+    with pytest.raises(ValueError, match="the Value 'x' holds a batch of 2 examples, .* was built for a "
+                                         "batch of 3 examples"):
         program.forward()
     x.data = np.array([1.0, 2.0, 4.0])                             # the size it was built for: fine
     assert program.forward() == build().data
