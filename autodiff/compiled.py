@@ -72,8 +72,8 @@ class CompiledGraph:
     gradient is not finite.
     """
 
-    def __init__(self, root: Value, order: list[Value], batched: bool, source: str, program: Callable,
-                 shown: list[Value] | None = None, writes: bool = False,
+    def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
+                 source: str, program: Callable, shown: list[Value] | None = None, writes: bool = False,
                  products: tuple[int, int] = (0, 0)):
         self.root, self.source, self.batched = root, source, batched
         self.layers = shown is not None
@@ -83,7 +83,7 @@ class CompiledGraph:
         self._floats = [n for n in self.leaves if not is_array(n.data)]   # one number (a float, as a rule)
         self._batches = [n for n in self.leaves if is_array(n.data)]
         self._shapes = [_shape(n.data) for n in self._batches]   # a batched graph is for its batch size
-        self._order, self._program = order, program
+        self._order, self._names, self._program = order, names, program
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
         self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
@@ -360,28 +360,23 @@ class CompiledGraph:
                 if a._op is not None and b._op is not None and a._op.name == b._op.name and \
                         a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
                     raise GraphChangedError(
-                        f"compiled graph: node {i} ({self._name(a)!r}, op {a.op!r}) has the constant(s) "
+                        f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
                         f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
                         "constants are part of the program; compile the new graph")
                 raise GraphChangedError(
-                    f"compiled graph: node {i} ({self._name(a)!r}, op {a.op or 'leaf'!r}) is now "
+                    f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
                     f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
                     "(Python control flow on values is frozen at compile time); compile the new graph")
             if a._op is None and a is not b:
                 self._same_constant(i, a, b)
-        if len(order) != len(old):   # the same first nodes, then one graph goes on: another path taken
-            k = min(len(old), len(order))
-            more, which = (old[k], "compiled graph") if len(old) > k else (order[k], "new graph")
-            raise GraphChangedError(
-                f"compiled graph: {len(old)} nodes, the new graph {len(order)}: the first {k} are the "
-                f"same, then the {which} goes on with {more.op or 'leaf'!r} {more.label!r}: the code that "
-                "builds the graph took another path (Python control flow on values, such as `if a > 0`, "
-                "is frozen at compile time); compile the new graph")
+        if len(order) != len(old):
+            raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
+                                    "compile the new graph")
 
     def _same_constant(self, i: int, a: Value, b: Value) -> None:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
-        where = f"compiled graph: node {i} ({self._name(a)!r})"
+        where = f"compiled graph: node {i} ({self._names[a]!r})"
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
@@ -456,7 +451,8 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
             source, shown, products = made
             code = builtins.compile(source, "<autodiff.compile, layers>", "exec")
             exec(code, namespace)  # our own generated source, made from the graph's structure only
-            return CompiledGraph(root, order, batched, source, namespace["program"], shown,
+            names = {n: n.label or f"v{i}" for i, n in enumerate(order)}
+            return CompiledGraph(root, order, batched, names, source, namespace["program"], shown,
                                  products=products)
         namespace = {}
     fns = _functions(order, namespace, batched)
@@ -468,7 +464,7 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         source = _source(order, names, namespace, fns, batched, readable)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
-    return CompiledGraph(root, order, batched, source, namespace["program"], writes=writes)
+    return CompiledGraph(root, order, batched, names, source, namespace["program"], writes=writes)
 
 
 def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primitive, tuple[str, str]]:
