@@ -15,8 +15,15 @@ from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, batch_size, is_constant_label, no_cycle_gc, release_cycle_gc
-from autodiff.graph import NARY, walk
+from autodiff.engine import (
+    Value,
+    batch_size,
+    check_leaves,
+    is_constant_label,
+    no_cycle_gc,
+    release_cycle_gc,
+)
+from autodiff.graph import NARY, walk, walk_leaves
 from autodiff.primitives import (
     ADD,
     MUL,
@@ -86,7 +93,7 @@ class CompiledGraph:
     def __repr__(self) -> str:
         kind = "batched, " if self.batched else ""
         return (f"CompiledGraph({kind}{len(self.leaves)} leaves, {len(self._interior)} operations, "
-                f"root={self._names[self.root]!r})")
+                f"root={self._name(self.root)!r})")
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
@@ -129,7 +136,7 @@ class CompiledGraph:
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
         if not _finite(out):
-            raise FloatingPointError(f"compiled forward: the root {self._names[self.root]!r} is {out!r}; "
+            raise FloatingPointError(f"compiled forward: the root {self._name(self.root)!r} is {out!r}; "
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
@@ -139,24 +146,41 @@ class CompiledGraph:
         among them, as the engine's next operation does (`autodiff.primitives.as_float_data`: TypeError
         or ValueError naming the leaf for a bool, a str, NaN, ...); TypeError for a leaf that now
         holds a batch."""
+        self._check_leaves()
         leaf = next((n for n in self._floats if is_array(n.data)), None)
         if leaf is not None:
+            now = (f"a batch of {len(leaf.data)} examples" if leaf.data.ndim == 1
+                   else f"an array of shape {leaf.data.shape}")
             raise TypeError(f"compiled graph: {self._leaf_name(leaf)} held one number when the "
-                            f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
-                            "the graph again")
+                            f"graph was compiled and now holds {now}: the nodes made from its number "
+                            "would give wrong gradients; set .data back to one number, or build the "
+                            "graph again from the batch and compile it")
         as_float_data(self._floats, "compiled forward")
         return [n.data for n in self._floats]
 
+    def _check_leaves(self) -> None:
+        """Refuse, in ``root.backward()``'s words, a leaf set by hand to what backward() refuses
+        (`autodiff.engine.check_leaves`): called when one of forward()'s own checks failed, before it
+        names what backward() takes but a program cannot run on (a batch of another size than it was
+        compiled for, a batched leaf now holding one number)."""
+        check_leaves(self._order, self.leaves, "compiled forward")
+
+    def _name(self, node: Value) -> str:
+        """A node as messages name it, as backward()'s do (`autodiff.graph.name`): its label, else
+        ``v<its place in the graph's topological order>``. A large graph's program uses other names
+        (registers), which are not shown to the user."""
+        return node.label or f"v{self._order.index(node)}"
+
     def _leaf_name(self, leaf: Value) -> str:
-        """The leaf as a message names it: its label, else its place in ``program.leaves`` (a large
-        graph's generated names are not shown to the user)."""
+        """The leaf as a message names it: its label, else ``v<k>`` and its place in ``program.leaves``."""
         if leaf.label:
             return f"the leaf {leaf.label!r}"
-        return f"the leaf {self._names[leaf]!r} (program.leaves[{self.leaves.index(leaf)}])"
+        return f"the leaf {self._name(leaf)!r} (program.leaves[{self.leaves.index(leaf)}])"
 
     def _refuse_number(self, numbers: list[float]) -> None:
         """Raise naming the first one-number leaf that holds NaN or inf (the sum of the leaves' values
         was not finite: if that was an overflow of the sum alone, return)."""
+        self._check_leaves()
         for leaf, x in zip(self._floats, numbers):  # noqa: B905 (equal lengths)
             if not math.isfinite(x):
                 raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds {x!r}, not a "
@@ -164,6 +188,7 @@ class CompiledGraph:
 
     def _refuse_batch(self, leaf: Value, data) -> None:
         """Raise naming a batched leaf whose ``.data`` (set by hand) is not floats or not finite."""
+        self._check_leaves()
         if data.dtype.kind != "f":
             raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
                             f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "
@@ -175,6 +200,7 @@ class CompiledGraph:
 
     def _refuse_size(self, batches: list) -> None:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
+        self._check_leaves()
         for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
             if _shape(data) != shape:
                 was = f"a batch of {shape[0]} examples" if shape else "one number"
@@ -219,7 +245,7 @@ class CompiledGraph:
             if not math.isfinite(x):
                 what = "the root" if node is self.root else "node"
                 raise FloatingPointError(
-                    f"compiled forward: {what} {self._names[node]!r} ({node.op}) is {x!r}, not a finite "
+                    f"compiled forward: {what} {self._name(node)!r} ({node.op}) is {x!r}, not a finite "
                     "number; no .data was changed. Scale the leaves' values down (on the graph built "
                     "afresh, autodiff.detect_anomaly shows where the op was made)")
 
@@ -262,7 +288,7 @@ class CompiledGraph:
                 return
         bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
         if bad:
-            raise FloatingPointError(f"compiled backward: the gradient of {self._names[bad[0]]!r} is not "
+            raise FloatingPointError(f"compiled backward: the gradient of {self._name(bad[0])!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
         for leaf, t in zip(leaves, totals, strict=True):
             leaf._grad = t
@@ -293,6 +319,12 @@ class CompiledGraph:
             leaf._grad = t
 
     def _batched_backward(self) -> None:
+        """The batched executor on the order walked at compile time. It reads the leaves' ``.data``
+        anew, so what ``forward()`` refuses (set by hand since it ran) is refused here too."""
+        if list(map(_shape, map(_DATA, self._batches))) != self._shapes:
+            self._refuse_size(list(map(_DATA, self._batches)))
+        if set(map(type, map(_DATA, self._floats))) - _FLOAT:
+            self._as_floats()
         order = self._order
         before = [leaf._grad for leaf in self.leaves]
         interior = [node._grad for node in self._interior]
@@ -314,7 +346,9 @@ class CompiledGraph:
         (parameters and every leaf you made by identity; a constant, a leaf made from a plain number
         by the engine or by `nn` (no label, or ``x.0``, ``x.1``, ...), by value). Python control flow
         that read values while the graph was built (``if x.data > 0``) is frozen in the compiled
-        program; this is how to catch it. TypeError for a ``new_root`` that is not a Value.
+        program; this is how to catch it: the shape is compared before the leaves, so a graph built
+        along another path is named as such (not by a constant or a leaf where the paths meet).
+        TypeError for a ``new_root`` that is not a Value.
         """
         if new_root.__class__ is not Value:
             raise TypeError(f"check needs a Value, the root of the graph built again, got "
@@ -323,35 +357,44 @@ class CompiledGraph:
         old = self._order
         where = {node: i for i, node in enumerate(order)}
         seen = {node: i for i, node in enumerate(old)}
+        # The shape first (the ops, the positions they read, the count), then the leaves: a graph built
+        # along another path differs in shape somewhere, and its constants or leaves at a position
+        # both graphs have are then no reason to give.
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
             if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
                 if a._op is not None and b._op is not None and a._op.name == b._op.name and \
                         a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
                     raise GraphChangedError(
                         f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
-                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
-                        "constants are part of the program; compile the new graph")
-                raise GraphChangedError(
-                    f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
-                    f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
-                    "(Python control flow on values is frozen at compile time); compile the new graph")
-            if a._op is None and a is not b:
-                self._same_constant(i, a, b)
+                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed (or a "
+                        "Python branch on a value chose another), and constants are part of the "
+                        "program; compile the new graph")
+                now = f"a {b.op!r} node" if b._op is not None else f"the leaf {b.label or '(no label)'!r}"
+                sources = "reading other nodes" if a._op is b._op else f"now {now}"
+                raise _another_path(f"node {i} ({self._names[a]!r}, {_kind(a)}) is {sources}")
         if len(order) != len(old):
-            raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
-                                    "compile the new graph")
+            raise _another_path(f"it has {len(old)} nodes and the new graph {len(order)}, alike up to "
+                                f"node {min(len(old), len(order)) - 1}")
+        for i, (a, b) in enumerate(zip(old, order, strict=True)):
+            if a._op is None and a is not b:
+                self._same_constant(i, a, b, seen)
 
-    def _same_constant(self, i: int, a: Value, b: Value) -> None:
+    def _same_constant(self, i: int, a: Value, b: Value, seen: dict[Value, int]) -> None:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
-        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
+        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ
+        (``seen``: the compiled graph's nodes, by position)."""
         where = f"compiled graph: node {i} ({self._names[a]!r})"
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
+            if b in seen:   # a Value of this graph read at another place: the build took another path
+                raise _another_path(f"node {i} is the leaf {a.label or '(no label)'!r} and the new graph "
+                                    f"reads there {b.label or '(no label)'!r}, the compiled graph's node "
+                                    f"{seen[b]}")
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
                 f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
                 "plain number (a parameter, an input you made) is compared by identity, so the new graph "
-                "would train other Values (a model made again, a notebook cell re-run); compile the new "
-                "graph")
+                "would train other Values (a model made again, a notebook cell re-run, or a Python branch "
+                "on a value that chose another Value); compile the new graph")
         x, y = a.data, b.data
         if is_array(x) or is_array(y):
             import numpy as np
@@ -363,6 +406,20 @@ class CompiledGraph:
                 f"{where} is the constant {_shown(x)} and the new graph's constant there is {_shown(y)}: a "
                 "constant changed, and constants are part of the program; compile the new graph, or "
                 "make the number a leaf you keep and set (x = Value(...); x.data = ...)")
+
+
+def _kind(node: Value) -> str:
+    return f"op {node.op!r}" if node._op is not None else "a leaf"
+
+
+def _another_path(what: str) -> GraphChangedError:
+    """The graph built again differs in shape (``what``: where): its code took another path."""
+    return GraphChangedError(
+        f"compiled graph: {what}: the code that builds the graph took another path than when it was "
+        "compiled, as Python control flow on a value does (an `if` on .data or on a comparison of "
+        "Values, a loop whose count depends on one); the program replays the path it was compiled "
+        "from. Compile the new graph (and call check() now and then), or write the choice with "
+        "primitives (relu, maximum, minimum, abs), which are evaluated afresh")
 
 
 def _shown(d) -> str:
@@ -404,7 +461,10 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
     """
     if root.__class__ is not Value:
         raise TypeError(f"compile needs a Value, got {type(root).__name__}")
-    order, batched = walk(root)
+    order, leaves, batched = walk_leaves(root)
+    # What backward() would refuse (a leaf that held one number when the graph was built and now holds
+    # a batch, ...): the program is made from the graph as it is, so it is refused here, in its words.
+    check_leaves(order, leaves, "compile")
     namespace: dict[str, Any] = {}
     readable = len(order) <= READABLE_NODES
     if batched:

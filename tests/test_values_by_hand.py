@@ -59,7 +59,7 @@ def test_compiled_refuses_a_nan_leaf_naming_it(name):
     vs = [Value(0.5, f"v{i}") for i in range(op.arity)]
     program = autodiff.compile(op(*vs) * Value(2.0, "k"))
     vs[0].data = NAN
-    with pytest.raises(ValueError, match="the leaf 'v0' holds nan"):
+    with pytest.raises(ValueError, match="compiled forward: the Value 'v0' holds nan"):
         program.forward()
 
 
@@ -67,7 +67,7 @@ def test_compiled_relu_of_a_nan_leaf_is_refused_not_zero():
     a, b = Value(1.0, "a"), Value(2.0, "b")
     program = autodiff.compile(a.relu() * b)
     a.data = NAN
-    with pytest.raises(ValueError, match="the leaf 'a' holds nan"):
+    with pytest.raises(ValueError, match="compiled forward: the Value 'a' holds nan"):
         program.forward()
 
 
@@ -78,9 +78,9 @@ def test_compiled_small_and_large_graphs_name_the_nan_leaf():
     big = autodiff.compile(sum((w * w for w in ws), Value(0.0)))
     w2.data = NAN
     ws[7].data = NAN
-    with pytest.raises(ValueError, match="the leaf 'w2' holds nan"):
+    with pytest.raises(ValueError, match="compiled forward: the Value 'w2' holds nan"):
         small.forward()
-    with pytest.raises(ValueError, match="the leaf 'w7' holds nan"):
+    with pytest.raises(ValueError, match="compiled forward: the Value 'w7' holds nan"):
         big.forward()
 
 
@@ -88,7 +88,7 @@ def test_compiled_batched_names_the_nan_leaf_and_example():
     x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.5, "w")
     program = autodiff.compile(mean((x * w).tanh()))
     x.data = np.array([1.0, NAN, 3.0])
-    with pytest.raises(ValueError, match="the leaf 'x' holds nan at example 1"):
+    with pytest.raises(ValueError, match="compiled forward: the Value 'x' holds nan at example 1"):
         program.forward()
 
 
@@ -270,9 +270,11 @@ def _compiled_batched():
 
 
 @pytest.mark.parametrize("value, error, words", [
-    (np.ones(20, bool), TypeError, r"the leaf 'x0' holds an array of bool"),
-    (np.arange(20).astype(object), TypeError, r"the leaf 'x0' holds an array of object"),   # ints: floats
-    (np.where(np.arange(20) == 3, np.nan, 1.0), ValueError, "the leaf 'x0' holds nan at example 3"),
+    (np.ones(20, bool), TypeError, r"compiled forward: the Value 'x0' holds an array of bool"),
+    (np.arange(20).astype(object), TypeError,   # (ints: made floats)
+     r"compiled forward: the Value 'x0' holds an array of object"),
+    (np.where(np.arange(20) == 3, np.nan, 1.0), ValueError,
+     "compiled forward: the Value 'x0' holds nan at example 3"),
 ])
 def test_compiled_batched_refuses_a_leaf_of_bools_objects_or_nan(value, error, words):
     program, xs = _compiled_batched()
@@ -287,8 +289,8 @@ def test_compiled_batched_refuses_a_leaf_of_bools_objects_or_nan(value, error, w
 def test_compiled_batched_words_a_column_by_its_shape():
     program, xs = _compiled_batched()
     xs[0].data = xs[0].data[:, None]
-    with pytest.raises(ValueError, match=r"held a batch of 20 examples when the graph was compiled and "
-                                         r"now holds an array of shape \(20, 1\)"):
+    with pytest.raises(ValueError, match=r"compiled forward: the Value 'x0' holds an array of shape "
+                                         r"\(20, 1\); a batched Value holds a 1-D array"):
         program.forward()
     xs[0].data = np.array(0.5)
     with pytest.raises(ValueError, match=r"now holds an array of shape \(\)"):
