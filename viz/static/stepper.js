@@ -27,6 +27,10 @@
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
+  // the layered drawing's tiles of boxes, all laid out in the page's first layout (showTiles, below)
+  for (const t of document.querySelectorAll("#dg-diagram .dg-layered > svg.dg-boxes")) {
+    t.style.contentVisibility = "visible";
+  }
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
   // own (stepper.css): a step restyles boxes and rewrites numbers, and the browser then rasters again
@@ -467,7 +471,6 @@
   }
 
   function render() {
-    lastStep = performance.now();
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
     // The step's lines of numbers, worked out first (their widths place the view) and written below.
     const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
@@ -646,28 +649,22 @@
     showTiles();
   }
 
-  // ---- the layered drawing's tiles of boxes: laid out ahead, in idle time, and shown near the view ----
+  // ---- the layered drawing's tiles of boxes: all laid out as the page opens, shown near the view -------
   // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text), and a
   // jump to the next layer brings several on screen in one step: with content-visibility: auto that was
-  // the neuron level's worst step (50-80 ms). So the page decides: a tile is shown (visible) while it is
-  // near the view, else hidden, which skips it but keeps its layout (a step writing numbers into it
-  // costs little, and only once it shows again). The tiles are laid out ahead while the learner reads,
-  // never while they step: a batch of tiles in an idle period, first those around the next and the
-  // previous step, then the rest by their distance from the view, and only once no step has come for
-  // QUIET ms and no key or click waits (laid out between quick steps, a batch made the step after it
-  // wait, and counted in its time). A batch is laid out in one go (each layout of the page costs a
-  // few ms whatever it holds), as many tiles as took about BATCH_MS the last time.
-  // The drawing's own coordinates are its tiles' viewBox units.
+  // the neuron level's worst step (50-80 ms). Laid out ahead in idle time between steps, the tiles' layout
+  // was counted in the steps' time and made a step wait; laid out only while the learner paused, a
+  // learner stepping straight away met them cold. So every tile is laid out once with the page (the
+  // first layout, below the script's opening lines: 0.1-0.2 s for the README loss with its L2 written
+  // out), and the page then decides which show: a tile is visible while it is near the view, else
+  // hidden, which skips it but keeps its layout (a step writing numbers into it costs little, and only
+  // once it shows again). The drawing's own coordinates are its tiles' viewBox units.
   const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
     const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: null, ready: false };
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: true };
   }) : [];
+  if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
-  const QUIET = 250, BATCH_MS = 8;
-  const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 40));
-  const inputWaits = () => !!(navigator.scheduling && navigator.scheduling.isInputPending &&
-                               navigator.scheduling.isInputPending({ includeContinuous: false }));
-  let warming = false, lastStep = -Infinity, batch = 2;
   function viewRect() {  // the view in the drawing's units
     const d = diagram.getBoundingClientRect(), r = layeredDiv.getBoundingClientRect();
     const s = r.width / layeredDiv.offsetWidth || 1;  // on screen px per drawing px (the zoom)
@@ -681,51 +678,7 @@
       const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
       if (on !== t.shown) t.el.style.contentVisibility = on ? "visible" : "hidden";
       t.shown = on;
-      t.ready ||= on;
     }
-    countReady();
-    warmLater();
-  }
-  function countReady() {  // on the page, for the tests: how many tiles are laid out
-    const n = String(tiles.filter((t) => t.ready).length);
-    if (diagram.dataset.tilesReady !== n) diagram.dataset.tilesReady = n;
-  }
-  function warmLater() {
-    if (warming || !tiles.some((t) => !t.ready)) return;
-    warming = true;
-    const wait = lastStep + QUIET - performance.now();
-    if (wait > 0) setTimeout(() => idle(warm), wait);
-    else idle(warm);
-  }
-  function warm(deadline) {
-    warming = false;
-    // a step came meanwhile, or a key or click waits: later, once the learner pauses
-    if (performance.now() - lastStep < QUIET || inputWaits() || deadline.timeRemaining() < BATCH_MS + 2) {
-      warmLater();
-      return;
-    }
-    // the places to lay out around first: the focus boxes of the next and the previous step, the view
-    const at = [];
-    for (const k of [cur + 1, cur - 1]) {
-      const h = items[k] && focusEl(items[k])?.querySelector(":scope > .dg-halo");
-      if (h && !h.closest(".dg-opened")) at.push([h.x.baseVal.value, h.y.baseVal.value]);
-    }
-    const v = viewRect();
-    at.push([(v.x0 + v.x1) / 2, (v.y0 + v.y1) / 2]);
-    const far = (t, [x, y]) => Math.max(t.x0 - x, x - t.x1, 0) + Math.max(t.y0 - y, y - t.y1, 0);
-    const next = tiles.filter((t) => !t.ready).map((t) => [Math.min(...at.map((p) => far(t, p))), t])
-      .sort((a, b) => a[0] - b[0]).slice(0, batch).map(([, t]) => t);
-    const t0 = performance.now();
-    for (const t of next) t.el.style.contentVisibility = "visible";
-    next[0].el.getBBox();  // their style and layout, now, in one go
-    for (const t of next) {
-      if (!t.shown) t.el.style.contentVisibility = "hidden";
-      t.ready = true;
-    }
-    const took = performance.now() - t0;
-    batch = took < BATCH_MS / 2 ? Math.min(2 * batch, 16) : took > BATCH_MS ? Math.max(1, batch >> 1) : batch;
-    countReady();
-    warmLater();
   }
   function scrollTo(it, f) {
     const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
