@@ -425,10 +425,12 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     # 11 px, to the rounding of the SVG's screen CTM: graphviz gives the size in whole points (±0.5 pt
     # over the drawing's width: 0.002 px for the README network's loss)
     assert min(current) >= 11 - 1e-2
-    # zoom by buttons and keys, back to 100%
-    width = page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width")
+    # zoom by buttons and keys, back to 100%: the drawing (graphviz's SVGs, or the layered drawing's
+    # tiles without its legend, which keeps its size) scales
+    drawing = "#dg-diagram > svg, #dg-diagram .dg-layered"
+    width = page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width")
     page.click("#dg-zoom-in")
-    assert page.eval_on_selector("#dg-diagram svg", "s => s.getBoundingClientRect().width") == \
+    assert page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width") == \
         pytest.approx(width * 1.25, rel=1e-3)
     widths = page.eval_on_selector_all("#dg-diagram > svg",
                                        "els => els.map(s => s.getBoundingClientRect().width)")
@@ -1402,4 +1404,52 @@ def test_brackets_jump_layer_by_layer(browser, tmp_path, level):
         assert layer_of(heading()) == "layer 2" and (page.inner_text("#dg-phase"), heading()) != seen[6]
         page.keyboard.press("[")                              # back to this layer's start
         assert (page.inner_text("#dg-phase"), heading()) == seen[6]
+    assert errors == []
+
+
+LEGEND_BOXES = """() => {  // the layered legend's texts, its box and the diagram's view, on screen
+  const legend = document.querySelector('#dg-diagram .dg-legend'), d = document.getElementById('dg-diagram');
+  const box = (r) => [r.left, r.top, r.right, r.bottom];
+  const v = d.getBoundingClientRect();
+  return { legend: box(legend.getBoundingClientRect()),
+           view: [v.left + d.clientLeft, v.top + d.clientTop, v.left + d.clientLeft + d.clientWidth,
+                  v.top + d.clientTop + d.clientHeight],
+           texts: [...legend.querySelectorAll('text')]
+             .map((t) => [t.textContent, box(t.getBoundingClientRect())]),
+           drawing: box(document.querySelector('#dg-diagram .dg-layered').getBoundingClientRect()) };
+}"""
+
+
+def test_the_legend_stays_whole_and_readable_at_every_zoom(browser, tmp_path):
+    """Issue 14 (integrator): on the fused README loss at the op level (drawn in layers), "fit" zooms to
+    5%, and the legend shrank with the drawing: its texts about 1 px tall, and its last line, held at
+    Chromium's smallest font size, overflowed the legend's box and was cut. Now only the drawing zooms:
+    at every zoom each legend text lies inside the legend and the view and is as tall as at 100%, and
+    at "fit" the drawing starts below the legend."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(fused=True, by_hand=False)
+    stepper = step_html(loss, tmp_path / "op.html", level="op")
+    assert stepper.drawing == "layered"
+    page, errors = open_page(browser, stepper)
+    heights = None
+    for key in ["", "f", "0", "+", "-", "-", "f"]:
+        if key:
+            page.keyboard.press(key)
+        seen = page.evaluate(LEGEND_BOXES)
+        where = (key, page.inner_text("#dg-zoom-level"))
+        texts = seen["texts"]
+        assert len(texts) == 7 and texts[-1][0].startswith("name  op"), where  # title, 5 roles, the op line
+        # inside the legend at every zoom, and inside the view where the view is at the drawing's top
+        # (on opening, and at "fit", which shows the whole drawing; else the step scrolled the legend away)
+        for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
+            for text, (left, top, right, bottom) in texts:
+                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
+                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
+        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
+        heights = heights or tall
+        assert tall == heights and min(tall) >= 11, where
+        if key == "f":
+            assert where[1] == "5%" and seen["drawing"][1] >= seen["legend"][3] - 0.5
     assert errors == []

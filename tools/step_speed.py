@@ -119,9 +119,14 @@ def self_times(events: list[dict]) -> list[tuple[float, dict[str, float]]]:
     return steps
 
 
-def trace(folder: Path, name: str, top: int) -> None:
+TILES_READY = """() => { const d = document.getElementById('dg-diagram'), n = d.dataset.tilesReady;
+  return !n || +n === document.querySelectorAll('svg.dg-boxes').length; }"""
+
+
+def trace(folder: Path, name: str, top: int, settle: bool = False) -> None:
     """Trace each of the page's four passes (30 steps from its start) and print its ``top`` slowest steps
-    by main-thread time, with the trace events that took it (self time, ms)."""
+    by main-thread time, with the trace events that took it (self time, ms); with ``settle``, once the
+    page has laid out every tile of its drawing."""
     from playwright.sync_api import sync_playwright
 
     stamp = ONE_STEP.replace("const t0", "console.timeStamp('dg-step'); const t0")
@@ -130,6 +135,8 @@ def trace(folder: Path, name: str, top: int) -> None:
         for level, start in PASSES:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto((folder / f"{name}.html").resolve().as_uri())
+            if settle:
+                page.wait_for_function(TILES_READY, timeout=120_000)
             page.select_option("#dg-level", level)
             page.click(start)
             time.sleep(0.3)
@@ -166,13 +173,14 @@ def main() -> None:
     t.add_argument("folder", type=Path)
     t.add_argument("page", choices=PAGES)
     t.add_argument("--top", type=int, default=3)
+    t.add_argument("--settle", action="store_true", help="trace once every tile is laid out")
     a = ap.parse_args()
     if a.cmd == "write":
         write(a.folder)
     elif a.cmd == "measure":
         measure(a.folders, a.rounds, a.pages, a.settle)
     else:
-        trace(a.folder, a.page, a.top)
+        trace(a.folder, a.page, a.top, a.settle)
 
 
 if __name__ == "__main__":

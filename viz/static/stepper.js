@@ -27,6 +27,10 @@
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
+  // the layered drawing's tiles of boxes, all laid out in the page's first layout (showTiles, below)
+  for (const t of document.querySelectorAll("#dg-diagram .dg-layered > svg.dg-boxes")) {
+    t.style.contentVisibility = "visible";
+  }
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
   // own (stepper.css): a step restyles boxes and rewrites numbers, and the browser then rasters again
@@ -460,14 +464,34 @@
       for (const [k, val] of [["x", x - 4], ["y", y], ["width", w + 8]]) band.setAttribute(k, val);
     }
   }
-  function writeNumbers(t, v, g, known) {
+  function writeNumbers(t, v, g, known) {  // into the text nodes there (new ones are left to the GC)
     t.parentNode.classList.toggle("dg-pending", !known);
     t.firstChild.data = v;
-    t.lastChild.textContent = g ? "  ∇ " + g : "";
+    const span = t.lastChild, text = g ? "  ∇ " + g : "";
+    if (span.firstChild) span.firstChild.data = text;
+    else span.textContent = text;
   }
 
   function render() {
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
+    // The step's lines of numbers, worked out first (their widths place the view) and written below.
+    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
+    const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
+    wasAsked = asked;
+    const changed = [];
+    for (const i of redraw) {
+      const known = i in s.values;
+      const v = known ? fmt(s.values[i]) : "";
+      const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
+      const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
+      if (shown[i] !== line) { shown[i] = line; changed.push(i); }
+    }
+    // The view first, while the page is still laid out as the last frame left it: the places of the
+    // step's boxes, read now, cost no layout, and the tiles it brings on screen are shown before the
+    // step writes into them. Every write of the step comes after, so the browser lays the page out once.
+    showOpened(it);
+    const focus = focusEl(it);
+    showStep(it, focus);
     const phase = phaseOf(it), forward = phase === "start" || phase === "forward";
     document.body.classList.toggle("dg-forward", forward);
     document.body.classList.toggle("dg-backward", !forward);
@@ -485,7 +509,6 @@
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     const current = nodesOf(it);
-    showOpened(it);
     for (const i of touchedOf(it)) { mark(boxOf(i), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
     for (const i of current) {
       const g = boxOf(i);
@@ -500,25 +523,16 @@
                  start ? Object.keys(D.frames[it.f].values).map(Number) : [...touchedOf(it)].filter(named)];
     if (inspected !== null) inspect(inspected);  // sets inspectorNames first: showInside runs once a step
     showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
-    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
-    const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
-    wasAsked = asked;
-    for (const i of redraw) {
-      const known = i in s.values;
-      const v = known ? fmt(s.values[i]) : "";
-      const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
-      const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
-      if (shown[i] === line) continue;
-      shown[i] = line;
-      if (numEl[i]) writeNumbers(numEl[i], v, g, known ? "k" : "");
+    for (const i of changed) {
+      const [v, g, known] = shown[i].split("\u0000");
+      if (numEl[i]) writeNumbers(numEl[i], v, g, known);
       const t = overlay && overlay.nums.get(i);
-      if (t) writeNumbers(t, v, g, known ? "k" : "");
+      if (t) writeNumbers(t, v, g, known);
     }
     if (tableBox.open) drawRows(redraw);
-    const focus = focusEl(it);
     if (focus) mark(focus, "dg-focus");
     applyMarks();
-    showStep(it, focus);
+    // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
     markOverflow($("dg-math"));
     if (inspected !== null) markOverflow($("dg-inspector"));
   }
@@ -544,28 +558,47 @@
   // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
   // known, at the drawing's origin, which stretched a step's extent to it.)
   function haloRect(el, ctm) {
-    const h = el.querySelector(":scope > .dg-halo"), p = el.parentNode;
+    const b = geomOf(el), p = el.parentNode;
     if (!ctm.has(p)) ctm.set(p, p.getScreenCTM());
-    const m = ctm.get(p), x = h.x.baseVal.value, y = h.y.baseVal.value;
+    const m = ctm.get(p), { x, y, w } = b;
     // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
-    const below = D.layered || el.classList.contains("dg-open-op") ? 0 : 12;  // its baseline + descent
+    const below = D.layered || b.panel ? 0 : 12;  // its baseline + descent
     // and as wide as that line when it is wider than the box
-    const w = h.width.baseVal.value, num = el.querySelector(":scope > .dg-num");
-    const out = num ? Math.max(0, (textWidth(num) + 4 - w) / 2) : 0;
+    const out = b.node === null ? 0 : Math.max(0, (lineWidth(b.node) + 4 - w) / 2);
     const [x0, x1] = [m.a * (x - out) + m.e, m.a * (x + w + out) + m.e];
-    const [y0, y1] = [m.d * y + m.f, m.d * (y + h.height.baseVal.value + below) + m.f];
+    const [y0, y1] = [m.d * y + m.f, m.d * (y + b.h + below) + m.f];
     return { left: Math.min(x0, x1), right: Math.max(x0, x1), top: Math.min(y0, y1), bottom: Math.max(y0, y1) };
   }
-  // A line of numbers' width in the drawing's units, measured on a canvas in its font: asking the SVG
-  // text its length would lay out again the drawing the step has just written into.
-  let measure = null;
-  function textWidth(num) {
-    if (!measure) {
-      measure = document.createElement("canvas").getContext("2d");
-      const css = getComputedStyle(num);
+  // A box's halo (x, y, w, h in its SVG's units) and the node whose line of numbers it shows, read
+  // once: a step changes neither (reading them anew for each of the loss's 612 boxes was a third of
+  // that step's script).
+  const geoms = new WeakMap();
+  function geomOf(el) {
+    let b = geoms.get(el);
+    if (b) return b;
+    const h = el.querySelector(":scope > .dg-halo"), num = el.querySelector(":scope > .dg-num");
+    const panel = el.classList.contains("dg-open-op");
+    b = { x: h.x.baseVal.value, y: h.y.baseVal.value, w: h.width.baseVal.value, h: h.height.baseVal.value, panel,
+          node: panel ? +el.id.slice("dg-open-".length) : num && num.id ? +num.id.slice("dg-num-".length) : null };
+    geoms.set(el, b);
+    return b;
+  }
+  // The width of node i's line of numbers ("value  ∇ grad", as the step writes it), in the drawing's
+  // units: its characters times the width of one (the line's font is monospaced), measured once on a
+  // canvas. Asking the SVG text its length would lay the drawing out again; measuring each line's
+  // text took 15 ms on the loss's 612.
+  let charWidth = 0;
+  function lineWidth(i) {
+    if (!charWidth) {
+      const num = numEl.find(Boolean) || document.querySelector(".dg-num");
+      if (!num) return 0;
+      const measure = document.createElement("canvas").getContext("2d"), css = getComputedStyle(num);
       measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
+      charWidth = measure.measureText("0123456789").width / 10;
     }
-    return measure.measureText(num.textContent.replace(/\s+/g, " ")).width;  // SVG collapses spaces
+    if (shown[i] === undefined) return 0;
+    const [v, g] = shown[i].split("\u0000");
+    return (v.length + (g ? 3 + g.length : 0)) * charWidth;  // SVG collapses the two spaces before ∇
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
@@ -599,10 +632,7 @@
     if (it.g === undefined || current.length === 1) return boxOf(current[0]);
     const k = key(it) + "/" + (overlay ? overlay.key : "");
     if (starts0.has(k)) return starts0.get(k);
-    const boxes = [...new Set(current.map(boxOf))].filter(Boolean).map((el) => {
-      const h = el.querySelector(":scope > .dg-halo");
-      return [el, h.x.baseVal.value, h.y.baseVal.value];
-    });
+    const boxes = [...new Set(current.map(boxOf))].filter(Boolean).map((el) => [el, geomOf(el).x, geomOf(el).y]);
     const x0 = Math.min(...boxes.map((b) => b[1])), y0 = Math.min(...boxes.map((b) => b[2]));
     let best = null, d = Infinity;
     for (const [el, x, y] of boxes) {
@@ -618,21 +648,22 @@
     showTiles();
   }
 
-  // ---- the layered drawing's tiles of boxes: laid out ahead, in idle time, and shown near the view ----
-  // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text: 15-30
-  // ms), and a jump to the next layer brings several on screen in one step: with content-visibility:
-  // auto that was the neuron level's worst step (50-80 ms). So the page decides: a tile is shown
-  // (visible) while it is near the view, else hidden, which skips it but keeps its layout (a step
-  // writing numbers into it costs little, and only once it shows again); when the page is idle, one tile
-  // at a time is laid out ahead, first those around the next and the previous step, then the rest by
-  // their distance from the view. The drawing's own coordinates are its tiles' viewBox units.
+  // ---- the layered drawing's tiles of boxes: all laid out as the page opens, shown near the view -------
+  // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text), and a
+  // jump to the next layer brings several on screen in one step: with content-visibility: auto that was
+  // the neuron level's worst step (50-80 ms). Laid out ahead in idle time between steps, the tiles' layout
+  // was counted in the steps' time and made a step wait; laid out only while the learner paused, a
+  // learner stepping straight away met them cold. So every tile is laid out once with the page (the
+  // first layout, below the script's opening lines: 0.1-0.2 s for the README loss with its L2 written
+  // out), and the page then decides which show: a tile is visible while it is near the view, else
+  // hidden, which skips it but keeps its layout (a step writing numbers into it costs little, and only
+  // once it shows again). The drawing's own coordinates are its tiles' viewBox units.
   const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
     const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: null, ready: false };
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: true };
   }) : [];
+  if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
-  const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 40));
-  let warming = false;
   function viewRect() {  // the view in the drawing's units
     const d = diagram.getBoundingClientRect(), r = layeredDiv.getBoundingClientRect();
     const s = r.width / layeredDiv.offsetWidth || 1;  // on screen px per drawing px (the zoom)
@@ -646,41 +677,7 @@
       const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
       if (on !== t.shown) t.el.style.contentVisibility = on ? "visible" : "hidden";
       t.shown = on;
-      t.ready ||= on;
     }
-    countReady();
-    if (!warming && tiles.some((t) => !t.ready)) { warming = true; idle(warm); }
-  }
-  function countReady() {  // on the page, for the tests: how many tiles are laid out
-    const n = String(tiles.filter((t) => t.ready).length);
-    if (diagram.dataset.tilesReady !== n) diagram.dataset.tilesReady = n;
-  }
-  function warm(deadline) {
-    warming = false;
-    // the places to lay out around first: the focus boxes of the next and the previous step, the view
-    const at = [];
-    for (const k of [cur + 1, cur - 1]) {
-      const h = items[k] && focusEl(items[k])?.querySelector(":scope > .dg-halo");
-      if (h && !h.closest(".dg-opened")) at.push([h.x.baseVal.value, h.y.baseVal.value]);
-    }
-    const v = viewRect();
-    at.push([(v.x0 + v.x1) / 2, (v.y0 + v.y1) / 2]);
-    const far = (t, [x, y]) => Math.max(t.x0 - x, x - t.x1, 0) + Math.max(t.y0 - y, y - t.y1, 0);
-    let best = null, d = Infinity;
-    for (const t of tiles) {
-      const dt = t.ready ? Infinity : Math.min(...at.map((p) => far(t, p)));
-      if (dt < d) { best = t; d = dt; }
-    }
-    if (!best) return;
-    if (deadline.timeRemaining() >= 12) {  // one tile a time: a key pressed meanwhile waits no longer
-      best.el.style.contentVisibility = "visible";
-      best.el.getBBox();  // its style and layout, now
-      if (!best.shown) best.el.style.contentVisibility = "hidden";
-      best.ready = true;
-      countReady();
-    }
-    warming = true;
-    idle(warm);
   }
   function scrollTo(it, f) {
     const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
@@ -944,8 +941,13 @@
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
-  const W0 = svg ? svg.width.baseVal.value : canvas ? canvas.offsetWidth : 0;
-  const H0 = svg ? svg.height.baseVal.value : canvas ? canvas.offsetHeight : 0;
+  // The layered drawing zooms, its legend above it does not: shrunk with it, the legend's text was
+  // unreadable at "fit" (5%), and its last line, held at Chromium's smallest font size, overflowed the
+  // legend's box and was cut. So the zoom scales the drawing, which starts TOP px down the scroll box.
+  const zoomed = layeredDiv || canvas;
+  const W0 = svg ? svg.width.baseVal.value : zoomed ? zoomed.offsetWidth : 0;
+  const H0 = svg ? svg.height.baseVal.value : zoomed ? zoomed.offsetHeight : 0;
+  const TOP = layeredDiv ? layeredDiv.offsetTop : 0;
   function setZoom(z) {
     if (!canvas) return;
     const box = $("dg-diagram");
@@ -953,24 +955,24 @@
     const v = box.getBoundingClientRect(), f = items.length ? focusEl(items[cur]) : null;
     const r = f && haloRect(f, new Map());
     const about = r && r.left >= v.left && r.right <= v.left + box.clientWidth && r.top >= v.top &&
-      r.bottom <= v.top + box.clientHeight ? [r.left + r.width / 2 - v.left, r.top + r.height / 2 - v.top]
+      r.bottom <= v.top + box.clientHeight ? [(r.left + r.right) / 2 - v.left, (r.top + r.bottom) / 2 - v.top]
       : [box.clientWidth / 2, box.clientHeight / 2];
-    const cx = (box.scrollLeft + about[0]) / (W0 * zoom), cy = (box.scrollTop + about[1]) / (H0 * zoom);
+    const cx = (box.scrollLeft + about[0]) / (W0 * zoom), cy = (box.scrollTop + about[1] - TOP) / (H0 * zoom);
     zoom = Math.max(0.05, Math.min(8, z));
     if (svg) {
       for (const el of edgeSvg ? [svg, edgeSvg] : [svg]) {
         el.setAttribute("width", W0 * zoom);
         el.setAttribute("height", H0 * zoom);
       }
-    } else canvas.style.zoom = zoom;  // the tiles scale together
+    } else zoomed.style.zoom = zoom;  // the tiles scale together
     box.scrollLeft = cx * W0 * zoom - about[0];
-    box.scrollTop = cy * H0 * zoom - about[1];
+    box.scrollTop = TOP + cy * H0 * zoom - about[1];
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
     if (items.length) showStep(items[cur], f);
   }
   function fit() {
     const box = $("dg-diagram");
-    setZoom(Math.min(box.clientWidth / W0, box.clientHeight / H0));
+    setZoom(Math.min(box.clientWidth / W0, (box.clientHeight - TOP) / H0));
   }
   const diagram = $("dg-diagram");
   diagram.addEventListener("scroll", () => { pinTitles(); showTiles(); }, { passive: true });
@@ -1041,6 +1043,8 @@
     if (act && !e.ctrlKey && !e.metaKey && !e.altKey) { act(); e.preventDefault(); }
   });
 
+  // every box's halo read as the page opens, not in the first step that reaches it (the loss's 612: 9 ms)
+  for (const g of boxEl.values()) if (g) geomOf(g);
   rebuild(0);
   // Start at the natural size, or smaller to show a graphviz diagram whole, but never below 75%: there
   // its smallest text (11 units, in points) is still 11 px on screen.
