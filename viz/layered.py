@@ -69,14 +69,16 @@ def _rows(order: Sequence[Value], col: Sequence[int], anchor: Sequence[int]) -> 
     row instead filled gaps above earlier nodes: x.1 above x.0, a neuron's w.1 above its w.0.)
 
     Such a node and the nodes anchored to it form a block: it starts level with its operand in the
-    column just left of it (an activation beside its z), else at the top, and in any case below whatever
-    its columns already hold, so a neuron's block sits under the one before; a node anchored to another
-    takes the first row at or below its anchor's. A sum of n terms written out runs along three rows."""
+    column just left of it (an activation beside its z), else at the lowest row taken so far (a layer
+    starts where the one before ends, the loss where the network does: a step's boxes stay together),
+    and in any case below whatever its columns already hold, so a neuron's block sits under the one
+    before; a node anchored to another takes the first row at or below its anchor's. A sum of n terms
+    written out runs along three rows."""
     pos = {n: i for i, n in enumerate(order)}
     anchored = [list(dict.fromkeys(pos[p] for p in n.parents if anchor[pos[p]] == i))  # x * x: x once
                 for i, n in enumerate(order)]  # the nodes anchored to each node, in operand order
     free = [0] * (max(col, default=0) + 1)  # each column's first row below all it holds
-    row = [-1] * len(order)
+    row, last = [-1] * len(order), 0
     for i, n in enumerate(order):
         if anchor[i] >= 0:
             continue
@@ -86,10 +88,11 @@ def _rows(order: Sequence[Value], col: Sequence[int], anchor: Sequence[int]) -> 
             block.append(u)
             todo.extend(reversed(anchored[u]))
         beside = [row[pos[p]] for p in n.parents if col[pos[p]] == col[i] - 1 and row[pos[p]] >= 0]
-        top = max([min(beside, default=0)] + [free[col[u]] for u in block])
+        top = max([min(beside, default=last)] + [free[col[u]] for u in block])
         for u in block:
             row[u] = max(top if u == i else row[anchor[u]], free[col[u]])
             free[col[u]] = row[u] + 1
+            last = max(last, row[u])
     return row
 
 
