@@ -567,3 +567,25 @@ def test_show_draws_the_readme_networks_loss_instead_of_refusing_it():
     assert chain._repr_html_().count("<svg") >= 1 and ">x<" in chain.svg
     with pytest.raises(GraphTooLarge):          # asked for explicitly: draw's own choice and error
         show(y, max_nodes=300)
+
+
+def test_a_top_to_bottom_title_makes_its_own_room_when_its_corner_is_taken():
+    """viz.network_layout.place, TB: a neuron's title goes at the start of its band, level with its last
+    box. When that box fills the corner (a neuron of one wide box) the band starts a title's width
+    earlier and the title clears the box; when the corner is free (a wide box earlier, a narrow last
+    one) the title starts where the neuron's boxes start, and the band keeps its width."""
+    from viz.network_layout import Item, place
+
+    def laid(items):
+        at, titles, _ = place(items, lambda n: (n,), title_across=False, title_size=lambda key: (14.0, 100.0))
+        return at, titles[(0, 0)]
+
+    x = Item("x", None, False, 30, 40, [])
+    at, (tu, tv) = laid([x, Item("a", (0, 0), True, 30, 300, ["x"]), Item("c", (0, 1), True, 30, 40, ["x"])])
+    assert tu == at["a"][0]                                 # level with the last box
+    assert tv + 100 / 2 < at["a"][1] - 300 / 2              # before it across, clear of it
+    assert at["c"][1] - 40 / 2 > at["a"][1] + 300 / 2       # the next neuron's band after both
+    at, (tu, tv) = laid([x, Item("w", (0, 0), True, 30, 40, []), Item("p", (0, 0), True, 30, 300, ["w", "x"]),
+                         Item("a", (0, 0), True, 30, 40, ["p"])])
+    assert tu == at["a"][0] and tv + 100 / 2 < at["a"][1] - 40 / 2
+    assert tv - 100 / 2 == min(at[n][1] - across / 2 for n, across in (("w", 40), ("p", 300), ("a", 40)))

@@ -22,7 +22,8 @@ when linear), and an edge between two drawn boxes is ``c{i}_{j}`` (from value i 
 the last of them). Drawn for a slide (``preset="slide"``, collapsed) the nodes after the network are one
 table box ``n{i}`` (i the last of them, the loss) with edges ``c{j}_{i}``, and each layer has a title
 ``layer{L}``. A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
-an invisible point ``cl{L}_{J}_title`` that makes room for its title); other graphs by dot.
+``cl{L}_{J}_title``: LR, an invisible point that makes room for graphviz's title over the neuron; TB, the
+title itself, a text box level with the neuron's a, clear of the edges); other graphs by dot.
 """
 
 from __future__ import annotations
@@ -630,7 +631,11 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = sizes[name]
         items.append(Item(name, neuron_of.get(name), not gr.collapsed, w if lr else h, h if lr else w,
                           parents[name], late=name.startswith("all")))
-    at, titles, stacked = place(items, order_key, title_across=lr)
+    def title_size(key: tuple) -> tuple[float, float]:  # TB: (height, width) of the title's box
+        w, h = size_of(_title_attrs(key), _TITLE_SIZE)
+        return h, w
+
+    at, titles, stacked = place(items, order_key, title_across=lr, title_size=title_size)
     # a stacked leaf's edge: from its corner over its own op, or from its side down a shared op's margin,
     # into the op's top (LR; TB turned a quarter)
     ports = {False: ("sw", "n"), True: ("w", "n")} if lr else {False: ("ne", "w"), True: ("n", "w")}
@@ -659,24 +664,37 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     return {key: pos(*uv) for key, uv in titles.items()}
 
 
-def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None) -> None:
+_TITLE_SIZE = 11  # points: a cluster's title, the graph's type size
+
+
+def _title_attrs(key: tuple) -> dict:
+    """A neuron's title as a box of its own (TB; `viz.network_layout.place` says why)."""
+    return {"shape": "plain", "fontsize": f"{_TITLE_SIZE}", "label": _cluster_title(key)}
+
+
+def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None, lr: bool = True) -> None:
     """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge. With
-    ``titles`` (a pinned layout) each cluster holds an invisible point where its title goes, so that
-    graphviz frames the title with the nodes."""
+    ``titles`` (a pinned layout) each cluster holds a point where its title goes: LR, an invisible one,
+    so that graphviz frames the title it writes at the top with the nodes; TB, the title itself, a box
+    in the band's corner by the neuron's last box (the cluster has no graphviz title)."""
     for name, attrs in pic.groups[None]:
         g.node(name, **attrs)
     for key, items in pic.groups.items():
         if key is None or not items:
             continue
         with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
-            c.attr(id=_cluster_id(key), label=_cluster_title(key), style="rounded,dashed", color="#888888",
-                   fontname=_FONT, labeljust="l", labelloc="t")
+            boxed = titles is not None and key in titles and not lr
+            c.attr(id=_cluster_id(key), label="" if boxed else _cluster_title(key), style="rounded,dashed",
+                   color="#888888", fontname=_FONT, labeljust="l", labelloc="t")
             for name, attrs in items:
                 c.node(name, **attrs)
             if titles is not None and key in titles:
                 spacer = f"{_cluster_id(key)}_title"
-                c.node(spacer, id=spacer, shape="point", style="invis", width="0.01", height="0.01",
-                       label="", pos=titles[key])
+                if boxed:
+                    c.node(spacer, id=spacer, pos=titles[key], **_title_attrs(key))
+                else:
+                    c.node(spacer, id=spacer, shape="point", style="invis", width="0.01", height="0.01",
+                           label="", pos=titles[key])
     for tail, head, attrs in pic.edges:
         g.edge(tail, head, **attrs)
 
@@ -770,7 +788,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
             g.edge_attr.update(tailport="s", headport="n")
     else:
         g.graph_attr.update(newrank="true", mclimit="0.1")
-    _emit(g, pic, titles)
+    _emit(g, pic, titles, rankdir == "LR")
     if key is not None:
         g.node("legend", **key)
     # SVG's attributes: render lays a PNG's or PDF's over them (the preset's dpi)

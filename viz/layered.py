@@ -22,19 +22,20 @@ _BAND = 16   # rows of boxes in one tile of boxes (a tile of edges spans the dra
 _NUM = 180
 
 
-def _anchors(order: Sequence[Value], ops: Sequence[str]) -> list[int]:
-    """The node each node is drawn beside, just left of it (-1 for none): a leaf (a weight, an input)
-    beside its first user in ``order``, its neuron's product w·x; a term of a sum, a node whose one user
-    is a sum (its op ``+``), beside that sum (a product w·x by the partial sum it feeds, a square by the
-    L2 sum)."""
+def _anchors(order: Sequence[Value], ops: Sequence[str], roles: Sequence[str]) -> list[int]:
+    """The node each node is drawn beside, just left of it (-1 for none): a leaf other than an input (a
+    weight, a bias, a constant) beside its first user in ``order``, its neuron's product w·x; a term of a
+    sum, a node whose one user is a sum (its op ``+``), beside that sum (a product w·x by the partial sum
+    it feeds, a square by the L2 sum). An input has none: the inputs open the first column, in order,
+    above the first neuron (beside its first use, an input sat among that neuron's weights)."""
     pos = {n: i for i, n in enumerate(order)}
     users: list[list[int]] = [[] for _ in order]
     for i, n in enumerate(order):
         for p in n.parents:
             if not users[pos[p]] or users[pos[p]][-1] != i:  # x * x: one user
                 users[pos[p]].append(i)
-    return [u[0] if u and (n.is_leaf or len(u) == 1 and ops[u[0]] == "+") else -1
-            for n, u in zip(order, users, strict=True)]
+    return [u[0] if u and (n.is_leaf and role != "input" or len(u) == 1 and ops[u[0]] == "+") else -1
+            for n, u, role in zip(order, users, roles, strict=True)]
 
 
 def _columns(order: Sequence[Value], anchor: Sequence[int]) -> list[int]:
@@ -60,42 +61,38 @@ def _columns(order: Sequence[Value], anchor: Sequence[int]) -> list[int]:
 
 
 def _rows(order: Sequence[Value], col: Sequence[int], anchor: Sequence[int]) -> list[int]:
-    """Each node's row in its column. In the order computed, a node without an anchor takes the first
-    free row at or below the row of an operand in the column just left of it (else of the node placed
-    before it); as soon as a node is placed, the nodes anchored to it take the first free row at or
-    below it, and so on back (a neuron's sum is placed from its z back, its products and weights
-    beside it). So a neuron runs along two or three rows and the neurons of a layer come one under the
-    other in index order. Free rows are found by pointers to the next candidate row, shortened as they
-    are followed, so the placing stays about linear in the graph's size."""
+    """Each node's row in its column, so that every column reads top to bottom in the order the nodes
+    are placed: a node without an anchor in the order computed, each followed by the nodes anchored to
+    it (`_anchors`), and theirs, depth first in operand order (a neuron's z, its sum, w.0, x.0, w.1, …).
+    A column's rows are taken downwards only, never a gap left above, so its order is that placing order:
+    inputs, a neuron's weights, a layer's neurons and the examples in index order. (Taking the first free
+    row instead filled gaps above earlier nodes: x.1 above x.0, a neuron's w.1 above its w.0.)
+
+    Such a node and the nodes anchored to it form a block: it starts level with its operand in the
+    column just left of it (an activation beside its z), else at the lowest row taken so far (a layer
+    starts where the one before ends, the loss where the network does: a step's boxes stay together),
+    and in any case below whatever its columns already hold, so a neuron's block sits under the one
+    before; a node anchored to another takes the first row at or below its anchor's. A sum of n terms
+    written out runs along three rows."""
     pos = {n: i for i, n in enumerate(order)}
-    taken: list[dict[int, int]] = [{} for _ in range(max(col, default=0) + 1)]
-
-    def take(c: int, r: int) -> int:
-        nxt, passed = taken[c], []
-        while r in nxt:
-            passed.append(r)
-            r = nxt[r]
-        for q in passed:
-            nxt[q] = r + 1
-        nxt[r] = r + 1
-        return r
-
+    anchored = [list(dict.fromkeys(pos[p] for p in n.parents if anchor[pos[p]] == i))  # x * x: x once
+                for i, n in enumerate(order)]  # the nodes anchored to each node, in operand order
+    free = [0] * (max(col, default=0) + 1)  # each column's first row below all it holds
     row, last = [-1] * len(order), 0
     for i, n in enumerate(order):
         if anchor[i] >= 0:
             continue
-        row[i] = take(col[i], min((row[pos[p]] for p in n.parents if col[pos[p]] == col[i] - 1
-                                   and row[pos[p]] >= 0), default=last))
-        last = max(last, row[i])
-        todo = [i]
-        while todo:  # the nodes anchored to a placed node, and theirs
+        block, todo = [], [i]
+        while todo:  # depth first, operands in order
             u = todo.pop()
-            for p in order[u].parents:
-                j = pos[p]
-                if anchor[j] == u and row[j] < 0:
-                    row[j] = take(col[j], row[u])
-                    last = max(last, row[j])
-                    todo.append(j)
+            block.append(u)
+            todo.extend(reversed(anchored[u]))
+        beside = [row[pos[p]] for p in n.parents if col[pos[p]] == col[i] - 1 and row[pos[p]] >= 0]
+        top = max([min(beside, default=last)] + [free[col[u]] for u in block])
+        for u in block:
+            row[u] = max(top if u == i else row[anchor[u]], free[col[u]])
+            free[col[u]] = row[u] + 1
+            last = max(last, row[u])
     return row
 
 
@@ -127,7 +124,7 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     unknown = sorted(set(roles) - set(ROLE_STYLE))
     if unknown:
         raise ValueError(f"layered_svg: unknown role {unknown[0]!r}; roles are {', '.join(ROLE_STYLE)}")
-    anchor = _anchors(order, ops)
+    anchor = _anchors(order, ops, roles)
     col = _columns(order, anchor)
     ncol = max(col, default=0) + 1
     width = [0.0] * ncol

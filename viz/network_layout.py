@@ -163,13 +163,21 @@ def _spot(want: float, size: float, low: float, blocked: list[tuple[float, float
 Point = tuple[float, float]
 
 
-def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bool = True
+def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bool = True,
+          title_size: Callable[[tuple], tuple[float, float]] | None = None
           ) -> tuple[dict[str, Point], dict[tuple, Point], dict[str, bool]]:
     """(item name -> centre (u, v) in points, u along the layers and v across them, growing down;
-    neuron -> where its cluster's title spacer goes; leaf -> whether it shares the op it is stacked
-    over with other leaves). ``items`` come parents first; ``order_key`` orders the items a column holds
-    in one neuron (leaves: w.0, w.1, …, b). A cluster's title goes above its band (``title_across``,
-    for LR), or before its first column (TB).
+    neuron -> where its cluster's title goes; leaf -> whether it shares the op it is stacked over with
+    other leaves). ``items`` come parents first; ``order_key`` orders the items a column holds in one
+    neuron (leaves: w.0, w.1, …, b).
+
+    With ``title_across`` (LR) the title is graphviz's, over the band, and the point returned is a
+    spacer that makes room for it. Else (TB) the title is a box of ``title_size(neuron)`` (along,
+    across) and the point is its centre: at the start of the band, level with the neuron's last box
+    (its a), where no edge runs (the edges from the layer before end at the first column, the edges to
+    the next leave from the last box's far side); when the neuron's own boxes are there, the band starts
+    that much earlier to make the room. Over the band (graphviz's place), the edges coming in across
+    the layer gap, nearly level between two wide layers, ran through the titles.
 
     A weight sits over the op that reads it (its × or, fused, its Σwx+b), all on the column's starting
     edge, so the edges from the layer before come in to the ops from an empty gap; a leaf that shares
@@ -239,6 +247,9 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
             bottom = max(local[it.name] + it.across / 2 for it in ms)
             framed = ms[0].framed
             pad = FRAME + (TITLE if framed else 0)
+            if framed and not title_across:  # TB: the title's own room only where the corner is taken
+                pad = FRAME + (0.0 if _corner_free(ms, u, local, top, title_size(key))
+                               else title_size(key)[1] + COLUMN_GAP / 2)
             bands.append((key, top, bottom, pad, FRAME if framed else 0))
         height = sum(b - t + p + q for _, t, b, p, q in bands) + NEURON_GAP * (len(bands) - 1)
         at = -height / 2
@@ -251,10 +262,11 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
             for c in range(min(cs), max(cs) + 1):
                 blocked.setdefault(c, []).append((at - ROW_GAP / 2, at + pad + bottom - top + low_pad
                                                   + ROW_GAP / 2))
-            if ms[0].framed:  # graphviz writes the title at the frame's top: above the band (LR), or
-                first = min(ms, key=lambda it: (col[it.name], v[it.name]))  # above the first column (TB)
-                titles[key] = ((u[first.name], top + shift - TITLE) if title_across else
-                               (min(u[it.name] - it.along / 2 for it in ms) - TITLE, v[first.name]))
+            if ms[0].framed and title_across:  # graphviz writes the title at the frame's top
+                first = min(ms, key=lambda it: (col[it.name], v[it.name]))
+                titles[key] = (u[first.name], top + shift - TITLE)
+            elif ms[0].framed:  # at the band's start, its far side level with the last box's
+                titles[key] = (u[_last(ms, u).name], at + FRAME + title_size(key)[1] / 2)
             at += pad + bottom - top + low_pad + NEURON_GAP
 
     # the rest (inputs, the loss and its constants): level with what they connect to, clear of the bands
@@ -281,6 +293,21 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
                 low = y
     assert set(v) == set(by_name)
     return {n: (u[n], v[n]) for n in by_name}, titles, shared
+
+
+def _last(members: list[Item], u: dict[str, float]) -> Item:
+    """A neuron's last box along the layers (its a)."""
+    return max(members, key=lambda it: u[it.name] + it.along / 2)
+
+
+def _corner_free(members: list[Item], u: dict[str, float], local: dict[str, float], top: float,
+                 size: tuple[float, float]) -> bool:
+    """Whether a title of ``size`` (along, across) at the start of a neuron's band (``top``, across),
+    level with the neuron's last box, clears every box of the neuron by ROW_GAP / 2."""
+    along, across = size
+    level, gap = u[_last(members, u).name], ROW_GAP / 2
+    return all(u[it.name] + it.along / 2 <= level - along / 2 - gap or
+               local[it.name] - it.across / 2 >= top + across + gap for it in members)
 
 
 def legend_spot(items: list[Item], at: dict[str, tuple[float, float]], along: float,
