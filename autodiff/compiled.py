@@ -15,8 +15,15 @@ from operator import add, attrgetter
 from typing import Any
 
 from autodiff import vectorized
-from autodiff.engine import Value, batch_size, is_constant_label, no_cycle_gc, release_cycle_gc
-from autodiff.graph import NARY, walk
+from autodiff.engine import (
+    Value,
+    batch_size,
+    check_leaves,
+    is_constant_label,
+    no_cycle_gc,
+    release_cycle_gc,
+)
+from autodiff.graph import NARY, walk, walk_leaves
 from autodiff.primitives import (
     ADD,
     MUL,
@@ -141,9 +148,12 @@ class CompiledGraph:
         holds a batch."""
         leaf = next((n for n in self._floats if is_array(n.data)), None)
         if leaf is not None:
+            now = (f"a batch of {len(leaf.data)} examples" if leaf.data.ndim == 1
+                   else f"an array of shape {leaf.data.shape}")
             raise TypeError(f"compiled graph: {self._leaf_name(leaf)} held one number when the "
-                            f"graph was compiled and now holds {type(leaf.data).__name__}; compile "
-                            "the graph again")
+                            f"graph was compiled and now holds {now}: the nodes made from its number "
+                            "would give wrong gradients; set .data back to one number, or build the "
+                            "graph again from the batch and compile it")
         as_float_data(self._floats, "compiled forward")
         return [n.data for n in self._floats]
 
@@ -293,6 +303,12 @@ class CompiledGraph:
             leaf._grad = t
 
     def _batched_backward(self) -> None:
+        """The batched executor on the order walked at compile time. It reads the leaves' ``.data``
+        anew, so what ``forward()`` refuses (set by hand since it ran) is refused here too."""
+        if list(map(_shape, map(_DATA, self._batches))) != self._shapes:
+            self._refuse_size(list(map(_DATA, self._batches)))
+        if set(map(type, map(_DATA, self._floats))) - _FLOAT:
+            self._as_floats()
         order = self._order
         before = [leaf._grad for leaf in self.leaves]
         interior = [node._grad for node in self._interior]
@@ -404,7 +420,10 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
     """
     if root.__class__ is not Value:
         raise TypeError(f"compile needs a Value, got {type(root).__name__}")
-    order, batched = walk(root)
+    order, leaves, batched = walk_leaves(root)
+    # What backward() would refuse (a leaf that held one number when the graph was built and now holds
+    # a batch, ...): the program is made from the graph as it is, so it is refused here, in its words.
+    check_leaves(order, leaves, "compile")
     namespace: dict[str, Any] = {}
     readable = len(order) <= READABLE_NODES
     if batched:
