@@ -330,7 +330,9 @@ class CompiledGraph:
         (parameters and every leaf you made by identity; a constant, a leaf made from a plain number
         by the engine or by `nn` (no label, or ``x.0``, ``x.1``, ...), by value). Python control flow
         that read values while the graph was built (``if x.data > 0``) is frozen in the compiled
-        program; this is how to catch it. TypeError for a ``new_root`` that is not a Value.
+        program; this is how to catch it: the shape is compared before the leaves, so a graph built
+        along another path is named as such (not by a constant or a leaf where the paths meet).
+        TypeError for a ``new_root`` that is not a Value.
         """
         if new_root.__class__ is not Value:
             raise TypeError(f"check needs a Value, the root of the graph built again, got "
@@ -339,35 +341,44 @@ class CompiledGraph:
         old = self._order
         where = {node: i for i, node in enumerate(order)}
         seen = {node: i for i, node in enumerate(old)}
+        # The shape first (the ops, the positions they read, the count), then the leaves: a graph built
+        # along another path differs in shape somewhere, and its constants or leaves at a position
+        # both graphs have are then no reason to give.
         for i, (a, b) in enumerate(zip(old, order, strict=False)):
             if a._op is not b._op or [seen[p] for p in a.parents] != [where[p] for p in b.parents]:
                 if a._op is not None and b._op is not None and a._op.name == b._op.name and \
                         a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
                     raise GraphChangedError(
                         f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
-                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed, and "
-                        "constants are part of the program; compile the new graph")
-                raise GraphChangedError(
-                    f"compiled graph: node {i} ({self._names[a]!r}, op {a.op or 'leaf'!r}) is now "
-                    f"{b.op or 'leaf'!r} {b.label!r}: the code that builds the graph took another path "
-                    "(Python control flow on values is frozen at compile time); compile the new graph")
-            if a._op is None and a is not b:
-                self._same_constant(i, a, b)
+                        f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed (or a "
+                        "Python branch on a value chose another), and constants are part of the "
+                        "program; compile the new graph")
+                now = f"a {b.op!r} node" if b._op is not None else f"the leaf {b.label or '(no label)'!r}"
+                sources = "reading other nodes" if a._op is b._op else f"now {now}"
+                raise _another_path(f"node {i} ({self._names[a]!r}, {_kind(a)}) is {sources}")
         if len(order) != len(old):
-            raise GraphChangedError(f"compiled graph: {len(old)} nodes, the new graph {len(order)}; "
-                                    "compile the new graph")
+            raise _another_path(f"it has {len(old)} nodes and the new graph {len(order)}, alike up to "
+                                f"node {min(len(old), len(order)) - 1}")
+        for i, (a, b) in enumerate(zip(old, order, strict=True)):
+            if a._op is None and a is not b:
+                self._same_constant(i, a, b, seen)
 
-    def _same_constant(self, i: int, a: Value, b: Value) -> None:
+    def _same_constant(self, i: int, a: Value, b: Value, seen: dict[Value, int]) -> None:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
-        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ."""
+        (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ
+        (``seen``: the compiled graph's nodes, by position)."""
         where = f"compiled graph: node {i} ({self._names[a]!r})"
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
+            if b in seen:   # a Value of this graph read at another place: the build took another path
+                raise _another_path(f"node {i} is the leaf {a.label or '(no label)'!r} and the new graph "
+                                    f"reads there {b.label or '(no label)'!r}, the compiled graph's node "
+                                    f"{seen[b]}")
             raise GraphChangedError(
                 f"{where} is the leaf {a.label or '(no label)'!r} and the new graph reads another Value "
                 f"there, labelled {b.label or '(no label)'!r}: a leaf that is not a constant made from a "
                 "plain number (a parameter, an input you made) is compared by identity, so the new graph "
-                "would train other Values (a model made again, a notebook cell re-run); compile the new "
-                "graph")
+                "would train other Values (a model made again, a notebook cell re-run, or a Python branch "
+                "on a value that chose another Value); compile the new graph")
         x, y = a.data, b.data
         if is_array(x) or is_array(y):
             import numpy as np
@@ -379,6 +390,20 @@ class CompiledGraph:
                 f"{where} is the constant {_shown(x)} and the new graph's constant there is {_shown(y)}: a "
                 "constant changed, and constants are part of the program; compile the new graph, or "
                 "make the number a leaf you keep and set (x = Value(...); x.data = ...)")
+
+
+def _kind(node: Value) -> str:
+    return f"op {node.op!r}" if node._op is not None else "a leaf"
+
+
+def _another_path(what: str) -> GraphChangedError:
+    """The graph built again differs in shape (``what``: where): its code took another path."""
+    return GraphChangedError(
+        f"compiled graph: {what}: the code that builds the graph took another path than when it was "
+        "compiled, as Python control flow on a value does (an `if` on .data or on a comparison of "
+        "Values, a loop whose count depends on one); the program replays the path it was compiled "
+        "from. Compile the new graph (and call check() now and then), or write the choice with "
+        "primitives (relu, maximum, minimum, abs), which are evaluated afresh")
 
 
 def _shown(d) -> str:

@@ -245,3 +245,43 @@ def test_the_constant_labels_have_one_home():
     assert [x.label for x in xs] == [input_label(0), input_label(1)]
     assert all(is_constant_label(label) for label in ("", "x.0", "x.12"))
     assert not any(is_constant_label(label) for label in ("w", "x.", "x.a", "x.²", "x.1.2", "y.0"))
+
+
+# ---- check(): frozen control flow is named as such, whatever differs first (h17d) ----------------
+
+PATH = "the code that builds the graph took another path than when it was compiled, as Python control flow"
+
+
+@pytest.mark.parametrize("build, first", [
+    (lambda x, y: x * 2.0 if x.data > 0 else x * x, r"node 1 \('v1', a leaf\) is now a 'mul' node"),
+    (lambda x, y: (x * y).tanh() if x.data > 0 else (x * y).relu(), r"node 3 \('v3', op 'tanh'\) is now "
+                                                                    "a 'relu' node"),
+    # a constant at the same place on both paths: the constant was named, as if it had changed
+    (lambda x, y: x * y + 1.0 if x.data > 0 else x * y * 3.0,
+     r"node 4 \('v4', op 'add'\) is now a 'mul' node"),
+    # one path's graph is the other's beginning: only the counts were given, with no reason
+    (lambda x, y: x * y if x.data > 0 else x * y + 1.0, "it has 3 nodes and the new graph 5, alike up to "
+                                                        "node 2"),
+    # the same Values read in another order: the identity check spoke of a model made again
+    (lambda x, y: x * y if x > 0 else y * x, "node 0 is the leaf 'x' and the new graph reads there 'y', the "
+                                              "compiled graph's node 1"),
+])
+def test_check_names_frozen_control_flow_as_the_reason(build, first):
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    program = autodiff.compile(build(x, y))
+    program.check(build(x, y))
+    x.data = -1.0
+    with pytest.raises(autodiff.GraphChangedError, match=rf"^compiled graph: {first}: {PATH}") as caught:
+        program.check(build(x, y))
+    assert "constant changed" not in str(caught.value) and "model made again" not in str(caught.value)
+    assert "Compile the new graph" in str(caught.value)
+
+
+def test_check_still_names_a_changed_constant_and_new_values_when_the_shape_is_the_same():
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    program = autodiff.compile((x * y + 1.0).tanh())
+    with pytest.raises(autodiff.GraphChangedError, match="is the constant 1.0 and the new graph's constant "
+                                                         "there is 2.0: a constant changed"):
+        program.check((x * y + 2.0).tanh())
+    with pytest.raises(autodiff.GraphChangedError, match="compared by identity.*other Values"):
+        program.check((x * Value(2.0, "y") + 1.0).tanh())
