@@ -1033,7 +1033,8 @@ def _node(prim: Primitive, a: Any, b: Any, data: Data) -> Value:
 def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     """Every z of a layer at once: for one example the sums of the neuron's forward (in its order, so
     to the bit), the inputs' numbers read once; over a batch the rows of one product Z = W X + b. None
-    when a weight or bias is not a `Value` holding one number (then each neuron goes its own way)."""
+    when a weight or bias is not a `Value` holding one number, or (for one example) a z is not finite:
+    then each neuron goes its own way."""
     try:
         if all(d.__class__ is float for d in xd):
             values = []
@@ -1042,8 +1043,11 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
                 for w, x in zip(row, xd, strict=True):
                     z = z + w.data * x
                 values.append(z + b.data)
-            # a weight or bias holding a batch or a number set by hand: `neuron` checks it
-            return values if set(map(type, values)) == {float} else None
+            # One sum tells that every z is a float (a weight or bias holding a batch or a number set
+            # by hand makes it another type) and finite; else None: `neuron`, one at a time, checks
+            # the operands and names the op that overflowed.
+            total = sum(values)
+            return values if total.__class__ is float and not total - total else None
         import numpy as np
         s = stacked([w.data for row in weights for w in row], xd)
         bias = np.array([b.data for b in biases], dtype=float)
@@ -1070,8 +1074,7 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
         if not all(v.data.__class__ is float for v in xs) and any(v._op is None for v in xs):
             _batches_ok(NEURON, xs)   # a batched leaf: of floats, 1-D, of the others' size
         values = _layer_values(weights, [v.data for v in xs], biases)
-    if values is not None and not (_all_finite(values) if isinstance(values, list)
-                                   else all_finite(values)):
+    if values is not None and not isinstance(values, list) and not all_finite(values):
         values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]
