@@ -56,7 +56,14 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     if batched:
         raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
                          "works on one-example graphs. Build the graph for one example, or use backward()")
-    grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)  # the reference loop
+    # the reference loop; with create_graph its ops take the leaves as operands, which makes a number
+    # set by hand a float (as any op does): put back what the user set, as every read-only pass leaves it
+    held = [(x, x.data) for x in leaves if x.data.__class__ is not float] if create_graph else ()
+    try:
+        grads = gradients(output, Value(1.0) if create_graph else 1.0, create_graph)
+    finally:
+        for x, d in held:
+            x.data = d
     result = []
     for i, v in enumerate(wrt):
         g = grads.get(v)
@@ -79,8 +86,23 @@ def _leaves(inputs: Sequence[Value | float], who: str) -> list[Value]:
                         f"{type(inputs).__name__}")
     if not inputs:
         raise ValueError(f"{who}: inputs is empty; give at least one number")
-    return [Value(x.data, x.label) if x.__class__ is Value else Value(x, f"x{i}")
-            for i, x in enumerate(inputs)]
+    return [_leaf(x, i, who) for i, x in enumerate(inputs)]
+
+
+def _leaf(x: Value | float, i: int, who: str) -> Value:
+    """A fresh leaf for ``inputs[i]``: a Value's number (one set by hand to a numpy scalar or a 0-d array
+    read as a float, as backward() reads it) and label, or a plain number labelled ``x<i>``. What is not
+    a finite real number is refused naming the input (TypeError or ValueError, as `Value` raises)."""
+    data, label = (x.data, x.label) if x.__class__ is Value else (x, f"x{i}")
+    if getattr(data, "ndim", None) == 0 and getattr(data, "dtype", None) is not None \
+            and not isinstance(data, str):       # a 0-d array: its one number (np.str_ is refused below)
+        data = data[()]
+    try:
+        return Value(data, label)
+    except (TypeError, ValueError) as e:
+        held = f"the Value {label!r}" if x.__class__ is Value and label else "a Value" \
+            if x.__class__ is Value else "a number"
+        raise type(e)(f"{who}: inputs[{i}], {held}: {e}") from None
 
 
 def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:

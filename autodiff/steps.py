@@ -6,6 +6,7 @@ fresh pass; both read as worked examples. `Walkthrough` records both so a steppe
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
@@ -16,7 +17,7 @@ from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
            "example_index", "node_names", "local_derivatives", "op_expression",
-           "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt"]
+           "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "StaleGraphWarning"]
 
 
 class _DerivativeTexts(Mapping):
@@ -133,8 +134,16 @@ class ForwardStep:
         symbol = self.node.primitive.symbol
         symbolic = op_expression(symbol, [names[p] for p in self.parents])
         numeric = op_expression(symbol, [fmt(at_example(v, e)) for v in self.values])
+        held = "" if self.agrees else (f" (the graph holds {fmt(at_example(self.node.data, e))}, computed "
+                                       "before a leaf's .data was set)")
         return (f"step {self.index}/{self.total}  {self.op}: {names[self.node]} = {symbolic} = {numeric}"
-                f" → {fmt(at_example(self.result, e))}")
+                f" → {fmt(at_example(self.result, e))}{held}")
+
+    @property
+    def agrees(self) -> bool:
+        """Whether ``result`` is the number the node holds (its ``.data``): False when a leaf's ``.data``
+        was set by hand after the graph was built (``backward()`` uses the values the nodes hold)."""
+        return same_numbers(self.result, self.node.data)
 
     def __repr__(self) -> str:
         return f"ForwardStep({self.index}/{self.total} {self.op}: {self.values!r} -> {self.result!r})"
@@ -144,7 +153,10 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     """Replay the forward pass of ``root``'s graph: one step per interior node, parents first.
 
     Each step recomputes the node with its primitive's forward function from its inputs' values, so
-    ``step.result == step.node.data`` shows the engine's own arithmetic.  Nothing is modified.  On a
+    ``step.result`` equals ``step.node.data`` (to rounding: `ForwardStep.agrees`) and shows the engine's
+    own arithmetic.  Nothing is modified.  Where a leaf's ``.data`` was set by hand after the graph was
+    built, the nodes keep the values they were built with (which ``backward()`` uses): the steps whose
+    result differs say so, and one `StaleGraphWarning` names the first.  On a
     batched graph the values hold every example and ``str()`` shows example ``example`` (default 0).
     A leaf whose ``.data`` was set by hand to what the graph cannot run on is refused as ``backward()``
     refuses it (`autodiff.engine.check_leaves`).
@@ -153,9 +165,33 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     check_leaves(order, leaves, "forward_steps")   # a leaf set by hand is refused naming it
     names = node_names(order)
     interior = [n for n in order if not n.is_leaf]
+    warned = False
     for i, node in enumerate(interior, 1):
         values = tuple(leaf_number(p.data) for p in node.parents)   # .data set by hand is left as it is
-        yield ForwardStep(i, len(interior), node, values, node.primitive(*values), names, example)
+        step = ForwardStep(i, len(interior), node, values, node.primitive(*values), names, example)
+        if not warned and not step.agrees:
+            warned = True
+            warnings.warn(StaleGraphWarning(
+                f"forward_steps: {names[node]} ({node.op}) holds {fmt(at_example(node.data, example))} but "
+                f"its inputs now give {fmt(at_example(step.result, example))}: a leaf's .data was set "
+                "after the graph was built, and the nodes keep the values they were built with (which "
+                "backward() uses). Build the graph again to step through the new values"), stacklevel=2)
+        yield step
+
+
+class StaleGraphWarning(UserWarning):
+    """A built graph's nodes hold values its leaves no longer give (a leaf's ``.data`` set by hand)."""
+
+
+def same_numbers(a, b) -> bool:
+    """Whether ``a`` and ``b`` hold the same numbers to rounding (relative 1e-9, or 1e-12 near 0): two
+    floats, or two batches element by element (NaN equal to NaN). Rounding, not bits: a layer made at
+    once (`autodiff.engine.neuron_chains`, a fused layer's matrix product) sums in another order than
+    the primitive's forward function does for one node."""
+    if is_array(a) or is_array(b):
+        import numpy as np
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    return abs(a - b) <= 1e-12 + 1e-9 * abs(b) or (a != a and b != b)
 
 
 class BackwardStep:

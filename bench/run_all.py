@@ -339,14 +339,19 @@ def main() -> None:
     group.add_argument("--quick", action="store_true",
                        help="smaller sizes and fewer rounds (W7 at 100 points in 5 rounds, W8c to 64 hidden "
                             "units); targets not judged, the README left alone unless --readme")
-    parser.add_argument("--out", default=DEFAULT_OUT,
-                        help="the benchmarks file to write (default: docs/benchmarks.md)")
+    parser.add_argument("--out", default=None,
+                        help="the benchmarks file to write (default: docs/benchmarks.md, for a full run; "
+                             "a --tiny or --quick run needs it)")
     parser.add_argument("--readme", default=None,
                         help="a README whose quoted figures (between its bench markers) are rewritten "
                              "from the new file (default: the repository's README.md, by a full run "
                              "writing docs/benchmarks.md only)")
     args = parser.parse_args()
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    if args.out is None and size != "full":  # its figures would replace the full run's the docs quote
+        parser.error(f"a --{size} run needs --out PATH (e.g. --out /tmp/b.md): docs/benchmarks.md holds "
+                     f"the full run's figures, which the README quotes")
+    args.out = args.out or DEFAULT_OUT
     readme, why = readme_to_write(size, args.out, args.readme)
     if readme is not None and not os.path.isfile(readme):
         parser.error(f"--readme {readme}: no such file; give the README whose figures to rewrite")

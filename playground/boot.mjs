@@ -38,8 +38,10 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
   // start). A heap that grew past that before the snapshot (a bigger wheel read while warming up) then
   // fails with "RangeError: offset is out of bounds"; growing the memory to the snapshot's size first,
   // between the module's start and the restore, fits a snapshot of any size.
+  let startBytes;  // the heap's size when the module started, before any growth (node_run.mjs reports it)
   const createPyodideModule = async (settings) => {
     const module = await (await asmModule).default(settings);
+    startBytes = module.HEAP8.length;
     if (settings.INITIAL_MEMORY > module.HEAP8.length) module.growMemory(settings.INITIAL_MEMORY);
     return module;
   };
@@ -76,5 +78,5 @@ export async function boot(base, open = (url) => fetch(url), indexURL = new URL(
     }
   }
   timings.total = performance.now() - t0;
-  return { run, pyodide, manifest, timings };
+  return { run, pyodide, manifest, timings, startBytes };
 }

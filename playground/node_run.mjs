@@ -29,7 +29,7 @@ if (makeSnapshot) {
   if (!warm.ok) throw new Error("the classic neuron failed while making the snapshot: " + warm.error);
   const snapshot = engine.pyodide.makeMemorySnapshot();
   await writeFile(new URL("vendor/snapshot.bin.gz", here), gzipSync(snapshot, { level: 9 }));
-  process.stdout.write(JSON.stringify({ boot_ms: bootMs, bytes: snapshot.length }));
+  process.stdout.write(JSON.stringify({ boot_ms: bootMs, bytes: snapshot.length, start_bytes: engine.startBytes }));
 } else {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);

@@ -170,8 +170,8 @@ def test_relus_over_a_batch_are_the_nodes_relu_makes_to_the_bit():
 
 @pytest.mark.parametrize("fused", [False, True])
 def test_a_layer_follows_an_activation_set_or_a_neuron_replaced_after_its_first_call(fused):
-    # Layer.forward takes relu a layer at a time only when every neuron's activation is relu, a test
-    # it keeps from call to call: a neuron's activation set since, or a neuron replaced, must be seen.
+    # Layer.forward takes relu a layer at a time only when every neuron's activation is relu: a neuron's
+    # activation set after the first call, or a neuron replaced, must be seen.
     import nn
     model = MLP(2, [4, 1], rng=0, fused=fused)
     layer = model.layers[0]

@@ -121,6 +121,18 @@ def test_a_tiny_run_into_tmp_paths_leaves_the_repositorys_readme_alone(tmp_path)
     assert "wrote the figures" not in result.stderr
 
 
+@pytest.mark.parametrize("size", ["--tiny", "--quick"])
+def test_a_reduced_run_without_out_is_refused_before_it_measures(size):
+    # Without --out it would write its reduced figures over docs/benchmarks.md's full run
+    root = os.path.dirname(BENCH)
+    target = os.path.join(root, "docs", "benchmarks.md")
+    before = open(target, "rb").read()
+    result = run_script("run_all.py", size, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"a {size} run needs --out PATH" in result.stderr and "running" not in result.stderr
+    assert open(target, "rb").read() == before
+
+
 def test_only_a_full_run_into_docs_benchmarks_md_or_readme_given_writes_a_readme():
     run_all = run_all_module()
     which = run_all.readme_to_write

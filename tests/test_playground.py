@@ -5,7 +5,6 @@ their gradients compared with CPython's bit for bit."""
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import math
 import random
@@ -453,9 +452,10 @@ def test_a_snapshot_taken_after_the_heap_grew_restores(tmp_path):
     made = subprocess.run([node, str(tmp_path / "node_run.mjs"), "--snapshot"], capture_output=True,
                           text=True, timeout=600)
     assert made.returncode == 0, made.stderr[-3000:]
-    heap = json.loads(made.stdout)["bytes"]
-    with gzip.open(VENDOR / "snapshot.bin.gz") as f:
-        assert heap > len(f.read()), "the padding did not make the saved heap bigger: the test tests nothing"
+    snapshot = json.loads(made.stdout)
+    # The fault needs a saved heap past the heap a start gives. Comparing with the unpadded snapshot proved
+    # nothing: it may be past it already, and heaps grow in steps (CI once met 37,749,136 bytes twice).
+    assert snapshot["bytes"] > snapshot["start_bytes"] > 0, f"heap not past the start-up one: {snapshot}"
     program = {"source": "from autodiff import Value\nValue(2.0) * 3", "mode": "python", "page": False}
     out = subprocess.run([node, str(tmp_path / "node_run.mjs")], input=json.dumps([program]),
                          capture_output=True, text=True, timeout=600)
