@@ -914,6 +914,9 @@ def test_a_0d_array_of_objects_set_by_hand_is_refused_naming_the_value(value):
         with pytest.raises(TypeError, match=r"the \.data of the Value 'w1' is a 0-d array of "):
             call()
     assert w.data is value and w.grad == 0.0
+    for f in (autodiff.hessian, lambda f, xs: autodiff.hvp(f, xs, [1.0])):
+        with pytest.raises(TypeError, match=r"inputs\[0\], the Value 'w1': Value needs a real number"):
+            f(lambda a: a.tanh(), [w])
 
 
 def test_a_fraction_is_taken_by_value_and_by_backward_alike():
