@@ -22,7 +22,7 @@ __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RUL
            "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op", "sum_squares_op",
            "sum_squares_scale",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
-           "BLAS_THREADS", "blas_threads", "lazy_numpy"]
+           "BLAS_THREADS", "BLASThreadsWarning", "blas_threads", "lazy_numpy"]
 
 #: What a node holds: one number, or one number per example (a numpy array of shape (N,), from
 #: `autodiff.batched`). Gradients have the same type as the node's data, or one number for a node
@@ -661,34 +661,58 @@ def stacked(ws, xs):
     return (w, X) if w.ndim == 1 and X.ndim == 2 else None
 
 
+def _threadpoolctl_installed() -> bool:
+    """Whether threadpoolctl can be imported, found without importing it (well under 1 ms)."""
+    from importlib.util import find_spec
+    return find_spec("threadpoolctl") is not None   # None too where sys.modules blocks it (None)
+
+
 #: The BLAS threads batched mode lets a matrix product use (None: numpy's own choice, one per core).
 #: A product big enough for the BLAS to split it across threads (thousands of points) waits for
 #: every thread, and on a machine whose cores are busy each thread spins for a core it shares: 330 ms
 #: instead of 1.5 ms was measured at 10,000 points on 2 loaded cores. Needs ``threadpoolctl``
-#: (``pip install deltagrad[batched]``); without it numpy's threads are left as they are.
-BLAS_THREADS: int | None = 1
+#: (``pip install 'deltagrad[batched]'``): without it the limit cannot be applied, so this reads None
+#: (numpy's threads, as they are) and the first big product warns once (`BLASThreadsWarning`).
+BLAS_THREADS: int | None = 1 if _threadpoolctl_installed() else None
 # Multiply-adds from which a product is limited: below OpenBLAS's own thresholds for starting threads
 # (a matrix-vector product from ~9,000, a matrix product from ~260,000), so small products pay nothing.
 _THREADED_GEMV, _THREADED_GEMM = 8_192, 65_536
-_controller = None
+_controller = None    # threadpoolctl's controller once a big product needed it; False without it
 _UNLIMITED = nullcontext()
+
+
+class BLASThreadsWarning(RuntimeWarning):
+    """Batched mode cannot limit numpy's BLAS threads: threadpoolctl is not installed."""
 
 
 def blas_threads(size: int, matrix: bool = True):
     """A context in which a product of ``size`` multiply-adds (``matrix``: of two matrices, else of a
     matrix and a vector) uses at most `BLAS_THREADS` threads; a null context for a small product, with
-    `BLAS_THREADS` None, or without threadpoolctl. Process-wide while it lasts, as BLAS settings are."""
-    global _controller
-    if size < (_THREADED_GEMM if matrix else _THREADED_GEMV) or BLAS_THREADS is None:
+    `BLAS_THREADS` None, or without threadpoolctl. Process-wide while it lasts, as BLAS settings are.
+
+    Without threadpoolctl, the first big product warns (`BLASThreadsWarning`, once per process, naming
+    what to install) and sets `BLAS_THREADS` to None, the threads numpy then uses (a count set by hand
+    later is put back to None at the next big product: it cannot be applied either)."""
+    global _controller, BLAS_THREADS
+    if size < (_THREADED_GEMM if matrix else _THREADED_GEMV):
         return _UNLIMITED
     if _controller is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _controller = False
+            BLAS_THREADS = None
+            import warnings
+            warnings.warn("batched mode: threadpoolctl is not installed, so numpy's BLAS threads are not "
+                          "limited for big products (on a busy machine they can make a product dozens of "
+                          "times slower); autodiff.primitives.BLAS_THREADS is None. Install it: "
+                          "pip install 'deltagrad[batched]'", BLASThreadsWarning, stacklevel=2)
         else:
             _controller = ThreadpoolController()   # finds the loaded BLAS once (~0.5 ms)
     if _controller is False:
+        BLAS_THREADS = None   # a count set by hand since cannot be applied either
+        return _UNLIMITED
+    if BLAS_THREADS is None:
         return _UNLIMITED
     return _controller.limit(limits=BLAS_THREADS, user_api="blas")   # ~10 µs in and out
 

@@ -135,19 +135,81 @@ def calls_per_block(step: Callable[[], object], block: float, warmup: bool = Tru
     return max(1, math.ceil(1.25 * block * calls / seconds)) if seconds < block else 1
 
 
+def collect_owed(clock: Callable[[], float] = clock) -> float:
+    """Between two blocks, untimed: a full collection of the cyclic garbage the block just run left
+    (micrograd's graphs are cycles, a node's closure pointing back at it; deltagrad's graphs hold none),
+    so the next contender's collections do not pay for it. Returns what collecting that garbage cost,
+    for the block that left it: the pass that found it less a second pass over the same live objects
+    (0.0 when the first found none)."""
+    t0 = clock()
+    found = gc.collect()
+    t1 = clock()
+    if not found:
+        return 0.0
+    gc.collect()
+    return max(0.0, (t1 - t0) - (clock() - t1))
+
+
 def time_per_call(contenders: dict[str, Callable[[], object]], rounds: int, block: float,
                   warmup: bool = True, clock: Callable[[], float] = clock) -> dict[str, Timing]:
     """Seconds per call of each of ``contenders`` (name -> step), by the method above: ``rounds``
     alternating rounds of a block of at least ``block`` seconds per contender. ``warmup`` False skips
     the untimed first call and makes a call its own block (for steps of several seconds). The cyclic
-    GC is left as each step leaves it: each contender runs the way its users run it. ``clock`` is CPU
-    time unless a workload times what a user waits for (W6's saves wait on fsync: time.perf_counter)."""
+    GC is left as each step leaves it: each contender runs the way its users run it; the cyclic garbage
+    a block leaves is collected after it (`collect_owed`) and charged to it, never to the contender
+    whose collection would otherwise have met it (W1's GC-paused eager row paid micrograd's, ~0.6 s, in
+    some rounds). ``clock`` is CPU time unless a workload times what a user waits for (W6's saves wait on
+    fsync: time.perf_counter)."""
     calls = {name: calls_per_block(step, block, warmup, clock) for name, step in contenders.items()}
+    collect_owed(clock)
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, step in contenders.items():
-            times[name].append(_block(step, calls[name], clock) / calls[name])
+            spent = _block(step, calls[name], clock) + collect_owed(clock)
+            times[name].append(spent / calls[name])
     return {name: Timing(t, calls[name]) for name, t in times.items()}
+
+
+class Split:
+    """A step made of named parts run one after the other, each part timed inside the step: the parts'
+    figures come from the very calls the whole step's figure comes from, so a part is never reported
+    above its whole. Time it as any step (`time_per_call`), then read `part_times`."""
+
+    def __init__(self, parts: dict[str, Callable[[], object]], clock: Callable[[], float] = clock):
+        self.parts, self.clock = parts, clock
+        self.log: list[list[float]] = []   # per call, each part's seconds
+
+    def __call__(self) -> None:
+        now = self.clock()
+        spent = []
+        for part in self.parts.values():
+            part()
+            then = self.clock()
+            spent.append(then - now)
+            now = then
+        self.log.append(spent)
+
+    def part_times(self, timing: Timing) -> dict[str, list[float]]:
+        """Each part's seconds per call in each round of ``timing`` (this step's, from `time_per_call`):
+        the mean over that round's block. The timed calls are the log's last rounds × calls entries,
+        a block's calls in a row; in each round a part's figure is at most the whole step's, so its
+        median is too."""
+        k, rounds = timing.calls, len(timing.times)
+        timed = self.log[len(self.log) - k * rounds:]
+        return {name: [sum(call[i] for call in timed[r * k:(r + 1) * k]) / k for r in range(rounds)]
+                for i, name in enumerate(self.parts)}
+
+
+def order_note(first: str, a: list[float], second: str, b: list[float]) -> str:
+    """Whether a run settles which of two contenders is faster: in how many of the alternating rounds
+    (``a`` and ``b``, seconds per call in each) each was; a split says their order is within the
+    spread between rounds and may invert in another run."""
+    n = len(a)
+    k = sum(x < y for x, y in zip(a, b, strict=True))
+    if k in (0, n):
+        return f"{first if k == n else second} was faster in each of the {n} rounds."
+    return (f"{first} was faster in {k} of the {n} rounds and {second} in {n - k}: their order is within "
+            "the spread between rounds, and another run may invert it.")
 
 
 def peak_memory(step: Callable[[], object]) -> int:

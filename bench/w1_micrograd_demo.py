@@ -19,6 +19,7 @@ from _common import (
     fmt_bytes,
     import_micrograd,
     moons,
+    order_note,
     peak_memory,
     ratio,
     time_per_call,
@@ -149,6 +150,10 @@ def run(size: str) -> list[Table]:
         "Each step: forward over every point, loss = mean hinge + 1e-4 Σ p², zero grads, backward, SGD.",
         "deltagrad rows run a step inside `no_cycle_gc()` (our graphs hold no cycles; refcounting "
         "frees them), except the row that says otherwise; micrograd runs as its users run it.",
+        "GC paused against GC on (the two eager rows): the engine holds the collector back while a "
+        "graph is built, so pausing it as well saves little. "
+        + order_note("GC paused", timings["deltagrad eager"].times,
+                     "GC on", timings["deltagrad eager, cyclic GC on"].times),
         "fused: `MLP(..., fused=True)`, each z = Σ w x + b one node; the L2 term Σ p·p is one node too. "
         "batched: the same model called once on `batch_columns(X)`, loss reduced with `batched.mean`.",
     ]

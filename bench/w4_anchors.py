@@ -120,19 +120,10 @@ def run(size: str) -> list[Table]:
     if torch is None:
         table.notes.append("PyTorch is not installed (pip install torch==2.13.0): its rows are missing")
     table.notes.append("Every anchor starts from deltagrad's MLP(2, [16, 16, 1], rng=1) weights; the "
-                       "closed-form gradients equal deltagrad's (tests/test_bench.py).")
-    scaling = Table("W4b: batched against the closed-form pass as the data set grows",
-                    ["points", "closed-form numpy", "deltagrad batched (fused)", "× the closed-form time"])
-    for points in ([6, 20] if size == "tiny" else [100, 1_000, 10_000]):
-        pair = time_per_call({"closed": closed_form(points), "ours": deltagrad_step(points, "batched")},
-                             rounds, block)
-        limit, ours = pair["closed"], pair["ours"]
-        scaling.rows.append([f"{points:,}", limit.cell(), ours.cell(), f"{ours.median / limit.median:.3g}"])
-    scaling.notes.append("A fused layer over a batch is one matrix product forward and two backward "
-                         "(autodiff.engine.neurons, autodiff.vectorized._flush); what is left is fixed "
-                         "Python work per node (the walk, one numpy call per activation, the scalar "
-                         "parameter updates), which dominates at 100 points and fades with more.")
-    return [table, scaling]
+                       "closed-form gradients equal deltagrad's (tests/test_bench.py). How this step "
+                       "scales with the data set: W8b's column 'batched, W1's shape', against the "
+                       "closed form in W8b's rounds.")
+    return [table]
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from _common import (
     ALPHA,
     BLOCK_SECONDS,
     LR,
+    Split,
     Table,
     cli,
     closed_form,
@@ -29,6 +30,7 @@ from _common import (
     limit_blas_threads,
     moons,
     not_judged,
+    order_note,
     time_per_call,
 )
 from w1_micrograd_demo import demo_loop, micrograd_step
@@ -50,10 +52,10 @@ TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) o
     ("compiled eager, README loss", "micrograd", 250, True,
      "the compiled program is CPython running about one line per node forward, each storing the node's "
      ".data (the documented contract), and about two lines per edge backward; its forward() and "
-     "backward() alone take {program} a step ({program_ratio} micrograd), the rest is nn.SGD and "
+     "backward() take {program} of that step ({program_ratio} micrograd), the rest is nn.SGD and "
      "zero_grad()"),
     ("compiled batched, README loss", "closed form", 2, False,
-     "its forward() and backward() alone, matrix products per layer, take {program} a step "
+     "its forward() and backward(), matrix products per layer, take {program} of that step "
      "({program_ratio} the closed form); nn.SGD's step() and zero_grad() take {optimizer} "
      "({optimizer_ratio}): they read the 337 Values' .data and .grad and write back .data and .grad "
      "(the update itself one numpy pass), where the closed form updates its weight arrays in place"),
@@ -113,46 +115,29 @@ def gc_off(step):
     return run
 
 
-def compiled_step(n: int, batched: bool):
-    """The README's loss built once and compiled; each step replays it."""
+def compiled_step(n: int, batched: bool) -> Split:
+    """The README's loss built once and compiled; each step replays it: forward(), backward(), step(),
+    zero_grad() (the gradients zeroed for the next step's backward), timed as two parts inside the
+    step: the program's passes, the optimizer's."""
     import autodiff
     loss, opt = readme_model(n, batched)
     t0 = time.process_time()
     program = autodiff.compile(loss())
     compiled_step.seconds["batched" if batched else "eager"] = time.process_time() - t0
 
-    def step():
+    def passes():
         program.forward()
-        opt.zero_grad()
         program.backward()
+
+    def optimizer():   # the gradients zeroed after the update for the next call's backward()
         opt.step()
-    return step
+        opt.zero_grad()
+    return Split({PROGRAM_PART: passes, OPTIMIZER_PART: optimizer})
 
 
 compiled_step.seconds = {}
-
-
-def compiled_program(n: int, batched: bool):
-    """The compiled README loss's forward() and backward() alone, without the optimizer."""
-    import autodiff
-    loss, _ = readme_model(n, batched)
-    program = autodiff.compile(loss())
-
-    def step():   # the leaves' gradients accumulate over the rounds, as they may: a few steps' worth
-        program.forward()
-        program.backward()
-    return step
-
-
-def optimizer_step(n: int):
-    """nn.SGD's step() and zero_grad() on the README model (337 parameters), gradients zero."""
-    _, opt = readme_model(n, True)
-    opt.zero_grad()
-
-    def step():
-        opt.step()
-        opt.zero_grad()
-    return step
+# The parts of a compiled step (`Split`), as W7's rows name them after the step's own name.
+PROGRAM_PART, OPTIMIZER_PART = "its forward() + backward()", "its nn.SGD step() + zero_grad()"
 
 
 def child(size: str, with_torch: bool) -> dict:
@@ -171,14 +156,25 @@ def child(size: str, with_torch: bool) -> dict:
         ("deltagrad batched, README loop", readme_step(n, True)),
         ("compiled eager, README loss", compiled_step(n, False)),
         ("compiled batched, README loss", compiled_step(n, True)),
-        ("compiled eager, forward() + backward() alone", compiled_program(n, False)),
-        ("compiled batched, forward() + backward() alone", compiled_program(n, True)),
-        ("nn.SGD step() + zero_grad() alone", optimizer_step(n)),
         ("closed form, numpy (W4)", closed_form(n)),
     ]
     timings = time_per_call(dict(contenders), rounds, BLOCK_SECONDS[size])
-    return {"times": {name: t.times for name, t in timings.items()},
-            "calls": {name: t.calls for name, t in timings.items()}, "compile": compiled_step.seconds}
+    times = {}
+    for name, step in contenders:
+        times[name] = timings[name].times
+        if isinstance(step, Split):   # its parts, from the same calls, right under it
+            times |= {f"{name}: {part}": t for part, t in step.part_times(timings[name]).items()}
+    return {"times": times, "calls": {name: t.calls for name, t in timings.items()},
+            "compile": compiled_step.seconds, "clock": _clock_cost()}
+
+
+def _clock_cost() -> float:
+    """Seconds one read of the CPU clock takes here (a split step reads it three times a call)."""
+    reads = 10_000
+    t0 = time.process_time()
+    for _ in range(reads):
+        time.process_time()
+    return (time.process_time() - t0) / reads
 
 
 def _run_child(size: str, with_torch: bool) -> dict | None:
@@ -200,7 +196,7 @@ def run(size: str) -> list[Table]:
                   "alternating rounds, cyclic GC on)",
                   ["contender", "process", "time per step (median)", "vs micrograd", "vs closed form"])
     found: dict[tuple[str, str], tuple[float, float | None, float]] = {}
-    compile_seconds, calls = {}, {}
+    compile_seconds, calls, clock, gc_orders = {}, {}, None, []
     for with_torch in (False, True):
         result = _run_child(size, with_torch)
         where = "torch imported" if with_torch else "bare"
@@ -211,7 +207,9 @@ def run(size: str) -> list[Table]:
         mg = next((v for k, v in med.items() if k.startswith("micrograd")), None)
         cf = med["closed form, numpy (W4)"]
         compile_seconds[where] = result["compile"]
-        calls = result["calls"]
+        calls, clock = result["calls"], result["clock"]
+        gc_on, gc_off = (result["times"][f"deltagrad eager, README loop{off}"] for off in ("", ", GC off"))
+        gc_orders.append(f"{where}: " + order_note("GC on", gc_on, "GC off", gc_off))
         for name, t in med.items():
             table.rows.append([name, where, fmt_time(t), f"{mg / t:,.1f}×" if mg else "n/a",
                                f"{t / cf:,.2f}×"])
@@ -224,10 +222,14 @@ def run(size: str) -> list[Table]:
         "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values.",
         "GC off: the same README step with the cyclic GC switched off around it, for comparison: a "
         "graph being built raises the collector's threshold until backward(), so the GC-on row "
-        "pays one young-generation pass over the graph a step, not dozens and a full one.",
+        "pays one young-generation pass over the graph a step, not dozens and a full one. "
+        + " ".join(gc_orders),
         "compiled: `autodiff.compile` of the README's loss, built once; a step is forward(), "
-        "zero_grad(), backward(), step(). The rows marked alone time parts of that step: the compiled "
-        "program's forward() and backward(), and nn.SGD's step() and zero_grad().",
+        "backward(), step(), zero_grad(). The rows under it named 'its ...' are parts of that step, "
+        "timed inside the very calls the step's row times (each part's median over the rounds is at "
+        "most the step's): the compiled program's forward() and backward(), and nn.SGD's step() "
+        "and zero_grad(). The step's own figure also holds the three reads of the CPU clock that time its "
+        f"parts ({fmt_time(clock)} each here)." if clock else "compiled: see above.",
         "vs closed form: time over the closed-form numpy pass (the one of W4 and W8) in the same "
         "process (lower is better); BLAS limited to one thread (threadpoolctl).",
     ]
@@ -285,11 +287,12 @@ def verdict(figures: dict[str, float], goal: float, at_least: bool) -> str:
 
 
 def _parts(name: str, where: str, found: dict) -> dict[str, str]:
-    """The figures a missed target's reason quotes: the compiled program alone, the optimizer alone."""
+    """The figures a missed target's reason quotes: the compiled step's parts (the program's passes, the
+    optimizer), timed inside that step."""
     kind = "eager" if "eager" in name else "batched"
     out = {}
-    for key, row in (("program", f"compiled {kind}, forward() + backward() alone"),
-                     ("optimizer", "nn.SGD step() + zero_grad() alone")):
+    for key, row in (("program", f"compiled {kind}, README loss: {PROGRAM_PART}"),
+                     ("optimizer", f"compiled {kind}, README loss: {OPTIMIZER_PART}")):
         t, mg, cf = found.get((row, where), (None, None, None))
         out[key] = fmt_time(t) if t else "n/a"
         out[key + "_ratio"] = ("n/a" if not t else f"{mg / t:,.0f}×" if kind == "eager" and mg

@@ -27,11 +27,12 @@ from _common import (
     time_per_call,
 )
 
-# (nodes for W8a, points for W8b, hidden widths for W8c, rounds, rounds at the largest sizes)
-SIZES = {"tiny": ([1_000, 3_000], [20, 60], [4, 8], 2, 1),
-         "quick": ([1_000, 10_000, 100_000], [100, 1_000, 10_000], [16, 64], 3, 1),
+# (nodes for W8a, points for W8b, hidden widths for W8c, rounds, rounds of W8a's largest graph). W8b
+# runs at the first width and W8c at the first point count: that step is one contender of both tables.
+SIZES = {"tiny": ([1_000, 3_000], [20, 60], [16, 32], 2, 1),
+         "quick": ([1_000, 10_000, 100_000], [100, 1_000, 10_000], [16, 64], 4, 1),
          "full": ([1_000, 10_000, 100_000, 1_000_000], [100, 1_000, 10_000, 100_000],
-                  [16, 32, 64, 128, 256], 5, 2)}
+                  [16, 32, 64, 128, 256], 9, 2)}
 
 
 def _median_cpu(contenders: dict, rounds: int, size: str) -> dict[str, float]:
@@ -115,7 +116,7 @@ def per_node(size: str) -> Table:
         cells, costs = [], []
         for n in node_counts:
             step, nodes = make(n)
-            t = _median_cpu({"step": step}, rounds if n < 1_000_000 else few, size)["step"]
+            t = _median_cpu({"step": step}, min(rounds, 5) if n < 1_000_000 else few, size)["step"]
             costs.append(t / nodes)
             cells.append(f"{fmt_time(t / nodes)} ({fmt_time(t)}, {nodes:,} nodes)")
         table.rows.append([name, *cells, f"{costs[-1] / costs[base]:.2f}×",
@@ -130,57 +131,76 @@ def per_node(size: str) -> Table:
         "runs again while the graph is built, every 100,000 objects and fully as the graph grows: the "
         "per-node cost there rises over the 10,000 column (the first ratio column), a cost the hold "
         "bounds rather than removes.",
-        f"Median of {rounds} rounds ({few} at 1,000,000 nodes).",
+        f"Median of {min(rounds, 5)} rounds ({few} at 1,000,000 nodes).",
     ]
     return table
 
 
-def batched_points(size: str) -> Table:
-    _, point_counts, _, rounds, few = SIZES[size]
-    table = Table("W8b: batched README loop against the closed-form numpy pass as the data set grows "
-                  "(MLP(2, [16, 16, 1]), BLAS at one thread, CPU time)",
-                  ["points", "closed form", "deltagrad batched", "× the closed-form time"])
-    for n in point_counts:   # BLAS at one thread: limited up front (run_all, cli)
-        med = _median_cpu({"closed": closed_form(n, 16), "ours": batched_step(n, 16)},
-                          rounds if n < 100_000 else few, size)
-        table.rows.append([f"{n:,}", fmt_time(med["closed"]), fmt_time(med["ours"]),
-                           f"{med['ours'] / med['closed']:,.2f}×"])
-        table.values[(f"{n:,}", table.header[-1])] = med["ours"] / med["closed"]
-    table.notes.append("What is left over the closed form is fixed Python work per node and per "
-                       "parameter (the walk, one numpy call per activation, the optimizer), which "
-                       "dominates at 100 points and fades as the batch grows.")
-    return table
-
-
-def batched_width(size: str) -> Table:
-    _, _, widths, rounds, few = SIZES[size]
-    table = Table("W8c: batched README loop against the closed-form pass as the hidden layers widen "
-                  "(MLP(2, [h, h, 1]), 100 points, CPU time)",
-                  ["hidden units h", "parameters", "closed form", "deltagrad batched",
-                   "× the closed-form time"])
-    for h in widths:   # BLAS at one thread: limited up front (run_all, cli)
-        med = _median_cpu({"closed": closed_form(100, h), "ours": batched_step(100, h)},
-                          rounds if h < 256 else few, size)
-        table.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(med["closed"]),
-                           fmt_time(med["ours"]), f"{med['ours'] / med['closed']:,.2f}×"])
-        table.values[(str(h), table.header[-1])] = med["ours"] / med["closed"]
-    # Why BLAS is limited: the same closed-form step with numpy's own thread count, in the same run.
-    points = 10_000 if size != "tiny" else 60
-    limited = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
+def batched_scaling(size: str) -> tuple[Table, Table]:
+    """W8b (points) and W8c (widths), measured together: every contender of both tables in the same
+    alternating rounds, so a change of the machine's load between tables cannot set one table's figures
+    against another's, and the step both tables hold (the first point count at the first width) is
+    measured once and printed in both. W8b also holds W1's special shape (`deltagrad_step`, 16 hidden
+    units), against the same closed-form figure."""
+    from w1_micrograd_demo import deltagrad_step
+    _, point_counts, widths, rounds, _ = SIZES[size]
+    p0, h0 = point_counts[0], widths[0]
+    configs = [(p, h0) for p in point_counts] + [(p0, h) for h in widths[1:]]
+    contenders = {}
+    for p, h in configs:   # BLAS at one thread: limited up front (run_all, cli)
+        contenders[("closed", p, h)] = closed_form(p, h)
+        contenders[("ours", p, h)] = batched_step(p, h)
+        if h == 16:
+            contenders[("W1", p, h)] = deltagrad_step(p, "batched")
+    med = _median_cpu(contenders, rounds, size)
+    column = "× the closed-form time"
+    points = Table(f"W8b: batched README loop against the closed-form numpy pass as the data set grows "
+                   f"(MLP(2, [{h0}, {h0}, 1]), BLAS at one thread, CPU time, median of {rounds} rounds "
+                   "shared with W8c)",
+                   ["points", "closed form", "deltagrad batched", column,
+                    "batched, W1's shape", "W1's shape, × the closed-form time"])
+    for p in point_counts:
+        closed, ours, special = med[("closed", p, h0)], med[("ours", p, h0)], med.get(("W1", p, h0))
+        points.rows.append([f"{p:,}", fmt_time(closed), fmt_time(ours), f"{ours / closed:,.2f}×",
+                            fmt_time(special) if special else "n/a",
+                            f"{special / closed:,.2f}×" if special else "n/a"])
+        points.values[(f"{p:,}", column)] = ours / closed
+    points.notes += [
+        "What is left over the closed form is fixed Python work per node and per parameter (the walk, "
+        "one numpy call per activation, the optimizer), which dominates at the smallest batch and fades "
+        "as the batch grows.",
+        "W1's shape: W1's 'deltagrad batched (fused)' step (GC paused, the L2 term one fused node, its "
+        "own loop), not the README's, against the same closed-form figure.",
+        f"Every contender of W8b and W8c runs in the same alternating rounds; the {p0:,}-point row here "
+        f"and W8c's {h0}-unit row are one measurement, printed in both tables.",
+    ]
+    wide = Table(f"W8c: batched README loop against the closed-form pass as the hidden layers widen "
+                 f"(MLP(2, [h, h, 1]), {p0:,} points, CPU time, the rounds of W8b)",
+                 ["hidden units h", "parameters", "closed form", "deltagrad batched", column])
+    for h in widths:
+        closed, ours = med[("closed", p0, h)], med[("ours", p0, h)]
+        wide.rows.append([str(h), f"{2 * h + h * h + 2 * h + h + 1:,}", fmt_time(closed), fmt_time(ours),
+                          f"{ours / closed:,.2f}×"])
+        wide.values[(str(h), column)] = ours / closed
+    # Why BLAS is limited: the same closed-form step with numpy's own thread count, right after the
+    # rounds above (not among them: numpy's threads keep spinning a while after a product, in this
+    # process's CPU time, and would be counted in the next contender's block).
+    big = max(p for p in point_counts if p <= 10_000)
     with blas_threads_unlimited():
-        threaded = _median_cpu({"closed": closed_form(points, 16)}, rounds, size)["closed"]
-        wall = _wall(closed_form(points, 16), rounds)
-    table.notes += [
+        threaded = _median_cpu({"closed": closed_form(big, h0)}, rounds, size)["closed"]
+        wall = _wall(closed_form(big, h0), rounds)
+    wide.notes += [
         "BLAS at one thread (threadpoolctl) in every row. Why: the closed-form step at "
-        f"{points:,} points takes {fmt_time(limited)} of CPU with one BLAS thread, and "
-        f"{fmt_time(threaded)} of CPU ({fmt_time(wall)} wall-clock) with the threads numpy starts by "
-        "itself (its own count: one per core unless OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or the CPU "
-        "affinity say otherwise), measured in this run; on a busy machine those threads spin for cores "
-        "they share, and a small product can take dozens of times longer (330 ms instead of 1.5 ms "
-        "was seen at 10,000 points on 2 loaded cores). Limit them in your own batched training: "
-        "`from threadpoolctl import threadpool_limits; threadpool_limits(1)`.",
+        f"{big:,} points takes {fmt_time(med[('closed', big, h0)])} of CPU with one BLAS thread (W8b's "
+        f"row), and {fmt_time(threaded)} of CPU ({fmt_time(wall)} wall-clock) with the threads numpy "
+        "starts by itself (its own count: one per core unless OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or "
+        "the CPU affinity say otherwise), measured right after W8b's rounds; on a busy machine those "
+        "threads spin for cores they share, and a small product can take dozens of times longer (330 ms "
+        "instead of 1.5 ms was seen at 10,000 points on 2 loaded cores). Limit them in your own batched "
+        "training: `from threadpoolctl import threadpool_limits; threadpool_limits(1)` (deltagrad's "
+        "batched mode limits its own big products: `autodiff.primitives.BLAS_THREADS`).",
     ]
-    return table
+    return points, wide
 
 
 def _wall(step, rounds: int) -> float:
@@ -194,7 +214,7 @@ def _wall(step, rounds: int) -> float:
 
 def run(size: str) -> list[Table]:
     limit_blas_threads()   # W8b and W8c at one BLAS thread (kept if run_all or cli limited it first)
-    return [per_node(size), batched_points(size), batched_width(size)]
+    return [per_node(size), *batched_scaling(size)]
 
 
 if __name__ == "__main__":

@@ -42,3 +42,53 @@ def test_a_batched_step_at_ten_thousand_points_limits_its_layer_products(monkeyp
     big = [threads for size, threads in seen if size >= 65_536]
     assert len(big) >= 4                                   # two layers' forward and backward at least
     assert all(set(threads) == {1} for threads in big)
+
+
+_HIDDEN = """
+import sys, warnings
+sys.modules["threadpoolctl"] = None          # as if it were not installed: its import fails
+import numpy as np
+from autodiff import primitives
+from autodiff.batched import batch, batch_columns, mean
+from nn.layers import MLP
+print("before", primitives.BLAS_THREADS)
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(10_000, 2)), np.sign(rng.normal(size=10_000))
+model = MLP(2, [16, 16, 1], rng=1, fused=True)
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    for _ in range(2):                         # two steps: the notice comes once
+        mean((1 - batch(y) * model(batch_columns(X))[0]).relu()).backward()
+    primitives.BLAS_THREADS = 2                # a count set by hand cannot be applied either
+    mean((1 - batch(y) * model(batch_columns(X))[0]).relu()).backward()
+print("after", primitives.BLAS_THREADS)
+for w in seen:
+    print("warning", w.category.__name__, str(w.message))
+"""
+
+
+def test_without_threadpoolctl_batched_mode_says_so_once_and_blas_threads_reads_none():
+    """A fresh tester: with threadpoolctl not importable, batched training at 10,000 points gave no notice
+    and BLAS_THREADS still read 1. Now it reads None from import, and the first big product warns once,
+    naming the extra to install."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _HIDDEN], capture_output=True, text=True, cwd=root,
+                         check=True).stdout.splitlines()
+    assert out[0] == "before None"
+    assert out[1] == "after None"
+    warned = [line for line in out[2:] if line.startswith("warning")]
+    assert len(warned) == 1, out
+    assert warned[0].startswith("warning BLASThreadsWarning")
+    assert "pip install 'deltagrad[batched]'" in warned[0]
+
+
+def test_the_extra_named_in_the_warning_installs_threadpoolctl():
+    import os
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), encoding="utf-8") as f:
+        batched = re.search(r"^batched = \[(.*)\]$", f.read(), re.M)
+    assert batched and '"threadpoolctl' in batched.group(1)

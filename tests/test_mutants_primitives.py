@@ -44,11 +44,13 @@ def test_the_first_big_product_finds_the_blas_and_limits_it(monkeypatch):
 def test_without_threadpoolctl_a_big_product_runs_as_numpy_chooses(monkeypatch):
     before = blas_threads_now()
     monkeypatch.setattr(primitives, "_controller", None)
+    monkeypatch.setattr(primitives, "BLAS_THREADS", primitives.BLAS_THREADS)   # put back after
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)   # `import threadpoolctl` raises ImportError
-    for _ in range(2):                                        # the first call and a later one
-        with primitives.blas_threads(10**6):
-            pass
-    assert primitives._controller is False
+    with pytest.warns(primitives.BLASThreadsWarning, match=r"pip install 'deltagrad\[batched\]'"):
+        for _ in range(2):                                    # the first call and a later one
+            with primitives.blas_threads(10**6):
+                pass
+    assert primitives._controller is False and primitives.BLAS_THREADS is None
     monkeypatch.delitem(sys.modules, "threadpoolctl")
     assert blas_threads_now() == before
 
