@@ -63,6 +63,12 @@ __all__ = [
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
+# A leaf has no parents: its second parent slot tells how it came to hold a batch. `_BATCH`: made holding
+# one (`array_leaf`: `batch`, `batch_columns`, `detach`; an op's result under `no_grad`), so every node
+# made from it holds a batch. `_BATCH_BY_HAND`: set by hand to a batch that an op then read (`_batches_ok`);
+# nodes made from it before may hold one number. None: no op read a batch from it, so every node made
+# from it was made from one number. `_check_leaves` tells them apart without walking the graph's edges.
+_BATCH, _BATCH_BY_HAND = object(), object()
 
 
 def check_number(data: Any) -> float:
@@ -331,21 +337,17 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
 def check_leaves(order: list[Value], leaves: list[Value], where: str = "backward") -> None:
     """Refuse, naming the Value, a leaf of a built graph whose ``.data`` was set by hand to what the
     graph cannot run on: what `Value.backward` checks before its pass (`_check_leaves`: a type, a batch
-    of bools or of another size, NaN in a batch) and a leaf holding NaN or inf in one number (which
-    backward names after its pass, if a gradient came out not finite). For the passes that run the
-    reference loop instead (`autodiff.grad`, `autodiff.steps.backward_steps`). ``order`` and
+    of bools or of another size, a batch on a leaf that held one number, NaN in a batch) and a leaf
+    holding NaN or inf in one number (which backward names after its pass, if a gradient came out not
+    finite). For the passes that only read (`autodiff.grad`, the steppers, a page): ``order`` and
     ``leaves`` as `autodiff.graph.walk_leaves` gives them; ``where`` (the function the user called)
-    begins each message. TypeError or ValueError, as backward's; every ``.data`` is left as it was
-    (backward stores a numpy scalar as a float; these passes only read, through `leaf_number`)."""
+    begins each message. TypeError or ValueError, as backward's. No ``.data`` is written: a numpy
+    scalar or an int array set by hand stays the very object it was (these passes read it through
+    `leaf_number`; backward stores it as a float)."""
     odd = [x for x in leaves if x.data.__class__ is not float]
-    held = [x.data for x in odd]
-    try:
-        if odd:
-            _check_leaves(odd, order, where)
-        _refuse_not_finite(leaves, order, where)
-    finally:   # these passes only read: a numpy scalar set by hand stays one
-        for x, d in zip(odd, held, strict=True):
-            x.data = d
+    if odd:
+        _check_leaves(odd, order, where, write=False)
+    _refuse_not_finite(leaves, order, where)
 
 
 def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "backward") -> None:
@@ -357,21 +359,24 @@ def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "ba
             "a finite number: set .data to one"))
 
 
-def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward") -> None:
+def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
+                  write: bool = True) -> None:
     """What the leaves ``odd`` of ``order`` (those not holding a float) hold, before a backward pass.
-    A number set by hand of another type (a numpy scalar, a 0-d array, an int) is made a float, as
-    ``Value()`` stores it; anything else that is not a batch is refused (`as_float_data`). A batch must
-    be a 1-D numpy array of floats (any float dtype, as `apply` takes), finite, of the size of the
-    batches it meets, which the graph's nodes hold since it was built. TypeError for a dtype or type,
+    A number set by hand of another type (a numpy scalar, a 0-d array of numbers, an int) is made a
+    float, as ``Value()`` stores it; anything else that is not a batch is refused (`as_float_data`). A
+    batch must be a 1-D numpy array of floats (any float dtype, as `apply` takes), finite, of the size
+    of the batches it meets, which the graph's nodes hold since it was built, on a leaf that held a
+    batch when they were made (a leaf made holding one number and set by hand to a batch is refused:
+    the nodes made from its number would give wrong gradients). TypeError for a dtype or type,
     ValueError for a shape, a size or NaN/inf; each names the leaf (``.node``), what it holds, what was
     expected and what to do. (A leaf holding NaN or inf in one number is named after the pass, by
     `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)
     A 1-D array of ints (not bools) is made a new float array, as an int is made a float. ``where``
-    (the function the user called) begins each message."""
+    (the function the user called) begins each message. ``write=False`` (a pass that only reads):
+    the same checks, and no ``.data`` is made a float."""
     arrays = [x for x in odd if is_array(x.data)]
-    if len(arrays) < len(odd):
-        as_float_data([x for x in odd if not is_array(x.data)], where)
-        arrays = [x for x in odd if is_array(x.data)]   # a 0-d array was one number, now a float
+    if len(arrays) < len(odd):   # numbers set by hand (a 0-d array is one: `is_array` is False)
+        as_float_data([x for x in odd if not is_array(x.data)], where, write)
     if not arrays:
         return
     import numpy as np
@@ -380,7 +385,8 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward")
         d = leaf.data
         if d.__class__ is not ndarray or d.dtype.kind != "f" or d.ndim != 1:
             if d.__class__ is ndarray and d.dtype.kind in "iu" and d.ndim == 1:
-                leaf.data = d.astype(float)   # a new array: the user's array is not changed
+                if write:
+                    leaf.data = d.astype(float)   # a new array: the user's array is not changed
             else:
                 _refuse_kind(leaf, order, where)
     if not all_finite(np.concatenate([x.data for x in arrays])):   # one call for every batch
@@ -390,10 +396,20 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward")
             "finite numbers: set .data to such an array"))
     # The graph's batch size is that of its nodes' batches (`apply` made them all of one size, unless
     # batches were reduced apart): nearly always the first that holds one, a few nodes into the order
-    # (an interior node holds a float or a batch).
+    # (an interior node holds a float or a batch). A leaf made as a batch (its mark, `_BATCH`) needs no
+    # more; one set by hand to a batch is looked at node by node (`_check_sizes`).
     built = next((d for n in order if n._op is not None and (d := n.data).__class__ is not float), None)
+    by_hand = [x for x in arrays if x._b is not _BATCH]
     if built is None or not is_array(built) or {len(x.data) for x in arrays} != {len(built)}:
         _check_sizes(set(arrays), order, where)
+    elif by_hand:
+        _check_sizes(set(by_hand), order, where)
+    leaf = next((x for x in by_hand if x._b is None), None)
+    if leaf is not None:   # no op read a batch from it: every node made from it was made from one number
+        raise _about(leaf, ValueError(
+            f"{where}: {_who(leaf, order)} holds a batch of {_examples(len(leaf.data))}, but held one "
+            "number when the graph was built; set .data to one number, or build the graph again from "
+            "the batch"))
 
 
 def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:
@@ -718,7 +734,10 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
         z = 0.0
         for w, x in zip(args[:n], args[n:-1], strict=True):
             z = z + w.data * x.data
-        return z + args[-1].data
+        z = z + args[-1].data
+        if z.__class__ is float:
+            return z
+        # another operand holds a batch or a number set by hand: checked as below
     data = [x.data for x in args]
     # In C, no Python call per operand: 11 µs for nn.l2's 337 weights against 31 µs for is_array on
     # each. Arrays pay it too (~0.6 µs a node), but batched n-ary nodes are few (fused layers are made
@@ -754,6 +773,8 @@ def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
             raise ValueError(f"{prim.name}: {_input(v, k)} holds an array of shape {d.shape}; a batched "
                              "Value holds a 1-D array, one number per example: set .data to one "
                              "(x.reshape(-1) for a column)")
+        if v._op is None and v._b is None:
+            v._b = _BATCH_BY_HAND   # set by hand to a batch, which nodes are now made from
         sizes.append((len(d), k))
     if len({n for n, _ in sizes}) > 1:
         (n1, k1), (n2, k2) = sizes[0], next(s for s in sizes if s[0] != sizes[0][0])
@@ -848,8 +869,9 @@ def _unusual(out: Value, prim: Primitive, args: tuple) -> None:
         raise _overflow(prim, args)
     if _anomaly_sites is not None:
         _record_site(out)
-    if not _grad_enabled:
-        out._op = out._a = out._b = None
+    if not _grad_enabled:   # a leaf: one that holds a batch was made as one
+        out._op = out._a = None
+        out._b = _BATCH if is_array(d) else None
     elif not _gc_settled:
         _hold_cycle_gc()
 
@@ -901,7 +923,7 @@ def array_leaf(data: Data, label: str = "") -> Value:
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.60}")
     node = _new(Value)
-    node.data, node._grad, node._op, node._a, node._b, node.label = data, None, None, None, None, label
+    node.data, node._grad, node._op, node._a, node._b, node.label = data, None, None, None, _BATCH, label
     return node
 
 
@@ -1011,7 +1033,8 @@ def _node(prim: Primitive, a: Any, b: Any, data: Data) -> Value:
 def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
     """Every z of a layer at once: for one example the sums of the neuron's forward (in its order, so
     to the bit), the inputs' numbers read once; over a batch the rows of one product Z = W X + b. None
-    when a weight or bias is not a `Value` holding one number (then each neuron goes its own way)."""
+    when a weight or bias is not a `Value` holding one number, or (for one example) a z is not finite:
+    then each neuron goes its own way."""
     try:
         if all(d.__class__ is float for d in xd):
             values = []
@@ -1020,7 +1043,11 @@ def _layer_values(weights: list[list[Value]], xd: list, biases: list[Value]):
                 for w, x in zip(row, xd, strict=True):
                     z = z + w.data * x
                 values.append(z + b.data)
-            return values
+            # One sum tells that every z is a float (a weight or bias holding a batch or a number set
+            # by hand makes it another type) and finite; else None: `neuron`, one at a time, checks
+            # the operands and names the op that overflowed.
+            total = sum(values)
+            return values if total.__class__ is float and not total - total else None
         import numpy as np
         s = stacked([w.data for row in weights for w in row], xd)
         bias = np.array([b.data for b in biases], dtype=float)
@@ -1047,8 +1074,7 @@ def neurons(weights: list[list[Value]], x: list[Value | float], biases: list[Val
         if not all(v.data.__class__ is float for v in xs) and any(v._op is None for v in xs):
             _batches_ok(NEURON, xs)   # a batched leaf: of floats, 1-D, of the others' size
         values = _layer_values(weights, [v.data for v in xs], biases)
-    if values is not None and not (_all_finite(values) if isinstance(values, list)
-                                   else all_finite(values)):
+    if values is not None and not isinstance(values, list) and not all_finite(values):
         values = None  # a z overflowed: `neuron`, one at a time, names the op that did
     if values is None:
         return [neuron(w, xs, b) for w, b in zip(weights, biases, strict=True)]

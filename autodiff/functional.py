@@ -95,8 +95,8 @@ def _leaf(x: Value | float, i: int, who: str) -> Value:
     a finite real number is refused naming the input (TypeError or ValueError, as `Value` raises)."""
     data, label = (x.data, x.label) if x.__class__ is Value else (x, f"x{i}")
     if getattr(data, "ndim", None) == 0 and getattr(data, "dtype", None) is not None \
-            and not isinstance(data, str):       # a 0-d array: its one number (np.str_ is refused below)
-        data = data[()]
+            and not isinstance(data, str) and data.dtype.kind in "biuf":
+        data = data[()]   # a 0-d array of numbers: its one number (objects and np.str_ refused below)
     try:
         return Value(data, label)
     except (TypeError, ValueError) as e:

@@ -61,22 +61,28 @@ def leaf_number(x: Any) -> Any:
     return x if x.__class__ is float or is_array(x) else float(x)
 
 
-def as_float_data(nodes: Any, where: str) -> None:
+def as_float_data(nodes: Any, where: str, write: bool = True) -> None:
     """Make a float of each node's ``.data`` set by hand to one number of another type (a numpy scalar,
-    a 0-d array, an int), as ``Value(...)`` stores it, so that nothing mistakes it for a batch; a batch
-    (an array of examples) is left as it is. ``where`` names the operation, for the errors.
+    a 0-d array of numbers, an int), as ``Value(...)`` stores it, so that nothing mistakes it for a
+    batch; a batch (an array of examples) is left as it is. ``where`` names the operation, for the
+    errors. ``write=False``: the same checks, and each ``.data`` left as it is (a pass that only reads).
 
-    Raises TypeError for a bool or anything that is not a real number, ValueError for inf, NaN or an
-    int beyond the floats, naming the node (its label) and what to do.
+    Raises TypeError for a bool, a 0-d array of objects (what ``Value()`` refuses too) or anything
+    that is not a real number, ValueError for inf, NaN or an int beyond the floats, naming the node
+    (its label) and what to do.
     """
     for node in nodes:
         d = node.data
         if d.__class__ is float or is_array(d):
             continue
+        name = f"the Value {node.label!r}" if node.label else "a Value"
         if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None \
                 and not isinstance(d, str):            # np.str_ has a dtype too: refused below as a str
+            if d.dtype.kind not in "biuf":             # objects, complex, dates: not a real number
+                raise TypeError(f"{where}: the .data of {name} is a 0-d array of {d.dtype} "
+                                f"{d!r:.60}; a Value holds one real number (int, float or numpy scalar; "
+                                "stored as a float): set .data to one (float(x) of the number)")
             d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
-        name = f"the Value {node.label!r}" if node.label else "a Value"
         if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):
             raise TypeError(f"{where}: the .data of {name} is {type(node.data).__name__} "
                             f"{node.data!r:.60}; a Value holds one real number (int, float or numpy "
@@ -89,7 +95,8 @@ def as_float_data(nodes: Any, where: str) -> None:
         if not math.isfinite(x):
             raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
                              "holds a finite number: set .data to one")
-        node.data = x
+        if write:
+            node.data = x
 
 
 def first_bad(mask: numpy.ndarray) -> str:

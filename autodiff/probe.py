@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numbers
 
-from autodiff.engine import Value
+from autodiff.engine import Value, check_leaves
+from autodiff.graph import walk_leaves
 from autodiff.primitives import (
     PROBES,
     RULE_SIGNATURE,
@@ -127,6 +128,8 @@ def _probe_second_order(prim: Primitive, where: str, xs: list, terms: tuple) -> 
         def term(at, i=i):
             return prim.vjp(0.9, prim.forward(*at), *at)[i]
         got = t.data if isinstance(t, Value) else t
+        if isinstance(t, Value):   # a Value of the user's the rule reads may have been set by hand
+            check_leaves(*walk_leaves(t)[:2], where)   # refused as grad() refuses it, naming it
         grads = gradients(t) if isinstance(t, Value) else {}
         for j, x in enumerate(xs):
             h = 1e-5 * max(1.0, abs(x))

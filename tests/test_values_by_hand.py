@@ -2,6 +2,8 @@
 every executor and optimizer; nn.l2's gradient is the written-out graph's to the bit (issues 12, 17)."""
 
 import math
+import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -683,3 +685,246 @@ def test_the_page_of_a_loss_over_examples_reads_a_0d_array_set_by_hand(tmp_path)
     w.data = np.array(0.5)
     viz.step_html(loss, tmp_path / "s.html", collapse="neuron")
     assert w.data.__class__ is np.ndarray and w.data.ndim == 0
+
+
+# ---- issue 17, h17d: a one-number leaf set by hand to a batch of the graph's own size ------------
+
+def _stale_loss():
+    """mean(x·w) + exp(2w) over 3 examples: w (a parameter) and the constant 2.0 hold one number; the
+    nodes w·2 and exp hold one, made from it."""
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.0, "w")
+    loss = mean(x * w) + (w * 2.0).exp()
+    const = next(n for n in autodiff.topological_order(loss) if n.is_leaf and not n.label)
+    return x, w, const, loss
+
+
+def _compiled_backward(loss):
+    program = autodiff.compile(loss)
+    program.forward()
+    return program
+
+
+STALE_PASSES = {
+    "backward": lambda y: y.backward(),
+    "grad": lambda y: autodiff.grad(y, autodiff.topological_order(y)[0]),
+    "forward_steps": lambda y: list(autodiff.steps.forward_steps(y)),
+    "backward_steps": lambda y: list(autodiff.steps.backward_steps(y)),
+    "Walkthrough": lambda y: autodiff.steps.Walkthrough(y),
+    "compile": lambda y: autodiff.compile(y),
+}
+
+
+@pytest.mark.parametrize("who", ["parameter", "constant"])
+@pytest.mark.parametrize("run", STALE_PASSES.values(), ids=STALE_PASSES.keys())
+def test_every_pass_refuses_a_one_number_leaf_set_to_a_batch_of_the_graph_s_size(run, who):
+    x, w, const, loss = _stale_loss()
+    leaf = w if who == "parameter" else const
+    leaf.data = np.array([1.0, 2.0, 3.0])
+    name = "the Value 'w'" if who == "parameter" else r"the leaf v\d+"
+    with pytest.raises(ValueError, match=rf"{name} holds a batch of 3 examples, but held one number when "
+                                         r"the graph was built .*set \.data to one number, or build the "
+                                         "graph again") as caught:
+        run(loss)
+    assert caught.value.node is leaf
+    assert w.grad == 0.0 and x.grad == 0.0 and leaf.data.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("who", ["parameter", "constant"])
+def test_step_html_refuses_a_one_number_leaf_set_to_a_batch(who, tmp_path):
+    import viz
+    x, w, const, loss = _stale_loss()
+    leaf = w if who == "parameter" else const
+    leaf.data = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"^step_html: the (Value 'w'|leaf v\d+) holds a batch of 3 "
+                                         "examples, but held one number"):
+        viz.step_html(loss, tmp_path / "s.html")
+    assert not (tmp_path / "s.html").exists()
+
+
+@pytest.mark.parametrize("who", ["parameter", "constant"])
+@pytest.mark.parametrize("when", ["before forward", "between forward and backward"])
+def test_a_compiled_program_refuses_a_one_number_leaf_set_to_a_batch(who, when):
+    x, w = batch([0.0, 2.0, 3.0], "x"), Value(1.0, "w")
+    loss = mean((x * w).sqrt()) + (w * 2.0).exp()
+    const = next(n for n in autodiff.topological_order(loss) if n.is_leaf and not n.label)
+    program = autodiff.compile(loss)
+    # sqrt's slope at 0 is not finite: replayed node by node by the batched executor, whose backward
+    # reads the leaves' .data anew (a layer program's continues from what forward() read)
+    assert not program.layers
+    x.data = np.array([1.0, 2.0, 3.0])
+    leaf = w if who == "parameter" else const
+    if when == "between forward and backward":
+        program.forward()
+    leaf.data = np.array([1.0, 2.0, 3.0])
+    name = "the leaf 'w'" if who == "parameter" else r"the leaf 'v\d+' \(program\.leaves\[\d\]\)"
+    with pytest.raises(TypeError, match=rf"{name} held one number when the graph was compiled and now "
+                                        r"holds a batch of 3 examples: .*set \.data back to one number, "
+                                        "or build the graph again"):
+        program.backward()
+    assert w.grad == 0.0 and x.grad == 0.0
+
+
+def test_a_layer_program_refuses_a_one_number_leaf_set_to_a_batch():
+    x, w, const, loss = _stale_loss()
+    program = autodiff.compile(loss)
+    assert program.layers
+    w.data = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="the leaf 'w' held one number when the graph was compiled"):
+        program.backward()   # it runs forward() first
+    assert w.grad == 0.0 and x.grad == 0.0
+
+
+def test_a_weight_of_a_batched_model_set_to_a_batch_is_refused():
+    """The tester's shape: a weight of the README's batched model set to one number per example. Every
+    node made from it holds a batch (it meets the inputs in a fused neuron), so no node tells; it is
+    refused all the same: it held one number when the graph was built."""
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(20, noise=0.1, rng=0)
+    m = nn.MLP(2, [8, 1], rng=0)
+    loss = nn.mean(nn.hinge(m(batch_columns(X))[0], batch(2 * y - 1))) + nn.l2(m.weights(), 1e-4)
+    w = m.parameters()[0]
+    w.data = np.full(20, 0.5)
+    with pytest.raises(ValueError, match=rf"the Value '{w.label}' holds a batch of 20 examples, but held "
+                                         "one number when the graph was built"):
+        loss.backward()
+    assert all(p.grad == 0.0 for p in m.parameters())
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_one_number_leaf_whose_every_node_holds_a_batch_is_refused_too(fused):
+    # no node made from w holds one number, so none tells: w's mark does (it held one when they were made)
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.5, "w")
+    loss = mean(autodiff.neuron([w], [x], 0.0) if fused else x * w)
+    w.data = np.array([1.0, 2.0, 3.0])
+    for run in (loss.backward, lambda: list(autodiff.steps.backward_steps(loss)),
+                lambda: autodiff.compile(loss)):
+        with pytest.raises(ValueError, match=r"the Value 'w' holds a batch of 3 examples, but held one "
+                                             r"number when the graph was built; set \.data to one number"):
+            run()
+    assert w.grad == 0.0
+
+
+def test_a_leaf_set_to_a_batch_before_the_graph_is_built_is_taken():
+    # the nodes are made from the batch: the graph is a batched one, as if made with batch()
+    xs = [1.0, 2.0, 3.0]
+    x, w, hand = batch(xs, "x"), Value(0.0, "w"), Value(0.0, "c")
+    hand.data = np.array([0.5, -1.0, 2.0])
+    made = batch([0.5, -1.0, 2.0], "c")
+    for c in (hand, made):
+        mean((x * w + c).tanh() * c).backward()
+    assert hand.grad.tolist() == made.grad.tolist()
+    c = np.array([0.5, -1.0, 2.0])   # w's two passes: each mean(c x sech²(c)) at w = 0
+    assert w.grad == pytest.approx(2 * float(np.mean(c * np.array(xs) / np.cosh(c) ** 2)))
+
+
+def test_a_leaf_used_as_a_number_then_as_a_batch_is_refused_in_the_first_graph_only():
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.0, "w")
+    first = mean(x * w) + w.exp()          # built while w held one number
+    w.data = np.array([1.0, 2.0, 3.0])
+    second = mean(x * w.exp())            # built from the batch
+    second.backward()
+    assert w.grad.tolist() == pytest.approx((np.arange(1.0, 4.0) * np.exp(np.arange(1.0, 4.0)) / 3).tolist())
+    with pytest.raises(ValueError, match="'w' holds a batch of 3 examples, but held one number when the "
+                                         r"graph was built \(exp at node"):
+        first.backward()
+
+
+def test_batches_made_otherwise_are_taken():
+    # detach() of a batch, an op's result under no_grad, a fused layer whose weight was set to a batch
+    from autodiff.engine import neurons
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(0.5, "w")
+    with autodiff.no_grad():
+        h = (x * 2.0).tanh()
+    d = (x * 3.0).detach()
+    assert h.is_leaf and d.is_leaf
+    loss = mean(h * w + d * w)
+    loss.backward()
+    assert w.grad == pytest.approx(float(np.mean(np.tanh(2 * np.arange(1.0, 4.0)) + 3 * np.arange(1.0, 4.0))))
+    v = Value(0.0, "v")
+    v.data = np.array([1.0, -1.0, 2.0])
+    (z,) = neurons([[v, w]], [1.0, 2.0], [Value(0.1, "b")])
+    mean(z).backward()
+    assert v.grad.tolist() == pytest.approx([1 / 3] * 3)
+
+
+# ---- a pass that only reads leaves .data as it found it (h17d) ---------------------------------
+
+@pytest.mark.parametrize("value", [3, np.float32(0.5), np.int64(2), np.array(0.25)], ids=repr)
+def test_passes_that_only_read_leave_a_number_set_by_hand_as_it_is(value, tmp_path):
+    import viz
+    x, w, o = _neuron()
+    w.data = value
+    for call in (lambda: autodiff.grad(o, [x, w]), lambda: list(autodiff.steps.backward_steps(o)),
+                 lambda: list(autodiff.steps.forward_steps(o)), lambda: autodiff.steps.Walkthrough(o),
+                 lambda: viz.step_html(o, tmp_path / "s.html"), lambda: autodiff.compile(o)):
+        call()
+        assert w.data is value
+    o.backward()   # backward() stores it as a float, as documented
+    assert w.data.__class__ is float and w.data == float(value)
+
+
+def test_passes_that_only_read_leave_an_int_batch_set_by_hand_as_it_is(tmp_path):
+    import viz
+    xs, w = batch([0.5, -1.0, 2.0], "x"), Value(-3.0, "w")
+    loss = mean((xs * w).tanh())
+    user = np.array([1, 2, 3])
+    xs.data = user
+    with pytest.raises(ValueError, match="^grad: this graph holds a batch"):
+        autodiff.grad(loss, w)
+    for call in (lambda: list(autodiff.steps.backward_steps(loss)),
+                 lambda: viz.step_html(loss, tmp_path / "s.html"), lambda: autodiff.compile(loss)):
+        call()
+        assert xs.data is user and user.dtype.kind == "i"
+    loss.backward()
+    assert xs.data is not user and xs.data.dtype == np.float64 and xs.data.tolist() == [1.0, 2.0, 3.0]
+
+
+# ---- define()'s own reference pass checks the leaves as grad() does (h17d) ---------------------
+
+@pytest.mark.parametrize("bad, error, words", [
+    (np.array([1.0, 2.0]), ValueError, "the Value 'K' holds a batch of 2 examples, but held one number"),
+    (NAN, ValueError, "the Value 'K' holds nan, not a finite number"),
+    ("abc", TypeError, "the .data of the Value 'K' is str 'abc'"),
+])
+def test_define_refuses_a_value_its_rule_reads_set_by_hand_as_grad_does(bad, error, words):
+    from autodiff.primitives import define
+    K = Value(2.0, "K")
+    K2 = K * 1.0   # built while K held a number; the rule reads it when it runs on Values
+
+    def rule(g, out, x):
+        return (g * (K2 if isinstance(g, Value) else 2.0),)
+    K.data = bad
+    with pytest.raises(error, match=rf"^define\('h17d_twice'\): {re.escape(words)}"):
+        define("h17d_twice", "tw", 1, lambda x: 2.0 * x, rule)
+    with pytest.raises(error, match=rf"^grad: {re.escape(words)}"):
+        autodiff.grad(Value(0.9) * K2, K)
+    assert "h17d_twice" not in PRIMITIVES
+
+
+# ---- a 0-d array of objects set by hand: refused as Value() refuses it (h17d) -------------------
+
+@pytest.mark.parametrize("value", [np.array(2.0, dtype=object), np.array(Fraction(1, 3), dtype=object),
+                                   np.array(1 + 0j)], ids=repr)
+def test_a_0d_array_of_objects_set_by_hand_is_refused_naming_the_value(value):
+    with pytest.raises(TypeError, match="Value needs a real number"):
+        Value(value)
+    x, w, o = _neuron()
+    w.data = value
+    for call in (o.backward, lambda: autodiff.grad(o, w), lambda: list(autodiff.steps.backward_steps(o)),
+                 lambda: w * 2.0, lambda: autodiff.compile(o)):
+        with pytest.raises(TypeError, match=r"the \.data of the Value 'w1' is a 0-d array of "):
+            call()
+    assert w.data is value and w.grad == 0.0
+    for f in (autodiff.hessian, lambda f, xs: autodiff.hvp(f, xs, [1.0])):
+        with pytest.raises(TypeError, match=r"inputs\[0\], the Value 'w1': Value needs a real number"):
+            f(lambda a: a.tanh(), [w])
+
+
+def test_a_fraction_is_taken_by_value_and_by_backward_alike():
+    # a Fraction is a real number (numbers.Real): Value() stores it as a float, and so does backward()
+    assert Value(Fraction(1, 3)).data == 1 / 3
+    x, w, o = _neuron()
+    w.data = Fraction(1, 3)
+    o.backward()
+    assert w.data.__class__ is float and w.data == 1 / 3
