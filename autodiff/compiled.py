@@ -35,6 +35,7 @@ from autodiff.primitives import (
     blas_threads,
     is_array,
     lazy_numpy,
+    leaf_number,
     like,
     stacked,
     sum_squares_scale,
@@ -445,6 +446,13 @@ def _shape(x) -> tuple | None:
     return getattr(x, "shape", None)
 
 
+def _number(node: Value) -> Any:
+    """A node's ``.data`` as the engine computes with it: a leaf's int, numpy scalar or 0-d array set by
+    hand read as a float (`autodiff.primitives.leaf_number`, after `check_leaves`), so that compile
+    decides what it can do (a layer program, one number or a batch) as for the float; only read."""
+    return leaf_number(node.data) if node._op is None else node.data
+
+
 def _finite(x) -> bool:
     return math.isfinite(x) if x.__class__ is float else all_finite(x)
 
@@ -816,7 +824,7 @@ def _stack_of_layers(order: list[Value], kinds: dict[Value, bool]) -> dict[Value
         if node._op is NEURON and is_array(node.data):
             n = len(node._a) >> 1
             xs = node._a[n:-1]
-            if not kinds[node] or not all(p.data.__class__ is float for p in (*node._a[:n], node._a[-1])):
+            if not kinds[node] or not all(_number(p).__class__ is float for p in (*node._a[:n], node._a[-1])):
                 return None           # a weight holding a batch, or a δ of one number: not a layer
             if keys.setdefault((xs[0], n), xs) != xs:
                 return None           # the executor groups by the first input: inputs must match
@@ -886,7 +894,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
     def forward_expr(node: Value) -> str:  # as `autodiff.engine.apply` computes it, on floats or a batch
         op, parents = node._op, node.parents
         layer = of.get(node)
-        if layer is not None and parents[layer.n].data.__class__ is not float:
+        if layer is not None and _number(parents[layer.n]).__class__ is not float:
             # a neuron alone: its forward over a batch, w @ X + b (on a first input of one number,
             # the engine sums w_k x_k one by one: the primitive's forward below does too)
             return f"{array(list(parents[:layer.n]))} @ {inputs(layer)} + {val(parents[-1])}"
@@ -896,7 +904,7 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
             return f"float(np.add.accumulate(np.square(P[{ix(parents)}]))[-1]) * {c!r}"
         if op in (ADD, MUL):
             return _forward_expr(node, _Names(val), fns, True)
-        if node.data.__class__ is float and all(p.data.__class__ is float for p in parents):
+        if _number(node).__class__ is float and all(_number(p).__class__ is float for p in parents):
             return f"{fns[op][0]}({', '.join(val(p) for p in parents)})"
         return f"{fns[op][0]}_batch({', '.join(val(p) for p in parents)})"
 
@@ -937,9 +945,9 @@ def _layer_program(order: list[Value], namespace: dict) -> tuple[str, list[Value
         if p in slot:
             lines.append(f"    GP[{slot[p]}] += _sum({term})")
         elif p in grad:
-            lines.append(f"    g{pos[p]} = _acc({grad[p]}, {term}, {p.data.__class__ is float})")
+            lines.append(f"    g{pos[p]} = _acc({grad[p]}, {term}, {_number(p).__class__ is float})")
         else:   # a first term, taken as it is (`_acc` on 0.0), summed for a node holding one number
-            lines.append(f"    g{pos[p]} = " + (f"_sum({term})" if p.data.__class__ is float else term))
+            lines.append(f"    g{pos[p]} = " + (f"_sum({term})" if _number(p).__class__ is float else term))
         grad[p] = f"g{pos[p]}"
 
     def add_at(nodes: list[Value], values: str) -> None:
