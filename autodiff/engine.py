@@ -256,9 +256,14 @@ class Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
         order, leaves, batched = walk_leaves(self)
-        odd = [x for x in leaves if x.data.__class__ is not float]   # a batch's inputs, or set by hand
-        if odd:
-            _check_leaves(odd, order)
+        # One pass over the leaves: the floats of those made holding one (a leaf made as a batch holding
+        # a float was set by hand to one); what is left is a batch's inputs or set by hand.
+        floats = [d for x in leaves if (d := x.data).__class__ is float and x._b is None]
+        if len(floats) < len(leaves):
+            _check_leaves(_odd(leaves), order)
+        total = sum(floats)   # not finite if a leaf holds NaN or inf (or, a false alarm, if it overflows)
+        if total - total:
+            _refuse_not_finite(leaves, order)
         # List comprehensions, not map(attrgetter): CPython 3.11+ reads a slot in one specialised
         # instruction, where attrgetter looks it up on the type each time (3x slower, measured).
         before = [node._grad for node in order]
@@ -344,10 +349,15 @@ def check_leaves(order: list[Value], leaves: list[Value], where: str = "backward
     begins each message. TypeError or ValueError, as backward's. No ``.data`` is written: a numpy
     scalar or an int array set by hand stays the very object it was (these passes read it through
     `leaf_number`; backward stores it as a float)."""
-    odd = [x for x in leaves if x.data.__class__ is not float]
+    odd = _odd(leaves)
     if odd:
         _check_leaves(odd, order, where, write=False)
     _refuse_not_finite(leaves, order, where)
+
+
+def _odd(leaves: list[Value]) -> list[Value]:
+    """The leaves `_check_leaves` looks at: those not holding a float, and those made holding a batch."""
+    return [x for x in leaves if x.data.__class__ is not float or x._b is not None]
 
 
 def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "backward") -> None:
@@ -375,6 +385,9 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     (the function the user called) begins each message. ``write=False`` (a pass that only reads):
     the same checks, and no ``.data`` is made a float."""
     arrays = [x for x in odd if is_array(x.data)]
+    for leaf in odd:
+        if leaf._b is not None and not is_array(leaf.data):
+            _refuse_one_number(leaf, order, where)
     if len(arrays) < len(odd):   # numbers set by hand (a 0-d array is one: `is_array` is False)
         as_float_data([x for x in odd if not is_array(x.data)], where, write)
     if not arrays:
@@ -410,6 +423,23 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
             f"{where}: {_who(leaf, order)} holds a batch of {_examples(len(leaf.data))}, but held one "
             "number when the graph was built; set .data to one number, or build the graph again from "
             "the batch"))
+
+
+def _refuse_one_number(leaf: Value, order: list[Value], where: str) -> None:
+    """Raise for a leaf that held a batch when nodes were made from it and was set by hand to one
+    number (a float, a numpy scalar, a 0-d array): numpy would broadcast it over the examples. A leaf
+    set by hand to a batch after nodes were made from its number (`_BATCH_BY_HAND`) may hold one number
+    again if no node made from it holds a batch."""
+    made = next((d for n in order if n._op is not None and leaf in n.parents and is_array(d := n.data)),
+                None)
+    if made is None and leaf._b is _BATCH:   # it meets only sums over the examples: the graph's size
+        made = next((d for n in order if is_array(d := n.data)), None)
+    if made is None:
+        return
+    n = len(made)
+    raise _about(leaf, ValueError(
+        f"{where}: {_who(leaf, order)} holds one number, but held a batch of {_examples(n)} when the "
+        f"graph was built; set .data to a batch of {n}, or build the graph again"))
 
 
 def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:

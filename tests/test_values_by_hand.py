@@ -295,7 +295,8 @@ def test_compiled_batched_words_a_column_by_its_shape():
                                          r"\(20, 1\); a batched Value holds a 1-D array"):
         program.forward()
     xs[0].data = np.array(0.5)
-    with pytest.raises(ValueError, match=r"now holds an array of shape \(\)"):
+    with pytest.raises(ValueError, match=r"compiled forward: the Value 'x0' holds one number, but held a "
+                                         r"batch of 20 examples when the graph was built"):
         program.forward()
 
 
@@ -930,3 +931,72 @@ def test_a_fraction_is_taken_by_value_and_by_backward_alike():
     w.data = Fraction(1, 3)
     o.backward()
     assert w.data.__class__ is float and w.data == 1 / 3
+
+
+# ---- h17f: the last gaps (qa17d items 2, 3, 4, 11, 14) --------------------------------------------
+
+def _readme_neuron():
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    return (x1 * w1 + x2 * w2 + b).tanh(), (x1, x2, w1, w2, b)
+
+
+@pytest.mark.parametrize("bad", [NAN, math.inf, -math.inf])
+def test_backward_refuses_a_non_finite_leaf_that_feeds_only_an_add(bad):
+    # qa17d item 2: the bias feeds only an add, so the gradients stay finite; backward refuses before its
+    # pass, as grad() does, and leaves every .grad as it was
+    o, (x1, x2, w1, w2, b) = _readme_neuron()
+    b.data = bad
+    with pytest.raises(ValueError, match=r"^backward: the Value 'b' holds (nan|inf|-inf), not a finite"):
+        o.backward()
+    assert [v._grad for v in (x1, x2, w1, w2, b)] == [None] * 5
+    with pytest.raises(ValueError, match=r"^grad: the Value 'b' holds"):
+        autodiff.grad(o, [b])
+
+
+def test_backward_refuses_an_unlabelled_constant_holding_nan_by_its_place():
+    x, w = Value(0.3, "x"), Value(-1.2, "w")
+    o = x * w + 0.5
+    o.parents[1].data = NAN
+    with pytest.raises(ValueError, match=r"^backward: the leaf v\d+ holds nan"):
+        o.backward()
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_backward_refuses_a_nan_bias_in_the_readme_loop(fused):
+    from nn.data import make_moons
+    X, y = make_moons(20, noise=0.1, rng=1)
+    model = nn.MLP(2, [4, 1], rng=1, fused=fused)
+    loss = nn.mean(nn.hinge([model(list(map(float, p)))[0] for p in X], list(2.0 * y - 1)))
+    bias = model.layers[-1].neurons[0].b
+    bias.data = NAN
+    with pytest.raises(ValueError, match=rf"^backward: the Value '{re.escape(bias.label)}' holds nan"):
+        loss.backward()
+
+
+def _batched_loss(n=20, fused=False):
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(n, noise=0.1, rng=1)
+    model = nn.MLP(2, [4, 1], rng=1, fused=fused)
+    xs, labels = batch_columns(X), batch(2 * y - 1, "y")
+    return nn.mean(nn.hinge(model(xs), [labels])), model, xs, labels, y
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("one", [0.5, np.float64(0.5), np.array(0.5), np.float32(1.0), 1])
+def test_a_batched_leaf_set_to_one_number_is_refused_by_every_pass(one, fused):
+    # qa17d item 11: numpy would broadcast the one number over the 20 examples
+    loss, model, xs, labels, _ = _batched_loss(fused=fused)
+    labels.data = one
+    message = (r"the Value 'y' holds one number, but held a batch of 20 examples when the graph was built; "
+               r"set \.data to a batch of 20, or build the graph again")
+    for where, run in [("backward", loss.backward),
+                       ("grad", lambda: autodiff.grad(loss, model.parameters())),
+                       ("backward_steps", lambda: next(autodiff.backward_steps(loss))),
+                       ("compile", lambda: autodiff.compile(loss))]:
+        with pytest.raises(ValueError, match=f"^{where}: {message}"):
+            run()
+    assert all(p._grad is None for p in model.parameters())
+    assert labels.data is one   # the read-only passes and the refusing backward leave it as set
