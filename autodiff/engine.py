@@ -774,8 +774,9 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
     # by `neurons`): one in the README's batched step, and that one is nn.l2, all floats.
     if set(map(type, data)) == {float}:
         return prim.forward(*data)
-    return (prim.batch(*data) if any(map(is_array, data)) and _batches_ok(prim, args)
-            else _by_hand(prim, args))
+    if any(map(is_array, data)) and _batches_ok(prim, args):
+        return prim.batch(*[x.data for x in args])   # read again: an int array is made a float one
+    return _by_hand(prim, args)
 
 
 def _input(v: Value, k: int) -> str:
@@ -788,15 +789,19 @@ def _examples(n: int) -> str:
 
 def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
     """True, or raise: every batched leaf among ``args`` holds a 1-D array of floats (a ``.data`` set
-    by hand may hold bools, strs or a matrix), and every batched operand as many examples as the
-    others (else numpy would broadcast a batch of 1 silently, or fail in its own words). TypeError
-    naming the op and the Value for a dtype, ValueError for a shape or batch sizes."""
+    by hand may hold bools, strs or a matrix; a 1-D array of ints is made a new float array, as
+    `Value.backward` makes it), and every batched operand as many examples as the others (else numpy
+    would broadcast a batch of 1 silently, or fail in its own words). TypeError naming the op and the
+    Value for a dtype, ValueError for a shape or batch sizes. The caller reads the operands' ``.data``
+    again after it."""
     sizes = []
     for k, v in enumerate(args):
         d = v.data
         if d.__class__ is float or not is_array(d):
             continue
-        if v._op is None and d.dtype.kind != "f":
+        if v._op is None and d.dtype.kind in "iu" and d.ndim == 1:
+            v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
+        elif v._op is None and d.dtype.kind != "f":
             raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
                             "floats: set .data to a float array (np.asarray(x, dtype=float))")
         if d.ndim != 1:
@@ -835,7 +840,7 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out = _new(Value)
     if b is _NONE:
         x = a.data
-        out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
+        out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(a.data)
                     if is_array(x) and (a._op is not None or _batches_ok(prim, (a,)))
                     else _by_hand(prim, (a,)))
         out._a = a
@@ -848,10 +853,14 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         if x.__class__ is not float or y.__class__ is not float:
             # a batch (`batch` says when there is no batch forward), or a number set by hand
             # checked where a leaf's .data enters, or where two batches' shapes differ
-            out.data = ((prim.batch_forward or prim.batch)(x, y) if (is_array(x) or is_array(y)) and (
-                (a._op is not None or x.__class__ is float) and (b._op is not None or y.__class__ is float)
-                and (x.__class__ is not y.__class__ or x.shape == y.shape)
-                or _batches_ok(prim, (a, b))) else _by_hand(prim, (a, b)))
+            if not (is_array(x) or is_array(y)):
+                out.data = _by_hand(prim, (a, b))
+            elif ((a._op is not None or x.__class__ is float) and (b._op is not None or y.__class__ is float)
+                  and (x.__class__ is not y.__class__ or x.shape == y.shape)):
+                out.data = (prim.batch_forward or prim.batch)(x, y)
+            else:   # a leaf's batch: checked, an int array made a float one
+                _batches_ok(prim, (a, b))
+                out.data = (prim.batch_forward or prim.batch)(a.data, b.data)
         elif prim is ADD:
             out.data = x + y
         elif prim is MUL:

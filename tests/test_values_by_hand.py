@@ -1000,3 +1000,35 @@ def test_a_batched_leaf_set_to_one_number_is_refused_by_every_pass(one, fused):
             run()
     assert all(p._grad is None for p in model.parameters())
     assert labels.data is one   # the read-only passes and the refusing backward leave it as set
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_an_int_array_set_by_hand_on_a_batched_label_is_made_floats_at_the_op(fused):
+    # qa17d item 3: the README's own label idiom, `labels.data = 2 * y - 1`, as batch(2 * y - 1) takes it
+    _, model, xs, labels, y = _batched_loss(fused=fused)
+    ints = 2 * y - 1
+    labels.data = ints
+    loss = nn.mean(nn.hinge(model(xs), [labels]))
+    expected, *_ = _batched_loss(fused=fused)
+    assert loss.data == expected.data
+    assert labels.data.dtype == np.float64 and ints.dtype.kind == "i"   # a new array: the user's is kept
+    xs[0].data = np.arange(20)
+    assert model(xs)[0].data.dtype == np.float64
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+@pytest.mark.parametrize("bad, held", [
+    (lambda y: y == 1, "an array of bool"),
+    (lambda y: np.array(["1"] * len(y)), "an array of <U1"),
+    (lambda y: list(2 * y - 1.0), "list "),
+    (lambda y: np.array([0.5] * len(y), dtype=object), "an array of object"),
+])
+def test_a_batched_label_of_bools_strs_or_a_list_is_refused_by_hinge_naming_it(bad, held, labelled):
+    # qa17d item 4: numpy's words ("numpy boolean subtract", "ufunc 'subtract'") before
+    _, model, xs, labels, y = _batched_loss()
+    labels.label = "y" if labelled else ""
+    labels.data = bad(y)
+    name = "the Value 'y'" if labelled else "a Value"
+    with pytest.raises(TypeError, match=rf"^hinge: labels\[0\] is {name}, which holds {re.escape(held)}.*"
+                                        r"set \.data to one \(np\.asarray\(x, dtype=float\)\)"):
+        nn.hinge(model(xs), [labels])
