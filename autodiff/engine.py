@@ -387,6 +387,7 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     arrays = [x for x in odd if is_array(x.data)]
     for leaf in odd:
         if leaf._b is not None and not is_array(leaf.data):
+            as_float_data([leaf], where, write=False)   # what is not a number is refused in its words
             _refuse_one_number(leaf, order, where)
     if len(arrays) < len(odd):   # numbers set by hand (a 0-d array is one: `is_array` is False)
         as_float_data([x for x in odd if not is_array(x.data)], where, write)

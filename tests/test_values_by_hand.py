@@ -1032,3 +1032,12 @@ def test_a_batched_label_of_bools_strs_or_a_list_is_refused_by_hinge_naming_it(b
     with pytest.raises(TypeError, match=rf"^hinge: labels\[0\] is {name}, which holds {re.escape(held)}.*"
                                         r"set \.data to one \(np\.asarray\(x, dtype=float\)\)"):
         nn.hinge(model(xs), [labels])
+
+
+@pytest.mark.parametrize("bad", [[1.0, -1.0], "abc", True, np.bool_(True)])
+def test_a_batched_leaf_set_to_what_is_not_a_number_is_refused_as_such(bad):
+    # not "holds one number": a list, a str and a bool are refused in the words for what they are
+    loss, model, xs, labels, _ = _batched_loss()
+    labels.data = bad
+    with pytest.raises(TypeError, match=r"^backward: the \.data of the Value 'y' is (list|str|bool)"):
+        loss.backward()
