@@ -387,10 +387,10 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     arrays = [x for x in odd if is_array(x.data)]
     for leaf in odd:
         if leaf._b is not None and not is_array(leaf.data):
-            as_float_data([leaf], where, write=False)   # what is not a number is refused in its words
+            _as_float_data([leaf], order, where, False)   # what is not a number is refused in its words
             _refuse_one_number(leaf, order, where)
     if len(arrays) < len(odd):   # numbers set by hand (a 0-d array is one: `is_array` is False)
-        as_float_data([x for x in odd if not is_array(x.data)], where, write)
+        _as_float_data([x for x in odd if not is_array(x.data)], order, where, write)
     if not arrays:
         return
     import numpy as np
@@ -424,6 +424,18 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
             f"{where}: {_who(leaf, order)} holds a batch of {_examples(len(leaf.data))}, but held one "
             "number when the graph was built; set .data to one number, or build the graph again from "
             "the batch"))
+
+
+def _as_float_data(leaves: list[Value], order: list[Value], where: str, write: bool) -> None:
+    """`as_float_data`, an unlabelled leaf named by its place in ``order`` (as the other checks name it)."""
+    for leaf in leaves:
+        try:
+            as_float_data((leaf,), where, write)
+        except (TypeError, ValueError) as e:
+            if leaf.label:
+                raise
+            named = str(e).replace("the .data of a Value", f"the .data of {_who(leaf, order)}", 1)
+            raise _about(leaf, type(e)(named)) from None
 
 
 def _refuse_one_number(leaf: Value, order: list[Value], where: str) -> None:

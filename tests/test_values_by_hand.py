@@ -1041,3 +1041,34 @@ def test_a_batched_leaf_set_to_what_is_not_a_number_is_refused_as_such(bad):
     labels.data = bad
     with pytest.raises(TypeError, match=r"^backward: the \.data of the Value 'y' is (list|str|bool)"):
         loss.backward()
+
+
+def test_walkthrough_refuses_a_leaf_set_by_hand_in_its_own_name():
+    # qa17d item 14: it began "forward_steps:", a function the user did not call
+    o, (_, _, _, _, b) = _readme_neuron()
+    b.data = "6.88"
+    with pytest.raises(TypeError, match=r"^Walkthrough: the \.data of the Value 'b' is str"):
+        autodiff.Walkthrough(o)
+    b.data = NAN
+    with pytest.raises(ValueError, match=r"^Walkthrough: the Value 'b' holds nan"):
+        autodiff.Walkthrough(o)
+
+
+@pytest.mark.parametrize("who", ["hessian", "hvp"])
+def test_hessian_and_hvp_refuse_in_their_own_name(who):
+    xb = batch([1.0, 2.0], "xb")
+    run = {"hessian": lambda f: autodiff.hessian(f, [0.5]),
+           "hvp": lambda f: autodiff.hvp(f, [0.5], [1.0])}[who]
+    with pytest.raises(ValueError, match=rf"^{who}: this graph holds a batch"):
+        run(lambda w: autodiff.batched.total(w * xb))
+
+
+@pytest.mark.parametrize("bad", [[1.0, -1.0], "abc"])
+def test_an_unlabelled_batched_leaf_is_named_by_its_place(bad):
+    loss, model, xs, labels, _ = _batched_loss()
+    labels.label = ""
+    labels.data = bad
+    for where, run in [("backward", loss.backward), ("grad", lambda: autodiff.grad(loss, model.parameters())),
+                       ("compile", lambda: autodiff.compile(loss))]:
+        with pytest.raises(TypeError, match=rf"^{where}: the \.data of the leaf v\d+ is "):
+            run()
