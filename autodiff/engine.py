@@ -272,7 +272,7 @@ class Value:
                 if batched:
                     _backward_batched(order, before, leaves)
                 else:
-                    held = _held(leaves)
+                    held = _held(leaves, order)
                     eager.backward(order)
                     if not _all_finite([node._grad for node in order]):
                         _check_gradients(order)
@@ -327,7 +327,7 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
     12). If one is not (or a check sum overflowed), the pass runs again, the gradients are checked
     before and after the held ones are added, and the checks name the node."""
     import numpy as np
-    held = _held(leaves)
+    held = _held(leaves, order)
     with np.errstate(all="ignore"):  # what overflows is refused below, in words
         if vectorized.backward(order, leaves, held):
             return
@@ -507,10 +507,37 @@ def _about(node: Value, error: Exception) -> Exception:
     return error
 
 
-def _held(leaves: list[Value]) -> list[tuple[Value, Data]]:
+def _held(leaves: list[Value], order: list[Value]) -> list[tuple[Value, Data]]:
     """The leaves whose gradient the pass must add to, with what they hold: only those that held
-    something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None)."""
-    return [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
+    something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None).
+    A ``.grad`` set by hand that is not a float is checked (`_held_checked`)."""
+    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
+    if any(g.__class__ is not float for _, g in held):
+        return _held_checked(held, order)
+    return held
+
+
+def _held_checked(held: list[tuple[Value, Data]], order: list[Value]) -> list[tuple[Value, Data]]:
+    """``held`` with a ``.grad`` set by hand to a number of another type (a numpy scalar, a 0-d array,
+    an int) taken as a float, so the gradient stays a float; TypeError naming the leaf for what is not
+    a number (a str, a bool) and for an array on a leaf holding one number."""
+    checked = []
+    for leaf, g in held:
+        if g.__class__ is not float and not (is_array(g) and is_array(leaf.data)):
+            if is_array(g):
+                raise _about(leaf, TypeError(
+                    f"backward: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    "holds one number; set .grad to one number, or call zero_grad()"))
+            if getattr(g, "ndim", None) == 0 and getattr(getattr(g, "dtype", None), "kind", "") in "iuf":
+                g = g[()]   # a 0-d array of numbers: its one number
+            if isinstance(g, bool) or type(g).__name__ == "bool_" or not isinstance(g, numbers.Real):
+                raise _about(leaf, TypeError(
+                    f"backward: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
+                    "gradient is a number (on a batched leaf, an array of floats): set .grad to one, or "
+                    "call zero_grad()"))
+            g = float(g)
+        checked.append((leaf, g))
+    return checked
 
 
 def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:

@@ -1072,3 +1072,30 @@ def test_an_unlabelled_batched_leaf_is_named_by_its_place(bad):
                        ("compile", lambda: autodiff.compile(loss))]:
         with pytest.raises(TypeError, match=rf"^{where}: the \.data of the leaf v\d+ is "):
             run()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("bad, words", [
+    ("abc", r"is str 'abc'; a gradient is a number"),
+    (True, r"is bool True; a gradient is a number"),
+    (np.array([1.0, 2.0]), r"is an array of shape \(2,\), but it holds one number"),
+])
+def test_backward_refuses_a_grad_set_by_hand_that_is_not_a_number(bad, words, batched):
+    # qa17d item 14: raw "can only concatenate str" before, or a silent array gradient
+    if batched:
+        loss, model, *_ = _batched_loss()
+        w = model.parameters()[0]
+    else:
+        loss, (_, _, w, _, _) = _readme_neuron()
+    w.grad = bad
+    with pytest.raises(TypeError, match=rf"^backward: the \.grad of the Value '{re.escape(w.label)}' {words}"):
+        loss.backward()
+    assert w._grad is bad   # every .grad as it was
+
+
+@pytest.mark.parametrize("held", [np.float32(0.5), np.array(0.5), np.float64(0.5)])
+def test_a_numpy_grad_set_by_hand_accumulates_as_a_float(held):
+    o, (_, _, w1, _, _) = _readme_neuron()
+    w1.grad = held
+    o.backward()
+    assert type(w1.grad) is float and w1.grad == pytest.approx(1.0 + 0.5)
