@@ -1088,7 +1088,8 @@ def test_backward_refuses_a_grad_set_by_hand_that_is_not_a_number(bad, words, ba
     else:
         loss, (_, _, w, _, _) = _readme_neuron()
     w.grad = bad
-    with pytest.raises(TypeError, match=rf"^backward: the \.grad of the Value '{re.escape(w.label)}' {words}"):
+    name = re.escape(w.label)
+    with pytest.raises(TypeError, match=rf"^backward: the \.grad of the Value '{name}' {words}"):
         loss.backward()
     assert w._grad is bad   # every .grad as it was
 
