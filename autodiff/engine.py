@@ -256,9 +256,14 @@ class Value:
             raise TypeError(f"backward needs a Value, got {type(self).__name__}")
         release_cycle_gc()  # the graph is built: the collector's threshold back (this pass pauses it)
         order, leaves, batched = walk_leaves(self)
-        odd = [x for x in leaves if x.data.__class__ is not float]   # a batch's inputs, or set by hand
-        if odd:
-            _check_leaves(odd, order)
+        # One pass over the leaves: the floats of those made holding one (a leaf made as a batch holding
+        # a float was set by hand to one); what is left is a batch's inputs or set by hand.
+        floats = [d for x in leaves if (d := x.data).__class__ is float and x._b is None]
+        if len(floats) < len(leaves):
+            _check_leaves(_odd(leaves), order)
+        total = sum(floats)   # not finite if a leaf holds NaN or inf (or, a false alarm, if it overflows)
+        if total - total:
+            _refuse_not_finite(leaves, order)
         # List comprehensions, not map(attrgetter): CPython 3.11+ reads a slot in one specialised
         # instruction, where attrgetter looks it up on the type each time (3x slower, measured).
         before = [node._grad for node in order]
@@ -267,7 +272,7 @@ class Value:
                 if batched:
                     _backward_batched(order, before, leaves)
                 else:
-                    held = _held(leaves)
+                    held = _held(leaves, order)
                     eager.backward(order)
                     if not _all_finite([node._grad for node in order]):
                         _check_gradients(order)
@@ -322,7 +327,7 @@ def _backward_batched(order: list[Value], before: list, leaves: list[Value]) -> 
     12). If one is not (or a check sum overflowed), the pass runs again, the gradients are checked
     before and after the held ones are added, and the checks name the node."""
     import numpy as np
-    held = _held(leaves)
+    held = _held(leaves, order)
     with np.errstate(all="ignore"):  # what overflows is refused below, in words
         if vectorized.backward(order, leaves, held):
             return
@@ -344,10 +349,15 @@ def check_leaves(order: list[Value], leaves: list[Value], where: str = "backward
     begins each message. TypeError or ValueError, as backward's. No ``.data`` is written: a numpy
     scalar or an int array set by hand stays the very object it was (these passes read it through
     `leaf_number`; backward stores it as a float)."""
-    odd = [x for x in leaves if x.data.__class__ is not float]
+    odd = _odd(leaves)
     if odd:
         _check_leaves(odd, order, where, write=False)
     _refuse_not_finite(leaves, order, where)
+
+
+def _odd(leaves: list[Value]) -> list[Value]:
+    """The leaves `_check_leaves` looks at: those not holding a float, and those made holding a batch."""
+    return [x for x in leaves if x.data.__class__ is not float or x._b is not None]
 
 
 def _refuse_not_finite(leaves: list[Value], order: list[Value], where: str = "backward") -> None:
@@ -375,8 +385,12 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     (the function the user called) begins each message. ``write=False`` (a pass that only reads):
     the same checks, and no ``.data`` is made a float."""
     arrays = [x for x in odd if is_array(x.data)]
+    for leaf in odd:
+        if leaf._b is not None and not is_array(leaf.data):
+            _as_float_data([leaf], order, where, False)   # what is not a number is refused in its words
+            _refuse_one_number(leaf, order, where)
     if len(arrays) < len(odd):   # numbers set by hand (a 0-d array is one: `is_array` is False)
-        as_float_data([x for x in odd if not is_array(x.data)], where, write)
+        _as_float_data([x for x in odd if not is_array(x.data)], order, where, write)
     if not arrays:
         return
     import numpy as np
@@ -410,6 +424,35 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
             f"{where}: {_who(leaf, order)} holds a batch of {_examples(len(leaf.data))}, but held one "
             "number when the graph was built; set .data to one number, or build the graph again from "
             "the batch"))
+
+
+def _as_float_data(leaves: list[Value], order: list[Value], where: str, write: bool) -> None:
+    """`as_float_data`, an unlabelled leaf named by its place in ``order`` (as the other checks name it)."""
+    for leaf in leaves:
+        try:
+            as_float_data((leaf,), where, write)
+        except (TypeError, ValueError) as e:
+            if leaf.label:
+                raise
+            named = str(e).replace("the .data of a Value", f"the .data of {_who(leaf, order)}", 1)
+            raise _about(leaf, type(e)(named)) from None
+
+
+def _refuse_one_number(leaf: Value, order: list[Value], where: str) -> None:
+    """Raise for a leaf that held a batch when nodes were made from it and was set by hand to one
+    number (a float, a numpy scalar, a 0-d array): numpy would broadcast it over the examples. A leaf
+    set by hand to a batch after nodes were made from its number (`_BATCH_BY_HAND`) may hold one number
+    again if no node made from it holds a batch."""
+    made = next((d for n in order if n._op is not None and leaf in n.parents and is_array(d := n.data)),
+                None)
+    if made is None and leaf._b is _BATCH:   # it meets only sums over the examples: the graph's size
+        made = next((d for n in order if is_array(d := n.data)), None)
+    if made is None:
+        return
+    n = len(made)
+    raise _about(leaf, ValueError(
+        f"{where}: {_who(leaf, order)} holds one number, but held a batch of {_examples(n)} when the "
+        f"graph was built; set .data to a batch of {n}, or build the graph again"))
 
 
 def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:
@@ -464,10 +507,37 @@ def _about(node: Value, error: Exception) -> Exception:
     return error
 
 
-def _held(leaves: list[Value]) -> list[tuple[Value, Data]]:
+def _held(leaves: list[Value], order: list[Value]) -> list[tuple[Value, Data]]:
     """The leaves whose gradient the pass must add to, with what they hold: only those that held
-    something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None)."""
-    return [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
+    something else than 0 (the leaves are a step's parameters, nearly all zeroed, and its inputs, None).
+    A ``.grad`` set by hand that is not a float is checked (`_held_checked`)."""
+    held = [(leaf, g) for leaf in leaves if (g := leaf._grad) is not None and (g.__class__ is not float or g)]
+    if any(g.__class__ is not float for _, g in held):
+        return _held_checked(held, order)
+    return held
+
+
+def _held_checked(held: list[tuple[Value, Data]], order: list[Value]) -> list[tuple[Value, Data]]:
+    """``held`` with a ``.grad`` set by hand to a number of another type (a numpy scalar, a 0-d array,
+    an int) taken as a float, so the gradient stays a float; TypeError naming the leaf for what is not
+    a number (a str, a bool) and for an array on a leaf holding one number."""
+    checked = []
+    for leaf, g in held:
+        if g.__class__ is not float and not (is_array(g) and is_array(leaf.data)):
+            if is_array(g):
+                raise _about(leaf, TypeError(
+                    f"backward: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    "holds one number; set .grad to one number, or call zero_grad()"))
+            if getattr(g, "ndim", None) == 0 and getattr(getattr(g, "dtype", None), "kind", "") in "iuf":
+                g = g[()]   # a 0-d array of numbers: its one number
+            if isinstance(g, bool) or type(g).__name__ == "bool_" or not isinstance(g, numbers.Real):
+                raise _about(leaf, TypeError(
+                    f"backward: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
+                    "gradient is a number (on a batched leaf, an array of floats): set .grad to one, or "
+                    "call zero_grad()"))
+            g = float(g)
+        checked.append((leaf, g))
+    return checked
 
 
 def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:
@@ -744,8 +814,9 @@ def _nary_forward(prim: Primitive, args: tuple[Value, ...]):
     # by `neurons`): one in the README's batched step, and that one is nn.l2, all floats.
     if set(map(type, data)) == {float}:
         return prim.forward(*data)
-    return (prim.batch(*data) if any(map(is_array, data)) and _batches_ok(prim, args)
-            else _by_hand(prim, args))
+    if any(map(is_array, data)) and _batches_ok(prim, args):
+        return prim.batch(*[x.data for x in args])   # read again: an int array is made a float one
+    return _by_hand(prim, args)
 
 
 def _input(v: Value, k: int) -> str:
@@ -758,15 +829,19 @@ def _examples(n: int) -> str:
 
 def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
     """True, or raise: every batched leaf among ``args`` holds a 1-D array of floats (a ``.data`` set
-    by hand may hold bools, strs or a matrix), and every batched operand as many examples as the
-    others (else numpy would broadcast a batch of 1 silently, or fail in its own words). TypeError
-    naming the op and the Value for a dtype, ValueError for a shape or batch sizes."""
+    by hand may hold bools, strs or a matrix; a 1-D array of ints is made a new float array, as
+    `Value.backward` makes it), and every batched operand as many examples as the others (else numpy
+    would broadcast a batch of 1 silently, or fail in its own words). TypeError naming the op and the
+    Value for a dtype, ValueError for a shape or batch sizes. The caller reads the operands' ``.data``
+    again after it."""
     sizes = []
     for k, v in enumerate(args):
         d = v.data
         if d.__class__ is float or not is_array(d):
             continue
-        if v._op is None and d.dtype.kind != "f":
+        if v._op is None and d.dtype.kind in "iu" and d.ndim == 1:
+            v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
+        elif v._op is None and d.dtype.kind != "f":
             raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
                             "floats: set .data to a float array (np.asarray(x, dtype=float))")
         if d.ndim != 1:
@@ -805,7 +880,7 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
     out = _new(Value)
     if b is _NONE:
         x = a.data
-        out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(x)
+        out.data = (prim.forward(x) if x.__class__ is float else (prim.batch_forward or prim.batch)(a.data)
                     if is_array(x) and (a._op is not None or _batches_ok(prim, (a,)))
                     else _by_hand(prim, (a,)))
         out._a = a
@@ -818,10 +893,14 @@ def apply(prim: Primitive, a: Value | float, b: Value | float = _NONE, *more: Va
         if x.__class__ is not float or y.__class__ is not float:
             # a batch (`batch` says when there is no batch forward), or a number set by hand
             # checked where a leaf's .data enters, or where two batches' shapes differ
-            out.data = ((prim.batch_forward or prim.batch)(x, y) if (is_array(x) or is_array(y)) and (
-                (a._op is not None or x.__class__ is float) and (b._op is not None or y.__class__ is float)
-                and (x.__class__ is not y.__class__ or x.shape == y.shape)
-                or _batches_ok(prim, (a, b))) else _by_hand(prim, (a, b)))
+            if not (is_array(x) or is_array(y)):
+                out.data = _by_hand(prim, (a, b))
+            elif ((a._op is not None or x.__class__ is float) and (b._op is not None or y.__class__ is float)
+                  and (x.__class__ is not y.__class__ or x.shape == y.shape)):
+                out.data = (prim.batch_forward or prim.batch)(x, y)
+            else:   # a leaf's batch: checked, an int array made a float one
+                _batches_ok(prim, (a, b))
+                out.data = (prim.batch_forward or prim.batch)(a.data, b.data)
         elif prim is ADD:
             out.data = x + y
         elif prim is MUL:

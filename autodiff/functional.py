@@ -38,23 +38,29 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     >>> grad(dy, x)                              # d²/dx² tanh x = -2 tanh x (1 - tanh(x)^2)
     -0.7268619813835873
     """
+    return _grad(output, inputs, create_graph, allow_unused, "grad")
+
+
+def _grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool, allow_unused: bool,
+          who: str) -> float | Value | tuple[float | Value, ...]:
+    """`grad`, its errors beginning with ``who``: the function the user called (`hessian`, `hvp`)."""
     if output.__class__ is not Value:
         hint = (" (a float from grad(): pass create_graph=True to differentiate a gradient again)"
                 if isinstance(output, float) else "")
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__} {output!r:.40}{hint}")
+        raise TypeError(f"{who}: output must be a Value, got {type(output).__name__} {output!r:.40}{hint}")
     single = inputs.__class__ is Value
     wrt = [inputs] if single else inputs
     if isinstance(wrt, (str, bytes)) or not isinstance(wrt, Sequence):
-        raise TypeError(f"grad: inputs must be a Value or a list/tuple of Values, got "
+        raise TypeError(f"{who}: inputs must be a Value or a list/tuple of Values, got "
                         f"{type(inputs).__name__}")
     for i, v in enumerate(wrt):
         if v.__class__ is not Value:
-            raise TypeError(f"grad: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
+            raise TypeError(f"{who}: inputs[{i}] is a {type(v).__name__}, not a Value; differentiate "
                             "with respect to the Value nodes the output was built from")
     order, leaves, batched = walk_leaves(output)
-    check_leaves(order, leaves, "grad")   # a leaf set by hand is refused naming it, as backward() refuses it
+    check_leaves(order, leaves, who)   # a leaf set by hand is refused naming it, as backward() refuses it
     if batched:
-        raise ValueError("grad: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
+        raise ValueError(f"{who}: this graph holds a batch (numpy arrays, from autodiff.batched); grad "
                          "works on one-example graphs. Build the graph for one example, or use backward()")
     # the reference loop; with create_graph its ops take the leaves as operands, which makes a number
     # set by hand a float (as any op does): put back what the user set, as every read-only pass leaves it
@@ -69,7 +75,7 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
         g = grads.get(v)
         if g is None:
             if not allow_unused:
-                raise ValueError(f"grad: the output does not depend on {_name(v, i)}: it is not in the "
+                raise ValueError(f"{who}: the output does not depend on {_name(v, i)}: it is not in the "
                                  "output's graph. Pass allow_unused=True to get 0 for it")
             g = 0.0
         if create_graph:
@@ -127,8 +133,8 @@ def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[li
     out = _output(f, xs, "hessian")
     if out is None:
         return [[0.0] * len(xs) for _ in xs]
-    first = grad(out, xs, create_graph=True)
-    return [list(grad(g, xs)) for g in first]
+    first = _grad(out, xs, True, True, "hessian")
+    return [list(_grad(g, xs, False, True, "hessian")) for g in first]
 
 
 def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequence[float]) -> list[float]:
@@ -144,8 +150,8 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequen
     out = _output(f, xs, "hvp")
     if out is None:
         return [0.0] * len(xs)
-    first = grad(out, xs, create_graph=True)
+    first = _grad(out, xs, True, True, "hvp")
     directional = first[0] * v[0]
     for g, c in zip(first[1:], v[1:], strict=True):
         directional = directional + g * c
-    return list(grad(directional, xs))
+    return list(_grad(directional, xs, False, True, "hvp"))

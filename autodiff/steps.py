@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 
-from autodiff.engine import Value, batch_size, check_leaves, release_cycle_gc, topological_order
+from autodiff.engine import Value, batch_size, check_leaves, release_cycle_gc
 from autodiff.graph import RULE_ERRORS, rule_error, walk_leaves
 from autodiff.primitives import PRIMITIVES, is_array, leaf_number, like, pow_const
 from autodiff.reference import backprop, finite, shown
@@ -385,7 +385,8 @@ class Walkthrough:
             raise TypeError(f"Walkthrough needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
         self.root = root
-        self.order = topological_order(root)
+        self.order, leaves, _ = walk_leaves(root)
+        check_leaves(self.order, leaves, "Walkthrough")   # refused in the words of what the user called
         self.batch_size = max(map(batch_size, self.order))  # 1 for a plain graph
         example = example_index(example)
         if example is not None and not 0 <= example < self.batch_size:

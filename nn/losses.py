@@ -83,8 +83,28 @@ def _items(x: object, who: str, what: str) -> list[Scalar]:
         if not _is_number(v):
             raise TypeError(f"{who}: {what}[{i}] must be a number or a Value, got {type(v).__name__} "
                             f"{v!r:.60}")
+        if v.__class__ is Value and v.data.__class__ is not float:
+            _check_kind(v, who, f"{what}[{i}]")
         _check(v, _finite(_data(v)), who, f"{what}[{i}]", "; losses need finite numbers")
     return items
+
+
+def _check_kind(v: Value, who: str, where: str) -> None:
+    """Refuse, naming the Value, a ``.data`` set by hand to what no op takes (a bool, a str, a list, an
+    array of bools, strs or objects) before numpy says so in its own words. A number of another type
+    and an array of ints pass: the op reading them makes a float of them."""
+    d = v.data
+    dtype = getattr(d, "dtype", None)
+    kind = getattr(dtype, "kind", None) if dtype is not None else None
+    if (kind is not None and kind in "iuf" if dtype is not None
+            else isinstance(d, numbers.Real) and not isinstance(d, bool)):
+        return
+    name = f"the Value {v.label!r}" if v.label else "a Value"
+    held = (f"an array of {dtype}" if kind is not None and getattr(d, "ndim", 0)
+            else f"{type(d).__name__} {d!r:.40}")
+    raise TypeError(f"{who}: {where} is {name}, which holds {held}; a Value holds one real number or, "
+                    "batched, a 1-D array of floats, one per example: set .data to one "
+                    "(np.asarray(x, dtype=float))")
 
 
 def _pair(pred: object, target: object, who: str, names: tuple[str, str]) -> tuple[list, list]:

@@ -132,9 +132,8 @@ def test_a_batched_leaf_set_to_one_number_after_compiling_is_refused(fused, numb
     program = autodiff.compile(loss)
     labels.data = number
     for run in (program.forward, program.backward):
-        with pytest.raises(ValueError, match=r"^compiled graph: the leaf 'v\d+' \(program\.leaves\[\d+\]\) "
-                                             "held a batch of 8 examples when the graph was compiled and "
-                                             "now holds"):
+        with pytest.raises(ValueError, match=r"^compiled (forward|backward): the leaf v\d+ holds one number, "
+                                             "but held a batch of 8 examples when the graph was built"):
             run()
     assert all(p.grad == 0.0 for p in model.parameters())
 

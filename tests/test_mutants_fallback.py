@@ -66,11 +66,13 @@ def test_floats_refused_refuses_float_of_a_value_inside_the_block_only():
     assert float(Value(1.0)) == 1.0
 
 
-def test_a_one_number_leaf_holding_an_array_set_by_hand_accumulates_as_in_a_batched_graph():
-    """In a batched graph a parameter whose .grad was set to an array by hand gets this pass's
-    gradient added to each entry (and an entry that is not finite is refused in words); a graph of
-    numbers must do the same, not fail with numpy's "truth value of an array is ambiguous"."""
+def test_a_one_number_leaf_holding_an_array_gradient_set_by_hand_is_refused_in_words():
+    """A parameter holding one number whose .grad was set to an array by hand: refused naming it
+    (issue 17), not numpy's "truth value of an array is ambiguous" nor an array gradient, in a graph of
+    numbers as in a batched graph; the .grad is left as it was."""
     x = Value(2.0, "x")
-    x.grad = np.array([1.0, 2.0])
-    (x * 3.0).backward()
-    assert x.grad.tolist() == [4.0, 5.0]
+    held = np.array([1.0, 2.0])
+    x.grad = held
+    with pytest.raises(TypeError, match=r"^backward: the \.grad of the Value 'x' is an array of shape"):
+        (x * 3.0).backward()
+    assert x.grad is held and held.tolist() == [1.0, 2.0]

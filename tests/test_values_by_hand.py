@@ -295,7 +295,8 @@ def test_compiled_batched_words_a_column_by_its_shape():
                                          r"\(20, 1\); a batched Value holds a 1-D array"):
         program.forward()
     xs[0].data = np.array(0.5)
-    with pytest.raises(ValueError, match=r"now holds an array of shape \(\)"):
+    with pytest.raises(ValueError, match=r"compiled forward: the Value 'x0' holds one number, but held a "
+                                         r"batch of 20 examples when the graph was built"):
         program.forward()
 
 
@@ -930,3 +931,172 @@ def test_a_fraction_is_taken_by_value_and_by_backward_alike():
     w.data = Fraction(1, 3)
     o.backward()
     assert w.data.__class__ is float and w.data == 1 / 3
+
+
+# ---- h17f: the last gaps (qa17d items 2, 3, 4, 11, 14) --------------------------------------------
+
+def _readme_neuron():
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    return (x1 * w1 + x2 * w2 + b).tanh(), (x1, x2, w1, w2, b)
+
+
+@pytest.mark.parametrize("bad", [NAN, math.inf, -math.inf])
+def test_backward_refuses_a_non_finite_leaf_that_feeds_only_an_add(bad):
+    # qa17d item 2: the bias feeds only an add, so the gradients stay finite; backward refuses before its
+    # pass, as grad() does, and leaves every .grad as it was
+    o, (x1, x2, w1, w2, b) = _readme_neuron()
+    b.data = bad
+    with pytest.raises(ValueError, match=r"^backward: the Value 'b' holds (nan|inf|-inf), not a finite"):
+        o.backward()
+    assert [v._grad for v in (x1, x2, w1, w2, b)] == [None] * 5
+    with pytest.raises(ValueError, match=r"^grad: the Value 'b' holds"):
+        autodiff.grad(o, [b])
+
+
+def test_backward_refuses_an_unlabelled_constant_holding_nan_by_its_place():
+    x, w = Value(0.3, "x"), Value(-1.2, "w")
+    o = x * w + 0.5
+    o.parents[1].data = NAN
+    with pytest.raises(ValueError, match=r"^backward: the leaf v\d+ holds nan"):
+        o.backward()
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_backward_refuses_a_nan_bias_in_the_readme_loop(fused):
+    from nn.data import make_moons
+    X, y = make_moons(20, noise=0.1, rng=1)
+    model = nn.MLP(2, [4, 1], rng=1, fused=fused)
+    loss = nn.mean(nn.hinge([model(list(map(float, p)))[0] for p in X], list(2.0 * y - 1)))
+    bias = model.layers[-1].neurons[0].b
+    bias.data = NAN
+    with pytest.raises(ValueError, match=rf"^backward: the Value '{re.escape(bias.label)}' holds nan"):
+        loss.backward()
+
+
+def _batched_loss(n=20, fused=False):
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(n, noise=0.1, rng=1)
+    model = nn.MLP(2, [4, 1], rng=1, fused=fused)
+    xs, labels = batch_columns(X), batch(2 * y - 1, "y")
+    return nn.mean(nn.hinge(model(xs), [labels])), model, xs, labels, y
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("one", [0.5, np.float64(0.5), np.array(0.5), np.float32(1.0), 1])
+def test_a_batched_leaf_set_to_one_number_is_refused_by_every_pass(one, fused):
+    # qa17d item 11: numpy would broadcast the one number over the 20 examples
+    loss, model, xs, labels, _ = _batched_loss(fused=fused)
+    labels.data = one
+    message = (r"the Value 'y' holds one number, but held a batch of 20 examples when the graph was built; "
+               r"set \.data to a batch of 20, or build the graph again")
+    for where, run in [("backward", loss.backward),
+                       ("grad", lambda: autodiff.grad(loss, model.parameters())),
+                       ("backward_steps", lambda: next(autodiff.backward_steps(loss))),
+                       ("compile", lambda: autodiff.compile(loss))]:
+        with pytest.raises(ValueError, match=f"^{where}: {message}"):
+            run()
+    assert all(p._grad is None for p in model.parameters())
+    assert labels.data is one   # the read-only passes and the refusing backward leave it as set
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_an_int_array_set_by_hand_on_a_batched_label_is_made_floats_at_the_op(fused):
+    # qa17d item 3: the README's own label idiom, `labels.data = 2 * y - 1`, as batch(2 * y - 1) takes it
+    _, model, xs, labels, y = _batched_loss(fused=fused)
+    ints = 2 * y - 1
+    labels.data = ints
+    loss = nn.mean(nn.hinge(model(xs), [labels]))
+    expected, *_ = _batched_loss(fused=fused)
+    assert loss.data == expected.data
+    assert labels.data.dtype == np.float64 and ints.dtype.kind == "i"   # a new array: the user's is kept
+    xs[0].data = np.arange(20)
+    assert model(xs)[0].data.dtype == np.float64
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+@pytest.mark.parametrize("bad, held", [
+    (lambda y: y == 1, "an array of bool"),
+    (lambda y: np.array(["1"] * len(y)), "an array of <U1"),
+    (lambda y: list(2 * y - 1.0), "list "),
+    (lambda y: np.array([0.5] * len(y), dtype=object), "an array of object"),
+])
+def test_a_batched_label_of_bools_strs_or_a_list_is_refused_by_hinge_naming_it(bad, held, labelled):
+    # qa17d item 4: numpy's words ("numpy boolean subtract", "ufunc 'subtract'") before
+    _, model, xs, labels, y = _batched_loss()
+    labels.label = "y" if labelled else ""
+    labels.data = bad(y)
+    name = "the Value 'y'" if labelled else "a Value"
+    with pytest.raises(TypeError, match=rf"^hinge: labels\[0\] is {name}, which holds {re.escape(held)}.*"
+                                        r"set \.data to one \(np\.asarray\(x, dtype=float\)\)"):
+        nn.hinge(model(xs), [labels])
+
+
+@pytest.mark.parametrize("bad", [[1.0, -1.0], "abc", True, np.bool_(True)])
+def test_a_batched_leaf_set_to_what_is_not_a_number_is_refused_as_such(bad):
+    # not "holds one number": a list, a str and a bool are refused in the words for what they are
+    loss, model, xs, labels, _ = _batched_loss()
+    labels.data = bad
+    with pytest.raises(TypeError, match=r"^backward: the \.data of the Value 'y' is (list|str|bool)"):
+        loss.backward()
+
+
+def test_walkthrough_refuses_a_leaf_set_by_hand_in_its_own_name():
+    # qa17d item 14: it began "forward_steps:", a function the user did not call
+    o, (_, _, _, _, b) = _readme_neuron()
+    b.data = "6.88"
+    with pytest.raises(TypeError, match=r"^Walkthrough: the \.data of the Value 'b' is str"):
+        autodiff.Walkthrough(o)
+    b.data = NAN
+    with pytest.raises(ValueError, match=r"^Walkthrough: the Value 'b' holds nan"):
+        autodiff.Walkthrough(o)
+
+
+@pytest.mark.parametrize("who", ["hessian", "hvp"])
+def test_hessian_and_hvp_refuse_in_their_own_name(who):
+    xb = batch([1.0, 2.0], "xb")
+    run = {"hessian": lambda f: autodiff.hessian(f, [0.5]),
+           "hvp": lambda f: autodiff.hvp(f, [0.5], [1.0])}[who]
+    with pytest.raises(ValueError, match=rf"^{who}: this graph holds a batch"):
+        run(lambda w: autodiff.batched.total(w * xb))
+
+
+@pytest.mark.parametrize("bad", [[1.0, -1.0], "abc"])
+def test_an_unlabelled_batched_leaf_is_named_by_its_place(bad):
+    loss, model, xs, labels, _ = _batched_loss()
+    labels.label = ""
+    labels.data = bad
+    for where, run in [("backward", loss.backward), ("grad", lambda: autodiff.grad(loss, model.parameters())),
+                       ("compile", lambda: autodiff.compile(loss))]:
+        with pytest.raises(TypeError, match=rf"^{where}: the \.data of the leaf v\d+ is "):
+            run()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("bad, words", [
+    ("abc", r"is str 'abc'; a gradient is a number"),
+    (True, r"is bool True; a gradient is a number"),
+    (np.array([1.0, 2.0]), r"is an array of shape \(2,\), but it holds one number"),
+])
+def test_backward_refuses_a_grad_set_by_hand_that_is_not_a_number(bad, words, batched):
+    # qa17d item 14: raw "can only concatenate str" before, or a silent array gradient
+    if batched:
+        loss, model, *_ = _batched_loss()
+        w = model.parameters()[0]
+    else:
+        loss, (_, _, w, _, _) = _readme_neuron()
+    w.grad = bad
+    name = re.escape(w.label)
+    with pytest.raises(TypeError, match=rf"^backward: the \.grad of the Value '{name}' {words}"):
+        loss.backward()
+    assert w._grad is bad   # every .grad as it was
+
+
+@pytest.mark.parametrize("held", [np.float32(0.5), np.array(0.5), np.float64(0.5)])
+def test_a_numpy_grad_set_by_hand_accumulates_as_a_float(held):
+    o, (_, _, w1, _, _) = _readme_neuron()
+    w1.grad = held
+    o.backward()
+    assert type(w1.grad) is float and w1.grad == pytest.approx(1.0 + 0.5)
