@@ -1453,3 +1453,46 @@ def test_the_legend_stays_whole_and_readable_at_every_zoom(browser, tmp_path):
         if key == "f":
             assert where[1] == "5%" and seen["drawing"][1] >= seen["legend"][3] - 0.5
     assert errors == []
+
+
+HIDDEN_GRADS = """() => { const out = [];
+  for (const t of document.querySelectorAll('svg .dg-num'))
+    if (/∇ *-?\\d/.test(t.textContent)) out.push(t.id);
+  for (const r of document.querySelectorAll('#dg-table tbody tr'))
+    if (/\\d/.test(r.querySelector('.dg-grad').textContent)) out.push(r.id);
+  return out; }"""
+
+
+@pytest.mark.parametrize("level", ["neuron", "layer"])
+def test_predict_mode_shows_no_gradient_the_learner_has_yet_to_answer(browser, tmp_path, level):
+    """A neuron's ∂L/∂a is set by the next layer's step but asked at its own: until the learner answers
+    there, neither the diagram, the table nor the inspector may show it (issue 14: layer 2 · neuron 16's
+    box showed the ∂L/∂a its text asked for, and the neurons not yet stepped showed theirs)."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (3, 2, 1))
+    stepper = step_html(loss, tmp_path / "p.html", predict=True, level=level)
+    walk = stepper.walkthrough
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    for _ in range(2):                                # the loss's step, then the output neuron's
+        page.keyboard.press("ArrowRight")
+        assert "Right" in answer(page, walk, loss)
+    page.keyboard.press("ArrowRight")                 # layer 2 (or its first neuron) asks its δ
+    assert page.is_visible("#dg-predict") and "∂L/∂a" in page.inner_text("#dg-hint")
+    unanswered = [i for i, n in enumerate(walk.order)
+                  if n.label.startswith(("layers.0.", "layers.1.")) and n.label.endswith((".z", ".a"))]
+    shown = page.evaluate(HIDDEN_GRADS)
+    leaks = [i for i in unanswered if f"dg-num-{i}" in shown or f"dg-row-{i}" in shown]
+    assert leaks == [], [walk.names[walk.order[i]] for i in leaks]
+    a = next(i for i in unanswered if walk.order[i].label == "layers.1.neurons.1.a")
+    page.locator(f"#{stepper.node_ids[a]}").dispatch_event("click")     # the inspector
+    terms = page.inner_text("#dg-inspector-terms")
+    assert terms.startswith("gradient: hidden") and page.locator("#dg-inspector math").count() == 0, terms
+    page.click("#dg-reveal")                          # answered: the current neuron's ∂L/∂a shows
+    current = [i for i in unanswered if walk.order[i].label.startswith("layers.1.")
+               and f"#{stepper.node_ids[i]}" in {f"#{e}" for e in page.evaluate(
+                   "() => [...document.querySelectorAll('svg .dg-current')].map(e => e.id)")}]
+    assert current and all(f"dg-row-{i}" in page.evaluate(HIDDEN_GRADS) for i in current)
+    assert errors == []

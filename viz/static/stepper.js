@@ -200,6 +200,23 @@
     return s;
   }
   function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
+  // Predict mode: the nodes whose gradient no step the learner has answered (or moved past) asks for, at
+  // this level. A coarse step asks for its neurons' ∂L/∂a and δ, which the steps before it computed, so
+  // those stay off the diagram, the table and the inspector until it is answered.
+  function unanswered() {
+    const done = new Map();
+    if (!D.predict) return new Set();
+    for (const it of items) {
+      const f = info(it);
+      if (!f.asks.length) continue;
+      const ok = revealed.has(key(it));
+      const asked = f.asks.map((a) => a.pos);
+      if (it.g !== undefined) asked.push(...D.groups[it.g].nodes);
+      for (const i of asked) done.set(i, done.get(i) || ok);
+    }
+    return new Set([...done].filter(([, ok]) => !ok).map(([i]) => i));
+  }
+  let unseen = new Set();
 
   // The values and gradients known after a step. Moving forward only applies the new frames (and only
   // the nodes they change are redrawn); a hidden step (predict mode) or a move back starts again.
@@ -475,14 +492,16 @@
   function render() {
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
     // The step's lines of numbers, worked out first (their widths place the view) and written below.
-    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
-    const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
+    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []), was = unseen;
+    unseen = unanswered();
+    const redraw = s.dirty === null ? [...D.nodes.keys()]
+      : [...new Set([...s.dirty, ...wasAsked, ...asked, ...was, ...unseen])];
     wasAsked = asked;
     const changed = [];
     for (const i of redraw) {
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
-      const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
+      const g = asked.has(i) ? "?" : i in s.grads && !unseen.has(i) ? fmt(s.grads[i]) : "";
       const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
       if (shown[i] !== line) { shown[i] = line; changed.push(i); }
     }
@@ -914,6 +933,7 @@
     terms.className = "dg-terms";
     terms.id = "dg-inspector-terms";
     if (i === root) terms.textContent = "∂" + out + "/∂" + out + " = 1 (the seed of the backward pass)";
+    else if (unseen.has(i)) terms.textContent = "gradient: hidden until you answer the step that asks for it";
     else if (!uses.length) terms.textContent = "gradient: the backward pass has not reached it yet";
     else {
       const math = document.createElementNS(MATHNS, "math");
