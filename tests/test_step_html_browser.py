@@ -1496,3 +1496,29 @@ def test_predict_mode_shows_no_gradient_the_learner_has_yet_to_answer(browser, t
                    "() => [...document.querySelectorAll('svg .dg-current')].map(e => e.id)")}]
     assert current and all(f"dg-row-{i}" in page.evaluate(HIDDEN_GRADS) for i in current)
     assert errors == []
+
+
+CLIPPED_BOXES = """() => { const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
+  const L = v.left + d.clientLeft, T = v.top + d.clientTop, R = L + d.clientWidth, B = T + d.clientHeight;
+  const out = [];
+  for (const h of document.querySelectorAll('#dg-diagram .dg-halo')) {
+    const r = h.getBoundingClientRect();
+    if (r.left < L - 0.5 || r.top < T - 0.5 || r.right > R + 0.5 || r.bottom > B + 0.5)
+      out.push(h.parentNode.id);
+  }
+  return { out, zoom: document.getElementById('dg-zoom-level').textContent,
+           num: parseFloat(getComputedStyle(document.querySelector('#dg-diagram .dg-num')).fontSize),
+           scale: document.querySelector('#dg-diagram svg').getScreenCTM().a }; }"""
+
+
+def test_the_classic_neurons_page_opens_showing_the_whole_drawing_readably(browser, tmp_path):
+    """At 1400×900 the classic neuron's page opened at 75% with its output box o cut off at the pane's
+    right edge (issue 14): a drawing that can be shown whole with its text at 11 px or more opens whole."""
+    from viz import step_html
+
+    stepper = step_html(classic_neuron()[0], tmp_path / "neuron.html")
+    page, errors = open_page(browser, stepper)
+    seen = page.evaluate(CLIPPED_BOXES)
+    assert seen["out"] == [], seen
+    assert seen["num"] * seen["scale"] >= 11, seen   # the smallest text, a line of numbers, on screen
+    assert errors == []
