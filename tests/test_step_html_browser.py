@@ -1522,3 +1522,32 @@ def test_the_classic_neurons_page_opens_showing_the_whole_drawing_readably(brows
     assert seen["out"] == [], seen
     assert seen["num"] * seen["scale"] >= 11, seen   # the smallest text, a line of numbers, on screen
     assert errors == []
+
+
+def test_shared_labels_name_their_boxes_and_find_their_nodes(browser, tmp_path):
+    """Issue 14: two leaves labelled x and one labelled v1. The text named them x@v0 and x@v1, names on
+    no box, v1 meant both c and the second x, and the node box found no "x". Every name the text uses is
+    now on the diagram, and a shared label finds its nodes."""
+    import re
+
+    from viz import step_html
+
+    require_dot()
+    a, b, c = Value(1.0, "x"), Value(2.0, "x"), Value(3.0, "v1")
+    o = (a * b + c).tanh()
+    stepper = step_html(o, tmp_path / "dup.html")
+    page, errors = open_page(browser, stepper)
+    texts = page.eval_on_selector_all("#dg-diagram svg text", "els => els.map(e => e.textContent)")
+    on_diagram = " ".join(texts)
+    names = set(stepper.walkthrough.names.values())
+    used = set()
+    while not page.is_disabled("#dg-next"):
+        page.keyboard.press("ArrowRight")
+        used |= {n for n in re.findall(r"[\w.@′]+", page.inner_text("#dg-text")) if n in names}
+    assert {"x@v0", "x@v1′", "v1"} <= used
+    assert [n for n in used if n not in on_diagram.split()] == [], on_diagram
+    page.fill("#dg-find", "x")
+    page.press("#dg-find", "Enter")
+    assert page.inner_text("#dg-nav-msg").startswith("2 nodes are labelled")
+    assert page.inner_text("#dg-inspector-head").startswith("x@v0 (leaf)")
+    assert errors == []

@@ -283,7 +283,9 @@ class HtmlStepper:
         self.walkthrough, self.predict, self.path, self.node_ids = walk, predict, None, boxes
         frames = _frames(walk)
         data = {"nodes": [{"id": boxes[i], "name": walk.names[n], "op": walk.op(n),
-                           "label": bool(n.label), "own": boxes[i] == f"n{i}"}
+                           "label": bool(n.label), "own": boxes[i] == f"n{i}",
+                           # a label several nodes share: the box shows it, the text a name made unique
+                           **({"shared": n.label} if n.label and n.label != walk.names[n] else {})}
                           for i, n in enumerate(walk.order)],
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),
                 "level": level, "levels": [lv for lv in LEVELS if lv == "op" or grouped],

@@ -80,7 +80,8 @@
       span.setAttribute("class", "dg-g");
       t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
-      if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
+      // a box graphviz labels with no name, or with a label other nodes share: the name the text uses
+      if ((!n.label || n.shared !== undefined) && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
     }
   });
 
@@ -889,13 +890,19 @@
     render();
   }
   function findNode(name) {
-    const i = byName.get(name.trim());
+    let i = byName.get(name.trim());
+    const sharing = D.nodes.flatMap((n, k) => n.shared === name.trim() ? [k] : []);  // a label several nodes have
+    if (i === undefined && sharing.length) i = sharing[0];
     if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return false; }
     let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
     if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
     if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
     inspected = i;
     goTo(k < 0 ? 0 : k);
+    if (!byName.has(name.trim())) {
+      $("dg-nav-msg").textContent = sharing.length + " nodes are labelled " + JSON.stringify(name.trim()) + ": "
+        + sharing.map((k) => D.nodes[k].name).join(", ") + "; this is " + D.nodes[i].name;
+    }
     return true;
   }
 
