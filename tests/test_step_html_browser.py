@@ -426,13 +426,13 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     # over the drawing's width: 0.002 px for the README network's loss)
     assert min(current) >= 11 - 1e-2
     # zoom by buttons and keys, back to 100%: the drawing (graphviz's SVGs, or the layered drawing's
-    # tiles without its legend, which keeps its size) scales
-    drawing = "#dg-diagram > svg, #dg-diagram .dg-layered"
+    # tiles, without their legend, which keeps its size) scales
+    drawing = "#dg-diagram > svg:not(.dg-legend), #dg-diagram .dg-layered"
     width = page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width")
     page.click("#dg-zoom-in")
     assert page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width") == \
         pytest.approx(width * 1.25, rel=1e-3)
-    widths = page.eval_on_selector_all("#dg-diagram > svg",
+    widths = page.eval_on_selector_all("#dg-diagram > svg:not(.dg-legend)",
                                        "els => els.map(s => s.getBoundingClientRect().width)")
     assert widths == pytest.approx([width * 1.25] * len(widths), rel=1e-3)  # graphviz's edges and boxes alike
     if not by_hand:  # graphviz's edges in an SVG behind the boxes', so a step repaints no edge
@@ -440,7 +440,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
                                           "els => els.map(e => e.ownerSVGElement.className.baseVal)")
         assert len(where) > 300 and set(where) == {"dg-edges"}
         assert page.eval_on_selector_all("#dg-diagram > svg", "els => els.map(e => e.className.baseVal)") == \
-            ["dg-edges", "dg-front"]
+            ["dg-legend", "dg-edges", "dg-front"]  # the legend above, at its own size
     page.keyboard.press("-")
     page.keyboard.press("0")
     assert page.inner_text("#dg-zoom-level") == "100%"
@@ -1167,7 +1167,8 @@ def test_numbers_beside_boxes_are_not_crossed_out_by_edges(browser, tmp_path):
       }
       return out;
     }""")
-    assert found["order"] == ["dg-edges", "dg-front"], found   # the edges' SVG painted first, behind
+    # the legend above, then the edges' SVG painted first, behind the boxes'
+    assert found["order"] == ["dg-legend", "dg-edges", "dg-front"], found
     assert "dg-num" in found["styles"], found
     for paint_order, stroke, width in found["styles"].values():
         assert paint_order.startswith("stroke") and stroke == "rgb(255, 255, 255)" and width >= 2, found
@@ -1550,4 +1551,35 @@ def test_shared_labels_name_their_boxes_and_find_their_nodes(browser, tmp_path):
     page.press("#dg-find", "Enter")
     assert page.inner_text("#dg-nav-msg").startswith("2 nodes are labelled")
     assert page.inner_text("#dg-inspector-head").startswith("x@v0 (leaf)")
+    assert errors == []
+
+
+def test_a_graphviz_pages_legend_stays_in_view_and_readable_at_every_zoom(browser, tmp_path):
+    """Issue 14 (tester): on the README loss's page at the neuron level (drawn by graphviz, neurons
+    collapsed) the legend, a box of the drawing, was out of the opening view (from x = 2,192 px) and 5 px
+    tall at "fit". It now sits above the drawing at a fixed size, as on the layered pages."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(by_hand=False)
+    stepper = step_html(loss, tmp_path / "n.html", level="neuron")
+    assert stepper.drawing.startswith("graphviz")
+    page, errors = open_page(browser, stepper)
+    heights = None
+    for key in ["", "f", "-", "0", "f"]:
+        if key:
+            page.keyboard.press(key)
+        seen = page.evaluate(LEGEND_BOXES.replace(".dg-layered", "svg.dg-front"))
+        where = (key, page.inner_text("#dg-zoom-level"))
+        texts = seen["texts"]
+        assert texts and texts[0][0] == "legend", where
+        for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
+            for text, (left, top, right, bottom) in texts:
+                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
+                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
+        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
+        heights = heights or tall
+        assert tall == heights and min(tall) >= 11, where
+        if key == "f":
+            assert seen["drawing"][1] >= seen["legend"][3] - 0.5, where   # the drawing starts below it
     assert errors == []

@@ -45,6 +45,22 @@
     svg.setAttribute("width", svg.width.baseVal.value + 2 * SIDE * scale);
   }
   const edgeSvg = svg && splitEdges(svg);
+  // graphviz's legend, taken out of the drawing into a fixed-size SVG above it, as viz.layered places its
+  // own: zoomed with the drawing it was 5 px tall at "fit", and where the layout put it (the README loss's:
+  // 2,192 px across) it was out of the opening view. A pt of it is a px: its text 14 px at every zoom.
+  const legendSvg = svg ? pinLegend(svg) : null;
+  function pinLegend(s) {
+    const g = s.querySelector("g#legend");
+    if (!g) return null;
+    const b = g.getBBox(), out = document.createElementNS(SVGNS, "svg"), w = b.width + 8, h = b.height + 8;
+    for (const [k, v] of [["class", "dg-legend"], ["viewBox", [b.x - 4, b.y - 4, w, h].join(" ")],
+                          ["width", w], ["height", h]]) out.setAttribute(k, v);
+    out.style.cssText = "display:block;position:sticky;left:0;background:#fff";
+    out.appendChild(g);
+    s.parentNode.insertBefore(out, edgeSvg || s);
+    if (edgeSvg) s.style.top = h + "px";  // the boxes over their edges, both below the legend
+    return out;
+  }
   function splitEdges(s) {
     const graph = s.querySelector(":scope > g.graph"), edges = graph ? graph.querySelectorAll(":scope > g.edge") : [];
     if (!edges.length) return null;
@@ -974,7 +990,7 @@
   const zoomed = layeredDiv || canvas;
   const W0 = svg ? svg.width.baseVal.value : zoomed ? zoomed.offsetWidth : 0;
   const H0 = svg ? svg.height.baseVal.value : zoomed ? zoomed.offsetHeight : 0;
-  const TOP = layeredDiv ? layeredDiv.offsetTop : 0;
+  const TOP = layeredDiv ? layeredDiv.offsetTop : legendSvg ? legendSvg.height.baseVal.value : 0;
   function setZoom(z) {
     if (!canvas) return;
     const box = $("dg-diagram");
@@ -1076,6 +1092,6 @@
   // Start at the natural size, or smaller to show a graphviz diagram whole, but never below 75%: there
   // its smallest text (11 units, in points) is still 11 px on screen.
   const box0 = $("dg-diagram");
-  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, box0.clientHeight / H0))) : 1);
+  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, (box0.clientHeight - TOP) / H0))) : 1);
   render();
 })();
