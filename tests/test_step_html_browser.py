@@ -1583,3 +1583,20 @@ def test_a_graphviz_pages_legend_stays_in_view_and_readable_at_every_zoom(browse
         if key == "f":
             assert seen["drawing"][1] >= seen["legend"][3] - 0.5, where   # the drawing starts below it
     assert errors == []
+
+
+def test_close_is_enabled_only_inside_an_opened_step(browser, tmp_path):
+    """Issue 14 (tester): "close" was enabled on the first frame, with nothing open, and did nothing."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    require_dot()
+    loss, _ = mlp_loss(False, (3, 2, 1))
+    page, errors = open_page(browser, step_html(loss, tmp_path / "c.html", level="neuron"))
+    assert page.is_disabled("#dg-close")
+    page.keyboard.press("ArrowRight")
+    page.click("#dg-open")                            # the first neuron's forward step, opened in place
+    assert page.is_enabled("#dg-close")
+    page.click("#dg-close")
+    assert page.is_disabled("#dg-close") and page.is_enabled("#dg-open")
+    assert errors == []

@@ -538,6 +538,7 @@
     $("dg-prev").disabled = cur === 0;
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
+    $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
     $("dg-text").textContent = hide ? "" : f.text;
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
