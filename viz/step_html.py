@@ -114,13 +114,9 @@ def _whole(drawing) -> str:
     with its output cut off at the pane's edge, and fits top to bottom at 95%."""
     from viz.draw import render_svg
 
-    def size(svg: str) -> tuple[float, float]:
-        w, h = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
-        return float(w) + 2 * SIDE, float(h)
-
-    def fits(svg: str) -> bool:
-        w, h = size(svg)
-        return w <= PANE[0] and h <= PANE[1]
+    def fits(svg: str) -> bool:  # an SVG without graphviz's size in pt (a renderer hook's) is taken as is
+        size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+        return size is None or float(size[1]) + 2 * SIDE <= PANE[0] and float(size[2]) <= PANE[1]
 
     svg = render_svg(_roomy(drawing("LR")))
     if fits(svg):
