@@ -53,13 +53,20 @@ def fmt(x: float) -> str:
 
 def node_names(order: list[Value]) -> dict[Value, str]:
     """Name each node of a topological order: its label, else ``v<i>`` from its position ``i``.
-    A label shared by several nodes gets its position appended (``w@v3``) so names stay unique."""
+    A label shared by several nodes gets that name appended (``w@v3``) so names stay unique; a ``v<i>``
+    that is some node's label gets primes (``v1′``) so that no name means two nodes."""
     counts: dict[str, int] = {}
     for node in order:
         if node.label:
             counts[node.label] = counts.get(node.label, 0) + 1
-    return {node: (node.label if counts.get(node.label) == 1 else f"{node.label}@v{i}")
-            if node.label else f"v{i}" for i, node in enumerate(order)}
+    names = {}
+    for i, node in enumerate(order):
+        made = f"v{i}"
+        while made in counts:
+            made += "′"
+        unique = counts.get(node.label) == 1
+        names[node] = node.label if unique else f"{node.label}@{made}" if node.label else made
+    return names
 
 
 def at_example(x, example: int | None):

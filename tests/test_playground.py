@@ -101,10 +101,13 @@ def test_svg_renderer_hook_draws_the_stepper_diagram_with_the_function_given():
 
     # the stepper's drawing leaves room between boxes of a rank for its names and numbers, and a pad
     # around the drawing for the top box's name and the bottom box's numbers (issue 14)
-    expected_source = draw(root, show_grad=False).source.replace("nodesep=0.25", 'nodesep=0.5 pad="0.1,0.3"')
+    # (left to right, then top to bottom, which alone fits the page's pane whole)
+    expected = [draw(root, show_grad=False, rankdir=rankdir).source.replace("nodesep=0.25",
+                                                                            'nodesep=0.5 pad="0.1,0.3"')
+                for rankdir in ("LR", "TB")]
     with svg_renderer(real_dot):
         page = HtmlStepper(root)
-    assert sources == [expected_source]
+    assert sources == expected
     assert 'id="n0"' in page.html and 'id="op9"' in page.html
     root.grad = 0.0
     for v in classic_neuron()[1].values():

@@ -426,13 +426,13 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     # over the drawing's width: 0.002 px for the README network's loss)
     assert min(current) >= 11 - 1e-2
     # zoom by buttons and keys, back to 100%: the drawing (graphviz's SVGs, or the layered drawing's
-    # tiles without its legend, which keeps its size) scales
-    drawing = "#dg-diagram > svg, #dg-diagram .dg-layered"
+    # tiles, without their legend, which keeps its size) scales
+    drawing = "#dg-diagram > svg:not(.dg-legend), #dg-diagram .dg-layered"
     width = page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width")
     page.click("#dg-zoom-in")
     assert page.eval_on_selector(drawing, "s => s.getBoundingClientRect().width") == \
         pytest.approx(width * 1.25, rel=1e-3)
-    widths = page.eval_on_selector_all("#dg-diagram > svg",
+    widths = page.eval_on_selector_all("#dg-diagram > svg:not(.dg-legend)",
                                        "els => els.map(s => s.getBoundingClientRect().width)")
     assert widths == pytest.approx([width * 1.25] * len(widths), rel=1e-3)  # graphviz's edges and boxes alike
     if not by_hand:  # graphviz's edges in an SVG behind the boxes', so a step repaints no edge
@@ -440,7 +440,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
                                           "els => els.map(e => e.ownerSVGElement.className.baseVal)")
         assert len(where) > 300 and set(where) == {"dg-edges"}
         assert page.eval_on_selector_all("#dg-diagram > svg", "els => els.map(e => e.className.baseVal)") == \
-            ["dg-edges", "dg-front"]
+            ["dg-legend", "dg-edges", "dg-front"]  # the legend above, at its own size
     page.keyboard.press("-")
     page.keyboard.press("0")
     assert page.inner_text("#dg-zoom-level") == "100%"
@@ -1167,7 +1167,8 @@ def test_numbers_beside_boxes_are_not_crossed_out_by_edges(browser, tmp_path):
       }
       return out;
     }""")
-    assert found["order"] == ["dg-edges", "dg-front"], found   # the edges' SVG painted first, behind
+    # the legend above, then the edges' SVG painted first, behind the boxes'
+    assert found["order"] == ["dg-legend", "dg-edges", "dg-front"], found
     assert "dg-num" in found["styles"], found
     for paint_order, stroke, width in found["styles"].values():
         assert paint_order.startswith("stroke") and stroke == "rgb(255, 255, 255)" and width >= 2, found
@@ -1452,4 +1453,150 @@ def test_the_legend_stays_whole_and_readable_at_every_zoom(browser, tmp_path):
         assert tall == heights and min(tall) >= 11, where
         if key == "f":
             assert where[1] == "5%" and seen["drawing"][1] >= seen["legend"][3] - 0.5
+    assert errors == []
+
+
+HIDDEN_GRADS = """() => { const out = [];
+  for (const t of document.querySelectorAll('svg .dg-num'))
+    if (/∇ *-?\\d/.test(t.textContent)) out.push(t.id);
+  for (const r of document.querySelectorAll('#dg-table tbody tr'))
+    if (/\\d/.test(r.querySelector('.dg-grad').textContent)) out.push(r.id);
+  return out; }"""
+
+
+@pytest.mark.parametrize("level", ["neuron", "layer"])
+def test_predict_mode_shows_no_gradient_the_learner_has_yet_to_answer(browser, tmp_path, level):
+    """A neuron's ∂L/∂a is set by the next layer's step but asked at its own: until the learner answers
+    there, neither the diagram, the table nor the inspector may show it (issue 14: layer 2 · neuron 16's
+    box showed the ∂L/∂a its text asked for, and the neurons not yet stepped showed theirs)."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (3, 2, 1))
+    stepper = step_html(loss, tmp_path / "p.html", predict=True, level=level)
+    walk = stepper.walkthrough
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    for _ in range(2):                                # the loss's step, then the output neuron's
+        page.keyboard.press("ArrowRight")
+        assert "Right" in answer(page, walk, loss)
+    page.keyboard.press("ArrowRight")                 # layer 2 (or its first neuron) asks its δ
+    assert page.is_visible("#dg-predict") and "∂L/∂a" in page.inner_text("#dg-hint")
+    unanswered = [i for i, n in enumerate(walk.order)
+                  if n.label.startswith(("layers.0.", "layers.1.")) and n.label.endswith((".z", ".a"))]
+    shown = page.evaluate(HIDDEN_GRADS)
+    leaks = [i for i in unanswered if f"dg-num-{i}" in shown or f"dg-row-{i}" in shown]
+    assert leaks == [], [walk.names[walk.order[i]] for i in leaks]
+    a = next(i for i in unanswered if walk.order[i].label == "layers.1.neurons.1.a")
+    page.locator(f"#{stepper.node_ids[a]}").dispatch_event("click")     # the inspector
+    terms = page.inner_text("#dg-inspector-terms")
+    assert terms.startswith("gradient: hidden") and page.locator("#dg-inspector math").count() == 0, terms
+    page.click("#dg-reveal")                          # answered: the current neuron's ∂L/∂a shows
+    current = [i for i in unanswered if walk.order[i].label.startswith("layers.1.")
+               and f"#{stepper.node_ids[i]}" in {f"#{e}" for e in page.evaluate(
+                   "() => [...document.querySelectorAll('svg .dg-current')].map(e => e.id)")}]
+    assert current and all(f"dg-row-{i}" in page.evaluate(HIDDEN_GRADS) for i in current)
+    assert errors == []
+
+
+CLIPPED_BOXES = """() => { const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
+  const L = v.left + d.clientLeft, T = v.top + d.clientTop, R = L + d.clientWidth, B = T + d.clientHeight;
+  const out = [];
+  for (const h of document.querySelectorAll('#dg-diagram .dg-halo')) {
+    const r = h.getBoundingClientRect();
+    if (r.left < L - 0.5 || r.top < T - 0.5 || r.right > R + 0.5 || r.bottom > B + 0.5)
+      out.push(h.parentNode.id);
+  }
+  return { out, zoom: document.getElementById('dg-zoom-level').textContent,
+           num: parseFloat(getComputedStyle(document.querySelector('#dg-diagram .dg-num')).fontSize),
+           scale: document.querySelector('#dg-diagram svg').getScreenCTM().a }; }"""
+
+
+def test_the_classic_neurons_page_opens_showing_the_whole_drawing_readably(browser, tmp_path):
+    """At 1400×900 the classic neuron's page opened at 75% with its output box o cut off at the pane's
+    right edge (issue 14): a drawing that can be shown whole with its text at 11 px or more opens whole."""
+    from viz import step_html
+
+    stepper = step_html(classic_neuron()[0], tmp_path / "neuron.html")
+    page, errors = open_page(browser, stepper)
+    seen = page.evaluate(CLIPPED_BOXES)
+    assert seen["out"] == [], seen
+    assert seen["num"] * seen["scale"] >= 11, seen   # the smallest text, a line of numbers, on screen
+    assert errors == []
+
+
+def test_shared_labels_name_their_boxes_and_find_their_nodes(browser, tmp_path):
+    """Issue 14: two leaves labelled x and one labelled v1. The text named them x@v0 and x@v1, names on
+    no box, v1 meant both c and the second x, and the node box found no "x". Every name the text uses is
+    now on the diagram, and a shared label finds its nodes."""
+    import re
+
+    from viz import step_html
+
+    require_dot()
+    a, b, c = Value(1.0, "x"), Value(2.0, "x"), Value(3.0, "v1")
+    o = (a * b + c).tanh()
+    stepper = step_html(o, tmp_path / "dup.html")
+    page, errors = open_page(browser, stepper)
+    texts = page.eval_on_selector_all("#dg-diagram svg text", "els => els.map(e => e.textContent)")
+    on_diagram = " ".join(texts)
+    names = set(stepper.walkthrough.names.values())
+    used = set()
+    while not page.is_disabled("#dg-next"):
+        page.keyboard.press("ArrowRight")
+        used |= {n for n in re.findall(r"[\w.@′]+", page.inner_text("#dg-text")) if n in names}
+    assert {"x@v0", "x@v1′", "v1"} <= used
+    assert [n for n in used if n not in on_diagram.split()] == [], on_diagram
+    page.fill("#dg-find", "x")
+    page.press("#dg-find", "Enter")
+    assert page.inner_text("#dg-nav-msg").startswith("2 nodes are labelled")
+    assert page.inner_text("#dg-inspector-head").startswith("x@v0 (leaf)")
+    assert errors == []
+
+
+def test_a_graphviz_pages_legend_stays_in_view_and_readable_at_every_zoom(browser, tmp_path):
+    """Issue 14 (tester): on the README loss's page at the neuron level (drawn by graphviz, neurons
+    collapsed) the legend, a box of the drawing, was out of the opening view (from x = 2,192 px) and 5 px
+    tall at "fit". It now sits above the drawing at a fixed size, as on the layered pages."""
+    from viz import step_html
+
+    require_dot()
+    loss, _ = readme_network(by_hand=False)
+    stepper = step_html(loss, tmp_path / "n.html", level="neuron")
+    assert stepper.drawing.startswith("graphviz")
+    page, errors = open_page(browser, stepper)
+    heights = None
+    for key in ["", "f", "-", "0", "f"]:
+        if key:
+            page.keyboard.press(key)
+        seen = page.evaluate(LEGEND_BOXES.replace(".dg-layered", "svg.dg-front"))
+        where = (key, page.inner_text("#dg-zoom-level"))
+        texts = seen["texts"]
+        assert texts and texts[0][0] == "legend", where
+        for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
+            for text, (left, top, right, bottom) in texts:
+                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
+                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
+        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
+        heights = heights or tall
+        assert tall == heights and min(tall) >= 11, where
+        if key == "f":
+            assert seen["drawing"][1] >= seen["legend"][3] - 0.5, where   # the drawing starts below it
+    assert errors == []
+
+
+def test_close_is_enabled_only_inside_an_opened_step(browser, tmp_path):
+    """Issue 14 (tester): "close" was enabled on the first frame, with nothing open, and did nothing."""
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    require_dot()
+    loss, _ = mlp_loss(False, (3, 2, 1))
+    page, errors = open_page(browser, step_html(loss, tmp_path / "c.html", level="neuron"))
+    assert page.is_disabled("#dg-close")
+    page.keyboard.press("ArrowRight")
+    page.click("#dg-open")                            # the first neuron's forward step, opened in place
+    assert page.is_enabled("#dg-close")
+    page.click("#dg-close")
+    assert page.is_disabled("#dg-close") and page.is_enabled("#dg-open")
     assert errors == []

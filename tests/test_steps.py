@@ -150,6 +150,16 @@ def test_names_use_labels_then_topological_positions():
     assert names == {a: "w@v0", b: "w@v1", c: "v2"}
 
 
+def test_made_up_names_never_take_a_users_label():
+    """Issue 14: with a leaf labelled "v1", the steps named it and the second x (x@v1) alike."""
+    a, b, c = Value(1.0, "x"), Value(2.0, "x"), Value(3.0, "v1")
+    o = (a * b + c).tanh()
+    names = node_names(topological_order(o))
+    assert names[a] == "x@v0" and names[b] == "x@v1′" and names[c] == "v1"
+    assert len(set(names.values())) == len(names)
+    assert "v1.grad" in "\n".join(str(s) for s in backward_steps(o))  # only c is v1
+
+
 def test_fmt_never_hides_a_nonzero_number():
     shown = [fmt(1.0), fmt(0.5), fmt(-6.0), fmt(0.70710678), fmt(-0.0)]
     assert shown == ["1.0", "0.5", "-6.0", "0.7071", "0.0"]

@@ -67,18 +67,20 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     nodes; past that a network's neurons are collapsed (at the neuron and layer levels, or with
     ``collapse="neuron"``), and a graph still too big, or with no neuron to collapse, is laid out by
     `viz.layered` in linear time. Raises ValueError for ``collapse="neuron"`` on a graph with no neuron."""
-    from viz.draw import GraphTooLarge, draw, node_id, render_svg
+    from viz.draw import GraphTooLarge, draw, node_id
     from viz.layered import layered_svg
 
     limit = min(max_nodes, DOT_LIMIT)
     count = len(order) + sum(1 for n in order if not n.is_leaf)
     svg = None
     if collapse is None and count <= limit:
-        svg, how = render_svg(_roomy(draw(root, show_grad=False, max_nodes=limit))), "graphviz"
+        svg, how = _whole(lambda rankdir: draw(root, show_grad=False, max_nodes=limit, rankdir=rankdir)), \
+            "graphviz"
     elif collapse == "neuron" or level != "op":
         try:
-            graph = draw(root, show_grad=False, collapse="neuron", max_nodes=limit)
-            svg, how = render_svg(_roomy(graph)), "graphviz, neurons collapsed"
+            svg = _whole(lambda rankdir: draw(root, show_grad=False, collapse="neuron", max_nodes=limit,
+                                              rankdir=rankdir))
+            how = "graphviz, neurons collapsed"
         except GraphTooLarge:  # still too many boxes: the layered layout below
             pass
         except ValueError:  # no neuron to collapse
@@ -98,6 +100,29 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
         if boxes[i] not in present and i in users:
             boxes[i] = boxes[users[i]]
     return svg, boxes, how
+
+
+#: the diagram's pane on a 1400×900 page, in px: the page opens a drawing whole when it fits there at 75%
+#: (its smallest text, 11 pt, is then 11 px), and `_whole` draws it top to bottom when only that fits
+PANE = (849, 850)
+SIDE = 40  # pt the page's script adds to each side of graphviz's drawing (room for a line of numbers)
+
+
+def _whole(drawing) -> str:
+    """The SVG of ``drawing(rankdir)`` left to right, or top to bottom when only that fits the page's pane
+    whole at a readable 75% (a pt is then a px): the classic neuron, 1,036 pt wide left to right, opened
+    with its output cut off at the pane's edge, and fits top to bottom at 95%."""
+    from viz.draw import render_svg
+
+    def fits(svg: str) -> bool:  # an SVG without graphviz's size in pt (a renderer hook's) is taken as is
+        size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+        return size is None or float(size[1]) + 2 * SIDE <= PANE[0] and float(size[2]) <= PANE[1]
+
+    svg = render_svg(_roomy(drawing("LR")))
+    if fits(svg):
+        return svg
+    tall = render_svg(_roomy(drawing("TB")))
+    return tall if fits(tall) else svg
 
 
 def _roomy(graph):
@@ -254,7 +279,9 @@ class HtmlStepper:
         self.walkthrough, self.predict, self.path, self.node_ids = walk, predict, None, boxes
         frames = _frames(walk)
         data = {"nodes": [{"id": boxes[i], "name": walk.names[n], "op": walk.op(n),
-                           "label": bool(n.label), "own": boxes[i] == f"n{i}"}
+                           "label": bool(n.label), "own": boxes[i] == f"n{i}",
+                           # a label several nodes share: the box shows it, the text a name made unique
+                           **({"shared": n.label} if n.label and n.label != walk.names[n] else {})}
                           for i, n in enumerate(walk.order)],
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),
                 "level": level, "levels": [lv for lv in LEVELS if lv == "op" or grouped],

@@ -45,6 +45,22 @@
     svg.setAttribute("width", svg.width.baseVal.value + 2 * SIDE * scale);
   }
   const edgeSvg = svg && splitEdges(svg);
+  // graphviz's legend, taken out of the drawing into a fixed-size SVG above it, as viz.layered places its
+  // own: zoomed with the drawing it was 5 px tall at "fit", and where the layout put it (the README loss's:
+  // 2,192 px across) it was out of the opening view. A pt of it is a px: its text 14 px at every zoom.
+  const legendSvg = svg ? pinLegend(svg) : null;
+  function pinLegend(s) {
+    const g = s.querySelector("g#legend");
+    if (!g) return null;
+    const b = g.getBBox(), out = document.createElementNS(SVGNS, "svg"), w = b.width + 8, h = b.height + 8;
+    for (const [k, v] of [["class", "dg-legend"], ["viewBox", [b.x - 4, b.y - 4, w, h].join(" ")],
+                          ["width", w], ["height", h]]) out.setAttribute(k, v);
+    out.style.cssText = "display:block;position:sticky;left:0;background:#fff";
+    out.appendChild(g);
+    s.parentNode.insertBefore(out, edgeSvg || s);
+    if (edgeSvg) s.style.top = h + "px";  // the boxes over their edges, both below the legend
+    return out;
+  }
   function splitEdges(s) {
     const graph = s.querySelector(":scope > g.graph"), edges = graph ? graph.querySelectorAll(":scope > g.edge") : [];
     if (!edges.length) return null;
@@ -80,7 +96,8 @@
       span.setAttribute("class", "dg-g");
       t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
-      if (!n.label && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
+      // a box graphviz labels with no name, or with a label other nodes share: the name the text uses
+      if ((!n.label || n.shared !== undefined) && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
     }
   });
 
@@ -200,6 +217,23 @@
     return s;
   }
   function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
+  // Predict mode: the nodes whose gradient no step the learner has answered (or moved past) asks for, at
+  // this level. A coarse step asks for its neurons' ∂L/∂a and δ, which the steps before it computed, so
+  // those stay off the diagram, the table and the inspector until it is answered.
+  function unanswered() {
+    const done = new Map();
+    if (!D.predict) return new Set();
+    for (const it of items) {
+      const f = info(it);
+      if (!f.asks.length) continue;
+      const ok = revealed.has(key(it));
+      const asked = f.asks.map((a) => a.pos);
+      if (it.g !== undefined) asked.push(...D.groups[it.g].nodes);
+      for (const i of asked) done.set(i, done.get(i) || ok);
+    }
+    return new Set([...done].filter(([, ok]) => !ok).map(([i]) => i));
+  }
+  let unseen = new Set();
 
   // The values and gradients known after a step. Moving forward only applies the new frames (and only
   // the nodes they change are redrawn); a hidden step (predict mode) or a move back starts again.
@@ -475,14 +509,16 @@
   function render() {
     const it = items[cur], f = info(it), hide = hidden(it), s = state(it, hide);
     // The step's lines of numbers, worked out first (their widths place the view) and written below.
-    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []);
-    const redraw = s.dirty === null ? [...D.nodes.keys()] : [...new Set([...s.dirty, ...wasAsked, ...asked])];
+    const asked = new Set(hide ? f.asks.map((a) => a.pos) : []), was = unseen;
+    unseen = unanswered();
+    const redraw = s.dirty === null ? [...D.nodes.keys()]
+      : [...new Set([...s.dirty, ...wasAsked, ...asked, ...was, ...unseen])];
     wasAsked = asked;
     const changed = [];
     for (const i of redraw) {
       const known = i in s.values;
       const v = known ? fmt(s.values[i]) : "";
-      const g = asked.has(i) ? "?" : i in s.grads ? fmt(s.grads[i]) : "";
+      const g = asked.has(i) ? "?" : i in s.grads && !unseen.has(i) ? fmt(s.grads[i]) : "";
       const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
       if (shown[i] !== line) { shown[i] = line; changed.push(i); }
     }
@@ -502,6 +538,7 @@
     $("dg-prev").disabled = cur === 0;
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
+    $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
     $("dg-text").textContent = hide ? "" : f.text;
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
@@ -870,13 +907,19 @@
     render();
   }
   function findNode(name) {
-    const i = byName.get(name.trim());
+    let i = byName.get(name.trim());
+    const sharing = D.nodes.flatMap((n, k) => n.shared === name.trim() ? [k] : []);  // a label several nodes have
+    if (i === undefined && sharing.length) i = sharing[0];
     if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return false; }
     let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
     if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
     if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
     inspected = i;
     goTo(k < 0 ? 0 : k);
+    if (!byName.has(name.trim())) {
+      $("dg-nav-msg").textContent = sharing.length + " nodes are labelled " + JSON.stringify(name.trim()) + ": "
+        + sharing.map((k) => D.nodes[k].name).join(", ") + "; this is " + D.nodes[i].name;
+    }
     return true;
   }
 
@@ -914,6 +957,7 @@
     terms.className = "dg-terms";
     terms.id = "dg-inspector-terms";
     if (i === root) terms.textContent = "∂" + out + "/∂" + out + " = 1 (the seed of the backward pass)";
+    else if (unseen.has(i)) terms.textContent = "gradient: hidden until you answer the step that asks for it";
     else if (!uses.length) terms.textContent = "gradient: the backward pass has not reached it yet";
     else {
       const math = document.createElementNS(MATHNS, "math");
@@ -947,7 +991,7 @@
   const zoomed = layeredDiv || canvas;
   const W0 = svg ? svg.width.baseVal.value : zoomed ? zoomed.offsetWidth : 0;
   const H0 = svg ? svg.height.baseVal.value : zoomed ? zoomed.offsetHeight : 0;
-  const TOP = layeredDiv ? layeredDiv.offsetTop : 0;
+  const TOP = layeredDiv ? layeredDiv.offsetTop : legendSvg ? legendSvg.height.baseVal.value : 0;
   function setZoom(z) {
     if (!canvas) return;
     const box = $("dg-diagram");
@@ -1049,6 +1093,6 @@
   // Start at the natural size, or smaller to show a graphviz diagram whole, but never below 75%: there
   // its smallest text (11 units, in points) is still 11 px on screen.
   const box0 = $("dg-diagram");
-  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, box0.clientHeight / H0))) : 1);
+  setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, (box0.clientHeight - TOP) / H0))) : 1);
   render();
 })();
