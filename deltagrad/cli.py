@@ -197,6 +197,20 @@ def grad_report(parsed: ParsedExpression, expr: str, digits: int = 6) -> str:
     return "\n".join(lines)
 
 
+# What the terminal stepper (viz.stepper.KEYS_HELP) takes, kept here so that --help needs no import of viz.
+STEP_KEYS = """\
+Step through the forward and then the backward pass, one step per key:
+  n → ↓ space l   next step             p ← ↑ h   previous step
+  Home g          first frame           End G     last frame
+  b               start of the backward pass
+  ] [             next / previous layer of a network built by nn
+  PgDn PgUp       10 steps forward / back
+  digits Enter    go to that frame      ?         help
+  Esc             cancel the number, close the help
+  q               quit (Ctrl-C too); no other key quits
+Piped output prints every step."""
+
+
 # ---- draw ---------------------------------------------------------------------------------------
 
 DIAGRAM_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
@@ -733,8 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_draw)
 
     p = sub.add_parser("step", help="step through the forward and backward pass", epilog=GRAMMAR,
-                       formatter_class=raw, description="Step through the forward and then the backward "
-                       "pass: n/→ next, p/← previous, q quit. Piped output prints every step.")
+                       formatter_class=raw, description=STEP_KEYS)
     _expression_args(p)
     p.add_argument("--plain", action="store_true", help="print every step instead of stepping")
     p.add_argument("--html", metavar="FILE", help="write the HTML stepper page instead")

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,24 @@ def test_version_is_the_distributions_one_version(capsys):
     out = capsys.readouterr().out
     assert out.strip() == f"deltagrad {version('deltagrad')}"
     assert autodiff.__version__ == deltagrad.__version__ == version("deltagrad")
+
+
+def _key_columns(table: str) -> set[str]:
+    """The keys named in a two-column table of keys (fields split by runs of two or more spaces)."""
+    keys = set()
+    for line in textwrap.dedent(table).splitlines():
+        if line.startswith(" "):  # a description's second line
+            continue
+        parts = re.split(r"\s{2,}", line)
+        keys.update(k for i in (0, 2) if i < len(parts) for k in parts[i].split())
+    return keys
+
+
+def test_step_help_lists_every_key_the_terminal_stepper_takes(capsys):
+    # issue 14: `step --help` listed n/p/q only, though the stepper also takes ?, b, ] [, PgDn, digits...
+    from viz.stepper import KEYS_HELP
+
+    code, out, _ = run(capsys, "step", "--help")
+    table = out.split("one step per key:\n", 1)[1].split("\nPiped output", 1)[0]
+    assert code == 0 and _key_columns(table) == _key_columns(KEYS_HELP)
+    assert {"?", "b", "]", "PgDn", "digits", "Home", "End", "q"} <= _key_columns(table)

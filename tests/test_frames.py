@@ -189,3 +189,14 @@ def test_empty_folders_and_plain_with_frames_are_refused(tmp_path, capsys, monke
     assert main(["exercise", "--doc", "004", "-o", ""]) == 2
     assert "-o is empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_frames_are_numbered_from_one_as_the_page_and_the_terminal_count(tmp_path):
+    # issue 14: `step --frames` captioned "frame 0/11" .. "frame 11/11" while the page counts 1/12 .. 12/12
+    require_dot()
+    out = tmp_path / "fr"
+    assert main(["step", "n = x1*w1 + x2*w2 + b; o = tanh(n)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.88",
+                 "--frames", str(out), "--no-gif"]) == 0
+    paths = sorted(out.glob("frame_*.svg"))
+    captions = [re.findall(r"frame (\d+)/(\d+)", html.unescape(p.read_text()))[0] for p in paths]
+    assert len(paths) == 12 and captions == [(str(k), "12") for k in range(1, 13)]

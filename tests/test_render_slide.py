@@ -266,7 +266,7 @@ def test_a_frames_caption_lines_up_as_the_stepper_writes_it_and_clears_the_drawi
     svg = frames(o, tmp_path, "svg", gif=False)[8].read_text(encoding="utf-8")
     caption = [(float(y), float(size), text.replace("\u00a0", " ")) for y, size, text in re.findall(
         r'<text [^>]*y="([-\d.]+)" font-family="monospace" font-size="([\d.]+)">([^<]*)</text>', svg)]
-    assert len(caption) == 2 and caption[0][2].startswith("frame 8/11 · step 2/5")
+    assert len(caption) == 2 and caption[0][2].startswith("frame 9/12 · step 2/5")
     first, second = caption[0][2], caption[1][2]
     assert second.index("b.grad") == first.index("v6.grad")
     tops = [min(float(y) for y in re.findall(r"[\d.]+,(-[\d.]+)", path)) for path in

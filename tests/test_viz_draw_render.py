@@ -400,6 +400,49 @@ def test_no_edge_passes_through_a_box_it_does_not_connect(sizes, fused):
     assert all(texts(g)[0].startswith("layer ") for g in titles)
 
 
+def readme_loss():
+    """The README's loss: hinge on one moons point of MLP(2, [16, 16, 1]) plus nn.l2 of its weights."""
+    import nn
+    from nn.data import make_moons
+
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.hinge(model(X[0]), [2 * y[0] - 1]) + nn.l2(model.weights(), 1e-4)
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_the_readme_loss_collapsed_has_no_edge_through_a_box(rankdir):
+    """Issue 14: collapsed, the edge from the L2 term to the final + ran straight through the dashed
+    constant 1 of the hinge's 1 - y·f (placed off the line into its own user, but on the L2 edge's way),
+    and edges into a narrow neuron box crossed the wider box next to it (LR; 23 crossings in all). A
+    constant now keeps clear of the edges passing its column, and a layer's boxes are as wide as its
+    widest."""
+    require_dot()
+    loss = readme_loss()
+    svg = render_svg(draw(loss, collapse="neuron", rankdir=rankdir, max_nodes=5000))
+    assert edge_crossings(svg) == []
+    nodes, edges, _ = svg_parts(svg)
+    order = topological_order(loss)
+    one = [name for name, g in nodes.items() if texts(g)[:2] == ["data 1", "grad 1"]]
+    assert len(one) == 1 and f"e{len(order) - 1}_1" in edges   # the check saw the constant and the L2 edge
+
+
+@pytest.mark.filterwarnings("ignore:render. a layer of 16 neurons is too tall")  # TB: a ⋮ box for 9 of them
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_the_readme_loss_on_a_slide_has_no_edge_through_a_title(tmp_path, rankdir):
+    """Issue 14: on the slide preset the edges from layer 2 into layer 3's one neuron ran through the
+    start of its title "layer 3 · z = Σ w·x + b", centred over a box narrower than itself. A layer's
+    column is now wider than its title by a margin each side."""
+    require_dot()
+    path = render(readme_loss(), tmp_path / "s.svg", preset="slide", rankdir=rankdir)
+    svg = path.read_text(encoding="utf-8")
+    assert edge_crossings(svg) == []
+    titles = [texts(g) for name, g in svg_parts(svg)[0].items() if re.fullmatch(r"layer\d*", name)]
+    assert ["layer 3 · z = Σ w·x + b"] in titles and len(titles) == 3   # the check saw the titles
+
+
 def test_the_crossing_check_finds_a_crossing():
     """The check itself: an edge drawn straight through a box between its ends is found."""
     import graphviz

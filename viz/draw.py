@@ -619,10 +619,16 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     names = _parents_first(sorted(attrs_of, key=order_key), parents)
     lr = rankdir == "LR"
     sizes = {name: size_of(attrs_of[name], pic.fontsize) for name in names}
-    if pic.compact:  # a layer's boxes as wide as its widest, so its column reads as one
+    if pic.compact or (gr.collapsed and lr):
+        # a layer's boxes as wide as its widest, so its column reads as one (and, collapsed, an edge
+        # into a narrow box's side does not cross the wider box next to it on its way in)
         widest: dict = {}
         for name, key in neuron_of.items():
             widest[key[0]] = max(widest.get(key[0], 0.0), sizes[name][0])
+        if pic.compact and lr:  # and wider than the title centred over it, by a margin each side: a
+            for layer in widest:   # title as wide as its column ran into the edges coming in at its start
+                title = size_of(_layer_title_attrs(gr, layer), pic.fontsize)[0]
+                widest[layer] = max(widest[layer], title + 2 * pic.fontsize)
         for name, key in neuron_of.items():
             sizes[name] = (widest[key[0]], sizes[name][1])
             attrs_of[name]["width"] = f"{widest[key[0]] / 72:.3f}"
@@ -651,9 +657,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     if pic.compact:  # each layer's title above its column (LR), or before its row (TB)
         for layer in dict.fromkeys(key[0] for key in gr.members):
             boxes = [it for it in items if it.neuron is not None and it.neuron[0] == layer]
-            attrs = {"id": f"layer{'' if layer is None else layer}", "shape": "plain",
-                     "label": '<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="white"><TR><TD><B>'
-                              f"{_esc(_layer_title(gr, layer))}</B></TD></TR></TABLE>>"}
+            attrs = _layer_title_attrs(gr, layer)
             w, h = size_of(attrs, pic.fontsize)
             top = min(at[it.name][1] - it.across / 2 for it in boxes)
             attrs["pos"] = pos(at[boxes[0].name][0], top - (h if lr else w) / 2 - pic.fontsize / 2)
@@ -662,6 +666,13 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = size_of(legend, pic.fontsize)
         legend["pos"] = pos(*legend_spot(items, at, w if lr else h, h if lr else w))
     return {key: pos(*uv) for key, uv in titles.items()}
+
+
+def _layer_title_attrs(gr: _Graph, layer: int | None) -> dict:
+    """A layer's title over its column of one-line boxes (a compact drawing)."""
+    return {"id": f"layer{'' if layer is None else layer}", "shape": "plain",
+            "label": '<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="white"><TR><TD><B>'
+                     f"{_esc(_layer_title(gr, layer))}</B></TD></TR></TABLE>>"}
 
 
 _TITLE_SIZE = 11  # points: a cluster's title, the graph's type size

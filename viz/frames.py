@@ -129,7 +129,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
         marked = {shown[walk.position[node]]} if node is not None else set()
         graph = draw(shown_root, highlight=marked, precision=precision, legend=False)
         graph.body = [line.replace("data nan", f"data {_PENDING}") for line in graph.body]
-        head, lines = f"frame {k}/{len(walk) - 1} · ", walk.text(k).splitlines() or [""]
+        head, lines = f"frame {k + 1}/{len(walk)} · ", walk.text(k).splitlines() or [""]
         caption = "\n".join([head + lines[0]] + [" " * len(head) + line for line in lines[1:]])
         graph.attr(label=_caption(caption), labelloc="t", labeljust="l")
         written.append(folder / f"frame_{k:03d}.{format}")

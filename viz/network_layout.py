@@ -284,15 +284,33 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
                     others = [v[p] for p in user.parents if p != it.name and p in v]
                     side = 1 if others and sum(others) / len(others) < v[user.name] - 1 else -1
                     want[it.name] += side * (it.across / 2 + ROW_GAP)
+            # a constant is placed after everything else: clear of the edges that pass its column too
+            lines = _passing(items, col, u, v, c, (start[c], start[c] + thick[c])) if group is late else []
             low = float("-inf")  # the centre of the last placed: the column keeps their order
             for it in sorted(by_col[c], key=lambda it: (want[it.name], order_key(it.name))):
                 room = it.across + ROW_GAP
-                y = _spot(want[it.name], room, low, blocked.get(c, []))
+                y = _spot(want[it.name], room, low, blocked.get(c, []) + lines)
                 v[it.name] = y
                 blocked.setdefault(c, []).append((y - room / 2, y + room / 2))
                 low = y
     assert set(v) == set(by_name)
     return {n: (u[n], v[n]) for n in by_name}, titles, shared
+
+
+def _passing(items: list[Item], col: dict[str, int], u: dict[str, float], v: dict[str, float], c: int,
+             span: tuple[float, float]) -> list[tuple[float, float]]:
+    """The intervals across that the placed edges passing over column ``c`` (from a column before it
+    to one after it) take within its ``span`` along: each edge a straight line between its boxes'
+    facing sides, as graphviz draws them."""
+    along = {it.name: it.along for it in items}
+    taken = []
+    for it in items:
+        for p in it.parents:
+            if p in v and it.name in v and col[p] < c < col[it.name]:
+                (u0, v0), (u1, v1) = (u[p] + along[p] / 2, v[p]), (u[it.name] - it.along / 2, v[it.name])
+                at = [v0 + (v1 - v0) * min(max((s - u0) / max(u1 - u0, 1e-9), 0.0), 1.0) for s in span]
+                taken.append((min(at), max(at)))
+    return taken
 
 
 def _last(members: list[Item], u: dict[str, float]) -> Item:
