@@ -60,7 +60,8 @@ SCOPE = [
         "gradcheck_catches_a_wrong_rule", "gradcheck_names_only_the_inputs_that_disagree",
         "numerical_grad_is_central", "gradcheck_rejects_a_single_number"]))),
     Target("autodiff/functional.py", ("tests/test_mutants_functional.py", "tests/test_kinks.py",
-                                      "tests/test_functional_edges.py", "tests/test_higher_order.py")),
+                                      "tests/test_functional_edges.py", "tests/test_higher_order.py",
+                                      "tests/test_functional_leaves.py")),
     # The documents' equations: each document's forward and backward pass (its δ's, gradients and
     # regularization: `_backprop`) and which weights its penalty covers. Not the symbols, tables and
     # argument checks around them.
