@@ -78,7 +78,7 @@ SCOPE = [
                                       "tests/test_engine_reference.py", "tests/test_define.py",
                                       "tests/test_batched_checks.py", "tests/test_new_primitive.py",
                                       "tests/test_mutants_primitives.py", "tests/test_numpy_scalars.py",
-                                      "tests/test_define_edges.py"),
+                                      "tests/test_define_edges.py", "tests/test_functional_leaves.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
@@ -302,7 +302,7 @@ EQUIVALENT = [
                "a float's and an array's class have no `apply`, so the last test returns them as they are "
                "either way; only a Value (which has one) gives its .data, in both"),
     Equivalent("autodiff/primitives.py", "ReplaceAndWithOr",
-               "if getattr(d, \"ndim\", None) == 0 and getattr(d, \"dtype\", None) is not None:",
+               "if getattr(d, \"ndim\", None) == 0 and getattr(d, \"dtype\", None) is not None \\",
                "== 0 or getattr",
                "arrays of examples are passed over just above, so what reaches here with a dtype is a numpy "
                "scalar or a 0-d array, which also have ndim 0, and what has ndim 0 has a dtype: the two "
