@@ -282,6 +282,12 @@ EQUIVALENT = [
                "holds one gradient per input"),
     Equivalent("autodiff/functional.py", "NumberReplacer", "result[0] if single", "result[-1]",
                "with a single input the list has one element: result[0] is result[-1]"),
+    Equivalent("autodiff/functional.py", "ReplaceAndWithOr",
+               "if getattr(data, \"ndim\", None) == 0 and getattr(data, \"dtype\", None) is not None \\",
+               "== 0 or getattr",
+               "`_leaf`: what has a dtype but not ndim 0 is an array of examples, and `data[()]` of an "
+               "array is that array again, which `Value` then refuses in the same words; what has ndim 0 "
+               "has a dtype"),
     Equivalent("nn/closed_form.py", "ReplaceTrueWithFalse", "for x, y in zip(X, Y, strict=True):",
                "strict=False",
                f"{_STRICT}: `_backprop` is called only by `loss` and `backprop`, after `_data` has refused "
