@@ -1442,15 +1442,8 @@ def test_the_legend_stays_whole_and_readable_at_every_zoom(browser, tmp_path):
         where = (key, page.inner_text("#dg-zoom-level"))
         texts = seen["texts"]
         assert len(texts) == 7 and texts[-1][0].startswith("name  op"), where  # title, 5 roles, the op line
-        # inside the legend at every zoom, and inside the view where the view is at the drawing's top
-        # (on opening, and at "fit", which shows the whole drawing; else the step scrolled the legend away)
-        for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
-            for text, (left, top, right, bottom) in texts:
-                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
-                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
-        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
-        heights = heights or tall
-        assert tall == heights and min(tall) >= 11, where
+        # at "fit" the view shows the whole drawing; elsewhere a step may have scrolled the legend away
+        heights = _legend_whole_and_readable(seen, key, where, heights)
         if key == "f":
             assert where[1] == "5%" and seen["drawing"][1] >= seen["legend"][3] - 0.5
     assert errors == []
@@ -1573,13 +1566,7 @@ def test_a_graphviz_pages_legend_stays_in_view_and_readable_at_every_zoom(browse
         where = (key, page.inner_text("#dg-zoom-level"))
         texts = seen["texts"]
         assert texts and texts[0][0] == "legend", where
-        for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
-            for text, (left, top, right, bottom) in texts:
-                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
-                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
-        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
-        heights = heights or tall
-        assert tall == heights and min(tall) >= 11, where
+        heights = _legend_whole_and_readable(seen, key, where, heights)
         if key == "f":
             assert seen["drawing"][1] >= seen["legend"][3] - 0.5, where   # the drawing starts below it
     assert errors == []
@@ -1600,3 +1587,17 @@ def test_close_is_enabled_only_inside_an_opened_step(browser, tmp_path):
     page.click("#dg-close")
     assert page.is_disabled("#dg-close") and page.is_enabled("#dg-open")
     assert errors == []
+
+
+def _legend_whole_and_readable(seen: dict, key: str, where: tuple, heights: list | None) -> list:
+    """The legend's text boxes (``LEGEND_BOXES``) inside the legend at every zoom, and inside the view
+    where the view is at the drawing's top (on opening, and at "fit"); each line >= 11 px and as tall as
+    at the first zoom (``heights``, None the first time). Returns the heights."""
+    texts = seen["texts"]
+    for outer in [seen["legend"]] + ([seen["view"]] if key in ("", "f") else []):
+        for text, (left, top, right, bottom) in texts:
+            assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
+            assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
+    tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in texts]
+    assert tall == (heights or tall) and min(tall) >= 11, where
+    return tall
