@@ -204,20 +204,22 @@ def same_numbers(a, b) -> bool:
 class BackwardStep:
     """One step of the backward pass: a node passing its gradient on to its parents.
 
-    ``contributions[i]`` is the term added to ``parents[i]``'s gradient (upstream × local derivative)
-    and ``running[i]`` that parent's gradient in this pass right after it was added. A reused parent
-    appears once per use. ``local[i]`` is d node / d parents[i]; ``names`` maps every node of the graph
+    ``contributions[i]`` is the term added to ``parents[i]``'s gradient (upstream × local derivative),
+    ``held[i]`` that parent's gradient in this pass just before (None when this is the first term it
+    receives; 0.0 or a batch of zeros when earlier terms summed to zero) and ``running[i]`` its gradient
+    right after the term was added. A reused parent appears once per use.
+    ``local[i]`` is d node / d parents[i]; ``names`` maps every node of the graph
     to the name ``str()`` shows (its label, else ``v<topological position>``).
     """
 
     __slots__ = ("index", "total", "node", "op", "upstream", "parents", "local", "contributions",
-                 "running", "names")
+                 "running", "names", "held")
 
-    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names):
+    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names, *, held):
         self.index, self.total, self.node, self.op = index, total, node, node.op
         self.upstream, self.parents = upstream, parents
         self.local, self.contributions, self.running = local, contributions, running
-        self.names = names
+        self.names, self.held = names, held
 
     def __str__(self) -> str:
         """A worked example: ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``."""
@@ -246,10 +248,11 @@ class SummedStep(BackwardStep):
     __slots__ = ("what", "chain")
 
     def __init__(self, index, total, node, parents, sums, running, names, what: str,
-                 upstream: float | None = None):
+                 upstream: float | None = None, *, held):
         chain = upstream is not None and upstream != 0
         local = tuple(s / upstream for s in sums) if chain else sums
-        super().__init__(index, total, node, upstream if chain else 1.0, parents, local, sums, running, names)
+        super().__init__(index, total, node, upstream if chain else 1.0, parents, local, sums, running, names,
+                         held=held)
         self.what, self.chain = what, chain
         self.op = names[node]
 
@@ -276,13 +279,14 @@ def backward_steps(root: Value) -> Iterator[BackwardStep]:
     total = sum(1 for n in order if not n.is_leaf)
     grads = {root: like(1.0, root.data)}
     for index, (node, g, terms) in enumerate(backprop(root, grads), 1):
-        running, after = {}, []
+        running, held, after = {}, [], []
         for p, t in zip(node.parents, terms, strict=True):   # the accumulation the loop does next
             before = running[p] if p in running else grads.get(p)
             running[p] = t if before is None else before + t
+            held.append(before)
             after.append(running[p])
         yield BackwardStep(index, total, node, g, node.parents, local_derivatives(node, order), terms,
-                           tuple(after), names)
+                           tuple(after), names, held=tuple(held))
 
 
 def local_derivatives(node: Value, order: list[Value]) -> tuple:
@@ -327,8 +331,9 @@ def example_index(example, allowed: str = "an int or None") -> int | None:
 
 def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     """The worked-example text of a backward step, one line per parent (one per use of a reused one):
-    ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already had a
-    gradient, the line ends with the accumulation: ``→ 3.0 + 3.0 = 6.0``.
+    ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already
+    received a term in this pass (`BackwardStep.held`, even one that left it at 0.0), the line ends with
+    the accumulation: ``→ 3.0 + 3.0 = 6.0``, ``→ 0.0 + 0.0 = 0.0``.
 
     On a batched graph the numbers are example ``example``'s (default 0); a parameter shared by every
     example receives the sum over the examples of its terms, shown as ``Σ_examples``.
@@ -339,19 +344,27 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     if isinstance(step, SummedStep):
         return _summed_text(step)
     for i, parent in enumerate(step.parents):
-        after, term = step.running[i], step.contributions[i]
+        after, term, held = step.running[i], step.contributions[i], step.held[i]
         local, upstream = step.local[i], step.upstream
         rule = f"{step.local_text(i, names)} · {names[node]}.grad"
         if getattr(term, "ndim", 0) == 0 and (getattr(local, "ndim", 0) or getattr(upstream, "ndim", 0)):
             shown = f"Σ_examples {rule}  (example {e or 0}: {fmt(at_example(local, e))} · " \
                     f"{fmt(at_example(upstream, e))})"
         else:
-            after, term = at_example(after, e), at_example(term, e)
             shown = f"{rule} = {fmt(at_example(local, e))} · {fmt(at_example(upstream, e))}"
-        before = after - term
-        result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+        result = _accumulated(held, term, after, e)
         lines.append(f"{names[parent]}.grad += {shown} → {result}")
     return head + ("\n" + " " * len(head)).join(lines)
+
+
+def _accumulated(held, term, after, example: int | None = None) -> str:
+    """What a parent's gradient becomes: ``after`` for its first term in the pass (``held`` None), else
+    ``held + term = after``, whatever ``held`` is (0.0, -0.0 and a batch of zeros included): the
+    accumulation is shown because the node was reused, not because an earlier term was non-zero."""
+    if held is None:
+        return fmt(at_example(after, example))
+    return f"{fmt(at_example(held, example))} + {fmt(at_example(term, example))} = " \
+           f"{fmt(at_example(after, example))}"
 
 
 def _summed_text(step: SummedStep) -> str:
@@ -366,9 +379,8 @@ def _summed_text(step: SummedStep) -> str:
         head = f"step {step.index}/{step.total}  {step.what}, Σ of their terms:"
     lines = [head]
     for i, parent in enumerate(step.parents):
-        after, term = step.running[i], step.contributions[i]
-        before = after - term
-        result = fmt(after) if before == 0 else f"{fmt(before)} + {fmt(term)} = {fmt(after)}"
+        term = step.contributions[i]
+        result = _accumulated(step.held[i], term, step.running[i])
         shown = (f"{step.local_text(i, names)} · {names[node]}.grad = {fmt(step.local[i])} · "
                  f"{fmt(step.upstream)} = {fmt(term)}" if step.chain else
                  f"{step.local_text(i, names)} = {fmt(term)}")

@@ -156,6 +156,25 @@ def test_reused_node_and_notebook_iframe(browser, tmp_path):
     assert errors == []
 
 
+def test_reused_node_at_zero_shows_its_accumulation_after_a_prediction(browser, tmp_path):
+    """x·x at x = 0: x's second term is added to a held 0.0, and the revealed text says so (issue 14)."""
+    x = Value(0.0, "x")
+    y = x * x
+    y.label = "y"
+    p = Page(browser, tmp_path, y, predict=True)
+    page = p.page
+    for _ in range(3):
+        page.click("#dg-next")
+    assert page.is_visible("#dg-predict") and "x.grad += x · y.grad = ?" in page.inner_text("#dg-hint")
+    page.fill(f"#dg-ask-{p.pos['x']}", "0")
+    page.click("#dg-check")
+    assert "Right" in page.inner_text("#dg-predict-result")
+    assert p.text().splitlines() == [
+        "step 1/1  mul: x.grad += x · y.grad = 0.0 · 1.0 → 0.0",
+        "               x.grad += x · y.grad = 0.0 · 1.0 → 0.0 + 0.0 = 0.0"]
+    assert p.row("x")[1] == "0.0" and p.errors == []
+
+
 # ---- hostile labels: nothing in a label runs, every label shows verbatim (issue 18, item 1) ----------
 
 HOSTILE = ["%DATA%<img src=x onerror=alert(1)>", "%DATA%<img src=y onerror=window.dgPwned=1>",

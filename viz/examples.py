@@ -235,26 +235,29 @@ class ExampleWalkthrough(Walkthrough):
                 parents = [p for p in self.order if p in others]
                 sums = [others[p] for p in parents]
                 # last, it completes each gradient: autodiff.grad's own number, not a re-summed one
-                after = [grads[p] if at == len(kept) else running[p] + s if p in running else s
-                         for p, s in zip(parents, sums, strict=True)]
+                held = tuple(running.get(p) for p in parents)
+                after = [grads[p] if at == len(kept) else s if h is None else h + s
+                         for p, s, h in zip(parents, sums, held, strict=True)]
                 running.update(zip(parents, after, strict=True))
                 steps.append(SummedStep(len(steps) + 1, total, self.others, tuple(parents), tuple(sums),
-                                        tuple(after), self.names, what, upstream))
+                                        tuple(after), self.names, what, upstream, held=held))
             if node is None:
                 break
             parents = node.parents if terms is not None else tuple(p for p, _ in folded)
             if terms is None:
                 terms = tuple(t for _, t in folded)
-            after = []
+            held, after = [], []
             for p, t in zip(parents, terms, strict=True):
+                held.append(running.get(p))   # None: its first term (a held 0.0 is still shown added to)
                 running[p] = running[p] + t if p in running else t
                 after.append(running[p])
             if node is self.total:
                 steps.append(_SumStep(len(steps) + 1, total, node, g, parents, (1.0,) * len(parents), terms,
-                                      tuple(after), self.names, len(self.chain)))
+                                      tuple(after), self.names, len(self.chain), held=tuple(held)))
             else:
                 steps.append(BackwardStep(len(steps) + 1, total, node, g, parents,
-                                          local_derivatives(node, order), terms, tuple(after), self.names))
+                                          local_derivatives(node, order), terms, tuple(after), self.names,
+                                          held=tuple(held)))
         return steps
 
     def parents(self, node: Value) -> tuple[Value, ...]:
@@ -325,8 +328,10 @@ class _SumStep(BackwardStep):
 
     __slots__ = ("adds",)
 
-    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names, adds):
-        super().__init__(index, total, node, upstream, parents, local, contributions, running, names)
+    def __init__(self, index, total, node, upstream, parents, local, contributions, running, names, adds, *,
+                 held):
+        super().__init__(index, total, node, upstream, parents, local, contributions, running, names,
+                         held=held)
         self.adds, self.op = adds, f"add ×{adds}"
 
     def local_text(self, index: int, names: dict[Value, str]) -> str:
