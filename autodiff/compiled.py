@@ -103,8 +103,8 @@ class CompiledGraph:
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
             for k, (leaf, data) in enumerate(zip(self._batches, batches)):  # noqa: B905 (equal lengths)
-                if data.dtype.kind in "iu":   # ints set by hand: a new float array, as backward() makes
-                    data = batches[k] = leaf.data = data.astype(float)
+                if data.dtype.char != "d" and data.dtype.kind in "iuf":   # ints, float32... set by hand:
+                    data = batches[k] = leaf.data = data.astype(float)   # a new float64 array, as backward()
                 if data.dtype.kind != "f" or not all_finite(data):   # set by hand: bool, str, NaN
                     self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]
@@ -322,8 +322,14 @@ class CompiledGraph:
     def _batched_backward(self) -> None:
         """The batched executor on the order walked at compile time. It reads the leaves' ``.data``
         anew, so what ``forward()`` refuses (set by hand since it ran) is refused here too."""
-        if list(map(_shape, map(_DATA, self._batches))) != self._shapes:
-            self._refuse_size(list(map(_DATA, self._batches)))
+        batches = list(map(_DATA, self._batches))
+        if list(map(_shape, batches)) != self._shapes:
+            self._refuse_size(batches)
+        if any(d.dtype.char != "d" for d in batches):   # set by hand since forward(): read as it reads
+            self._check_leaves()
+            for leaf in self._batches:
+                if leaf.data.dtype.char != "d":
+                    leaf.data = leaf.data.astype(float)   # ints, float32...: a new float64 array
         if set(map(type, map(_DATA, self._floats))) - _FLOAT:
             self._as_floats()
         order = self._order

@@ -381,7 +381,8 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     ValueError for a shape, a size or NaN/inf; each names the leaf (``.node``), what it holds, what was
     expected and what to do. (A leaf holding NaN or inf in one number is named after the pass, by
     `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)
-    A 1-D array of ints (not bools) is made a new float array, as an int is made a float. ``where``
+    A 1-D array of ints (not bools) or of floats other than float64 (float32, float16, longdouble) is
+    made a new float64 array, as an int is made a float, so that the pass computes in float64. ``where``
     (the function the user called) begins each message. ``write=False`` (a pass that only reads):
     the same checks, and no ``.data`` is made a float."""
     arrays = [x for x in odd if is_array(x.data)]
@@ -397,8 +398,8 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     ndarray = np.ndarray
     for leaf in arrays:
         d = leaf.data
-        if d.__class__ is not ndarray or d.dtype.kind != "f" or d.ndim != 1:
-            if d.__class__ is ndarray and d.dtype.kind in "iu" and d.ndim == 1:
+        if d.__class__ is not ndarray or d.dtype.char != "d" or d.ndim != 1:   # "d": float64
+            if d.__class__ is ndarray and d.dtype.kind in "iuf" and d.ndim == 1:
                 if write:
                     leaf.data = d.astype(float)   # a new array: the user's array is not changed
             else:
@@ -829,21 +830,22 @@ def _examples(n: int) -> str:
 
 def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
     """True, or raise: every batched leaf among ``args`` holds a 1-D array of floats (a ``.data`` set
-    by hand may hold bools, strs or a matrix; a 1-D array of ints is made a new float array, as
-    `Value.backward` makes it), and every batched operand as many examples as the others (else numpy
-    would broadcast a batch of 1 silently, or fail in its own words). TypeError naming the op and the
-    Value for a dtype, ValueError for a shape or batch sizes. The caller reads the operands' ``.data``
-    again after it."""
+    by hand may hold bools, strs or a matrix; a 1-D array of ints or of floats other than float64 is
+    made a new float64 array, as `Value.backward` makes it), and every batched operand as many
+    examples as the others (else numpy would broadcast a batch of 1 silently, or fail in its own
+    words). TypeError naming the op and the Value for a dtype, ValueError for a shape or batch sizes.
+    The caller reads the operands' ``.data`` again after it."""
     sizes = []
     for k, v in enumerate(args):
         d = v.data
         if d.__class__ is float or not is_array(d):
             continue
-        if v._op is None and d.dtype.kind in "iu" and d.ndim == 1:
-            v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
-        elif v._op is None and d.dtype.kind != "f":
-            raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
-                            "floats: set .data to a float array (np.asarray(x, dtype=float))")
+        if v._op is None and d.dtype.char != "d":   # set by hand: not float64
+            if d.dtype.kind in "iuf" and d.ndim == 1:
+                v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
+            elif d.dtype.kind != "f":
+                raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
+                                "floats: set .data to a float array (np.asarray(x, dtype=float))")
         if d.ndim != 1:
             raise ValueError(f"{prim.name}: {_input(v, k)} holds an array of shape {d.shape}; a batched "
                              "Value holds a 1-D array, one number per example: set .data to one "

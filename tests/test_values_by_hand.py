@@ -437,7 +437,7 @@ def test_a_one_number_leaf_set_to_a_batch_of_another_size_is_refused(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_values_set_by_hand_that_are_numbers_still_work_after_a_refusal(mode):
     """A refused backward() changes nothing; then numbers of other types and (batched) float32 or
-    same-size batches give the gradients their float64 values give."""
+    same-size batches give the gradients their float64 values give, to the bit."""
     params, xs, loss = _built(mode)
     v = params[0].data
     params[0].data = NAN
@@ -457,9 +457,12 @@ def test_values_set_by_hand_that_are_numbers_still_work_after_a_refusal(mode):
         params[0].data = v
         xs[0].data = xs[0].data.copy()   # a batch of the same size
         assert _grads(params, loss) == want
-        xs[0].data = xs[0].data.astype(np.float32)   # float32, as a rebuild takes it
-        assert _grads(params, loss) == pytest.approx(want, rel=1e-5, abs=1e-7)
-        assert xs[0].data.dtype == np.float32
+        f32 = xs[0].data.astype(np.float32)
+        xs[0].data = f32.astype(float)
+        exact = _grads(params, loss)
+        xs[0].data = f32   # float32: made a new float64 array, as an int array is
+        assert _grads(params, loss) == exact
+        assert xs[0].data.dtype == np.float64 and xs[0].data is not f32 and f32.dtype == np.float32
 
 
 def test_a_sum_over_batches_of_two_sizes_is_not_refused():
@@ -1100,3 +1103,113 @@ def test_a_numpy_grad_set_by_hand_accumulates_as_a_float(held):
     w1.grad = held
     o.backward()
     assert type(w1.grad) is float and w1.grad == pytest.approx(1.0 + 0.5)
+
+
+# ---- h17i item A: a batch of floats other than float64 is computed as its float64 ------------------
+# A fresh tester: a batched input set to float32 made an unfused graph (and a compiled one) compute in
+# float32 (loss 0.959956260221086 for 0.9599562602806844), where the README promises float64. Such a
+# batch is read as a new float64 array where an int array is: backward(), an op, compiled forward().
+
+NARROW = [np.float32, np.float16, np.longdouble]
+
+
+def _moons(fused: bool):
+    """The fresh tester's model and batches: MLP(2, [3, 1]) on 8 moons points."""
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(8, noise=0.1, rng=1)
+    return nn.MLP(2, [3, 1], rng=1, fused=fused), batch_columns(X), batch(2 * y - 1)
+
+
+def _bits(values) -> list[bytes]:
+    """Each number or batch as its float64 bytes, and its type: equal lists are equal to the bit."""
+    return [(type(v), np.asarray(v, dtype=float).tobytes()) for v in values]
+
+
+def _set_and_run(fused, which, value, when, how):
+    """The loss (its value, every parameter's and batched leaf's gradient, as bits) with the batched
+    leaf ``which`` set to ``value`` before or after the graph is built, run by backward() or compiled;
+    and the leaf's ``.data`` afterwards."""
+    model, xs, labels = _moons(fused)
+    leaf = xs[0] if which == "x0" else labels
+    if when == "before":
+        leaf.data = value
+    loss = nn.mean(nn.hinge(model(xs), [labels]))
+    if when == "after":
+        leaf.data = value
+    if how == "compiled":
+        program = autodiff.compile(loss)
+        out = program.forward()
+        program.backward()
+    else:
+        loss.backward()
+        out = loss.data
+    grads = [p.grad for p in model.parameters()] + [x.grad for x in (*xs, labels)]
+    return _bits([out, *grads]), leaf.data
+
+
+@pytest.mark.parametrize("how", ["backward", "compiled"])
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("which", ["x0", "labels"])
+@pytest.mark.parametrize("dtype", NARROW)
+def test_a_batch_of_other_floats_set_by_hand_gives_its_float64_s_results_to_the_bit(
+        dtype, which, fused, when, how):
+    model, xs, labels = _moons(fused)
+    value = (xs[0] if which == "x0" else labels).data.astype(dtype)
+    got, data = _set_and_run(fused, which, value, when, how)
+    want, _ = _set_and_run(fused, which, value.astype(float), when, how)
+    assert got == want
+    assert data.dtype == np.float64 and data is not value and value.dtype == dtype   # as an int array
+    assert np.array_equal(data, value.astype(float))
+
+
+def test_the_fresh_tester_s_float32_batch():
+    model, xs, labels = _moons(False)
+    loss = nn.mean(nn.hinge(model(xs), [labels]))
+    f32 = xs[0].data.astype(np.float32)
+    xs[0].data = f32
+    program = autodiff.compile(loss)
+    x0 = f32.astype(float)
+    model2, xs2, labels2 = _moons(False)
+    xs2[0].data = x0
+    want = nn.mean(nn.hinge(model2(xs2), [labels2]))   # built from the float64 of the same numbers
+    want.backward()
+    assert program.forward() == want.data
+    program.backward()
+    assert [p.grad for p in model.parameters()] == [p.grad for p in model2.parameters()]
+    assert xs[0].data.dtype == np.float64 and f32.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", NARROW)
+def test_batch_and_batch_columns_take_other_floats_as_float64(dtype):
+    from autodiff.batched import batch_columns
+    from nn.data import make_moons
+    X, y = make_moons(8, noise=0.1, rng=1)
+    X, t = X.astype(dtype), (2 * y - 1).astype(dtype)
+    assert all(x.data.dtype == np.float64 for x in (*batch_columns(X), batch(t)))
+    model = nn.MLP(2, [3, 1], rng=1)
+    a = nn.mean(nn.hinge(model(batch_columns(X)), [batch(t)]))
+    b = nn.mean(nn.hinge(model(batch_columns(X.astype(float))), [batch(t.astype(float))]))
+    assert a.data == b.data
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64])
+def test_the_steppers_compute_with_a_batch_of_other_numbers_in_float64_and_leave_it(dtype):
+    """forward_steps and backward_steps read such a batch as its float64 (leaf_number), as backward()
+    makes it, and leave ``.data`` the very array the user set."""
+    import warnings
+
+    from autodiff.steps import StaleGraphWarning, backward_steps, forward_steps
+    results = []
+    for make in (lambda d: (d * 4).astype(dtype), lambda d: (d * 4).astype(dtype).astype(float)):
+        model, xs, labels = _moons(False)
+        loss = nn.mean(nn.hinge(model(xs), [labels]))
+        value = xs[0].data = make(xs[0].data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StaleGraphWarning)   # set after building: it says so
+            forward = [s.result for s in forward_steps(loss)]
+        backward = [(s.upstream, *s.contributions) for s in backward_steps(loss)]
+        assert xs[0].data is value
+        results.append(_bits(forward) + [_bits(terms) for terms in backward])
+    assert results[0] == results[1]
