@@ -18,7 +18,9 @@ from autodiff import vectorized
 from autodiff.engine import (
     Value,
     batch_size,
+    check_accumulated,
     check_leaves,
+    held_grads,
     is_constant_label,
     no_cycle_gc,
     release_cycle_gc,
@@ -277,7 +279,11 @@ class CompiledGraph:
         finite (this pass's gradient, or what it adds up to with what the leaf held), as backward()."""
         leaves = self.leaves if leaves is None else leaves
         held = list(map(_GRAD, leaves))
-        if _NONE in set(map(type, held)):    # a gradient never set (`is`: arrays compare elementwise)
+        kinds = set(map(type, held))   # in C
+        if kinds - _FLOAT_NONE:   # set by hand (or a batch's gradient): checked as backward() checks it
+            held = held_grads(leaves, self._order, "compiled backward")
+            kinds = set(map(type, held))
+        if _NONE in kinds:    # a gradient never set (`is`: arrays compare elementwise)
             totals = [g if h is None else h + g for h, g in zip(held, grads, strict=True)]
         else:
             totals = list(map(add, held, grads))   # in C (lengths equal: the program yields one a leaf)
@@ -288,6 +294,8 @@ class CompiledGraph:
                     leaf._grad = t
                 return
         bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
+        if bad and all(map(_finite, grads)):   # what a leaf held (NaN, a sum that overflows): as backward()
+            check_accumulated(list(zip(leaves, totals, strict=True)), self._order, "compiled backward")
         if bad:
             raise FloatingPointError(f"compiled backward: the gradient of {self._name(bad[0])!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
@@ -298,21 +306,16 @@ class CompiledGraph:
         """`_accumulate` for a layer program: the one-number leaves' sums in one numpy addition, or
         none when they all held 0 (after ``zero_grad()``): 0.0 + t is t, and GP, summed from +0.0,
         never holds -0.0."""
-        np = lazy_numpy()
         floats = self._floats
         held = [n._grad for n in floats]
-        try:
-            zeros = held.count(0.0) == len(held)
-        except ValueError:   # a gradient set by hand to a batch: `==` gives an array
-            zeros = False
-        totals = GP
-        if not zeros:
-            try:
+        totals = None
+        if not set(map(type, held)) - _FLOAT:   # else one not set yet (None) or set by hand: below
+            totals = GP
+            if held.count(0.0) != len(held):
+                np = lazy_numpy()
                 with np.errstate(all="ignore"):
-                    totals = np.array(held, dtype=float) + GP
-            except (TypeError, ValueError):   # a gradient not set yet (None), or set by hand to a batch
-                totals = None
-        if totals is None or not all_finite(totals):
+                    totals = np.array(held) + GP
+        if totals is None or not all_finite(totals):   # checked and refused as backward() does
             self._accumulate([*GP.tolist(), *arrays], [*floats, *self._batches])
             return
         self._accumulate(list(arrays), self._batches)   # raises, changing nothing, if one is not finite
@@ -446,6 +449,7 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 _PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE, _FLOAT = attrgetter("data"), attrgetter("_grad"), type(None), {float}
+_FLOAT_NONE = {float, _NONE}
 
 
 def _shape(x) -> tuple | None:

@@ -518,27 +518,52 @@ def _held(leaves: list[Value], order: list[Value]) -> list[tuple[Value, Data]]:
     return held
 
 
-def _held_checked(held: list[tuple[Value, Data]], order: list[Value]) -> list[tuple[Value, Data]]:
+def _held_checked(held: list[tuple[Value, Data]], order: list[Value],
+                  where: str = "backward") -> list[tuple[Value, Data]]:
     """``held`` with a ``.grad`` set by hand to a number of another type (a numpy scalar, a 0-d array,
     an int) taken as a float, so the gradient stays a float; TypeError naming the leaf for what is not
-    a number (a str, a bool) and for an array on a leaf holding one number."""
+    a number (a str, a bool), for an array on a leaf holding one number and for an array of what is
+    not numbers on a batched leaf, ValueError for one of another shape than its batch (numpy would
+    broadcast it, or fail in its own words). ``where`` (the function the user called) begins each
+    message."""
     checked = []
     for leaf, g in held:
         if g.__class__ is not float and not (is_array(g) and is_array(leaf.data)):
             if is_array(g):
                 raise _about(leaf, TypeError(
-                    f"backward: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
                     "holds one number; set .grad to one number, or call zero_grad()"))
             if getattr(g, "ndim", None) == 0 and getattr(getattr(g, "dtype", None), "kind", "") in "iuf":
                 g = g[()]   # a 0-d array of numbers: its one number
             if isinstance(g, bool) or type(g).__name__ == "bool_" or not isinstance(g, numbers.Real):
                 raise _about(leaf, TypeError(
-                    f"backward: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
+                    f"{where}: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
                     "gradient is a number (on a batched leaf, an array of floats): set .grad to one, or "
                     "call zero_grad()"))
             g = float(g)
+        elif g.__class__ is not float:   # an array on a batched leaf: of numbers, one per example
+            n = leaf.data.shape
+            if getattr(getattr(g, "dtype", None), "kind", "") not in "iuf":
+                raise _about(leaf, TypeError(
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of {getattr(g, 'dtype', '?')}; "
+                    "a gradient is a number (on a batched leaf, an array of floats): set .grad to one, "
+                    "or call zero_grad()"))
+            if g.shape != n:
+                raise _about(leaf, ValueError(
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    f"holds a batch of {_examples(n[0])}; set .grad to an array of {n[0]}, one number "
+                    "per example, or call zero_grad()"))
         checked.append((leaf, g))
     return checked
+
+
+def held_grads(leaves: list[Value], order: list[Value], where: str) -> list[Data | None]:
+    """Each leaf's ``.grad`` as a backward pass adds to it (None where no pass reached it): one set by
+    hand checked as `Value.backward` checks it (`_held_checked`: a number of another type read as a
+    float; TypeError or ValueError naming the leaf, ``where`` first, for what it refuses). For the
+    compiled programs (`autodiff.compile`), which call it only when a ``.grad`` is not a float."""
+    checked = dict(_held_checked([(x, g) for x in leaves if (g := x._grad) is not None], order, where))
+    return [checked.get(x) for x in leaves]
 
 
 def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:
@@ -600,12 +625,19 @@ def _check_gradients(order: list[Value]) -> None:
     raise error
 
 
-def _check_accumulated(added: list, order: list[Value]) -> None:
+def check_accumulated(added: list[tuple[Value, Data]], order: list[Value], where: str) -> None:
+    """Raise as `Value.backward` does, naming the first leaf of ``added`` (a leaf, what its gradient
+    would be) whose gradient held + this pass's is not finite; ``where`` begins the message. For the
+    compiled programs (`autodiff.compile`), when a leaf's ``.grad`` held NaN or inf, or a sum overflowed."""
+    _check_accumulated(added, order, where)
+
+
+def _check_accumulated(added: list, order: list[Value], where: str = "backward") -> None:
     """Raise naming the first leaf whose accumulated gradient (held + this pass's) is not finite."""
     for node, total in added:
         if not _finite(total):
             error = FloatingPointError(
-                f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
+                f"{where}: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
                 f"be {_shown(total)} once this pass's gradient is added to what it held, not a finite "
                 "number; call zero_grad() between passes, or scale the loss down")
             error.node = node

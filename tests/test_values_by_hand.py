@@ -1213,3 +1213,103 @@ def test_the_steppers_compute_with_a_batch_of_other_numbers_in_float64_and_leave
         assert xs[0].data is value
         results.append(_bits(forward) + [_bits(terms) for terms in backward])
     assert results[0] == results[1]
+
+
+# ---- h17i item B: a compiled program takes a .grad set by hand as backward() takes it -----------------
+# A fresh tester: `a.grad = "x"` then a compiled backward() raised Python's "can only concatenate str (not
+# "float") to str", and `a.grad = np.float32(1.0)` left a numpy float32 where backward() stores a float.
+
+ONE_NUMBER_GRADS = ["abc", True, np.True_, False, np.False_, None, 0.25, np.float32(0.5), np.float16(0.5),
+                    np.int64(2), 2, np.array(0.5), np.array(2), Fraction(1, 2), np.array([1.0, 2.0]),
+                    [1.0], NAN, -math.inf]
+BATCH_GRADS = ["abc", 0.25, np.float32(0.5), np.array(0.5), [0.5] * 20, np.full(20, 0.5),
+               np.arange(20), np.full(20, 0.5, np.float32), np.full(19, 0.5), np.full((1, 20), 0.5),
+               np.zeros(20, bool), np.array(["a"] * 20), np.array([NAN] * 20), None]
+PROGRAMS = ["eager", "eager large", "batched", "layers"]
+
+
+def _graph(program: str):
+    """(the root, the leaf whose .grad is set: a weight, or with ``batch`` the first input's batch)."""
+    if program == "eager":
+        o, (_, _, w1, _, _) = _readme_neuron()
+        return o, {"one": w1}
+    if program == "eager large":
+        m = nn.MLP(2, [12, 12, 1], rng=1)
+        return nn.hinge(m([0.5, -1.0]), [1.0]), {"one": m.parameters()[0]}
+    if program == "batched":   # not layers (a neuron's weight holds a batch): node by node
+        x, w, v = batch(np.linspace(0.5, 2.0, 20), "x0"), Value(0.5, "w"), batch(np.linspace(-1, 1, 20))
+        return mean(autodiff.neuron([w, v], [x, x], Value(0.1, "b")).tanh()), {"one": w, "batch": x}
+    loss, model, xs, _, _ = _batched_loss(fused=True)   # layers: a program of matrix products
+    return loss, {"one": model.parameters()[0], "batch": xs[0]}
+
+
+def _outcome(program: str, which: str, held, compiled: bool):
+    """What a backward pass leaves, with ``held`` set by hand as the .grad of the leaf ``which``: every
+    leaf's .grad (type and bits), or the error's type and words (after its prefix) and whether every
+    .grad was left as it was."""
+    from autodiff.graph import walk_leaves
+    root, leaves = _graph(program)
+    leaf = leaves[which]
+    run = autodiff.compile(root) if compiled else root
+    order, every, _ = walk_leaves(root)
+    assert (len(order) > READABLE_NODES) == (program == "eager large")   # the fast program's own code
+    if compiled:
+        assert run.layers == (program == "layers")
+    leaf.grad = held
+    before = [x._grad for x in every]
+    try:
+        run.backward()
+    except (TypeError, ValueError, FloatingPointError) as e:
+        assert all(x._grad is g for x, g in zip(every, before, strict=True))
+        return type(e), str(e).split(": ", 1)
+    return _bits([x.grad for x in every])
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("held", ONE_NUMBER_GRADS, ids=repr)
+def test_a_compiled_backward_takes_a_grad_set_by_hand_on_a_weight_as_backward_does(held, program):
+    want = _outcome(program, "one", held, compiled=False)
+    got = _outcome(program, "one", held, compiled=True)
+    if isinstance(want, tuple):
+        assert got[0] is want[0] and got[1][1] == want[1][1]   # the same words
+        assert (want[1][0], got[1][0]) == ("backward", "compiled backward")
+    else:
+        assert got == want
+
+
+@pytest.mark.parametrize("program", ["batched", "layers"])
+@pytest.mark.parametrize("held", BATCH_GRADS, ids=repr)
+def test_a_compiled_backward_takes_a_grad_set_by_hand_on_a_batch_as_backward_does(held, program):
+    want = _outcome(program, "batch", held, compiled=False)
+    got = _outcome(program, "batch", held, compiled=True)
+    if isinstance(want, tuple):
+        assert got[0] is want[0] and got[1][1] == want[1][1]
+    else:
+        assert got == want
+
+
+def test_the_fresh_tester_s_grads_set_by_hand_on_a_compiled_program():
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    program = autodiff.compile(a * b)
+    a.grad = "x"
+    with pytest.raises(TypeError, match=r"^compiled backward: the \.grad of the Value 'a' is str 'x'; a "
+                                        r"gradient is a number"):
+        program.backward()
+    a.grad = np.float32(1.0)
+    program.backward()
+    assert type(a.grad) is float and a.grad == 4.0
+
+
+@pytest.mark.parametrize("held, error, words", [
+    (np.full(19, 0.5), ValueError, r"is an array of shape \(19,\), but it holds a batch of 20 examples; "
+                                   r"set \.grad to an array of 20"),
+    (np.full((1, 20), 0.5), ValueError, r"is an array of shape \(1, 20\), but it holds a batch of 20"),
+    (np.zeros(20, bool), TypeError, r"is an array of bool; a gradient is a number"),
+])
+def test_backward_refuses_a_batch_s_grad_of_another_shape_or_kind(held, error, words):
+    # numpy broadcast it (a (1, 20) gradient), or failed in its own words
+    loss, model, xs, _, _ = _batched_loss()
+    xs[0].grad = held
+    with pytest.raises(error, match=r"^backward: the \.grad of the Value 'x0' " + words):
+        loss.backward()
+    assert xs[0]._grad is held
