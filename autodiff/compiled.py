@@ -20,6 +20,7 @@ from autodiff.engine import (
     batch_size,
     check_accumulated,
     check_leaves,
+    grads_set_by_hand,
     held_grads,
     is_constant_label,
     no_cycle_gc,
@@ -90,6 +91,11 @@ class CompiledGraph:
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
         self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
+        # The gradients a pass leaves: floats, and on a batch an array (float64, of its shape). Others,
+        # and any after a .grad was set by hand to what is not a float (`grads_set_by_hand()` is not
+        # what it was at the last check), are checked as backward() checks them (`held_grads`).
+        self._usual = _FLOAT_NONE | {type(n.data) for n in self._batches}
+        self._grads_by_hand = -1
         if self._writes:
             self._watched = _watched(self._interior, root)
 
@@ -280,9 +286,12 @@ class CompiledGraph:
         leaves = self.leaves if leaves is None else leaves
         held = list(map(_GRAD, leaves))
         kinds = set(map(type, held))   # in C
-        if kinds - _FLOAT_NONE:   # set by hand (or a batch's gradient): checked as backward() checks it
-            held = held_grads(leaves, self._order, "compiled backward")
-            kinds = set(map(type, held))
+        if kinds - _FLOAT_NONE:   # a batch's array, or a .grad set by hand
+            hand = grads_set_by_hand()
+            if kinds - self._usual or hand != self._grads_by_hand:
+                held = held_grads(leaves, self._order, "compiled backward")   # checked as backward() does
+                kinds = set(map(type, held))
+                self._grads_by_hand = hand
         if _NONE in kinds:    # a gradient never set (`is`: arrays compare elementwise)
             totals = [g if h is None else h + g for h, g in zip(held, grads, strict=True)]
         else:
@@ -305,18 +314,23 @@ class CompiledGraph:
     def _accumulate_layers(self, GP, arrays: tuple) -> None:
         """`_accumulate` for a layer program: the one-number leaves' sums in one numpy addition, or
         none when they all held 0 (after ``zero_grad()``): 0.0 + t is t, and GP, summed from +0.0,
-        never holds -0.0."""
+        never holds -0.0. What they held is read as floats, unless a ``.grad`` was set to what is not
+        a float since the last check (`grads_set_by_hand`): then each is checked (`_accumulate`)."""
+        np = lazy_numpy()
         floats = self._floats
         held = [n._grad for n in floats]
         totals = None
-        if not set(map(type, held)) - _FLOAT:   # else one not set yet (None) or set by hand: below
-            totals = GP
-            if held.count(0.0) != len(held):
-                np = lazy_numpy()
+        hand = grads_set_by_hand()
+        if hand == self._grads_by_hand:   # no .grad set to what is not a float since the last check
+            try:
+                zeros = held.count(0.0) == len(held)
                 with np.errstate(all="ignore"):
-                    totals = np.array(held) + GP
+                    totals = GP if zeros else np.array(held, dtype=float) + GP
+            except (TypeError, ValueError):   # a gradient not set yet (None)
+                totals = None
         if totals is None or not all_finite(totals):   # checked and refused as backward() does
             self._accumulate([*GP.tolist(), *arrays], [*floats, *self._batches])
+            self._grads_by_hand = hand
             return
         self._accumulate(list(arrays), self._batches)   # raises, changing nothing, if one is not finite
         for leaf, t in zip(floats, totals.tolist()):  # noqa: B905 (equal lengths; strict costs here)

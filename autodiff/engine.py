@@ -119,6 +119,8 @@ class Value:
 
     @grad.setter
     def grad(self, value: Data) -> None:
+        if value.__class__ is not float:   # checked by the next backward pass (`grads_set_by_hand`)
+            _grads_by_hand[0] += 1
         self._grad = value
 
     @property
@@ -286,6 +288,16 @@ class Value:
         """Zero the gradient of every node of this node's graph."""
         for node in topological_order(self):
             node._grad = None
+
+
+_grads_by_hand = [0]   # how many .grad were set to what is not a float (`grads_set_by_hand`)
+
+
+def grads_set_by_hand() -> int:
+    """How many times a ``.grad`` has been set (``v.grad = ...``) to what is not a float, in this
+    process: a compiled program that reads its leaves' gradients as floats without looking at each
+    (a layer program's 300-odd parameters) checks them as `Value.backward` does when this changed."""
+    return _grads_by_hand[0]
 
 
 def input_label(k: int) -> str:

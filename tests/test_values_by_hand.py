@@ -1313,3 +1313,30 @@ def test_backward_refuses_a_batch_s_grad_of_another_shape_or_kind(held, error, w
     with pytest.raises(error, match=r"^backward: the \.grad of the Value 'x0' " + words):
         loss.backward()
     assert xs[0]._grad is held
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("held", [False, True, "abc", np.float32(0.5), np.array([0.5, 0.5]), NAN], ids=repr)
+def test_a_grad_set_by_hand_between_two_compiled_steps_is_checked_too(held, program):
+    """A program that has run reads its leaves' gradients as it left them, unless a .grad was set
+    (through the property) to what is not a float since: a layer program's 300-odd are not looked at
+    one by one on every step (engine.grads_set_by_hand)."""
+    root, leaves = _graph(program)
+    w = leaves["one"]
+    compiled = autodiff.compile(root)
+    compiled.backward()
+    root.backward()   # now both hold twice this pass's gradient: the same
+    twice = w.grad
+    w.grad = held
+    if isinstance(held, np.floating):
+        compiled.backward()
+        assert type(w.grad) is float
+        w.grad = held
+        root.backward()
+        assert type(w.grad) is float
+        return
+    for run, where in ((compiled.backward, "compiled backward"), (root.backward, "backward")):
+        with pytest.raises((TypeError, FloatingPointError), match=f"^{where}: the "):
+            run()
+        assert w._grad is held
+    w.grad = twice
