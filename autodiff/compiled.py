@@ -18,7 +18,10 @@ from autodiff import vectorized
 from autodiff.engine import (
     Value,
     batch_size,
+    check_accumulated,
     check_leaves,
+    grads_set_by_hand,
+    held_grads,
     is_constant_label,
     no_cycle_gc,
     release_cycle_gc,
@@ -88,6 +91,11 @@ class CompiledGraph:
         self._run: Iterator | None = None
         self._writes = writes   # a large eager graph's program writes each .data itself (`_fast_source`)
         self._held = list(map(_DATA, self.leaves))   # the leaves' values the nodes' .data come from
+        # The gradients a pass leaves: floats, and on a batch an array (float64, of its shape). Others,
+        # and any after a .grad was set by hand to what is not a float (`grads_set_by_hand()` is not
+        # what it was at the last check), are checked as backward() checks them (`held_grads`).
+        self._usual = _FLOAT_NONE | {type(n.data) for n in self._batches}
+        self._grads_by_hand = -1
         if self._writes:
             self._watched = _watched(self._interior, root)
 
@@ -103,8 +111,8 @@ class CompiledGraph:
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
             for k, (leaf, data) in enumerate(zip(self._batches, batches)):  # noqa: B905 (equal lengths)
-                if data.dtype.kind in "iu":   # ints set by hand: a new float array, as backward() makes
-                    data = batches[k] = leaf.data = data.astype(float)
+                if data.dtype.char != "d" and data.dtype.kind in "iuf":   # ints, float32... set by hand:
+                    data = batches[k] = leaf.data = data.astype(float)   # a new float64 array, as backward()
                 if data.dtype.kind != "f" or not all_finite(data):   # set by hand: bool, str, NaN
                     self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]
@@ -277,7 +285,14 @@ class CompiledGraph:
         finite (this pass's gradient, or what it adds up to with what the leaf held), as backward()."""
         leaves = self.leaves if leaves is None else leaves
         held = list(map(_GRAD, leaves))
-        if _NONE in set(map(type, held)):    # a gradient never set (`is`: arrays compare elementwise)
+        kinds = set(map(type, held))   # in C
+        if kinds - _FLOAT_NONE:   # a batch's array, or a .grad set by hand
+            hand = grads_set_by_hand()
+            if kinds - self._usual or hand != self._grads_by_hand:
+                held = held_grads(leaves, self._order, "compiled backward")   # checked as backward() does
+                kinds = set(map(type, held))
+                self._grads_by_hand = hand
+        if _NONE in kinds:    # a gradient never set (`is`: arrays compare elementwise)
             totals = [g if h is None else h + g for h, g in zip(held, grads, strict=True)]
         else:
             totals = list(map(add, held, grads))   # in C (lengths equal: the program yields one a leaf)
@@ -288,6 +303,8 @@ class CompiledGraph:
                     leaf._grad = t
                 return
         bad = [leaf for leaf, t in zip(leaves, totals, strict=True) if not _finite(t)]
+        if bad and all(map(_finite, grads)):   # what a leaf held (NaN, a sum that overflows): as backward()
+            check_accumulated(list(zip(leaves, totals, strict=True)), self._order, "compiled backward")
         if bad:
             raise FloatingPointError(f"compiled backward: the gradient of {self._name(bad[0])!r} is not "
                                      f"finite ({len(bad)} leaves); no .grad was changed")
@@ -297,23 +314,23 @@ class CompiledGraph:
     def _accumulate_layers(self, GP, arrays: tuple) -> None:
         """`_accumulate` for a layer program: the one-number leaves' sums in one numpy addition, or
         none when they all held 0 (after ``zero_grad()``): 0.0 + t is t, and GP, summed from +0.0,
-        never holds -0.0."""
+        never holds -0.0. What they held is read as floats, unless a ``.grad`` was set to what is not
+        a float since the last check (`grads_set_by_hand`): then each is checked (`_accumulate`)."""
         np = lazy_numpy()
         floats = self._floats
         held = [n._grad for n in floats]
-        try:
-            zeros = held.count(0.0) == len(held)
-        except ValueError:   # a gradient set by hand to a batch: `==` gives an array
-            zeros = False
-        totals = GP
-        if not zeros:
+        totals = None
+        hand = grads_set_by_hand()
+        if hand == self._grads_by_hand:   # no .grad set to what is not a float since the last check
             try:
+                zeros = held.count(0.0) == len(held)
                 with np.errstate(all="ignore"):
-                    totals = np.array(held, dtype=float) + GP
-            except (TypeError, ValueError):   # a gradient not set yet (None), or set by hand to a batch
+                    totals = GP if zeros else np.array(held, dtype=float) + GP
+            except (TypeError, ValueError):   # a gradient not set yet (None)
                 totals = None
-        if totals is None or not all_finite(totals):
+        if totals is None or not all_finite(totals):   # checked and refused as backward() does
             self._accumulate([*GP.tolist(), *arrays], [*floats, *self._batches])
+            self._grads_by_hand = hand
             return
         self._accumulate(list(arrays), self._batches)   # raises, changing nothing, if one is not finite
         for leaf, t in zip(floats, totals.tolist()):  # noqa: B905 (equal lengths; strict costs here)
@@ -322,8 +339,14 @@ class CompiledGraph:
     def _batched_backward(self) -> None:
         """The batched executor on the order walked at compile time. It reads the leaves' ``.data``
         anew, so what ``forward()`` refuses (set by hand since it ran) is refused here too."""
-        if list(map(_shape, map(_DATA, self._batches))) != self._shapes:
-            self._refuse_size(list(map(_DATA, self._batches)))
+        batches = list(map(_DATA, self._batches))
+        if list(map(_shape, batches)) != self._shapes:
+            self._refuse_size(batches)
+        if any(d.dtype.char != "d" for d in batches):   # set by hand since forward(): read as it reads
+            self._check_leaves()
+            for leaf in self._batches:
+                if leaf.data.dtype.char != "d":
+                    leaf.data = leaf.data.astype(float)   # ints, float32...: a new float64 array
         if set(map(type, map(_DATA, self._floats))) - _FLOAT:
             self._as_floats()
         order = self._order
@@ -440,6 +463,7 @@ def _watched(interior: list[Value], root: Value) -> list[Value]:
 
 _PASSES_ON = (ADD, MUL, NEURON)
 _DATA, _GRAD, _NONE, _FLOAT = attrgetter("data"), attrgetter("_grad"), type(None), {float}
+_FLOAT_NONE = {float, _NONE}
 
 
 def _shape(x) -> tuple | None:

@@ -119,6 +119,8 @@ class Value:
 
     @grad.setter
     def grad(self, value: Data) -> None:
+        if value.__class__ is not float:   # checked by the next backward pass (`grads_set_by_hand`)
+            _grads_by_hand[0] += 1
         self._grad = value
 
     @property
@@ -288,6 +290,16 @@ class Value:
             node._grad = None
 
 
+_grads_by_hand = [0]   # how many .grad were set to what is not a float (`grads_set_by_hand`)
+
+
+def grads_set_by_hand() -> int:
+    """How many times a ``.grad`` has been set (``v.grad = ...``) to what is not a float, in this
+    process: a compiled program that reads its leaves' gradients as floats without looking at each
+    (a layer program's 300-odd parameters) checks them as `Value.backward` does when this changed."""
+    return _grads_by_hand[0]
+
+
 def input_label(k: int) -> str:
     """The label of the leaf made from the plain number at position ``k`` of a model's input (``x.0``,
     ``x.1``, ...: `nn` wraps a list of numbers so): a constant, like an operand the engine wraps."""
@@ -381,7 +393,8 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     ValueError for a shape, a size or NaN/inf; each names the leaf (``.node``), what it holds, what was
     expected and what to do. (A leaf holding NaN or inf in one number is named after the pass, by
     `_check_gradients`, if a gradient comes out that is not finite: no check on the eager path.)
-    A 1-D array of ints (not bools) is made a new float array, as an int is made a float. ``where``
+    A 1-D array of ints (not bools) or of floats other than float64 (float32, float16, longdouble) is
+    made a new float64 array, as an int is made a float, so that the pass computes in float64. ``where``
     (the function the user called) begins each message. ``write=False`` (a pass that only reads):
     the same checks, and no ``.data`` is made a float."""
     arrays = [x for x in odd if is_array(x.data)]
@@ -397,8 +410,8 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
     ndarray = np.ndarray
     for leaf in arrays:
         d = leaf.data
-        if d.__class__ is not ndarray or d.dtype.kind != "f" or d.ndim != 1:
-            if d.__class__ is ndarray and d.dtype.kind in "iu" and d.ndim == 1:
+        if d.__class__ is not ndarray or d.dtype.char != "d" or d.ndim != 1:   # "d": float64
+            if d.__class__ is ndarray and d.dtype.kind in "iuf" and d.ndim == 1:
                 if write:
                     leaf.data = d.astype(float)   # a new array: the user's array is not changed
             else:
@@ -517,27 +530,52 @@ def _held(leaves: list[Value], order: list[Value]) -> list[tuple[Value, Data]]:
     return held
 
 
-def _held_checked(held: list[tuple[Value, Data]], order: list[Value]) -> list[tuple[Value, Data]]:
+def _held_checked(held: list[tuple[Value, Data]], order: list[Value],
+                  where: str = "backward") -> list[tuple[Value, Data]]:
     """``held`` with a ``.grad`` set by hand to a number of another type (a numpy scalar, a 0-d array,
     an int) taken as a float, so the gradient stays a float; TypeError naming the leaf for what is not
-    a number (a str, a bool) and for an array on a leaf holding one number."""
+    a number (a str, a bool), for an array on a leaf holding one number and for an array of what is
+    not numbers on a batched leaf, ValueError for one of another shape than its batch (numpy would
+    broadcast it, or fail in its own words). ``where`` (the function the user called) begins each
+    message."""
     checked = []
     for leaf, g in held:
         if g.__class__ is not float and not (is_array(g) and is_array(leaf.data)):
             if is_array(g):
                 raise _about(leaf, TypeError(
-                    f"backward: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
                     "holds one number; set .grad to one number, or call zero_grad()"))
             if getattr(g, "ndim", None) == 0 and getattr(getattr(g, "dtype", None), "kind", "") in "iuf":
                 g = g[()]   # a 0-d array of numbers: its one number
             if isinstance(g, bool) or type(g).__name__ == "bool_" or not isinstance(g, numbers.Real):
                 raise _about(leaf, TypeError(
-                    f"backward: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
+                    f"{where}: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
                     "gradient is a number (on a batched leaf, an array of floats): set .grad to one, or "
                     "call zero_grad()"))
             g = float(g)
+        elif g.__class__ is not float:   # an array on a batched leaf: of numbers, one per example
+            n = leaf.data.shape
+            if getattr(getattr(g, "dtype", None), "kind", "") not in "iuf":
+                raise _about(leaf, TypeError(
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of {getattr(g, 'dtype', '?')}; "
+                    "a gradient is a number (on a batched leaf, an array of floats): set .grad to one, "
+                    "or call zero_grad()"))
+            if g.shape != n:
+                raise _about(leaf, ValueError(
+                    f"{where}: the .grad of {_who(leaf, order)} is an array of shape {g.shape}, but it "
+                    f"holds a batch of {_examples(n[0])}; set .grad to an array of {n[0]}, one number "
+                    "per example, or call zero_grad()"))
         checked.append((leaf, g))
     return checked
+
+
+def held_grads(leaves: list[Value], order: list[Value], where: str) -> list[Data | None]:
+    """Each leaf's ``.grad`` as a backward pass adds to it (None where no pass reached it): one set by
+    hand checked as `Value.backward` checks it (`_held_checked`: a number of another type read as a
+    float; TypeError or ValueError naming the leaf, ``where`` first, for what it refuses). For the
+    compiled programs (`autodiff.compile`), which call it only when a ``.grad`` is not a float."""
+    checked = dict(_held_checked([(x, g) for x in leaves if (g := x._grad) is not None], order, where))
+    return [checked.get(x) for x in leaves]
 
 
 def _add_held(held: list[tuple[Value, Data]], order: list[Value]) -> None:
@@ -599,12 +637,19 @@ def _check_gradients(order: list[Value]) -> None:
     raise error
 
 
-def _check_accumulated(added: list, order: list[Value]) -> None:
+def check_accumulated(added: list[tuple[Value, Data]], order: list[Value], where: str) -> None:
+    """Raise as `Value.backward` does, naming the first leaf of ``added`` (a leaf, what its gradient
+    would be) whose gradient held + this pass's is not finite; ``where`` begins the message. For the
+    compiled programs (`autodiff.compile`), when a leaf's ``.grad`` held NaN or inf, or a sum overflowed."""
+    _check_accumulated(added, order, where)
+
+
+def _check_accumulated(added: list, order: list[Value], where: str = "backward") -> None:
     """Raise naming the first leaf whose accumulated gradient (held + this pass's) is not finite."""
     for node, total in added:
         if not _finite(total):
             error = FloatingPointError(
-                f"backward: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
+                f"{where}: the gradient of leaf {_name(node, order)} (data {_shown(node.data)}) would "
                 f"be {_shown(total)} once this pass's gradient is added to what it held, not a finite "
                 "number; call zero_grad() between passes, or scale the loss down")
             error.node = node
@@ -829,21 +874,22 @@ def _examples(n: int) -> str:
 
 def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
     """True, or raise: every batched leaf among ``args`` holds a 1-D array of floats (a ``.data`` set
-    by hand may hold bools, strs or a matrix; a 1-D array of ints is made a new float array, as
-    `Value.backward` makes it), and every batched operand as many examples as the others (else numpy
-    would broadcast a batch of 1 silently, or fail in its own words). TypeError naming the op and the
-    Value for a dtype, ValueError for a shape or batch sizes. The caller reads the operands' ``.data``
-    again after it."""
+    by hand may hold bools, strs or a matrix; a 1-D array of ints or of floats other than float64 is
+    made a new float64 array, as `Value.backward` makes it), and every batched operand as many
+    examples as the others (else numpy would broadcast a batch of 1 silently, or fail in its own
+    words). TypeError naming the op and the Value for a dtype, ValueError for a shape or batch sizes.
+    The caller reads the operands' ``.data`` again after it."""
     sizes = []
     for k, v in enumerate(args):
         d = v.data
         if d.__class__ is float or not is_array(d):
             continue
-        if v._op is None and d.dtype.kind in "iu" and d.ndim == 1:
-            v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
-        elif v._op is None and d.dtype.kind != "f":
-            raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
-                            "floats: set .data to a float array (np.asarray(x, dtype=float))")
+        if v._op is None and d.dtype.char != "d":   # set by hand: not float64
+            if d.dtype.kind in "iuf" and d.ndim == 1:
+                v.data = d = d.astype(float)   # a new array, as an int is made a float: the user's is kept
+            elif d.dtype.kind != "f":
+                raise TypeError(f"{prim.name}: {_input(v, k)} holds an array of {d.dtype}; a batch holds "
+                                "floats: set .data to a float array (np.asarray(x, dtype=float))")
         if d.ndim != 1:
             raise ValueError(f"{prim.name}: {_input(v, k)} holds an array of shape {d.shape}; a batched "
                              "Value holds a 1-D array, one number per example: set .data to one "

@@ -55,10 +55,15 @@ def _number(x):
 
 def leaf_number(x: Any) -> Any:
     """A leaf's ``.data`` as the engine computes with it: a number set by hand of another type than
-    float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a float
-    or a batch as it is. For the passes that only read (the steppers, a page): ``.data`` is not changed.
-    Call after `check_leaves`, which refuses what is not a number."""
-    return x if x.__class__ is float or is_array(x) else float(x)
+    float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a batch
+    of ints or of floats other than float64 (float32, ...) read as a new float64 array, as backward
+    makes it; a float or a float64 batch as it is. For the passes that only read (the steppers, a
+    page): ``.data`` is not changed. Call after `check_leaves`, which refuses what is not a number."""
+    if x.__class__ is float:
+        return x
+    if is_array(x):
+        return x if x.dtype.char == "d" else x.astype(float)   # "d": float64
+    return float(x)
 
 
 def as_float_data(nodes: Any, where: str, write: bool = True) -> None:
