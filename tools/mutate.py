@@ -120,10 +120,12 @@ SCOPE = [
                                   "tests/test_mutants_executors.py", "tests/test_batched.py",
                                   "tests/test_engine_numerics.py", "tests/test_batched_checks.py",
                                   "tests/test_mutants_fallback.py", "tests/test_numpy_scalars.py",
-                                  "tests/test_values_by_hand.py", "tests/test_mutants_leaves.py"),
+                                  "tests/test_values_by_hand.py", "tests/test_mutants_leaves.py",
+                                  "tests/test_compile_leaves.py"),
            ("backward", "_backward_batched", "_add_held", "_finite", "_all_finite", "_check_gradients",
             "_check_accumulated", "_check_leaves", "_refuse_kind", "_check_sizes", "_who", "_about",
-            "check_leaves", "_refuse_not_finite"),
+            "check_leaves", "_refuse_not_finite", "_held", "_held_checked", "held_grads",
+            "check_accumulated", "grads_set_by_hand", "_batches_ok"),
            keyword=FAST),
 ]
 
