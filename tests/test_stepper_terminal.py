@@ -118,11 +118,13 @@ def frame_of(screen):
 
 
 def short(name):
-    """A parameter name as a narrow table abbreviates it: layers.1.neurons.12.w.15 -> l1.n12.w15."""
+    """A parameter name as a narrow table abbreviates it: layers.1.neurons.12.w.15 -> l1.n12.w.15
+    (a one-letter word, x.0 or w.15, stays as it is)."""
     parts, out = name.split("."), []
     while parts:
         word = parts.pop(0)
-        out.append(word[0] + parts.pop(0) if word.isalpha() and parts and parts[0].isdecimal() else word)
+        indexed = len(word) > 1 and word.isalpha() and parts and parts[0].isdecimal()
+        out.append(word[0] + parts.pop(0) if indexed else word)
     return ".".join(out)
 
 
@@ -347,7 +349,7 @@ def test_every_number_shown_at_80x24_60x20_and_40x24_is_the_full_width_number(mo
             assert rows, (mode, frame, width)
             for row in rows:
                 name = row["node"].removeprefix("▶ ")
-                if name not in by_name:                  # abbreviated: l1.n12.w15, …n12.w15
+                if name not in by_name:                  # abbreviated: l1.n12.w.15, …n12.w.15
                     matches = [k for k in by_name if name in (short(k), "…" + short(k)[1 - len(name):])]
                     assert len(matches) == 1, (name, matches)
                     name = matches[0]

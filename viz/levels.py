@@ -308,9 +308,10 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     """The worked text of a coarse step (``ask``: the predict-mode form, answers replaced by ?; the
     loss's step then asks for the nodes ``given``, by default those `outputs_given` finds).
 
-    Forward: each neuron's z = Σ w·x + b and a = f(z). Backward: each neuron's ∂L/∂a written out as the
-    sum over its uses (w·δ for each neuron of the next layer), then δ = f'(z)·∂L/∂a; after that the step
-    adds δ·x to each weight, δ to the bias and w·δ to each input's gradient."""
+    Neurons are listed in index order, as the drawing has them. Forward: each neuron's z = Σ w·x + b and
+    a = f(z). Backward: each neuron's ∂L/∂a written out as the sum over its uses (w·δ for each neuron
+    of the next layer), then δ = f'(z)·∂L/∂a; after that the step adds δ·x to each weight, δ to the
+    bias and w·δ to each input's gradient."""
     steps = (walk.forward if group.phase == "forward" else walk.backward)[group.start:group.stop]
     if group.key == LOSS:
         if group.phase == "forward":
@@ -333,7 +334,7 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
     if group.phase == "backward":
         head += f" ({step_runs([s.index for s in steps], steps[0].total)})"
     lines = [head + ":"]
-    for key, members in by_neuron.items():
+    for key, members in sorted(by_neuron.items(), key=_neuron_order):  # the drawing's order, not the pass's
         n = _Neuron(walk, members)
         body = n.forward() if group.phase == "forward" else n.backward(ask, steps)
         prefix = f"  neuron {key[1] + 1}: " if group.level == "layer" else "  "
@@ -342,6 +343,12 @@ def describe(group: Group, walk: Walkthrough, unit: dict[Value, Unit], ask: bool
         lines.append("  then w.grad += δ·x for each weight, b.grad += δ, and each input's gradient "
                      "gets w·δ")
     return "\n".join(lines)
+
+
+def _neuron_order(item: tuple) -> tuple:
+    """A (unit, …) pair's place among a layer's neurons: by neuron index, then call (the layer is the same
+    for all, and None for a standalone neuron)."""
+    return item[0][1:]
 
 
 def rule_asked(step, names: dict[Value, str], unknown: str = "") -> str:
@@ -388,10 +395,11 @@ def formula(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> dict | 
 
 
 def deltas(group: Group, walk: Walkthrough, unit: dict[Value, Unit]) -> list[tuple[Unit, Value, float]]:
-    """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds."""
+    """(neuron, its z, δ = ∂L/∂z) for each neuron whose backward steps ``group`` holds, in index order
+    (the backward pass reaches a layer's neurons last to first)."""
     found = []
     for s in walk.backward[group.start:group.stop]:
         where = neuron_part(s.node)
         if where is not None and where[2] == "z":
             found.append((unit[s.node], s.node, walk.at(s.upstream)))
-    return found
+    return sorted(found, key=_neuron_order)

@@ -119,22 +119,42 @@ def _consumers(walk: Walkthrough) -> dict[Value, list[Value]]:
     return used_by
 
 
-def _where(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]]) -> str:
-    """Where the frame's node sits: what it is made from, its topological position, what uses it."""
+def _where(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]]) -> tuple[str, ...]:
+    """Where the frame's node sits, in parts: what it is made from, its topological position, what uses
+    it (one part for a frame that has no such node)."""
     node = walk.node(frame)
     if node is None:
-        return f"{len(walk.order)} nodes, {len(walk.forward)} computed from the leaves"
+        return (f"{len(walk.order)} nodes, {len(walk.forward)} computed from the leaves",)
     names = walk.names
     if node is getattr(walk, "others", None):
         if walk.chain:  # the other examples' loss terms, added up
-            return f"{names[node]} = the loss terms of {walk.what} added up: their backward steps in one"
-        return f"{names[node]}: their backward steps, summed into one"
+            return (f"{names[node]} = the loss terms of {walk.what} added up: their backward steps in one",)
+        return (f"{names[node]}: their backward steps, summed into one",)
     parents = walk.parents(node)
     made = (f"{names[node]} = {node.op}({', '.join(names[p] for p in parents)})" if parents
             else f"{names[node]} is a leaf" if node.is_leaf else f"{names[node]} is given")
     users = ", ".join(names[u] for u in used_by[node]) or "nothing: it is the output"
-    return (f"{made}  ·  node {walk.position[node] + 1} of {len(walk.order)} in topological order  ·  "
+    return (made, f"node {walk.position[node] + 1} of {len(walk.order)} in topological order",
             f"used by {users}")
+
+
+def _where_lines(parts: tuple[str, ...], width: int | None) -> list[str]:
+    """The "where" parts in ``width`` characters (None: one line): on one line when they fit, else on
+    two, what the node is made from above its position and what uses it, so "used by" always shows.
+    A line still too long has its names abbreviated as the table's are (`_short`), then "in
+    topological order" left out, then its end cut with "…"."""
+    line = "  ·  ".join(parts)
+    if width is None or len(line) <= width:
+        return [line]
+    lines = [parts[0], "  ·  ".join(parts[1:])] if len(parts) == 3 else [line]
+    out = []
+    for line in lines:
+        if len(line) > width:
+            line = _short(line)
+        if len(line) > width:
+            line = line.replace(" in topological order", "")
+        out.append(line if len(line) <= width else line[:max(width - 1, 0)] + "…")
+    return out
 
 
 def _phase(walk: Walkthrough, frame: int) -> str:
@@ -187,8 +207,9 @@ def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = 
     (None: as wide as it needs). Numbers are never cut: to fit, a long input list is cut to 30 characters
     ("…" at its end), the names column to 20, input lists to 12, then the inputs column is dropped, a
     running "old → new" is split over two lines, names go down to their abbreviations and the op column
-    is dropped. Names follow one rule per table: when one does not fit its column whole, every name is
-    abbreviated (``l1.n12.w15`` for ``layers.1.neurons.12.w.15``, in the inputs column too), and one
+    is dropped. Names follow one rule per table: when a node's name does not fit its column whole, or
+    a list of inputs fits its column only abbreviated, every name is abbreviated in both columns
+    (``l1.n12.w.15`` for ``layers.1.neurons.12.w.15``), and one
     still too long has "…" in place of its start (its distinguishing end kept)."""
     from rich.table import Table
 
@@ -210,12 +231,13 @@ def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = 
     for i in shown:
         table.add_column(COLUMNS[i][0], justify=COLUMNS[i][1], no_wrap=True, overflow="ellipsis",
                          width=widths[i])
-    # one rule for a column: when one name does not fit whole, every name in it is abbreviated
-    # (l0.n0.w0 next to l0.n0.b, never next to layers.0.neurons.0.b); the inputs column follows the node
-    # column, so a row's inputs are named as their own rows are
+    # one rule for the table: every name is abbreviated, in both columns, when one node name does not
+    # fit whole or when abbreviating makes a list of inputs fit (l0.n0.w.0 next to l0.n0.b, never next
+    # to layers.0.neurons.0.b; a row's inputs named as their own rows are). A list too long either way
+    # (a sum of 304 squares) is cut at its end, and abbreviates nothing.
     named = [row for row, _ in cells if not row[0].startswith("⋮")]
-    short_names = any(len(row[0]) > widths[0] for row in named)
-    short_inputs = short_names or (2 in shown and any(len(row[2]) > widths[2] for row in named))
+    short_names = any(len(row[0]) > widths[0] for row in named) or \
+        (2 in shown and any(len(row[2]) > widths[2] >= len(_short(row[2])) for row in named))
     for row, style in cells:
         row = list(row)
         if current is not None and row[0] == "▶ " + walk.names[current]:
@@ -224,7 +246,7 @@ def _table(walk: Walkthrough, frame: int, rows: int | None, width: int | None = 
             row[0] = _clip_left(row[0], widths[0], short_names)
         elif len(row[0]) > widths[0]:  # "⋮ 974", not "⋮ 974 r…": a count is a number too
             row[0] = row[0].removesuffix(" rows")
-        if short_inputs:
+        if short_names:
             row[2] = _short(row[2])
         if split:
             row[4] = row[4].replace(" → ", " →\n")
@@ -269,7 +291,7 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
     def shrink(i: int, least: int) -> None:
         widths[i] = max(min(least, need[i]), widths[i] - max(excess(), 0))
 
-    abbreviated = min(14, max([len(_short(c[0][0])) for c in cells] + [4]))  # all whole as l1.n12.w15
+    abbreviated = min(14, max([len(_short(c[0][0])) for c in cells] + [4]))  # all whole as l1.n12.w.15
 
     def split_grad() -> None:  # "old → new" on two lines: the grad column as wide as the wider part
         nonlocal split
@@ -288,7 +310,7 @@ def _fit(cells, width: int | None) -> tuple[list[int], list[int], bool]:
 
 def _clip_left(name: str, width: int, abbreviate: bool) -> str:
     """``name`` in ``width`` characters: a dotted parameter name abbreviated when its column is
-    (``layers.1.neurons.12.w.15`` as ``l1.n12.w15``), then, if still too long, its start replaced by "…":
+    (``layers.1.neurons.12.w.15`` as ``l1.n12.w.15``), then, if still too long, its start replaced by "…":
     the end of a name is what tells it apart from its neighbours."""
     if abbreviate:
         name = _short(name)
@@ -296,12 +318,13 @@ def _clip_left(name: str, width: int, abbreviate: bool) -> str:
 
 
 def _short(name: str) -> str:
-    """A dotted name with each word before an index cut to its initial: ``l1.n12.w15`` for
-    ``layers.1.neurons.12.w.15``."""
+    """A dotted name with each word before an index cut to its initial: ``l1.n12.w.15`` for
+    ``layers.1.neurons.12.w.15``. A one-letter word is its own initial and stays as it is, dot and
+    all (``x.0``, ``w.15``), so a name the step text uses is found in the table as written."""
     return _INDEXED_WORD.sub(r"\1", name)
 
 
-_INDEXED_WORD = re.compile(r"\b([A-Za-z])[A-Za-z_]*\.(?=\d)")
+_INDEXED_WORD = re.compile(r"\b([A-Za-z])[A-Za-z_]+\.(?=\d)")
 
 
 def _hidden_counts(visible: list[int | None], n: int) -> dict[int, int]:
@@ -338,7 +361,9 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
     batch = "" if walk.example is None else f"  ·  example {walk.example} of {walk.batch_size}"
     header = Text(f"frame {frame + 1}/{len(walk)}  ·  {_phase(walk, frame)}{batch}", style="bold")
     text = Text(walk.text(frame))
-    where = Text(_where(walk, frame, used_by), style="dim")
+    # one line, or on a screen two when it is wider than the screen: "used by" always shows
+    lines = _where_lines(_where(walk, frame, used_by), None if console is None else console.size.width)
+    where = Text("\n".join(lines), style="dim")
     if console is not None:
         text = _cut(text, console, max(2, console.size.height // 3))
         where.no_wrap, where.overflow = True, "ellipsis"

@@ -716,12 +716,27 @@
       t.shown = on;
     }
   }
+  const union = (a, r) => ({ left: Math.min(a.left, r.left), right: Math.max(a.right, r.right),
+                             top: Math.min(a.top, r.top), bottom: Math.max(a.bottom, r.bottom) });
   function scrollTo(it, f) {
     const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
-    const rs = stepRects(it, f, ctm);
-    const u = { left: Math.min(fr.left, ...rs.map((r) => r.left)), right: Math.max(fr.right, ...rs.map((r) => r.right)),
-                top: Math.min(fr.top, ...rs.map((r) => r.top)), bottom: Math.max(fr.bottom, ...rs.map((r) => r.bottom)) };
+    let u = stepRects(it, f, ctm).reduce(union, fr);
     const M = 8;  // a margin, so the halo is not cut by the edge
+    // The boxes the step reads or updates (its operands, the parents it passes gradients to) join the
+    // step's extent while it still fits the view, nearest the focus first: all of them when they fit
+    // with it (an operation's two parents at the pane's edge were cut while the pane was two thirds
+    // empty), else as many as fit. Their places come from the same halos, read before any write.
+    const fits = (r) => r.right - r.left <= box.clientWidth - 2 * M && r.bottom - r.top <= box.clientHeight - 2 * M;
+    if (fits(u)) {
+      const cx = (fr.left + fr.right) / 2, cy = (fr.top + fr.bottom) / 2;
+      const far = (r) => Math.hypot((r.left + r.right) / 2 - cx, (r.top + r.bottom) / 2 - cy);
+      const els = new Set([...touchedOf(it)].map(boxOf));
+      const rs = [...els].filter(Boolean).map((el) => haloRect(el, ctm)).sort((a, b) => far(a) - far(b));
+      for (const r of rs) {
+        const w = union(u, r);
+        if (fits(w)) u = w;
+      }
+    }
     // the shift of the view along one axis: none when the step's extent (or the view, when the extent is
     // bigger) is already covered; else the extent centred, or the view at its start as far as the focus
     const shift = (lo, hi, flo, fhi, vlo, vhi) => {
