@@ -552,7 +552,12 @@ def _held_checked(held: list[tuple[Value, Data]], order: list[Value],
                     f"{where}: the .grad of {_who(leaf, order)} is {type(g).__name__} {g!r:.40}; a "
                     "gradient is a number (on a batched leaf, an array of floats): set .grad to one, or "
                     "call zero_grad()"))
-            g = float(g)
+            try:
+                g = float(g)
+            except OverflowError:   # an int past the largest float (about 1.8e308)
+                raise _about(leaf, ValueError(
+                    f"{where}: the .grad of {_who(leaf, order)} is an int too large for a float "
+                    f"({g!r:.40}...); set .grad to a finite number, or call zero_grad()")) from None
         elif g.__class__ is not float:   # an array on a batched leaf: of numbers, one per example
             n = leaf.data.shape
             if getattr(getattr(g, "dtype", None), "kind", "") not in "iuf":

@@ -1097,6 +1097,25 @@ def test_backward_refuses_a_grad_set_by_hand_that_is_not_a_number(bad, words, ba
     assert w._grad is bad   # every .grad as it was
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_backward_refuses_a_grad_set_by_hand_to_an_int_past_the_largest_float(batched):
+    # h17i's report: Python's raw "OverflowError: int too large to convert to float" before
+    if batched:
+        loss, model, *_ = _batched_loss()
+        w = model.parameters()[0]
+    else:
+        loss, (_, _, w, _, _) = _readme_neuron()
+    w.grad = 10**400
+    name = re.escape(w.label)
+    with pytest.raises(ValueError, match=rf"^backward: the \.grad of the Value '{name}' is an int too "
+                                         r"large for a float \(1000"):
+        loss.backward()
+    assert w._grad == 10**400   # as it was
+    w.grad = 10**300            # a big int that is a float: taken as one
+    loss.backward()
+    assert w.grad.__class__ is float and w.grad > 9.9e299
+
+
 @pytest.mark.parametrize("held", [np.float32(0.5), np.array(0.5), np.float64(0.5)])
 def test_a_numpy_grad_set_by_hand_accumulates_as_a_float(held):
     o, (_, _, w1, _, _) = _readme_neuron()
@@ -1221,7 +1240,7 @@ def test_the_steppers_compute_with_a_batch_of_other_numbers_in_float64_and_leave
 
 ONE_NUMBER_GRADS = ["abc", True, np.True_, False, np.False_, None, 0.25, np.float32(0.5), np.float16(0.5),
                     np.int64(2), 2, np.array(0.5), np.array(2), Fraction(1, 2), np.array([1.0, 2.0]),
-                    [1.0], NAN, -math.inf]
+                    [1.0], NAN, -math.inf, 10**400]
 BATCH_GRADS = ["abc", 0.25, np.float32(0.5), np.array(0.5), [0.5] * 20, np.full(20, 0.5),
                np.arange(20), np.full(20, 0.5, np.float32), np.full(19, 0.5), np.full((1, 20), 0.5),
                np.zeros(20, bool), np.array(["a"] * 20), np.array([NAN] * 20), None]
