@@ -308,8 +308,6 @@ def test_rankdir_and_bad_options():
         draw(o, collapse="neuron")
 
 
-# ---- nn clusters ---------------------------------------------------------------------------------
-
 def check_clusters(root, neurons, inputs):
     """``neurons``: (layer, index, z, a-or-None). Each neuron's nodes sit in its cluster, z is marked."""
     order = topological_order(root)
@@ -317,7 +315,7 @@ def check_clusters(root, neurons, inputs):
     assert set(clusters) == {f"cl{layer}_{j}" for layer, j, _, _ in neurons}
     for layer, j, z, a in neurons:
         cl = clusters[f"cl{layer}_{j}"]
-        assert cl["label"] == f"layer {layer + 1} · neuron {j + 1}"
+        assert text_of(cl["label"]).strip() == f"layer {layer + 1} · neuron {j + 1}"
         zi = nodes[f"n{order.index(z)}"]
         assert zi["_cluster"] == cl["_name"] and zi["peripheries"] == "2"
         assert text_of(zi["label"]).split()[0] == "z" and "δ" in text_of(zi["label"])
@@ -351,7 +349,8 @@ def test_standalone_layer_clusters_without_layer_number():
     outs = [hand_neuron(f"neurons.{j}.", [0.5], x, 0.0) for j in range(2)]
     s = outs[0] + outs[1]
     _, _, clusters = parse(draw(s).source)
-    assert {c: a["label"] for c, a in clusters.items()} == {"cl_0": "neuron 1", "cl_1": "neuron 2"}
+    titles = {c: text_of(a["label"]).strip() for c, a in clusters.items()}
+    assert titles == {"cl_0": "neuron 1", "cl_1": "neuron 2"}
 
 
 def test_collapse_neuron_draws_one_box_per_neuron():
@@ -577,7 +576,8 @@ def test_a_top_to_bottom_title_makes_its_own_room_when_its_corner_is_taken():
     from viz.network_layout import Item, place
 
     def laid(items):
-        at, titles, _ = place(items, lambda n: (n,), title_across=False, title_size=lambda key: (14.0, 100.0))
+        at, titles, _, _ = place(items, lambda n: (n,), title_across=False,
+                                 title_size=lambda key: (14.0, 100.0))
         return at, titles[(0, 0)]
 
     x = Item("x", None, False, 30, 40, [])
