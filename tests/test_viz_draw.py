@@ -308,6 +308,26 @@ def test_rankdir_and_bad_options():
         draw(o, collapse="neuron")
 
 
+def test_a_models_list_of_outputs_is_refused_with_the_element_to_pass(tmp_path):
+    """Issue 14: ``viz.render(model(xs), ...)`` on an MLP with one output (a list of one Value, as every
+    layer returns) raised "draw needs a Value ..., got list" with no word of what to pass. It is still
+    refused, as the steppers refuse it, and the message names ``out[0]`` (or, for several outputs, one
+    of them or a loss of them)."""
+    import viz
+    one = nn.MLP(2, [3, 1], rng=1)([Value(1.0, "x.0"), Value(-0.5, "x.1")])
+    for call in (lambda: draw(one), lambda: viz.render(one, tmp_path / "o.svg"), lambda: viz.show(one)):
+        with pytest.raises(TypeError, match=r"got list of one Value .*pass its element, out\[0\]"):
+            call()
+    assert not (tmp_path / "o.svg").exists()
+    with pytest.raises(TypeError, match=r"got list of 3 Values: pass one of them \(out\[k\]\), or a loss"):
+        draw(nn.MLP(2, [3], rng=1)([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"got list$"):
+        draw([1.0])
+    assert draw(one[0]).source.count("subgraph cluster_") == 4          # the element draws
+
+
+# ---- nn clusters ---------------------------------------------------------------------------------
+
 def check_clusters(root, neurons, inputs):
     """``neurons``: (layer, index, z, a-or-None). Each neuron's nodes sit in its cluster, z is marked."""
     order = topological_order(root)

@@ -434,9 +434,23 @@ class _Picture:
         self.groups[group].append((name, attrs))
 
 
+def _not_a_value(root: object) -> str:
+    """draw's error for a root that is not a Value: a list of Values (what a layer or an MLP returns,
+    a list whatever its size, as in PyTorch) says which one to pass. Like the steppers, draw takes one
+    Value, never a list."""
+    said = f"draw needs a Value (the output of a computation), got {type(root).__name__}"
+    if not isinstance(root, (list, tuple)) or not root or not all(isinstance(v, Value) for v in root):
+        return said
+    if len(root) == 1:
+        return (f"{said} of one Value (a layer or an MLP returns a list, whatever its size): pass its "
+                f"element, out[0], as in viz.draw(model(x)[0])")
+    return (f"{said} of {len(root)} Values: pass one of them (out[k]), or a loss computed from them "
+            f"(nn.squared_error(out, targets))")
+
+
 def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> set:
     if not isinstance(root, Value):
-        raise TypeError(f"draw needs a Value (the output of a computation), got {type(root).__name__}")
+        raise TypeError(_not_a_value(root))
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if collapse not in (None, "neuron"):
