@@ -123,18 +123,25 @@ def _stack(items: list[Item], by_name: dict[str, Item], users: dict[str, list[st
 
 
 def _stack_column(members: list[Item], stacks: dict[str, list[str]], by_name: dict[str, Item],
-                  order_key: Callable[[str], tuple], local: dict[str, float]) -> None:
+                  users: dict[str, list[str]], order_key: Callable[[str], tuple],
+                  local: dict[str, float]) -> None:
     """A neuron's share of a column with stacks (`_stack`), top to bottom: each op under its leaves,
-    in order, then the leaves read later (its bias)."""
+    in order, then the leaves read later (its bias), STACK_GAP clear of the boxes those ops feed too
+    (the next column's, centred on them): the bias's edge runs past them to the op that reads it, and
+    where they are wide across (TB) it clipped the last one's corner."""
     over = {leaf for op in stacks for leaf in stacks[op]}
-    low = 0.0
+    low, clear = 0.0, 0.0
     rest = [it for it in members if it.name not in over]
     for it in sorted(rest, key=lambda it: (not it.parents and it.name not in stacks, order_key(it.name))):
+        if not it.parents and it.name not in stacks:
+            low = max(low, clear)
         for k, leaf in enumerate(stacks.get(it.name, [])):
             local[leaf] = low + by_name[leaf].across / 2
             low += by_name[leaf].across + (STACK_GAP if k == len(stacks[it.name]) - 1 else ROW_GAP)
         local[it.name] = low + it.across / 2
         low += it.across + (STACK_GAP if it.name in stacks else ROW_GAP)
+        fed = [by_name[u].across for u in users[it.name] if by_name[u].neuron == it.neuron]
+        clear = max([clear] + [local[it.name] + f / 2 + STACK_GAP for f in fed])
 
 
 def _by_column(items: list[Item], col: dict[str, int]) -> dict[int, list[Item]]:
@@ -227,7 +234,7 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
         columns = _by_column(members, col)
         for c in sorted(columns):
             if c in flush:
-                _stack_column(columns[c], stacks, by_name, order_key, local)
+                _stack_column(columns[c], stacks, by_name, users, order_key, local)
                 continue
             want = {it.name: _mean([local[p] for p in it.parents if p in inside and p in local],
                                    float("-inf")) for it in columns[c]}
