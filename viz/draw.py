@@ -435,8 +435,8 @@ class _Picture:
 
 
 def _not_a_value(root: object) -> str:
-    """draw's error for a root that is not a Value: a list of Values (what a layer or an MLP returns,
-    a list whatever its size, as in PyTorch) says which one to pass. Like the steppers, draw takes one
+    """draw's error for a root that is not a Value: for a list of Values (what a layer or an MLP
+    returns, a list whatever its size) it says which one to pass. Like the steppers, draw takes one
     Value, never a list."""
     said = f"draw needs a Value (the output of a computation), got {type(root).__name__}"
     if not isinstance(root, (list, tuple)) or not root or not all(isinstance(v, Value) for v in root):
