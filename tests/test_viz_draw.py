@@ -308,6 +308,24 @@ def test_rankdir_and_bad_options():
         draw(o, collapse="neuron")
 
 
+def test_a_models_list_of_outputs_is_refused_with_the_element_to_pass(tmp_path):
+    """Issue 14: ``viz.render(model(xs), ...)`` on an MLP with one output (a list of one Value, as every
+    layer returns) raised "draw needs a Value ..., got list" with no word of what to pass. It is still
+    refused, as the steppers refuse it, and the message names ``out[0]`` (or, for several outputs, one
+    of them or a loss of them)."""
+    import viz
+    one = nn.MLP(2, [3, 1], rng=1)([Value(1.0, "x.0"), Value(-0.5, "x.1")])
+    for call in (lambda: draw(one), lambda: viz.render(one, tmp_path / "o.svg"), lambda: viz.show(one)):
+        with pytest.raises(TypeError, match=r"got list of one Value .*pass its element, out\[0\]"):
+            call()
+    assert not (tmp_path / "o.svg").exists()
+    with pytest.raises(TypeError, match=r"got list of 3 Values: pass one of them \(out\[k\]\), or a loss"):
+        draw(nn.MLP(2, [3], rng=1)([1.0, 2.0]))
+    with pytest.raises(TypeError, match=r"got list$"):
+        draw([1.0])
+    assert draw(one[0]).source.count("subgraph cluster_") == 4          # the element draws
+
+
 # ---- nn clusters ---------------------------------------------------------------------------------
 
 def check_clusters(root, neurons, inputs):
@@ -317,7 +335,7 @@ def check_clusters(root, neurons, inputs):
     assert set(clusters) == {f"cl{layer}_{j}" for layer, j, _, _ in neurons}
     for layer, j, z, a in neurons:
         cl = clusters[f"cl{layer}_{j}"]
-        assert cl["label"] == f"layer {layer + 1} · neuron {j + 1}"
+        assert text_of(cl["label"]).strip() == f"layer {layer + 1} · neuron {j + 1}"
         zi = nodes[f"n{order.index(z)}"]
         assert zi["_cluster"] == cl["_name"] and zi["peripheries"] == "2"
         assert text_of(zi["label"]).split()[0] == "z" and "δ" in text_of(zi["label"])
@@ -351,7 +369,8 @@ def test_standalone_layer_clusters_without_layer_number():
     outs = [hand_neuron(f"neurons.{j}.", [0.5], x, 0.0) for j in range(2)]
     s = outs[0] + outs[1]
     _, _, clusters = parse(draw(s).source)
-    assert {c: a["label"] for c, a in clusters.items()} == {"cl_0": "neuron 1", "cl_1": "neuron 2"}
+    titles = {c: text_of(a["label"]).strip() for c, a in clusters.items()}
+    assert titles == {"cl_0": "neuron 1", "cl_1": "neuron 2"}
 
 
 def test_collapse_neuron_draws_one_box_per_neuron():
@@ -577,7 +596,8 @@ def test_a_top_to_bottom_title_makes_its_own_room_when_its_corner_is_taken():
     from viz.network_layout import Item, place
 
     def laid(items):
-        at, titles, _ = place(items, lambda n: (n,), title_across=False, title_size=lambda key: (14.0, 100.0))
+        at, titles, _, _ = place(items, lambda n: (n,), title_across=False,
+                                 title_size=lambda key: (14.0, 100.0))
         return at, titles[(0, 0)]
 
     x = Item("x", None, False, 30, 40, [])

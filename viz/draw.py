@@ -23,7 +23,9 @@ the last of them). Drawn for a slide (``preset="slide"``, collapsed) the nodes a
 table box ``n{i}`` (i the last of them, the loss) with edges ``c{j}_{i}``, and each layer has a title
 ``layer{L}``. A network is laid out by `viz.network_layout` (positions pinned; each cluster then holds
 ``cl{L}_{J}_title``: LR, an invisible point that makes room for graphviz's title over the neuron; TB, the
-title itself, a text box level with the neuron's a, clear of the edges); other graphs by dot.
+title itself, a text box level with the neuron's a, clear of the edges; and ``cl{L}_{J}_corner0`` and
+``_corner1``, invisible points at two corners of its frame, which neato would draw tight round the
+nodes); other graphs by dot.
 """
 
 from __future__ import annotations
@@ -432,9 +434,23 @@ class _Picture:
         self.groups[group].append((name, attrs))
 
 
+def _not_a_value(root: object) -> str:
+    """draw's error for a root that is not a Value: for a list of Values (what a layer or an MLP
+    returns, a list whatever its size) it says which one to pass. Like the steppers, draw takes one
+    Value, never a list."""
+    said = f"draw needs a Value (the output of a computation), got {type(root).__name__}"
+    if not isinstance(root, (list, tuple)) or not root or not all(isinstance(v, Value) for v in root):
+        return said
+    if len(root) == 1:
+        return (f"{said} of one Value (a layer or an MLP returns a list, whatever its size): pass its "
+                f"element, out[0], as in viz.draw(model(x)[0])")
+    return (f"{said} of {len(root)} Values: pass one of them (out[k]), or a loss computed from them "
+            f"(nn.squared_error(out, targets))")
+
+
 def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> set:
     if not isinstance(root, Value):
-        raise TypeError(f"draw needs a Value (the output of a computation), got {type(root).__name__}")
+        raise TypeError(_not_a_value(root))
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if collapse not in (None, "neuron"):
@@ -597,10 +613,10 @@ def _parents_first(names: list[str], parents: dict[str, list[str]]) -> list[str]
     return out
 
 
-def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
+def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> tuple[dict[tuple, str], dict[tuple, tuple]]:
     """Give every node of a network's drawing its position (``pos="x,y!"`` in points, `viz.network_layout`):
     layers in columns, neurons in bands by index; a weight's edge runs down into the op it sits over.
-    Returns each cluster's title spacer position."""
+    Returns each cluster's title spacer position and its frame's two corners."""
     from viz.network_layout import Item, legend_spot, place, size_of
 
     gr = pic.gr
@@ -641,7 +657,7 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
         w, h = size_of(_title_attrs(key), _TITLE_SIZE)
         return h, w
 
-    at, titles, stacked = place(items, order_key, title_across=lr, title_size=title_size)
+    at, titles, stacked, frames = place(items, order_key, title_across=lr, title_size=title_size)
     # a stacked leaf's edge: from its corner over its own op, or from its side down a shared op's margin,
     # into the op's top (LR; TB turned a quarter)
     ports = {False: ("sw", "n"), True: ("w", "n")} if lr else {False: ("ne", "w"), True: ("n", "w")}
@@ -665,7 +681,8 @@ def _pin(pic: _Picture, rankdir: str, legend: dict | None) -> dict[tuple, str]:
     if legend is not None:
         w, h = size_of(legend, pic.fontsize)
         legend["pos"] = pos(*legend_spot(items, at, w if lr else h, h if lr else w))
-    return {key: pos(*uv) for key, uv in titles.items()}
+    return ({key: pos(*uv) for key, uv in titles.items()},
+            {key: (pos(*one), pos(*other)) for key, (one, other) in frames.items()})
 
 
 def _layer_title_attrs(gr: _Graph, layer: int | None) -> dict:
@@ -676,6 +693,11 @@ def _layer_title_attrs(gr: _Graph, layer: int | None) -> dict:
 
 
 _TITLE_SIZE = 11  # points: a cluster's title, the graph's type size
+# points a pinned LR cluster's title is set in from where graphviz starts it (its frame's edge and 8 more,
+# which is where the ops on that edge start): the edges that come up or down steeply into those ops ran
+# through the start of the titles of the neurons they pass
+_INDENT = 12
+_SPACER = {"shape": "point", "style": "invis", "width": "0.01", "height": "0.01", "label": ""}
 
 
 def _title_attrs(key: tuple) -> dict:
@@ -683,11 +705,14 @@ def _title_attrs(key: tuple) -> dict:
     return {"shape": "plain", "fontsize": f"{_TITLE_SIZE}", "label": _cluster_title(key)}
 
 
-def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None, lr: bool = True) -> None:
+def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None, lr: bool = True,
+          frames: dict[tuple, tuple[str, str]] | None = None) -> None:
     """Nodes outside any neuron, then each neuron's cluster in reading order, then every edge. With
     ``titles`` (a pinned layout) each cluster holds a point where its title goes: LR, an invisible one,
     so that graphviz frames the title it writes at the top with the nodes; TB, the title itself, a box
-    in the band's corner by the neuron's last box (the cluster has no graphviz title)."""
+    in the band's corner by the neuron's last box (the cluster has no graphviz title). With ``frames``
+    each cluster holds an invisible point at two opposite corners of its frame, which graphviz's neato
+    would otherwise draw tight round the nodes, over the ops and boxes on its edges."""
     for name, attrs in pic.groups[None]:
         g.node(name, **attrs)
     for key, items in pic.groups.items():
@@ -695,7 +720,11 @@ def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None, l
             continue
         with g.subgraph(name=f"cluster_{_cluster_id(key)}") as c:
             boxed = titles is not None and key in titles and not lr
-            c.attr(id=_cluster_id(key), label="" if boxed else _cluster_title(key), style="rounded,dashed",
+            label = "" if boxed else _cluster_title(key)
+            if titles is not None and key in titles and lr:  # set in: see _INDENT
+                label = (f'<<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD WIDTH="{_INDENT}">'
+                         f"</TD><TD>{html.escape(label)}</TD></TR></TABLE>>")
+            c.attr(id=_cluster_id(key), label=label, style="rounded,dashed",
                    color="#888888", fontname=_FONT, labeljust="l", labelloc="t")
             for name, attrs in items:
                 c.node(name, **attrs)
@@ -704,8 +733,10 @@ def _emit(g: graphviz.Digraph, pic: _Picture, titles: dict[tuple, str] | None, l
                 if boxed:
                     c.node(spacer, id=spacer, pos=titles[key], **_title_attrs(key))
                 else:
-                    c.node(spacer, id=spacer, shape="point", style="invis", width="0.01", height="0.01",
-                           label="", pos=titles[key])
+                    c.node(spacer, id=spacer, pos=titles[key], **_SPACER)
+            for k, corner in enumerate(frames.get(key, ()) if frames is not None else ()):
+                spacer = f"{_cluster_id(key)}_corner{k}"
+                c.node(spacer, id=spacer, pos=corner, **_SPACER)
     for tail, head, attrs in pic.edges:
         g.edge(tail, head, **attrs)
 
@@ -789,9 +820,9 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     if gr.folded:
         _add_fold(pic)
     key = _legend_attrs(pic) if legend else None
-    titles = None
+    titles = frames = None
     if gr.members:  # a network: positions of our own, graphviz's neato only routes the edges
-        titles = _pin(pic, rankdir, key)
+        titles, frames = _pin(pic, rankdir, key)
         g.graph_attr.update(layout="neato", inputscale="72", splines="false", overlap="true",
                             outputorder="edgesfirst")
         # out of a box's side facing the next layer and into the side facing the last, as dot draws
@@ -799,7 +830,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
             g.edge_attr.update(tailport="s", headport="n")
     else:
         g.graph_attr.update(newrank="true", mclimit="0.1")
-    _emit(g, pic, titles, rankdir == "LR")
+    _emit(g, pic, titles, rankdir == "LR", frames)
     if key is not None:
         g.node("legend", **key)
     # SVG's attributes: render lays a PNG's or PDF's over them (the preset's dpi)

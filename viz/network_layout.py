@@ -17,7 +17,7 @@ COLUMN_GAP = 30      # between two columns of boxes (room for the edge and its a
 LAYER_GAP = 24       # more, before and after a layer's neurons (their cluster frames)
 ROW_GAP = 40         # between boxes stacked in one column (the stepper writes a name above, numbers below)
 NEURON_GAP = 14      # between two neurons' frames of one layer
-FRAME = 8            # graphviz's margin between a cluster's frame and its nodes
+FRAME = 8            # between a cluster's frame and its nodes (graphviz's neato leaves none: see `place`)
 TITLE = 18           # the room a cluster's title takes above its nodes
 FAN = 5              # more before a layer, per neuron in it, up to 4 × LAYER_GAP
 STACK_GAP = ROW_GAP / 2   # between a weight and the op under it that reads it, and under that op
@@ -123,18 +123,25 @@ def _stack(items: list[Item], by_name: dict[str, Item], users: dict[str, list[st
 
 
 def _stack_column(members: list[Item], stacks: dict[str, list[str]], by_name: dict[str, Item],
-                  order_key: Callable[[str], tuple], local: dict[str, float]) -> None:
+                  users: dict[str, list[str]], order_key: Callable[[str], tuple],
+                  local: dict[str, float]) -> None:
     """A neuron's share of a column with stacks (`_stack`), top to bottom: each op under its leaves,
-    in order, then the leaves read later (its bias)."""
+    in order, then the leaves read later (its bias), STACK_GAP clear of the boxes those ops feed too
+    (the next column's, centred on them): the bias's edge runs past them to the op that reads it, and
+    where they are wide across (TB) it clipped the last one's corner."""
     over = {leaf for op in stacks for leaf in stacks[op]}
-    low = 0.0
+    low, clear = 0.0, 0.0
     rest = [it for it in members if it.name not in over]
     for it in sorted(rest, key=lambda it: (not it.parents and it.name not in stacks, order_key(it.name))):
+        if not it.parents and it.name not in stacks:
+            low = max(low, clear)
         for k, leaf in enumerate(stacks.get(it.name, [])):
             local[leaf] = low + by_name[leaf].across / 2
             low += by_name[leaf].across + (STACK_GAP if k == len(stacks[it.name]) - 1 else ROW_GAP)
         local[it.name] = low + it.across / 2
         low += it.across + (STACK_GAP if it.name in stacks else ROW_GAP)
+        fed = [by_name[u].across for u in users[it.name] if by_name[u].neuron == it.neuron]
+        clear = max([clear] + [local[it.name] + f / 2 + STACK_GAP for f in fed])
 
 
 def _by_column(items: list[Item], col: dict[str, int]) -> dict[int, list[Item]]:
@@ -165,11 +172,17 @@ Point = tuple[float, float]
 
 def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bool = True,
           title_size: Callable[[tuple], tuple[float, float]] | None = None
-          ) -> tuple[dict[str, Point], dict[tuple, Point], dict[str, bool]]:
+          ) -> tuple[dict[str, Point], dict[tuple, Point], dict[str, bool],
+                     dict[tuple, tuple[Point, Point]]]:
     """(item name -> centre (u, v) in points, u along the layers and v across them, growing down;
     neuron -> where its cluster's title goes; leaf -> whether it shares the op it is stacked over with
-    other leaves). ``items`` come parents first; ``order_key`` orders the items a column holds in one
-    neuron (leaves: w.0, w.1, …, b).
+    other leaves; neuron -> its frame's two opposite corners). ``items`` come parents first;
+    ``order_key`` orders the items a column holds in one neuron (leaves: w.0, w.1, …, b).
+
+    The frame is the neuron's band across and its boxes' extent along, FRAME outside its nodes (and its
+    title) on every side. Graphviz's neato fits a cluster's frame tight round its nodes, with no margin
+    (it ran over the × circles on the band's starting edge and along the boxes on the others): put an
+    invisible point in the cluster at each corner to draw this frame.
 
     With ``title_across`` (LR) the title is graphviz's, over the band, and the point returned is a
     spacer that makes room for it. Else (TB) the title is a box of ``title_size(neuron)`` (along,
@@ -221,7 +234,7 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
         columns = _by_column(members, col)
         for c in sorted(columns):
             if c in flush:
-                _stack_column(columns[c], stacks, by_name, order_key, local)
+                _stack_column(columns[c], stacks, by_name, users, order_key, local)
                 continue
             want = {it.name: _mean([local[p] for p in it.parents if p in inside and p in local],
                                    float("-inf")) for it in columns[c]}
@@ -235,6 +248,7 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
     # the neurons of a layer in bands, top to bottom by index, each layer centred on v = 0
     v: dict[str, float] = {}
     titles: dict[tuple, tuple[float, float]] = {}
+    frames: dict[tuple, tuple[Point, Point]] = {}
     blocked: dict[int, list[tuple[float, float]]] = {}
     layers: dict[int, list[tuple]] = {}
     for key in sorted(neurons, key=lambda k: (_layer_rank(k), k[1])):
@@ -267,6 +281,13 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
                 titles[key] = (u[first.name], top + shift - TITLE)
             elif ms[0].framed:  # at the band's start, its far side level with the last box's
                 titles[key] = (u[_last(ms, u).name], at + FRAME + title_size(key)[1] / 2)
+            if ms[0].framed:
+                ends = [(u[it.name] - it.along / 2, u[it.name] + it.along / 2) for it in ms]
+                if not title_across:  # the title box, level with the last box
+                    half = title_size(key)[0] / 2
+                    ends.append((titles[key][0] - half, titles[key][0] + half))
+                frames[key] = ((min(a for a, _ in ends) - FRAME, at),
+                               (max(b for _, b in ends) + FRAME, at + pad + bottom - top + low_pad))
             at += pad + bottom - top + low_pad + NEURON_GAP
 
     # the rest (inputs, the loss and its constants): level with what they connect to, clear of the bands
@@ -294,7 +315,7 @@ def place(items: list[Item], order_key: Callable[[str], tuple], title_across: bo
                 blocked.setdefault(c, []).append((y - room / 2, y + room / 2))
                 low = y
     assert set(v) == set(by_name)
-    return {n: (u[n], v[n]) for n in by_name}, titles, shared
+    return {n: (u[n], v[n]) for n in by_name}, titles, shared, frames
 
 
 def _passing(items: list[Item], col: dict[str, int], u: dict[str, float], v: dict[str, float], c: int,
