@@ -609,3 +609,30 @@ def test_a_top_to_bottom_title_makes_its_own_room_when_its_corner_is_taken():
                          Item("a", (0, 0), True, 30, 40, ["p"])])
     assert tu == at["a"][0] and tv + 100 / 2 < at["a"][1] - 40 / 2
     assert tv - 100 / 2 == min(at[n][1] - across / 2 for n, across in (("w", 40), ("p", 300), ("a", 40)))
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    ("abc", TypeError, "is str 'abc'"), (None, TypeError, "is NoneType None"),
+    (True, TypeError, "is bool True"), (float("nan"), ValueError, "holds nan, not a finite number"),
+    (float("inf"), ValueError, "holds inf, not a finite number"),
+])
+def test_a_leaf_set_by_hand_to_what_is_not_a_number_is_refused_naming_it(bad, error, words):
+    # a fresh tester: "could not convert string to float: 'abc'" from inside the label builder for a str
+    # or None, and a bool, NaN or inf drawn as if the graph held it; refused as the steppers refuse it
+    a = Value(2.0, label="a")
+    out = a * Value(3.0, label="b")
+    a.data = bad
+    with pytest.raises(error, match=rf"^draw: .*'a' {re.escape(words)}"):
+        draw(out)
+    assert a.data is bad   # left as set
+
+
+def test_a_leaf_set_by_hand_to_an_int_is_drawn_as_its_float():
+    import numpy as np
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    out = a * b
+    drawn = draw(out).source
+    for number in (2, np.int64(2), np.float32(2.0), np.array(2.0)):
+        a.data = number
+        assert draw(out).source == drawn
+        assert a.data is number

@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autodiff import Value, topological_order
+from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
+from autodiff.graph import walk_leaves
 from autodiff.steps import op_expression
 from viz.style import ROLE_STYLE, roles
 
@@ -797,6 +799,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     from viz.presets import preset as find_preset
 
     marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight)
+    check_leaves(*walk_leaves(root)[:2], "draw")   # a leaf set by hand to a str, None, NaN...: named
     if max_per_layer is not None and (isinstance(max_per_layer, bool) or not isinstance(max_per_layer, int)
                                       or max_per_layer < 3 or collapse != "neuron"):
         raise ValueError(f"draw: max_per_layer is the most neuron boxes a layer takes, an int of 3 or more "
