@@ -26,7 +26,7 @@ from autodiff.engine import (
     no_cycle_gc,
     release_cycle_gc,
 )
-from autodiff.graph import NARY, walk, walk_leaves
+from autodiff.graph import NARY, not_a_value, walk, walk_leaves
 from autodiff.primitives import (
     ADD,
     MUL,
@@ -492,7 +492,8 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
     graph's layers: see docs/compile.md). TypeError for a non-Value.
     """
     if root.__class__ is not Value:
-        raise TypeError(f"compile needs a Value, got {type(root).__name__}")
+        raise TypeError(not_a_value(root, f"compile needs a Value, got {type(root).__name__}",
+                                    "autodiff.compile(model(x)[0])"))
     order, leaves, batched = walk_leaves(root)
     # What backward() would refuse (a leaf that held one number when the graph was built and now holds
     # a batch, ...): the program is made from the graph as it is, so it is refused here, in its words.

@@ -11,7 +11,8 @@ from typing import Any
 
 from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
-__all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name"]
+__all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name",
+           "not_a_value"]
 
 #: What the executors catch from a derivative rule and hand to `rule_error`: any error (a user's rule
 #: may fail in any way: a domain error, a wrong signature, a wrong result); `rule_error` passes on
@@ -186,6 +187,20 @@ def _stale_batch(node: Any, order: list) -> ValueError:
                        "again before backward()")
     error.node = node
     return error
+
+
+def not_a_value(root: Any, said: str, call: str) -> str:
+    """The error for a root that is not a Value, ``said`` (what the function needs, and got): for a list
+    of Values (what a layer or an MLP returns, a list whatever its size) it says which one to pass, as
+    in ``call`` (the function called on ``model(x)[0]``). The functions take one Value, never a list."""
+    values = isinstance(root, (list, tuple)) and root and all(hasattr(v.__class__, "apply") for v in root)
+    if not values:
+        return said
+    if len(root) == 1:
+        return (f"{said} of one Value (a layer or an MLP returns a list, whatever its size): pass its "
+                f"element, out[0], as in {call}")
+    return (f"{said} of {len(root)} Values: pass one of them (out[k]), or a loss computed from them "
+            f"(nn.squared_error(out, targets))")
 
 
 def shown(x: Any) -> str:

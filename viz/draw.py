@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 from autodiff import Value, topological_order
 from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
-from autodiff.graph import walk_leaves
+from autodiff.graph import not_a_value, walk_leaves
 from autodiff.steps import op_expression
 from viz.style import ROLE_STYLE, roles
 
@@ -440,14 +440,8 @@ def _not_a_value(root: object) -> str:
     """draw's error for a root that is not a Value: for a list of Values (what a layer or an MLP
     returns, a list whatever its size) it says which one to pass. Like the steppers, draw takes one
     Value, never a list."""
-    said = f"draw needs a Value (the output of a computation), got {type(root).__name__}"
-    if not isinstance(root, (list, tuple)) or not root or not all(isinstance(v, Value) for v in root):
-        return said
-    if len(root) == 1:
-        return (f"{said} of one Value (a layer or an MLP returns a list, whatever its size): pass its "
-                f"element, out[0], as in viz.draw(model(x)[0])")
-    return (f"{said} of {len(root)} Values: pass one of them (out[k]), or a loss computed from them "
-            f"(nn.squared_error(out, targets))")
+    return not_a_value(root, f"draw needs a Value (the output of a computation), got {type(root).__name__}",
+                       "viz.draw(model(x)[0])")
 
 
 def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> set:

@@ -13,6 +13,7 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import apply, batch_size
 from autodiff.files import write_atomic
+from autodiff.graph import not_a_value
 from autodiff.steps import node_names
 
 __all__ = ["frames", "copy_graph", "GIF_NAME"]
@@ -94,7 +95,8 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     from viz.presets import preset as find_preset
 
     if not isinstance(root, Value):
-        raise TypeError(f"frames needs a Value (the output of a computation), got {type(root).__name__}")
+        raise TypeError(not_a_value(root, f"frames needs a Value (the output of a computation), got "
+                                          f"{type(root).__name__}", "viz.frames(model(x)[0], folder)"))
     if format not in ("svg", "png"):
         raise ValueError(f"frames: format must be 'svg' or 'png', got {format!r:.40}")
     folder = Path(folder)

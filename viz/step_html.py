@@ -16,7 +16,7 @@ from pathlib import Path
 from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
-from autodiff.graph import walk_leaves
+from autodiff.graph import not_a_value, walk_leaves
 from autodiff.steps import fmt
 from viz.examples import ExampleWalkthrough, example_svg, walkthrough
 from viz.levels import (
@@ -249,8 +249,9 @@ class HtmlStepper:
                  title: str = "deltagrad stepper", example: int | str | None = None, level: str = "op",
                  max_nodes: int = 300, collapse: str | None = None):
         if not isinstance(root, Value):
-            raise TypeError(f"the HTML stepper needs a Value (the output of a computation), got "
-                            f"{type(root).__name__}")
+            raise TypeError(not_a_value(root, f"the HTML stepper needs a Value (the output of a "
+                                              f"computation), got {type(root).__name__}",
+                                        "viz.step_html(model(x)[0], path)"))
         if not isinstance(predict, bool):
             raise TypeError(f"step_html: predict must be True or False, got {predict!r}")
         if not isinstance(title, str):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from autodiff import Value, Walkthrough
+from autodiff.graph import not_a_value
 from autodiff.steps import fmt
 from viz.examples import walkthrough
 
@@ -468,8 +469,9 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
 
     console = Console() if console is None else console
     if not isinstance(root, Value):
-        raise TypeError(f"the terminal stepper needs a Value (the output of a computation), got "
-                        f"{type(root).__name__}")
+        raise TypeError(not_a_value(root, f"the terminal stepper needs a Value (the output of a "
+                                          f"computation), got {type(root).__name__}",
+                                    "viz.step_terminal(model(x)[0])"))
     walk = walkthrough(root, example)
     used_by = _consumers(walk)
     if interactive is None:
