@@ -31,3 +31,30 @@ def test_a_one_number_leaf_set_to_a_batch_of_the_graph_s_size_is_refused():
     with pytest.raises(ValueError, match="'w' holds a batch of 3 examples, but held one number when the "
                                          "graph was built"):
         loss.backward()
+
+
+def test_a_float64_batch_on_a_leaf_is_left_the_very_array_it_was():
+    # engine.py's mutation run (this session): a float64 batch taken for one to make float64 again
+    # (`d.ndim != 0`, or `not` before the class test) was copied by backward(): the user's array replaced
+    arrays = [np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0])]
+    x, y = batch(arrays[0], "x"), batch(arrays[1], "y")
+    w = Value(2.0, "w")
+    loss = mean(x * w + y)
+    x.data, y.data = arrays   # set by hand, as a training loop feeds a new batch
+    loss.backward()
+    assert x.data is arrays[0] and y.data is arrays[1]
+    assert w.grad == 2.0
+
+
+def test_an_interior_node_set_by_hand_to_inf_is_named_by_the_rule_it_made_not_finite():
+    # _check_gradients names a leaf holding NaN or inf first (the cause); an interior node is not a
+    # leaf: the gradient it made not finite is named with its rule and inputs (mutant: `is not None`)
+    import math
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    t = y * 1.0
+    t.label = "t"
+    out = x * t
+    t.data = math.inf
+    with pytest.raises(FloatingPointError, match=r"^backward: the gradient of node x \(leaf, data 2\) is "
+                                                 r"inf, .* the rule of mul at node v\d \(inputs 2, inf"):
+        out.backward()
