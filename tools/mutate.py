@@ -326,6 +326,22 @@ EQUIVALENT = [
                "len(arrays) <= len(odd)",
                "with every odd leaf holding an array, `as_float_data` is handed an empty list, which it "
                "leaves as it is, and `arrays` is made again the same: only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_IsNot_Is",
+               "(d := n.data).__class__ is not float), None)", "(d := n.data).__class__ is float), None)",
+               "the built size is then looked for in a node holding one number, never an array, so every "
+               "batched leaf takes the full check node by node (`_check_sizes`), which the quick path only "
+               "skips for leaves made as batches of the graph's size: only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_Is_IsNot",
+               "if built is None or not is_array(built)", "if built is not None or",
+               "with `built` None, `not is_array(None)` takes the full check anyway; with it set, every "
+               "batched leaf takes the full check node by node, as above: only slower"),
+    Equivalent("autodiff/engine.py", "NumberReplacer", "return _grads_by_hand[0]", "_grads_by_hand[ -1]",
+               "the counter is a list of one int: its last item is its first"),
+    Equivalent("autodiff/engine.py", "NumberReplacer", 'if getattr(d, "ndim", 0) == 1:',
+               'getattr(d, "ndim", -1) == 1',
+               "the default is for what has no ndim (a float, a Fraction): 0 or -1, neither is 1"),
+    Equivalent("autodiff/engine.py", "NumberReplacer", "set .grad to an array of {n[0]}, one number",
+               "{n[ -1]}", "`n` is a batch's shape, checked 1-D before: its last item is its first"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
