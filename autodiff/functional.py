@@ -5,13 +5,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
-from autodiff.engine import Value, check_leaves, check_number
+from autodiff.engine import Value, check_leaves, check_number, release_cycle_gc
 from autodiff.graph import walk_leaves
 from autodiff.reference import gradients
 
 __all__ = ["grad", "hessian", "hvp"]
+
+
+@contextmanager
+def _backward_pass() -> Iterator[None]:
+    """A backward pass ends the collector's graph-building hold, as ``backward()`` does: on entry (the
+    graph is built) and on leaving, also by an exception, since the nodes built meanwhile (f's graph,
+    a gradient graph) take it again. So the collector is left at the user's own threshold."""
+    release_cycle_gc()
+    try:
+        yield
+    finally:
+        release_cycle_gc()
 
 
 def _name(v: Value, i: int) -> str:
@@ -38,7 +51,8 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     >>> grad(dy, x)                              # d²/dx² tanh x = -2 tanh x (1 - tanh(x)^2)
     -0.7268619813835873
     """
-    return _grad(output, inputs, create_graph, allow_unused, "grad")
+    with _backward_pass():
+        return _grad(output, inputs, create_graph, allow_unused, "grad")
 
 
 def _grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool, allow_unused: bool,
@@ -130,11 +144,12 @@ def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[li
     what those passes give, not symmetrised (it is symmetric up to rounding).
     """
     xs = _leaves(inputs, "hessian")
-    out = _output(f, xs, "hessian")
-    if out is None:
-        return [[0.0] * len(xs) for _ in xs]
-    first = _grad(out, xs, True, True, "hessian")
-    return [list(_grad(g, xs, False, True, "hessian")) for g in first]
+    with _backward_pass():
+        out = _output(f, xs, "hessian")
+        if out is None:
+            return [[0.0] * len(xs) for _ in xs]
+        first = _grad(out, xs, True, True, "hessian")
+        return [list(_grad(g, xs, False, True, "hessian")) for g in first]
 
 
 def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequence[float]) -> list[float]:
@@ -147,11 +162,12 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequen
     if isinstance(vector, (str, bytes)) or not isinstance(vector, Sequence) or len(vector) != len(xs):
         raise ValueError(f"hvp: vector must hold one number per input ({len(xs)}), got {vector!r:.60}")
     v = [check_number(c) for c in vector]
-    out = _output(f, xs, "hvp")
-    if out is None:
-        return [0.0] * len(xs)
-    first = _grad(out, xs, True, True, "hvp")
-    directional = first[0] * v[0]
-    for g, c in zip(first[1:], v[1:], strict=True):
-        directional = directional + g * c
-    return list(_grad(directional, xs, False, True, "hvp"))
+    with _backward_pass():
+        out = _output(f, xs, "hvp")
+        if out is None:
+            return [0.0] * len(xs)
+        first = _grad(out, xs, True, True, "hvp")
+        directional = first[0] * v[0]
+        for g, c in zip(first[1:], v[1:], strict=True):
+            directional = directional + g * c
+        return list(_grad(directional, xs, False, True, "hvp"))
