@@ -51,6 +51,9 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     >>> grad(dy, x)                              # d²/dx² tanh x = -2 tanh x (1 - tanh(x)^2)
     -0.7268619813835873
     """
+    for name, flag in (("create_graph", create_graph), ("allow_unused", allow_unused)):
+        if flag not in (True, False):   # "no" would be taken as True
+            raise TypeError(f"grad: {name} must be True or False, got {type(flag).__name__} {flag!r:.40}")
     with _backward_pass():
         return _grad(output, inputs, create_graph, allow_unused, "grad")
 
@@ -126,13 +129,46 @@ def _leaf(x: Value | float, i: int, who: str) -> Value:
 
 
 def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
-    """f(*xs), checked: a Value, or None for a plain number (a constant function)."""
+    """f(*xs), checked: a Value, or None for a plain number (a constant function). A TypeError for an
+    ``f`` that is not a function of ``len(xs)`` Values, before calling it; f's own errors pass through."""
+    if not callable(f):
+        raise TypeError(f"{who}: f must be a function of one Value per input, e.g. lambda x, y: x * y, "
+                        f"got {type(f).__name__} {f!r:.40}")
+    import inspect
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):   # a builtin without one: f's own error says it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*xs)
+        except TypeError as e:
+            raise TypeError(f"{who}: f is called with one Value per input ({len(xs)}), and it cannot "
+                            f"take {len(xs)}: {e}; give f one parameter per input, or as many inputs "
+                            "as f has parameters") from None
     out = f(*xs)
     if out.__class__ is Value:
         return out
     if isinstance(out, (int, float)) and not isinstance(out, bool):
         return None
     raise TypeError(f"{who}: f must return one Value (a scalar), got {type(out).__name__} {out!r:.40}")
+
+
+def _direction(c: float, i: int) -> float:
+    """``vector[i]`` of `hvp` as a float: a real number (a 0-d array of one too), else an error naming it."""
+    if getattr(c, "ndim", None) == 0 and getattr(c, "dtype", None) is not None \
+            and not isinstance(c, str) and c.dtype.kind in "iuf":
+        c = c[()]
+    advice = "vector holds one finite number per input, the direction v of H v (e.g. [1.0, 0.0])"
+    try:
+        return check_number(c)
+    except TypeError:
+        held = ": give its number, .data" if c.__class__ is Value else ""
+        raise TypeError(f"hvp: vector[{i}] is {type(c).__name__} {c!r:.40}, not a real number{held}; "
+                        f"{advice}") from None
+    except ValueError:
+        raise ValueError(f"hvp: vector[{i}] is {c!r:.40}, not a finite number within the float range "
+                         f"(about ±1.8e308); {advice}") from None
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
@@ -161,7 +197,7 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequen
     xs = _leaves(inputs, "hvp")
     if isinstance(vector, (str, bytes)) or not isinstance(vector, Sequence) or len(vector) != len(xs):
         raise ValueError(f"hvp: vector must hold one number per input ({len(xs)}), got {vector!r:.60}")
-    v = [check_number(c) for c in vector]
+    v = [_direction(c, i) for i, c in enumerate(vector)]
     with _backward_pass():
         out = _output(f, xs, "hvp")
         if out is None:
