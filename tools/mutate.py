@@ -81,7 +81,7 @@ SCOPE = [
                                       "tests/test_batched_checks.py", "tests/test_new_primitive.py",
                                       "tests/test_mutants_primitives.py", "tests/test_numpy_scalars.py",
                                       "tests/test_define_edges.py", "tests/test_functional_leaves.py",
-                                      "tests/test_batched_blas.py"),
+                                      "tests/test_batched_blas.py", "tests/test_higher_order_compiled.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
