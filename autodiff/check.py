@@ -9,7 +9,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable
 
-from autodiff.engine import Value
+from autodiff.engine import Value, release_cycle_gc
 from autodiff.primitives import is_array
 
 __all__ = ["numerical_grad", "gradcheck", "GradcheckError"]
@@ -80,7 +80,16 @@ def numerical_grad(f: Callable[..., Value], inputs: Iterable[Value | float],
 
 
 def _central_differences(f, leaves: list[Value], eps: float, what: str) -> list[float]:
-    """The central differences; ``eps`` checked by the public entry point that calls this."""
+    """The central differences; ``eps`` checked by the public entry point that calls this. The graphs
+    of f built here are done with on return (or an error): the collector's hold they took is ended,
+    as a backward pass ends it, so the threshold is the user's own again."""
+    try:
+        return _differences(f, leaves, eps, what)
+    finally:
+        release_cycle_gc()
+
+
+def _differences(f, leaves: list[Value], eps: float, what: str) -> list[float]:
     base = [v.data for v in leaves]
     grads = []
     for i in range(len(base)):

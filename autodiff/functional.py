@@ -5,13 +5,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
-from autodiff.engine import Value, check_leaves, check_number
+from autodiff.engine import Value, check_leaves, check_number, release_cycle_gc
 from autodiff.graph import walk_leaves
 from autodiff.reference import gradients
 
 __all__ = ["grad", "hessian", "hvp"]
+
+
+@contextmanager
+def _backward_pass() -> Iterator[None]:
+    """A backward pass ends the collector's graph-building hold, as ``backward()`` does: on entry (the
+    graph is built) and on leaving, also by an exception, since the nodes built meanwhile (f's graph,
+    a gradient graph) take it again. So the collector is left at the user's own threshold."""
+    release_cycle_gc()
+    try:
+        yield
+    finally:
+        release_cycle_gc()
 
 
 def _name(v: Value, i: int) -> str:
@@ -38,7 +51,11 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     >>> grad(dy, x)                              # d²/dx² tanh x = -2 tanh x (1 - tanh(x)^2)
     -0.7268619813835873
     """
-    return _grad(output, inputs, create_graph, allow_unused, "grad")
+    for name, flag in (("create_graph", create_graph), ("allow_unused", allow_unused)):
+        if flag not in (True, False):   # "no" would be taken as True
+            raise TypeError(f"grad: {name} must be True or False, got {type(flag).__name__} {flag!r:.40}")
+    with _backward_pass():
+        return _grad(output, inputs, create_graph, allow_unused, "grad")
 
 
 def _grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool, allow_unused: bool,
@@ -112,13 +129,46 @@ def _leaf(x: Value | float, i: int, who: str) -> Value:
 
 
 def _output(f: Callable[..., Value], xs: list[Value], who: str) -> Value | None:
-    """f(*xs), checked: a Value, or None for a plain number (a constant function)."""
+    """f(*xs), checked: a Value, or None for a plain number (a constant function). A TypeError for an
+    ``f`` that is not a function of ``len(xs)`` Values, before calling it; f's own errors pass through."""
+    if not callable(f):
+        raise TypeError(f"{who}: f must be a function of one Value per input, e.g. lambda x, y: x * y, "
+                        f"got {type(f).__name__} {f!r:.40}")
+    import inspect
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):   # a builtin without one: f's own error says it
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*xs)
+        except TypeError as e:
+            raise TypeError(f"{who}: f is called with one Value per input ({len(xs)}), and it cannot "
+                            f"take {len(xs)}: {e}; give f one parameter per input, or as many inputs "
+                            "as f has parameters") from None
     out = f(*xs)
     if out.__class__ is Value:
         return out
     if isinstance(out, (int, float)) and not isinstance(out, bool):
         return None
     raise TypeError(f"{who}: f must return one Value (a scalar), got {type(out).__name__} {out!r:.40}")
+
+
+def _direction(c: float, i: int) -> float:
+    """``vector[i]`` of `hvp` as a float: a real number (a 0-d array of one too), else an error naming it."""
+    if getattr(c, "ndim", None) == 0 and getattr(c, "dtype", None) is not None \
+            and not isinstance(c, str) and c.dtype.kind in "iuf":
+        c = c[()]
+    advice = "vector holds one finite number per input, the direction v of H v (e.g. [1.0, 0.0])"
+    try:
+        return check_number(c)
+    except TypeError:
+        held = ": give its number, .data" if c.__class__ is Value else ""
+        raise TypeError(f"hvp: vector[{i}] is {type(c).__name__} {c!r:.40}, not a real number{held}; "
+                        f"{advice}") from None
+    except ValueError:
+        raise ValueError(f"hvp: vector[{i}] is {c!r:.40}, not a finite number within the float range "
+                         f"(about ±1.8e308); {advice}") from None
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[list[float]]:
@@ -130,11 +180,12 @@ def hessian(f: Callable[..., Value], inputs: Sequence[Value | float]) -> list[li
     what those passes give, not symmetrised (it is symmetric up to rounding).
     """
     xs = _leaves(inputs, "hessian")
-    out = _output(f, xs, "hessian")
-    if out is None:
-        return [[0.0] * len(xs) for _ in xs]
-    first = _grad(out, xs, True, True, "hessian")
-    return [list(_grad(g, xs, False, True, "hessian")) for g in first]
+    with _backward_pass():
+        out = _output(f, xs, "hessian")
+        if out is None:
+            return [[0.0] * len(xs) for _ in xs]
+        first = _grad(out, xs, True, True, "hessian")
+        return [list(_grad(g, xs, False, True, "hessian")) for g in first]
 
 
 def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequence[float]) -> list[float]:
@@ -146,12 +197,13 @@ def hvp(f: Callable[..., Value], inputs: Sequence[Value | float], vector: Sequen
     xs = _leaves(inputs, "hvp")
     if isinstance(vector, (str, bytes)) or not isinstance(vector, Sequence) or len(vector) != len(xs):
         raise ValueError(f"hvp: vector must hold one number per input ({len(xs)}), got {vector!r:.60}")
-    v = [check_number(c) for c in vector]
-    out = _output(f, xs, "hvp")
-    if out is None:
-        return [0.0] * len(xs)
-    first = _grad(out, xs, True, True, "hvp")
-    directional = first[0] * v[0]
-    for g, c in zip(first[1:], v[1:], strict=True):
-        directional = directional + g * c
-    return list(_grad(directional, xs, False, True, "hvp"))
+    v = [_direction(c, i) for i, c in enumerate(vector)]
+    with _backward_pass():
+        out = _output(f, xs, "hvp")
+        if out is None:
+            return [0.0] * len(xs)
+        first = _grad(out, xs, True, True, "hvp")
+        directional = first[0] * v[0]
+        for g, c in zip(first[1:], v[1:], strict=True):
+            directional = directional + g * c
+        return list(_grad(directional, xs, False, True, "hvp"))

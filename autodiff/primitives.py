@@ -53,6 +53,13 @@ def _number(x):
     return x if x.__class__ is float or is_array(x) or not hasattr(x.__class__, "apply") else x.data
 
 
+def _is_node(x) -> bool:
+    """Whether ``x`` is a Value: a rule then builds the graph of its term (``grad(..., create_graph=
+    True)``), and every choice it makes on a value must be a node of that graph (`GREATER`), so that
+    the graph recomputes it from the leaves, as a compiled graph replays it."""
+    return hasattr(x.__class__, "apply")
+
+
 def leaf_number(x: Any) -> Any:
     """A leaf's ``.data`` as the engine computes with it: a number set by hand of another type than
     float (a numpy scalar, a 0-d array, an int) read as a float, as `Value.backward` stores it; a batch
@@ -491,6 +498,11 @@ def _pow_vjp(g, out, x, y):
                              f"base at {first_bad(xd < 0)}; make the exponent a plain number")
         with np.errstate(divide="ignore"):
             dy = g * np.where(xd > 0, out * np.log(np.where(xd > 0, xd, 1.0)), 0.0)
+    elif _is_node(x) and xd >= 0:
+        # x^y log x, and 0 at x = 0, where log reads x (1 - [x = 0]) + [x = 0] = 1 (and its slope in
+        # x is 0, as below): the choice recomputed
+        at0 = 1.0 - GREATER(x, 0.0) - GREATER(0.0, x)
+        dy = g * (out * LOG(x * (1.0 - at0) + at0))
     elif xd > 0:
         dy = g * (out * LOG(x))
     elif xd == 0:
@@ -513,7 +525,7 @@ def _pow_dx(g, x, n):
                                      f"with 0 < n < 1 ({first_bad(at0)}): there is no gradient there")
         safe = np.where((xd == 0) & (nd == 0), 1.0, xd)
         return g * np.where(nd == 0, 0.0, n * safe ** (n - 1))
-    if nd == 0:
+    if nd == 0 and not (_is_node(n) and xd != 0):   # a Value exponent: n x^(n-1), recomputed, is 0
         return 0.0 * g
     if xd == 0 and nd < 1:
         raise InfiniteSlopeError(f"pow: the derivative of x ** {nd:g} is infinite at x = 0 (n x^(n-1) "
@@ -610,12 +622,20 @@ def _sigmoid_batch(x):
 
 
 def _step(x):
-    """Heaviside step with H(0) = 0: the derivative of relu. Piecewise constant, so a plain float even
-    when x is a Value (its own derivative is 0 wherever it exists); 0.0/1.0 entries for an array."""
+    """Heaviside step with H(0) = 0: the derivative of relu; 0.0/1.0 entries for an array. For a Value,
+    the node [x > 0] (`GREATER`, derivative 0), so that a gradient graph recomputes it."""
+    if _is_node(x):
+        return GREATER(x, 0.0)
     x = _number(x)
     if is_array(x):
         return (x > 0).astype(float)
     return 1.0 if x > 0 else 0.0
+
+
+def _select(h, a, b):
+    """a h + b (1 - h) for a node h that holds 1 or 0 (`GREATER`): ``a`` or ``b``, to the bit (but the
+    sign of a zero), as a graph that recomputes the choice. a and b are finite wherever it is used."""
+    return a * h + b * (1.0 - h)
 
 
 def _tanh_vjp(g, out, x):
@@ -624,6 +644,8 @@ def _tanh_vjp(g, out, x):
     xd = _number(x)
     # Past |x| = 400, sech² x < 4e^-800 rounds to 0: the exponent is clipped there, so that -2|x| never
     # overflows (x = 1e308).
+    if _is_node(x):   # the choice of formula made by a node, recomputed with the graph: sech² x
+        return (g * SECH2(x),)
     if is_array(xd):
         np = _np()
         t = np.exp(-2 * np.minimum(np.abs(xd), 400.0))
@@ -638,6 +660,22 @@ def _tanh_vjp(g, out, x):
 
 TANH = define("tanh", "tanh", 1, math.tanh,                 # stable for every finite x: saturates to ±1
               _tanh_vjp, ("(1 − {o}²)",), lambda x: _np().tanh(x), "tanh", keeps_finite=True)
+
+
+def _sech2(x: float) -> float:
+    """sech² x = d/dx tanh x, as tanh's rule computes it on numbers (its formula chosen by |x|)."""
+    return _tanh_vjp(1.0, math.tanh(x), x)[0] if x == x else x   # NaN stays NaN: refused
+
+
+def _sech2_batch(x):
+    return _tanh_vjp(1.0, _np().tanh(x), x)[0]
+
+
+# tanh's derivative as one node, for the gradient graphs of create_graph: its formula is chosen by |x|
+# (for precision in the tails), a choice that the node makes again whenever it is computed.
+# d/dx sech² x = −2 tanh x sech² x.
+SECH2 = define("sech2", "sech²", 1, _sech2, lambda g, out, x: (g * (out * TANH(x) * -2.0),),
+               ("−2·tanh({x})·{o}",), _sech2_batch, keeps_finite=True)
 # d/dx σ(x) = σ(x) (1 - σ(x)) = σ(x) σ(-x): the second form keeps full relative precision in both tails
 SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
                  lambda g, out, x: (g * (out * SIGMOID(-x)),),
@@ -645,6 +683,13 @@ SIGMOID = define("sigmoid", "σ", 1, _sigmoid_fwd,
 RELU = define("relu", "relu", 1, lambda x: x if x > 0 else 0.0 if x <= 0 else x,  # NaN stays NaN: refused
               lambda g, out, x: (g * _step(x),),             # 1 if x > 0 else 0 (also at 0)
               ("[{x} > 0]",), lambda x: _np().maximum(x, 0.0), "relu", keeps_finite=True)
+# [x > y] as 1.0 or 0.0, derivative 0 for both: the choices that derivative rules make on values
+# (relu's step, abs' sign, max's share, tanh's formula), as nodes of a gradient graph built with
+# create_graph, so that building it again or replaying it (autodiff.compile) recomputes them.
+GREATER = define("greater", ">", 2, lambda x, y: 1.0 if x > y else 0.0 if x <= y else x + y,  # NaN: refused
+                 lambda g, out, x, y: (0.0 * g, 0.0 * g),     # piecewise constant
+                 ("0", "0"), lambda x, y: _np().where(x > y, 1.0, _np().where(x <= y, 0.0, x + y)),
+                 keeps_finite=True)
 
 
 # ---- the fused neuron and the sum over examples --------------------------------------------------
@@ -894,6 +939,8 @@ def _sqrt_vjp(g, out, x):
 
 def _sign(x):
     """sign(x) with sign(0) = 0 (PyTorch's convention for abs' derivative); piecewise constant."""
+    if _is_node(x):
+        return GREATER(x, 0.0) - GREATER(0.0, x)     # 1 - 0, 0 - 1 or 0 - 0: as a node, recomputed
     xd = _number(x)
     if is_array(xd):
         return _np().sign(xd)
@@ -916,6 +963,9 @@ def _normal_cdf(x: float) -> float:
 def _normal_pdf(x):
     """φ(x) = e^(-x²/2) / √(2π). Past |x| = 40 it is below e^-800 and rounds to 0, and so does x φ(x),
     so x² (which overflows from |x| ≈ 1.3e154) is never formed there."""
+    if _is_node(x):   # the clip as a node: |x|·|x| is x·x to the bit, and its derivative 2x too
+        c = MINIMUM(ABS(x), 40.0)
+        return EXP(c * c * -0.5) * (1 / math.sqrt(2 * math.pi))
     xd = _number(x)
     if is_array(xd):
         np = _np()
@@ -947,6 +997,10 @@ GELU = define("gelu", "gelu", 1, lambda x: x * _normal_cdf(x),
 
 def _max_share(x, y):
     """(∂max/∂x, ∂max/∂y): 1 to the larger input, half each at a tie (as PyTorch's maximum)."""
+    if _is_node(x) or _is_node(y):   # [x > y] + ½ (1 - [x > y] - [y > x]): 1, ½ or 0, as nodes
+        above = GREATER(x, y)
+        a = above + 0.5 * (1.0 - above - GREATER(y, x))
+        return a, 1.0 - a
     xd, yd = _number(x), _number(y)
     a = _where(xd > yd, 1.0, _where(xd == yd, 0.5, 0.0))
     return a, 1.0 - a
@@ -969,13 +1023,21 @@ MINIMUM = define("minimum", "min", 2, _min_fwd, lambda g, out, x, y: tuple(g * s
                  lambda x, y: _np().minimum(x, y), "minimum", keeps_finite=True)
 
 
+def _leaky_slope(x, slope: float):
+    """1 if x > 0 else slope; for a Value, [x > 0] + slope (1 - [x > 0]) as nodes (1 or slope, exactly)."""
+    if _is_node(x):
+        above = GREATER(x, 0.0)
+        return above + slope * (1.0 - above)
+    return _where(_number(x) > 0, 1.0, slope)
+
+
 @lru_cache(maxsize=64)
 def leaky_relu_op(slope: float = 0.01) -> Primitive:
     """The primitive leaky_relu with negative slope ``slope``: x if x > 0 else slope·x; its derivative
     is 1 if x > 0 else slope (slope at 0, as PyTorch)."""
     s = f"{slope:g}"
     return Primitive("leaky_relu", "leaky_relu", 1, lambda x: x if x > 0 else slope * x,
-                     lambda g, out, x: (g * _where(_number(x) > 0, 1.0, slope),),
+                     lambda g, out, x: (g * _leaky_slope(x, slope),),
                      (f"[{{x}} > 0] + {s}·[{{x}} ≤ 0]",),
                      lambda x: _np().where(x > 0, x, slope * x), "leaky_relu", {"slope": slope},
                      keeps_finite=-1 <= slope <= 1)         # slope·x overflows for a slope beyond ±1
@@ -990,6 +1052,9 @@ def elu_op(alpha: float = 1.0) -> Primitive:
 
     def vjp(g, out, x):
         xd = _number(x)
+        if _is_node(x):   # [x > 0] + [x <= 0] α e^min(x, 0), min(x, 0) = -relu(-x): slope 0 at the kink
+            above = GREATER(x, 0.0)
+            return (g * _select(above, 1.0, EXP(-RELU(-x)) * alpha),)
         if is_array(xd):
             np = _np()
             return (np.where(xd > 0, g, g * (alpha * np.exp(np.minimum(xd, 0.0)))),)

@@ -190,6 +190,18 @@ def tables_in(markdown: str) -> dict[str, Table]:
     return found
 
 
+def batched_details(cell, both, batched: str) -> str:
+    """The README's sentence on micrograd's loop written on a batch (W7) and on the fixed cost of a
+    batched step (W7b), or "" for a benchmarks file written before W7 had them."""
+    port = "deltagrad batched, micrograd's loop"
+    if cell("W7", port, 3, "bare") == "n/a" or cell("W7b", "bare", 3) == "n/a":
+        return ""
+    return (f"micrograd's own loop written on a batch is {both(port, 3)} faster than micrograd "
+            f"(taking {both(port, 4)} the closed form's time); at W7's points {cell('W7b', 'bare', 3)} and "
+            f"{cell('W7b', 'torch imported', 3)} of a batched step is fixed Python cost, whatever the "
+            "number of points (the step at 1 point over the step at all of them, W7b). ")
+
+
 def readme_block(markdown: str) -> str:
     """The README's paragraphs of figures, from the benchmarks file's text ``markdown``: the step as
     users write it first (W7, W8), the benchmark's own shapes after it, labelled as such."""
@@ -251,7 +263,9 @@ def readme_block(markdown: str) -> str:
         f"{both('compiled eager, README loss', 3)} faster than micrograd "
         f"({target('compiled eager, README loss', 'micrograd')}) and batched takes "
         f"{both('compiled batched, README loss', 4)} the closed form's time "
-        f"({target('compiled batched, README loss', 'closed form')}). W8 shows how the costs "
+        f"({target('compiled batched, README loss', 'closed form')}). "
+        + batched_details(cell, both, batched)
+        + "W8 shows how the costs "
         "scale, each figure from its own rounds (its first differs from W7's by the spread between "
         f"rounds): batched against the closed form goes from {r0} at {p0} points to {r1} at {p1}, and "
         f"from {s0} at {h0} hidden units to {s1} at {h1}"
@@ -372,9 +386,9 @@ def main() -> None:
         tables["w8"][1].notes.append(same)
     where = "the run's own process" + (", torch imported" if "torch" in sys.modules else "")
     wide = wide_target(tables["w8"][2], size, where)   # issue 17's width target, with W7's
-    if wide is not None:
-        tables["w7"][1].rows.append(wide[0])
-        tables["w7"][1].notes += wide[1:]
+    if wide is not None:   # W7's targets table, its last
+        tables["w7"][-1].rows.append(wide[0])
+        tables["w7"][-1].notes += wide[1:]
     torch = import_torch()
     lines = [
         "# Benchmarks",

@@ -69,11 +69,17 @@ def micrograd_port_step(n: int):
     return demo_loop(Value, nn.MLP(2, [16, 16, 1], rng=1), n, score=lambda model, x: model(x)[0])
 
 
+def first_points(n: int):
+    """W1's data, its first ``n`` points (one point too: the data set itself has at least two)."""
+    X, y = moons(max(n, 2))
+    return X[:n], y[:n]
+
+
 def readme_model(n: int, batched: bool):
     """The README's model, optimizer and loss (eager: a list of examples; batched: one graph)."""
     import nn
     from autodiff.batched import batch, batch_columns
-    X, y = moons(n)
+    X, y = first_points(n)
     model = nn.MLP(2, [16, 16, 1], rng=1, fused=batched)
     opt = nn.SGD(model.parameters(), lr=LR)
     if batched:
@@ -89,6 +95,29 @@ def readme_model(n: int, batched: bool):
             return (nn.mean([nn.hinge(s, t) for s, t in zip(scores, labels, strict=True)])
                     + nn.l2(model.weights(), 2 * ALPHA))
     return loss, opt
+
+
+def micrograd_port_batched_step(n: int):
+    """micrograd's demo loop with its points as one batch: its lines, the list of scores and losses
+    made one batched node each (``sum(losses)`` over the examples is `autodiff.batched.total`)."""
+    import nn
+    from autodiff.batched import batch, batch_columns, total
+    X, y = moons(n)
+    model = nn.MLP(2, [16, 16, 1], rng=1, fused=True)
+    inputs, labels = batch_columns(X), batch(y)
+
+    def step():
+        scores = model(inputs)[0]
+        losses = (1 + -labels * scores).relu()
+        data_loss = total(losses) * (1.0 / n)
+        reg_loss = ALPHA * sum(p * p for p in model.parameters())
+        loss = data_loss + reg_loss
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+        return loss
+    return step
 
 
 def readme_step(n: int, batched: bool):
@@ -136,6 +165,9 @@ def compiled_step(n: int, batched: bool) -> Split:
 
 
 compiled_step.seconds = {}
+# The batched README step on the first point alone (the same model): what a batched step costs whatever
+# the number of points, beside the step at W7's points (`fixed_cost_note`).
+ONE_POINT = "deltagrad batched, README loop, 1 point"
 # The parts of a compiled step (`Split`), as W7's rows name them after the step's own name.
 PROGRAM_PART, OPTIMIZER_PART = "its forward() + backward()", "its nn.SGD step() + zero_grad()"
 
@@ -154,6 +186,8 @@ def child(size: str, with_torch: bool) -> dict:
         ("deltagrad eager, README loop", readme_step(n, False)),
         ("deltagrad eager, README loop, GC off", gc_off(readme_step(n, False))),
         ("deltagrad batched, README loop", readme_step(n, True)),
+        (ONE_POINT, readme_step(1, True)),
+        ("deltagrad batched, micrograd's loop", micrograd_port_batched_step(n)),
         ("compiled eager, README loss", compiled_step(n, False)),
         ("compiled batched, README loss", compiled_step(n, True)),
         ("closed form, numpy (W4)", closed_form(n)),
@@ -197,6 +231,7 @@ def run(size: str) -> list[Table]:
                   ["contender", "process", "time per step (median)", "vs micrograd", "vs closed form"])
     found: dict[tuple[str, str], tuple[float, float | None, float]] = {}
     compile_seconds, calls, clock, gc_orders = {}, {}, None, []
+    fixed = fixed_cost_table(n, rounds)
     for with_torch in (False, True):
         result = _run_child(size, with_torch)
         where = "torch imported" if with_torch else "bare"
@@ -211,15 +246,20 @@ def run(size: str) -> list[Table]:
         gc_on, gc_off = (result["times"][f"deltagrad eager, README loop{off}"] for off in ("", ", GC off"))
         gc_orders.append(f"{where}: " + order_note("GC on", gc_on, "GC off", gc_off))
         for name, t in med.items():
+            if name == ONE_POINT:   # not the same work as the others: in W7b, beside the step it divides
+                continue
             table.rows.append([name, where, fmt_time(t), f"{mg / t:,.1f}×" if mg else "n/a",
                                f"{t / cf:,.2f}×"])
             found[(name, where)] = (t, mg, cf)
+        fixed.rows.append(fixed_cost_row(where, med[ONE_POINT], med["deltagrad batched, README loop"], n))
     for where, sec in compile_seconds.items():
         table.notes.append(f"{where}: compiling took {sec['eager']:.2f} s (eager graph) and "
                            f"{sec['batched']:.3f} s (batched) of CPU time, once")
     table.notes += [
         "README loop: `nn.hinge`, `nn.mean`, `nn.l2(model.weights())`, `nn.SGD` as the README's "
-        "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values.",
+        "Networks section writes them; micrograd's loop: its demo's lines on deltagrad Values (eager: "
+        "a list of points; batched: the points as one batch, `sum(losses)` being "
+        "`autodiff.batched.total`, on the fused model).",
         "GC off: the same README step with the cyclic GC switched off around it, for comparison: a "
         "graph being built raises the collector's threshold until backward(), so the GC-on row "
         "pays one young-generation pass over the graph a step, not dozens and a full one. "
@@ -235,7 +275,30 @@ def run(size: str) -> list[Table]:
     ]
     table.notes.append("Calls per block, fixed after warm-up (the last process): " + ", ".join(
         f"{name} {k}" for name, k in calls.items()) + ".")
-    return [table, targets_table(found, size)]
+    return [table, fixed, targets_table(found, size)]
+
+
+def fixed_cost_table(n: int, rounds: int) -> Table:
+    """W7b: how much of a batched step at ``n`` points is fixed Python cost (`fixed_cost_row`)."""
+    table = Table(f"W7b: the fixed cost of a batched step at {n} points (W7's processes and rounds)",
+                  ["process", "step at 1 point", f"step at {n} points", f"1 point / {n} points",
+                   "fixed part F (line through both)"])
+    table.notes.append(
+        f"The batched README step (the same model and lines) on W7's first point alone and on its {n} "
+        "points, timed side by side in W7's alternating rounds. '1 point / n points' is the step at 1 "
+        "point over the step at n: the part of the step that does not grow with the points (walking the "
+        "graph, one numpy call per node, reading and writing every parameter, the optimizer), an "
+        "upper bound, as the 1-point step still computes one point. 'Fixed part F' takes the step as "
+        "t(N) = F + N·c through the two figures, F = (n·t(1) − t(n)) / (n − 1), and gives F and its "
+        "share of the n-point step.")
+    return table
+
+
+def fixed_cost_row(where: str, one: float, many: float, n: int) -> list[str]:
+    """W7b's row: the step at 1 point and at ``n`` points (seconds), their ratio and the fixed part."""
+    f = (n * one - many) / (n - 1)
+    return [where, fmt_time(one), fmt_time(many), f"{one / many:.0%}",
+            f"{fmt_time(f) if f > 0 else '0 (noise)'} ({max(f, 0.0) / many:.0%})"]
 
 
 def targets_table(found: dict[tuple[str, str], tuple[float, float | None, float]],

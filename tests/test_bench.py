@@ -60,7 +60,8 @@ def test_run_all_writes_the_report(tmp_path):
     tables = run_all_module().tables_in(text)
     w7 = {(row[0], row[1]) for row in tables["W7"].rows}
     for name in ["deltagrad eager, README loop", "deltagrad eager, micrograd's loop",
-                 "deltagrad batched, README loop", "compiled eager, README loss",
+                 "deltagrad batched, README loop", "deltagrad batched, micrograd's loop",
+                 "compiled eager, README loss",
                  "compiled batched, README loss", "closed form, numpy (W4)"]:
         assert (name, "bare") in w7
         if importlib.util.find_spec("torch") is not None:
@@ -83,6 +84,18 @@ def test_run_all_writes_the_report(tmp_path):
         assert full_size_words not in text
     assert len(tables["W8b"].rows) >= 2 and len(tables["W8c"].rows) >= 2
     _figures_add_up(text, tables)
+    # a fresh tester's item 5: the fixed cost of a batched step, the step at 1 point beside the step at
+    # W7's points in W7's processes (the 1-point step is not a W7 row: its ratios would compare unlike work)
+    w7b = tables["W7b"]
+    assert w7b.header[1:4] == ["step at 1 point", "step at 10 points", "1 point / 10 points"]
+    processes = sorted({r[1] for r in tables["W7"].rows}, key=["bare", "torch imported"].index)
+    assert [r[0] for r in w7b.rows] == processes
+    batched = [r for r in tables["W7"].rows if r[0] == "deltagrad batched, README loop"]
+    for row in w7b.rows:
+        many = next(r for r in batched if r[1] == row[0])
+        assert row[2] == many[2]
+        assert abs(seconds(row[1]) / seconds(row[2]) - int(row[3].rstrip("%")) / 100) <= 0.01
+    assert not any("1 point" in r[0] for r in tables["W7"].rows)
     # one run: the header says when, how long, the load, the method and the BLAS limit; W7 (the shape
     # users write) comes before the special shapes
     header = text.split("\n## ")[0]
@@ -135,6 +148,15 @@ def _figures_add_up(text: str, tables: dict) -> None:
     assert "one step is measured once" in text and "collected between blocks" in text
     w5 = {r[0] for r in tables["W5"].rows}
     assert {bench_module("w5_micro_ops").PARAMETERS, bench_module("w5_micro_ops").NAMED} <= w5
+
+
+def test_the_fixed_part_of_a_batched_step_is_the_line_through_its_two_figures():
+    row = bench_module("w7_user_shaped").fixed_cost_row
+    # t(N) = F + N c with F = 1 ms, c = 10 µs: t(1) = 1.01 ms, t(100) = 2 ms
+    assert row("bare", 1.01e-3, 2e-3, 100) == ["bare", "1.01 ms", "2 ms", "50%", "1 ms (50%)"]
+    # noise can put t(1) below the line's F: shown as such, not as a negative cost
+    assert row("bare", 1e-3, 0.9e-3, 100)[3:] == ["111%", "1 ms (111%)"]
+    assert row("bare", 1e-5, 2e-3, 100)[4] == "0 (noise) (0%)"
 
 
 def test_a_split_steps_parts_come_from_its_own_timed_calls_and_never_exceed_it():

@@ -50,6 +50,8 @@ OPS = {
     "sum_squares": lambda a, b, p: apply(PRIMITIVES["sum_squares"], a, p[0], b, a) * 0.1,
     "l2": lambda a, b, p: apply(sum_squares_op(0.05), a, p[0], b, a),     # nn.l2's λ/2 Σ w², one node
     "logsumexp": lambda a, b, p: apply(PRIMITIVES["logsumexp"], a, b, p[0]) - 1.0,  # nn's softmax shift
+    "greater": lambda a, b, p: apply(PRIMITIVES["greater"], a, b) * a,   # a gradient graph's choices
+    "sech2": lambda a, b, p: apply(PRIMITIVES["sech2"], a * 1.5),       # tanh's derivative, one node
 }
 UNFUSED = {"neuron": lambda a, b, p: (p[2] * a + p[3] * b + p[4]).tanh()}
 

@@ -71,8 +71,13 @@ def test_gradcheck_accepts_every_right_rule_on_the_rule_path(name):
     assert gradcheck(lambda *v: apply(with_rule(prim, prim.vjp), *v), xs)  # the rule itself
 
 
+# greater ([x > y]) is piecewise constant: its terms are 0, which every shape below leaves 0, so the
+# battery cannot tell a wrong rule of it; a rule giving it a slope is caught below instead.
+SLOPED = sorted(name for name in primitives() if name != "greater")
+
+
 @pytest.mark.parametrize("shape", sorted(WRONG))
-@pytest.mark.parametrize("name", sorted(primitives()))
+@pytest.mark.parametrize("name", SLOPED)
 def test_gradcheck_rejects_a_wrong_rule_of_every_shape_on_every_primitive(name, shape):
     prim = primitives()[name]
     xs = inputs_of(prim)
@@ -89,13 +94,22 @@ def test_gradcheck_rejects_a_wrong_rule_of_every_shape_on_every_primitive(name, 
 def test_every_shape_changes_a_term_at_the_points_used():
     """The battery above is not vacuous: at each point every shape moves every nonzero term, and every
     primitive's terms there are nonzero (a zero term would make most shapes no change at all)."""
-    for name, prim in primitives().items():
+    for name in SLOPED:
+        prim = primitives()[name]
         xs = inputs_of(prim)
         out = prim.forward(*xs)
         for i, t in enumerate(prim.vjp(1.0, out, *xs)):
             assert t != 0, f"{name}: the term of input {i} is 0 at {xs}; choose another point"
             for shape, f in WRONG.items():
                 assert abs(f(t, xs[i]) - t) > 1e-3 * abs(t), (name, shape, i)
+
+
+def test_gradcheck_catches_a_slope_given_to_greater():
+    greater = PRIMITIVES["greater"]
+    for i in range(2):
+        sloped = with_rule(greater, lambda g, out, x, y, i=i: (g, 0.0 * g) if i == 0 else (0.0 * g, g))
+        with pytest.raises(GradcheckError, match=f"input {i}: engine 1.0, central difference 0.0"):
+            gradcheck(lambda *v, p=sloped: apply(p, *v), [1.7, 0.6])
 
 
 def test_gradcheck_tolerance_is_on_the_difference_not_the_magnitudes():

@@ -20,9 +20,11 @@ NODE = re.compile(r"^\s*(n\d+|op\d+) \[", re.M)
 EDGE = re.compile(r"^\s*(n\d+|op\d+) -> (n\d+|op\d+) \[.*\bid=(\w+)", re.M)
 
 
-def tanh_gradient():
+def sigmoid_gradient():
+    # sigmoid's rule computes with its node y: d/dx σ(x) = y σ(−x). (tanh's derivative is one node,
+    # sech², in a gradient graph: its formula is chosen by |x|, a choice the node makes again.)
     x = Value(0.5, "x")
-    y = x.tanh()
+    y = x.sigmoid()
     y.label = "y"
     dy = grad(y, x, create_graph=True)
     dy.label = "dy/dx"
@@ -35,7 +37,7 @@ def structure(root: Value):
 
 
 def test_the_diagram_of_a_gradient_graph_has_every_node_and_edge_of_it():
-    x, y, dy = tanh_gradient()
+    x, y, dy = sigmoid_gradient()
     order = topological_order(dy)
     pos = {v: i for i, v in enumerate(order)}
     source, nodes, edges = structure(dy)
@@ -48,37 +50,37 @@ def test_the_diagram_of_a_gradient_graph_has_every_node_and_edge_of_it():
         for k, p in enumerate(v.parents):
             expected[f"e{i}_{k}"] = (f"n{pos[p]}", f"op{i}")
     assert edges == expected
-    # where the terms come from: d tanh/dx = 1 - y·y is built on the forward node y itself, which is
-    # computed from x; so x -> tanh -> y -> (y × y) -> ... -> dy/dx
-    yy = next(v for v in interior if v.parents == (y, y))
-    assert edges[f"e{pos[yy]}_0"] == edges[f"e{pos[yy]}_1"] == (f"n{pos[y]}", f"op{pos[yy]}")
+    # where the terms come from: d σ/dx = y σ(−x) is built on the forward node y itself, which is
+    # computed from x; so x -> sigmoid -> y -> (y × σ(−x)) -> ... -> dy/dx
+    ys = next(v for v in interior if v.op == "mul" and v.parents[0] is y)
+    assert edges[f"e{pos[ys]}_0"] == (f"n{pos[y]}", f"op{pos[ys]}")
     assert edges[f"e{pos[y]}_0"] == (f"n{pos[x]}", f"op{pos[y]}")
     assert ">dy/dx<" in source and ">y<" in source and ">x<" in source
     assert "grad —" in source and "grad 1" not in source  # no backward has run: nothing made up
 
 
 def test_the_diagram_shows_local_derivatives_on_a_gradient_graph():
-    x, y, dy = tanh_gradient()
+    x, y, dy = sigmoid_gradient()
     source = viz.draw(dy, show_local=True).source
     assert source.count(" -> op") == sum(len(v.parents) for v in topological_order(dy))
-    assert "0.4621" in source  # ∂(y × y)/∂y = y, read off the edge
+    assert "0.6225" in source  # ∂(y × σ(−x))/∂σ(−x) = y, read off the edge
 
 
 def test_stepping_through_a_gradient_graph_gives_the_second_derivative():
-    x, y, dy = tanh_gradient()
+    x, y, dy = sigmoid_gradient()
     order = topological_order(dy)
     forward = list(forward_steps(dy))
     assert [s.node for s in forward] == [v for v in order if not v.is_leaf]
     assert all(s.result == s.node.data for s in forward)
     steps = list(backward_steps(dy))
     assert len(steps) == len(forward) and all(str(s) for s in steps)
-    t = math.tanh(0.5)
+    sig = 1 / (1 + math.exp(-0.5))
     stepped = [r for s in steps for p, r in zip(s.parents, s.running, strict=True) if p is x][-1]
-    assert stepped == pytest.approx(-2 * t * (1 - t * t), rel=1e-15)  # d²/dx² tanh x
+    assert stepped == pytest.approx(sig * (1 - sig) * (1 - 2 * sig), rel=1e-14)  # d²/dx² σ(x)
     assert stepped == grad(dy, x) and not x.has_grad      # stepping leaves .grad alone (issue 14)
     last = str(steps[-1])
-    assert "tanh" in last and "x.grad" in last and "(1 − y²)" in last
-    x2, _, dy2 = tanh_gradient()
+    assert "sigmoid" in last and "x.grad" in last and "y(1 − y)" in last
+    x2, _, dy2 = sigmoid_gradient()
     walk = Walkthrough(dy2)
     assert len(walk) == 2 * len(forward) + 2 and walk.text(len(walk) - 1) == last
     assert walk.grads(len(walk) - 1)[x2] == stepped and not x2.has_grad
@@ -113,14 +115,14 @@ def test_the_gradient_graph_of_an_mlp_loss_draws_with_neuron_clusters():
 
 def test_a_gradient_graph_renders_to_svg_with_its_ids():
     require_dot()
-    _, _, dy = tanh_gradient()
+    _, _, dy = sigmoid_gradient()
     svg = render_svg(viz.draw(dy))
     n = len(topological_order(dy))
     assert all(f'id="n{i}"' in svg for i in range(n)) and "dy/dx" in svg
 
 
 def test_the_html_stepper_takes_a_gradient_graph(tmp_path):
-    x, _, dy = tanh_gradient()
+    x, _, dy = sigmoid_gradient()
     page = viz.step_html(dy, tmp_path / "d2.html")
     assert (tmp_path / "d2.html").stat().st_size > 0 and "dy/dx" in page.html
     assert not x.has_grad  # building the page steps one fresh pass and leaves .grad alone (issue 14)

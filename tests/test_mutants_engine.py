@@ -43,6 +43,8 @@ FORMULAS = {
     "minimum": (lambda x, y: x if x <= y else y, [(1.0, 2.0), (2.0, -1.0)]),
     "leaky_relu": (lambda x: x if x > 0 else 0.01 * x, [(-2.0,), (0.0,), (3.0,)]),
     "elu": (lambda x: x if x > 0 else math.exp(x) - 1, [(-2.0,), (0.0,), (3.0,)]),
+    "greater": (lambda x, y: 1.0 if x > y else 0.0, [(1.0, 2.0), (2.0, -1.0), (1.5, 1.5)]),
+    "sech2": (lambda x: 1 / math.cosh(x) ** 2, [(-2.0,), (0.0,), (0.7,), (3.0,)]),
 }
 
 

@@ -155,7 +155,8 @@ def test_second_derivatives_of_pow_off_base_zero(x, y):
 # public field says; test_batched_checks checks that each marked row keeps its word at the floats'
 # extremes, and that the rows which can overflow are not marked: this is the converse.
 KEEP_FINITE = {"pow", "exp", "log", "tanh", "sigmoid", "relu", "sqrt", "abs", "sin", "cos", "softplus",
-               "normal_cdf", "gelu", "maximum", "minimum", "leaky_relu", "elu"}
+               "normal_cdf", "gelu", "maximum", "minimum", "leaky_relu", "elu", "greater",
+               "sech2"}
 
 
 def test_every_row_that_keeps_numbers_finite_says_so():

@@ -54,14 +54,16 @@ ENGINE_WITHOUT = ("core/NumberReplacer", "core/AddNot")
 # The scope: extend it by adding a Target.
 SCOPE = [
     # test_engine.py's checker tests only: the whole file takes ~40 s (million-node chains)
-    Target("autodiff/check.py", ("tests/test_gradcheck.py", "tests/test_gradcheck_edges.py", *(
+    Target("autodiff/check.py", ("tests/test_gradcheck.py", "tests/test_gradcheck_edges.py",
+                                 "tests/test_functional_gc.py", *(
         f"tests/test_engine.py::test_{name}" for name in [
         "unary_rule_matches_central_difference", "binary_rule_matches_central_difference",
         "gradcheck_catches_a_wrong_rule", "gradcheck_names_only_the_inputs_that_disagree",
         "numerical_grad_is_central", "gradcheck_rejects_a_single_number"]))),
     Target("autodiff/functional.py", ("tests/test_mutants_functional.py", "tests/test_kinks.py",
                                       "tests/test_functional_edges.py", "tests/test_higher_order.py",
-                                      "tests/test_functional_leaves.py")),
+                                      "tests/test_functional_leaves.py", "tests/test_functional_gc.py",
+                                      "tests/test_functional_errors.py")),
     # The documents' equations: each document's forward and backward pass (its δ's, gradients and
     # regularization: `_backprop`) and which weights its penalty covers. Not the symbols, tables and
     # argument checks around them.
@@ -79,7 +81,7 @@ SCOPE = [
                                       "tests/test_batched_checks.py", "tests/test_new_primitive.py",
                                       "tests/test_mutants_primitives.py", "tests/test_numpy_scalars.py",
                                       "tests/test_define_edges.py", "tests/test_functional_leaves.py",
-                                      "tests/test_batched_blas.py"),
+                                      "tests/test_batched_blas.py", "tests/test_higher_order_compiled.py"),
            # numbers ±1 add 340 mutants here, most of them arities, cache sizes and message indices
            without=ENGINE_WITHOUT, keyword=FAST),
     # The executors, each against the tests that compare it with another one and with the numbers.
