@@ -58,3 +58,17 @@ def test_an_interior_node_set_by_hand_to_inf_is_named_by_the_rule_it_made_not_fi
     with pytest.raises(FloatingPointError, match=r"^backward: the gradient of node x \(leaf, data 2\) is "
                                                  r"inf, .* the rule of mul at node v\d \(inputs 2, inf"):
         out.backward()
+
+
+def test_an_op_leaves_a_float64_batch_the_very_array_it_was():
+    # engine.py's mutation run: `_batches_ok` taking every leaf's batch for one to make float64 (`and`
+    # made `or`) copied it at each op that read it
+    x, w = batch([1.0, 2.0, 3.0], "x"), Value(2.0, "w")
+    held = x.data
+    x * w
+    x + 1.0
+    assert x.data is held
+    fed = np.array([4.0, 5.0, 6.0])
+    x.data = fed   # set by hand, then built on
+    x * w
+    assert x.data is fed

@@ -341,9 +341,26 @@ EQUIVALENT = [
                "the counter is a list of one int: its last item is its first"),
     Equivalent("autodiff/engine.py", "NumberReplacer", 'if getattr(d, "ndim", 0) == 1:',
                'getattr(d, "ndim", -1) == 1',
-               "the default is for what has no ndim (a float, a Fraction): 0 or -1, neither is 1"),
+               "`_refuse_kind` is called only for a leaf holding an array (`is_array`: it has ndim > 0), "
+               "so the default is never read"),
     Equivalent("autodiff/engine.py", "NumberReplacer", "set .grad to an array of {n[0]}, one number",
-               "{n[ -1]}", "`n` is a batch's shape, checked 1-D before: its last item is its first"),
+               "[ -1]", "`n` is a batch's shape, checked 1-D before: its last item is its first"),
+    Equivalent("autodiff/engine.py", "ReplaceComparisonOperator_Lt_LtE", "if len(floats) < len(leaves):",
+               "if len(floats) <= len(leaves):",
+               "with every leaf a float made so, `_odd` gives no leaf and `_check_leaves` of none checks "
+               "nothing: only slower"),
+    Equivalent("autodiff/engine.py", "ReplaceBinaryOperator_Sub_Add", "if total - total:",
+               "if total + total:",
+               "the quick finiteness check of the one-number leaves then calls every non-zero sum not "
+               "finite, and `_refuse_not_finite`, which it defers to, finds every leaf finite and "
+               "returns: only slower"),
+    Equivalent("autodiff/engine.py", "AddNot", "if built is None or not is_array(built)",
+               "if not built is None or",
+               "as `built is not None` above: every batched leaf takes the full check: only slower"),
+    Equivalent("autodiff/engine.py", "NumberReplacer", 'if getattr(d, "ndim", 0) == 1:',
+               'getattr(d, "ndim", 1) == 1',
+               "`_refuse_kind` is called only for a leaf holding an array (`is_array`: it has ndim > 0), "
+               "so the default is never read"),
 ]
 
 # The operators that make the faults these files can have: a sign or an operation swapped in a
