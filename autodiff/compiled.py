@@ -71,7 +71,8 @@ class CompiledGraph:
     ``source``      the program's Python source; ``leaves`` the leaves in the order it reads them;
                     ``layers`` whether it runs a batched graph's fused layers as matrix products.
 
-    Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do, and
+    Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do,
+    naming its node (``.node``; then no ``.data`` is changed), and
     FloatingPointError naming the node when a node's value (then no ``.data`` is changed) or a leaf's
     gradient is not finite.
     """
@@ -121,26 +122,27 @@ class CompiledGraph:
         total = sum(numbers)   # every leaf's value finite (a NaN set by hand): one sum in C
         if total - total:
             self._refuse_number(numbers)
-        if self.layers:
-            np = lazy_numpy()
-            run = self._program(numbers, np.fromiter(numbers, float, len(numbers)), batches)
-            with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below, in words
+        try:
+            if self.layers:
+                np = lazy_numpy()
+                run = self._program(numbers, np.fromiter(numbers, float, len(numbers)), batches)
+                with np.errstate(all="ignore"), self._blas_threads():   # not finite: refused below
+                    values = next(run)
+            else:
+                run = self._program(self.leaves)
                 values = next(run)
-        elif self._writes:
-            run = self._program(self.leaves)
-            next(run)
+        except Exception as e:   # an op out of its domain (log of -1, exp's overflow): name its node
+            raise self._named(e) from None
+        if self._writes:
             values = ()
             total = sum(map(_DATA, self._watched))   # every value finite: one pass in C
             if total - total:
                 self._undo_if_not_finite()
             self._held = list(map(_DATA, self.leaves))
-        else:
-            run = self._program(self.leaves)
-            values = next(run)
-            if not self.batched:   # every value finite, as the engine's ops check theirs: one sum
-                total = sum(values)
-                if total - total:
-                    self._refuse(values)
+        elif not self.batched:   # every value finite, as the engine's ops check theirs: one sum
+            total = sum(values)
+            if total - total:
+                self._refuse(values)
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths; strict costs here)
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
@@ -237,6 +239,12 @@ class CompiledGraph:
         values = list(map(_DATA, self._interior))
         if all(map(math.isfinite, values)):
             return
+        self._put_back()
+        self._refuse(values)
+
+    def _put_back(self) -> None:
+        """Give every node the ``.data`` of the last forward pass again (the fast program run on the
+        leaves' values of that pass, which gave those values to the bit), the leaves left as they are."""
         now = list(map(_DATA, self.leaves))
         for leaf, x in zip(self.leaves, self._held):  # noqa: B905 (equal lengths)
             leaf.data = x
@@ -245,7 +253,32 @@ class CompiledGraph:
         finally:
             for leaf, x in zip(self.leaves, now):  # noqa: B905 (equal lengths)
                 leaf.data = x
-        self._refuse(values)
+
+    def _named(self, error: Exception) -> Exception:
+        """``error``, raised by an op of the program (which has no node to name), as an error of its
+        type naming the node: the first one whose primitive raises when the nodes are computed again
+        one by one from the leaves' values, parents first. Off the hot path: only once something
+        failed. The fast program wrote the nodes' ``.data`` up to there: they are put back first."""
+        if self._writes:
+            self._put_back()
+        values: dict[Value, Any] = {leaf: leaf.data for leaf in self.leaves}
+        for node in self._order:
+            if node._op is None:
+                continue
+            try:
+                values[node] = node.primitive(*(values[p] for p in node.parents))
+            except Exception as again:   # noqa: BLE001 - any op's error is named, then raised
+                inputs = ", ".join(f"{self._name(p)!r} = {_shown(values[p])}" for p in node.parents)
+                what = "the root" if node is self.root else "node"
+                message = (f"compiled forward: {again} (at {what} {self._name(node)!r}, {node.op} of "
+                           f"{inputs}); no .data was changed")
+                try:
+                    named = type(again)(message)
+                except TypeError:   # an error class that takes other arguments
+                    named = ValueError(message)
+                named.node = node
+                return named
+        return error
 
     def _refuse(self, values) -> None:
         """Raise naming the first node whose value is not finite (the sum of the values was not: if that
@@ -522,7 +555,23 @@ def compile(root: Value) -> CompiledGraph:  # noqa: A001 - the name users expect
         source = _source(order, names, namespace, fns, batched, readable)
     code = builtins.compile(source, f"<autodiff.compile {names[root]}>", "exec")
     exec(code, namespace)  # our own generated source, made from the graph's structure only
+    if writes:
+        _warm_up(namespace["program"])
     return CompiledGraph(root, order, batched, names, source, namespace["program"], writes=writes)
+
+
+# CPython 3.11 specializes a code object's instructions (a global's load, a slot's store) only once
+# the code has been entered 8 times (QUICKENING_WARMUP_DELAY; a generator's resume counts). A
+# straight-line program runs each line once a step, so its first steps ran unspecialized, ~8x slower
+# (measured on the README's eager loss). 3.12 specializes from the first call: then this is a no-op.
+_WARM_UPS = 8
+
+
+def _warm_up(program: Callable) -> None:
+    """Enter the fast program ``_WARM_UPS`` times, each leaving at once (``warm=True``: it reads no
+    leaf and writes no ``.data``), so that its first real pass already runs specialized."""
+    for _ in range(_WARM_UPS):
+        next(program((), True), None)
 
 
 def _functions(order: list[Value], namespace: dict, batched: bool) -> dict[Primitive, tuple[str, str]]:
@@ -676,7 +725,8 @@ def _fast_source(order: list[Value], namespace: dict, fns: dict) -> str:
     own = [f for pair in fns.values() for f in pair]   # the primitives' functions, bound once as locals
     namespace["FNS"], namespace["DATA"] = tuple(namespace[f] for f in own), _DATA
     namespace.update((f"n{k}", node) for k, node in enumerate(interior))   # the nodes, as globals
-    lines = ["def program(leaves):",
+    lines = ["def program(leaves, warm=False):",
+             " if warm: return   # entered and left at once (`_warm_up`)",
              f" {''.join(name + ', ' for name in own)}= FNS" if own else "",
              f" {''.join(leaf[n] + ', ' for n in leaves)}= map(DATA, leaves)"]
     # The values the backward pass reads get a local each: a read of n<k>.data would cost twice as much.

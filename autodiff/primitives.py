@@ -740,31 +740,53 @@ def blas_threads(size: int, matrix: bool = True):
     matrix and a vector) uses at most `BLAS_THREADS` threads; a null context for a small product, with
     `BLAS_THREADS` None, or without threadpoolctl. Process-wide while it lasts, as BLAS settings are.
 
-    Without threadpoolctl, the first big product warns (`BLASThreadsWarning`, once per process, naming
-    what to install) and sets `BLAS_THREADS` to None, the threads numpy then uses (a count set by hand
-    later is put back to None at the next big product: it cannot be applied either)."""
+    At a big product, `BLAS_THREADS` must be a positive int or None: else TypeError (not an int, a bool
+    included) or ValueError (0 or less), naming it. Without threadpoolctl, the first big product warns
+    (`BLASThreadsWarning`, naming what to install) and sets `BLAS_THREADS` to None, the threads numpy
+    then uses; a count set by hand later cannot be applied either: the next big product warns again,
+    naming it, and puts it back to None."""
     global _controller, BLAS_THREADS
     if size < (_THREADED_GEMM if matrix else _THREADED_GEMV):
         return _UNLIMITED
+    threads = BLAS_THREADS if BLAS_THREADS is None else _checked_threads(BLAS_THREADS)
     if _controller is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _controller = False
-            BLAS_THREADS = None
-            import warnings
-            warnings.warn("batched mode: threadpoolctl is not installed, so numpy's BLAS threads are not "
-                          "limited for big products (on a busy machine they can make a product dozens of "
-                          "times slower); autodiff.primitives.BLAS_THREADS is None. Install it: "
-                          "pip install 'deltagrad[batched]'", BLASThreadsWarning, stacklevel=2)
+            _warn_unlimited(threads)
         else:
             _controller = ThreadpoolController()   # finds the loaded BLAS once (~0.5 ms)
+    elif _controller is False and threads is not None:   # a count set by hand since the first warning
+        _warn_unlimited(threads)
     if _controller is False:
-        BLAS_THREADS = None   # a count set by hand since cannot be applied either
+        BLAS_THREADS = None
         return _UNLIMITED
-    if BLAS_THREADS is None:
+    if threads is None:
         return _UNLIMITED
-    return _controller.limit(limits=BLAS_THREADS, user_api="blas")   # ~10 µs in and out
+    return _controller.limit(limits=threads, user_api="blas")   # ~10 µs in and out
+
+
+def _checked_threads(threads) -> int:
+    """`BLAS_THREADS` as an int: TypeError or ValueError, naming it, for what is not a count."""
+    what = "autodiff.primitives.BLAS_THREADS"
+    todo = "set it to a positive int (the BLAS threads a big product may use) or None (numpy's own)"
+    if isinstance(threads, bool) or not hasattr(threads, "__index__"):
+        raise TypeError(f"{what} is {threads!r} (a {type(threads).__name__}); {todo}")
+    if threads < 1:
+        raise ValueError(f"{what} is {threads!r}; {todo}")
+    return int(threads)
+
+
+def _warn_unlimited(threads: int | None) -> None:
+    """Warn that without threadpoolctl numpy's BLAS threads are not limited (`BLAS_THREADS` is None)."""
+    import warnings
+    asked = (f"autodiff.primitives.BLAS_THREADS = {threads} cannot be applied and is None again"
+             if threads is not None else "autodiff.primitives.BLAS_THREADS is None")
+    warnings.warn("batched mode: threadpoolctl is not installed, so numpy's BLAS threads are not "
+                  "limited for big products (on a busy machine they can make a product dozens of "
+                  f"times slower); {asked}. Install it: pip install 'deltagrad[batched]'",
+                  BLASThreadsWarning, stacklevel=3)
 
 
 def _neuron_fwd(*inputs):
