@@ -62,11 +62,23 @@ def _batched():
     return nn.mean(nn.hinge(model(batch_columns(X)), [batch(2 * y - 1)])) + nn.l2(model.weights(), 1e-4)
 
 
+def _tanh_sum():
+    """The tester's 5,001-node graph (issue 14): 1,000 terms tanh(x_i · 0.5) added up, x_i = (i mod 7) / 7."""
+    from autodiff import Value
+
+    total = Value(0.0, "s0")
+    for i in range(1000):
+        total = total + (Value((i % 7) / 7, f"x{i}") * 0.5).tanh()
+    return total
+
+
 # name -> (the loss, step_html's keywords, the levels measured)
 PAGES = {"eager-l2": (lambda: _l2_written_out(False), {"level": "neuron"}, ("neuron", "op")),
          "fused-l2": (lambda: _l2_written_out(True), {"level": "neuron"}, ("neuron",)),
          "readme-collapsed": (_readme_point, {"level": "neuron"}, ("neuron",)),
-         "batched-7": (_batched, {"level": "neuron", "example": 7}, ("neuron",))}
+         "readme-layer": (_readme_point, {"level": "layer"}, ("layer",)),
+         "batched-7": (_batched, {"level": "neuron", "example": 7}, ("neuron",)),
+         "tanh-sum-5001": (_tanh_sum, {}, ("op",))}
 
 
 def write(folder: Path, pages: list[str]) -> None:
@@ -83,17 +95,23 @@ def write(folder: Path, pages: list[str]) -> None:
               f"{time.perf_counter() - t0:.1f} s", flush=True)
 
 
-def passes(page, cdp, levels) -> list[tuple[str, list[tuple[float, float, str]]]]:
-    """Every step of both passes at each of ``levels``: (pass, [(wall ms, main-thread CPU ms, the
-    counter after the step), ...]); forward from the start to the seed, backward from the seed to the
-    last step."""
+def _choose(page, level: str) -> None:
+    """Step ``page`` at ``level`` (a graph that is not a network has only the op level)."""
+    if page.eval_on_selector("#dg-level", "s => s.value") != level:
+        page.select_option("#dg-level", level)
+
+
+def passes(page, cdp, levels, most: int | None = None) -> list[tuple[str, list[tuple[float, float, str]]]]:
+    """Every step of both passes at each of ``levels`` (the first ``most`` of each when given):
+    (pass, [(wall ms, main-thread CPU ms, the counter after the step), ...]); forward from the start
+    to the seed, backward from the seed to the last step."""
     def cpu() -> float:
         metrics = cdp.send("Performance.getMetrics")["metrics"]
         return next(m["value"] for m in metrics if m["name"] == "ThreadTime")
 
     out = []
     for level in levels:
-        page.select_option("#dg-level", level)
+        _choose(page, level)
         for start, ends in (("#dg-start", lambda phase, last: "seed" in phase or last), ("#dg-backward",
                                                                               lambda phase, last: last)):
             page.click(start)
@@ -102,14 +120,16 @@ def passes(page, cdp, levels) -> list[tuple[str, list[tuple[float, float, str]]]
                 t0 = cpu()
                 wall, where, last, phase = page.evaluate(ONE_STEP, "#dg-next")
                 steps.append((wall, 1000 * (cpu() - t0), where))
-                done = ends(phase, last)
+                done = ends(phase, last) or len(steps) == most
             out.append((f"{level} {'fwd' if start == '#dg-start' else 'bwd'}", steps))
     return out
 
 
-def measure(folders: list[Path], rounds: int, pages: list[str], settle: float) -> None:
+def measure(folders: list[Path], rounds: int, pages: list[str], settle: float,
+            most: int | None = None) -> None:
     """Each page of each folder, the folders alternately, ``rounds`` times, ``settle`` seconds after the
-    page loads; per pass its steps, the median and the worst over the rounds, wall and CPU."""
+    page loads; per pass its steps (the first ``most``), the median and the worst over the rounds, wall
+    and CPU."""
     from playwright.sync_api import sync_playwright
 
     runs: dict[tuple[str, str], list] = {}
@@ -124,7 +144,7 @@ def measure(folders: list[Path], rounds: int, pages: list[str], settle: float) -
                     time.sleep(settle)
                     cdp = page.context.new_cdp_session(page)
                     cdp.send("Performance.enable")
-                    runs.setdefault((name, folder.name), []).append(passes(page, cdp, PAGES[name][2]))
+                    runs.setdefault((name, folder.name), []).append(passes(page, cdp, PAGES[name][2], most))
                     cdp.detach()
                     page.close()
                     loads.append(os.getloadavg()[0])
@@ -191,7 +211,7 @@ def trace(folder: Path, name: str, top: int, settle: bool = False, level: str | 
             page.goto((folder / f"{name}.html").resolve().as_uri())
             if settle:
                 page.wait_for_function(TILES_READY, timeout=120_000)
-            page.select_option("#dg-level", level)
+            _choose(page, level)
             if at:
                 page.fill("#dg-goto", str(at))
                 page.press("#dg-goto", "Enter")
@@ -230,6 +250,7 @@ def main() -> None:
     m.add_argument("--rounds", type=int, default=2)
     m.add_argument("--settle", type=float, default=0, help="seconds to wait after the page loads")
     m.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES))
+    m.add_argument("--steps", type=int, help="at most this many steps of each pass (default: every step)")
     t = sub.add_parser("trace")
     t.add_argument("folder", type=Path)
     t.add_argument("page", choices=PAGES)
@@ -241,7 +262,7 @@ def main() -> None:
     if a.cmd == "write":
         write(a.folder, a.pages)
     elif a.cmd == "measure":
-        measure(a.folders, a.rounds, a.pages, a.settle)
+        measure(a.folders, a.rounds, a.pages, a.settle, a.steps)
     else:
         trace(a.folder, a.page, a.top, a.settle, a.level, a.at)
 
