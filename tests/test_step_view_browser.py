@@ -186,3 +186,31 @@ def test_the_inspectors_sum_lists_uses_in_the_drawings_order(browser, tmp_path):
     assert "(so far)" not in terms and terms.count(" · ") == 2 * 16, terms
     assert errors == []
     page.close()
+
+
+HALF_COVERED = """() => {  // the boxes an opened neuron's panel covers in part: cut by its top or bottom edge
+  const p = document.querySelector('#dg-open-panel .dg-open-bg').getBoundingClientRect(), out = [];
+  for (const h of document.querySelectorAll('#dg-diagram g[id] > .dg-halo')) {
+    const g = h.parentNode, b = h.getBoundingClientRect();
+    if (g.closest('#dg-open-panel') || b.right <= p.left || p.right <= b.left || !b.width) continue;
+    const cut = (edge) => b.top < edge - 0.5 && edge + 0.5 < b.bottom;
+    if (cut(p.top) || cut(p.bottom)) out.push(g.id);
+  }
+  return out;
+}"""
+
+
+def test_an_opened_neurons_panel_cuts_no_box_in_half(browser, tmp_path):
+    """Issue 14 (tester): layer 2 · neuron 16's panel, opened at `b → → → o` on the eager README loss,
+    was drawn over layer 2's neurons 6-15 with its top edge across neuron 6's box, whose title was half
+    hidden. Now a box under the panel is under it whole, and no title is cut."""
+    from tests.conftest import require_dot
+    from viz import step_html
+
+    require_dot()
+    page, errors = open_page(browser, step_html(readme_loss(False), tmp_path / "n.html", level="neuron"))
+    for key in ["b", "ArrowRight", "ArrowRight", "ArrowRight", "o"]:
+        page.keyboard.press(key)
+    assert page.evaluate(HALF_COVERED) == []
+    assert errors == []
+    page.close()

@@ -422,7 +422,8 @@
       col.set(i, c); row.set(i, r); free[c] = r + 1;
       width[c] = Math.max(width[c], (D.nodes[i].name.length + 2 + D.nodes[i].op.length) * CHAR + 16);
     }
-    const w = PAD + width[0] + GAP + width[1] + PAD, h = HEAD + Math.max(...free) * ROW + PAD;
+    const w = PAD + width[0] + GAP + width[1] + PAD;
+    let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
     const a = anchor.querySelector(".dg-halo").getBBox();
@@ -431,6 +432,13 @@
       const all = anchor.parentNode.getBBox();
       x = Math.max(all.x, Math.min(x, all.x + all.width - w));
       if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
+    }
+    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in
+    for (const g of boxEl.values()) {
+      const b = g && g !== anchor ? geomOf(g) : null;
+      if (!b || b.x + b.w <= x || x + w <= b.x) continue;
+      if (b.y < y && y < b.y + b.h) { h += y - b.y + 4; y = b.y - 4; }
+      if (b.y < y + h && y + h < b.y + b.h) h = b.y + b.h + 4 - y;
     }
     const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
     panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }));
@@ -738,7 +746,8 @@
         const w = union(core, r);
         if (fits(w)) core = w;
       }
-    } else core = fr;
+    }
+    const focus = fits(core) ? core : fr;  // what the view keeps whole: the highlighted boxes, else the focus
     // and around them the step's context, all of it when it fits (an opened neuron's panel is often
     // taller than the view: then the highlighted boxes, which the panel's extent once pushed out of view)
     const u = context.reduce(union, core);
@@ -751,8 +760,8 @@
       const want = Math.max(lo, Math.min(flo, fhi - size));  // the view's left (top) edge
       return want - (vlo + M);
     };
-    box.scrollLeft += shift(u.left, u.right, core.left, core.right, v.left, v.left + box.clientWidth);
-    box.scrollTop += shift(u.top, u.bottom, core.top, core.bottom, top, top + height);
+    box.scrollLeft += shift(u.left, u.right, focus.left, focus.right, v.left, v.left + box.clientWidth);
+    box.scrollTop += shift(u.top, u.bottom, focus.top, focus.bottom, top, top + height);
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
