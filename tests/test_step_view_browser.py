@@ -9,11 +9,13 @@ import pytest
 from tests.test_step_html_browser import open_page
 
 # Every highlighted box (its halo, and its line of numbers when it has one), whether together they fit
-# the view (less the page's 8 px margin on each side and 4 px for its estimate of a line's width), and
-# which halos are not whole in it.
+# the view (below the legend, which stays at the view's top over the drawing; less the page's 8 px
+# margin on each side and 4 px for its estimate of a line's width), and which halos are not whole in it.
 HIGHLIGHTED = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
-  const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
+  const legend = d.querySelector('.dg-legend');
+  const top = Math.max(v.top, legend ? legend.getBoundingClientRect().bottom : v.top);
+  const view = {left: v.left, top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
   const els = [...d.querySelectorAll('.dg-current, .dg-touched')];
   const halo = (e) => e.querySelector(':scope > .dg-halo').getBoundingClientRect();
   const rects = els.map(halo);
@@ -26,7 +28,7 @@ HIGHLIGHTED = """() => {
   const inside = (r) => r.left >= view.left - 1 && r.right <= view.right + 1
     && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
   return {boxes: els.length,
-          fits: u.right - u.left <= d.clientWidth - 20 && u.bottom - u.top <= d.clientHeight - 20,
+          fits: u.right - u.left <= d.clientWidth - 20 && u.bottom - u.top <= view.bottom - view.top - 20,
           cut: els.filter((e) => !inside(halo(e))).map((e) => e.id),
           text: document.getElementById('dg-text').textContent.split('\\n')[0]};
 }"""
@@ -86,5 +88,129 @@ def test_the_reported_backward_step_shows_both_parents(browser, tmp_path):
     seen = page.evaluate(HIGHLIGHTED)
     assert seen["text"].startswith("step 4/646  add: v0.grad +="), seen["text"]
     assert seen["boxes"] == 3 and seen["fits"] and seen["cut"] == [], seen
+    assert errors == []
+    page.close()
+
+
+def test_an_opened_neurons_steps_show_their_highlighted_boxes(browser, tmp_path):
+    """Issue 14 (tester): inside an opened neuron (level="neuron", `b → → → o`), backward step 13 of the
+    eager README loss (`mul` into layers.1.neurons.15.w.15 and layers.0.neurons.15.a) showed its box
+    in the panel while the two collapsed neurons it updates were below the pane, though the three
+    boxes span 488×248 px of the 851×852 pane: the view was fitted to the whole panel, too tall to fit,
+    and then took none of the updated boxes. Now every frame of the opened neuron whose highlighted
+    boxes fit the view shows them all whole."""
+    from tests.conftest import require_dot
+    from viz import step_html
+
+    require_dot()
+    page, errors = open_page(browser, step_html(readme_loss(False), tmp_path / "n.html", level="neuron"))
+    for key in ["b", "ArrowRight", "ArrowRight", "ArrowRight", "o"]:
+        page.keyboard.press(key)
+    checked, cut = 0, []
+    for _ in range(34):  # the neuron's 33 operations, and the step after it
+        seen = page.evaluate(HIGHLIGHTED)
+        if seen["boxes"] and seen["fits"]:
+            checked += 1
+            if seen["cut"]:
+                cut.append((page.inner_text("#dg-counter"), seen))
+        page.keyboard.press("ArrowRight")
+    assert checked >= 20, checked
+    assert cut == [], cut[:3]
+    assert errors == []
+    page.close()
+
+
+def thousand_tanh_terms():
+    """A 5,001-node graph: Σ tanh(x_i · 0.5) over 1,000 inputs, added one term at a time."""
+    from autodiff import Value
+
+    total = Value(0.0, "s0")
+    for i in range(1000):
+        total = total + (Value(i % 7 / 7, f"x{i}") * 0.5).tanh()
+    return total
+
+
+@pytest.mark.parametrize("graph", ["readme", "5001"])
+def test_a_layered_pages_legend_stays_in_view_and_readable(browser, tmp_path, graph):
+    """Issue 14 (tester): on the layered pages (the README loss at the op level, a 5,001-node graph) the
+    legend scrolled away with the drawing: at top -3,444 px in the pane after `b`, and out of view for
+    the whole backward pass. It now stays at the pane's top left, whole, its text >= 11 px and of one
+    size, after b, after steps, after scrolling by hand, at every zoom and at "fit"."""
+    from tests.conftest import require_dot
+    from tests.test_step_html_browser import LEGEND_BOXES
+    from viz import step_html
+
+    require_dot()
+    root = readme_loss(False) if graph == "readme" else thousand_tanh_terms()
+    stepper = step_html(root, tmp_path / "op.html", level="op")
+    assert stepper.drawing == "layered"
+    page, errors = open_page(browser, stepper)
+    heights = None
+    for key in ["", "b", "ArrowRight", "ArrowRight", "Shift+ArrowDown", "Shift+ArrowRight", "End", "+", "-",
+                "-", "f", "0"]:
+        if key:
+            page.keyboard.press(key)
+        seen, where = page.evaluate(LEGEND_BOXES), (key, page.inner_text("#dg-zoom-level"))
+        assert len(seen["texts"]) >= 3, where
+        for text, (left, top, right, bottom) in seen["texts"]:
+            for outer in (seen["legend"], seen["view"]):
+                assert outer[0] - 0.5 <= left and right <= outer[2] + 0.5, (where, text, outer)
+                assert outer[1] - 0.5 <= top and bottom <= outer[3] + 0.5, (where, text, outer)
+        tall = [round(bottom - top, 1) for _, (_, top, _, bottom) in seen["texts"]]
+        assert min(tall) >= 11 and tall == (heights or tall), (where, tall)
+        heights = tall
+    assert errors == []
+    page.close()
+
+
+def test_the_inspectors_sum_lists_uses_in_the_drawings_order(browser, tmp_path):
+    """Issue 14 (tester): the inspector's chain-rule sum for x.0 listed its 16 uses from
+    `layers.0.neurons.15.w.0 · v….grad` down to neuron 0, the order the backward pass reaches them, the
+    reverse of the drawing's. Now neuron 0's use comes first."""
+    import re
+
+    from tests.conftest import require_dot
+    from viz import step_html
+
+    require_dot()
+    loss = readme_loss(False)
+    stepper = step_html(loss, tmp_path / "n.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    page.fill("#dg-find", "x.0")
+    page.press("#dg-find", "Enter")
+    page.click("#dg-inspector-head")                     # out of the text box, so keys step again
+    page.keyboard.press("End")                           # every use reached
+    terms = page.inner_text("#dg-inspector-terms")
+    neurons = [int(k) for k in re.findall(r"layers\.0\.neurons\.(\d+)\.w\.0 · ", terms)]
+    assert neurons == list(range(16)), terms
+    assert "(so far)" not in terms and terms.count(" · ") == 2 * 16, terms
+    assert errors == []
+    page.close()
+
+
+HALF_COVERED = """() => {  // the boxes an opened neuron's panel covers in part: cut by its top or bottom edge
+  const p = document.querySelector('#dg-open-panel .dg-open-bg').getBoundingClientRect(), out = [];
+  for (const h of document.querySelectorAll('#dg-diagram g[id] > .dg-halo')) {
+    const g = h.parentNode, b = h.getBoundingClientRect();
+    if (g.closest('#dg-open-panel') || b.right <= p.left || p.right <= b.left || !b.width) continue;
+    const cut = (edge) => b.top < edge - 0.5 && edge + 0.5 < b.bottom;
+    if (cut(p.top) || cut(p.bottom)) out.push(g.id);
+  }
+  return out;
+}"""
+
+
+def test_an_opened_neurons_panel_cuts_no_box_in_half(browser, tmp_path):
+    """Issue 14 (tester): layer 2 · neuron 16's panel, opened at `b → → → o` on the eager README loss,
+    was drawn over layer 2's neurons 6-15 with its top edge across neuron 6's box, whose title was half
+    hidden. Now a box under the panel is under it whole, and no title is cut."""
+    from tests.conftest import require_dot
+    from viz import step_html
+
+    require_dot()
+    page, errors = open_page(browser, step_html(readme_loss(False), tmp_path / "n.html", level="neuron"))
+    for key in ["b", "ArrowRight", "ArrowRight", "ArrowRight", "o"]:
+        page.keyboard.press(key)
+    assert page.evaluate(HALF_COVERED) == []
     assert errors == []
     page.close()

@@ -379,3 +379,15 @@ def test_batched_frame_header_names_the_example_at_every_frame():
     console = Console(record=True, file=io.StringIO(), width=100, height=30, force_terminal=True)
     console.print(render_frame(walks["eager"], 3, console=console))
     assert "example" not in console.export_text().splitlines()[0]  # a plain graph has one example
+
+
+def test_a_frame_number_out_of_range_says_which_frames_there_are():
+    """Issue 14 (tester): `0` Enter said "there are frames 1 to N"; `99999` Enter was said to jump to
+    the last frame without a word. Both (and the last frame's own number, which is no error) checked."""
+    loss, _ = mlp_loss()
+    walk, screens = drive(loss, [*"99999", "enter", "0", "enter", *str(len(Walkthrough(loss))), "enter", "q"],
+                          width=80, height=24)
+    n = len(walk)
+    said = [s for s in screens if f"there are frames 1 to {n}" in s]
+    assert [frame_of(s) for s in said] == [n, 1], [frame_of(s) for s in screens]
+    assert frame_of(screens[-1]) == n and "there are frames" not in screens[-1]

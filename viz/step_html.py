@@ -167,7 +167,8 @@ def _frames(walk: Walkthrough) -> list[dict]:
 def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
     """Per node, each use the backward pass passes a gradient through: [user, frame, d user / d node
     as text, its value, the user's gradient, the term, the positions of the user and of the nodes the
-    derivative is made of (those its text names)], for the inspector's chain-rule sum."""
+    derivative is made of (those its text names)], for the inspector's chain-rule sum, by the user's
+    position (x.0's uses in neurons 0, 1, …, as drawn)."""
     pos, names = walk.position, walk.names
     uses: dict[int, list] = {}
     for k, step in enumerate(walk.backward):
@@ -180,6 +181,8 @@ def _uses(walk: Walkthrough, first_backward: int) -> dict[int, list]:
                 [pos[step.node], first_backward + k, text,
                  walk.at(step.local[i]), walk.at(step.upstream), walk.at(step.contributions[i]),
                  [pos[step.node], *(pos[q] for q in operands if names[q] in text)]])
+    for listed in uses.values():  # in the drawing's order (the pass reaches a layer's neurons last first)
+        listed.sort(key=lambda use: use[:2])
     return uses
 
 

@@ -422,7 +422,8 @@
       col.set(i, c); row.set(i, r); free[c] = r + 1;
       width[c] = Math.max(width[c], (D.nodes[i].name.length + 2 + D.nodes[i].op.length) * CHAR + 16);
     }
-    const w = PAD + width[0] + GAP + width[1] + PAD, h = HEAD + Math.max(...free) * ROW + PAD;
+    const w = PAD + width[0] + GAP + width[1] + PAD;
+    let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
     const a = anchor.querySelector(".dg-halo").getBBox();
@@ -431,6 +432,13 @@
       const all = anchor.parentNode.getBBox();
       x = Math.max(all.x, Math.min(x, all.x + all.width - w));
       if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
+    }
+    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in
+    for (const g of boxEl.values()) {
+      const b = g && g !== anchor ? geomOf(g) : null;
+      if (!b || b.x + b.w <= x || x + w <= b.x) continue;
+      if (b.y < y && y < b.y + b.h) { h += y - b.y + 4; y = b.y - 4; }
+      if (b.y < y + h && y + h < b.y + b.h) h = b.y + b.h + 4 - y;
     }
     const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
     panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }));
@@ -639,7 +647,6 @@
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
-    for (const el of new Set(nodesOf(it).map(boxOf))) if (el) rects.push(haloRect(el, ctm));
     if (overlay) {  // an opened neuron's panel, an opened layer's frame
       for (const el of overlay.els) rects.push(el.querySelector(".dg-open-bg, .dg-open-frame > rect").getBoundingClientRect());
     }
@@ -720,33 +727,41 @@
                              top: Math.min(a.top, r.top), bottom: Math.max(a.bottom, r.bottom) });
   function scrollTo(it, f) {
     const ctm = new Map(), box = $("dg-diagram"), v = box.getBoundingClientRect(), fr = haloRect(f, ctm);
-    let u = stepRects(it, f, ctm).reduce(union, fr);
     const M = 8;  // a margin, so the halo is not cut by the edge
-    // The boxes the step reads or updates (its operands, the parents it passes gradients to) join the
-    // step's extent while it still fits the view, nearest the focus first: all of them when they fit
-    // with it (an operation's two parents at the pane's edge were cut while the pane was two thirds
-    // empty), else as many as fit. Their places come from the same halos, read before any write.
-    const fits = (r) => r.right - r.left <= box.clientWidth - 2 * M && r.bottom - r.top <= box.clientHeight - 2 * M;
-    if (fits(u)) {
+    // the view less the layered legend's band at its top (it stays there, over the drawing: stepper.css)
+    const band = layeredDiv ? TOP : 0, top = v.top + band, height = box.clientHeight - band;
+    const fits = (r) => r.right - r.left <= box.clientWidth - 2 * M && r.bottom - r.top <= height - 2 * M;
+    // The step's highlighted boxes: its current boxes, then those it reads or updates (its operands, the
+    // parents it passes gradients to) while they still fit the view, nearest the focus first: all of
+    // them when they fit (an operation's two parents at the pane's edge were cut while the pane was two
+    // thirds empty), else as many as fit. Their places come from the same halos, read before any write.
+    const context = stepRects(it, f, ctm);  // the opened neuron's panel, a layer's frame, the cluster
+    let core = [...new Set(nodesOf(it).map(boxOf))].filter(Boolean).map((el) => haloRect(el, ctm)).reduce(union, fr);
+    if (fits(core)) {
       const cx = (fr.left + fr.right) / 2, cy = (fr.top + fr.bottom) / 2;
       const far = (r) => Math.hypot((r.left + r.right) / 2 - cx, (r.top + r.bottom) / 2 - cy);
       const els = new Set([...touchedOf(it)].map(boxOf));
       const rs = [...els].filter(Boolean).map((el) => haloRect(el, ctm)).sort((a, b) => far(a) - far(b));
       for (const r of rs) {
-        const w = union(u, r);
-        if (fits(w)) u = w;
+        const w = union(core, r);
+        if (fits(w)) core = w;
       }
     }
+    const focus = fits(core) ? core : fr;  // what the view keeps whole: the highlighted boxes, else the focus
+    // and around them the step's context, all of it when it fits (an opened neuron's panel is often
+    // taller than the view: then the highlighted boxes, which the panel's extent once pushed out of view)
+    const u = context.reduce(union, core);
     // the shift of the view along one axis: none when the step's extent (or the view, when the extent is
-    // bigger) is already covered; else the extent centred, or the view at its start as far as the focus
+    // bigger) is already covered; else the extent centred, or the view at its start as far as keeps the
+    // highlighted boxes in it
     const shift = (lo, hi, flo, fhi, vlo, vhi) => {
       const size = vhi - vlo - 2 * M;
       if (hi - lo <= size) return lo >= vlo + M && hi <= vhi - M ? 0 : (lo + hi) / 2 - (vlo + vhi) / 2;
       const want = Math.max(lo, Math.min(flo, fhi - size));  // the view's left (top) edge
       return want - (vlo + M);
     };
-    box.scrollLeft += shift(u.left, u.right, fr.left, fr.right, v.left, v.left + box.clientWidth);
-    box.scrollTop += shift(u.top, u.bottom, fr.top, fr.bottom, v.top, v.top + box.clientHeight);
+    box.scrollLeft += shift(u.left, u.right, focus.left, focus.right, v.left, v.left + box.clientWidth);
+    box.scrollTop += shift(u.top, u.bottom, focus.top, focus.bottom, top, top + height);
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
