@@ -1118,7 +1118,7 @@ def show(root: Value, example: int | str | None = None, **options) -> Diagram | 
     graph above `viz.examples.WHOLE_LIMIT` nodes that holds one example, saying how to see it instead."""
     from viz.examples import WHOLE_LIMIT, ExampleWalkthrough, walkthrough
 
-    part = None if example is None or example == "all" else walkthrough(root, example)
+    part = None if example is None or example == "all" else walkthrough(root, example, caller="show")
     if isinstance(part, ExampleWalkthrough):
         return LayeredDiagram(root, part)
     try:
@@ -1132,7 +1132,7 @@ def show(root: Value, example: int | str | None = None, **options) -> Diagram | 
         pass
     order = topological_order(root)
     if len(order) > WHOLE_LIMIT and example != "all":
-        part = walkthrough(root, None, order)
+        part = walkthrough(root, None, order, caller="show")
         if isinstance(part, ExampleWalkthrough):
             return LayeredDiagram(root, part)
         raise ValueError(f"viz.show: the graph has {len(order):,} nodes, more than the "
