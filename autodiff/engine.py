@@ -59,7 +59,7 @@ __all__ = [
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
     "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
-    "zero_grads", "stored_grads", "input_label", "is_constant_label", "relus",
+    "zero_grads", "stored_grads", "input_label", "is_constant_label", "relus", "refused_batch",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -477,13 +477,31 @@ def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:
     if getattr(d, "ndim", 0) == 1:
         _check_sizes({leaf}, order, where)
     if d.__class__ is not np.ndarray or d.dtype.kind != "f":
-        what = f"an array of {d.dtype}" if isinstance(d, np.ndarray) else f"a {type(d).__name__}"
-        raise _about(leaf, TypeError(
-            f"{where}: {_who(leaf, order)} holds {what}; a batch holds floats: set .data to a float "
-            "array (np.asarray(x, dtype=float))"))
+        what = refused_batch(d, "set .data to") if isinstance(d, np.ndarray) else (
+            f"a {type(d).__name__}; a batch holds floats: set .data to a float array "
+            "(np.asarray(x, dtype=float))")
+        raise _about(leaf, TypeError(f"{where}: {_who(leaf, order)} holds {what}"))
     raise _about(leaf, ValueError(
         f"{where}: {_who(leaf, order)} holds an array of shape {d.shape}; a batched Value holds a 1-D "
         "array, one number per example: set .data to one (x.reshape(-1) for a column)"))
+
+
+def refused_batch(d, fix: str) -> str | None:
+    """Why a batch cannot hold the numpy array ``d``, as a message's end ("an array of bool; a batch
+    holds floats: <fix> a float array (...)", ``fix`` the words before what to do: "set .data to"), or
+    None when it can (a plain ndarray of ints or floats, read as float64). Refused: an ndarray subclass
+    (a masked array's mask, a matrix's 2-D shape would be lost), and bools, strings, complex numbers
+    (their imaginary part would be dropped), objects and dates."""
+    import numpy as np
+    if d.__class__ is not np.ndarray:
+        what = "a masked array (numpy.ma)" if isinstance(d, np.ma.MaskedArray) else \
+            f"a {type(d).__module__}.{type(d).__name__} (a subclass of numpy's ndarray)"
+        return (f"{what} of {d.dtype}; a batch holds a plain numpy array of floats: {fix} one "
+                "(x.filled(value) to fill a masked array's masked entries, else np.asarray(x, dtype=float))")
+    if d.dtype.kind not in "iuf":
+        return (f"an array of {d.dtype}; a batch holds floats: {fix} a float array "
+                "(np.asarray(x, dtype=float))")
+    return None
 
 
 def _check_sizes(arrays: set[Value], order: list[Value], where: str) -> None:
