@@ -60,6 +60,7 @@ __all__ = [
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
     "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
     "zero_grads", "stored_grads", "input_label", "is_constant_label", "relus", "refused_batch",
+    "beyond_floats",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -79,14 +80,36 @@ def check_number(data: Any) -> float:
     try:
         x = float(data)
     except OverflowError:  # an int beyond the floats
-        size = (f"an int of about {int(int(data).bit_length() * 0.30103) + 1} digits"
-                if isinstance(data, numbers.Integral) else f"a {type(data).__name__} beyond it")
-        raise ValueError(f"Value needs a number within the float range (about ±1.8e308), got {size}; "
-                         "scale it down") from None
+        raise ValueError(f"Value needs a number within the float range (about ±1.8e308), got "
+                         f"{beyond_floats(data)}; scale it down") from None
     if not math.isfinite(x):
         raise ValueError(f"Value needs a finite number, got {x!r}; check the computation that "
                          "produced it")
     return x
+
+
+def beyond_floats(data: numbers.Real) -> str:
+    """A real number that ``float()`` cannot hold, in words for a message (its digits would read as a
+    finite number): ``an int of about 401 digits``, ``a Fraction of about 401 digits before its point``."""
+    digits = int(int(data).bit_length() * 0.30103) + 1   # log10(2) digits a bit
+    if isinstance(data, numbers.Integral):
+        return f"an int of about {digits} digits"
+    return f"a {type(data).__name__} of about {digits} digits before its point"
+
+
+def _refuse_beyond_floats(nodes, where: str, name) -> None:
+    """Raise, in `check_number`'s words, for a node whose ``.data`` (set by hand) is a real number
+    beyond the floats (10**400): `as_float_data` would show its first 60 digits, a finite-looking
+    number. ``name(node)`` names the node."""
+    for node in nodes:
+        d = node.data
+        if d.__class__ is not float and not isinstance(d, bool) and isinstance(d, numbers.Real):
+            try:
+                float(d)
+            except OverflowError:
+                raise _about(node, ValueError(
+                    f"{where}: the .data of {name(node)} is {beyond_floats(d)}, beyond the float range "
+                    "(about ±1.8e308); a Value holds a finite number: scale it down")) from None
 
 
 class Value:
@@ -441,6 +464,7 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
 
 def _as_float_data(leaves: list[Value], order: list[Value], where: str, write: bool) -> None:
     """`as_float_data`, an unlabelled leaf named by its place in ``order`` (as the other checks name it)."""
+    _refuse_beyond_floats(leaves, where, lambda leaf: _who(leaf, order))
     for leaf in leaves:
         try:
             as_float_data((leaf,), where, write)
@@ -932,6 +956,7 @@ def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
 def _by_hand(prim: Primitive, args: tuple[Value, ...]):
     """The forward on one-number operands of which one is not a float: a ``.data`` set by hand (a numpy
     scalar would take the batch path and make the graph numpy scalars): made a float, or refused."""
+    _refuse_beyond_floats(args, prim.name, lambda x: f"the Value {x.label!r}" if x.label else "a Value")
     as_float_data(args, prim.name)
     return prim.forward(*[x.data for x in args])
 
