@@ -73,9 +73,11 @@ _BATCH, _BATCH_BY_HAND = object(), object()
 
 
 def check_number(data: Any) -> float:
-    """``data`` as a float: TypeError for anything but a real number, ValueError for inf or NaN."""
+    """``data`` as a float: TypeError for anything but a real number (`numbers.Real`, so a Fraction is
+    one and a Decimal is not; a bool is refused), ValueError for inf, NaN or a number beyond the floats."""
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(f"Value needs a real number (int, float or numpy scalar), got "
+        raise TypeError(f"Value needs a real number (int, float, numpy scalar or another numbers.Real such "
+                        f"as a Fraction; not a bool), got "
                         f"{type(data).__name__} {data!r:.60}")
     try:
         x = float(data)
