@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff.engine import Value, apply, array_leaf, batch_size
+from autodiff.engine import Value, apply, array_leaf, batch_size, refused_batch
 from autodiff.primitives import EXAMPLES_SUM
 
 __all__ = ["batch", "batch_columns", "total", "mean", "example", "batch_size"]
 
-def _as_float_array(values, ndim: int, who: str) -> np.ndarray:
+def _as_float_array(values, ndim: int, who: str, name: str) -> np.ndarray:
     try:
-        data = np.array(values, dtype=np.float64)  # a copy: later edits to `values` do not leak in
-    except (TypeError, ValueError):
+        given = values if isinstance(values, np.ndarray) else np.asarray(values)
+        if given.dtype.kind != "O" and (why := refused_batch(given, "give")):   # as a leaf's .data is
+            raise TypeError(f"{who}: {name} is {why}")
+        data = np.array(given, dtype=np.float64)  # a copy: later edits to `values` do not leak in
+    except (TypeError, ValueError) as e:
+        if str(e).startswith(who):
+            raise
         raise TypeError(f"{who} needs numbers, got {type(values).__name__} {values!r:.60}") from None
     if data.ndim != ndim:
         shape = "(N,)" if ndim == 1 else "(N, d)"
@@ -40,13 +45,13 @@ def _as_float_array(values, ndim: int, who: str) -> np.ndarray:
 
 def batch(values, label: str = "") -> Value:
     """One leaf holding one number per example: ``batch([1, -1, 1])`` (targets, a single feature)."""
-    return array_leaf(_as_float_array(values, 1, "batch"), label)
+    return array_leaf(_as_float_array(values, 1, "batch", "values"), label)
 
 
 def batch_columns(rows, labels: list[str] | None = None) -> list[Value]:
     """The columns of ``rows`` (shape (N, d), one row per example) as d batched leaves, ready to be
     fed to a model in place of one example's d inputs."""
-    data = _as_float_array(rows, 2, "batch_columns")
+    data = _as_float_array(rows, 2, "batch_columns", "rows")
     labels = labels if labels is not None else [f"x{j}" for j in range(data.shape[1])]
     if len(labels) != data.shape[1]:
         raise ValueError(f"batch_columns: {len(labels)} labels for {data.shape[1]} columns")

@@ -59,7 +59,8 @@ __all__ = [
     "batch_size", "exp", "log", "tanh", "sigmoid", "relu", "no_cycle_gc", "neuron", "neurons",
     "sqrt", "abs", "sin", "cos", "softplus", "leaky_relu", "elu", "gelu", "maximum", "minimum", "no_grad",
     "is_grad_enabled", "detect_anomaly", "neuron_chain", "neuron_chains", "free_iteratively",
-    "zero_grads", "stored_grads", "input_label", "is_constant_label", "relus",
+    "zero_grads", "stored_grads", "input_label", "is_constant_label", "relus", "refused_batch",
+    "beyond_floats",
 ]
 
 _NONE = object()  # "no second operand" in `apply` (None is not a valid operand either, but says less)
@@ -72,21 +73,45 @@ _BATCH, _BATCH_BY_HAND = object(), object()
 
 
 def check_number(data: Any) -> float:
-    """``data`` as a float: TypeError for anything but a real number, ValueError for inf or NaN."""
+    """``data`` as a float: TypeError for anything but a real number (`numbers.Real`, so a Fraction is
+    one and a Decimal is not; a bool is refused), ValueError for inf, NaN or a number beyond the floats."""
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(f"Value needs a real number (int, float or numpy scalar), got "
+        raise TypeError(f"Value needs a real number (int, float, numpy scalar or another numbers.Real such "
+                        f"as a Fraction; not a bool), got "
                         f"{type(data).__name__} {data!r:.60}")
     try:
         x = float(data)
     except OverflowError:  # an int beyond the floats
-        size = (f"an int of about {int(int(data).bit_length() * 0.30103) + 1} digits"
-                if isinstance(data, numbers.Integral) else f"a {type(data).__name__} beyond it")
-        raise ValueError(f"Value needs a number within the float range (about ±1.8e308), got {size}; "
-                         "scale it down") from None
+        raise ValueError(f"Value needs a number within the float range (about ±1.8e308), got "
+                         f"{beyond_floats(data)}; scale it down") from None
     if not math.isfinite(x):
         raise ValueError(f"Value needs a finite number, got {x!r}; check the computation that "
                          "produced it")
     return x
+
+
+def beyond_floats(data: numbers.Real) -> str:
+    """A real number that ``float()`` cannot hold, in words for a message (its digits would read as a
+    finite number): ``an int of about 401 digits``, ``a Fraction of about 401 digits before its point``."""
+    digits = int(int(data).bit_length() * 0.30103) + 1   # log10(2) digits a bit
+    if isinstance(data, numbers.Integral):
+        return f"an int of about {digits} digits"
+    return f"a {type(data).__name__} of about {digits} digits before its point"
+
+
+def _refuse_beyond_floats(nodes, where: str, name) -> None:
+    """Raise, in `check_number`'s words, for a node whose ``.data`` (set by hand) is a real number
+    beyond the floats (10**400): `as_float_data` would show its first 60 digits, a finite-looking
+    number. ``name(node)`` names the node."""
+    for node in nodes:
+        d = node.data
+        if d.__class__ is not float and not isinstance(d, bool) and isinstance(d, numbers.Real):
+            try:
+                float(d)
+            except OverflowError:
+                raise _about(node, ValueError(
+                    f"{where}: the .data of {name(node)} is {beyond_floats(d)}, beyond the float range "
+                    "(about ±1.8e308); a Value holds a finite number: scale it down")) from None
 
 
 class Value:
@@ -441,6 +466,7 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
 
 def _as_float_data(leaves: list[Value], order: list[Value], where: str, write: bool) -> None:
     """`as_float_data`, an unlabelled leaf named by its place in ``order`` (as the other checks name it)."""
+    _refuse_beyond_floats(leaves, where, lambda leaf: _who(leaf, order))
     for leaf in leaves:
         try:
             as_float_data((leaf,), where, write)
@@ -477,13 +503,31 @@ def _refuse_kind(leaf: Value, order: list[Value], where: str) -> None:
     if getattr(d, "ndim", 0) == 1:
         _check_sizes({leaf}, order, where)
     if d.__class__ is not np.ndarray or d.dtype.kind != "f":
-        what = f"an array of {d.dtype}" if isinstance(d, np.ndarray) else f"a {type(d).__name__}"
-        raise _about(leaf, TypeError(
-            f"{where}: {_who(leaf, order)} holds {what}; a batch holds floats: set .data to a float "
-            "array (np.asarray(x, dtype=float))"))
+        what = refused_batch(d, "set .data to") if isinstance(d, np.ndarray) else (
+            f"a {type(d).__name__}; a batch holds floats: set .data to a float array "
+            "(np.asarray(x, dtype=float))")
+        raise _about(leaf, TypeError(f"{where}: {_who(leaf, order)} holds {what}"))
     raise _about(leaf, ValueError(
         f"{where}: {_who(leaf, order)} holds an array of shape {d.shape}; a batched Value holds a 1-D "
         "array, one number per example: set .data to one (x.reshape(-1) for a column)"))
+
+
+def refused_batch(d, fix: str) -> str | None:
+    """Why a batch cannot hold the numpy array ``d``, as a message's end ("an array of bool; a batch
+    holds floats: <fix> a float array (...)", ``fix`` the words before what to do: "set .data to"), or
+    None when it can (a plain ndarray of ints or floats, read as float64). Refused: an ndarray subclass
+    (a masked array's mask, a matrix's 2-D shape would be lost), and bools, strings, complex numbers
+    (their imaginary part would be dropped), objects and dates."""
+    import numpy as np
+    if d.__class__ is not np.ndarray:
+        what = "a masked array (numpy.ma)" if isinstance(d, np.ma.MaskedArray) else \
+            f"a {type(d).__module__}.{type(d).__name__} (a subclass of numpy's ndarray)"
+        return (f"{what} of {d.dtype}; a batch holds a plain numpy array of floats: {fix} one "
+                "(x.filled(value) to fill a masked array's masked entries, else np.asarray(x, dtype=float))")
+    if d.dtype.kind not in "iuf":
+        return (f"an array of {d.dtype}; a batch holds floats: {fix} a float array "
+                "(np.asarray(x, dtype=float))")
+    return None
 
 
 def _check_sizes(arrays: set[Value], order: list[Value], where: str) -> None:
@@ -914,6 +958,7 @@ def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
 def _by_hand(prim: Primitive, args: tuple[Value, ...]):
     """The forward on one-number operands of which one is not a float: a ``.data`` set by hand (a numpy
     scalar would take the batch path and make the graph numpy scalars): made a float, or refused."""
+    _refuse_beyond_floats(args, prim.name, lambda x: f"the Value {x.label!r}" if x.label else "a Value")
     as_float_data(args, prim.name)
     return prim.forward(*[x.data for x in args])
 

@@ -12,6 +12,7 @@ from typing import Any
 from autodiff.primitives import RULE_SIGNATURE, first_bad, is_array, like, rule_result_problem
 
 __all__ = ["NARY", "topological_order", "walk", "walk_leaves", "rule_error", "RULE_ERRORS", "shown", "name",
+           "with_node",
            "not_a_value"]
 
 #: What the executors catch from a derivative rule and hand to `rule_error`: any error (a user's rule
@@ -129,7 +130,7 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         if stale is not None:
             return _stale_batch(stale, order)
     if node.primitive is None:   # no rule to name: the error as it is, said to come from backward
-        return _with_node(type(error), f"backward: a derivative rule failed: {error}", error, node)
+        return with_node(type(error), f"backward: a derivative rule failed: {error}", error, node)
     built_in = getattr(node.primitive.forward, "built_in", True)   # a user's forward says False
     if isinstance(error, MemoryError | RecursionError) or (
             built_in and not isinstance(error, ArithmeticError | ValueError)):
@@ -153,11 +154,12 @@ def rule_error(error: Exception, node: Any, order: list) -> Exception:
         reason = (f"{reason.split('. Use a.any()')[0]}. On a batch the rule gets arrays (one number per "
                   "example): write it with array arithmetic (np.where for a branch) or autodiff's functions "
                   "(autodiff.cos, autodiff.exp, ...), not the math module or a Python `if`")
-    return _with_node(kind, f"backward: the rule of {node.op} at node {name(node, order)} (inputs {inputs}) "
+    return with_node(kind, f"backward: the rule of {node.op} at node {name(node, order)} (inputs {inputs}) "
                             f"failed: {reason}", error, node)
 
 
-def _with_node(kind: type, message: str, error: Exception, node: Any) -> Exception:
+def with_node(kind: type, message: str, error: Exception, node: Any) -> Exception:
+    """``kind(message)`` with ``node`` in ``.node`` (``error`` itself if ``kind`` takes no message)."""
     try:
         wrapped = kind(message)
     except TypeError:  # an exception type that does not take one message: keep it as it is

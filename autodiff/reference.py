@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autodiff.graph import RULE_ERRORS, name, rule_error, shown, walk
+from autodiff.graph import RULE_ERRORS, name, rule_error, shown, walk, with_node
 from autodiff.primitives import is_array, leaf_number, like, rule_result_problem
 
 __all__ = ["backprop", "chain_rule", "gradients", "finite", "shown", "graph_rules_running",
@@ -197,12 +197,16 @@ def gradients(root: Any, seed: Any = None, create_graph: bool = False) -> dict:
     return grads
 
 
-def explained(error: Exception, root: Any) -> Exception:
+def explained(error: Exception, root: Any, where: str = "compiled backward") -> Exception:
     """The error the reference loop raises on ``root``'s graph (naming the op, the node and its
-    inputs), for an executor whose own ``error`` cannot name them (a compiled program); else ``error``.
+    inputs), for an executor whose own ``error`` cannot name them (a compiled program), its message
+    starting ``where:`` (the function the user called) rather than ``backward:``; else ``error``.
     Off the hot path: only called once something has failed."""
     try:
         gradients(root)
     except Exception as named:
+        text = str(named)
+        if text.startswith("backward: ") and hasattr(named, "node"):   # a rule's error (`rule_error`)
+            return with_node(type(named), f"{where}: {text.removeprefix('backward: ')}", named, named.node)
         return named
     return error

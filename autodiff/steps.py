@@ -16,7 +16,7 @@ from autodiff.primitives import PRIMITIVES, is_array, leaf_number, like, pow_con
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
-           "example_index", "node_names", "local_derivatives", "op_expression",
+           "example_index", "check_example", "node_names", "local_derivatives", "op_expression",
            "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "StaleGraphWarning"]
 
 
@@ -166,10 +166,16 @@ def forward_steps(root: Value, example: int | None = None) -> Iterator[ForwardSt
     result differs say so, and one `StaleGraphWarning` names the first.  On a
     batched graph the values hold every example and ``str()`` shows example ``example`` (default 0).
     A leaf whose ``.data`` was set by hand to what the graph cannot run on is refused as ``backward()``
-    refuses it (`autodiff.engine.check_leaves`).
+    refuses it (`autodiff.engine.check_leaves`). Raises ValueError, when called, for an ``example``
+    that is not an int or None or that the graph does not hold (`check_example`).
     """
     order, leaves, _ = walk_leaves(root)
     check_leaves(order, leaves, "forward_steps")   # a leaf set by hand is refused naming it
+    example = check_example(example, max(map(batch_size, order)), "forward_steps")
+    return _forward_steps(order, example)
+
+
+def _forward_steps(order: list[Value], example: int | None) -> Iterator[ForwardStep]:
     names = node_names(order)
     interior = [n for n in order if not n.is_leaf]
     warned = False
@@ -329,6 +335,24 @@ def example_index(example, allowed: str = "an int or None") -> int | None:
                      f"bool is not), got {example!r}")
 
 
+def check_example(example, size: int | None, caller: str, allowed: str = "an int or None") -> int | None:
+    """``example`` (`example_index`) checked against a graph of ``size`` examples (1: a plain graph,
+    whose one example is 0; None: its type only, the range checked later), as every entry point taking
+    ``example`` checks it, before any step.
+
+    Raises ValueError starting ``caller:`` for what is not an int or None, and for an example the graph
+    does not hold (-1 included: examples are counted from 0, not from the end)."""
+    try:
+        k = example_index(example, allowed)
+    except ValueError as e:
+        raise ValueError(f"{caller}: {e}") from None
+    if k is not None and size is not None and not 0 <= k < size:
+        held = f"examples 0..{size - 1}" if size > 1 else "one example"
+        raise ValueError(f"{caller}: example {k!r} is not in the graph, which holds {held}; give one of "
+                         "those (a batched graph comes from autodiff.batched)")
+    return k
+
+
 def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     """The worked-example text of a backward step, one line per parent (one per use of a reused one):
     ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already
@@ -336,9 +360,13 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     the accumulation: ``→ 3.0 + 3.0 = 6.0``, ``→ 0.0 + 0.0 = 0.0``.
 
     On a batched graph the numbers are example ``example``'s (default 0); a parameter shared by every
-    example receives the sum over the examples of its terms, shown as ``Σ_examples``.
+    example receives the sum over the examples of its terms, shown as ``Σ_examples``. Raises ValueError
+    for an ``example`` that is not an int or None, or that a batched step does not hold (`check_example`;
+    a step of plain numbers is every example's).
     """
-    names, node, e = step.names, step.node, example
+    names, node = step.names, step.node
+    size = max(map(batch_size, (node, *step.parents)))  # 1: plain numbers, every example's
+    e = check_example(example, size if size > 1 else None, "format_backward_step")
     head = f"step {step.index}/{step.total}  {step.op}: "
     lines = []
     if isinstance(step, SummedStep):
@@ -399,25 +427,21 @@ class Walkthrough:
     walkthrough of part of a graph (`viz.examples.ExampleWalkthrough`) narrows.
     """
 
-    def __init__(self, root: Value, example: int | None = None):
+    def __init__(self, root: Value, example: int | None = None, *, caller: str = "Walkthrough"):
         if not isinstance(root, Value):
-            raise TypeError(f"Walkthrough needs a Value (the output of a computation), got "
+            raise TypeError(f"{caller} needs a Value (the output of a computation), got "
                             f"{type(root).__name__}")
         self.root = root
         self.order, leaves, _ = walk_leaves(root)
-        check_leaves(self.order, leaves, "Walkthrough")   # refused in the words of what the user called
+        check_leaves(self.order, leaves, caller)   # refused in the words of what the user called
         self.batch_size = max(map(batch_size, self.order))  # 1 for a plain graph
-        example = example_index(example)
-        if example is not None and not 0 <= example < self.batch_size:
-            held = f"examples 0..{self.batch_size - 1}" if self.batch_size > 1 else "one example"
-            raise ValueError(f"example {example!r} is not in the graph, which holds {held}; "
-                             "give one of those (a batched graph comes from autodiff.batched)")
+        example = check_example(example, self.batch_size, caller)
         #: the example whose numbers a batched graph shows (None for a plain graph)
         self.example = (example or 0) if self.batch_size > 1 else None
         self.names = node_names(self.order)
         self.position = {node: i for i, node in enumerate(self.order)}
         self.prior: dict[Value, float] = {}  # gradients before the pass: none, each pass is fresh
-        self.forward = list(forward_steps(root, self.example))
+        self.forward = list(_forward_steps(self.order, self.example))
         self.backward = list(backward_steps(root))
         self.kinds = (["start"] + ["forward"] * len(self.forward) + ["seed"]
                       + ["backward"] * len(self.backward))

@@ -187,7 +187,7 @@ def cross_entropy(logits: Scalars, target: int | Scalars) -> Value:
         c = _data(target)
         _check(target, (c == c.round()) & (c >= 0) & (c < len(logp)), "cross_entropy", "class index",
                f" is not one of 0..{len(logp) - 1} (there are {len(logp)} logits)")
-        return -_sum([batch(c == j) * lj for j, lj in enumerate(logp)])
+        return -_sum([batch((c == j).astype(float)) * lj for j, lj in enumerate(logp)])
     if _is_number(target):
         c = _data(target)
         if c != int(c) or not 0 <= c < len(logp):

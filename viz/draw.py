@@ -119,7 +119,7 @@ class _Graph:
     location and neuron, the neurons' members, and the node that stands for each value in the picture."""
 
     def __init__(self, root: Value, parameters: Iterable[Value] | None, collapse: str | None,
-                 fold: bool = False, max_per_layer: int | None = None):
+                 fold: bool = False, max_per_layer: int | None = None, where: str = "draw"):
         from nn import locate
 
         self.root = root
@@ -135,7 +135,7 @@ class _Graph:
             if v in self.neuron_of:
                 self.members[self.neuron_of[v]].append(v)
         if collapse == "neuron" and not self.members:
-            raise ValueError("draw: collapse='neuron' found no neuron in this graph (nodes labelled "
+            raise ValueError(f"{where}: collapse='neuron' found no neuron in this graph (nodes labelled "
                              "'layers.L.neurons.J.…' by nn); draw it without collapse")
         self.collapsed = collapse == "neuron"
         # a neuron not drawn -> the neuron whose box (⋮) stands for the run of them it belongs to
@@ -436,28 +436,30 @@ class _Picture:
         self.groups[group].append((name, attrs))
 
 
-def _not_a_value(root: object) -> str:
+def _not_a_value(root: object, where: str = "draw") -> str:
     """draw's error for a root that is not a Value: for a list of Values (what a layer or an MLP
     returns, a list whatever its size) it says which one to pass. Like the steppers, draw takes one
     Value, never a list."""
-    return not_a_value(root, f"draw needs a Value (the output of a computation), got {type(root).__name__}",
-                       "viz.draw(model(x)[0])")
+    return not_a_value(root, f"{where} needs a Value (the output of a computation), got "
+                             f"{type(root).__name__}",
+                       f"viz.{where}(model(x)[0]{', path' if where == 'render' else ''})")
 
 
-def _check_options(root, rankdir, collapse, precision, max_nodes, highlight) -> set:
+def _check_options(root, rankdir, collapse, precision, max_nodes, highlight, where: str) -> set:
     if not isinstance(root, Value):
-        raise TypeError(_not_a_value(root))
+        raise TypeError(_not_a_value(root, where))
     if rankdir not in ("LR", "TB"):
-        raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+        raise ValueError(f"{where}: rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if collapse not in (None, "neuron"):
-        raise ValueError(f"draw: collapse must be None or 'neuron', got {collapse!r}")
+        raise ValueError(f"{where}: collapse must be None or 'neuron', got {collapse!r}")
     if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
-        raise ValueError(f"draw: precision is a number of significant digits from 1 to 17, got {precision!r}")
+        raise ValueError(f"{where}: precision is a number of significant digits from 1 to 17, got "
+                         f"{precision!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+        raise ValueError(f"{where}: max_nodes must be a positive int, got {max_nodes!r}")
     marked = set(highlight)
     if any(not isinstance(v, Value) for v in marked):
-        raise TypeError("draw: highlight must be a set of Values of the graph")
+        raise TypeError(f"{where}: highlight must be a set of Values of the graph")
     return marked
 
 
@@ -465,12 +467,12 @@ class GraphTooLarge(ValueError):
     """`draw` refused a graph with more boxes and op nodes than ``max_nodes`` (a ValueError)."""
 
 
-def _check_size(gr: _Graph, max_nodes: int) -> None:
+def _check_size(gr: _Graph, max_nodes: int, where: str) -> None:
     count = gr.count()
     if count > max_nodes:
         hint = ("pass collapse='neuron' to draw each neuron as one box, or draw a smaller graph"
                 if gr.members and not gr.collapsed else "draw a smaller graph (a node inside it as the root)")
-        raise GraphTooLarge(f"draw: the graph has {count} nodes to draw (values and ops), above "
+        raise GraphTooLarge(f"{where}: the graph has {count} nodes to draw (values and ops), above "
                          f"max_nodes={max_nodes}: the layout would take long and be unreadable; {hint}, "
                          "or raise max_nodes")
 
@@ -753,7 +755,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
          highlight: Iterable[Value] = (), precision: int = 4, collapse: str | None = None,
          parameters: Iterable[Value] | None = None, legend: bool = True,
          max_nodes: int = 300, preset: str | None = None,
-         max_per_layer: int | None = None) -> graphviz.Digraph:
+         max_per_layer: int | None = None, _where: str = "draw") -> graphviz.Digraph:
     """The graph of ``root`` as a `graphviz.Digraph` (it displays inline in Jupyter when `dot` is installed;
     `show` works with the fallback renderer too).
 
@@ -780,7 +782,8 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
                 every neuron; `render` with a preset picks it when a layer is too tall for the slide.
 
     Raises TypeError (root not a Value, highlight not Values) and ValueError (a bad option, a graph above
-    ``max_nodes``). Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
+    ``max_nodes``), their messages starting ``draw:`` (``_where``: `render` and `show` pass their names).
+    Neurons built by nn (`nn.locate` reads their labels) are grouped in clusters
     "layer L+1 · neuron J+1" and placed in reading order by `viz.network_layout` (layers left to right,
     neurons and their weights top to bottom by index; graphviz only draws the edges),
     their nodes show the label without the neuron's prefix, and the pre-activation ``z`` is drawn with a
@@ -792,18 +795,19 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
     from viz.presets import apply_preset
     from viz.presets import preset as find_preset
 
-    marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight)
-    check_leaves(*walk_leaves(root)[:2], "draw")   # a leaf set by hand to a str, None, NaN...: named
+    marked = _check_options(root, rankdir, collapse, precision, max_nodes, highlight, _where)
+    check_leaves(*walk_leaves(root)[:2], _where)   # a leaf set by hand to a str, None, NaN...: named
     if max_per_layer is not None and (isinstance(max_per_layer, bool) or not isinstance(max_per_layer, int)
                                       or max_per_layer < 3 or collapse != "neuron"):
-        raise ValueError(f"draw: max_per_layer is the most neuron boxes a layer takes, an int of 3 or more "
+        raise ValueError(f"{_where}: max_per_layer is the most neuron boxes a layer takes, an int of 3 or "
+                         "more "
                          f"(its first and last neurons and a ⋮ box for the rest), with collapse='neuron'; "
                          f"got max_per_layer={max_per_layer!r:.40} and collapse={collapse!r:.40}")
     chosen = None if preset is None else find_preset(preset)
     compact = chosen is not None and chosen.compact and collapse == "neuron"
     fontsize = float(chosen.node.get("fontsize", "12")) if compact else 12.0
-    gr = _Graph(root, parameters, collapse, fold=compact, max_per_layer=max_per_layer)
-    _check_size(gr, max_nodes)
+    gr = _Graph(root, parameters, collapse, fold=compact, max_per_layer=max_per_layer, where=_where)
+    _check_size(gr, max_nodes, _where)
     g = graphviz.Digraph(name="computation", graph_attr={"rankdir": rankdir, "fontname": _FONT,
                                                        "fontsize": "11", "nodesep": "0.25",
                                                        "ranksep": "0.35"},
@@ -1027,14 +1031,14 @@ def render(root: Value | graphviz.Digraph, path: str | os.PathLike, format: str 
     if "max_per_layer" in options:   # a neuron to a box is what it counts: implied, as with a preset
         options = {"collapse": "neuron"} | options
     if preset is None:
-        graph = root if isinstance(root, graphviz.Digraph) else draw(root, **options)
+        graph = root if isinstance(root, graphviz.Digraph) else draw(root, **options, _where="render")
         write_atomic(path, render_bytes(graph, fmt))
         return path
     from viz.presets import apply_preset, fit_canvas, fit_svg
     if isinstance(root, graphviz.Digraph):
         graph, svg = _measured(root, preset)
     else:
-        graph, svg = _preset_drawing(root, preset, options)
+        graph, svg = _preset_drawing(root, preset, options | {"_where": "render"})
     if fmt == "svg":
         out = fit_svg(svg, preset)
     elif fmt in ("png", "pdf"):
@@ -1118,21 +1122,21 @@ def show(root: Value, example: int | str | None = None, **options) -> Diagram | 
     graph above `viz.examples.WHOLE_LIMIT` nodes that holds one example, saying how to see it instead."""
     from viz.examples import WHOLE_LIMIT, ExampleWalkthrough, walkthrough
 
-    part = None if example is None or example == "all" else walkthrough(root, example)
+    part = None if example is None or example == "all" else walkthrough(root, example, caller="show")
     if isinstance(part, ExampleWalkthrough):
         return LayeredDiagram(root, part)
     try:
-        return Diagram(draw(root, **options))
+        return Diagram(draw(root, **options, _where="show"))
     except GraphTooLarge:
         if "collapse" in options or "max_nodes" in options:
             raise
     try:
-        return Diagram(draw(root, **options, collapse="neuron"))
+        return Diagram(draw(root, **options, collapse="neuron", _where="show"))
     except ValueError:  # no neuron to collapse (GraphTooLarge included: still too many boxes)
         pass
     order = topological_order(root)
     if len(order) > WHOLE_LIMIT and example != "all":
-        part = walkthrough(root, None, order)
+        part = walkthrough(root, None, order, caller="show")
         if isinstance(part, ExampleWalkthrough):
             return LayeredDiagram(root, part)
         raise ValueError(f"viz.show: the graph has {len(order):,} nodes, more than the "

@@ -16,7 +16,7 @@ from autodiff.steps import (
     BackwardStep,
     ForwardStep,
     SummedStep,
-    example_index,
+    check_example,
     fmt,
     local_derivatives,
     node_names,
@@ -339,39 +339,41 @@ class _SumStep(BackwardStep):
 
 
 def walkthrough(root: Value, example: int | str | None = None,
-                order: list[Value] | None = None) -> Walkthrough:
+                order: list[Value] | None = None, *, caller: str = "walkthrough") -> Walkthrough:
     """What the steppers step through for ``example``: on a batched graph (`autodiff.batched`) that
     example's numbers (default 0); on a loss over several examples (`example_of`) example ``example``'s
     part (`ExampleWalkthrough`), by default example 0's when the graph has more than `WHOLE_LIMIT` nodes;
     ``example="all"`` (or a smaller graph without ``example``) the whole graph.
 
-    Raises ValueError for an example the graph does not hold, or an example asked of a graph whose
+    Raises ValueError, its message starting ``caller:`` (the function the user called), for an example
+    that is not an int, None or 'all', one the graph does not hold, or one asked of a graph whose
     examples cannot be told apart (`example_of`)."""
     order = topological_order(root) if order is None else order
     if not (isinstance(example, str) and example == "all"):
-        example = example_index(example, "an int, None or 'all'")
+        example = check_example(example, None, caller, "an int, None or 'all'")  # its range: below
     if example == "all":
         if max(map(batch_size, order)) > 1:
-            raise ValueError("example='all': a batched graph (autodiff.batched) is stepped one example at "
-                             "a time; give example=k")
-        return Walkthrough(root)
+            raise ValueError(f"{caller}: example='all': a batched graph (autodiff.batched) is stepped one "
+                             "example at a time; give example=k")
+        return Walkthrough(root, caller=caller)
     if max(map(batch_size, order)) > 1 or (example is None and len(order) <= WHOLE_LIMIT):
-        return Walkthrough(root, example)
+        return Walkthrough(root, example, caller=caller)
     try:
         found = example_of(order)
     except ValueError:
         if example is None:  # nothing asked: the whole graph, as for any other graph
-            return Walkthrough(root)
+            return Walkthrough(root, caller=caller)
         raise
     if found is None:
         if example is None or example == 0:  # its one example
-            return Walkthrough(root, example)
-        raise ValueError(f"example {example!r}: this graph holds one example (no neuron of a model built "
-                         "by nn is computed more than once, and it is not batched); leave example out")
+            return Walkthrough(root, example, caller=caller)
+        raise ValueError(f"{caller}: example {example!r}: this graph holds one example (no neuron of a "
+                         "model built by nn is computed more than once, and it is not batched); leave "
+                         "example out")
     count, of = found
     if example is not None and not 0 <= example < count:
-        raise ValueError(f"example {example!r} is not in the graph, which holds examples 0..{count - 1} "
-                         "(one per call of the model); give one of those, or 'all'")
+        raise ValueError(f"{caller}: example {example!r} is not in the graph, which holds examples "
+                         f"0..{count - 1} (one per call of the model); give one of those, or 'all'")
     return ExampleWalkthrough(root, order, count, of, example or 0, chosen=example is not None)
 
 

@@ -271,7 +271,7 @@ class HtmlStepper:
             raise ValueError(f"step_html: collapse must be None or 'neuron', got {collapse!r}")
         check_leaves(*walk_leaves(root)[:2], "step_html")   # a leaf set by hand, refused by this name
         order = topological_order(root)
-        walk = walkthrough(root, example, order)
+        walk = walkthrough(root, example, order, caller="step_html")
         if isinstance(walk, ExampleWalkthrough):  # one example's part of a bigger graph: its own drawing
             svg, boxes, self.drawing = example_svg(walk), [f"n{i}" for i in range(len(walk.order))], "layered"
         else:  # drawn before the backward pass, so the diagram shows no gradient yet

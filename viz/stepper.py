@@ -472,7 +472,7 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
         raise TypeError(not_a_value(root, f"the terminal stepper needs a Value (the output of a "
                                           f"computation), got {type(root).__name__}",
                                     "viz.step_terminal(model(x)[0])"))
-    walk = walkthrough(root, example)
+    walk = walkthrough(root, example, caller="step_terminal")
     used_by = _consumers(walk)
     if interactive is None:
         interactive = console.is_terminal and sys.stdin.isatty()
