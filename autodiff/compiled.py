@@ -24,6 +24,7 @@ from autodiff.engine import (
     held_grads,
     is_constant_label,
     no_cycle_gc,
+    refused_batch,
     release_cycle_gc,
 )
 from autodiff.graph import NARY, not_a_value, walk, walk_leaves
@@ -111,10 +112,12 @@ class CompiledGraph:
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
                 self._refuse_size(batches)
+            ndarray = lazy_numpy().ndarray
             for k, (leaf, data) in enumerate(zip(self._batches, batches)):  # noqa: B905 (equal lengths)
                 if data.dtype.char != "d" and data.dtype.kind in "iuf":   # ints, float32... set by hand:
                     data = batches[k] = leaf.data = data.astype(float)   # a new float64 array, as backward()
-                if data.dtype.kind != "f" or not all_finite(data):   # set by hand: bool, str, NaN
+                # set by hand: a masked array (its mask would be lost), bools, strs, NaN
+                if data.__class__ is not ndarray or data.dtype.kind != "f" or not all_finite(data):
                     self._refuse_batch(leaf, data)
         numbers = [n.data for n in self._floats]
         if set(map(type, numbers)) - _FLOAT:   # in C
@@ -200,6 +203,9 @@ class CompiledGraph:
     def _refuse_batch(self, leaf: Value, data) -> None:
         """Raise naming a batched leaf whose ``.data`` (set by hand) is not floats or not finite."""
         self._check_leaves()
+        if data.__class__ is not lazy_numpy().ndarray:
+            raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds "
+                            f"{refused_batch(data, 'set .data to')}")
         if data.dtype.kind != "f":
             raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
                             f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "

@@ -43,6 +43,7 @@ from autodiff.primitives import (
     Primitive,
     all_finite,
     as_float_data,
+    beyond_floats,
     blas_threads,
     elu_op,
     is_array,
@@ -88,15 +89,6 @@ def check_number(data: Any) -> float:
         raise ValueError(f"Value needs a finite number, got {x!r}; check the computation that "
                          "produced it")
     return x
-
-
-def beyond_floats(data: numbers.Real) -> str:
-    """A real number that ``float()`` cannot hold, in words for a message (its digits would read as a
-    finite number): ``an int of about 401 digits``, ``a Fraction of about 401 digits before its point``."""
-    digits = int(int(data).bit_length() * 0.30103) + 1   # log10(2) digits a bit
-    if isinstance(data, numbers.Integral):
-        return f"an int of about {digits} digits"
-    return f"a {type(data).__name__} of about {digits} digits before its point"
 
 
 def _refuse_beyond_floats(nodes, where: str, name) -> None:

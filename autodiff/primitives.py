@@ -102,13 +102,23 @@ def as_float_data(nodes: Any, where: str, write: bool = True) -> None:
                             "to one")
         try:
             x = float(d)
-        except OverflowError:
-            x = math.inf
+        except OverflowError:   # its first 60 digits would read as a finite number
+            raise ValueError(f"{where}: the .data of {name} is {beyond_floats(d)}, beyond the float range "
+                             "(about ±1.8e308); a Value holds a finite number: scale it down") from None
         if not math.isfinite(x):
             raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
                              "holds a finite number: set .data to one")
         if write:
             node.data = x
+
+
+def beyond_floats(data: numbers.Real) -> str:
+    """A real number that ``float()`` cannot hold, in words for a message (its digits would read as a
+    finite number): ``an int of about 401 digits``, ``a Fraction of about 401 digits before its point``."""
+    digits = int(int(data).bit_length() * 0.30103) + 1   # log10(2) digits a bit
+    if isinstance(data, numbers.Integral):
+        return f"an int of about {digits} digits"
+    return f"a {type(data).__name__} of about {digits} digits before its point"
 
 
 def first_bad(mask: numpy.ndarray) -> str:
