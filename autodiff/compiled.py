@@ -446,7 +446,7 @@ class CompiledGraph:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ
         (``seen``: the compiled graph's nodes, by position)."""
-        where = f"compiled graph: node {i} ({self._names[a]!r})"
+        where = f"compiled graph: node {i} ({(a.label or self._names[a])!r})"   # the label, as in the docs
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
             if b in seen:   # a Value of this graph read at another place: the build took another path
                 raise _another_path(f"node {i} is the leaf {a.label or '(no label)'!r} and the new graph "

@@ -58,3 +58,15 @@ def test_a_masked_array_on_a_batch_is_refused_by_a_compiled_forward_as_by_backwa
     assert x.data is masked
     x.data = np.asarray(masked)   # what the message says to do
     assert program.forward() == value
+
+
+def test_check_names_a_changed_constant_by_its_label():
+    # a fresh tester: "node 2 ('x_0') is the constant 5.0": the program's own name, not the label x.0
+    model = nn.MLP(2, [3, 1], rng=1)
+    out = model([1.0, 2.0])[0]
+    program = autodiff.compile(out)
+    x0 = next(n for n in autodiff.topological_order(out) if n.label == "x.0")
+    x0.data = 5.0
+    with pytest.raises(autodiff.GraphChangedError, match=r"^compiled graph: node \d+ \('x\.0'\) is the "
+                                                         r"constant 5\.0"):
+        program.check(model([1.0, 2.0])[0])
