@@ -91,21 +91,6 @@ def check_number(data: Any) -> float:
     return x
 
 
-def _refuse_beyond_floats(nodes, where: str, name) -> None:
-    """Raise, in `check_number`'s words, for a node whose ``.data`` (set by hand) is a real number
-    beyond the floats (10**400): `as_float_data` would show its first 60 digits, a finite-looking
-    number. ``name(node)`` names the node."""
-    for node in nodes:
-        d = node.data
-        if d.__class__ is not float and not isinstance(d, bool) and isinstance(d, numbers.Real):
-            try:
-                float(d)
-            except OverflowError:
-                raise _about(node, ValueError(
-                    f"{where}: the .data of {name(node)} is {beyond_floats(d)}, beyond the float range "
-                    "(about ±1.8e308); a Value holds a finite number: scale it down")) from None
-
-
 class Value:
     """A scalar node of a computation graph.
 
@@ -458,7 +443,6 @@ def _check_leaves(odd: list[Value], order: list[Value], where: str = "backward",
 
 def _as_float_data(leaves: list[Value], order: list[Value], where: str, write: bool) -> None:
     """`as_float_data`, an unlabelled leaf named by its place in ``order`` (as the other checks name it)."""
-    _refuse_beyond_floats(leaves, where, lambda leaf: _who(leaf, order))
     for leaf in leaves:
         try:
             as_float_data((leaf,), where, write)
@@ -950,7 +934,6 @@ def _batches_ok(prim: Primitive, args: tuple[Value, ...]) -> bool:
 def _by_hand(prim: Primitive, args: tuple[Value, ...]):
     """The forward on one-number operands of which one is not a float: a ``.data`` set by hand (a numpy
     scalar would take the batch path and make the graph numpy scalars): made a float, or refused."""
-    _refuse_beyond_floats(args, prim.name, lambda x: f"the Value {x.label!r}" if x.label else "a Value")
     as_float_data(args, prim.name)
     return prim.forward(*[x.data for x in args])
 

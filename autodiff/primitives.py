@@ -84,32 +84,42 @@ def as_float_data(nodes: Any, where: str, write: bool = True) -> None:
     (its label) and what to do.
     """
     for node in nodes:
-        d = node.data
-        if d.__class__ is float or is_array(d):
-            continue
-        name = f"the Value {node.label!r}" if node.label else "a Value"
-        if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None \
-                and not isinstance(d, str):            # np.str_ has a dtype too: refused below as a str
-            if d.dtype.kind not in "biuf":             # objects, complex, dates: not a real number
-                raise TypeError(f"{where}: the .data of {name} is a 0-d array of {d.dtype} "
-                                f"{d!r:.60}; a Value holds one real number (int, float or numpy scalar; "
-                                "stored as a float): set .data to one (float(x) of the number)")
-            d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
-        if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):
-            raise TypeError(f"{where}: the .data of {name} is {type(node.data).__name__} "
-                            f"{node.data!r:.60}; a Value holds one real number (int, float or numpy "
-                            "scalar; stored as a float) or, batched, a 1-D array of examples: set .data "
-                            "to one")
         try:
-            x = float(d)
-        except OverflowError:   # its first 60 digits would read as a finite number
-            raise ValueError(f"{where}: the .data of {name} is {beyond_floats(d)}, beyond the float range "
-                             "(about ±1.8e308); a Value holds a finite number: scale it down") from None
-        if not math.isfinite(x):
-            raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
-                             "holds a finite number: set .data to one")
-        if write:
+            x = _number_of(node, where)
+        except (TypeError, ValueError) as e:
+            e.node = node   # the node the message names, as the engine's checks give it
+            raise
+        if write and x is not None:
             node.data = x
+
+
+def _number_of(node: Any, where: str) -> float | None:
+    """`as_float_data`'s check of one node: its ``.data`` as a float, None for a float or a batch."""
+    d = node.data
+    if d.__class__ is float or is_array(d):
+        return None
+    name = f"the Value {node.label!r}" if node.label else "a Value"
+    if getattr(d, "ndim", None) == 0 and getattr(d, "dtype", None) is not None \
+            and not isinstance(d, str):            # np.str_ has a dtype too: refused below as a str
+        if d.dtype.kind not in "biuf":             # objects, complex, dates: not a real number
+            raise TypeError(f"{where}: the .data of {name} is a 0-d array of {d.dtype} "
+                            f"{d!r:.60}; a Value holds one real number (int, float or numpy scalar; "
+                            "stored as a float): set .data to one (float(x) of the number)")
+        d = d[()]                                  # a 0-d array: its one number (a numpy scalar)
+    if isinstance(d, bool) or type(d).__name__ == "bool_" or not isinstance(d, numbers.Real):
+        raise TypeError(f"{where}: the .data of {name} is {type(node.data).__name__} "
+                        f"{node.data!r:.60}; a Value holds one real number (int, float or numpy "
+                        "scalar; stored as a float) or, batched, a 1-D array of examples: set .data "
+                        "to one")
+    try:
+        x = float(d)
+    except OverflowError:   # its first 60 digits would read as a finite number
+        raise ValueError(f"{where}: the .data of {name} is {beyond_floats(d)}, beyond the float range "
+                         "(about ±1.8e308); a Value holds a finite number: scale it down") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{where}: the .data of {name} is {d!r:.60}, not a finite float; a Value "
+                         "holds a finite number: set .data to one")
+    return x
 
 
 def beyond_floats(data: numbers.Real) -> str:
