@@ -4,6 +4,7 @@ hypothesis is derandomized (profile "ci"); local runs keep exploring new example
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 
@@ -157,3 +158,18 @@ def compiled_grads(root, leaves) -> list:
     program.forward()
     program.backward()
     return [v.grad for v in leaves]
+
+
+@pytest.fixture
+def gc_as_python_leaves_it():
+    """The collector on, at Python's default thresholds, and no hold left over from another test (the
+    tests of the graph-building hold: `pytestmark = pytest.mark.usefixtures("gc_as_python_leaves_it")`)."""
+    was, thresholds = gc.isenabled(), gc.get_threshold()
+    from autodiff import Value
+    Value(0.0).backward()   # any backward ends a hold
+    gc.enable()
+    gc.set_threshold(700, 10, 10)
+    yield
+    Value(0.0).backward()
+    gc.set_threshold(*thresholds)
+    (gc.enable if was else gc.disable)()

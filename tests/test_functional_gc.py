@@ -11,18 +11,7 @@ import pytest
 import autodiff
 from autodiff import Value, engine, grad, hessian, hvp
 
-
-@pytest.fixture(autouse=True)
-def gc_as_python_leaves_it():
-    """The collector on, at Python's default thresholds, and no hold left over from another test."""
-    was, thresholds = gc.isenabled(), gc.get_threshold()
-    Value(0.0).backward()   # any backward ends a hold
-    gc.enable()
-    gc.set_threshold(700, 10, 10)
-    yield
-    Value(0.0).backward()
-    gc.set_threshold(*thresholds)
-    (gc.enable if was else gc.disable)()
+pytestmark = pytest.mark.usefixtures("gc_as_python_leaves_it")   # tests/conftest.py
 
 
 def _f(a, b):

@@ -21,18 +21,7 @@ from autodiff.batched import batch_columns
 from autodiff.engine import neuron_chain, neuron_chains
 from nn.data import make_moons
 
-
-@pytest.fixture(autouse=True)
-def gc_as_python_leaves_it():
-    """The collector on, at Python's default thresholds, and no hold left over from another test."""
-    was, thresholds = gc.isenabled(), gc.get_threshold()
-    Value(0.0).backward()   # any backward ends a hold
-    gc.enable()
-    gc.set_threshold(700, 10, 10)
-    yield
-    Value(0.0).backward()
-    gc.set_threshold(*thresholds)
-    (gc.enable if was else gc.disable)()
+pytestmark = pytest.mark.usefixtures("gc_as_python_leaves_it")   # tests/conftest.py
 
 
 class Collections:
