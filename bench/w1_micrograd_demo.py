@@ -46,14 +46,20 @@ def demo_loop(Value, model, n: int, score=lambda model, x: model(x)):
         scores = [score(model, x) for x in inputs]
         losses = [(1 + -yi * si).relu() for yi, si in zip(labels, scores, strict=True)]
         data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * sum(p * p for p in model.parameters())
-        loss = data_loss + reg_loss
-        model.zero_grad()
-        loss.backward()
-        for p in model.parameters():
-            p.data -= LR * p.grad
-        return loss
+        return demo_update(model, data_loss)
     return step
+
+
+def demo_update(model, data_loss):
+    """The rest of micrograd's demo step, its lines as it writes them: the L2 term, backward and the
+    SGD update (shared by the eager loop above and W7's batched port of it)."""
+    reg_loss = ALPHA * sum(p * p for p in model.parameters())
+    loss = data_loss + reg_loss
+    model.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.data -= LR * p.grad
+    return loss
 
 
 def deltagrad_step(n: int, mode: str, pause_gc: bool = True):

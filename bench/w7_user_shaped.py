@@ -33,7 +33,7 @@ from _common import (
     order_note,
     time_per_call,
 )
-from w1_micrograd_demo import demo_loop, micrograd_step
+from w1_micrograd_demo import demo_loop, demo_update, micrograd_step
 
 SIZES = {"tiny": (10, 2), "quick": (100, 5), "full": (100, 15)}   # (points, rounds)
 TARGETS = [  # (contender, "micrograd" or "closed form", goal, at least (True) or at most, why if missed)
@@ -110,13 +110,7 @@ def micrograd_port_batched_step(n: int):
         scores = model(inputs)[0]
         losses = (1 + -labels * scores).relu()
         data_loss = total(losses) * (1.0 / n)
-        reg_loss = ALPHA * sum(p * p for p in model.parameters())
-        loss = data_loss + reg_loss
-        model.zero_grad()
-        loss.backward()
-        for p in model.parameters():
-            p.data -= LR * p.grad
-        return loss
+        return demo_update(model, data_loss)
     return step
 
 
