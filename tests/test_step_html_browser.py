@@ -484,7 +484,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     page.fill("#dg-goto", str(seed_at + 3))
     page.press("#dg-goto", "Enter")
     assert counter(page)[0] == seed_at + 3 and page.evaluate(IN_VIEW)
-    page.fill("#dg-goto", "0")
+    page.fill("#dg-goto", "x")
     page.press("#dg-goto", "Enter")
     assert "give a step number" in page.inner_text("#dg-nav-msg")
     weight = model.layers[0].neurons[2].w[1]
@@ -707,6 +707,68 @@ def test_keys_step_again_after_a_jump_by_number_or_name(browser, tmp_path):
     assert errors == []
 
 
+def test_a_node_found_by_name_lands_where_its_value_or_gradient_is_whole(browser, tmp_path):
+    """Issue 14 (tester): a weight looked up from the end of the backward pass went back to the first step
+    that reached it, and the inspector showed one term "(so far)" (6.715e-05 where the gradient is -0.325).
+    In the backward pass a node is found at the step its gradient is complete; in the forward pass at the
+    step that computes (a leaf: first reads) it."""
+    require_dot()
+    from autodiff import grad
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, model = mlp_loss(False, (3, 1))
+    for level in ("neuron", "op"):
+        stepper = step_html(loss, tmp_path / f"find-{level}.html", level=level)
+        page, errors = open_page(browser, stepper)
+        n = counter(page)[1]
+        page.keyboard.press("b")
+        seed = counter(page)[0]                                   # the backward pass's first step
+        for weight in (model.layers[0].neurons[1].w[0], model.layers[1].neurons[0].b):
+            page.keyboard.press("End")
+            page.fill("#dg-find", weight.label)
+            page.press("#dg-find", "Enter")
+            terms = page.inner_text("#dg-inspector-terms")
+            whole = "= " + fmt(grad(loss, [weight])[0])
+            assert "(so far)" not in terms and terms.rstrip().endswith(whole), terms
+            assert seed < counter(page)[0] <= n
+            page.keyboard.press("Home")
+            page.fill("#dg-find", weight.label)
+            page.press("#dg-find", "Enter")                    # the forward pass: where it is first read
+            assert 1 < counter(page)[0] < seed and page.evaluate(IN_VIEW)
+        assert errors == []
+        page.close()
+
+
+def test_a_step_number_past_either_end_goes_there_and_refusals_clear_on_the_next_move(browser, tmp_path):
+    """Issue 14 (tester): the page refused 0 and 9999 and stayed put, where the terminal stepper goes to
+    that end and says so; "give a step number" stayed on screen after o and c had moved the page; the
+    field kept 700 after End had moved the page to 1294."""
+    require_dot()
+    from tests.test_step_html_levels import mlp_loss
+    from viz import step_html
+
+    loss, _ = mlp_loss(False, (2, 1))
+    stepper = step_html(loss, tmp_path / "goto.html", level="neuron")
+    page, errors = open_page(browser, stepper)
+    n = counter(page)[1]
+    for typed, lands in [("9999", n), ("0", 1), ("-3", 1), (str(n + 1), n)]:
+        page.fill("#dg-goto", typed)
+        page.press("#dg-goto", "Enter")
+        assert counter(page)[0] == lands and page.inner_text("#dg-nav-msg") == f"there are steps 1 to {n}"
+        assert page.input_value("#dg-goto") == "", typed
+    page.fill("#dg-goto", "2")
+    page.press("#dg-goto", "Enter")
+    assert counter(page)[0] == 2 and page.inner_text("#dg-nav-msg") == ""
+    page.fill("#dg-goto", "abc")
+    page.press("#dg-goto", "Enter")
+    assert "give a step number" in page.inner_text("#dg-nav-msg") and counter(page)[0] == 2
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("o")                                  # a move that works: the refusal goes
+    assert page.inner_text("#dg-nav-msg") == ""
+    assert errors == []
+
+
 OPEN_OPS = "els => els.map(e => +e.id.slice('dg-open-'.length))"
 FOCUS_IN_VIEW = IN_VIEW.replace("#dg-diagram svg .dg-focus", "#dg-diagram .dg-focus")
 
@@ -909,7 +971,10 @@ def test_predict_answers_are_read_strictly_as_numbers(browser, tmp_path):
         page.keyboard.press("ArrowRight")
     ask, verdict = f"#dg-ask-{p.pos['n']}", f"#dg-verdict-{p.pos['n']}"   # n.grad = 0.5
     for typed, says in [("abc", "not a number"), ("0x1", "not a number"), ("0,5", "use a dot"),
-                        ("1/0", "divides by zero"), ("0.3", "wrong")]:
+                        ("1/0", "divides by zero"), ("0.3", "wrong"),
+                        # past the largest float: Infinity is no number, so neither is 1e999 (was "wrong")
+                        ("1e999", "too big"), ("-1e999", "too big"), ("1e300/1e-300", "too big"),
+                        ("Infinity", "not a number")]:
         page.fill(ask, typed)
         page.click("#dg-check")
         assert says in page.inner_text(verdict), typed

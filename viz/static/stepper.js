@@ -854,16 +854,21 @@
   // An answer as a number: a decimal (1.5, -2e-3) or a simple fraction (-3/2); a comma as the decimal
   // mark, hex and anything else are refused with what to type instead.
   const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+  const TOO_BIG = "? too big for a number (past 1.8e308): type one like -1.5, 2e-3 or -3/2";
   function parseAnswer(text) {
     const raw = text.trim().replace(/\u2212/g, "-");
     if (raw === "") return { why: "? enter a number" };
     if (/^[+-]?\d+,\d+$/.test(raw)) return { why: "? use a dot for decimals: " + raw.replace(",", ".") };
     const parts = raw.split("/");
-    if (parts.length === 2 && DECIMAL.test(parts[0].trim()) && DECIMAL.test(parts[1].trim())) {
+    const whole = parts.every((p) => DECIMAL.test(p.trim()));
+    // 1e999 is a decimal past the largest float: Infinity, which "not a number" already refuses by name
+    if (whole && !parts.every((p) => Number.isFinite(Number(p)))) return { why: TOO_BIG };
+    if (parts.length === 2 && whole) {
       const x = Number(parts[0]) / Number(parts[1]);
-      return Number.isFinite(x) ? { x } : { why: "? the fraction divides by zero" };
+      if (Number(parts[1]) === 0) return { why: "? the fraction divides by zero" };
+      return Number.isFinite(x) ? { x } : { why: TOO_BIG };
     }
-    if (parts.length === 1 && DECIMAL.test(raw)) return { x: Number(raw) };
+    if (parts.length === 1 && whole) return { x: Number(raw) };
     return { why: "? not a number: type one like -1.5, 2e-3 or -3/2" };
   }
 
@@ -896,6 +901,10 @@
     cur = Math.max(0, Math.min(items.length - 1, k));
     const old = $("dg-predict-result");
     if (old) old.remove();
+    moved();
+  }
+  // a move that worked: the last refusal's words go (they stayed after o, c or a level change)
+  function moved() {
     $("dg-nav-msg").textContent = "";
     render();
   }
@@ -916,7 +925,7 @@
     if (it.g === undefined) return;
     opened.add(it.g);
     rebuild(it.first);
-    render();
+    moved();
   }
   function closeCurrent() {
     const frame = items[cur].first;
@@ -928,24 +937,38 @@
     if (best === null) return;
     opened.delete(best);
     rebuild(frame);
-    render();
+    moved();
   }
   function setLevel(lv) {
     level = lv;
     opened.clear();
     rebuild(items[cur].first);
-    render();
+    moved();
+  }
+  // Where a node is found, in the pass the learner is in. Forward: the step that computes it (a leaf:
+  // the first step that reads it). Backward (from the seed on): the step its gradient is complete at,
+  // its own step, where it passes δ on (every use is before it), or for a leaf the last step that adds
+  // to it; so the inspector shows the whole sum there (a weight looked up from the pass's end went back
+  // to the first step that reached it and showed one term "so far").
+  function stepOfNode(i) {
+    const has = (it) => nodesOf(it).includes(i), reads = (it) => touchedOf(it).has(i);
+    if (items[cur].first < seedFrame) {
+      let k = items.findIndex((it) => it.first < seedFrame && has(it));
+      if (k < 0) k = items.findIndex((it) => it.first > 0 && it.first < seedFrame && reads(it));
+      return k < 0 ? 0 : k;
+    }
+    if (i === root) return atFrame(seedFrame);
+    let k = items.findIndex((it) => it.first > seedFrame && has(it));
+    if (k < 0) k = items.findLastIndex((it) => it.first > seedFrame && reads(it));
+    return k < 0 ? atFrame(seedFrame) : k;
   }
   function findNode(name) {
     let i = byName.get(name.trim());
     const sharing = D.nodes.flatMap((n, k) => n.shared === name.trim() ? [k] : []);  // a label several nodes have
     if (i === undefined && sharing.length) i = sharing[0];
     if (i === undefined) { $("dg-nav-msg").textContent = "no node is called " + JSON.stringify(name.trim()); return false; }
-    let k = items.findIndex((it) => it.first > seedFrame && nodesOf(it).includes(i));   // where it passes δ on
-    if (k < 0) k = items.findIndex((it) => it.first > seedFrame && touchedOf(it).has(i)); // a leaf: reached
-    if (k < 0) k = items.findIndex((it) => nodesOf(it).includes(i));                     // computed
     inspected = i;
-    goTo(k < 0 ? 0 : k);
+    goTo(stepOfNode(i));
     if (!byName.has(name.trim())) {
       $("dg-nav-msg").textContent = sharing.length + " nodes are labelled " + JSON.stringify(name.trim()) + ": "
         + sharing.map((k) => D.nodes[k].name).join(", ") + "; this is " + D.nodes[i].name;
@@ -1093,12 +1116,15 @@
   $("dg-zoom-fit").onclick = fit;
   $("dg-goto").addEventListener("keydown", (e) => {
     if (e.key !== "Enter") return;
-    const k = Number(e.target.value.trim());
-    if (!Number.isInteger(k) || k < 1 || k > items.length) {
+    const text = e.target.value.trim(), k = Number(text);
+    if (!/^[+-]?\d+$/.test(text)) {
       $("dg-nav-msg").textContent = "give a step number from 1 to " + items.length;
       return;
     }
-    goTo(k - 1);
+    // a number past either end goes to that end and says so, as the terminal stepper does
+    goTo(Math.min(Math.max(k, 1), items.length) - 1);
+    if (k < 1 || k > items.length) $("dg-nav-msg").textContent = "there are steps 1 to " + items.length;
+    e.target.value = "";  // the counter says where the page is; an old number here would contradict it
     e.target.blur();  // back to the page, so the arrow keys, o and c step again
   });
   $("dg-find").addEventListener("keydown", (e) => {
