@@ -210,10 +210,15 @@
     const n = D.frames[it.f].node;
     return n === null ? [] : [n];
   }
+  // the nodes a step reads or updates besides its own (the loss's: 310), made once a step (not changed)
+  const touchedSets = new Map();
   function touchedOf(it) {
-    const s = new Set();
+    let s = touchedSets.get(key(it));
+    if (s) return s;
+    s = new Set();
     for (let f = it.first; f <= it.last; f++) for (const t of D.frames[f].touched) s.add(t);
     for (const n of nodesOf(it)) s.delete(n);
+    touchedSets.set(key(it), s);
     return s;
   }
   function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
@@ -254,13 +259,16 @@
   }
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
-  // The classes a step gives (current, touched, focus), element -> its set: a step changes only the
-  // classes that differ from the last step's, so the boxes both steps mark are not restyled or repainted.
+  // The classes a step gives (current, touched, focus), element -> its bits of MARKS: a step changes only
+  // the classes that differ from the last step's, so the boxes both steps mark are not restyled or
+  // repainted (bits, not a set of names per element: the loss's step marks 924 boxes).
+  const MARKS = ["dg-current", "dg-touched", "dg-focus"], CURRENT = 1, TOUCHED = 2, FOCUS = 4;
   let marked = new Map(), want = new Map(), wasAsked = new Set();
-  function mark(el, cls) { if (el) { if (!want.has(el)) want.set(el, new Set()); want.get(el).add(cls); } }
+  function mark(el, bit) { if (el) want.set(el, (want.get(el) || 0) | bit); }
   function applyMarks() {
-    for (const [el, classes] of marked) for (const c of classes) if (!want.get(el)?.has(c)) el.classList.remove(c);
-    for (const [el, classes] of want) for (const c of classes) if (!marked.get(el)?.has(c)) el.classList.add(c);
+    const change = (el, bits, op) => { for (let b = 0; bits; b++, bits >>= 1) if (bits & 1) el.classList[op](MARKS[b]); };
+    for (const [el, had] of marked) if (had & ~(want.get(el) || 0)) change(el, had & ~(want.get(el) || 0), "remove");
+    for (const [el, bits] of want) if (bits & ~(marked.get(el) || 0)) change(el, bits & ~(marked.get(el) || 0), "add");
     [marked, want] = [want, new Map()];
   }
 
@@ -508,10 +516,10 @@
   }
   function writeNumbers(t, v, g, known) {  // into the text nodes there (new ones are left to the GC)
     t.parentNode.classList.toggle("dg-pending", !known);
-    t.firstChild.data = v;
+    if (t.firstChild.data !== v) t.firstChild.data = v;  // a backward step changes the gradient alone
     const span = t.lastChild, text = g ? "  ∇ " + g : "";
-    if (span.firstChild) span.firstChild.data = text;
-    else span.textContent = text;
+    if (span.firstChild) { if (span.firstChild.data !== text) span.firstChild.data = text; }
+    else if (text) span.textContent = text;
   }
 
   function render() {
@@ -554,12 +562,12 @@
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     const current = nodesOf(it);
-    for (const i of touchedOf(it)) { mark(boxOf(i), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
+    for (const i of touchedOf(it)) { mark(boxOf(i), TOUCHED); if (tableBox.open) mark(rows[i], TOUCHED); }
     for (const i of current) {
       const g = boxOf(i);
-      want.get(g)?.delete("dg-touched");
-      mark(g, "dg-current");
-      if (tableBox.open) mark(rows[i], "dg-current");
+      if (want.has(g)) want.set(g, want.get(g) & ~TOUCHED);
+      mark(g, CURRENT);
+      if (tableBox.open) mark(rows[i], CURRENT);
     }
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
     // a coarse step's text names no unlabelled node inside a neuron (the w·x products): those stay unlisted
@@ -575,7 +583,7 @@
       if (t) writeNumbers(t, v, g, known);
     }
     if (tableBox.open) drawRows(redraw);
-    if (focus) mark(focus, "dg-focus");
+    if (focus) mark(focus, FOCUS);
     applyMarks();
     // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
     markOverflow($("dg-math"));
