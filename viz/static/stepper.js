@@ -27,9 +27,10 @@
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
-  // the layered drawing's tiles of boxes, all laid out in the page's first layout (showTiles, below)
+  // the layered drawing's tiles of boxes: none is laid out until it comes near the view (showTiles, below)
   for (const t of document.querySelectorAll("#dg-diagram .dg-layered > svg.dg-boxes")) {
     t.style.contentVisibility = "visible";
+    t.style.display = "none";
   }
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
@@ -410,8 +411,8 @@
     if (!boxes.length) return;
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const el of boxes) {
-      const b = el.querySelector(".dg-halo").getBBox();
-      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+      const b = geomOf(el);  // a tile away from the view is not laid out: its halos' attributes
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.w); y1 = Math.max(y1, b.y + b.h);
     }
     const b = { x: x0 - 10, y: y0 - 30, width: x1 - x0 + 20, height: y1 - y0 + 44 };
     const frame = svgEl("g", { id: "dg-open-frame", class: "dg-open-frame" });
@@ -434,7 +435,7 @@
     let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
-    const a = anchor.querySelector(".dg-halo").getBBox();
+    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h };
     let x = a.x, y = a.y + a.height + 8;
     if (!layeredDiv) {  // kept inside graphviz's drawing where it fits
       const all = anchor.parentNode.getBBox();
@@ -610,9 +611,11 @@
   // drawing's tiles that are off screen (skipped: showTiles), 0.2 s for the loss's 612 boxes.
   // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
   // known, at the drawing's origin, which stretched a step's extent to it.)
+  // The layered drawing's tiles all map the drawing's units alike (a tile's viewBox is its place), so one
+  // transform serves them, read from the drawing's div: a tile away from the view has none of its own.
   function haloRect(el, ctm) {
-    const b = geomOf(el), p = el.parentNode;
-    if (!ctm.has(p)) ctm.set(p, p.getScreenCTM());
+    const b = geomOf(el), p = layeredDiv && el.parentNode.classList.contains("dg-boxes") ? layeredDiv : el.parentNode;
+    if (!ctm.has(p)) ctm.set(p, p === layeredDiv ? layeredCTM() : p.getScreenCTM());
     const m = ctm.get(p), { x, y, w } = b;
     // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
     const below = D.layered || b.panel ? 0 : 12;  // its baseline + descent
@@ -700,22 +703,25 @@
     showTiles();
   }
 
-  // ---- the layered drawing's tiles of boxes: all laid out as the page opens, shown near the view -------
-  // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text), and a
-  // jump to the next layer brings several on screen in one step: with content-visibility: auto that was
-  // the neuron level's worst step (50-80 ms). Laid out ahead in idle time between steps, the tiles' layout
-  // was counted in the steps' time and made a step wait; laid out only while the learner paused, a
-  // learner stepping straight away met them cold. So every tile is laid out once with the page (the
-  // first layout, below the script's opening lines: 0.1-0.2 s for the README loss with its L2 written
-  // out), and the page then decides which show: a tile is visible while it is near the view, else
-  // hidden, which skips it but keeps its layout (a step writing numbers into it costs little, and only
-  // once it shows again). The drawing's own coordinates are its tiles' viewBox units.
+  // ---- the layered drawing's tiles of boxes: shown near the view, left out of the page elsewhere -------
+  // A tile near the view (NEAR) is displayed, every other one is display: none, so a step that writes
+  // numbers or classes into boxes away from the view (the loss's 612) costs no style or layout there;
+  // a tile coming near is styled and laid out (a band of boxes) in the step that brings it. Hidden
+  // with content-visibility: hidden instead, as before, tiles kept their layout, but every change of
+  // that property cost 7-12 ms of main-thread time in Chromium, whichever element it was on (one tile,
+  // four, or a small <div> beside the drawing: 9 ms, 2 ms once the hidden tiles were removed), paid on
+  // every step that brought a tile near: the worst steps of the neuron level. Shown, a tile is laid
+  // out (display) in 2-4 ms. The drawing's own coordinates are its tiles' viewBox units.
   const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
     const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: true };
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false };
   }) : [];
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
+  function layeredCTM() {  // from the drawing's units to the screen's
+    const r = layeredDiv.getBoundingClientRect(), s = r.width / layeredDiv.offsetWidth || 1;
+    return { a: s, d: s, e: r.left, f: r.top };
+  }
   function viewRect() {  // the view in the drawing's units
     const d = diagram.getBoundingClientRect(), r = layeredDiv.getBoundingClientRect();
     const s = r.width / layeredDiv.offsetWidth || 1;  // on screen px per drawing px (the zoom)
@@ -727,7 +733,7 @@
     const v = viewRect();
     for (const t of tiles) {
       const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
-      if (on !== t.shown) t.el.style.contentVisibility = on ? "visible" : "hidden";
+      if (on !== t.shown) t.el.style.display = on ? "" : "none";
       t.shown = on;
     }
   }
