@@ -17,19 +17,25 @@ HIGHLIGHTED = """() => {
   const top = Math.max(v.top, legend ? legend.getBoundingClientRect().bottom : v.top);
   const view = {left: v.left, top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
   const els = [...d.querySelectorAll('.dg-current, .dg-touched')];
+  // a layered tile away from the view is display: none, with no place: laid out here to measure it
+  const away = [...new Set(els.map((e) => e.closest('svg.dg-boxes')))]
+    .filter((t) => t && t.style.display === 'none');
+  for (const t of away) t.style.display = '';
   const halo = (e) => e.querySelector(':scope > .dg-halo').getBoundingClientRect();
   const rects = els.map(halo);
   for (const e of els) {
     const num = e.querySelector(':scope > .dg-num');
     if (num && num.textContent.trim()) rects.push(num.getBoundingClientRect());
   }
-  const u = {left: Math.min(...rects.map((r) => r.left)), right: Math.max(...rects.map((r) => r.right)),
-             top: Math.min(...rects.map((r) => r.top)), bottom: Math.max(...rects.map((r) => r.bottom))};
   const inside = (r) => r.left >= view.left - 1 && r.right <= view.right + 1
     && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
+  const cut = els.filter((e) => !inside(halo(e))).map((e) => e.id);
+  for (const t of away) t.style.display = 'none';
+  const u = {left: Math.min(...rects.map((r) => r.left)), right: Math.max(...rects.map((r) => r.right)),
+             top: Math.min(...rects.map((r) => r.top)), bottom: Math.max(...rects.map((r) => r.bottom))};
   return {boxes: els.length,
           fits: u.right - u.left <= d.clientWidth - 20 && u.bottom - u.top <= view.bottom - view.top - 20,
-          cut: els.filter((e) => !inside(halo(e))).map((e) => e.id),
+          cut,
           text: document.getElementById('dg-text').textContent.split('\\n')[0]};
 }"""
 

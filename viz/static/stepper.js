@@ -27,9 +27,10 @@
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
-  // the layered drawing's tiles of boxes, all laid out in the page's first layout (showTiles, below)
+  // the layered drawing's tiles of boxes: none is laid out until it comes near the view (showTiles, below)
   for (const t of document.querySelectorAll("#dg-diagram .dg-layered > svg.dg-boxes")) {
     t.style.contentVisibility = "visible";
+    t.style.display = "none";
   }
   const svg = canvas && canvas.tagName.toLowerCase() === "svg" ? canvas : null;
   // graphviz's edges go in an SVG of their own behind the boxes, and the boxes' SVG is a layer of its
@@ -210,10 +211,15 @@
     const n = D.frames[it.f].node;
     return n === null ? [] : [n];
   }
+  // the nodes a step reads or updates besides its own (the loss's: 310), made once a step (not changed)
+  const touchedSets = new Map();
   function touchedOf(it) {
-    const s = new Set();
+    let s = touchedSets.get(key(it));
+    if (s) return s;
+    s = new Set();
     for (let f = it.first; f <= it.last; f++) for (const t of D.frames[f].touched) s.add(t);
     for (const n of nodesOf(it)) s.delete(n);
+    touchedSets.set(key(it), s);
     return s;
   }
   function hidden(it) { return D.predict && info(it).asks.length > 0 && !revealed.has(key(it)); }
@@ -254,13 +260,16 @@
   }
 
   // ---- drawing one step: only what changed is written ---------------------------------------------------
-  // The classes a step gives (current, touched, focus), element -> its set: a step changes only the
-  // classes that differ from the last step's, so the boxes both steps mark are not restyled or repainted.
+  // The classes a step gives (current, touched, focus), element -> its bits of MARKS: a step changes only
+  // the classes that differ from the last step's, so the boxes both steps mark are not restyled or
+  // repainted (bits, not a set of names per element: the loss's step marks 924 boxes).
+  const MARKS = ["dg-current", "dg-touched", "dg-focus"], CURRENT = 1, TOUCHED = 2, FOCUS = 4;
   let marked = new Map(), want = new Map(), wasAsked = new Set();
-  function mark(el, cls) { if (el) { if (!want.has(el)) want.set(el, new Set()); want.get(el).add(cls); } }
+  function mark(el, bit) { if (el) want.set(el, (want.get(el) || 0) | bit); }
   function applyMarks() {
-    for (const [el, classes] of marked) for (const c of classes) if (!want.get(el)?.has(c)) el.classList.remove(c);
-    for (const [el, classes] of want) for (const c of classes) if (!marked.get(el)?.has(c)) el.classList.add(c);
+    const change = (el, bits, op) => { for (let b = 0; bits; b++, bits >>= 1) if (bits & 1) el.classList[op](MARKS[b]); };
+    for (const [el, had] of marked) if (had & ~(want.get(el) || 0)) change(el, had & ~(want.get(el) || 0), "remove");
+    for (const [el, bits] of want) if (bits & ~(marked.get(el) || 0)) change(el, bits & ~(marked.get(el) || 0), "add");
     [marked, want] = [want, new Map()];
   }
 
@@ -402,8 +411,8 @@
     if (!boxes.length) return;
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const el of boxes) {
-      const b = el.querySelector(".dg-halo").getBBox();
-      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.width); y1 = Math.max(y1, b.y + b.height);
+      const b = geomOf(el);  // a tile away from the view is not laid out: its halos' attributes
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.w); y1 = Math.max(y1, b.y + b.h);
     }
     const b = { x: x0 - 10, y: y0 - 30, width: x1 - x0 + 20, height: y1 - y0 + 44 };
     const frame = svgEl("g", { id: "dg-open-frame", class: "dg-open-frame" });
@@ -426,7 +435,7 @@
     let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
-    const a = anchor.querySelector(".dg-halo").getBBox();
+    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h };
     let x = a.x, y = a.y + a.height + 8;
     if (!layeredDiv) {  // kept inside graphviz's drawing where it fits
       const all = anchor.parentNode.getBBox();
@@ -508,10 +517,10 @@
   }
   function writeNumbers(t, v, g, known) {  // into the text nodes there (new ones are left to the GC)
     t.parentNode.classList.toggle("dg-pending", !known);
-    t.firstChild.data = v;
+    if (t.firstChild.data !== v) t.firstChild.data = v;  // a backward step changes the gradient alone
     const span = t.lastChild, text = g ? "  ∇ " + g : "";
-    if (span.firstChild) span.firstChild.data = text;
-    else span.textContent = text;
+    if (span.firstChild) { if (span.firstChild.data !== text) span.firstChild.data = text; }
+    else if (text) span.textContent = text;
   }
 
   function render() {
@@ -554,12 +563,12 @@
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     const current = nodesOf(it);
-    for (const i of touchedOf(it)) { mark(boxOf(i), "dg-touched"); if (tableBox.open) mark(rows[i], "dg-touched"); }
+    for (const i of touchedOf(it)) { mark(boxOf(i), TOUCHED); if (tableBox.open) mark(rows[i], TOUCHED); }
     for (const i of current) {
       const g = boxOf(i);
-      want.get(g)?.delete("dg-touched");
-      mark(g, "dg-current");
-      if (tableBox.open) mark(rows[i], "dg-current");
+      if (want.has(g)) want.set(g, want.get(g) & ~TOUCHED);
+      mark(g, CURRENT);
+      if (tableBox.open) mark(rows[i], CURRENT);
     }
     const start = it.g === undefined && D.frames[it.f].kind === "start";  // its text lists every leaf
     // a coarse step's text names no unlabelled node inside a neuron (the w·x products): those stay unlisted
@@ -575,7 +584,7 @@
       if (t) writeNumbers(t, v, g, known);
     }
     if (tableBox.open) drawRows(redraw);
-    if (focus) mark(focus, "dg-focus");
+    if (focus) mark(focus, FOCUS);
     applyMarks();
     // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
     markOverflow($("dg-math"));
@@ -602,9 +611,11 @@
   // drawing's tiles that are off screen (skipped: showTiles), 0.2 s for the loss's 612 boxes.
   // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
   // known, at the drawing's origin, which stretched a step's extent to it.)
+  // The layered drawing's tiles all map the drawing's units alike (a tile's viewBox is its place), so one
+  // transform serves them, read from the drawing's div: a tile away from the view has none of its own.
   function haloRect(el, ctm) {
-    const b = geomOf(el), p = el.parentNode;
-    if (!ctm.has(p)) ctm.set(p, p.getScreenCTM());
+    const b = geomOf(el), p = layeredDiv && el.parentNode.classList.contains("dg-boxes") ? layeredDiv : el.parentNode;
+    if (!ctm.has(p)) ctm.set(p, p === layeredDiv ? layeredCTM() : p.getScreenCTM());
     const m = ctm.get(p), { x, y, w } = b;
     // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
     const below = D.layered || b.panel ? 0 : 12;  // its baseline + descent
@@ -692,22 +703,25 @@
     showTiles();
   }
 
-  // ---- the layered drawing's tiles of boxes: all laid out as the page opens, shown near the view -------
-  // A tile shown for the first time costs its first style and layout (a band of boxes, SVG text), and a
-  // jump to the next layer brings several on screen in one step: with content-visibility: auto that was
-  // the neuron level's worst step (50-80 ms). Laid out ahead in idle time between steps, the tiles' layout
-  // was counted in the steps' time and made a step wait; laid out only while the learner paused, a
-  // learner stepping straight away met them cold. So every tile is laid out once with the page (the
-  // first layout, below the script's opening lines: 0.1-0.2 s for the README loss with its L2 written
-  // out), and the page then decides which show: a tile is visible while it is near the view, else
-  // hidden, which skips it but keeps its layout (a step writing numbers into it costs little, and only
-  // once it shows again). The drawing's own coordinates are its tiles' viewBox units.
+  // ---- the layered drawing's tiles of boxes: shown near the view, left out of the page elsewhere -------
+  // A tile near the view (NEAR) is displayed, every other one is display: none, so a step that writes
+  // numbers or classes into boxes away from the view (the loss's 612) costs no style or layout there;
+  // a tile coming near is styled and laid out (a band of boxes) in the step that brings it. Hidden
+  // with content-visibility: hidden instead, as before, tiles kept their layout, but every change of
+  // that property cost 7-12 ms of main-thread time in Chromium, whichever element it was on (one tile,
+  // four, or a small <div> beside the drawing: 9 ms, 2 ms once the hidden tiles were removed), paid on
+  // every step that brought a tile near: the worst steps of the neuron level. Shown, a tile is laid
+  // out (display) in 2-4 ms. The drawing's own coordinates are its tiles' viewBox units.
   const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
     const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: true };
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false };
   }) : [];
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
+  function layeredCTM() {  // from the drawing's units to the screen's
+    const r = layeredDiv.getBoundingClientRect(), s = r.width / layeredDiv.offsetWidth || 1;
+    return { a: s, d: s, e: r.left, f: r.top };
+  }
   function viewRect() {  // the view in the drawing's units
     const d = diagram.getBoundingClientRect(), r = layeredDiv.getBoundingClientRect();
     const s = r.width / layeredDiv.offsetWidth || 1;  // on screen px per drawing px (the zoom)
@@ -719,7 +733,7 @@
     const v = viewRect();
     for (const t of tiles) {
       const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
-      if (on !== t.shown) t.el.style.contentVisibility = on ? "visible" : "hidden";
+      if (on !== t.shown) t.el.style.display = on ? "" : "none";
       t.shown = on;
     }
   }
