@@ -58,7 +58,8 @@ def test_consecutive_neurons_rewrite_the_formula_in_place(browser, tmp_path):
 def test_layered_tiles_of_boxes_are_bands_of_rows():
     """The README loss with its L2 term written out (1,594 nodes, 308 columns, 85 rows): each
     tile of boxes holds the boxes of at most `_BAND` rows and is as tall as them (it was the whole
-    drawing's height), every box inside its tile; the tiles of edges span the drawing."""
+    drawing's height), every box inside its tile; each tile of edges holds its edges, and most are less
+    than half as tall as the drawing (all were as tall)."""
     from tests.test_step_html_levels import l2_by_hand, mlp_loss
     from viz.layered import _BAND, _ROW, layered_svg
 
@@ -79,10 +80,21 @@ def test_layered_tiles_of_boxes_are_bands_of_rows():
             assert float(x) <= float(bx) and float(bx) + float(bw) <= float(x) + float(w)
             assert float(top) <= float(by) and float(by) + float(bh) <= float(top) + float(h)
     assert boxes == len(order)
-    layered = r'class="dg-layered" style="position:relative;width:\d+px;height:(\d+)px"'
-    total = re.search(layered, svg).group(1)
-    edges = re.findall(r'<svg [^>]*class="dg-tile dg-edges"[^>]*height="(\d+)"', svg)
-    assert edges and set(edges) == {total}
+    # each tile of edges, those ending at one tile of boxes, holds them whole (they were in tiles as tall
+    # as the drawing, 92,066 px on the 5,001-node graph's)
+    edges = re.findall(r'<svg [^>]*class="dg-tile dg-edges"[^>]*viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) '
+                       r'([-\d.]+)"[^>]*>(.*?)</svg>', svg, re.S)
+    paths = 0
+    for x, y, w, h, body in edges:
+        for d in re.findall(r' d="([^"]+)"', body):
+            paths += 1
+            at = [float(v) for v in re.findall(r"-?[\d.]+", d)]
+            assert "C" in d and len(at) == 8, d   # M x,y C x,y x,y x,y: one line, no edge to another
+            assert float(x) <= min(at[0::2]) and max(at[0::2]) <= float(x) + float(w), d
+            assert float(y) <= min(at[1::2]) and max(at[1::2]) <= float(y) + float(h), d
+    assert paths == sum(len(n.parents) for n in order)
+    total = float(re.search(r'class="dg-layered" style="[^"]*;height:(\d+)px"', svg)[1])
+    assert sorted(float(h) for *_, h, _ in edges)[len(edges) // 2] < total / 2
 
 
 # one step as the benchmark times it: the click on Next, then the next frame painted

@@ -220,3 +220,41 @@ def test_an_opened_neurons_panel_cuts_no_box_in_half(browser, tmp_path):
     assert page.evaluate(HALF_COVERED) == []
     assert errors == []
     page.close()
+
+
+ON_SCREEN = """() => {  // the current box's label and line of numbers: their font size on screen (px)
+  const d = document.getElementById('dg-diagram'), layered = d.querySelector('.dg-layered');
+  const zoom = layered.getBoundingClientRect().width / layered.offsetWidth;
+  const g = d.querySelector('.dg-current');
+  const px = (s) => parseFloat(getComputedStyle(g.querySelector(s)).fontSize) * zoom;
+  return [px('.dg-label'), px('.dg-num')];
+}"""
+
+
+def test_the_5001_node_page_reads_at_its_opening_zoom(browser, tmp_path):
+    """Issue 14: the 5,001-node graph's drawing was 158,452 × 92,066 px, each step jumping between its
+    inputs' column and its sums thousands of px away. Cut into lines, it opens at 100%; stepping 80
+    steps of each pass, across the ends of lines, each frame shows the current box whole in the view, and
+    the boxes it reads or updates whole with it when they fit; its name and numbers at least 11 px."""
+    from viz import step_html
+
+    stepper = step_html(thousand_tanh_terms(), tmp_path / "op.html", level="op")
+    assert stepper.drawing == "layered"
+    page, errors = open_page(browser, stepper)
+    assert page.inner_text("#dg-zoom-level") == "100%"
+    checked, cut, small = 0, [], []
+    for start in ("Home", "b"):
+        page.keyboard.press(start)
+        for _ in range(80):
+            page.keyboard.press("ArrowRight")
+            seen, current = page.evaluate(HIGHLIGHTED), page.eval_on_selector(".dg-current", "g => g.id")
+            checked += seen["fits"]
+            if seen["fits"] and seen["cut"] or current in seen["cut"]:
+                cut.append((page.inner_text("#dg-counter"), seen))
+            if min(page.evaluate(ON_SCREEN)) < 11:
+                small.append(page.inner_text("#dg-counter"))
+    # a term cut by a line's end has its leaves at the end of the line above: its product's steps do
+    # not fit the view whole, and show the product
+    assert checked >= 150 and cut == [] and small == [], (checked, cut[:3], small[:3])
+    assert errors == []
+    page.close()

@@ -6,6 +6,7 @@ text that needs no style sheet. Linear in the graph's size; the HTML stepper use
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 from autodiff import Value
@@ -16,7 +17,11 @@ __all__ = ["layered_svg"]
 
 _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap, char width, padding, box
 _TILE = 800  # px: the width of one <svg> tile
-_BAND = 16   # rows of boxes in one tile of boxes (a tile of edges spans the drawing's height)
+_BAND = 16   # rows of boxes in one tile (of boxes, and of the edges ending at them)
+# A drawing over _WIDE times as wide as tall is cut into lines of columns, one under the other, at least
+# _LINE px wide and as wide as makes the whole about _ASPECT times as wide as tall (the stepper's view
+# at 1400×900 is about square)
+_WIDE, _LINE, _ASPECT = 20, 2400, 1.0
 # px: the widest line of numbers under a box (11 px monospace, "-1.2346e-05  ∇ -1.2346e-05"), centred under
 # it: a box tile reaches half of it past either side of its boxes
 _NUM = 180
@@ -26,16 +31,25 @@ def _anchors(order: Sequence[Value], ops: Sequence[str], roles: Sequence[str]) -
     """The node each node is drawn beside, just left of it (-1 for none): a leaf other than an input (a
     weight, a bias, a constant) beside its first user in ``order``, its neuron's product w·x; a term of a
     sum, a node whose one user is a sum (its op ``+``), beside that sum (a product w·x by the partial sum
-    it feeds, a square by the L2 sum). An input has none: the inputs open the first column, in order,
-    above the first neuron (beside its first use, an input sat among that neuron's weights)."""
+    it feeds, a square by the L2 sum); and a node of a private tree beside its one user: a node used once
+    whose operands are all so, down to its leaves (the term tanh(x_i · 0.5) of a sum: x_i beside its
+    product, the product beside its tanh). An input used more than once has none: the inputs open the
+    first column, in order, above the first neuron (beside its first use, an input sat among that
+    neuron's weights). An input used once sat there too, one of the 5,001-node graph's 1,000 in a column
+    92,000 px tall, its product beside it and the tanh of that thousands of columns to the right; and a
+    node used once but reading a shared value stays at its depth: beside its user, a layer's neurons,
+    each read once by the next layer's one neuron, ended one column right of the one before."""
     pos = {n: i for i, n in enumerate(order)}
     users: list[list[int]] = [[] for _ in order]
     for i, n in enumerate(order):
         for p in n.parents:
             if not users[pos[p]] or users[pos[p]][-1] != i:  # x * x: one user
                 users[pos[p]].append(i)
-    return [u[0] if u and (n.is_leaf and role != "input" or len(u) == 1 and ops[u[0]] == "+") else -1
-            for n, u, role in zip(order, users, roles, strict=True)]
+    private = [False] * len(order)  # used once, and so is everything it is computed from
+    for i, n in enumerate(order):
+        private[i] = len(users[i]) == 1 and all(private[pos[p]] for p in n.parents)
+    return [u[0] if u and (n.is_leaf and role != "input" or len(u) == 1 and (ops[u[0]] == "+" or private[i]))
+            else -1 for i, (n, u, role) in enumerate(zip(order, users, roles, strict=True))]
 
 
 def _columns(order: Sequence[Value], anchor: Sequence[int]) -> list[int]:
@@ -96,6 +110,56 @@ def _rows(order: Sequence[Value], col: Sequence[int], anchor: Sequence[int]) -> 
     return row
 
 
+def _lines(x0: Sequence[float], width: Sequence[float], col: Sequence[int], row: Sequence[int],
+           split: Sequence[int]) -> list[int]:
+    """The first column of each line the drawing is cut into, [0] for one line. A chain of a thousand
+    links (a sum of 1,000 terms added one at a time) is a thousand columns and a few rows: 158,000 px
+    wide and 230 px tall, read by scrolling sideways for ever. Cut into lines of columns placed one under
+    the other, as text is, it is about as wide as tall. A line is at most a limit wide, the same for
+    every line, and at least 70% of it: of the columns where it may end, it ends before the one that
+    ``split[c]`` says parts least (the nodes it parts from the node they are drawn beside, `_anchors`; a
+    weight from its product w·x counts ten), the last of those. The limit is the one (of _LINE px and
+    up, growing by a tenth) whose drawing is nearest _ASPECT times as wide as tall, each line as tall as
+    the rows its columns use plus a row between lines; one line when that is nearest. A cut through a
+    tall part (a network's layers) makes two lines as tall as it: far from _ASPECT, so not chosen.
+
+    Only a drawing over _WIDE times as wide as tall is cut: a network's is not (the README loss with
+    its L2 sum written out is 12 times as wide as tall: cut into lines, the 612 operations of that sum
+    filled the view more densely, and the neuron level's one step of them laid out 8 times as many
+    boxes as in one line)."""
+    ncol = len(x0)
+    right = [x0[c] + width[c] for c in range(ncol)]
+    lo, hi = [len(row)] * ncol, [-1] * ncol  # each column's first and last row
+    for c, r in zip(col, row, strict=True):
+        lo[c], hi[c] = min(lo[c], r), max(hi[c], r)
+
+    def cut(limit: float) -> list[int]:
+        starts = [0]
+        while True:
+            fits = [c for c in range(starts[-1] + 1, ncol) if right[c] - x0[starts[-1]] <= limit]
+            if len(fits) == ncol - starts[-1] - 1:
+                return starts  # the rest fits in one line
+            end = fits[-1] + 1 if fits else starts[-1] + 1  # the first column that does not fit
+            ends = [c for c in fits if right[c - 1] - x0[starts[-1]] >= 0.7 * limit] + [end]
+            starts.append(min(reversed(ends), key=lambda c: split[c]))
+
+    def aspect(starts: list[int]) -> float:
+        ends = starts[1:] + [ncol]
+        wide = max(right[b - 1] - x0[a] for a, b in zip(starts, ends, strict=True))
+        rows = sum(max(max(hi[a:b]) - min(lo[a:b]) + 1, 1) for a, b in zip(starts, ends, strict=True))
+        return wide / ((rows + len(starts) - 1) * _ROW)
+
+    best, limit = [0], _LINE
+    if aspect(best) <= _WIDE:
+        return best
+    while limit < right[-1] - x0[0]:
+        starts = cut(limit)
+        if abs(math.log(aspect(starts) / _ASPECT)) < abs(math.log(aspect(best) / _ASPECT)):
+            best = starts
+        limit *= 1.1
+    return best
+
+
 def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
                 roles: Sequence[str] | None = None, legend: bool = True) -> str:
     """The graph of ``order`` (a topological order) as SVG tiles in a ``<div>``: node i is a ``<g id="n{i}">``
@@ -135,20 +199,48 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     for c in range(1, ncol):
         x0[c] = x0[c - 1] + width[c - 1] + _GAP
     row = _rows(order, col, anchor)
-    xy = [(x0[c] + 10, r * _ROW + 10) for c, r in zip(col, row, strict=True)]
+    split = [0] * (ncol + 1)  # what a line ending before column c parts
+    for j, a in enumerate(anchor):
+        if a >= 0:
+            for c in range(col[j] + 1, col[a] + 1):
+                split[c] += 10 if order[j].is_leaf else 1
+    starts = _lines(x0, width, col, row, split)
+    line = [0] * ncol  # each column's line
+    for k, a in enumerate(starts):
+        line[a:] = [k] * (ncol - a)
+    # each line moved left to the drawing's start, and its rows (those its columns use) under the line
+    # above, a row apart
+    shift = [x0[starts[line[c]]] - x0[0] for c in range(ncol)]
+    first = [min((r for c, r in zip(col, row, strict=True) if line[c] == k), default=0)
+             for k in range(len(starts))] if len(starts) > 1 else [0]
+    line_top = [0] * len(starts)  # each line's first row in the drawing
+    for k in range(1, len(starts)):
+        line_top[k] = 2 + max((r - first[k - 1] + line_top[k - 1] for c, r in zip(col, row, strict=True)
+                               if line[c] == k - 1), default=line_top[k - 1])
+    row = [r - first[line[c]] + line_top[line[c]] for c, r in zip(col, row, strict=True)]
+    xy = [(x0[c] - shift[c] + 10, r * _ROW + 10) for c, r in zip(col, row, strict=True)]
     pos = {n: i for i, n in enumerate(order)}
-    tile_of = [int(x0[c] // _TILE) for c in col]
-    edges: dict[int, list[str]] = {}
+    tile_of = [int((x0[c] - shift[c]) // _TILE) for c in col]
+    band_of = [int(r // _BAND) for r in row]
+    edges: dict[tuple[int, int], list[str]] = {}
+    extent: dict[tuple[int, int], list[float]] = {}  # each tile of edges' left, top, right, bottom
     for i, n in enumerate(order):  # an edge goes in the tile of the node it ends at
         x2, y2 = xy[i][0], xy[i][1] + _BOX / 2
         for k, p in enumerate(n.parents):
             j = pos[p]
             x1, y1 = xy[j][0] + width[col[j]], xy[j][1] + _BOX / 2
-            mid = (x1 + x2) / 2
-            edges.setdefault(tile_of[i], []).append(
-                f'<path id="e{i}_{k}" class="dg-edge" d="M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} '
-                f'{mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"/>')
-    band_of = [int(((y - 10) / _ROW) // _BAND) for _, y in xy]
+            if line[col[j]] == line[col[i]]:
+                mid = (x1 + x2) / 2
+                d, xs, ys = f"M{x1:.0f},{y1:.0f}C{mid:.0f},{y1:.0f} {mid:.0f},{y2:.0f} {x2:.0f},{y2:.0f}", \
+                    (x1, x2), (y1, y2)
+            else:  # to another line: out right, along the space above the end's line, in from the left
+                gap = line_top[line[col[i]]] * _ROW - 15
+                d = f"M{x1:.0f},{y1:.0f}H{x1 + 16:.0f}V{gap:.0f}H{x2 - 16:.0f}V{y2:.0f}H{x2:.0f}"
+                xs, ys = (x1 + 16, x2 - 16), (y1, gap, y2)
+            key = (tile_of[i], band_of[i])
+            edges.setdefault(key, []).append(f'<path id="e{i}_{k}" class="dg-edge" d="{d}"/>')
+            e = extent.setdefault(key, [math.inf, math.inf, -math.inf, -math.inf])
+            e[:] = min(e[0], *xs), min(e[1], *ys), max(e[2], *xs), max(e[3], *ys)
     boxes: dict[tuple[int, int], list[str]] = {}
     for i, n in enumerate(order):
         (x, y), w = xy[i], width[col[i]]
@@ -168,9 +260,10 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     # browser then lays out and paints only the tiles of boxes it changed, and of those only the ones on
     # screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds its boxes'
     # halos and lines of numbers, reaching _NUM / 2 left of its start and past its last box, and from
-    # its band's first row to below its last row's numbers; an edge may leave its tile, so edge tiles,
-    # as tall as the drawing, are never clipped). A tile of boxes is _BAND rows tall: a step that
-    # scrolls brings on screen, and so lays out and paints, no more boxes than about fill the view.
+    # its band's first row to below its last row's numbers; the edges ending at its boxes, which may
+    # reach past it, are in a tile of their own as big as they are, never clipped). A tile of boxes is
+    # _BAND rows tall: a step that scrolls brings on screen, and so lays out and paints, no more boxes
+    # (and edges) than about fill the view.
     # The HTML stepper's script then decides itself which tiles show (viz/static/stepper.js, showTiles).
     h = f"{total_h:.0f}"
     margin = _NUM / 2
@@ -179,21 +272,18 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
         w = width[col[i]]
         key = (t, band_of[i])
         right[key] = max(right[key], xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
-    total_w = max(t * _TILE + r for (t, _), r in right.items())
+    total_w = max([t * _TILE + r for (t, _), r in right.items()] + [e[2] + 2 for e in extent.values()])
 
-    def tile(t: int, body: list[str], cls: str, w: float, style: str, paint: str, m: float = 0,
-             band: int | None = None) -> str:
-        left = t * _TILE - m  # the tile's drawing starts m px before its share of the columns
-        top, tall = (0, total_h) if band is None else (band * _BAND * _ROW, _BAND * _ROW + 20)
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile {cls}" width="{w + m:.0f}" '
-                f'height="{tall:.0f}" viewBox="{left:.0f} {top:.0f} {w + m:.0f} {tall:.0f}" '
-                f'style="position:absolute;top:{top:.0f}px;left:{left:.0f}px;overflow:visible;{style}" '
-                f'{paint}>' + "".join(body) + "</svg>")
+    def tile(t: int, band: int, body: list[str]) -> str:
+        left, top, w = t * _TILE - margin, band * _BAND * _ROW, right[(t, band)] + margin
+        tall = _BAND * _ROW + 20  # the tile's drawing starts margin px before its share of the columns
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile dg-boxes" width="{w:.0f}" '
+                f'height="{tall:.0f}" viewBox="{left:.0f} {top:.0f} {w:.0f} {tall:.0f}" '
+                f'style="position:absolute;top:{top:.0f}px;left:{left:.0f}px;overflow:visible;'
+                f'content-visibility:auto;pointer-events:none" {_TEXT}>' + "".join(body) + "</svg>")
 
-    parts = [tile(t, body, "dg-edges", _TILE, "pointer-events:none", 'fill="none" stroke="#999"')
-             for t, body in sorted(edges.items())]
-    parts += [tile(t, body, "dg-boxes", right[(t, band)], "content-visibility:auto;pointer-events:none",
-                   _TEXT, margin, band) for (t, band), body in sorted(boxes.items())]
+    parts = [_edge_tile(body, extent[key]) for key, body in sorted(edges.items())]
+    parts += [tile(t, band, body) for (t, band), body in sorted(boxes.items())]
     drawing = (f'<div class="dg-layered" style="position:relative;width:{total_w:.0f}px;height:{h}px">'
                + "".join(parts) + "</div>")
     if not legend:
@@ -202,6 +292,18 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     present = [r for r in ROLE_STYLE if r in used]
     figure = '<div class="dg-layered-figure" style="width:max-content">'
     return figure + _legend(present, any(ops)) + drawing + "</div>"
+
+
+def _edge_tile(body: list[str], extent: Sequence[float]) -> str:
+    """A tile of edges as an <svg> just big enough for them (and their strokes): the edges of one tile of
+    boxes, those ending at its boxes. Such a tile spanned the drawing's height (92,066 px on the 5,001-node
+    graph's), and every step that scrolled laid out and painted edges far off screen."""
+    left, top, right, bottom = extent[0] - 2, extent[1] - 2, extent[2] + 2, extent[3] + 2
+    box = f'width="{right - left:.0f}" height="{bottom - top:.0f}"'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile dg-edges" {box} '
+            f'viewBox="{left:.0f} {top:.0f} {right - left:.0f} {bottom - top:.0f}" '
+            f'style="position:absolute;top:{top:.0f}px;left:{left:.0f}px;overflow:visible;'
+            'pointer-events:none" fill="none" stroke="#999">' + "".join(body) + "</svg>")
 
 
 _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" stroke="none"'
