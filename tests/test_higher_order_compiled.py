@@ -145,14 +145,16 @@ def test_a_value_base_below_zero_is_refused_in_pows_own_words_with_create_graph(
 
 
 def test_a_gradient_in_the_exponent_replayed_below_base_zero_is_refused_as_built_again():
-    """x^y log x, built at x > 0 and replayed with x moved below 0 (y an integer, so x^y exists): log x
+    """x^y log x, built at x >= 0 and replayed with x moved below 0 (y an integer, so x^y exists): log x
     does not exist there, so the compiled forward refuses it, as building the graph again does; the
     at-0 choice (1 at x = 0, else 0) must not turn log x into the log of another, finite number."""
-    x, y = Value(0.5, "x"), Value(2.0, "y")
-    program = autodiff.compile(grad(x ** y, y, create_graph=True))
-    for moved in (0.0, 2.0):                             # at 0 and above: the value built again
-        x.data = moved
-        assert _bits(program.forward()) == _bits(grad(x ** y, y, create_graph=True).data), moved
+    for built in (0.0, 0.5):                             # the choice made at 0 is a node too
+        x, y = Value(built, "x"), Value(2.0, "y")
+        program = autodiff.compile(grad(x ** y, y, create_graph=True))
+        for moved in (0.0, 2.0, 0.5):                    # at 0 and above: the value built again
+            x.data = moved
+            again = grad(x ** y, y, create_graph=True).data
+            assert _bits(program.forward()) == _bits(again), (built, moved)
     x.data = -1.5
     with pytest.raises(ValueError, match=r"log\(-1\.5\) is undefined"):
         program.forward()
