@@ -131,3 +131,32 @@ def test_second_derivatives_are_unchanged_by_the_choices_as_nodes():
         first = grad(f(x), x, create_graph=True)
         assert _bits(first.data) == _bits(grad(f(y), y))   # the first-order pass on numbers, to the bit
         assert grad(first, x) == pytest.approx(expected, rel=1e-13, abs=1e-300), (x0,)
+
+
+def test_a_value_base_below_zero_is_refused_in_pows_own_words_with_create_graph():
+    """d/dy x^y needs log x: a base below 0 is refused by pow's rule, naming the exponent as the thing
+    to change, in the same words with and without create_graph (a Value base takes the node path only
+    from 0 up; below it, the rule's own refusal, not the error of a log node it would build)."""
+    for create_graph in (False, True):
+        x, y = Value(-1.5, "x"), Value(2.0, "y")
+        with pytest.raises(ValueError, match=r"pow: the derivative of -1\.5 \*\* y with respect to the "
+                                             r"exponent y needs log of a negative base"):
+            grad(x ** y, y, create_graph=create_graph)
+
+
+def test_a_gradient_in_the_exponent_replayed_below_base_zero_is_refused_as_built_again():
+    """x^y log x, built at x >= 0 and replayed with x moved below 0 (y an integer, so x^y exists): log x
+    does not exist there, so the compiled forward refuses it, as building the graph again does; the
+    at-0 choice (1 at x = 0, else 0) must not turn log x into the log of another, finite number."""
+    for built in (0.0, 0.5):                             # the choice made at 0 is a node too
+        x, y = Value(built, "x"), Value(2.0, "y")
+        program = autodiff.compile(grad(x ** y, y, create_graph=True))
+        for moved in (0.0, 2.0, 0.5):                    # at 0 and above: the value built again
+            x.data = moved
+            again = grad(x ** y, y, create_graph=True).data
+            assert _bits(program.forward()) == _bits(again), (built, moved)
+    x.data = -1.5
+    with pytest.raises(ValueError, match=r"log\(-1\.5\) is undefined"):
+        program.forward()
+    with pytest.raises(ValueError, match="needs log of a negative base"):
+        grad(x ** y, y, create_graph=True)

@@ -244,3 +244,23 @@ def test_as_float_data_leaves_floats_and_batches_as_they_are():
     primitives.as_float_data(leaves, "test")
     assert leaves[0].data is held[0] and leaves[1].data is held[1]
     assert leaves[2].data.__class__ is float and leaves[2].data == 5.0
+
+
+def test_steps_over_a_float32_batch_set_by_hand_compute_as_backward_does():
+    # leaf_number: a batch of float32 set by hand is read as float64 by the passes that only read (the
+    # steppers), as backward() reads it, and .data is left as set; a rule on the leaf alone (sin's, cos x)
+    # computed in float32 otherwise
+    from autodiff import Value
+    from autodiff.steps import backward_steps
+    x, w = batch([0.1, 0.2, 0.3], "x"), Value(0.7, "w")
+    loss = total(x.sin() * w)
+    f32 = np.array([0.1, 0.2, 0.3], dtype=np.float32)
+    x.data = f32
+    last = {}
+    for step in backward_steps(loss):
+        for parent, running in zip(step.parents, step.running, strict=True):
+            last[parent] = running
+    assert x.data is f32 and f32.dtype == np.float32
+    loss.backward()   # reads the float32 batch as float64 (x.data made a new float64 array)
+    assert last[x].dtype == np.float64
+    assert last[x].tolist() == x.grad.tolist() and last[w] == w.grad

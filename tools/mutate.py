@@ -209,7 +209,19 @@ EQUIVALENT = [
                  f"{what} on numbers: the last branch is reached only when x or y is NaN (between other "
                  f"floats {test} holds), and x − y is NaN as x + y is; `apply` refuses it either way")
       for line, what, test in [("return y if y > x else x if x >= y else x + y", "max", "y > x or x >= y"),
-                               ("return y if y < x else x if x <= y else x + y", "min", "y < x or x <= y")]),
+                               ("return y if y < x else x if x <= y else x + y", "min", "y < x or x <= y"),
+                               ("1.0 if x > y else 0.0 if x <= y else x + y", "greater",
+                                "x > y or x <= y")]),
+    Equivalent("autodiff/primitives.py", "ReplaceOrWithAnd", "if _is_node(x) or _is_node(y):",
+               "if _is_node(x) and _is_node(y):",
+               "max/min's share: the executors hand a rule all numbers (a first-order pass) or all nodes "
+               "(create_graph: the node and its parents, each a Value; a constant operand is a Value "
+               "leaf), so one input a Value and the other not never reaches it: `or` and `and` agree"),
+    Equivalent("autodiff/primitives.py", "ReplaceBinaryOperator_Add_Sub",
+               "_np().where(x <= y, 0.0, x + y)", "0.0, x - y)",
+               "greater on a batch: the inner where picks x + y only at an entry where x or y is NaN (at "
+               "every other one x > y or x <= y holds and 1.0 or 0.0 is picked), and x − y is NaN there "
+               "as x + y is; a NaN is refused either way"),
     Equivalent("autodiff/vectorized.py", "ReplaceComparisonOperator_Is_IsNot",
                "elif op is NEURON and g.__class__ is float:", "is not float",
                f"the inline rule of a neuron of one-number nodes: {_FAST_PATH} (such a neuron always gets "
