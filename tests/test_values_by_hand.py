@@ -762,7 +762,7 @@ def test_a_compiled_program_refuses_a_one_number_leaf_set_to_a_batch(who, when):
     leaf.data = np.array([1.0, 2.0, 3.0])
     # in backward()'s own words (the program runs backward's leaf check first)
     name = "the Value 'w'" if who == "parameter" else r"the leaf v\d+"
-    with pytest.raises(ValueError, match=rf"^compiled forward: {name} holds a batch of 3 examples, but held "
+    with pytest.raises(ValueError, match=rf"^compiled backward: {name} holds a batch of 3 examples, but held "
                                          r"one number when the graph was built .*set \.data to one number, "
                                          "or build the graph again from the batch"):
         program.backward()
@@ -774,9 +774,9 @@ def test_a_layer_program_refuses_a_one_number_leaf_set_to_a_batch():
     program = autodiff.compile(loss)
     assert program.layers
     w.data = np.array([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="^compiled forward: the Value 'w' holds a batch of 3 examples, but "
+    with pytest.raises(ValueError, match="^compiled backward: the Value 'w' holds a batch of 3 examples, but "
                                          "held one number when the graph was built"):
-        program.backward()   # it runs forward() first
+        program.backward()   # it runs the forward pass first, named by the method called
     assert w.grad == 0.0 and x.grad == 0.0
 
 
