@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
-           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op", "sum_squares_op",
+           "rule_result_problem", "as_float_data", "as_real", "quoted", "beyond_floats",
+           "pow_const", "leaky_relu_op", "sum_squares_op",
            "sum_squares_scale",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
            "BLAS_THREADS", "BLASThreadsWarning", "blas_threads", "lazy_numpy"]
@@ -131,6 +132,36 @@ def beyond_floats(data: numbers.Real) -> str:
     return f"a {type(data).__name__} of about {digits} digits before its point"
 
 
+def as_real(x: Any) -> float | None:
+    """``x`` as a float when it is a real number other than a bool (an int, a float, a Fraction, a
+    numpy scalar): ±inf for one beyond the float range (10**400, where ``float()`` raises
+    OverflowError and ``math.isfinite`` too), None for anything else. For checking a user's argument."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):   # numpy's bool is no numbers.Real
+        return None
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def quoted(x: Any, width: int = 60) -> str:
+    """A user's value as an error message quotes it, shortly: a real number beyond the float range in
+    words (``an int of about 401 digits, beyond the float range``, `beyond_floats`), an int of more
+    than 17 digits as its float and its length (``-1e+300 (an int of 301 digits)``), where its first
+    digits would read as a smaller number; anything else its repr, cut to ``width`` characters with
+    ``...`` (Python refuses to write an int of more than 4,300 digits at all)."""
+    if as_real(x) is not None:
+        try:
+            f = float(x)
+        except OverflowError:
+            words = beyond_floats(abs(x))                    # an int of about 401 digits
+            return f"{'a negative ' + words.split(' ', 1)[1] if x < 0 else words}, beyond the float range"
+        if isinstance(x, numbers.Integral) and not -10 ** 17 < x < 10 ** 17:
+            return f"{f:.6g} (an int of {len(str(abs(int(x))))} digits)"
+    text = repr(x)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def first_bad(mask: numpy.ndarray) -> str:
     """Which examples of a batch broke a rule, for error messages: ``example 3 (and 2 more)``."""
     import numpy as np
@@ -185,8 +216,8 @@ class Primitive:
             if isinstance(a, bool) or not isinstance(a, numbers.Real):
                 raise TypeError(f"{self.name} needs a Value or a real number, got {type(a).__name__} "
                                 f"{a!r:.60}")
-            if not math.isfinite(a):
-                raise ValueError(f"{self.name} needs a finite number, got {a!r}")
+            if not math.isfinite(as_real(a)):   # ±inf for an int beyond the floats
+                raise ValueError(f"{self.name} needs a finite number, got {quoted(a)}")
         return self.forward(*[float(a) for a in args])
 
     def batch(self, *args: Any) -> Any:
@@ -905,9 +936,10 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     the derivative is for; c = 1 is the table's row ``sum_squares``, shown as Σx² with text 2·x.
     ValueError for a scale that is not a finite number.
     """
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
-        raise ValueError(f"sum_squares: the scale must be a finite number, got {scale!r:.60}")
-    scale = float(scale)
+    r = as_real(scale)   # ±inf for an int beyond the floats
+    if r is None or not math.isfinite(r):
+        raise ValueError(f"sum_squares: the scale must be a finite number, got {quoted(scale)}")
+    scale = r
 
     def forward(*xs):
         return _sum_squares(*xs) * scale
