@@ -10,7 +10,7 @@ import numbers
 from collections.abc import Callable, Iterable
 
 from autodiff.engine import Value, release_cycle_gc
-from autodiff.primitives import is_array
+from autodiff.primitives import as_real, is_array, quoted
 
 __all__ = ["numerical_grad", "gradcheck", "GradcheckError"]
 
@@ -56,13 +56,14 @@ def _scalar(out, what: str) -> float:
 def _positive(what: str, name: str, x, zero_ok: bool = False) -> float:
     """``x`` as a float > 0 (>= 0 with ``zero_ok``), finite; TypeError/ValueError saying what it is for."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what}: {name} must be a number, got {type(x).__name__} {x!r:.40}")
-    if not (math.isfinite(x) and (x >= 0 if zero_ok else x > 0)):
+        raise TypeError(f"{what}: {name} must be a number, got {type(x).__name__} {quoted(x, 40)}")
+    r = as_real(x)   # ±inf for an int beyond the floats
+    if not (math.isfinite(r) and (r >= 0 if zero_ok else r > 0)):
         use = ("the step of the central differences, e.g. 1e-6" if name == "eps" else
                "a tolerance, e.g. 1e-5")
         raise ValueError(f"{what}: {name} must be a finite number {'>= 0' if zero_ok else '> 0'} ({use}), "
-                         f"got {x!r}")
-    return float(x)
+                         f"got {quoted(x)}")
+    return r
 
 
 def numerical_grad(f: Callable[..., Value], inputs: Iterable[Value | float],

@@ -44,7 +44,7 @@ from autodiff.primitives import (
     stacked,
     sum_squares_scale,
 )
-from autodiff.reference import explained
+from autodiff.reference import explained, renamed
 from autodiff.steps import local_derivative_text
 
 __all__ = ["compile", "CompiledGraph", "GraphChangedError"]
@@ -75,7 +75,8 @@ class CompiledGraph:
     Raises ArithmeticError/ValueError from the op that left its domain, as the graph's own ops do,
     naming its node (``.node``; then no ``.data`` is changed), and
     FloatingPointError naming the node when a node's value (then no ``.data`` is changed) or a leaf's
-    gradient is not finite.
+    gradient is not finite. Every message begins with the method called: ``compiled forward:``,
+    ``compiled backward:`` (also for what the forward pass it runs itself refuses), ``compiled check:``.
     """
 
     def __init__(self, root: Value, order: list[Value], batched: bool, names: dict[Value, str],
@@ -108,23 +109,28 @@ class CompiledGraph:
 
     def forward(self) -> float:
         """Recompute every node from the leaves' current ``.data``; return the root's value."""
+        return self._forward("compiled forward")
+
+    def _forward(self, where: str) -> float:
+        """`forward`, its errors beginning ``where:``, the method the user called (``backward()`` runs
+        the forward pass itself when ``forward()`` has not run, or was refused, since the last one)."""
         if self.batched:   # compiled for its batch size (a layer program is always batched)
             batches = list(map(_DATA, self._batches))
             if list(map(_shape, batches)) != self._shapes:
-                self._refuse_size(batches)
+                self._refuse_size(batches, where)
             ndarray = lazy_numpy().ndarray
             for k, (leaf, data) in enumerate(zip(self._batches, batches)):  # noqa: B905 (equal lengths)
                 if data.dtype.char != "d" and data.dtype.kind in "iuf":   # ints, float32... set by hand:
                     data = batches[k] = leaf.data = data.astype(float)   # a new float64 array, as backward()
                 # set by hand: a masked array (its mask would be lost), bools, strs, NaN
                 if data.__class__ is not ndarray or data.dtype.kind != "f" or not all_finite(data):
-                    self._refuse_batch(leaf, data)
+                    self._refuse_batch(leaf, data, where)
         numbers = [n.data for n in self._floats]
         if set(map(type, numbers)) - _FLOAT:   # in C
-            numbers = self._as_floats()
+            numbers = self._as_floats(where)
         total = sum(numbers)   # every leaf's value finite (a NaN set by hand): one sum in C
         if total - total:
-            self._refuse_number(numbers)
+            self._refuse_number(numbers, where)
         try:
             if self.layers:
                 np = lazy_numpy()
@@ -135,49 +141,49 @@ class CompiledGraph:
                 run = self._program(self.leaves)
                 values = next(run)
         except Exception as e:   # an op out of its domain (log of -1, exp's overflow): name its node
-            raise self._named(e) from None
+            raise self._named(e, where) from None
         if self._writes:
             values = ()
             total = sum(map(_DATA, self._watched))   # every value finite: one pass in C
             if total - total:
-                self._undo_if_not_finite()
+                self._undo_if_not_finite(where)
             self._held = list(map(_DATA, self.leaves))
         elif not self.batched:   # every value finite, as the engine's ops check theirs: one sum
             total = sum(values)
             if total - total:
-                self._refuse(values)
+                self._refuse(values, where)
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths; strict costs here)
             node.data = x                             # the graph stays as the program computed it
         out = self.root.data
         if not _finite(out):
-            raise FloatingPointError(f"compiled forward: the root {self._name(self.root)!r} is {out!r}; "
+            raise FloatingPointError(f"{where}: the root {self._name(self.root)!r} is {out!r}; "
                                      "check the leaves' values (autodiff.detect_anomaly finds the op)")
         self._run = run
         return out
 
-    def _as_floats(self) -> list[float]:
+    def _as_floats(self, where: str) -> list[float]:
         """The one-number leaves' values after making a float of each numpy scalar, 0-d array or int
         among them, as the engine's next operation does (`autodiff.primitives.as_float_data`: TypeError
         or ValueError naming the leaf for a bool, a str, NaN, ...); TypeError for a leaf that now
-        holds a batch."""
-        self._check_leaves()
+        holds a batch. ``where``: the method called, which the errors begin with."""
+        self._check_leaves(where)
         leaf = next((n for n in self._floats if is_array(n.data)), None)
         if leaf is not None:
             now = (f"a batch of {len(leaf.data)} examples" if leaf.data.ndim == 1
                    else f"an array of shape {leaf.data.shape}")
-            raise TypeError(f"compiled graph: {self._leaf_name(leaf)} held one number when the "
+            raise TypeError(f"{where}: {self._leaf_name(leaf)} held one number when the "
                             f"graph was compiled and now holds {now}: the nodes made from its number "
                             "would give wrong gradients; set .data back to one number, or build the "
                             "graph again from the batch and compile it")
-        as_float_data(self._floats, "compiled forward")
+        as_float_data(self._floats, where)
         return [n.data for n in self._floats]
 
-    def _check_leaves(self) -> None:
+    def _check_leaves(self, where: str) -> None:
         """Refuse, in ``root.backward()``'s words, a leaf set by hand to what backward() refuses
         (`autodiff.engine.check_leaves`): called when one of forward()'s own checks failed, before it
         names what backward() takes but a program cannot run on (a batch of another size than it was
         compiled for, a batched leaf now holding one number)."""
-        check_leaves(self._order, self.leaves, "compiled forward")
+        check_leaves(self._order, self.leaves, where)
 
     def _name(self, node: Value) -> str:
         """A node as messages name it, as backward()'s do (`autodiff.graph.name`): its label, else
@@ -191,33 +197,33 @@ class CompiledGraph:
             return f"the leaf {leaf.label!r}"
         return f"the leaf {self._name(leaf)!r} (program.leaves[{self.leaves.index(leaf)}])"
 
-    def _refuse_number(self, numbers: list[float]) -> None:
+    def _refuse_number(self, numbers: list[float], where: str) -> None:
         """Raise naming the first one-number leaf that holds NaN or inf (the sum of the leaves' values
         was not finite: if that was an overflow of the sum alone, return)."""
-        self._check_leaves()
+        self._check_leaves(where)
         for leaf, x in zip(self._floats, numbers):  # noqa: B905 (equal lengths)
             if not math.isfinite(x):
-                raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds {x!r}, not a "
+                raise ValueError(f"{where}: {self._leaf_name(leaf)} holds {x!r}, not a "
                                  "finite number; a Value holds a finite number: set .data to one")
 
-    def _refuse_batch(self, leaf: Value, data) -> None:
+    def _refuse_batch(self, leaf: Value, data, where: str) -> None:
         """Raise naming a batched leaf whose ``.data`` (set by hand) is not floats or not finite."""
-        self._check_leaves()
+        self._check_leaves(where)
         if data.__class__ is not lazy_numpy().ndarray:
-            raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds "
+            raise TypeError(f"{where}: {self._leaf_name(leaf)} holds "
                             f"{refused_batch(data, 'set .data to')}")
         if data.dtype.kind != "f":
-            raise TypeError(f"compiled forward: {self._leaf_name(leaf)} holds an array of "
+            raise TypeError(f"{where}: {self._leaf_name(leaf)} holds an array of "
                             f"{data.dtype} ({data.dtype.kind!r} kind); a batch holds floats: set .data "
                             "to a float array (np.asarray(x, dtype=float))")
         bad = ~lazy_numpy().isfinite(data)
-        raise ValueError(f"compiled forward: {self._leaf_name(leaf)} holds "
+        raise ValueError(f"{where}: {self._leaf_name(leaf)} holds "
                          f"{float(data[bad][0])!r} at example {int(bad.argmax())}, not a finite number; a "
                          "batch holds finite numbers: set .data to such an array")
 
-    def _refuse_size(self, batches: list) -> None:
+    def _refuse_size(self, batches: list, where: str) -> None:
         """Raise naming the first leaf that no longer holds a batch of the size the graph was built for."""
-        self._check_leaves()
+        self._check_leaves(where)
         for leaf, data, shape in zip(self._batches, batches, self._shapes, strict=True):
             if _shape(data) != shape:
                 was = f"a batch of {shape[0]} examples" if shape else "one number"
@@ -225,7 +231,7 @@ class CompiledGraph:
                        else f"an array of shape {data.shape}" if hasattr(data, "shape")
                        else type(data).__name__)
                 raise ValueError(
-                    f"compiled graph: {self._leaf_name(leaf)} held {was} when the graph was "
+                    f"{where}: {self._leaf_name(leaf)} held {was} when the graph was "
                     f"compiled and now holds {now}: a compiled graph runs on the batch size it was built "
                     f"for (a mean's 1/N is part of it); set every batched leaf to as many examples as it "
                     f"held, or build and compile the graph again for the new size")
@@ -238,7 +244,7 @@ class CompiledGraph:
         limit = blas_threads(gemm, matrix=True)
         return limit if not isinstance(limit, nullcontext) else blas_threads(gemv, matrix=False)
 
-    def _undo_if_not_finite(self) -> None:
+    def _undo_if_not_finite(self, where: str) -> None:
         """The fast program has written every node's ``.data``: if one is not finite, put back what the
         graph held (the program run again on the leaves' values of the last forward pass, which gave
         those values to the bit) and raise naming the node; if only the sum overflowed, return."""
@@ -246,7 +252,7 @@ class CompiledGraph:
         if all(map(math.isfinite, values)):
             return
         self._put_back()
-        self._refuse(values)
+        self._refuse(values, where)
 
     def _put_back(self) -> None:
         """Give every node the ``.data`` of the last forward pass again (the fast program run on the
@@ -260,7 +266,7 @@ class CompiledGraph:
             for leaf, x in zip(self.leaves, now):  # noqa: B905 (equal lengths)
                 leaf.data = x
 
-    def _named(self, error: Exception) -> Exception:
+    def _named(self, error: Exception, where: str) -> Exception:
         """``error``, raised by an op of the program (which has no node to name), as an error of its
         type naming the node: the first one whose primitive raises when the nodes are computed again
         one by one from the leaves' values, parents first. Off the hot path: only once something
@@ -276,7 +282,7 @@ class CompiledGraph:
             except Exception as again:   # noqa: BLE001 - any op's error is named, then raised
                 inputs = ", ".join(f"{self._name(p)!r} = {_shown(values[p])}" for p in node.parents)
                 what = "the root" if node is self.root else "node"
-                message = (f"compiled forward: {again} (at {what} {self._name(node)!r}, {node.op} of "
+                message = (f"{where}: {again} (at {what} {self._name(node)!r}, {node.op} of "
                            f"{inputs}); no .data was changed")
                 try:
                     named = type(again)(message)
@@ -286,27 +292,30 @@ class CompiledGraph:
                 return named
         return error
 
-    def _refuse(self, values) -> None:
+    def _refuse(self, values, where: str) -> None:
         """Raise naming the first node whose value is not finite (the sum of the values was not: if that
         was an overflow of the sum alone, return). No node's ``.data`` has been changed yet."""
         for node, x in zip(self._interior, values):  # noqa: B905 (equal lengths)
             if not math.isfinite(x):
                 what = "the root" if node is self.root else "node"
                 raise FloatingPointError(
-                    f"compiled forward: {what} {self._name(node)!r} ({node.op}) is {x!r}, not a finite "
+                    f"{where}: {what} {self._name(node)!r} ({node.op}) is {x!r}, not a finite "
                     "number; no .data was changed. Scale the leaves' values down (on the graph built "
                     "afresh, autodiff.detect_anomaly shows where the op was made)")
 
     def backward(self) -> None:
         """Add d root / d leaf to every leaf's ``.grad`` (accumulating, as ``root.backward()`` does)."""
         release_cycle_gc()   # the collector's threshold back, as root.backward() does
-        if self._run is None:
-            self.forward()
+        if self._run is None:   # no forward() since the last backward(), or it was refused
+            self._forward("compiled backward")
         run, self._run = self._run, None
         if self.layers:
             import numpy as np
-            with np.errstate(all="ignore"), self._blas_threads():
-                GP, arrays = next(run)
+            try:
+                with np.errstate(all="ignore"), self._blas_threads():
+                    GP, arrays = next(run)
+            except Exception as e:   # a failing rule (sqrt at 0): the reference loop names its op and node
+                raise explained(e, self.root) from None
             run.close()
             self._accumulate_layers(GP, arrays)
         elif self.batched:   # the batched executor itself, on the order walked once at compile time
@@ -380,14 +389,14 @@ class CompiledGraph:
         anew, so what ``forward()`` refuses (set by hand since it ran) is refused here too."""
         batches = list(map(_DATA, self._batches))
         if list(map(_shape, batches)) != self._shapes:
-            self._refuse_size(batches)
+            self._refuse_size(batches, "compiled backward")
         if any(d.dtype.char != "d" for d in batches):   # set by hand since forward(): read as it reads
-            self._check_leaves()
+            self._check_leaves("compiled backward")
             for leaf in self._batches:
                 if leaf.data.dtype.char != "d":
                     leaf.data = leaf.data.astype(float)   # ints, float32...: a new float64 array
         if set(map(type, map(_DATA, self._floats))) - _FLOAT:
-            self._as_floats()
+            self._as_floats("compiled backward")
         order = self._order
         before = [leaf._grad for leaf in self.leaves]
         interior = [node._grad for node in self._interior]
@@ -395,6 +404,8 @@ class CompiledGraph:
         try:
             with no_cycle_gc(), np.errstate(all="ignore"):  # what is not finite is refused below, in words
                 vectorized.backward(order)
+        except Exception as e:   # a failing rule, named by the executor as backward() names it
+            raise renamed(e, "compiled backward") from None
         finally:
             grads = [leaf._grad for leaf in self.leaves]
             for node, g in zip(self._interior, interior, strict=True):
@@ -428,7 +439,7 @@ class CompiledGraph:
                 if a._op is not None and b._op is not None and a._op.name == b._op.name and \
                         a._op.consts != b._op.consts:   # nn.l2's λ/2, a leaky_relu's slope, x ** n's n
                     raise GraphChangedError(
-                        f"compiled graph: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
+                        f"compiled check: node {i} ({self._names[a]!r}, op {a.op!r}) has the constant(s) "
                         f"{a._op.consts} and the new graph's {b._op.consts}: a constant changed (or a "
                         "Python branch on a value chose another), and constants are part of the "
                         "program; compile the new graph")
@@ -446,7 +457,7 @@ class CompiledGraph:
         """``b``, a leaf other than the compiled graph's leaf ``a`` at position ``i``, is the same constant
         (a number the engine or `nn` wrapped, the same value), or `GraphChangedError` says how they differ
         (``seen``: the compiled graph's nodes, by position)."""
-        where = f"compiled graph: node {i} ({(a.label or self._names[a])!r})"   # the label, as in the docs
+        where = f"compiled check: node {i} ({(a.label or self._names[a])!r})"   # the label, as in the docs
         if not (is_constant_label(a.label) and is_constant_label(b.label)):
             if b in seen:   # a Value of this graph read at another place: the build took another path
                 raise _another_path(f"node {i} is the leaf {a.label or '(no label)'!r} and the new graph "
@@ -478,7 +489,7 @@ def _kind(node: Value) -> str:
 def _another_path(what: str) -> GraphChangedError:
     """The graph built again differs in shape (``what``: where): its code took another path."""
     return GraphChangedError(
-        f"compiled graph: {what}: the code that builds the graph took another path than when it was "
+        f"compiled check: {what}: the code that builds the graph took another path than when it was "
         "compiled, as Python control flow on a value does (an `if` on .data or on a comparison of "
         "Values, a loop whose count depends on one); the program replays the path it was compiled "
         "from. Compile the new graph (and call check() now and then), or write the choice with "

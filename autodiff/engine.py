@@ -50,6 +50,7 @@ from autodiff.primitives import (
     leaky_relu_op,
     like,
     pow_const,
+    quoted,
     stacked,
 )
 from autodiff.reference import advice as _advice
@@ -576,8 +577,8 @@ def _held_checked(held: list[tuple[Value, Data]], order: list[Value],
                 g = float(g)
             except OverflowError:   # an int past the largest float (about 1.8e308)
                 raise _about(leaf, ValueError(
-                    f"{where}: the .grad of {_who(leaf, order)} is an int too large for a float "
-                    f"({g!r:.40}...); set .grad to a finite number, or call zero_grad()")) from None
+                    f"{where}: the .grad of {_who(leaf, order)} is {quoted(g)}; set .grad to a "
+                    "finite number, or call zero_grad()")) from None
         elif g.__class__ is not float:   # an array on a batched leaf: of numbers, one per example
             n = leaf.data.shape
             if getattr(getattr(g, "dtype", None), "kind", "") not in "iuf":

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from autodiff.engine import Value, check_leaves, check_number, release_cycle_gc
 from autodiff.graph import walk_leaves
+from autodiff.primitives import quoted
 from autodiff.reference import gradients
 
 __all__ = ["grad", "hessian", "hvp"]
@@ -167,7 +168,7 @@ def _direction(c: float, i: int) -> float:
         raise TypeError(f"hvp: vector[{i}] is {type(c).__name__} {c!r:.40}, not a real number{held}; "
                         f"{advice}") from None
     except ValueError:
-        raise ValueError(f"hvp: vector[{i}] is {c!r:.40}, not a finite number within the float range "
+        raise ValueError(f"hvp: vector[{i}] is {quoted(c, 40)}, not a finite number within the float range "
                          f"(about ±1.8e308); {advice}") from None
 
 

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 
 from autodiff.engine import Value
-from autodiff.primitives import PRIMITIVES
+from autodiff.primitives import PRIMITIVES, quoted
 
 __all__ = ["parse_expression", "ParsedExpression", "ExpressionError", "FUNCTIONS", "ALLOWED",
            "MAX_LENGTH", "MAX_OPERATORS"]
@@ -187,7 +187,7 @@ def _number(name: str, v: object) -> float:
     except OverflowError:  # an int beyond the floats
         x = math.inf
     if not math.isfinite(x):
-        raise ExpressionError(f"the value of {name} must be a finite real number, got {v!r:.60}")
+        raise ExpressionError(f"the value of {name} must be a finite real number, got {quoted(v)}")
     return x
 
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import numpy
 
 __all__ = ["Primitive", "PRIMITIVES", "RESERVED_NAMES", "define", "PROBES", "RULE_SIGNATURE",
-           "rule_result_problem", "as_float_data", "pow_const", "leaky_relu_op", "sum_squares_op",
+           "rule_result_problem", "as_float_data", "as_real", "quoted", "beyond_floats",
+           "pow_const", "leaky_relu_op", "sum_squares_op",
            "sum_squares_scale",
            "elu_op", "Data", "Rule", "is_array", "all_finite", "as_floats", "first_bad", "InfiniteSlopeError",
            "BLAS_THREADS", "BLASThreadsWarning", "blas_threads", "lazy_numpy"]
@@ -131,6 +132,36 @@ def beyond_floats(data: numbers.Real) -> str:
     return f"a {type(data).__name__} of about {digits} digits before its point"
 
 
+def as_real(x: Any) -> float | None:
+    """``x`` as a float when it is a real number other than a bool (an int, a float, a Fraction, a
+    numpy scalar): ±inf for one beyond the float range (10**400, where ``float()`` raises
+    OverflowError and ``math.isfinite`` too), None for anything else. For checking a user's argument."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):   # numpy's bool is no numbers.Real
+        return None
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def quoted(x: Any, width: int = 60) -> str:
+    """A user's value as an error message quotes it, shortly: a real number beyond the float range in
+    words (``an int of about 401 digits, beyond the float range``, `beyond_floats`), an int of more
+    than 17 digits as its float and its length (``-1e+300 (an int of 301 digits)``), where its first
+    digits would read as a smaller number; anything else its repr, cut to ``width`` characters with
+    ``...`` (Python refuses to write an int of more than 4,300 digits at all)."""
+    if as_real(x) is not None:
+        try:
+            f = float(x)
+        except OverflowError:
+            words = beyond_floats(abs(x))                    # an int of about 401 digits
+            return f"{'a negative ' + words.split(' ', 1)[1] if x < 0 else words}, beyond the float range"
+        if isinstance(x, numbers.Integral) and not -10 ** 17 < x < 10 ** 17:
+            return f"{f:.6g} (an int of {len(str(abs(int(x))))} digits)"
+    text = repr(x)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def first_bad(mask: numpy.ndarray) -> str:
     """Which examples of a batch broke a rule, for error messages: ``example 3 (and 2 more)``."""
     import numpy as np
@@ -185,8 +216,8 @@ class Primitive:
             if isinstance(a, bool) or not isinstance(a, numbers.Real):
                 raise TypeError(f"{self.name} needs a Value or a real number, got {type(a).__name__} "
                                 f"{a!r:.60}")
-            if not math.isfinite(a):
-                raise ValueError(f"{self.name} needs a finite number, got {a!r}")
+            if not math.isfinite(as_real(a)):   # ±inf for an int beyond the floats
+                raise ValueError(f"{self.name} needs a finite number, got {quoted(a)}")
         return self.forward(*[float(a) for a in args])
 
     def batch(self, *args: Any) -> Any:
@@ -521,8 +552,10 @@ def _pow_vjp(g, out, x, y):
     elif _is_node(x) and xd >= 0:
         # x^y log x, and 0 at x = 0, where log reads x (1 - [x = 0]) + [x = 0] = 1 (and its slope in
         # x is 0, as below): the choice recomputed
-        at0 = 1.0 - GREATER(x, 0.0) - GREATER(0.0, x)
+        at0 = _at_zero(x)
         dy = g * (out * LOG(x * (1.0 - at0) + at0))
+        if _is_node(y):
+            return _pow_dx_graph(g, x, y, at0), dy
     elif xd > 0:
         dy = g * (out * LOG(x))
     elif xd == 0:
@@ -545,23 +578,46 @@ def _pow_dx(g, x, n):
                                      f"with 0 < n < 1 ({first_bad(at0)}): there is no gradient there")
         safe = np.where((xd == 0) & (nd == 0), 1.0, xd)
         return g * np.where(nd == 0, 0.0, n * safe ** (n - 1))
-    if nd == 0 and not (_is_node(n) and xd != 0):   # a Value exponent: n x^(n-1), recomputed, is 0
+    if _is_node(n):
+        return _pow_dx_graph(g, x, n, _at_zero(x))
+    if nd == 0:
         return 0.0 * g
-    if xd == 0 and nd < 1:
-        raise InfiniteSlopeError(f"pow: the derivative of x ** {nd:g} is infinite at x = 0 (n x^(n-1) "
-                                 f"with n - 1 = {nd - 1:g} < 0): there is no gradient there; move the "
-                                 "base off 0 (e.g. (x*x + 1e-12) ** 0.5 for a norm)")
+    _refuse_infinite_slope(xd, nd)
     if x.__class__ is float and g.__class__ is float and n.__class__ is float:
         try:
             return g * (n * x ** (n - 1))
         except OverflowError:  # x^(n-1) alone overflows; the term g n x^(n-1) may not
             return _pow_term_by_logs(g, x, n)
-    if xd == 0:
-        # At base 0 the exponent's partials are taken along x = 0, where 0^y is 0 for every y > 0: d/dy
-        # is 0 (the vjp), and so is d/dy of this term, n x^(n-1) with n held. Both mixed second
-        # partials are then 0 and agree (at y = 1 the true ones diverge: x^(y-1)(1 + y log x) -> -inf).
-        return g * (nd * x ** (nd - 1))
     return g * (n * x ** (n - 1))
+
+
+def _refuse_infinite_slope(xd: float, nd: float) -> None:
+    if xd == 0 and nd < 1 and nd != 0:   # 0 < n < 1 (a negative n at 0: the forward refused)
+        raise InfiniteSlopeError(f"pow: the derivative of x ** {nd:g} is infinite at x = 0 (n x^(n-1) "
+                                 f"with n - 1 = {nd - 1:g} < 0): there is no gradient there; move the "
+                                 "base off 0 (e.g. (x*x + 1e-12) ** 0.5 for a norm)")
+
+
+def _at_zero(x):
+    """[x = 0] as a node: 1.0 at x = 0, else 0.0, recomputed with the graph (`GREATER`)."""
+    return 1.0 - GREATER(x, 0.0) - GREATER(0.0, x)
+
+
+def _pow_dx_graph(g, x, n, at0):
+    """`_pow_dx` for a Value exponent n, as a graph that makes its choices again whenever it is
+    computed (built at x = 0 or not, the same nodes): g n' x^(n - 1 + [x = 0][n = 0]), where
+    n' = n for x != 0 and floor(n) at x = 0 (``at0`` is [x = 0]).
+
+    At base 0 the exponent's partials are taken along x = 0, where 0^y is 0 for every y > 0: d/dy x^y
+    is 0 there (the vjp's log at 0), and so is d/dy of this term, n x^(n-1) with n held; both mixed
+    second partials are then 0 and agree (at y = 1 the true ones diverge: x^(y-1)(1 + y log x) -> -inf).
+    floor(n) holds n (its derivative is 0) and is n wherever it counts: at x = 0 the term and its
+    derivatives in x, n(n-1)...(n-k) 0^(n-k-1), are not 0 only for an integer n. At x = 0 with n = 0 the
+    exponent is 0, not -1 (0^-1 divides by zero), so the term is 0 · 1 = 0, as x^0's slope is."""
+    _refuse_infinite_slope(_number(x), _number(n))
+    held = _select(at0, FLOOR(n), n)             # n, or floor(n) at x = 0: to the bit where it counts
+    exponent = n - 1.0 + at0 * (1.0 - GREATER(n, 0.0))   # n - 1, or 0 at x = 0 with n = 0 (n >= 0 there)
+    return g * (held * x ** exponent)
 
 
 def _pow_term_by_logs(g: float, x: float, n: float) -> float:
@@ -710,6 +766,12 @@ GREATER = define("greater", ">", 2, lambda x, y: 1.0 if x > y else 0.0 if x <= y
                  lambda g, out, x, y: (0.0 * g, 0.0 * g),     # piecewise constant
                  ("0", "0"), lambda x, y: _np().where(x > y, 1.0, _np().where(x <= y, 0.0, x + y)),
                  keeps_finite=True)
+
+
+# floor(x) as a float, derivative 0 (piecewise constant): holds pow's exponent at base 0 in a gradient
+# graph (`_pow_dx_graph`), where only an integer exponent gives a term that is not 0.
+FLOOR = define("floor", "floor", 1, lambda x: float(math.floor(x)) if math.isfinite(x) else x,  # NaN: refused
+               lambda g, out, x: (0.0 * g,), ("0",), lambda x: _np().floor(x), keeps_finite=True)
 
 
 # ---- the fused neuron and the sum over examples --------------------------------------------------
@@ -874,9 +936,10 @@ def sum_squares_op(scale: float = 1.0) -> Primitive:
     the derivative is for; c = 1 is the table's row ``sum_squares``, shown as Σx² with text 2·x.
     ValueError for a scale that is not a finite number.
     """
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
-        raise ValueError(f"sum_squares: the scale must be a finite number, got {scale!r:.60}")
-    scale = float(scale)
+    r = as_real(scale)   # ±inf for an int beyond the floats
+    if r is None or not math.isfinite(r):
+        raise ValueError(f"sum_squares: the scale must be a finite number, got {quoted(scale)}")
+    scale = r
 
     def forward(*xs):
         return _sum_squares(*xs) * scale

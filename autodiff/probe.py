@@ -5,6 +5,7 @@ numbers, on Values (second derivatives) and on arrays, so that a rule that would
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from autodiff.engine import Value, check_leaves
@@ -15,7 +16,9 @@ from autodiff.primitives import (
     Primitive,
     Rule,
     as_floats,
+    as_real,
     is_array,
+    quoted,
     rule_result_problem,
 )
 from autodiff.reference import floats_refused, gradients
@@ -74,13 +77,16 @@ def _given_point(prim: Primitive, where: str, probe_at) -> list[float]:
     """``probe_at`` as a list of floats, one per input; ValueError/TypeError saying what is wrong."""
     try:
         xs = [float(x) for x in probe_at]
+    except OverflowError:   # an int beyond the floats
+        big = next(x for x in probe_at if as_real(x) in (math.inf, -math.inf))
+        raise ValueError(f"{where}: probe_at must hold finite numbers, got {quoted(big)}") from None
     except (TypeError, ValueError):
         raise TypeError(f"{where}: probe_at must be a tuple of numbers (one per input), got "
-                        f"{probe_at!r:.60}") from None
+                        f"{quoted(probe_at)}") from None
     if any(isinstance(x, bool) for x in probe_at) or not xs or (prim.arity != -1 and len(xs) != prim.arity):
         count = prim.arity if prim.arity != -1 else "one or more"
         raise ValueError(f"{where}: probe_at must be a tuple of {count} number(s), one per input; got "
-                         f"{probe_at!r:.60}")
+                         f"{quoted(probe_at)}")
     return xs
 
 

@@ -205,8 +205,14 @@ def explained(error: Exception, root: Any, where: str = "compiled backward") -> 
     try:
         gradients(root)
     except Exception as named:
-        text = str(named)
-        if text.startswith("backward: ") and hasattr(named, "node"):   # a rule's error (`rule_error`)
-            return with_node(type(named), f"{where}: {text.removeprefix('backward: ')}", named, named.node)
-        return named
+        return renamed(named, where)
+    return error
+
+
+def renamed(error: Exception, where: str) -> Exception:
+    """A rule's error as the executors word it (`autodiff.graph.rule_error`: ``backward: the rule of
+    ...``, its node in ``.node``), its message starting ``where:`` instead; any other ``error`` as it is."""
+    text = str(error)
+    if text.startswith("backward: ") and hasattr(error, "node"):
+        return with_node(type(error), f"{where}: {text.removeprefix('backward: ')}", error, error.node)
     return error

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from autodiff.engine import Value
 from autodiff.functional import grad
 from autodiff.parse import ExpressionError, parse_expression
+from autodiff.primitives import as_real, quoted
 
 __all__ = ["assert_derivative", "assert_gradients_close", "check_derivative", "DerivativeCheck",
            "DerivativeMismatch", "RANGE"]
@@ -95,8 +96,10 @@ def assert_gradients_close(actual: object, expected: object, *, rtol: float = 1e
           w1: actual -1.0, expected 1.0, |diff| 2.0, relative 1.0
     """
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 <= tol < math.inf:
-            raise ValueError(f"assert_gradients_close: {name} must be a finite number >= 0, got {tol!r:.40}")
+        t = as_real(tol)   # ±inf for an int beyond the floats
+        if t is None or not 0 <= t < math.inf:
+            raise ValueError(f"assert_gradients_close: {name} must be a finite number >= 0, got "
+                             f"{quoted(tol, 40)}")
     got, want = _entries(actual, "actual"), _entries(expected, "expected")
     if len(got) != len(want):
         raise AssertionError(f"{msg + ': ' if msg else ''}gradients not close: actual has {len(got)} "
@@ -260,9 +263,10 @@ def _inputs(inputs: object) -> dict[str, float]:
         point = {f"x{i}": v for i, v in enumerate(inputs)}
     for k, v in point.items():
         v = v.data if isinstance(v, Value) else v
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"inputs[{k!r}] must be a finite number, got {v!r:.40}")
-        point[k] = float(v)
+        r = as_real(v) if isinstance(v, (int, float)) else None   # ±inf for an int beyond the floats
+        if r is None or not math.isfinite(r):
+            raise ValueError(f"inputs[{k!r}] must be a finite number, got {quoted(v, 40)}")
+        point[k] = r
     return point
 
 
@@ -295,10 +299,11 @@ def check_derivative(f: Function, derivative: Function, inputs: Mapping[str, flo
             raise ValueError(f"order {order} but {len(wrt_names)} names in wrt ({', '.join(wrt_names)}); "
                              "give one name (differentiated order times) or one name per derivative")
     if isinstance(points, bool) or not isinstance(points, int) or points < 0:
-        raise ValueError(f"points must be an int >= 0, got {points!r}")
+        raise ValueError(f"points must be an int >= 0, got {quoted(points)}")
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
-            raise ValueError(f"{name} must be a finite number >= 0, got {tol!r:.40}")
+        t = as_real(tol) if isinstance(tol, (int, float)) else None   # ±inf for an int beyond the floats
+        if t is None or not 0 <= t < math.inf:
+            raise ValueError(f"{name} must be a finite number >= 0, got {quoted(tol, 40)}")
     box = {k: RANGE for k in names}
     for k, r in (ranges or {}).items():
         if k not in box:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autodiff import Value
+from autodiff.primitives import as_real, quoted
 from nn.layers import MLP
 from nn.losses import binary_cross_entropy, cross_entropy, l2, mean, squared_error
 
@@ -281,9 +282,10 @@ def _mean_loss(model: MLP, X: np.ndarray, Y: np.ndarray, loss) -> tuple[Value, l
 
 
 def _check_lam(lam: object) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r:.60}")
-    return float(lam)
+    r = as_real(lam) if isinstance(lam, (int, float)) else None   # ±inf for an int beyond the floats
+    if r is None or not math.isfinite(r) or r < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {quoted(lam)}")
+    return r
 
 
 # ---- 000: softmax and cross-entropy, bias folded into W̃ = [b W] --------------------------------------

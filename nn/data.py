@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from autodiff.primitives import as_real, quoted
+
 __all__ = ["make_moons", "make_xor"]
 
 
@@ -20,10 +22,10 @@ def make_moons(n: int = 100, noise: float = 0.1,
     For the hinge loss use labels ``2 * y - 1`` (±1).
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
-        raise ValueError(f"make_moons: n must be an int >= 2, got {n!r:.60}")
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not (math.isfinite(noise)
-                                                                              and noise >= 0):
-        raise ValueError(f"make_moons: noise must be a finite number >= 0, got {noise!r:.60}")
+        raise ValueError(f"make_moons: n must be an int >= 2, got {quoted(n)}")
+    r = as_real(noise)   # ±inf for an int beyond the floats
+    if r is None or not (math.isfinite(r) and r >= 0):
+        raise ValueError(f"make_moons: noise must be a finite number >= 0, got {quoted(noise)}")
     rng = _generator(rng)
     n_out = n // 2
     n_in = n - n_out

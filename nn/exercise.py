@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from autodiff.files import write_atomic
+from autodiff.primitives import quoted
 from nn.closed_form import ClosedForm, document, mlp_from_layers, sub, sup
 from nn.comparison import Comparison, Row, compare
 
@@ -176,9 +177,9 @@ def make_exercise(*, doc: str | None = None, net: str | list[int] | None = None,
     Raises ValueError naming a bad argument.
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {seed!r:.40}")
+        raise ValueError(f"seed must be an int, got {quoted(seed, 40)}")
     if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and 0 < lr < 10):
-        raise ValueError(f"lr must be a number in (0, 10), got {lr!r:.40}")
+        raise ValueError(f"lr must be a number in (0, 10), got {quoted(lr, 40)}")
     if doc is None:
         if net is None:
             raise ValueError("which network? give doc='004' (a document's), or net='2-3-2' with "

@@ -10,6 +10,8 @@ import math
 import numbers
 import random
 
+from autodiff.primitives import quoted
+
 __all__ = ["INITIALIZERS", "make_rng", "init_bound"]
 
 INITIALIZERS = ("uniform", "epsilon")
@@ -26,7 +28,7 @@ def make_rng(rng: int | random.Random | None) -> random.Random:
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return random.Random(int(rng))
-    raise TypeError(f"rng must be an int seed or a random.Random, got {type(rng).__name__} {rng!r:.60}")
+    raise TypeError(f"rng must be an int seed or a random.Random, got {type(rng).__name__} {quoted(rng)}")
 
 
 def init_bound(init: str, n_in: int, n_out: int) -> float:
@@ -35,4 +37,4 @@ def init_bound(init: str, n_in: int, n_out: int) -> float:
         return 1.0
     if init == "epsilon":
         return math.sqrt(6) / math.sqrt(n_in + n_out)
-    raise ValueError(f"unknown init {init!r}; choose one of {', '.join(map(repr, INITIALIZERS))}")
+    raise ValueError(f"unknown init {quoted(init)}; choose one of {', '.join(map(repr, INITIALIZERS))}")

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from autodiff import Value, neuron
 from autodiff.engine import input_label, neuron_chain, neuron_chains, neurons, relus
+from autodiff.primitives import quoted
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -26,7 +27,7 @@ Inputs = Sequence[Value | float] | Value | float
 
 def _check_count(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r:.60}")
+        raise ValueError(f"{what} must be a positive int, got {quoted(n)}")
     return int(n)
 
 
@@ -34,7 +35,7 @@ def _check_choice(x: object, choices: tuple[str, ...], what: str, fold_case: boo
     if isinstance(x, str) and fold_case:
         x = x.lower()
     if x not in choices:
-        raise ValueError(f"unknown {what} {x!r:.60}; choose one of {', '.join(map(repr, choices))}")
+        raise ValueError(f"unknown {what} {quoted(x)}; choose one of {', '.join(map(repr, choices))}")
     return x
 
 
@@ -261,7 +262,7 @@ class MLP(Module):
         self.nin = _check_count(nin, "nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, e.g. [16, 16, 1], "
-                             f"got {nouts!r:.60}")
+                             f"got {quoted(nouts)}")
         self.nouts = [_check_count(n, "each width in nouts") for n in nouts]
         self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
         self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation",

@@ -26,7 +26,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 
 from autodiff import PRIMITIVES, Value
-from autodiff.primitives import sum_squares_op
+from autodiff.primitives import as_real, quoted, sum_squares_op
 
 __all__ = ["squared_error", "mean", "softmax", "log_softmax", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge", "l2"]
@@ -255,14 +255,6 @@ def hinge(scores: Scalars, labels: Scalars) -> Value:
     return _sum([(1 - yk * _value(sk)).relu() for sk, yk in zip(s, y, strict=True)])
 
 
-def _as_float(x: numbers.Real) -> float:
-    """float(x), or inf for a number too large for a float (an int such as 10**400)."""
-    try:
-        return float(x)
-    except OverflowError:
-        return math.inf
-
-
 def l2(params: Iterable[Scalar], lam: float) -> Value:
     """λ/2 Σ w² over ``params`` (usually ``model.weights()``); its gradient is λ w. One node (the
     primitive ``sum_squares`` with scale λ/2, `autodiff.primitives.sum_squares_op`), to the bit the
@@ -271,9 +263,9 @@ def l2(params: Iterable[Scalar], lam: float) -> Value:
     for no params at all: a sum over nothing would be 0 (PyTorch's), but an empty list here is almost
     always a mistake (a model without weights, a generator already used up), so it is refused.
     TypeError for params that are not an iterable (None), or a param that is not a number or Value."""
-    if (isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not math.isfinite(_as_float(lam))
-            or lam < 0):
-        raise ValueError(f"l2: lam must be a finite number >= 0, got {lam!r:.60}")
+    r = as_real(lam)   # ±inf for an int beyond the floats
+    if r is None or not math.isfinite(r) or r < 0:
+        raise ValueError(f"l2: lam must be a finite number >= 0, got {quoted(lam)}")
     try:
         w = list(params) if not _is_number(params) else [params]
     except TypeError:

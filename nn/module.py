@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import stat
 from collections.abc import Iterator, Mapping
 
 from autodiff import Value
 from autodiff.files import write_atomic
+from autodiff.primitives import as_real, quoted
 
 __all__ = ["Module"]
 
@@ -116,9 +116,9 @@ class Module:
         out = []
         for name, p in named:
             x = state[name]
-            value = x if type(x) is float else _as_float(x)  # a float, the usual case: one type test
+            value = x if type(x) is float else as_real(x)  # a float, the usual case: one type test
             if value is None or not math.isfinite(value):
-                raise ValueError(f"{who}: parameter {name!r} must be a finite number, got {x!r:.60}")
+                raise ValueError(f"{who}: parameter {name!r} must be a finite number, got {quoted(x)}")
             out.append((p, value))
         return out
 
@@ -144,7 +144,7 @@ class Module:
         """
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
             raise ValueError(f"load: max_bytes must be a positive whole number of bytes, got "
-                             f"{max_bytes!r:.40}")
+                             f"{quoted(max_bytes, 40)}")
         path = os.fspath(path)
         text = _read_text(path, max_bytes)
         try:
@@ -172,16 +172,6 @@ class Module:
         for p, x in new:
             p.data = x
         return self
-
-
-def _as_float(x: object) -> float | None:
-    """``x`` as a float when it is a real number (not a bool); None when not; inf when too large."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return None
-    try:
-        return float(x)
-    except OverflowError:  # an int beyond the float range
-        return math.inf
 
 
 def _read_text(path: str, max_bytes: int) -> str:

@@ -19,7 +19,7 @@ from operator import attrgetter
 
 from autodiff import Value
 from autodiff.engine import stored_grads, zero_grads
-from autodiff.primitives import all_finite, lazy_numpy
+from autodiff.primitives import all_finite, as_real, lazy_numpy, quoted
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -27,12 +27,11 @@ _GRAD = attrgetter("grad")
 
 
 def _check(x: object, what: str, low: float, high: float = math.inf, *, low_open: bool = False) -> float:
-    ok = (not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(x)
-          and (x > low if low_open else x >= low) and x < high)
-    if not ok:
+    r = as_real(x)   # ±inf for an int beyond the floats
+    if r is None or not math.isfinite(r) or not (r > low if low_open else r >= low) or not r < high:
         bounds = f"{'>' if low_open else '>='} {low}" + (f" and < {high}" if high != math.inf else "")
-        raise ValueError(f"{what} must be a finite number {bounds}, got {x!r:.60}")
-    return float(x)
+        raise ValueError(f"{what} must be a finite number {bounds}, got {quoted(x)}")
+    return r
 
 
 class _State:
@@ -63,10 +62,20 @@ class Optimizer:
             if not isinstance(p, Value):
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value; "
                                 "pass model.parameters()")
-        self.lr = _check(lr, "lr", 0.0, low_open=True)
+        self.lr = lr
         self.weight_decay = _check(weight_decay, "weight_decay", 0.0)
         self._size = len(self.params)
         self._written = self._written_array = None   # what the last step wrote into .data (`_commit`)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate η, a finite number > 0; set between steps for a schedule (checked then, as
+        the constructor checks it: ValueError naming the value)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _check(value, "lr", 0.0, low_open=True)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 before the next backward pass."""
@@ -229,7 +238,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r:.60}")
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {quoted(betas)}")
         self.betas = (_check(betas[0], "betas[0]", 0.0, 1.0), _check(betas[1], "betas[1]", 0.0, 1.0))
         self.eps = _check(eps, "eps", 0.0, low_open=True)
         self.t = 0

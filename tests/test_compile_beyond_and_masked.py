@@ -67,6 +67,6 @@ def test_check_names_a_changed_constant_by_its_label():
     program = autodiff.compile(out)
     x0 = next(n for n in autodiff.topological_order(out) if n.label == "x.0")
     x0.data = 5.0
-    with pytest.raises(autodiff.GraphChangedError, match=r"^compiled graph: node \d+ \('x\.0'\) is the "
+    with pytest.raises(autodiff.GraphChangedError, match=r"^compiled check: node \d+ \('x\.0'\) is the "
                                                          r"constant 5\.0"):
         program.check(model([1.0, 2.0])[0])

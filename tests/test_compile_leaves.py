@@ -41,7 +41,7 @@ def _loss(fused: bool):
 
 def _words(error: Exception) -> tuple[type, str]:
     """An error's type and message without the name of the function called ("backward: ")."""
-    return type(error), re.sub(r"^(backward|compile|compiled forward): ", "", str(error))
+    return type(error), re.sub(r"^(backward|compile|compiled forward|compiled backward): ", "", str(error))
 
 
 def _refusal(run) -> tuple[type, str]:
@@ -78,6 +78,8 @@ def test_a_compiled_program_refuses_what_backward_refuses_in_its_words(fused, wh
     leaf.data = BAD[bad](leaf.data)
     expected = _refusal(loss.backward)
     assert _refusal(getattr(program, call)) == expected
+    with pytest.raises((TypeError, ValueError), match=f"^compiled {call}: "):   # the method called
+        getattr(program, call)()
     assert all(p.grad == 0.0 for p in model.parameters())
 
 

@@ -273,7 +273,7 @@ def test_check_names_frozen_control_flow_as_the_reason(build, first):
     program = autodiff.compile(build(x, y))
     program.check(build(x, y))
     x.data = -1.0
-    with pytest.raises(autodiff.GraphChangedError, match=rf"^compiled graph: {first}: {PATH}") as caught:
+    with pytest.raises(autodiff.GraphChangedError, match=rf"^compiled check: {first}: {PATH}") as caught:
         program.check(build(x, y))
     assert "constant changed" not in str(caught.value) and "model made again" not in str(caught.value)
     assert "Compile the new graph" in str(caught.value)

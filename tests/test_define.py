@@ -250,8 +250,10 @@ def test_a_rule_that_fails_on_a_batch_is_named_in_batched_mode_and_compiled(fres
     f = define("raises", "raises", 1, forward=lambda x: 2 * x, vjp=rule, batch_forward=lambda x: 2 * x)
     w = Value(1.0, "w")
     root = total(f(w * batch([1.0, 6.0])))
-    for run in (root.backward, lambda: autodiff.compile(root).backward(), lambda: list(backward_steps(root))):
-        with pytest.raises(ValueError, match=r"^backward: the rule of raises at node v3 \(inputs a batch "
+    for where, run in [("backward", root.backward),
+                       ("compiled backward", lambda: autodiff.compile(root).backward()),
+                       ("backward", lambda: list(backward_steps(root)))]:
+        with pytest.raises(ValueError, match=rf"^{where}: the rule of raises at node v3 \(inputs a batch "
                                              r"of 2\) failed: my rule is broken$"):
             run()
     assert w.grad == 0.0

@@ -71,9 +71,9 @@ def test_gradcheck_accepts_every_right_rule_on_the_rule_path(name):
     assert gradcheck(lambda *v: apply(with_rule(prim, prim.vjp), *v), xs)  # the rule itself
 
 
-# greater ([x > y]) is piecewise constant: its terms are 0, which every shape below leaves 0, so the
-# battery cannot tell a wrong rule of it; a rule giving it a slope is caught below instead.
-SLOPED = sorted(name for name in primitives() if name != "greater")
+# greater ([x > y]) and floor are piecewise constant: their terms are 0, which every shape below leaves
+# 0, so the battery cannot tell a wrong rule of them; a rule giving them a slope is caught below instead.
+SLOPED = sorted(name for name in primitives() if name not in ("greater", "floor"))
 
 
 @pytest.mark.parametrize("shape", sorted(WRONG))
@@ -110,6 +110,13 @@ def test_gradcheck_catches_a_slope_given_to_greater():
         sloped = with_rule(greater, lambda g, out, x, y, i=i: (g, 0.0 * g) if i == 0 else (0.0 * g, g))
         with pytest.raises(GradcheckError, match=f"input {i}: engine 1.0, central difference 0.0"):
             gradcheck(lambda *v, p=sloped: apply(p, *v), [1.7, 0.6])
+
+
+def test_gradcheck_catches_a_slope_given_to_floor():
+    sloped = with_rule(PRIMITIVES["floor"], lambda g, out, x: (g,))
+    with pytest.raises(GradcheckError, match="input 0: engine 1.0, central difference 0.0"):
+        gradcheck(lambda v: apply(sloped, v), [1.7])
+    assert gradcheck(lambda v: apply(PRIMITIVES["floor"], v), [1.7])
 
 
 def test_gradcheck_tolerance_is_on_the_difference_not_the_magnitudes():

@@ -55,6 +55,7 @@ BINARY = [
     lambda a, b: a * b, lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a.maximum(b),
     lambda a, b: a.minimum(b), lambda a, b: (abs(a) + 0.5) ** b.tanh(), lambda a, b: a / (b * b + 1.0),
     lambda a, b: (a * b).leaky_relu(),
+    lambda a, b: a.relu() ** (b * b + 1.0),   # base 0 (a <= 0) with a Value exponent, n = 1 at b = 0
 ]
 
 
@@ -119,6 +120,53 @@ def test_the_differential_test_compares_many_cases():
         ops = {v.op for v in autodiff.topological_order(root)}
         crossed += "greater" in ops
     assert crossed >= 40   # most graphs hold a choice on a value, now a node
+
+
+def _pow_root(x: Value, y: Value) -> Value:
+    gx, gy = grad(x ** y, [x, y], create_graph=True)
+    return gx + gy * 0.5
+
+
+# (built at x, y) -> (moved to x, y): from base 0 away from it and back, and exponents 0, 1, 2 at 0
+POW_MOVES = [((0.0, 2.0), (1.5, 3.0)), ((0.0, 1.0), (0.7, 1.0)), ((0.0, 3.0), (0.0, 1.0)),
+             ((0.0, 2.0), (0.0, 2.5)), ((0.0, 2.0), (0.8, 0.0)), ((0.0, 0.0), (1.2, 2.0)),
+             ((0.0, 1.0), (0.0, 2.0)), ((0.5, 1.0), (0.0, 1.0)), ((0.7, 0.0), (0.0, 0.0)),
+             ((1.3, 2.5), (0.0, 3.0))]
+
+
+@pytest.mark.parametrize("built, moved", POW_MOVES)
+def test_pow_with_a_value_exponent_at_base_0_replays_as_built_again(built, moved):
+    """d/dx x**y at x = 0 held the exponent as the number it was (n x^(n-1) with n a constant): moved
+    from (0, 2) to (1.5, 3) the compiled gradient was 3.68 where 7.43 is right, and its y-gradient
+    0.28 for 5.26. Now a gradient graph of x**y is the same graph at x = 0 and elsewhere."""
+    x, y = Value(built[0], "x"), Value(built[1], "y")
+    program = autodiff.compile(_pow_root(x, y))
+    x.data, y.data = moved
+    x.grad = y.grad = 0.0
+    again = _pow_root(x, y)
+    again.backward()
+    expected = [_bits(again.data), _bits(x.grad), _bits(y.grad)]
+    program.check(again)                                 # the same ops, parents and constants
+    x.grad = y.grad = 0.0
+    value = program.forward()
+    program.backward()
+    assert [_bits(value), _bits(x.grad), _bits(y.grad)] == expected
+
+
+def test_pow_at_base_0_keeps_its_conventions_as_a_graph():
+    """The same graph at x = 0 gives what the rule on numbers gives there (d/dx 0**n: 0, 1, 0 for
+    n = 0, 1, 2; d/dy: 0), the second derivatives of x**n in x (0, 0, 2, 6 for n = 0..3), and both
+    mixed partials 0 (the exponent held along x = 0)."""
+    for n, second in [(0.0, 0.0), (1.0, 0.0), (2.0, 2.0), (3.0, 0.0), (2.5, 0.0)]:
+        x, y = Value(0.0), Value(n)
+        gx, gy = grad(x ** y, [x, y], create_graph=True)
+        assert (gx.data, gy.data) == (1.0 if n == 1 else 0.0, 0.0), n
+        assert grad(gx, [x, y]) == (second, 0.0) and grad(gy, x) == 0.0, n
+    x, y = Value(0.0), Value(3.0)
+    gx = grad(x ** y, x, create_graph=True)
+    assert grad(grad(gx, x, create_graph=True), x) == 6.0   # n(n-1)(n-2) at n = 3
+    with pytest.raises(autodiff.InfiniteSlopeError):
+        grad(grad(x ** Value(1.5), x, create_graph=True), x)   # 1.5 · 0.5 · 0^-0.5
 
 
 def test_second_derivatives_are_unchanged_by_the_choices_as_nodes():

@@ -45,6 +45,7 @@ FORMULAS = {
     "elu": (lambda x: x if x > 0 else math.exp(x) - 1, [(-2.0,), (0.0,), (3.0,)]),
     "greater": (lambda x, y: 1.0 if x > y else 0.0, [(1.0, 2.0), (2.0, -1.0), (1.5, 1.5)]),
     "sech2": (lambda x: 1 / math.cosh(x) ** 2, [(-2.0,), (0.0,), (0.7,), (3.0,)]),
+    "floor": (lambda x: x - x % 1.0, [(-2.5,), (-1.0,), (0.0,), (1.0,), (2.7,)]),
 }
 
 

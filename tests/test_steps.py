@@ -31,8 +31,9 @@ def zoo():
     z = z + x.sqrt() + abs(y - 1) + x.sin() * y.cos() + y.softplus() + (x - 2).leaky_relu() \
         + (y - 1).elu() + x.gelu() + x.maximum(y) + x.minimum(y) + apply(PRIMITIVES["normal_cdf"], y) \
         + apply(PRIMITIVES["sum_squares"], x, y, x) + apply(PRIMITIVES["logsumexp"], x, y, x * 0.5)
-    # sech²(y)·[y > x] is 0 ([y > x] is 0): the zoo's values stay those without them
-    return (z + apply(PRIMITIVES["sech2"], y) * apply(PRIMITIVES["greater"], y, x)).tanh()
+    # sech²(y)·[y > x]·floor(x) is 0 ([y > x] is 0): the zoo's values stay those without them
+    held = apply(PRIMITIVES["sech2"], y) * apply(PRIMITIVES["greater"], y, x)
+    return (z + held * apply(PRIMITIVES["floor"], x)).tanh()
 
 
 def test_neuron_forward_steps_replay_the_engine():

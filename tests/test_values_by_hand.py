@@ -191,7 +191,8 @@ def test_l2_subnormal_gradient_in_every_executor(lam, x):
 # ---- item 9: a λ too large for a float --------------------------------------------------------
 
 def test_l2_refuses_an_int_lambda_too_large_for_a_float():
-    with pytest.raises(ValueError, match=r"l2: lam must be a finite number >= 0, got 1000"):
+    with pytest.raises(ValueError, match=r"l2: lam must be a finite number >= 0, got an int of about 401 "
+                                         r"digits, beyond the float range$"):
         nn.l2([Value(3.0)], 10**400)
 
 
@@ -762,7 +763,7 @@ def test_a_compiled_program_refuses_a_one_number_leaf_set_to_a_batch(who, when):
     leaf.data = np.array([1.0, 2.0, 3.0])
     # in backward()'s own words (the program runs backward's leaf check first)
     name = "the Value 'w'" if who == "parameter" else r"the leaf v\d+"
-    with pytest.raises(ValueError, match=rf"^compiled forward: {name} holds a batch of 3 examples, but held "
+    with pytest.raises(ValueError, match=rf"^compiled backward: {name} holds a batch of 3 examples, but held "
                                          r"one number when the graph was built .*set \.data to one number, "
                                          "or build the graph again from the batch"):
         program.backward()
@@ -774,9 +775,9 @@ def test_a_layer_program_refuses_a_one_number_leaf_set_to_a_batch():
     program = autodiff.compile(loss)
     assert program.layers
     w.data = np.array([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="^compiled forward: the Value 'w' holds a batch of 3 examples, but "
+    with pytest.raises(ValueError, match="^compiled backward: the Value 'w' holds a batch of 3 examples, but "
                                          "held one number when the graph was built"):
-        program.backward()   # it runs forward() first
+        program.backward()   # it runs the forward pass first, named by the method called
     assert w.grad == 0.0 and x.grad == 0.0
 
 
@@ -1107,8 +1108,8 @@ def test_backward_refuses_a_grad_set_by_hand_to_an_int_past_the_largest_float(ba
         loss, (_, _, w, _, _) = _readme_neuron()
     w.grad = 10**400
     name = re.escape(w.label)
-    with pytest.raises(ValueError, match=rf"^backward: the \.grad of the Value '{name}' is an int too "
-                                         r"large for a float \(1000"):
+    with pytest.raises(ValueError, match=rf"^backward: the \.grad of the Value '{name}' is an int of about "
+                                         r"401 digits, beyond the float range; set \.grad"):
         loss.backward()
     assert w._grad == 10**400   # as it was
     w.grad = 10**300            # a big int that is a float: taken as one

@@ -46,6 +46,7 @@ from autodiff import Value, topological_order
 from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
 from autodiff.graph import not_a_value, walk_leaves
+from autodiff.primitives import quoted
 from autodiff.steps import op_expression
 from viz.style import ROLE_STYLE, roles
 
@@ -802,7 +803,7 @@ def draw(root: Value, *, rankdir: str = "LR", show_grad: bool = True, show_local
         raise ValueError(f"{_where}: max_per_layer is the most neuron boxes a layer takes, an int of 3 or "
                          "more "
                          f"(its first and last neurons and a ⋮ box for the rest), with collapse='neuron'; "
-                         f"got max_per_layer={max_per_layer!r:.40} and collapse={collapse!r:.40}")
+                         f"got max_per_layer={quoted(max_per_layer, 40)} and collapse={collapse!r:.40}")
     chosen = None if preset is None else find_preset(preset)
     compact = chosen is not None and chosen.compact and collapse == "neuron"
     fontsize = float(chosen.node.get("fontsize", "12")) if compact else 12.0

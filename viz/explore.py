@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from autodiff import Value
+from autodiff.primitives import as_real, quoted
 
 __all__ = ["Explorer", "explore"]
 
@@ -42,9 +43,10 @@ def _inputs(f: Callable, given: Mapping[str, float] | None) -> dict[str, float]:
                             f"e.g. explore(f, {{{', '.join(repr(n) + ': 1.0' for n in params)}}})")
     values = {}
     for name, v in dict(given).items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"explore: input {name!r} must start at a finite number, got {v!r}")
-        values[name] = float(v)
+        r = as_real(v) if isinstance(v, (int, float)) else None   # ±inf for an int beyond the floats
+        if r is None or not math.isfinite(r):
+            raise ValueError(f"explore: input {name!r} must start at a finite number, got {quoted(v)}")
+        values[name] = r
     if params:
         try:
             inspect.signature(f).bind(**values)

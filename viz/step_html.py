@@ -17,6 +17,7 @@ from autodiff import Value, Walkthrough, topological_order
 from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
 from autodiff.graph import not_a_value, walk_leaves
+from autodiff.primitives import as_real, quoted
 from autodiff.steps import fmt
 from viz.examples import ExampleWalkthrough, example_svg, walkthrough
 from viz.levels import (
@@ -259,10 +260,10 @@ class HtmlStepper:
             raise TypeError(f"step_html: predict must be True or False, got {predict!r}")
         if not isinstance(title, str):
             raise TypeError(f"step_html: title must be a str, got {title!r}")
-        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
-                or not math.isfinite(tolerance) or not tolerance > 0:
+        r = as_real(tolerance) if isinstance(tolerance, (int, float)) else None   # ±inf past the floats
+        if r is None or not math.isfinite(r) or not r > 0:
             raise ValueError(f"step_html: tolerance must be a finite number > 0 (the relative error an "
-                             f"answer may have, e.g. 1e-3), got {tolerance!r}")
+                             f"answer may have, e.g. 1e-3), got {quoted(tolerance)}")
         if level not in LEVELS:
             raise ValueError(f"step_html: level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
