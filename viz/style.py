@@ -1,5 +1,6 @@
 """The look the diagrams share: each node's role (`roles`) and each role's fill colour, line style and
-legend text, used by `viz.draw`'s graphviz diagrams and `viz.layered`'s drawing alike.
+legend text, used by `viz.draw`'s graphviz diagrams and `viz.layered`'s drawing alike; and the reading
+order (`reading_order`) every list of nodes the steppers show follows, as the diagrams place them.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 
 from autodiff import Value, topological_order
 
-__all__ = ["ROLE_STYLE", "roles"]
+__all__ = ["ROLE_STYLE", "roles", "reading_order"]
 
 #: role (as `roles` gives it) -> (fill colour, extra style, what the legend says);
 #: `viz.layered` draws with the same colours and legend
@@ -53,3 +54,45 @@ def roles(root: Value, parameters: Iterable[Value] | None = None) -> dict[Value,
         else:
             found[v] = "constant"
     return found
+
+
+def _natural(label: str) -> tuple:
+    """A label's sort key with its numbers compared as numbers: x.2 before x.10."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdecimal() else (1, 0, part)
+                 for part in re.split(r"(\d+)", label) if part)
+
+
+def reading_order(nodes: Iterable[Value], role: dict[Value, str]) -> list[Value]:
+    """``nodes`` as a learner reads them, the order the diagrams draw them in: the inputs (``x.0``,
+    ``x.1``, …, by label, numbers compared as numbers), then the parameters (a network's by layer, neuron,
+    then its weights ``w.0``, ``w.1``, … and its bias last; hand-named ones as ``w1``, ``w2``, ``b``), then
+    the constants, then every other node, these last two in the order given. ``role`` maps each node to
+    its role (`roles`); a node it does not hold counts as interior."""
+    from math import inf
+
+    from nn import locate
+
+    rank = {"input": 0, "parameter": 1, "constant": 2}
+
+    def key(item: tuple[int, Value]) -> tuple:
+        k, n = item
+        r = rank.get(role.get(n, "interior"), 3)
+        label = n.label or ""
+        if r == 0:
+            return (r, _natural(label), k)
+        if r == 1:
+            place = locate(label)
+            if place is not None and place.role in ("weight", "bias"):
+                index = place.index if place.role == "weight" else inf
+                where = (-1 if place.layer is None else place.layer,
+                         -1 if place.neuron is None else place.neuron, index)
+            elif _is_tutorial_parameter(label):  # w, w1, w2, …, then b, b1, …
+                where = (-1, -1, inf if label[0] == "b" else int(label[1:] or 0))
+            else:  # a parameter named otherwise (`roles` given the model's parameters)
+                where = (inf, inf, inf)
+            return (r, where, _natural(label), k)
+        return (r, k)
+
+    return [n for _, n in sorted(enumerate(nodes), key=key)]

@@ -140,8 +140,9 @@
 
   // ---- the table of every node -----------------------------------------------------------------------
   const tbody = document.querySelector("#dg-table tbody");
-  const rows = D.nodes.map((n, i) => {
-    const tr = document.createElement("tr");
+  const rows = [];  // node -> its row; the rows in reading order (D.rows), as the start frame lists leaves
+  for (const i of D.rows) {
+    const n = D.nodes[i], tr = document.createElement("tr");
     tr.id = "dg-row-" + i;
     for (const cls of ["", "", "dg-data", "dg-grad"]) {
       const td = document.createElement("td");
@@ -151,8 +152,8 @@
     tr.children[0].textContent = n.name;
     tr.children[1].textContent = n.op;
     tbody.appendChild(tr);
-    return tr;
-  });
+    rows[i] = tr;
+  }
   // The table is written only while it is open (and in full when it opens): a step of a big network
   // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
   const tableBox = $("dg-table-box");
@@ -173,7 +174,7 @@
     }
   }
   const names = $("dg-names");
-  D.nodes.forEach((n) => { const o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
+  for (const i of D.rows) { const o = document.createElement("option"); o.value = D.nodes[i].name; names.appendChild(o); }
 
   // ---- the steps at the chosen level: items are fine frames {f} or coarse groups {g} ------------------
   const starts = { layer: new Map(), neuron: new Map() };
