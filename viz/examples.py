@@ -21,7 +21,7 @@ from autodiff.steps import (
     local_derivatives,
     node_names,
 )
-from viz.style import reading_order, roles
+from viz.style import reading_order
 
 __all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg",
            "table_rows"]
@@ -353,7 +353,7 @@ def walkthrough(root: Value, example: int | str | None = None,
     order = topological_order(root) if order is None else order
     walk = _walkthrough(root, example, order, caller)
     # the start frame lists the leaves as the diagrams read: inputs, parameters, constants
-    walk.given = reading_order(walk.given, roles(root))
+    walk.given = reading_order(walk.given)
     return walk
 
 
@@ -408,6 +408,7 @@ def example_svg(walk: ExampleWalkthrough) -> str:
     """The layered drawing of ``walk``'s nodes: the other examples' box reads the parameters their
     summed step gives to, and each given node of another example is drawn as its result."""
     from viz.layered import layered_svg
+    from viz.style import roles
 
     role = roles(walk.root)
     pos, at = walk.position, walk.position[walk.others]
