@@ -579,8 +579,59 @@
     if (focus) mark(focus, "dg-focus");
     applyMarks();
     // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
-    markOverflow($("dg-math"));
-    if (inspected !== null) markOverflow($("dg-inspector"));
+    fitBox($("dg-math"));
+    if (inspected !== null) fitBox($("dg-inspector"));
+  }
+
+  // MathML in the browsers sets a formula on one line however wide it is (no line breaking of its
+  // own): the inspector's chain-rule sum over an input's 16 uses was 4,000 px in a 520 px panel. A
+  // formula wider than its box is set again on lines, an <mtable> of one row per line, each line after
+  // the first indented and starting with the "=" or "+" it breaks before, packed from its parts' widths
+  // as laid out on one line (read where the step reads the layout anyway: a step pays for the layout of
+  // its box again only when its formula is too wide). The one-line formula is kept (math.dgFlat), so
+  // the next neuron's formula of the same shape only has its numbers written (renderMath).
+  function fitBox(box) {
+    const math = box.hidden ? null : box.querySelector(":scope > math");
+    const css = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight) - 2;
+    if (math && math.getBoundingClientRect().width > room) {
+      const flat = math.dgFlat ? math.dgFlat.cloneNode(true) : math;
+      if (math.dgFlat) math.replaceWith(flat);  // set on lines for a wider box: again, from one line
+      setOnLines(flat, room);
+    }
+    markOverflow(box);
+  }
+  function setOnLines(math, room) {
+    const parts = [...math.children], left = parts.map((e) => e.getBoundingClientRect().left);
+    const end = math.lastElementChild.getBoundingClientRect().right;
+    const breaks = parts.flatMap((e, k) => k > 0 && e.localName === "mo" && (e.textContent === "=" ||
+      e.textContent === "+") ? [k] : []);
+    const INDENT = 24;  // px: the 1.5em of a line after the first
+    const lines = [];
+    let first = 0, width = 0;
+    [...breaks, parts.length].forEach((k, j) => {
+      const from = j ? breaks[j - 1] : 0, w = (k < parts.length ? left[k] : end) - left[from];
+      if (from > first && width + w > room - (first ? INDENT : 0)) { lines.push([first, from]); first = from; width = 0; }
+      width += w;
+    });
+    lines.push([first, parts.length]);
+    if (lines.length < 2) return;
+    const flat = math.cloneNode(true), table = document.createElementNS(MATHNS, "mtable");
+    for (const [a, b] of lines) {
+      const row = document.createElementNS(MATHNS, "mrow");
+      if (a) {
+        const indent = document.createElementNS(MATHNS, "mspace");
+        indent.setAttribute("width", INDENT + "px");
+        row.appendChild(indent);
+      }
+      row.append(...parts.slice(a, b));
+      const td = document.createElementNS(MATHNS, "mtd"), tr = document.createElementNS(MATHNS, "mtr");
+      td.appendChild(row);
+      tr.appendChild(td);
+      table.appendChild(tr);
+    }
+    math.replaceChildren(table);
+    math.dgFlat = flat;
   }
 
   // A formula wider than its box scrolls sideways: the box then shows a scroll bar and a shadow at the
@@ -592,7 +643,7 @@
     box.classList.toggle("dg-more-left", more && box.scrollLeft > 1);
   }
   for (const id of ["dg-math", "dg-inspector"]) $(id).addEventListener("scroll", (e) => markOverflow(e.target));
-  window.addEventListener("resize", () => { markOverflow($("dg-math")); markOverflow($("dg-inspector")); });
+  window.addEventListener("resize", () => { fitBox($("dg-math")); fitBox($("dg-inspector")); });
 
   // The step in view: the current boxes, the opened neuron or layer, and at the neuron level the
   // neuron's cluster with its title. All of it when it fits; else as much of it as fits with the focus
@@ -796,14 +847,22 @@
     // The next neuron of a layer has a formula of the same shape: only its numbers are written into the
     // one on the page, so the browser styles no new elements (a 16-term sum is about 100) and the old
     // ones are not left to the garbage collector, on every step.
-    const old = box.firstElementChild;
-    if (old && sameShape(old, math)) copyTexts(math, old);
-    else box.replaceChildren(math);
+    // (A formula set on lines by fitBox keeps its one-line form: the numbers go into both.)
+    const old = box.firstElementChild, flat = old && (old.dgFlat || old);
+    if (old && sameShape(flat, math)) {
+      copyTexts(math, flat);
+      if (old.dgFlat) copyLeaves(math, old);
+    } else box.replaceChildren(math);
   }
   function sameShape(a, b) {
     if (a.tagName !== b.tagName || a.childElementCount !== b.childElementCount) return false;
     for (let k = 0; k < a.childElementCount; k++) if (!sameShape(a.children[k], b.children[k])) return false;
     return true;
+  }
+  function copyLeaves(from, to) {  // from's leaves' texts into to's, in order (to's lines' indents aside)
+    const leaves = (e) => [...e.querySelectorAll("*")].filter((c) => !c.childElementCount && c.localName !== "mspace");
+    const a = leaves(from), b = leaves(to);
+    a.forEach((e, k) => { if (b[k].textContent !== e.textContent) b[k].textContent = e.textContent; });
   }
   function copyTexts(from, to) {  // from's leaves' texts into to's, where they differ
     if (!from.childElementCount) {
@@ -1012,7 +1071,7 @@
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
-    markOverflow(box);
+    fitBox(box);
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
