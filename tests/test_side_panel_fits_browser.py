@@ -14,7 +14,8 @@ from tests.test_step_html_browser import open_page
 TOO_WIDE = """() => {
   const side = document.getElementById('dg-side'), edge = side.getBoundingClientRect().right;
   const out = [];
-  for (const b of [side, ...side.querySelectorAll('#dg-math, #dg-text, #dg-hint, #dg-predict, #dg-inspector')]) {
+  const boxes = side.querySelectorAll('#dg-math, #dg-text, #dg-hint, #dg-predict, #dg-inspector');
+  for (const b of [side, ...boxes]) {
     if (b.hidden || !b.offsetWidth) continue;
     if (b.scrollWidth > b.clientWidth + 1) out.push([b.id, b.scrollWidth, b.clientWidth]);
   }
