@@ -1103,7 +1103,121 @@
     box.scrollTop = TOP + cy * H0 * zoom - about[1];
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
     if (items.length) showStep(items[cur], f);
+    if (settling) settleEdges(f);
   }
+  // ---- the view's edges between boxes -----------------------------------------------------------------
+  // A box half in the view reads badly: the README loss's L2 box ("all 304 weights") was cut at the
+  // pane's right edge as the page opened at 1920×1080. Where the page opens and after each zoom, the
+  // view slides (keeping the current step's box whole) to the nearest place where its edges fall
+  // between boxes, when there is one; as the page opens on graphviz's drawing it may zoom in up to
+  // 100% for it, keeping the drawing's start (its first column, its top) in view. (viz.layered's rows,
+  // a box and its line of numbers 2 px apart, leave the view no place between them.) A box bigger than the view
+  // is not counted (it is cut wherever the view is).
+  let settling = false, drawn = null;
+  function boxRects() {  // every box of the drawing in its units (zoom 1): [left, top, right, bottom]
+    if (drawn) return drawn;
+    const box = $("dg-diagram"), v = box.getBoundingClientRect(), ctm = new Map();
+    const x0 = v.left + box.clientLeft - box.scrollLeft, y0 = v.top + box.clientTop - box.scrollTop;
+    drawn = [];
+    for (const g of canvas.querySelectorAll("g.node")) {
+      if (g.closest(".dg-legend")) continue;
+      let r;
+      if (g.querySelector(":scope > .dg-halo")) {
+        r = haloRect(g, ctm);
+        const name = g.querySelector(":scope > .dg-name");
+        if (name) r.top -= 16 * zoom;  // its name above the box
+      } else {
+        const shape = g.querySelector(":scope > polygon, :scope > path, :scope > ellipse");
+        if (!shape) continue;
+        r = shape.getBoundingClientRect();
+      }
+      drawn.push([(r.left - x0) / zoom, (r.top - y0 - TOP) / zoom, (r.right - x0) / zoom, (r.bottom - y0 - TOP) / zoom]);
+    }
+    return drawn;
+  }
+  // The scroll place in [lo, hi] nearest s0 at which no box (of those across the view the other way,
+  // [a, b] along this axis) is cut by the view [s, s + size]; null when there is none.
+  function place(spans, s0, size, lo, hi) {
+    const cuts = [];
+    for (const [a, b] of spans) if (b - a <= size && b > lo && a < hi + size) cuts.push([a, b], [a - size, b - size]);
+    const inside = (s) => cuts.some(([a, b]) => a + 0.5 < s && s < b - 0.5);
+    let best = null;
+    for (const c of [s0, ...cuts.flat()]) {
+      const s = Math.max(lo, Math.min(hi, c));
+      if ((best === null || Math.abs(s - s0) < Math.abs(best - s0)) && !inside(s)) best = s;
+    }
+    return best;
+  }
+  // The view at zoom z and scroll (sx, sy), slid to put its edges between boxes: [sx, sy, boxes cut].
+  function between(z, sx, sy, keep) {
+    const box = $("dg-diagram"), band = layeredDiv ? TOP : 0;
+    const W = box.clientWidth, H = box.clientHeight - band, M = 4;
+    const X = boxRects().map(([l, t, r, b]) => [l * z - 2, TOP + t * z - 2, r * z + 2, TOP + b * z + 2]);
+    const maxX = Math.max(0, W0 * z - W), maxY = Math.max(0, TOP + H0 * z + 28 - box.clientHeight);
+    const range = (size, maxS, a, b) => [Math.max(0, b === null ? -Infinity : b + M - size),
+                                         Math.min(maxS, a === null ? Infinity : a - M)];
+    const [xlo, xhi] = range(W, maxX, keep ? keep[0] : null, keep ? keep[2] : null);
+    const [ylo, yhi] = range(H, maxY, keep ? keep[1] - band : null, keep ? keep[3] - band : null);
+    const cuts = (x, y) => X.filter(([l, t, r, b]) => r > x && l < x + W && b > y + band && t < y + band + H &&
+      r - l <= W && b - t <= H && (l < x || r > x + W || t < y + band || b > y + band + H)).length;
+    if (X.length <= 400) {  // graphviz's drawing: every pair of places where an edge meets a box's side
+      const at = (lo, hi, s0, spans, size) => [...new Set([s0, ...spans.flatMap(([a, b]) => [a, b, a - size, b - size])]
+        .map((s) => Math.max(lo, Math.min(hi, s))))];
+      const xs = at(xlo, Math.max(xlo, xhi), sx, X.map((r) => [r[0], r[2]]), W);
+      const ys = at(ylo, Math.max(ylo, yhi), sy, X.map((r) => [r[1] - band, r[3] - band]), H);
+      let best = null;
+      for (const x of xs) {
+        for (const y of ys) {
+          const d = Math.abs(x - sx) / W + Math.abs(y - sy) / H;
+          if ((best === null || d < best[2]) && !cuts(x, y)) best = [x, y, d];
+        }
+      }
+      if (best) [sx, sy] = best;
+    } else {  // the layered drawing's thousands of boxes: each axis in turn
+      for (let k = 0; k < 3; k++) {
+        const xs = X.filter((r) => r[3] > sy + band && r[1] < sy + band + H).map((r) => [r[0], r[2]]);
+        sx = place(xs, sx, W, xlo, Math.max(xlo, xhi)) ?? sx;
+        const ys = X.filter((r) => r[2] > sx && r[0] < sx + W).map((r) => [r[1] - band, r[3] - band]);
+        sy = place(ys, sy, H, ylo, Math.max(ylo, yhi)) ?? sy;
+      }
+    }
+    return [sx, sy, cuts(sx, sy)];
+  }
+  function settleEdges(f) {
+    if (!canvas || !W0) return;
+    const box = $("dg-diagram"), v = box.getBoundingClientRect();
+    let keep = null;  // the current step's box, in the scroll box's content units
+    if (f) {
+      const r = haloRect(f, new Map()), x0 = v.left + box.clientLeft - box.scrollLeft, y0 = v.top + box.clientTop - box.scrollTop;
+      keep = [r.left - x0, r.top - y0, r.right - x0, r.bottom - y0];
+    }
+    const [sx, sy] = between(zoom, box.scrollLeft, box.scrollTop, keep);
+    box.scrollLeft = sx;
+    box.scrollTop = sy;
+    pinTitles();
+    showTiles();
+  }
+  // As the page opens on graphviz's drawing: the least zoom from the opening one up to 100% (text only
+  // gets bigger) at which
+  // the view, slid as little as it may while showing the drawing's first column and its top, cuts no box.
+  function openView() {
+    const box = $("dg-diagram"), z0 = zoom;
+    const first = Math.min(...boxRects().map((r) => r[0]));  // the drawing's first column
+    let best = null;
+    for (let z = z0; z <= Math.max(z0, 1) + 1e-9; z += 0.01) {
+      const [sx, sy, cut] = between(z, 0, 0, [first * z, TOP, first * z, TOP]);
+      const cost = cut * 10 + sx / box.clientWidth + sy / box.clientHeight + (z - z0);
+      if (best === null || cost < best[0]) best = [cost, z, sx, sy];
+      if (!cut && !sx && !sy) break;
+    }
+    if (!best || best[1] === z0 && !best[2] && !best[3]) return;
+    setZoom(best[1]);
+    box.scrollLeft = best[2];
+    box.scrollTop = best[3];
+    pinTitles();
+    showTiles();
+  }
+
   function fit() {
     const box = $("dg-diagram");
     setZoom(Math.min(box.clientWidth / W0, (box.clientHeight - TOP) / H0));
@@ -1185,4 +1299,6 @@
   const box0 = $("dg-diagram");
   setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, (box0.clientHeight - TOP) / H0))) : 1);
   render();
+  settling = true;
+  if (svg && (!items.length || !nodesOf(items[cur]).length)) openView();  // (a page opening on a step keeps its view)
 })();
