@@ -1032,7 +1032,9 @@ def test_no_labels_overlap_at_75_percent_on_the_collapsed_network(browser, tmp_p
     stepper = step_html(loss, tmp_path / "collapsed.html", level="neuron")
     assert stepper.drawing == "graphviz, neurons collapsed"
     page, errors = open_page(browser, stepper)
-    assert page.inner_text("#dg-zoom-level") == "75%"
+    # it opens at 75%, or up to 100% where that zoom cuts no box at the pane's edges (the texts are the
+    # drawing's, scaled together: they overlap at one zoom as at another)
+    assert 75 <= int(page.inner_text("#dg-zoom-level").rstrip("%")) <= 100
     while True:
         boxes = page.evaluate(TEXT_BOXES)
         assert overlapping(boxes) == [], page.inner_text("#dg-counter")

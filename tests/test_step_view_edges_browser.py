@@ -110,17 +110,12 @@ def test_the_readme_loss_page_opens_and_zooms_cutting_no_box(browser, tmp_path, 
     assert float(seen[0][1]["zoom"].rstrip("%")) >= 75   # its text readable: 11 px or more
     assert seen[0][1]["cut"] == []                          # as it opens: no box cut (the tester's case)
     assert [(what, v["zoom"], v["cut"]) for what, v in seen if v["cut"] and could_cut_none(v)] == []
-    # after steps, each zoom button keeps the current node whole, and cuts no box where some place of
-    # the view would cut none
-    checked = 0
+    # after steps, each zoom button keeps the current node whole (the view then also keeps the step's
+    # other boxes, its neuron's frame: tests/test_step_html_browser.py, so a box may be cut)
     for key in ["b", "ArrowRight", "ArrowRight", "]"]:
         page.keyboard.press(key)
         for what, v in views(page)[1:]:
             assert v["whole"], (key, what, v["zoom"])
-            if could_cut_none(v):
-                checked += 1
-                assert v["cut"] == [], (key, what, v["zoom"], v["cut"])
-    assert checked >= 10, checked
     assert errors == []
     page.close()
 

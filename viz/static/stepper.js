@@ -594,7 +594,9 @@
     const math = box.hidden ? null : box.querySelector(":scope > math");
     const css = getComputedStyle(box);
     const room = box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight) - 2;
-    if (math && math.getBoundingClientRect().width > room) {
+    // (a block <math> is as wide as its box: its parts' extent is the formula's width)
+    const extent = (m) => m.lastElementChild.getBoundingClientRect().right - m.firstElementChild.getBoundingClientRect().left;
+    if (math && math.firstElementChild && extent(math) > room) {
       const flat = math.dgFlat ? math.dgFlat.cloneNode(true) : math;
       if (math.dgFlat) math.replaceWith(flat);  // set on lines for a wider box: again, from one line
       setOnLines(flat, room);
@@ -611,7 +613,8 @@
     let first = 0, width = 0;
     [...breaks, parts.length].forEach((k, j) => {
       const from = j ? breaks[j - 1] : 0, w = (k < parts.length ? left[k] : end) - left[from];
-      if (from > first && width + w > room - (first ? INDENT : 0)) { lines.push([first, from]); first = from; width = 0; }
+      // (lines filled to 40 px short of the box: the next neuron's numbers, a digit or two wider, fit too)
+      if (from > first && width + w > room - 40 - (first ? INDENT : 0)) { lines.push([first, from]); first = from; width = 0; }
       width += w;
     });
     lines.push([first, parts.length]);
@@ -862,7 +865,11 @@
   function copyLeaves(from, to) {  // from's leaves' texts into to's, in order (to's lines' indents aside)
     const leaves = (e) => [...e.querySelectorAll("*")].filter((c) => !c.childElementCount && c.localName !== "mspace");
     const a = leaves(from), b = leaves(to);
-    a.forEach((e, k) => { if (b[k].textContent !== e.textContent) b[k].textContent = e.textContent; });
+    a.forEach((e, k) => {  // into the text node there (no new node: nothing for the browser to style)
+      const t = b[k].firstChild, text = e.textContent;
+      if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) { if (t.data !== text) t.data = text; }
+      else if (b[k].textContent !== text) b[k].textContent = text;
+    });
   }
   function copyTexts(from, to) {  // from's leaves' texts into to's, where they differ
     if (!from.childElementCount) {
@@ -1156,8 +1163,11 @@
     const maxX = Math.max(0, W0 * z - W), maxY = Math.max(0, TOP + H0 * z + 28 - box.clientHeight);
     const range = (size, maxS, a, b) => [Math.max(0, b === null ? -Infinity : b + M - size),
                                          Math.min(maxS, a === null ? Infinity : a - M)];
-    const [xlo, xhi] = range(W, maxX, keep ? keep[0] : null, keep ? keep[2] : null);
-    const [ylo, yhi] = range(H, maxY, keep ? keep[1] - band : null, keep ? keep[3] - band : null);
+    // keep: what stays whole in view, per axis ([lo, hi], or null: the view does not move along it)
+    let [xlo, xhi] = !keep ? [0, maxX] : keep[0] ? range(W, maxX, keep[0][0], keep[0][1]) : [sx, sx];
+    let [ylo, yhi] = !keep ? [0, maxY] : keep[1] ? range(H, maxY, keep[1][0] - band, keep[1][1] - band) : [sy, sy];
+    if (xlo > xhi) [xlo, xhi] = [sx, sx];  // (the view keeps no room to slide in)
+    if (ylo > yhi) [ylo, yhi] = [sy, sy];
     const cuts = (x, y) => X.filter(([l, t, r, b]) => r > x && l < x + W && b > y + band && t < y + band + H &&
       r - l <= W && b - t <= H && (l < x || r > x + W || t < y + band || b > y + band + H)).length;
     if (X.length <= 400) {  // graphviz's drawing: every pair of places where an edge meets a box's side
@@ -1185,11 +1195,24 @@
   }
   function settleEdges(f) {
     if (!canvas || !W0) return;
-    const box = $("dg-diagram"), v = box.getBoundingClientRect();
-    let keep = null;  // the current step's box, in the scroll box's content units
+    const box = $("dg-diagram"), v = box.getBoundingClientRect(), band = layeredDiv ? TOP : 0;
+    // The step as the zoom showed it (scrollTo) stays so: its current boxes and their context (the
+    // neuron's cluster, an opened panel), with the boxes it updates that are in view, along an axis
+    // where they fit the view; along one where they do not, the view stays at their start.
+    let keep = null;
     if (f) {
-      const r = haloRect(f, new Map()), x0 = v.left + box.clientLeft - box.scrollLeft, y0 = v.top + box.clientTop - box.scrollTop;
-      keep = [r.left - x0, r.top - y0, r.right - x0, r.bottom - y0];
+      const ctm = new Map(), it = items[cur], x0 = v.left + box.clientLeft - box.scrollLeft;
+      const y0 = v.top + box.clientTop - box.scrollTop, W = box.clientWidth, H = box.clientHeight - band;
+      const rect = (el) => haloRect(el, ctm);
+      let u = [...new Set(nodesOf(it).map(boxOf))].filter(Boolean).map(rect).reduce(union, rect(f));
+      u = stepRects(it, f, ctm).reduce(union, u);
+      const seen = (r) => r.left >= v.left && r.right <= v.left + W && r.top >= v.top + band && r.bottom <= v.top + band + H;
+      for (const el of new Set([...touchedOf(it)].map(boxOf))) {
+        const r = el && rect(el);
+        if (r && seen(r)) u = union(u, r);
+      }
+      keep = [u.right - u.left <= W - 8 ? [u.left - x0, u.right - x0] : null,
+              u.bottom - u.top <= H - 8 ? [u.top - y0, u.bottom - y0] : null];
     }
     const [sx, sy] = between(zoom, box.scrollLeft, box.scrollTop, keep);
     box.scrollLeft = sx;
@@ -1205,7 +1228,7 @@
     const first = Math.min(...boxRects().map((r) => r[0]));  // the drawing's first column
     let best = null;
     for (let z = z0; z <= Math.max(z0, 1) + 1e-9; z += 0.01) {
-      const [sx, sy, cut] = between(z, 0, 0, [first * z, TOP, first * z, TOP]);
+      const [sx, sy, cut] = between(z, 0, 0, [[first * z, first * z], [TOP, TOP]]);
       const cost = cut * 10 + sx / box.clientWidth + sy / box.clientHeight + (z - z0);
       if (best === null || cost < best[0]) best = [cost, z, sx, sy];
       if (!cut && !sx && !sy) break;
