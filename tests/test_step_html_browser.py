@@ -1039,8 +1039,10 @@ OVERFLOW = """id => { const b = document.getElementById(id);
 
 def test_a_formula_too_wide_for_its_box_shows_that_it_scrolls(browser, tmp_path):
     """Issue 14: a neuron's δ with the sum over the next layer written out is wider than the side panel
-    and scrolled with no sign of it. Overflowing, the box shows a scroll bar and a shadow at the edge
-    with more; scrolled to the end, the shadow moves to the other edge; a formula that fits shows none."""
+    and scrolled with no sign of it. It is now set on lines (tests/test_side_panel_fits_browser.py); a
+    part of it wider than the panel still is not (a panel narrowed to 150 px here): the box then shows a
+    scroll bar and a shadow at the edge with more; scrolled to the end, the shadow moves to the other
+    edge; a formula that fits shows none."""
     from tests.test_step_html_levels import mlp_loss
     from viz import step_html
 
@@ -1052,8 +1054,12 @@ def test_a_formula_too_wide_for_its_box_shows_that_it_scrolls(browser, tmp_path)
         page.keyboard.press("ArrowRight")
     wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
     assert not wide and not marked and shadow == "none"
-    while "layer 1 · neuron 1, backward" not in page.inner_text("#dg-text"):   # 16 terms: too wide
+    while "layer 1 · neuron 1, backward" not in page.inner_text("#dg-text"):   # 16 terms: on lines
         page.keyboard.press("ArrowRight")
+    wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
+    assert not wide and not marked and page.locator("#dg-math mtr").count() >= 2
+    page.add_style_tag(content="#dg-side { min-width: 0; flex: 0 0 150px; }")  # narrower than a part
+    page.evaluate("() => window.dispatchEvent(new Event('resize'))")
     wide, marked, shadow, overflow = page.evaluate(OVERFLOW, "dg-math")
     assert wide and marked and shadow != "none" and overflow == "scroll"
     assert page.eval_on_selector("#dg-math", "b => b.classList.contains('dg-more-right')")
@@ -1096,7 +1102,9 @@ def test_no_labels_overlap_at_75_percent_on_the_collapsed_network(browser, tmp_p
     stepper = step_html(loss, tmp_path / "collapsed.html", level="neuron")
     assert stepper.drawing == "graphviz, neurons collapsed"
     page, errors = open_page(browser, stepper)
-    assert page.inner_text("#dg-zoom-level") == "75%"
+    # it opens at 75%, or up to 100% where that zoom cuts no box at the pane's edges (the texts are the
+    # drawing's, scaled together: they overlap at one zoom as at another)
+    assert 75 <= int(page.inner_text("#dg-zoom-level").rstrip("%")) <= 100
     while True:
         boxes = page.evaluate(TEXT_BOXES)
         assert overlapping(boxes) == [], page.inner_text("#dg-counter")

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from autodiff import Value, Walkthrough
+from viz.examples import walkthrough
 from viz.stepper import render_frame, step_terminal
 
 
@@ -79,7 +80,7 @@ def test_piped_output_prints_every_step():
     o, _ = neuron()
     out = io.StringIO()
     assert step_terminal(o, console=Console(file=out, width=120)) is None  # no repr under a notebook cell
-    walk = Walkthrough(o)
+    walk = walkthrough(o)  # the steppers' walkthrough: its start frame lists the leaves in reading order
     text = out.getvalue()
     for frame in range(len(walk)):
         assert walk.text(frame).splitlines()[0] in text

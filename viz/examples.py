@@ -21,8 +21,10 @@ from autodiff.steps import (
     local_derivatives,
     node_names,
 )
+from viz.style import reading_order
 
-__all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg"]
+__all__ = ["WHOLE_LIMIT", "SHARED", "example_of", "ExampleWalkthrough", "walkthrough", "example_svg",
+           "table_rows"]
 
 #: nodes: an eager graph holding several examples and more nodes than this is stepped one example at a
 #: time unless the whole graph is asked for (``example="all"``)
@@ -349,6 +351,22 @@ def walkthrough(root: Value, example: int | str | None = None,
     that is not an int, None or 'all', one the graph does not hold, or one asked of a graph whose
     examples cannot be told apart (`example_of`)."""
     order = topological_order(root) if order is None else order
+    walk = _walkthrough(root, example, order, caller)
+    # the start frame lists the leaves as the diagrams read: inputs, parameters, constants
+    walk.given = reading_order(walk.given)
+    return walk
+
+
+def table_rows(walk: Walkthrough) -> list[int]:
+    """The positions (in ``walk.order``) of the nodes in the order a table of them reads: the given
+    leaves as the start frame lists them (inputs, parameters, constants: `walkthrough`), then each
+    computed node in the order the forward steps compute it, then any other."""
+    pos = walk.position
+    rows = list(dict.fromkeys([*(pos[n] for n in walk.given), *(pos[s.node] for s in walk.forward)]))
+    return rows + sorted(set(range(len(walk.order))) - set(rows))
+
+
+def _walkthrough(root: Value, example: int | str | None, order: list[Value], caller: str) -> Walkthrough:
     if not (isinstance(example, str) and example == "all"):
         example = check_example(example, None, caller, "an int, None or 'all'")  # its range: below
     if example == "all":

@@ -15,6 +15,7 @@ from autodiff.engine import apply, batch_size
 from autodiff.files import write_atomic
 from autodiff.graph import not_a_value
 from autodiff.steps import node_names
+from viz.style import reading_order
 
 __all__ = ["frames", "copy_graph", "GIF_NAME"]
 
@@ -115,6 +116,7 @@ def frames(root: Value, folder: str | os.PathLike, format: str = "svg", *, prese
     # Two copies: the walkthrough runs its backward pass on one; the other is set to each frame's state.
     walk_root, walk_order = copy_graph(root)
     walk = Walkthrough(walk_root)
+    walk.given = reading_order(walk.given)  # as the steppers list them
     _, shown = copy_graph(root)
     # every name a caption uses is on the diagram, as in the HTML stepper: unlabelled nodes get "v<i>"
     for s, name in zip(shown, node_names(walk_order).values(), strict=True):

@@ -19,7 +19,7 @@ from autodiff.files import write_atomic
 from autodiff.graph import not_a_value, walk_leaves
 from autodiff.primitives import as_real, quoted
 from autodiff.steps import fmt
-from viz.examples import ExampleWalkthrough, example_svg, walkthrough
+from viz.examples import ExampleWalkthrough, example_svg, table_rows, walkthrough
 from viz.levels import (
     LEVELS,
     LOSS,
@@ -288,6 +288,9 @@ class HtmlStepper:
                            # a label several nodes share: the box shows it, the text a name made unique
                            **({"shared": n.label} if n.label and n.label != walk.names[n] else {})}
                           for i, n in enumerate(walk.order)],
+                # the table's rows and the names to find, in reading order: the leaves as the start
+                # frame lists them, then each computed node in the order the page computes it
+                "rows": table_rows(walk),
                 "frames": frames, "groups": grouped, "uses": _uses(walk, len(walk.forward) + 2),
                 "level": level, "levels": [lv for lv in LEVELS if lv == "op" or grouped],
                 "predict": predict, "tolerance": tolerance, "layered": self.drawing == "layered",

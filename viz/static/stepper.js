@@ -141,8 +141,9 @@
 
   // ---- the table of every node -----------------------------------------------------------------------
   const tbody = document.querySelector("#dg-table tbody");
-  const rows = D.nodes.map((n, i) => {
-    const tr = document.createElement("tr");
+  const rows = [];  // node -> its row; the rows in reading order (D.rows), as the start frame lists leaves
+  for (const i of D.rows) {
+    const n = D.nodes[i], tr = document.createElement("tr");
     tr.id = "dg-row-" + i;
     for (const cls of ["", "", "dg-data", "dg-grad"]) {
       const td = document.createElement("td");
@@ -152,8 +153,8 @@
     tr.children[0].textContent = n.name;
     tr.children[1].textContent = n.op;
     tbody.appendChild(tr);
-    return tr;
-  });
+    rows[i] = tr;
+  }
   // The table is written only while it is open (and in full when it opens): a step of a big network
   // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
   const tableBox = $("dg-table-box");
@@ -174,7 +175,7 @@
     }
   }
   const names = $("dg-names");
-  D.nodes.forEach((n) => { const o = document.createElement("option"); o.value = n.name; names.appendChild(o); });
+  for (const i of D.rows) { const o = document.createElement("option"); o.value = D.nodes[i].name; names.appendChild(o); }
 
   // ---- the steps at the chosen level: items are fine frames {f} or coarse groups {g} ------------------
   const starts = { layer: new Map(), neuron: new Map() };
@@ -587,8 +588,62 @@
     if (focus) mark(focus, FOCUS);
     applyMarks();
     // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
-    markOverflow($("dg-math"));
-    if (inspected !== null) markOverflow($("dg-inspector"));
+    fitBox($("dg-math"));
+    if (inspected !== null) fitBox($("dg-inspector"));
+  }
+
+  // MathML in the browsers sets a formula on one line however wide it is (no line breaking of its
+  // own): the inspector's chain-rule sum over an input's 16 uses was 4,000 px in a 520 px panel. A
+  // formula wider than its box is set again on lines, an <mtable> of one row per line, each line after
+  // the first indented and starting with the "=" or "+" it breaks before, packed from its parts' widths
+  // as laid out on one line (read where the step reads the layout anyway: a step pays for the layout of
+  // its box again only when its formula is too wide). The one-line formula is kept (math.dgFlat), so
+  // the next neuron's formula of the same shape only has its numbers written (renderMath).
+  function fitBox(box) {
+    const math = box.hidden ? null : box.querySelector(":scope > math");
+    const css = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight) - 2;
+    // (a block <math> is as wide as its box: its parts' extent is the formula's width)
+    const extent = (m) => m.lastElementChild.getBoundingClientRect().right - m.firstElementChild.getBoundingClientRect().left;
+    if (math && math.firstElementChild && extent(math) > room) {
+      const flat = math.dgFlat ? math.dgFlat.cloneNode(true) : math;
+      if (math.dgFlat) math.replaceWith(flat);  // set on lines for a wider box: again, from one line
+      setOnLines(flat, room);
+    }
+    markOverflow(box);
+  }
+  function setOnLines(math, room) {
+    const parts = [...math.children], left = parts.map((e) => e.getBoundingClientRect().left);
+    const end = math.lastElementChild.getBoundingClientRect().right;
+    const breaks = parts.flatMap((e, k) => k > 0 && e.localName === "mo" && (e.textContent === "=" ||
+      e.textContent === "+") ? [k] : []);
+    const INDENT = 24;  // px: the 1.5em of a line after the first
+    const lines = [];
+    let first = 0, width = 0;
+    [...breaks, parts.length].forEach((k, j) => {
+      const from = j ? breaks[j - 1] : 0, w = (k < parts.length ? left[k] : end) - left[from];
+      // (lines filled to 40 px short of the box: the next neuron's numbers, a digit or two wider, fit too)
+      if (from > first && width + w > room - 40 - (first ? INDENT : 0)) { lines.push([first, from]); first = from; width = 0; }
+      width += w;
+    });
+    lines.push([first, parts.length]);
+    if (lines.length < 2) return;
+    const flat = math.cloneNode(true), table = document.createElementNS(MATHNS, "mtable");
+    for (const [a, b] of lines) {
+      const row = document.createElementNS(MATHNS, "mrow");
+      if (a) {
+        const indent = document.createElementNS(MATHNS, "mspace");
+        indent.setAttribute("width", INDENT + "px");
+        row.appendChild(indent);
+      }
+      row.append(...parts.slice(a, b));
+      const td = document.createElementNS(MATHNS, "mtd"), tr = document.createElementNS(MATHNS, "mtr");
+      td.appendChild(row);
+      tr.appendChild(td);
+      table.appendChild(tr);
+    }
+    math.replaceChildren(table);
+    math.dgFlat = flat;
   }
 
   // A formula wider than its box scrolls sideways: the box then shows a scroll bar and a shadow at the
@@ -600,7 +655,7 @@
     box.classList.toggle("dg-more-left", more && box.scrollLeft > 1);
   }
   for (const id of ["dg-math", "dg-inspector"]) $(id).addEventListener("scroll", (e) => markOverflow(e.target));
-  window.addEventListener("resize", () => { markOverflow($("dg-math")); markOverflow($("dg-inspector")); });
+  window.addEventListener("resize", () => { fitBox($("dg-math")); fitBox($("dg-inspector")); });
 
   // The step in view: the current boxes, the opened neuron or layer, and at the neuron level the
   // neuron's cluster with its title. All of it when it fits; else as much of it as fits with the focus
@@ -809,14 +864,26 @@
     // The next neuron of a layer has a formula of the same shape: only its numbers are written into the
     // one on the page, so the browser styles no new elements (a 16-term sum is about 100) and the old
     // ones are not left to the garbage collector, on every step.
-    const old = box.firstElementChild;
-    if (old && sameShape(old, math)) copyTexts(math, old);
-    else box.replaceChildren(math);
+    // (A formula set on lines by fitBox keeps its one-line form: the numbers go into both.)
+    const old = box.firstElementChild, flat = old && (old.dgFlat || old);
+    if (old && sameShape(flat, math)) {
+      copyTexts(math, flat);
+      if (old.dgFlat) copyLeaves(math, old);
+    } else box.replaceChildren(math);
   }
   function sameShape(a, b) {
     if (a.tagName !== b.tagName || a.childElementCount !== b.childElementCount) return false;
     for (let k = 0; k < a.childElementCount; k++) if (!sameShape(a.children[k], b.children[k])) return false;
     return true;
+  }
+  function copyLeaves(from, to) {  // from's leaves' texts into to's, in order (to's lines' indents aside)
+    const leaves = (e) => [...e.querySelectorAll("*")].filter((c) => !c.childElementCount && c.localName !== "mspace");
+    const a = leaves(from), b = leaves(to);
+    a.forEach((e, k) => {  // into the text node there (no new node: nothing for the browser to style)
+      const t = b[k].firstChild, text = e.textContent;
+      if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) { if (t.data !== text) t.data = text; }
+      else if (b[k].textContent !== text) b[k].textContent = text;
+    });
   }
   function copyTexts(from, to) {  // from's leaves' texts into to's, where they differ
     if (!from.childElementCount) {
@@ -1048,7 +1115,7 @@
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
-    markOverflow(box);
+    fitBox(box);
   }
 
   // ---- zoom and pan -----------------------------------------------------------------------------------
@@ -1080,7 +1147,137 @@
     box.scrollTop = TOP + cy * H0 * zoom - about[1];
     $("dg-zoom-level").textContent = Math.round(zoom * 100) + "%";
     if (items.length) showStep(items[cur], f);
+    if (settling) settleEdges(f);
   }
+  // ---- the view's edges between boxes -----------------------------------------------------------------
+  // A box half in the view reads badly: the README loss's L2 box ("all 304 weights") was cut at the
+  // pane's right edge as the page opened at 1920×1080. Where the page opens and after each zoom, the
+  // view slides (keeping the current step's box whole) to the nearest place where its edges fall
+  // between boxes, when there is one; as the page opens on graphviz's drawing it may zoom in up to
+  // 100% for it, keeping the drawing's start (its first column, its top) in view. (viz.layered's rows,
+  // a box and its line of numbers 2 px apart, leave the view no place between them.) A box bigger than the view
+  // is not counted (it is cut wherever the view is).
+  let settling = false, drawn = null;
+  function boxRects() {  // every box of the drawing in its units (zoom 1): [left, top, right, bottom]
+    if (drawn) return drawn;
+    const box = $("dg-diagram"), v = box.getBoundingClientRect(), ctm = new Map();
+    const x0 = v.left + box.clientLeft - box.scrollLeft, y0 = v.top + box.clientTop - box.scrollTop;
+    drawn = [];
+    for (const g of canvas.querySelectorAll("g.node")) {
+      if (g.closest(".dg-legend")) continue;
+      let r;
+      if (g.querySelector(":scope > .dg-halo")) {
+        r = haloRect(g, ctm);
+        const name = g.querySelector(":scope > .dg-name");
+        if (name) r.top -= 16 * zoom;  // its name above the box
+      } else {
+        const shape = g.querySelector(":scope > polygon, :scope > path, :scope > ellipse");
+        if (!shape) continue;
+        r = shape.getBoundingClientRect();
+      }
+      drawn.push([(r.left - x0) / zoom, (r.top - y0 - TOP) / zoom, (r.right - x0) / zoom, (r.bottom - y0 - TOP) / zoom]);
+    }
+    return drawn;
+  }
+  // The scroll place in [lo, hi] nearest s0 at which no box (of those across the view the other way,
+  // [a, b] along this axis) is cut by the view [s, s + size]; null when there is none.
+  function place(spans, s0, size, lo, hi) {
+    const cuts = [];
+    for (const [a, b] of spans) if (b - a <= size && b > lo && a < hi + size) cuts.push([a, b], [a - size, b - size]);
+    const inside = (s) => cuts.some(([a, b]) => a + 0.5 < s && s < b - 0.5);
+    let best = null;
+    for (const c of [s0, ...cuts.flat()]) {
+      const s = Math.max(lo, Math.min(hi, c));
+      if ((best === null || Math.abs(s - s0) < Math.abs(best - s0)) && !inside(s)) best = s;
+    }
+    return best;
+  }
+  // The view at zoom z and scroll (sx, sy), slid to put its edges between boxes: [sx, sy, boxes cut].
+  function between(z, sx, sy, keep) {
+    const box = $("dg-diagram"), band = layeredDiv ? TOP : 0;
+    const W = box.clientWidth, H = box.clientHeight - band, M = 4;
+    const X = boxRects().map(([l, t, r, b]) => [l * z - 2, TOP + t * z - 2, r * z + 2, TOP + b * z + 2]);
+    const maxX = Math.max(0, W0 * z - W), maxY = Math.max(0, TOP + H0 * z + 28 - box.clientHeight);
+    const range = (size, maxS, a, b) => [Math.max(0, b === null ? -Infinity : b + M - size),
+                                         Math.min(maxS, a === null ? Infinity : a - M)];
+    // keep: what stays whole in view, per axis ([lo, hi], or null: the view does not move along it)
+    let [xlo, xhi] = !keep ? [0, maxX] : keep[0] ? range(W, maxX, keep[0][0], keep[0][1]) : [sx, sx];
+    let [ylo, yhi] = !keep ? [0, maxY] : keep[1] ? range(H, maxY, keep[1][0] - band, keep[1][1] - band) : [sy, sy];
+    if (xlo > xhi) [xlo, xhi] = [sx, sx];  // (the view keeps no room to slide in)
+    if (ylo > yhi) [ylo, yhi] = [sy, sy];
+    const cuts = (x, y) => X.filter(([l, t, r, b]) => r > x && l < x + W && b > y + band && t < y + band + H &&
+      r - l <= W && b - t <= H && (l < x || r > x + W || t < y + band || b > y + band + H)).length;
+    if (X.length <= 400) {  // graphviz's drawing: every pair of places where an edge meets a box's side
+      const at = (lo, hi, s0, spans, size) => [...new Set([s0, ...spans.flatMap(([a, b]) => [a, b, a - size, b - size])]
+        .map((s) => Math.max(lo, Math.min(hi, s))))];
+      const xs = at(xlo, Math.max(xlo, xhi), sx, X.map((r) => [r[0], r[2]]), W);
+      const ys = at(ylo, Math.max(ylo, yhi), sy, X.map((r) => [r[1] - band, r[3] - band]), H);
+      let best = null;
+      for (const x of xs) {
+        for (const y of ys) {
+          const d = Math.abs(x - sx) / W + Math.abs(y - sy) / H;
+          if ((best === null || d < best[2]) && !cuts(x, y)) best = [x, y, d];
+        }
+      }
+      if (best) [sx, sy] = best;
+    } else {  // the layered drawing's thousands of boxes: each axis in turn
+      for (let k = 0; k < 3; k++) {
+        const xs = X.filter((r) => r[3] > sy + band && r[1] < sy + band + H).map((r) => [r[0], r[2]]);
+        sx = place(xs, sx, W, xlo, Math.max(xlo, xhi)) ?? sx;
+        const ys = X.filter((r) => r[2] > sx && r[0] < sx + W).map((r) => [r[1] - band, r[3] - band]);
+        sy = place(ys, sy, H, ylo, Math.max(ylo, yhi)) ?? sy;
+      }
+    }
+    return [sx, sy, cuts(sx, sy)];
+  }
+  function settleEdges(f) {
+    if (!canvas || !W0) return;
+    const box = $("dg-diagram"), v = box.getBoundingClientRect(), band = layeredDiv ? TOP : 0;
+    // The step as the zoom showed it (scrollTo) stays so: its current boxes and their context (the
+    // neuron's cluster, an opened panel), with the boxes it updates that are in view, along an axis
+    // where they fit the view; along one where they do not, the view stays at their start.
+    let keep = null;
+    if (f) {
+      const ctm = new Map(), it = items[cur], x0 = v.left + box.clientLeft - box.scrollLeft;
+      const y0 = v.top + box.clientTop - box.scrollTop, W = box.clientWidth, H = box.clientHeight - band;
+      const rect = (el) => haloRect(el, ctm);
+      let u = [...new Set(nodesOf(it).map(boxOf))].filter(Boolean).map(rect).reduce(union, rect(f));
+      u = stepRects(it, f, ctm).reduce(union, u);
+      const seen = (r) => r.left >= v.left && r.right <= v.left + W && r.top >= v.top + band && r.bottom <= v.top + band + H;
+      for (const el of new Set([...touchedOf(it)].map(boxOf))) {
+        const r = el && rect(el);
+        if (r && seen(r)) u = union(u, r);
+      }
+      keep = [u.right - u.left <= W - 8 ? [u.left - x0, u.right - x0] : null,
+              u.bottom - u.top <= H - 8 ? [u.top - y0, u.bottom - y0] : null];
+    }
+    const [sx, sy] = between(zoom, box.scrollLeft, box.scrollTop, keep);
+    box.scrollLeft = sx;
+    box.scrollTop = sy;
+    pinTitles();
+    showTiles();
+  }
+  // As the page opens on graphviz's drawing: the least zoom from the opening one up to 100% (text only
+  // gets bigger) at which
+  // the view, slid as little as it may while showing the drawing's first column and its top, cuts no box.
+  function openView() {
+    const box = $("dg-diagram"), z0 = zoom;
+    const first = Math.min(...boxRects().map((r) => r[0]));  // the drawing's first column
+    let best = null;
+    for (let z = z0; z <= Math.max(z0, 1) + 1e-9; z += 0.01) {
+      const [sx, sy, cut] = between(z, 0, 0, [[first * z, first * z], [TOP, TOP]]);
+      const cost = cut * 10 + sx / box.clientWidth + sy / box.clientHeight + (z - z0);
+      if (best === null || cost < best[0]) best = [cost, z, sx, sy];
+      if (!cut && !sx && !sy) break;
+    }
+    if (!best || best[1] === z0 && !best[2] && !best[3]) return;
+    setZoom(best[1]);
+    box.scrollLeft = best[2];
+    box.scrollTop = best[3];
+    pinTitles();
+    showTiles();
+  }
+
   function fit() {
     const box = $("dg-diagram");
     setZoom(Math.min(box.clientWidth / W0, (box.clientHeight - TOP) / H0));
@@ -1165,4 +1362,6 @@
   const box0 = $("dg-diagram");
   setZoom(svg && W0 && H0 ? Math.min(1, Math.max(0.75, Math.min(box0.clientWidth / W0, (box0.clientHeight - TOP) / H0))) : 1);
   render();
+  settling = true;
+  if (svg && (!items.length || !nodesOf(items[cur]).length)) openView();  // (a page opening on a step keeps its view)
 })();
