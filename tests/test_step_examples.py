@@ -391,3 +391,30 @@ def test_show_of_a_huge_graph_draws_one_example_or_says_how_to_see_it(readme):
         show(y)
     whole = show(y, example="all")
     assert whole.nodes == 7501 and whole.note == ""
+
+
+def test_a_loss_over_a_few_calls_of_the_model_is_drawn_node_by_node(tmp_path):
+    """Issue 14 (tester qa14i): a loss over 3 points, the model called once per point, was drawn with its
+    neurons collapsed, one box per neuron for all 3 calls: the other calls' neuron steps lit boxes of
+    the loss (2 steps in 3). A neuron computed more than once is never collapsed on the page: every z
+    and a has a box of its own; collapse='neuron' asked for says why not and what to do."""
+    import nn
+    from nn.data import make_moons
+    from tests.conftest import require_dot
+    from viz import step_html
+
+    require_dot()
+    X, y = make_moons(100, noise=0.1, rng=1)
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.mean([nn.hinge(model(x)[0], 2 * t - 1) for x, t in zip(X[:3], y[:3], strict=True)])
+    stepper = step_html(loss, tmp_path / "calls.html", level="neuron")
+    order = stepper.walkthrough.order
+    parts = [i for i, n in enumerate(order) if n.label.endswith((".z", ".a"))]
+    assert len(parts) == 3 * (2 * 32 + 1) and stepper.drawing != "graphviz, neurons collapsed"
+    assert [i for i in parts if stepper.node_ids[i] != f"n{i}"] == []
+    small = nn.MLP(2, [3, 2], rng=1)
+    twice = small([0.5, -1.0])[0] + small([1.0, 2.0])[0]
+    with pytest.raises(ValueError, match=r"^step_html: collapse='neuron' draws one box per neuron, and this "
+                                         r"graph computes layers.0.neurons.0 2 times .* example=0$"):
+        step_html(twice, tmp_path / "twice.html", collapse="neuron")
+    step_html(twice, tmp_path / "once.html", collapse="neuron", example=1)   # one call's part: drawn

@@ -77,7 +77,7 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     if collapse is None and count <= limit:
         svg, how = _whole(lambda rankdir: draw(root, show_grad=False, max_nodes=limit, rankdir=rankdir)), \
             "graphviz"
-    elif collapse == "neuron" or level != "op":
+    elif (collapse == "neuron" or level != "op") and _may_collapse(order, collapse):
         try:
             svg = _whole(lambda rankdir: draw(root, show_grad=False, collapse="neuron", max_nodes=limit,
                                               rankdir=rankdir))
@@ -107,6 +107,27 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
 #: (its smallest text, 11 pt, is then 11 px), and `_whole` draws it top to bottom when only that fits
 PANE = (849, 850)
 SIDE = 40  # pt the page's script adds to each side of graphviz's drawing (room for a line of numbers)
+
+
+def _may_collapse(order: list[Value], collapse: str | None) -> bool:
+    """Whether the page may draw the neurons collapsed: not when a neuron is computed more than once
+    (the model called on several inputs, a loss over a few examples). A collapsed neuron is one box for
+    every call, and the page steps each call on its own: the other calls' steps lit boxes of the loss
+    (the tester's 3-point loss, 2 steps in 3). Then the page draws every node (graphviz or
+    `viz.layered`); with ``collapse="neuron"`` asked for, ValueError saying what to do instead."""
+    from viz.levels import neuron_units
+
+    calls: dict[tuple, int] = {}
+    for unit in neuron_units(order).values():
+        if len(unit) == 3:
+            calls[unit[:2]] = max(calls.get(unit[:2], 0), unit[2] + 1)
+    if calls and collapse == "neuron":
+        (layer, neuron), k = max(calls.items(), key=lambda kv: kv[1])
+        raise ValueError(f"step_html: collapse='neuron' draws one box per neuron, and this graph computes "
+                         f"layers.{layer}.neurons.{neuron} {k} times (the model called on {k} inputs): a "
+                         "step of one call would light the box of another. Leave collapse unset (every "
+                         "node is drawn), or step one example with example=0")
+    return not calls
 
 
 def _whole(drawing) -> str:
