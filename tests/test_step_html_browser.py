@@ -771,6 +771,12 @@ def test_a_step_number_past_either_end_goes_there_and_refusals_clear_on_the_next
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("o")                                  # a move that works: the refusal goes
     assert page.inner_text("#dg-nav-msg") == ""
+    page.keyboard.press("End")
+    page.keyboard.press("]")                                  # no layer after the last: said, as the terminal
+    k, last = counter(page)
+    assert page.inner_text("#dg-nav-msg") == "no further layer that way" and k == last
+    page.keyboard.press("[")
+    assert page.inner_text("#dg-nav-msg") == "" and counter(page)[0] < last
     assert errors == []
 
 

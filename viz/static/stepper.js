@@ -999,6 +999,7 @@
     const at = items[cur].first;
     const frame = dir > 0 ? layerStarts.find((f) => f > at) : layerStarts.filter((f) => f < at).pop();
     if (frame !== undefined) goTo(atFrame(frame));
+    else $("dg-nav-msg").textContent = "no further layer that way";  // as the terminal stepper says
   }
 
   function openCurrent() {
