@@ -688,7 +688,7 @@ def test_the_page_of_a_loss_over_examples_reads_a_0d_array_set_by_hand(tmp_path)
     loss = nn.mean(hinges) + nn.l2(m.weights(), 1e-4)
     w = m.parameters()[0]
     w.data = np.array(0.5)
-    viz.step_html(loss, tmp_path / "s.html", collapse="neuron")
+    viz.step_html(loss, tmp_path / "s.html")   # drawn node by node: 6 calls of each neuron
     assert w.data.__class__ is np.ndarray and w.data.ndim == 0
 
 
