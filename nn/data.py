@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from autodiff.primitives import as_real, quoted
+from nn._sizes import POINT_BYTES, check_fits
 
 __all__ = ["make_moons", "make_xor"]
 
@@ -23,6 +24,7 @@ def make_moons(n: int = 100, noise: float = 0.1,
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
         raise ValueError(f"make_moons: n must be an int >= 2, got {quoted(n)}")
+    check_fits("make_moons", n, "points", POINT_BYTES, "choose a smaller n")
     r = as_real(noise)   # ±inf for an int beyond the floats
     if r is None or not (math.isfinite(r) and r >= 0):
         raise ValueError(f"make_moons: noise must be a finite number >= 0, got {quoted(noise)}")

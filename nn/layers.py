@@ -9,11 +9,13 @@ from __future__ import annotations
 import numbers
 import random
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 from autodiff import Value, neuron
 from autodiff.engine import input_label, neuron_chain, neuron_chains, neurons, relus
 from autodiff.primitives import quoted
+from nn._sizes import PARAMETER_BYTES, check_fits
 from nn.init import INITIALIZERS, init_bound, make_rng
 from nn.module import Module
 
@@ -29,6 +31,11 @@ def _check_count(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{what} must be a positive int, got {quoted(n)}")
     return int(n)
+
+
+def _check_parameters(who: str, count: int) -> None:
+    check_fits(who, count, "parameters", PARAMETER_BYTES,
+               "each is a Value of its own (about 200 bytes): choose smaller sizes (nin, widths)")
 
 
 def _check_choice(x: object, choices: tuple[str, ...], what: str, fold_case: bool = False) -> str:
@@ -113,6 +120,7 @@ class Neuron(Module):
     def __init__(self, nin: int, activation: str = "relu", *, rng: int | random.Random | None = None,
                  init: str = "uniform", fan_out: int = 1, fused: bool = False):
         self.nin = _check_count(nin, "nin")
+        _check_parameters("Neuron", self.nin + 1)
         self.activation = activation
         self.init = _check_choice(init, INITIALIZERS, "init")
         r = init_bound(init, self.nin, _check_count(fan_out, "fan_out"))
@@ -193,6 +201,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: str = "relu", *,
                  rng: int | random.Random | None = None, init: str = "uniform", fused: bool = False):
         self.nin, self.nout = _check_count(nin, "nin"), _check_count(nout, "nout")
+        _check_parameters("Layer", self.nout * (self.nin + 1))
         self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
         rng = make_rng(rng)
         self.neurons = [Neuron(nin, activation, rng=rng, init=init, fan_out=nout, fused=fused)
@@ -264,12 +273,13 @@ class MLP(Module):
             raise ValueError(f"nouts must be a non-empty list of layer widths, e.g. [16, 16, 1], "
                              f"got {quoted(nouts)}")
         self.nouts = [_check_count(n, "each width in nouts") for n in nouts]
+        sizes = [self.nin, *self.nouts]
+        _check_parameters("MLP", sum(n * (k + 1) for k, n in pairwise(sizes)))
         self.activation = _check_choice(activation, ACTIVATIONS, "activation", fold_case=True)
         self.output_activation = _check_choice(output_activation, ACTIVATIONS, "output_activation",
                                                fold_case=True)
         self.init = _check_choice(init, INITIALIZERS, "init")
         rng = make_rng(rng)
-        sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
         self.layers = [Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation,
                              rng=rng, init=init, fused=fused) for i in range(len(self.nouts))]

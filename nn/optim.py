@@ -63,7 +63,7 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value; "
                                 "pass model.parameters()")
         self.lr = lr
-        self.weight_decay = _check(weight_decay, "weight_decay", 0.0)
+        self.weight_decay = _check(weight_decay, f"{type(self).__name__}: weight_decay", 0.0)
         self._size = len(self.params)
         self._written = self._written_array = None   # what the last step wrote into .data (`_commit`)
 
@@ -75,7 +75,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check(value, "lr", 0.0, low_open=True)
+        self._lr = _check(value, f"{type(self).__name__}: lr", 0.0, low_open=True)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 before the next backward pass."""
@@ -208,7 +208,7 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
-        self.momentum = _check(momentum, "momentum", 0.0, 1.0)
+        self.momentum = _check(momentum, "SGD: momentum", 0.0, 1.0)
         self.velocity = [0.0] * len(self.params)
 
     def step(self) -> None:
@@ -238,9 +238,10 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {quoted(betas)}")
-        self.betas = (_check(betas[0], "betas[0]", 0.0, 1.0), _check(betas[1], "betas[1]", 0.0, 1.0))
-        self.eps = _check(eps, "eps", 0.0, low_open=True)
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {quoted(betas)}")
+        self.betas = (_check(betas[0], "Adam: betas[0]", 0.0, 1.0),
+                      _check(betas[1], "Adam: betas[1]", 0.0, 1.0))
+        self.eps = _check(eps, "Adam: eps", 0.0, low_open=True)
         self.t = 0
         self.m = [0.0] * len(self.params)
         self.s = [0.0] * len(self.params)
