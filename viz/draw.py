@@ -47,7 +47,7 @@ from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
 from autodiff.graph import not_a_value, walk_leaves
 from autodiff.primitives import quoted
-from autodiff.steps import op_expression
+from autodiff.steps import node_names, op_expression
 from viz.style import ROLE_STYLE, roles
 
 if TYPE_CHECKING:  # graphviz is imported by the functions that need it: `import viz` stays light
@@ -148,6 +148,20 @@ class _Graph:
         self.inlined = _read_only_by(self.order, self.folded_set) - set(self.neuron_of)
         self.shown = [v for v in self.order if not (self.collapsed and v in self.neuron_of)
                       and v not in self.inlined and v not in self.folded_set]
+        # a label several nodes share (x.0 of each call of a model on floats) is drawn as the steppers
+        # name it, x.0@v2 and x.0@v39, so the boxes can be told apart and the step text's names are found
+        self.names = node_names(self.order)
+        # a neuron computed more than once (the model called on several examples): each call's z and a
+        # by their call, 1, 2, … in the order the calls were made (their z's topological order)
+        self.calls: dict[Value, int] = {}
+        for ms in self.members.values():
+            zs = [v for v in ms if self.is_z(v)]
+            if len(zs) > 1:
+                call = {z: c for c, z in enumerate(zs, 1)}
+                self.calls.update(call)
+                self.calls.update({v: call[v.parents[0]] for v in ms
+                                   if (at := self.places.get(v)) is not None and at.role == "a"
+                                   and v.parents and v.parents[0] in call})
 
     def unit(self, v: Value) -> int:
         """The topological position of the node that stands for v in the drawing."""
@@ -166,11 +180,19 @@ class _Graph:
             return f"w.{at.index}" if at.role == "weight" else {"bias": "b"}.get(at.role, at.role)
         if v is self.root and not v.label and self.members and v not in self.neuron_of:
             return "loss"
-        return v.label
+        return self.names[v] if v.label else v.label
 
     def is_z(self, v: Value) -> bool:
         at = self.places.get(v)
         return at is not None and at.role == "z" and v in self.neuron_of
+
+    def outputs(self, members: list[Value]) -> list[tuple[Value | None, Value | None]]:
+        """A neuron's (z, a) of each call, in call order (one pair when it is computed once; a is None
+        for a linear neuron)."""
+        zs = [v for v in members if self.is_z(v)]
+        a_of = {v.parents[0]: v for v in members
+                if (at := self.places.get(v)) is not None and at.role == "a" and v.parents}
+        return [(z, a_of.get(z)) for z in zs] or [(None, _activation(self, members))]
 
     def count(self) -> int:
         """Drawn nodes: values and ops, a box per collapsed neuron, and a row per folded value."""
@@ -265,18 +287,34 @@ def _value_label(title: str, v: Value, precision: int, show_grad: bool, is_z: bo
         "</TR></TABLE>>"
 
 
+#: a collapsed neuron computed more than this many times writes the numbers of its first calls only
+CALLS_SHOWN = 3
+
+
 def _box_label(gr: _Graph, key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
-    """A collapsed neuron: its title, z with δ, and its activation a."""
-    z = next((v for v in members if gr.is_z(v)), None)
-    a = next((v for v in members if (at := gr.places.get(v)) is not None and at.role == "a"), None)
+    """A collapsed neuron: its title, z with δ, and its activation a; computed k > 1 times (the model
+    called on several examples), a line per call, ``call 2: z = … δ …, a = … grad …``, for the first
+    `CALLS_SHOWN` calls and a line saying how many more, never one call's z beside another's δ."""
+    outputs = gr.outputs(members)
     rows = [f"<B>{_esc(_cluster_title(key))}</B>"]
-    for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a is not None else "")):
-        if v is None:
-            continue
-        line = f"{_esc(text)} = {_num(v.data, precision)}"
-        if show_grad:
-            line += f"   {'δ' if v is z else 'grad'} {_grad_text(v, precision)}"
-        rows.append(line)
+
+    def number(v: Value, name: str) -> str:
+        text = f"{_num(v.data, precision)}"
+        return text + (f"   {name} {_grad_text(v, precision)}" if show_grad else "")
+
+    if len(outputs) == 1:
+        (z, a), = outputs
+        for v, text in ((z, "z = Σ w·x + b"), (a, f"a = {a.primitive.symbol}(z)" if a is not None else "")):
+            if v is not None:
+                rows.append(f"{_esc(text)} = {number(v, 'δ' if v is z else 'grad')}")
+    else:
+        a = outputs[0][1]
+        rows.append(_esc(f"z = Σ w·x + b{f', a = {a.primitive.symbol}(z)' if a is not None else ''}"
+                         f", computed {len(outputs)} times"))
+        for c, (z, a) in enumerate(outputs[:CALLS_SHOWN], 1):
+            rows.append(f"call {c}: z = {number(z, 'δ')}" + (f",  a = {number(a, 'grad')}" if a else ""))
+        if len(outputs) > CALLS_SHOWN:
+            rows.append(f"⋮ calls {CALLS_SHOWN + 1}–{len(outputs)} in the table or the steppers")
     return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">' + "".join(
         f"<TR><TD>{r}</TD></TR>" for r in rows) + "</TABLE>>"
 
@@ -295,11 +333,14 @@ def _activation(gr: _Graph, members: list[Value]) -> Value | None:
 
 def _line_label(gr: _Graph, key: tuple, members: list[Value], precision: int, show_grad: bool) -> str:
     """A collapsed neuron on one line, for a room (its layer's title says what a and z are): n{J+1},
-    its output (a, or z for a linear neuron) and δ = ∂out/∂z."""
-    z = next((v for v in members if gr.is_z(v)), None)
-    a = _activation(gr, members)
-    out = a if a is not None else z
+    its output (a, or z for a linear neuron) and δ = ∂out/∂z; a neuron computed k > 1 times (the model
+    called on several examples) says so instead of showing one call's numbers as the neuron's."""
+    outputs = gr.outputs(members)
     cells = [f"<B>n{key[1] + 1}</B>"]
+    if len(outputs) > 1:   # no room for a line per call: the numbers are each call's, in the steppers
+        return _cells([*cells, f"computed {len(outputs)} times"])
+    (z, a), = outputs
+    out = a if a is not None else z
     if out is not None:
         cells.append(f"{'a' if a is not None else 'z'} {_num(out.data, precision)}")
     if show_grad and z is not None:
@@ -357,6 +398,10 @@ def _fold_name(gr: _Graph, v: Value, precision: int) -> str:
         return gr.title(v) or f"v{gr.pos[v]}"
     layer, neuron = gr.neuron_of[v]
     where = f"n{neuron + 1}" if layer is None else f"L{layer + 1}·n{neuron + 1}"
+    if v in gr.calls:   # one of several calls: named by its call, the box's output or not
+        z, a = gr.outputs(gr.members[(layer, neuron)])[gr.calls[v] - 1]
+        out = a if a is not None else z
+        return f"{where} (call {gr.calls[v]})" if v is out else f"{gr.title(v)} of {where} (call {gr.calls[v]})"
     return where if gr.unit(v) == gr.pos[v] else f"{gr.title(v)} of {where}"
 
 
