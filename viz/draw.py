@@ -401,7 +401,8 @@ def _fold_name(gr: _Graph, v: Value, precision: int) -> str:
     if v in gr.calls:   # one of several calls: named by its call, the box's output or not
         z, a = gr.outputs(gr.members[(layer, neuron)])[gr.calls[v] - 1]
         out = a if a is not None else z
-        return f"{where} (call {gr.calls[v]})" if v is out else f"{gr.title(v)} of {where} (call {gr.calls[v]})"
+        call = f"{where} (call {gr.calls[v]})"
+        return call if v is out else f"{gr.title(v)} of {call}"
     return where if gr.unit(v) == gr.pos[v] else f"{gr.title(v)} of {where}"
 
 
