@@ -211,7 +211,7 @@ def test_unknown_keys_and_escape_do_not_quit():
 @pytest.mark.parametrize("typed, name", [
     (b"\x1b[F", "end"), (b"\x1b[H", "home"), (b"\x1bOF", "end"), (b"\x1bOH", "home"), (b"\x1b[4~", "end"),
     (b"\x1b[1~", "home"), (b"\x1b[6~", "pgdn"), (b"\x1b[5~", "pgup"), (b"\x1b[C", "right"),
-    (b"\x1b[1;5D", "left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "unknown ESC [15~"), (b"\x1b", "escape"),
+    (b"\x1b[1;5D", "ctrl-left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "f5"), (b"\x1b", "escape"),
     (b"\x1bx", "alt-x"), (b"q", "q"), (b"G", "G"), (b"\r", "enter"), (b"\x7f", "backspace"),
     (b"\xc3\xa9", "\u00e9"), (b"\x04", "")])
 def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
@@ -231,6 +231,67 @@ def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
     finally:
         os.close(master)
         os.close(slave)
+
+
+# What the keys users press send: xterm, tmux/screen (TERM=screen: Home ESC [1~), the Linux console (F1-F5
+# as ESC [[A-E), rxvt (Shift and Ctrl as $ and ^ endings), each with modifiers, and what a user calls them.
+NAMED_KEYS = [
+    (b"\x1bOP", "F1"), (b"\x1bOS", "F4"), (b"\x1b[11~", "F1"), (b"\x1b[[A", "F1"), (b"\x1b[[E", "F5"),
+    (b"\x1b[15~", "F5"), (b"\x1b[17~", "F6"), (b"\x1b[21~", "F10"), (b"\x1b[23~", "F11"),
+    (b"\x1b[24~", "F12"), (b"\x1b[1;2P", "Shift+F1"), (b"\x1bO5P", "Ctrl+F1"), (b"\x1b[15;5~", "Ctrl+F5"),
+    (b"\x1b[24;6~", "Ctrl+Shift+F12"), (b"\x1b[11^", "Ctrl+F1"), (b"\x1b[2~", "Insert"),
+    (b"\x1b[2$", "Shift+Insert"), (b"\x1b[3~", "Delete"), (b"\x1b[3;3~", "Alt+Delete"),
+    (b"\x1b[3@", "Ctrl+Shift+Delete"), (b"\x1b[1~", "Home"), (b"\x1b[7~", "Home"), (b"\x1b[4~", "End"),
+    (b"\x1b[8~", "End"), (b"\x1b[1;5H", "Ctrl+Home"), (b"\x1b[5~", "PgUp"), (b"\x1b[6;5~", "Ctrl+PgDn"),
+    (b"\x1b[1;5C", "Ctrl+→"), (b"\x1b[1;2A", "Shift+↑"), (b"\x1b[a", "Shift+↑"), (b"\x1bOd", "Ctrl+←"),
+    (b"\x1b\x1b[B", "Alt+↓"), (b"\x1b[Z", "Shift+Tab"), (b"\x1bx", "Alt+x"), (b"\x1b\x01", "Ctrl+Alt+A"),
+    (b"\x01", "Ctrl+A"), (b"\x1b[E", "Begin")]
+
+
+@pytest.mark.parametrize("typed, shown", NAMED_KEYS)
+def test_keys_are_named_as_users_know_them(typed, shown):
+    """Every sequence is read whole and named as the keyboard labels the key (tester qa14i F4: F5 was
+    "unknown ESC [15~"); a key that does nothing says so by that name, never by its escape sequence."""
+    import os
+    import pty
+
+    from viz.stepper import cbreak, key_name, read_key
+    master, slave = pty.openpty()
+    try:
+        with cbreak(slave):
+            os.write(master, typed + b"z")
+            key = read_key(slave)
+            assert key_name(key) == shown and read_key(slave) == "z"
+    finally:
+        os.close(master)
+        os.close(slave)
+    o, _ = neuron()
+    _, screens = drive(o, ["n", key, "q"])
+    moves = shown.split("+")[-1] in ("→", "←", "↑", "↓", "Home", "End", "PgUp", "PgDn")
+    assert ("does nothing here" in screens[2]) is not moves          # Ctrl+→ moves as → does
+    if not moves:
+        assert f"the key '{shown}' does nothing here" in screens[2] and "\x1b" not in screens[2]
+        if typed.startswith(b"\x1b") and len(typed) > 2:                # no part of the sequence
+            assert "ESC" not in screens[2] and typed.decode("latin-1")[1:] not in screens[2]
+
+
+def test_a_sequence_of_no_known_key_is_read_whole_and_said_so():
+    import os
+    import pty
+
+    from viz.stepper import cbreak, read_key
+    master, slave = pty.openpty()
+    try:
+        with cbreak(slave):
+            for typed in (b"\x1b[99~", b"\x1b[<0;3;4M", b"\x1bO~"):
+                os.write(master, typed + b"z")
+                assert read_key(slave) == "unknown" and read_key(slave) == "z"
+    finally:
+        os.close(master)
+        os.close(slave)
+    o, _ = neuron()
+    _, screens = drive(o, ["unknown", "q"])
+    assert "that key (an escape sequence this stepper does not know) does nothing here" in screens[1]
 
 
 def test_the_stepper_in_a_real_pty_quits_only_on_q():
