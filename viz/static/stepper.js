@@ -1044,7 +1044,14 @@
     if (k < 0) k = items.findLastIndex((it) => it.first > seedFrame && reads(it));
     return k < 0 ? atFrame(seedFrame) : k;
   }
-  function findNode(name) {
+  // a name as the page shows it: the invisible format characters of a label (bidi controls) written
+  // out as autodiff.steps.shown_label writes them, so the label itself, pasted, finds its node too
+  function shownName(text) {
+    return text.replace(/\p{Cf}/gu, (c) => { const k = c.codePointAt(0);
+      return k > 0xffff ? "\\U" + k.toString(16).padStart(8, "0") : "\\u" + k.toString(16).padStart(4, "0"); });
+  }
+  function findNode(typed) {
+    const name = shownName(typed);
     let i = byName.get(name.trim());
     const sharing = D.nodes.flatMap((n, k) => n.shared === name.trim() ? [k] : []);  // a label several nodes have
     if (i === undefined && sharing.length) i = sharing[0];
