@@ -988,6 +988,20 @@
   function moved() {
     $("dg-nav-msg").textContent = "";
     render();
+    if (hidden(items[cur])) showAsk();
+  }
+  // A step that asks for answers shows its first answer box: the side panel, scrolled down for a long
+  // text before, is scrolled back to the rule asked about (its box at most 35% of the window high, the
+  // answers below it), or as far as keeps the first answer box whole. The diagram does not move.
+  function showAsk() {
+    const side = $("dg-side"), first = $("dg-predict").querySelector("input");
+    if (!first) return;
+    const panel = side.getBoundingClientRect(), box = first.getBoundingClientRect();
+    if (box.top >= panel.top && box.bottom <= panel.bottom) return;
+    const hint = $("dg-hint");
+    const want = (hint.hidden ? box.top - 24 : hint.getBoundingClientRect().top - 4) - panel.top;
+    const least = box.bottom + 8 - panel.bottom, most = box.top - 8 - panel.top;  // the box whole in view
+    side.scrollTop += Math.max(least, Math.min(want, most));
   }
   const go = (delta) => goTo(cur + delta);
   const atFrame = (frame) => items.findIndex((it) => it.first <= frame && frame <= it.last);
