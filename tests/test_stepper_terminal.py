@@ -4,6 +4,7 @@ on the 2-16-16-1 loss), escape sequences read whole from a real pty, and the ste
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -453,3 +454,48 @@ def test_a_frame_number_out_of_range_says_which_frames_there_are():
     said = [s for s in screens if f"there are frames 1 to {n}" in s]
     assert [frame_of(s) for s in said] == [n, 1], [frame_of(s) for s in screens]
     assert frame_of(screens[-1]) == n and "there are frames" not in screens[-1]
+
+
+# ---- the start frame's text is cut between sentences (tester qa14i F6) -----------------------------------
+
+def panel_text(screen: str) -> str:
+    """The text in a screen's step box, its lines joined by single spaces."""
+    lines = screen.splitlines()
+    top = next(k for k, line in enumerate(lines) if line.startswith("╭"))
+    bottom = next(k for k in range(top + 1, len(lines)) if lines[k].startswith("╰"))
+    return " ".join(line.strip("│ ") for line in lines[top + 1:bottom])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+def test_every_start_frame_is_cut_between_sentences_and_says_how_to_step_another_part(size):
+    """The start frame of one example of a 100-point loss (the tester's: cut after "the whole graph:"),
+    of the README loss on one point eager and fused, and of a batched loss shows whole sentences, then
+    whole items of the list of leaves, and the way to choose another example or the whole graph."""
+    import nn
+    from viz.examples import walkthrough
+    from viz.stepper import render_frame
+
+    X, y = nn.data.make_moons(100, noise=0.1, rng=1)
+    m = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.mean([nn.hinge(m(x)[0], 2 * t - 1) for x, t in zip(X, y, strict=True)]) \
+        + nn.l2(m.weights(), 1e-4)
+    walks = {"one example of 100": walkthrough(loss, None, caller="test"), **readme_walks()}
+    how = "Another example: example=k (0 to 99); the whole graph: example='all'."
+    for what, walk in walks.items():
+        console = Console(record=True, file=io.StringIO(), width=size[0], height=size[1], force_terminal=True)
+        console.print(render_frame(walk, 0, console=console))
+        shown = panel_text(console.export_text())
+        whole = " ".join(walk.text(0).split())
+        if "more lines" not in shown:
+            assert " ".join(shown.split()) == whole, (what, size)
+            continue
+        kept, _, rest = shown.rpartition(" … ")
+        kept = " ".join(kept.split())
+        assert rest.endswith("more lines (a wider or taller terminal shows them)"), (what, size, rest)
+        assert whole.startswith(kept), (what, size, kept)
+        after = whole[len(kept):]
+        # it ends a sentence, or an item of the list of leaves (the next item follows), never mid-way
+        assert kept.endswith(".") and after.startswith(" ") or \
+            kept.endswith(",") and re.match(r" \S+ = -?\d", after), (what, size, kept[-60:], after[:60])
+        if what.startswith("one example"):
+            assert how in kept, (size, kept)

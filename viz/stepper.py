@@ -464,16 +464,37 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
 
 
 def _cut(text, console, max_lines: int):
-    """``text`` wrapped to the console, cut to ``max_lines`` lines with a note of how many are left out."""
+    """``text`` wrapped to the console, cut to ``max_lines`` lines with a note of how many are left out.
+    The cut falls at the end of a sentence, of a line of the text or of an item of a list (``x.0 = 1.5,``)
+    where one ends in those lines, so no sentence shows half (the start frame's way to choose another
+    example was cut after "the whole graph:"); else at the end of the last line that fits."""
     from rich.text import Text
 
-    lines = text.wrap(console, max(10, console.size.width - 4))
+    width = max(10, console.size.width - 4)
+    lines = text.wrap(console, width)
     if len(lines) <= max_lines:
         return text
-    kept = Text("\n").join(lines[:max_lines - 1])
-    kept.append(f"\n… {len(lines) - max_lines + 1} more lines (a wider or taller terminal shows them)",
-                style="dim")
+    plain = text.plain
+    ends = [m.end() for m in _ENDS.finditer(plain)]
+    fits = lambda k: len(Text(plain[:ends[k]].rstrip()).wrap(console, width)) <= max_lines - 1  # noqa: E731
+    lo, hi = 0, len(ends)  # the longest prefix ending at a boundary that fits (a longer one wraps longer)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo > 0:
+        kept = Text(plain[:ends[lo - 1]].rstrip())
+        shown = len(kept.wrap(console, width))
+    else:
+        kept, shown = Text("\n").join(lines[:max_lines - 1]), max_lines - 1
+    kept.append(f"\n… {len(lines) - shown} more lines (a wider or taller terminal shows them)", style="dim")
     return kept
+
+
+#: where `_cut` may end a step text: after a sentence, a line, or an item of a list of values ("x.0 = 1.5,")
+_ENDS = re.compile(r"\.(?=\s)|\n|,(?= \S+ = -?\d[\d.e+-]*(?:,|$))", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------------------------------
