@@ -15,6 +15,8 @@
   function fmt(x) {  // as autodiff.steps.fmt: at most 4 decimals, nothing non-zero shown as 0
     if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) {  // Python's "%.4g": 5.774e-05, 1e+06
       let [m, e] = x.toExponential(3).split("e");
+      // %g writes an exponent from -4 up to 3 in full: 0.0009531, not 9.531e-04 (the text's way)
+      if (+e >= -4 && +e < 4) return x.toFixed(3 - e).replace(/0+$/, "").replace(/\.$/, "");
       m = m.replace(/\.?0+$/, "");
       const digits = e.replace(/^[+-]/, "");
       return m + "e" + (e[0] === "-" ? "-" : "+") + (digits.length < 2 ? "0" : "") + digits;
@@ -834,6 +836,9 @@
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
+  // a factor of a product as the steps' text writes one (viz.levels._paren): a negative one in brackets,
+  // 0.488 · (-9.531e-04), not 0.488 · -9.531e-04; in the number's own element, so a formula keeps its shape
+  function factor(x) { const s = fmt(x); return s.startsWith("-") ? "(" + s + ")" : s; }
   function sub(base, index, tag) {
     const e = document.createElementNS(MATHNS, "msub");
     e.append(mi(base, tag), mi(index));
@@ -853,10 +858,10 @@
     // loss's nodes u that read it (no weight there)
     if (m.weights) math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
     else math.append(sum, partial("u", m.act ? "a" : "z"), mi("·", "mo"), partial("L", "u"), mi("=", "mo"));
-    if (m.act) math.append(mi(fmt(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
+    if (m.act) math.append(mi(factor(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
     m.terms.forEach(([w, d], k) => {
       if (k) math.appendChild(mi("+", "mo"));
-      math.append(mi(fmt(w), "mn"), mi("·", "mo"), mi(fmt(d), "mn"));
+      math.append(mi(factor(w), "mn"), mi("·", "mo"), mi(factor(d), "mn"));
     });
     if (!m.terms.length) math.append(mi("1", "mn"));
     if (m.act) math.appendChild(mi(")", "mo"));
@@ -1126,14 +1131,14 @@
       math.appendChild(mi("=", "mo"));
       uses.forEach((u, k) => {
         if (k) math.appendChild(mi("+", "mo"));
-        math.append(mi(fmt(u[3]), "mn"), mi("·", "mo"), mi(fmt(u[4]), "mn"));
+        math.append(mi(factor(u[3]), "mn"), mi("·", "mo"), mi(factor(u[4]), "mn"));
       });
       const total = uses.reduce((a, u) => a + u[5], 0);
       math.append(mi("=", "mo"), mi(fmt(total), "mn"));
       box.appendChild(math);
       terms.textContent = n.name + ".grad = Σ over " + uses.length + " use" + (uses.length > 1 ? "s" : "") + ": "
         + uses.map((u) => u[2] + " · " + D.nodes[u[0]].name + ".grad").join(" + ") + "\n  = "
-        + uses.map((u) => fmt(u[3]) + " · " + fmt(u[4])).join(" + ") + " = " + fmt(total)
+        + uses.map((u) => factor(u[3]) + " · " + factor(u[4])).join(" + ") + " = " + fmt(total)
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
