@@ -16,8 +16,8 @@ from autodiff.primitives import PRIMITIVES, is_array, leaf_number, like, pow_con
 from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
-           "example_index", "check_example", "node_names", "local_derivatives", "op_expression",
-           "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "StaleGraphWarning"]
+           "example_index", "check_example", "node_names", "shown_label", "local_derivatives",
+           "op_expression", "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "StaleGraphWarning"]
 
 
 class _DerivativeTexts(Mapping):
@@ -51,21 +51,41 @@ def fmt(x: float) -> str:
     return "0.0" if s == "-0.0" else s
 
 
+def shown_label(label: str) -> str:
+    r"""``label`` as every stepper and diagram shows it: its invisible format characters (Unicode category
+    Cf: the bidi controls U+202A-202E and U+2066-2069, U+200E/U+200F, zero-width joiners, U+FEFF, ...)
+    written out as ``\u202e`` (``\U000e0001`` past U+FFFF), so that no label can turn the numbers written
+    beside it around (a label starting with U+202E made ``9.0 · 9.283e-287`` read ``782-e382.9 · 0.9``)
+    or hide part of itself. The label on the Value stays as given; anything else, right-to-left letters
+    too, is shown as it is.
+
+    >>> shown_label("\u202eevil")
+    '\\u202eevil'
+    """
+    import unicodedata
+
+    if label.isascii():  # the common case, and no Cf character is ASCII
+        return label
+    return "".join((f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                   if unicodedata.category(c) == "Cf" else c for c in label)
+
+
 def node_names(order: list[Value]) -> dict[Value, str]:
-    """Name each node of a topological order: its label, else ``v<i>`` from its position ``i``.
-    A label shared by several nodes gets that name appended (``w@v3``) so names stay unique; a ``v<i>``
+    """Name each node of a topological order: its label as shown (`shown_label`), else ``v<i>`` from
+    its position ``i``. A label shared by several nodes (as shown: ``\\u202e`` typed out and the
+    character itself read alike) gets that name appended (``w@v3``) so names stay unique; a ``v<i>``
     that is some node's label gets primes (``v1′``) so that no name means two nodes."""
+    labels = {node: shown_label(node.label) for node in order if node.label}
     counts: dict[str, int] = {}
-    for node in order:
-        if node.label:
-            counts[node.label] = counts.get(node.label, 0) + 1
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
     names = {}
     for i, node in enumerate(order):
         made = f"v{i}"
         while made in counts:
             made += "′"
-        unique = counts.get(node.label) == 1
-        names[node] = node.label if unique else f"{node.label}@{made}" if node.label else made
+        label = labels.get(node, "")
+        names[node] = label if counts.get(label) == 1 else f"{label}@{made}" if label else made
     return names
 
 

@@ -4,6 +4,7 @@ on the 2-16-16-1 loss), escape sequences read whole from a real pty, and the ste
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -211,7 +212,7 @@ def test_unknown_keys_and_escape_do_not_quit():
 @pytest.mark.parametrize("typed, name", [
     (b"\x1b[F", "end"), (b"\x1b[H", "home"), (b"\x1bOF", "end"), (b"\x1bOH", "home"), (b"\x1b[4~", "end"),
     (b"\x1b[1~", "home"), (b"\x1b[6~", "pgdn"), (b"\x1b[5~", "pgup"), (b"\x1b[C", "right"),
-    (b"\x1b[1;5D", "left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "unknown ESC [15~"), (b"\x1b", "escape"),
+    (b"\x1b[1;5D", "ctrl-left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "f5"), (b"\x1b", "escape"),
     (b"\x1bx", "alt-x"), (b"q", "q"), (b"G", "G"), (b"\r", "enter"), (b"\x7f", "backspace"),
     (b"\xc3\xa9", "\u00e9"), (b"\x04", "")])
 def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
@@ -231,6 +232,67 @@ def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
     finally:
         os.close(master)
         os.close(slave)
+
+
+# What the keys users press send: xterm, tmux/screen (TERM=screen: Home ESC [1~), the Linux console (F1-F5
+# as ESC [[A-E), rxvt (Shift and Ctrl as $ and ^ endings), each with modifiers, and what a user calls them.
+NAMED_KEYS = [
+    (b"\x1bOP", "F1"), (b"\x1bOS", "F4"), (b"\x1b[11~", "F1"), (b"\x1b[[A", "F1"), (b"\x1b[[E", "F5"),
+    (b"\x1b[15~", "F5"), (b"\x1b[17~", "F6"), (b"\x1b[21~", "F10"), (b"\x1b[23~", "F11"),
+    (b"\x1b[24~", "F12"), (b"\x1b[1;2P", "Shift+F1"), (b"\x1bO5P", "Ctrl+F1"), (b"\x1b[15;5~", "Ctrl+F5"),
+    (b"\x1b[24;6~", "Ctrl+Shift+F12"), (b"\x1b[11^", "Ctrl+F1"), (b"\x1b[2~", "Insert"),
+    (b"\x1b[2$", "Shift+Insert"), (b"\x1b[3~", "Delete"), (b"\x1b[3;3~", "Alt+Delete"),
+    (b"\x1b[3@", "Ctrl+Shift+Delete"), (b"\x1b[1~", "Home"), (b"\x1b[7~", "Home"), (b"\x1b[4~", "End"),
+    (b"\x1b[8~", "End"), (b"\x1b[1;5H", "Ctrl+Home"), (b"\x1b[5~", "PgUp"), (b"\x1b[6;5~", "Ctrl+PgDn"),
+    (b"\x1b[1;5C", "Ctrl+→"), (b"\x1b[1;2A", "Shift+↑"), (b"\x1b[a", "Shift+↑"), (b"\x1bOd", "Ctrl+←"),
+    (b"\x1b\x1b[B", "Alt+↓"), (b"\x1b[Z", "Shift+Tab"), (b"\x1bx", "Alt+x"), (b"\x1b\x01", "Ctrl+Alt+A"),
+    (b"\x01", "Ctrl+A"), (b"\x1b[E", "Begin")]
+
+
+@pytest.mark.parametrize("typed, shown", NAMED_KEYS)
+def test_keys_are_named_as_users_know_them(typed, shown):
+    """Every sequence is read whole and named as the keyboard labels the key (tester qa14i F4: F5 was
+    "unknown ESC [15~"); a key that does nothing says so by that name, never by its escape sequence."""
+    import os
+    import pty
+
+    from viz.stepper import cbreak, key_name, read_key
+    master, slave = pty.openpty()
+    try:
+        with cbreak(slave):
+            os.write(master, typed + b"z")
+            key = read_key(slave)
+            assert key_name(key) == shown and read_key(slave) == "z"
+    finally:
+        os.close(master)
+        os.close(slave)
+    o, _ = neuron()
+    _, screens = drive(o, ["n", key, "q"])
+    moves = shown.split("+")[-1] in ("→", "←", "↑", "↓", "Home", "End", "PgUp", "PgDn")
+    assert ("does nothing here" in screens[2]) is not moves          # Ctrl+→ moves as → does
+    if not moves:
+        assert f"the key '{shown}' does nothing here" in screens[2] and "\x1b" not in screens[2]
+        if typed.startswith(b"\x1b") and len(typed) > 2:                # no part of the sequence
+            assert "ESC" not in screens[2] and typed.decode("latin-1")[1:] not in screens[2]
+
+
+def test_a_sequence_of_no_known_key_is_read_whole_and_said_so():
+    import os
+    import pty
+
+    from viz.stepper import cbreak, read_key
+    master, slave = pty.openpty()
+    try:
+        with cbreak(slave):
+            for typed in (b"\x1b[99~", b"\x1b[<0;3;4M", b"\x1bO~"):
+                os.write(master, typed + b"z")
+                assert read_key(slave) == "unknown" and read_key(slave) == "z"
+    finally:
+        os.close(master)
+        os.close(slave)
+    o, _ = neuron()
+    _, screens = drive(o, ["unknown", "q"])
+    assert "that key (an escape sequence this stepper does not know) does nothing here" in screens[1]
 
 
 def test_the_stepper_in_a_real_pty_quits_only_on_q():
@@ -392,3 +454,48 @@ def test_a_frame_number_out_of_range_says_which_frames_there_are():
     said = [s for s in screens if f"there are frames 1 to {n}" in s]
     assert [frame_of(s) for s in said] == [n, 1], [frame_of(s) for s in screens]
     assert frame_of(screens[-1]) == n and "there are frames" not in screens[-1]
+
+
+# ---- the start frame's text is cut between sentences (tester qa14i F6) -----------------------------------
+
+def panel_text(screen: str) -> str:
+    """The text in a screen's step box, its lines joined by single spaces."""
+    lines = screen.splitlines()
+    top = next(k for k, line in enumerate(lines) if line.startswith("╭"))
+    bottom = next(k for k in range(top + 1, len(lines)) if lines[k].startswith("╰"))
+    return " ".join(line.strip("│ ") for line in lines[top + 1:bottom])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+def test_every_start_frame_is_cut_between_sentences_and_says_how_to_step_another_part(size):
+    """The start frame of one example of a 100-point loss (the tester's: cut after "the whole graph:"),
+    of the README loss on one point eager and fused, and of a batched loss shows whole sentences, then
+    whole items of the list of leaves, and the way to choose another example or the whole graph."""
+    import nn
+    from viz.examples import walkthrough
+    from viz.stepper import render_frame
+
+    X, y = nn.data.make_moons(100, noise=0.1, rng=1)
+    m = nn.MLP(2, [16, 16, 1], rng=1)
+    loss = nn.mean([nn.hinge(m(x)[0], 2 * t - 1) for x, t in zip(X, y, strict=True)]) \
+        + nn.l2(m.weights(), 1e-4)
+    walks = {"one example of 100": walkthrough(loss, None, caller="test"), **readme_walks()}
+    how = "Another example: example=k (0 to 99); the whole graph: example='all'."
+    for what, walk in walks.items():
+        console = Console(record=True, file=io.StringIO(), width=size[0], height=size[1], force_terminal=True)
+        console.print(render_frame(walk, 0, console=console))
+        shown = panel_text(console.export_text())
+        whole = " ".join(walk.text(0).split())
+        if "more lines" not in shown:
+            assert " ".join(shown.split()) == whole, (what, size)
+            continue
+        kept, _, rest = shown.rpartition(" … ")
+        kept = " ".join(kept.split())
+        assert rest.endswith("more lines (a wider or taller terminal shows them)"), (what, size, rest)
+        assert whole.startswith(kept), (what, size, kept)
+        after = whole[len(kept):]
+        # it ends a sentence, or an item of the list of leaves (the next item follows), never mid-way
+        assert kept.endswith(".") and after.startswith(" ") or \
+            kept.endswith(",") and re.match(r" \S+ = -?\d", after), (what, size, kept[-60:], after[:60])
+        if what.startswith("one example"):
+            assert how in kept, (size, kept)

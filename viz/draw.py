@@ -245,18 +245,21 @@ def _reading_order(key: tuple) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------------------------------
 # Labels: HTML-like labels, where & < > " need entities and graphviz still expands \N \G \E \L \T \H
-# (so a backslash is doubled); characters XML cannot hold (controls, lone surrogates) are shown as escapes.
+# (so a backslash is doubled); characters XML cannot hold (controls, lone surrogates) and the invisible
+# format characters (Cf: bidi controls, which turned the numbers beside a label around) are shown as escapes,
+# as `autodiff.steps.shown_label` shows them in the steppers.
 # --------------------------------------------------------------------------------------------------
 
 def _visible(ch: str) -> str:
-    if unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff":
+    if unicodedata.category(ch) in ("Cc", "Cs", "Cf") or ch in "\ufffe\uffff":
         return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
     return ch
 
 
 def label_text(text: str) -> str:
     """``text`` for a graphviz HTML-like label (`draw`'s, and `viz.frames`' captions), shown verbatim:
-    ``a\\Nb`` stays ``a\\Nb``, a tab shows as ``\\t``, a lone surrogate as ``\\udc80``."""
+    ``a\\Nb`` stays ``a\\Nb``, a tab shows as ``\\t``, a lone surrogate as ``\\udc80``, a bidi control
+    as ``\\u202e``."""
     shown = "".join(_visible(ch) for ch in text)
     return html.escape(shown, quote=True).replace("\\", "\\\\")
 

@@ -194,10 +194,12 @@ class ExampleWalkthrough(Walkthrough):
                   "each parameter w."
                   if chain else f"{them}' steps are one step, which adds the sum of their terms to each "
                   "parameter.")
+        # how to choose another part first: a terminal shows the start of this note (tester qa14i: at
+        # 80x24 it was cut after "the whole graph:")
         self.note = (f"The graph is a loss over {count} examples (the model called {count} times); this "
-                     f"shows example {example}'s part ({how}): its inputs, its neurons, its loss term, the "
-                     f"shared loss and the parameters. {summed} Another example: example=k (0 to "
-                     f"{count - 1}); the whole graph: example='all'.")
+                     f"shows example {example}'s part ({how}). Another example: example=k (0 to "
+                     f"{count - 1}); the whole graph: example='all'. The part holds its inputs, its neurons, "
+                     f"its loss term, the shared loss and the parameters. {summed}")
 
     def _forward_step(self, index: int, total: int, node: Value, count: int) -> ForwardStep:
         if node is self.total:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from autodiff import Value
 from autodiff.primitives import as_real, quoted
+from autodiff.steps import shown_label
 
 __all__ = ["Explorer", "explore"]
 
@@ -102,7 +103,7 @@ class Explorer:
             self.diagram.value = f'<pre style="color:#c92a2a">{html.escape(self.error)}</pre>'
             return
         self.root, self.error = root, ""
-        out = root.label or "output"
+        out = shown_label(root.label) or "output"
         rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{v.data:.6g}</td><td>{v.grad:.6g}</td></tr>"
                        for name, v in self.leaves.items())
         self.table.value = (f"<table><tr><th>input</th><th>value</th><th>∂{html.escape(out)}/∂input</th></tr>"

@@ -18,7 +18,7 @@ from autodiff.engine import check_leaves
 from autodiff.files import write_atomic
 from autodiff.graph import not_a_value, walk_leaves
 from autodiff.primitives import as_real, quoted
-from autodiff.steps import fmt
+from autodiff.steps import fmt, shown_label
 from viz.examples import ExampleWalkthrough, example_svg, table_rows, walkthrough
 from viz.levels import (
     LEVELS,
@@ -307,7 +307,8 @@ class HtmlStepper:
         data = {"nodes": [{"id": boxes[i], "name": walk.names[n], "op": walk.op(n),
                            "label": bool(n.label), "own": boxes[i] == f"n{i}",
                            # a label several nodes share: the box shows it, the text a name made unique
-                           **({"shared": n.label} if n.label and n.label != walk.names[n] else {})}
+                           **({"shared": shared} if n.label
+                              and (shared := shown_label(n.label)) != walk.names[n] else {})}
                           for i, n in enumerate(walk.order)],
                 # the table's rows and the names to find, in reading order: the leaves as the start
                 # frame lists them, then each computed node in the order the page computes it

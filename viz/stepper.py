@@ -17,7 +17,7 @@ from autodiff.graph import not_a_value
 from autodiff.steps import fmt
 from viz.examples import walkthrough
 
-__all__ = ["step_terminal", "render_frame", "read_key", "cbreak", "layer_marks", "KEYS_HELP"]
+__all__ = ["step_terminal", "render_frame", "read_key", "key_name", "cbreak", "layer_marks", "KEYS_HELP"]
 
 NEXT, PREV = {"n", "right", "down", " ", "enter", "l"}, {"p", "left", "up", "h"}
 QUIT = {"q", "Q", "ctrl-c", ""}  # "" is the end of input: nothing more can be typed
@@ -34,13 +34,25 @@ digits Enter    go to that frame      ?         this help
 Esc             cancel the number, close this help
 q               quit (Ctrl-C too); no other key quits"""
 
-# Escape sequences, read whole, by their final part: CSI "ESC [ params final" and SS3 "ESC O final".
-_CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end", "Z": "shift-tab"}
+# Escape sequences, read whole: CSI "ESC [ params final" (xterm, tmux, the Linux console's "ESC [ [ A" for
+# F1), SS3 "ESC O final" and rxvt's "ESC [ n $" (Shift), "^" (Ctrl), "@" (Ctrl+Shift). A key with modifiers
+# says them in a second parameter, 1 + the sum of Shift 1, Alt 2, Ctrl 4, Meta 8 ("ESC [ 15 ; 5 ~": Ctrl+F5).
+_CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end", "E": "begin",
+              "G": "begin", "P": "f1", "Q": "f2", "R": "f3", "S": "f4", "Z": "shift-tab"}
 _CSI_TILDE = {"1": "home", "7": "home", "4": "end", "8": "end", "5": "pgup", "6": "pgdn", "2": "insert",
-              "3": "delete"}
-_SS3 = {**_CSI_FINAL, "P": "f1", "Q": "f2", "R": "f3", "S": "f4"}
+              "3": "delete", **{str(code): f"f{k}" for k, code in enumerate(
+                  (11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 23, 24, 25, 26, 28, 29, 31, 32, 33, 34), start=1)}}
+_LINUX_F = {"A": "f1", "B": "f2", "C": "f3", "D": "f4", "E": "f5"}  # the Linux console's "ESC [ [ A"
+_RXVT = {"$": "shift-", "^": "ctrl-", "@": "ctrl-shift-"}  # rxvt's tilde keys' other endings
+_RXVT_ARROWS = {"a": "up", "b": "down", "c": "right", "d": "left"}  # "ESC [ a" Shift+↑, "ESC O a" Ctrl+↑
+# SS3: F1-F4 and the arrows, and the keypad in application mode as the keys it types (digits go to a frame)
+_SS3 = {**_CSI_FINAL, "M": "enter", "X": "=", "j": "*", "k": "+", "l": ",", "m": "-", "n": ".", "o": "/",
+        **{chr(ord("p") + d): str(d) for d in range(10)}}
+_MODIFIERS = (("ctrl", 4), ("alt", 2), ("shift", 1), ("meta", 8))
 _CONTROL = {"\r": "enter", "\n": "enter", "\t": "tab", "\x7f": "backspace", "\x08": "backspace",
-            "\x03": "ctrl-c", "\x04": ""}
+            "\x03": "ctrl-c", "\x04": "", "\x00": "ctrl-space", "\x1c": "ctrl-\\", "\x1d": "ctrl-]",
+            "\x1e": "ctrl-^", "\x1f": "ctrl-_"}
+UNKNOWN = "unknown"  # an escape sequence of no key named here (read whole all the same)
 
 
 def _byte(fd: int, timeout: float | None) -> bytes:
@@ -50,27 +62,97 @@ def _byte(fd: int, timeout: float | None) -> bytes:
     return os.read(fd, 1)
 
 
+def _modified(name: str, params: str) -> str:
+    """``name`` with the modifiers a sequence's second parameter gives (``"5"``: ``ctrl-``)."""
+    parts = params.split(";")
+    if len(parts) < 2 or not parts[1].isdecimal() or int(parts[1]) < 2:
+        return name
+    bits = int(parts[1]) - 1
+    return "".join(f"{mod}-" for mod, bit in _MODIFIERS if bits & bit) + name
+
+
 def _sequence(fd: int) -> str:
-    """The rest of an escape sequence after ESC, read whole so that none of it is left for the shell."""
+    """The rest of an escape sequence after ESC, read whole so that none of it is left for the shell, as
+    the key's name (`read_key`); `UNKNOWN` for a sequence of no key named here."""
     first = _byte(fd, 0.05)
     if not first:
         return "escape"
+    if first == b"\x1b":  # ESC ESC: Alt with a key that sends a sequence of its own (rxvt), or Esc twice
+        return "alt-" + _sequence(fd)
     if first not in (b"[", b"O"):
-        return "alt-" + first.decode("latin-1")
+        return "alt-" + _char(fd, first)
     body = b""
     while len(body) < 16:
         b = _byte(fd, 0.05)
         if not b:
             break
         body += b
-        if first == b"O" or 0x40 <= b[0] <= 0x7E:  # SS3 takes one byte; a CSI ends at its final byte
+        if body == b"[" and first == b"[":  # the Linux console's F1-F5: ESC [ [ A
+            continue
+        # SS3 takes one byte after any digits (a modifier); a CSI ends at its final byte, or rxvt's $
+        if 0x40 <= b[0] <= 0x7E or b == b"$":
             break
     text = body.decode("latin-1")
+    params, final = text[:-1], text[-1:]
     if first == b"O":
-        return _SS3.get(text, f"unknown ESC O {text}")
-    if text.endswith("~"):
-        return _CSI_TILDE.get(text[:-1].split(";")[0], f"unknown ESC [{text}")
-    return _CSI_FINAL.get(text[-1:], f"unknown ESC [{text}")
+        name = _SS3.get(final) or (f"ctrl-{_RXVT_ARROWS[final]}" if final in _RXVT_ARROWS else None)
+        return UNKNOWN if name is None or not all(c.isdecimal() or c == ";" for c in params) else \
+            _modified(name, "1;" + params if params and ";" not in params else params)
+    if params == "[":
+        return _LINUX_F.get(final, UNKNOWN)
+    if final in _RXVT_ARROWS and not params:
+        return f"shift-{_RXVT_ARROWS[final]}"
+    if not all(c.isdecimal() or c == ";" for c in params):  # a private sequence (a mouse report, ...)
+        return UNKNOWN
+    if final in "~$^@" and final:
+        name = _CSI_TILDE.get(params.split(";")[0])
+        return UNKNOWN if name is None else _RXVT.get(final, "") + _modified(name, params)
+    name = _CSI_FINAL.get(final)
+    return UNKNOWN if name is None else _modified(name, params)
+
+
+def _char(fd: int, raw: bytes) -> str:
+    """The key whose first byte is ``raw``: the rest of a UTF-8 character read, a control character
+    named (``ctrl-a``)."""
+    if raw[0] >= 0xC0:  # the first byte of a multi-byte UTF-8 character
+        more = 1 if raw[0] < 0xE0 else 2 if raw[0] < 0xF0 else 3
+        for _ in range(more):
+            raw += _byte(fd, 0.05)
+    ch = raw.decode("utf-8", "replace")
+    if ch in _CONTROL:
+        return _CONTROL[ch]
+    return f"ctrl-{chr(ord(ch) + 0x60)}" if "\x01" <= ch <= "\x1a" else ch
+
+
+#: how `key_name` writes the keys `read_key` names in lower case
+_KEY_NAMES = {"up": "↑", "down": "↓", "left": "←", "right": "→", "home": "Home", "end": "End",
+              "pgup": "PgUp", "pgdn": "PgDn", "insert": "Insert", "delete": "Delete", "begin": "Begin",
+              "escape": "Esc", "enter": "Enter", "tab": "Tab", "backspace": "Backspace", "space": "Space",
+              **{f"f{k}": f"F{k}" for k in range(1, 21)}}
+
+
+def _parts(key: str) -> tuple[list[str], str]:
+    """``key``'s modifiers and the key itself: (["ctrl", "shift"], "f5") for ``"ctrl-shift-f5"``."""
+    mods = []
+    while len(key) > 1 and key.split("-", 1)[0] in ("ctrl", "alt", "shift", "meta") and "-" in key[:-1]:
+        mod, key = key.split("-", 1)
+        mods.append(mod)
+    return mods, key
+
+
+def key_name(key: str) -> str:
+    """A key as `read_key` names it, written as keyboards label it: ``F5``, ``Ctrl+Shift+F5``, ``PgUp``,
+    ``Insert``, ``Ctrl+→``, ``Alt+x``, ``Ctrl+A``; a character as typed."""
+    if key == UNKNOWN:
+        return "an unknown key"
+    mods, base = _parts(key)
+    base = _KEY_NAMES.get(base, base.upper() if "ctrl" in mods else base)
+    held = [m.capitalize() for m, _ in _MODIFIERS if m in mods]  # Ctrl+Alt+Shift, as keyboards write them
+    return "+".join([*held, base])
+
+
+#: the keys that move whatever modifier is held with them (Ctrl+→ as →), as when they were read as one
+_MOVES = {"up", "down", "left", "right", "home", "end", "pgup", "pgdn"}
 
 
 @contextmanager
@@ -92,20 +174,17 @@ def cbreak(fd: int | None = None) -> Iterator[None]:
 
 def read_key(fd: int | None = None) -> str:
     """One key press from the terminal ``fd`` (default stdin), without echo: a name (``"right"``,
-    ``"end"``, ``"pgdn"``, ``"escape"``, ``"enter"``, …) or the character typed, case kept; ``""`` at the
-    end of input. Escape sequences are read whole (End, Home, PgDn, F1, Alt+key), so none of their
-    bytes reach the shell afterwards."""
+    ``"end"``, ``"pgdn"``, ``"insert"``, ``"f5"``, ``"escape"``, ``"enter"``, ``"ctrl-a"``, …, with the
+    modifiers held: ``"ctrl-shift-f5"``, ``"alt-x"``; `key_name` writes them as keyboards do) or the
+    character typed, case kept; ``""`` at the end of input; ``"unknown"`` for an escape sequence of no
+    key named here. The sequences of xterm, tmux, screen, rxvt and the Linux console are read whole
+    (End, Home, PgDn, F1-F20, Alt+key), so none of their bytes reach the shell afterwards."""
     fd = sys.stdin.fileno() if fd is None else fd
     with cbreak(fd):
         raw = _byte(fd, None)
         if raw == b"\x1b":
             return _sequence(fd)
-        if raw and raw[0] >= 0xC0:  # the first byte of a multi-byte UTF-8 character
-            more = 1 if raw[0] < 0xE0 else 2 if raw[0] < 0xF0 else 3
-            for _ in range(more):
-                raw += _byte(fd, 0.05)
-    ch = raw.decode("utf-8", "replace")
-    return _CONTROL.get(ch, ch)
+        return _char(fd, raw) if raw else ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -385,16 +464,37 @@ def render_frame(walk: Walkthrough, frame: int, used_by: dict[Value, list[Value]
 
 
 def _cut(text, console, max_lines: int):
-    """``text`` wrapped to the console, cut to ``max_lines`` lines with a note of how many are left out."""
+    """``text`` wrapped to the console, cut to ``max_lines`` lines with a note of how many are left out.
+    The cut falls at the end of a sentence, of a line of the text or of an item of a list (``x.0 = 1.5,``)
+    where one ends in those lines, so no sentence shows half (the start frame's way to choose another
+    example was cut after "the whole graph:"); else at the end of the last line that fits."""
     from rich.text import Text
 
-    lines = text.wrap(console, max(10, console.size.width - 4))
+    width = max(10, console.size.width - 4)
+    lines = text.wrap(console, width)
     if len(lines) <= max_lines:
         return text
-    kept = Text("\n").join(lines[:max_lines - 1])
-    kept.append(f"\n… {len(lines) - max_lines + 1} more lines (a wider or taller terminal shows them)",
-                style="dim")
+    plain = text.plain
+    ends = [m.end() for m in _ENDS.finditer(plain)]
+    fits = lambda k: len(Text(plain[:ends[k]].rstrip()).wrap(console, width)) <= max_lines - 1  # noqa: E731
+    lo, hi = 0, len(ends)  # the longest prefix ending at a boundary that fits (a longer one wraps longer)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo > 0:
+        kept = Text(plain[:ends[lo - 1]].rstrip())
+        shown = len(kept.wrap(console, width))
+    else:
+        kept, shown = Text("\n").join(lines[:max_lines - 1]), max_lines - 1
+    kept.append(f"\n… {len(lines) - shown} more lines (a wider or taller terminal shows them)", style="dim")
     return kept
+
+
+#: where `_cut` may end a step text: after a sentence, a line, or an item of a list of values ("x.0 = 1.5,")
+_ENDS = re.compile(r"\.(?=\s)|\n|,(?= \S+ = -?\d[\d.e+-]*(?:,|$))", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -497,6 +597,9 @@ def _loop(walk: Walkthrough, used_by, console, keys: Callable[[], str]) -> None:
         console.print(render_frame(walk, frame, used_by, console=console, status=status,
                                    show_help=show_help))
         key, status = keys(), ""
+        mods, base = _parts(key)
+        if mods and base in _MOVES:
+            key = base
         if key in QUIT:
             return
         if (key.isdecimal() and len(key) == 1) or (key == "backspace" and number):
@@ -514,5 +617,6 @@ def _loop(walk: Walkthrough, used_by, console, keys: Callable[[], str]) -> None:
         elif key in JUMPS:
             frame, status = _jump(key, frame, walk, marks)
         elif key not in ("?", "escape", "backspace"):
-            status = f"the key {key!r} does nothing here: ? shows the keys, q quits"
+            status = ("that key (an escape sequence this stepper does not know)" if key == UNKNOWN
+                      else f"the key '{key_name(key)}'") + " does nothing here: ? shows the keys, q quits"
         number = ""

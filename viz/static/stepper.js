@@ -15,6 +15,8 @@
   function fmt(x) {  // as autodiff.steps.fmt: at most 4 decimals, nothing non-zero shown as 0
     if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e6)) {  // Python's "%.4g": 5.774e-05, 1e+06
       let [m, e] = x.toExponential(3).split("e");
+      // %g writes an exponent from -4 up to 3 in full: 0.0009531, not 9.531e-04 (the text's way)
+      if (+e >= -4 && +e < 4) return x.toFixed(3 - e).replace(/0+$/, "").replace(/\.$/, "");
       m = m.replace(/\.?0+$/, "");
       const digits = e.replace(/^[+-]/, "");
       return m + "e" + (e[0] === "-" ? "-" : "+") + (digits.length < 2 ? "0" : "") + digits;
@@ -834,6 +836,9 @@
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
+  // a factor of a product as the steps' text writes one (viz.levels._paren): a negative one in brackets,
+  // 0.488 · (-9.531e-04), not 0.488 · -9.531e-04; in the number's own element, so a formula keeps its shape
+  function factor(x) { const s = fmt(x); return s.startsWith("-") ? "(" + s + ")" : s; }
   function sub(base, index, tag) {
     const e = document.createElementNS(MATHNS, "msub");
     e.append(mi(base, tag), mi(index));
@@ -853,10 +858,10 @@
     // loss's nodes u that read it (no weight there)
     if (m.weights) math.append(sum, sub("w", "k"), sub("δ", "k"), mi("=", "mo"));
     else math.append(sum, partial("u", m.act ? "a" : "z"), mi("·", "mo"), partial("L", "u"), mi("=", "mo"));
-    if (m.act) math.append(mi(fmt(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
+    if (m.act) math.append(mi(factor(m.f1), "mn"), mi("·", "mo"), mi("(", "mo"));
     m.terms.forEach(([w, d], k) => {
       if (k) math.appendChild(mi("+", "mo"));
-      math.append(mi(fmt(w), "mn"), mi("·", "mo"), mi(fmt(d), "mn"));
+      math.append(mi(factor(w), "mn"), mi("·", "mo"), mi(factor(d), "mn"));
     });
     if (!m.terms.length) math.append(mi("1", "mn"));
     if (m.act) math.appendChild(mi(")", "mo"));
@@ -988,6 +993,20 @@
   function moved() {
     $("dg-nav-msg").textContent = "";
     render();
+    if (hidden(items[cur])) showAsk();
+  }
+  // A step that asks for answers shows its first answer box: the side panel, scrolled down for a long
+  // text before, is scrolled back to the rule asked about (its box at most 35% of the window high, the
+  // answers below it), or as far as keeps the first answer box whole. The diagram does not move.
+  function showAsk() {
+    const side = $("dg-side"), first = $("dg-predict").querySelector("input");
+    if (!first) return;
+    const panel = side.getBoundingClientRect(), box = first.getBoundingClientRect();
+    if (box.top >= panel.top && box.bottom <= panel.bottom) return;
+    const hint = $("dg-hint");
+    const want = (hint.hidden ? box.top - 24 : hint.getBoundingClientRect().top - 4) - panel.top;
+    const least = box.bottom + 8 - panel.bottom, most = box.top - 8 - panel.top;  // the box whole in view
+    side.scrollTop += Math.max(least, Math.min(want, most));
   }
   const go = (delta) => goTo(cur + delta);
   const atFrame = (frame) => items.findIndex((it) => it.first <= frame && frame <= it.last);
@@ -1044,7 +1063,14 @@
     if (k < 0) k = items.findLastIndex((it) => it.first > seedFrame && reads(it));
     return k < 0 ? atFrame(seedFrame) : k;
   }
-  function findNode(name) {
+  // a name as the page shows it: the invisible format characters of a label (bidi controls) written
+  // out as autodiff.steps.shown_label writes them, so the label itself, pasted, finds its node too
+  function shownName(text) {
+    return text.replace(/\p{Cf}/gu, (c) => { const k = c.codePointAt(0);
+      return k > 0xffff ? "\\U" + k.toString(16).padStart(8, "0") : "\\u" + k.toString(16).padStart(4, "0"); });
+  }
+  function findNode(typed) {
+    const name = shownName(typed);
     let i = byName.get(name.trim());
     const sharing = D.nodes.flatMap((n, k) => n.shared === name.trim() ? [k] : []);  // a label several nodes have
     if (i === undefined && sharing.length) i = sharing[0];
@@ -1105,14 +1131,14 @@
       math.appendChild(mi("=", "mo"));
       uses.forEach((u, k) => {
         if (k) math.appendChild(mi("+", "mo"));
-        math.append(mi(fmt(u[3]), "mn"), mi("·", "mo"), mi(fmt(u[4]), "mn"));
+        math.append(mi(factor(u[3]), "mn"), mi("·", "mo"), mi(factor(u[4]), "mn"));
       });
       const total = uses.reduce((a, u) => a + u[5], 0);
       math.append(mi("=", "mo"), mi(fmt(total), "mn"));
       box.appendChild(math);
       terms.textContent = n.name + ".grad = Σ over " + uses.length + " use" + (uses.length > 1 ? "s" : "") + ": "
         + uses.map((u) => u[2] + " · " + D.nodes[u[0]].name + ".grad").join(" + ") + "\n  = "
-        + uses.map((u) => fmt(u[3]) + " · " + fmt(u[4])).join(" + ") + " = " + fmt(total)
+        + uses.map((u) => factor(u[3]) + " · " + factor(u[4])).join(" + ") + " = " + fmt(total)
         + (uses.length < (D.uses[i] || []).length ? "  (so far)" : "");
     }
     box.appendChild(terms);
