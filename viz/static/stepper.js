@@ -436,20 +436,39 @@
     let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
-    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h };
-    let x = a.x, y = a.y + a.height + 8;
-    if (!layeredDiv) {  // kept inside graphviz's drawing where it fits
-      const all = anchor.parentNode.getBBox();
-      x = Math.max(all.x, Math.min(x, all.x + all.width - w));
-      if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
+    // The neuron's own box stays uncovered, with its name above it and its line of numbers below: it
+    // lists the weights and bias the steps update (a panel drawn over it hid them). The panel goes below
+    // the box, else above it, else beside it (right, then left), wherever it fits the drawing whole.
+    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h }, SEP = 8;
+    const wide = ga.node === null ? 0 : Math.max(0, (lineWidth(ga.node) + 4 - ga.w) / 2);
+    const keep = { x0: a.x - wide, x1: a.x + a.width + wide, y0: a.y - (layeredDiv ? 0 : 16),
+                   y1: a.y + a.height + (layeredDiv ? 0 : 14) };
+    let x = a.x, y = keep.y1 + SEP;
+    if (!layeredDiv) {  // kept inside graphviz's drawing where it fits (past its edges the SVG cuts it)
+      const all = anchor.parentNode.getBBox(), right = all.x + all.width, bottom = all.y + all.height;
+      const inX = (x) => Math.max(all.x, Math.min(x, right - w)), inY = (y) => Math.max(all.y, Math.min(y, bottom - h));
+      if (y + h <= bottom) x = inX(x);
+      else if (keep.y0 - SEP - h >= all.y) [x, y] = [inX(x), keep.y0 - SEP - h];
+      else if (keep.x1 + SEP + w <= right) [x, y] = [keep.x1 + SEP, inY(a.y)];
+      else if (keep.x0 - SEP - w >= all.x) [x, y] = [keep.x0 - SEP - w, inY(a.y)];
+      else x = inX(x);  // bigger than the room around the box: below it, cut by the drawing's foot
     }
-    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in
+    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in,
+    // or, where that would cover the neuron's own box, the panel moves past it
+    const covers = (y, h) => x < keep.x1 && keep.x0 < x + w && y < keep.y1 && keep.y0 < y + h;
     for (const g of boxEl.values()) {
       const b = g && g !== anchor ? geomOf(g) : null;
       if (!b || b.x + b.w <= x || x + w <= b.x) continue;
-      if (b.y < y && y < b.y + b.h) { h += y - b.y + 4; y = b.y - 4; }
-      if (b.y < y + h && y + h < b.y + b.h) h = b.y + b.h + 4 - y;
+      if (b.y < y && y < b.y + b.h) {
+        if (covers(b.y - 4, h + y - b.y + 4)) y = b.y + b.h + 4;
+        else { h += y - b.y + 4; y = b.y - 4; }
+      }
+      if (b.y < y + h && y + h < b.y + b.h) {
+        if (covers(y, b.y + b.h + 4 - y)) y = b.y - 4 - h;
+        else h = b.y + b.h + 4 - y;
+      }
     }
+    overlay.anchor = anchor;
     const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
     panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }));
     const at = (i) => [x + PAD + (col.get(i) ? width[0] + GAP : 0), y + HEAD + row.get(i) * ROW];
@@ -713,8 +732,9 @@
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
-    if (overlay) {  // an opened neuron's panel, an opened layer's frame
+    if (overlay) {  // an opened neuron's panel and its box (the weights it lists), an opened layer's frame
       for (const el of overlay.els) rects.push(el.querySelector(".dg-open-bg, .dg-open-frame > rect").getBoundingClientRect());
+      if (overlay.anchor) rects.push(haloRect(overlay.anchor, ctm));
     }
     const cluster = svg && it.g !== undefined && D.groups[it.g].level === "neuron" &&
       !focus.classList.contains("dg-open-op") && clusterAt(focus);
