@@ -576,10 +576,10 @@
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
     $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
-    $("dg-text").textContent = hide ? "" : f.text;
+    writeLines($("dg-text"), hide ? "" : f.text);
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
-    $("dg-hint").textContent = hide ? f.hint : "";
+    writeLines($("dg-hint"), hide ? f.hint : "");
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     const current = nodesOf(it);
@@ -618,6 +618,52 @@
   // as laid out on one line (read where the step reads the layout anyway: a step pays for the layout of
   // its box again only when its formula is too wide). The one-line formula is kept (math.dgFlat), so
   // the next neuron's formula of the same shape only has its numbers written (renderMath).
+  // A step's text, its lines as they are, but a line too long for the box breaks only where its
+  // expression does: before " = ", " → " or " += " (a run between them too long still, before " + ",
+  // " · ", " × " or another operator, or after a comma, else at a space), never inside a number or a
+  // name, and its further lines are indented two past where the line's text begins (after
+  // "step 9/646  mul: " on an op's line, after its indent on the others), so each gradient's "+=" lines
+  // stay in their column (the
+  // panel wrapped "→ 28.0247 + 3.0" / "= 31.0247" at the box's edge, under "step"). Each run is a span
+  // that does not wrap, and the text is the step's own (what a copy or a reader gets).
+  let textCols = 0;  // characters across the text box, measured once (and again after a resize)
+  window.addEventListener("resize", () => {
+    textCols = 0;
+    for (const id of ["dg-text", "dg-hint"]) writeLines($(id), $(id).dgText || "");
+  });
+  function writeLines(el, text) {
+    el.textContent = "";
+    el.dgText = text;
+    if (!text) return;
+    if (!textCols) {
+      const css = getComputedStyle(el), measure = document.createElement("canvas").getContext("2d");
+      measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
+      const room = (el.clientWidth || el.parentNode.clientWidth - 16) - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+      textCols = Math.max(20, Math.floor(room / (measure.measureText("0123456789").width / 10)) - 1);
+    }
+    text.split("\n").forEach((line, k) => {
+      if (k) el.append("\n");
+      const head = /^step \S+ +[^:]*: /.exec(line);  // a coarse step's text holds op steps' lines too
+      const hang = (head ? head[0].length : line.length - line.trimStart().length) + 2;
+      const span = document.createElement("span");
+      span.className = "dg-line";
+      span.style.paddingLeft = hang + "ch";
+      span.style.textIndent = -hang + "ch";
+      const room = Math.max(10, textCols - hang);
+      line.split(/ (?=(?:=|→|\+=) )/).forEach((run, j) => {
+        if (j) span.append(" ");
+        const parts = run.length <= room ? [run] : run.split(/ (?=[-+−·×/] )|(?<=,) /).flatMap((p) => p.length <= room ? [p] : p.split(" "));
+        parts.forEach((part, i) => {
+          if (i) span.append(" ");
+          const r = document.createElement("span");
+          r.className = part.length <= room ? "dg-run" : "dg-run dg-long";
+          r.textContent = part;
+          span.append(r);
+        });
+      });
+      el.append(span);
+    });
+  }
   function fitBox(box) {
     const math = box.hidden ? null : box.querySelector(":scope > math");
     const css = getComputedStyle(box);
