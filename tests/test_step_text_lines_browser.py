@@ -3,7 +3,8 @@
 "… → 28.0247 + 3.0" / "= 31.0247" with "= 31.0247" under "step", out of the "x.grad +=" column. Now a
 line too long for the panel goes on before " = ", " → " or " += " (before " + ", " · ", " × " … in a run
 still too long), its further lines indented past where the line's text begins, the lines' "+=" aligned, the
-text itself unchanged and nothing wider than the panel."""
+text itself unchanged and nothing wider than the panel. And a graphviz leaf box shows its value once:
+under it, where the steps write (`x | data 3` in the box and `3.0` under it before)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,19 @@ def test_the_testers_step_breaks_before_its_equals_and_keeps_its_column(browser,
     # the two "x.grad +=" in one column: the second line's text begins where the first's name does
     assert abs(lines[0]["start"] + len("step 7/7  mul: ") * lines[0]["ch"] - lines[1]["start"]) < 1
     assert page.evaluate(TOO_WIDE) == [] and errors == []
+    page.close()
+
+
+def test_a_leaf_box_shows_its_value_once(browser, shared_page):
+    page, errors = open_page(browser, shared_page)
+    shown = """() => { const g = [...document.querySelectorAll('#dg-diagram g.node')]
+      .find((g) => [...g.querySelectorAll('text')].some((t) => t.textContent === 'x'));
+      return [...g.querySelectorAll('text')].filter((t) => getComputedStyle(t).display !== 'none')
+        .map((t) => t.textContent.trim()).filter(Boolean); }"""
+    assert page.evaluate(shown) == ["x", "3.0"]           # its name in the box, its value under it
+    page.keyboard.press("End")
+    assert page.evaluate(shown) == ["x", "3.0  ∇ 34.0247"]  # where the steps write its gradient too
+    assert errors == []
     page.close()
 
 

@@ -87,6 +87,10 @@
       for (const t of g.querySelectorAll("text")) {
         if (/^data |= \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
       }
+    } else if (g && n.own) {  // a leaf's "data 3" too: its line of numbers shows 3.0 from the start (and the
+      for (const t of g.querySelectorAll("text")) {  // steps write there), so the value showed twice
+        if (/^data \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
+      }
     }
     if (g && n.own) {
       let t = g.querySelector("text.dg-num");
