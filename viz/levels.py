@@ -81,9 +81,12 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     the engine's order."""
     if phase == "forward":
         return _regroup(steps, unit, phase, by_index=True)
-    mine, engines = _regroup(steps, unit, phase, by_index=True), _regroup(steps, unit, phase, by_index=False)
-    return mine if len(groups(mine, unit, "neuron", phase)) <= len(groups(engines, unit, "neuron", phase)) \
-        else engines
+    mine = _regroup(steps, unit, phase, by_index=True)
+    found = groups(mine, unit, "neuron", phase)
+    if len(found) == len({g.key for g in found}):  # each neuron (and the loss) one step: as good as it gets
+        return mine
+    engines = _regroup(steps, unit, phase, by_index=False)
+    return mine if len(found) <= len(groups(engines, unit, "neuron", phase)) else engines
 
 
 def _regroup(steps: Sequence, unit: dict[Value, Unit], phase: str, by_index: bool) -> list:
