@@ -178,7 +178,7 @@ def test_the_stepper_in_the_playground_has_its_levels_and_inspector(page):
     frame = _stepper(page)
     counter = "() => document.getElementById('dg-counter').textContent"
     assert frame.evaluate(counter) == "1 / 48"
-    frame.click("#dg-diagram svg #n0 text")
+    frame.click("#dg-diagram svg #n0 text:visible")
     assert frame.is_visible("#dg-inspector")
     assert frame.inner_text("#dg-inspector-head").startswith(first)
     frame.select_option("#dg-level", "neuron")

@@ -502,7 +502,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     # a click on a node opens it in the inspector too (panned into view first, as a user would: the
     # layered drawing leaves out its tiles far from the view, display: none)
     page.evaluate(PAN_TO, "#dg-diagram svg #n0")
-    page.click("#dg-diagram svg #n0 text")
+    page.click("#dg-diagram svg #n0 text:visible")  # (its name: a leaf shows its data under it)
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[0]])
     # speed: a step from the click to the painted frame, 30 steps into each pass, at two levels
     name = ("fused" if fused else "eager") + (", L2 written out" if by_hand else ", README")
@@ -1342,7 +1342,7 @@ def test_every_name_the_inspector_uses_is_on_the_diagram(browser, tmp_path):
     page, errors = open_page(browser, stepper)
     page.keyboard.press("End")
     x0 = stepper.node_ids[next(i for i, n in enumerate(stepper.walkthrough.order) if n.label == "x.0")]
-    page.click(f"#dg-diagram svg #{x0} text")
+    page.click(f"#dg-diagram svg #{x0} text:visible")
     text = page.inner_text("#dg-inspector")
     assert text.startswith("x.0 (leaf)") and "Σ over 16 uses" in text
     used = {w for w in re.findall(r"[A-Za-z_][\w.@]*", text) if w in names}

@@ -74,6 +74,23 @@ def neuron_units(order: Sequence[Value]) -> dict[Value, Unit]:
 
 def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     """``steps`` (one pass's fine steps in the engine's order) reordered so that each neuron's steps, each
+    layer's neurons and the loss's steps are consecutive wherever the pass allows it (`_regroup`), a
+    layer's neurons by index: forward 1..n; backward n..1 where that keeps each neuron's steps together
+    (a backward step adds to a shared input's gradient in the engine's order, which may be 1..n: with
+    `nn.cross_entropy` the engine reaches the output neurons 2, 1 forward and 1, 2 backward), else in
+    the engine's order."""
+    if phase == "forward":
+        return _regroup(steps, unit, phase, by_index=True)
+    mine = _regroup(steps, unit, phase, by_index=True)
+    found = groups(mine, unit, "neuron", phase)
+    if len(found) == len({g.key for g in found}):  # each neuron (and the loss) one step: as good as it gets
+        return mine
+    engines = _regroup(steps, unit, phase, by_index=False)
+    return mine if len(found) <= len(groups(engines, unit, "neuron", phase)) else engines
+
+
+def _regroup(steps: Sequence, unit: dict[Value, Unit], phase: str, by_index: bool) -> list:
+    """``steps`` (one pass's fine steps in the engine's order) reordered so that each neuron's steps, each
     layer's neurons and the loss's steps are consecutive wherever the pass allows it.
 
     The new order is a valid run of the same pass by construction: forward, a node after its operands;
@@ -81,7 +98,10 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     running gradient is the same number as in the engine's pass. Among the steps those rules allow next,
     it takes one of the same neuron (or of the loss) as the step before, else one of the same layer, else
     the one the engine took first; a network with several outputs, whose backward pass interleaves the
-    loss's terms and the output neurons, so comes out loss first, then layer by layer."""
+    loss's terms and the output neurons, so comes out loss first, then layer by layer. ``by_index``:
+    between the neurons of one layer (which do not depend on each other) it takes the lowest index first
+    going forward and the highest first going backward, whatever order the loss made the engine take
+    them in (`nn.cross_entropy` had the forward pass reach layer 2's neuron 2 before its neuron 1)."""
     index = {s.node: i for i, s in enumerate(steps)}
     after: list[list[int]] = [[] for _ in steps]  # i -> the steps that must wait for step i
     if phase == "forward":
@@ -109,15 +129,19 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
     ready_by: dict[object, list[int]] = {}
     taken = [False] * len(steps)
 
-    def release(j: int) -> None:
-        heapq.heappush(ready_all, j)
-        heapq.heappush(ready_by.setdefault(("n", neuron[j]), []), j)
-        heapq.heappush(ready_by.setdefault(("l", layer[j]), []), j)
+    sign = 0 if not by_index else 1 if phase == "forward" else -1
+    # a layer's ready steps by neuron index (forward 1..n, backward n..1), then the engine's order
+    rank = [(0 if k == LOSS else sign * k[1], j) for j, k in enumerate(neuron)]
 
-    def pop(heap: list[int] | None) -> int | None:
-        while heap and taken[heap[0]]:
+    def release(j: int) -> None:
+        heapq.heappush(ready_all, (j, j))
+        heapq.heappush(ready_by.setdefault(("n", neuron[j]), []), (j, j))
+        heapq.heappush(ready_by.setdefault(("l", layer[j]), []), rank[j])
+
+    def pop(heap: list[tuple[int, int]] | None) -> int | None:
+        while heap and taken[heap[0][1]]:
             heapq.heappop(heap)
-        return heapq.heappop(heap) if heap else None
+        return heapq.heappop(heap)[1] if heap else None
 
     for j in range(len(steps)):
         if not waiting[j]:
@@ -132,6 +156,9 @@ def regroup(steps: Sequence, unit: dict[Value, Unit], phase: str) -> list:
                 i = pop(ready_by.get(("l", layer[prev])))
         if i is None:
             i = pop(ready_all)
+            if by_index and layer[i] != LOSS:  # a new layer: its first neuron by index
+                heapq.heappush(ready_all, (i, i))
+                i = pop(ready_by[("l", layer[i])])
         taken[i], prev = True, i
         moved.append(steps[i])
         for j in after[i]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 from functools import cache
 from importlib import resources
@@ -75,12 +76,12 @@ def _diagram(root: Value, order: list[Value], names: dict[Value, str], level: st
     count = len(order) + sum(1 for n in order if not n.is_leaf)
     svg = None
     if collapse is None and count <= limit:
-        svg, how = _whole(lambda rankdir: draw(root, show_grad=False, max_nodes=limit, rankdir=rankdir)), \
-            "graphviz"
+        svg, how = _whole(lambda rankdir: draw(root, show_grad=False, max_nodes=limit, rankdir=rankdir,
+                                               _where="step_html")), "graphviz"
     elif (collapse == "neuron" or level != "op") and _may_collapse(order, collapse):
         try:
             svg = _whole(lambda rankdir: draw(root, show_grad=False, collapse="neuron", max_nodes=limit,
-                                              rankdir=rankdir))
+                                              rankdir=rankdir, _where="step_html"))
             how = "graphviz, neurons collapsed"
         except GraphTooLarge:  # still too many boxes: the layered layout below
             pass
@@ -248,8 +249,9 @@ class HtmlStepper:
     notebook shows it inline (``_repr_html_``, a sandboxed iframe).
 
     level       where the page starts: "op" (each operation), "neuron" (a neuron's z, a and δ at a time)
-                or "layer"; the last two need a network built by `nn` (its neurons' z and a nodes, found
-                with `nn.locate`). The learner can switch level and open a step in place on the page.
+                or "layer", in any case ("Neuron"); the last two need a network built by `nn` (its
+                neurons' z and a nodes, found with `nn.locate`). The learner can switch level and open
+                a step in place on the page.
     predict     ask for each new gradient (for a neuron, its δ) before revealing it; an answer a is right
                 when ``|a - g| <= tolerance * max(1, |g|)``.
     example     on a batched graph (`autodiff.batched`), the example whose numbers are shown (default 0);
@@ -285,6 +287,8 @@ class HtmlStepper:
         if r is None or not math.isfinite(r) or not r > 0:
             raise ValueError(f"step_html: tolerance must be a finite number > 0 (the relative error an "
                              f"answer may have, e.g. 1e-3), got {quoted(tolerance)}")
+        if isinstance(level, str):  # "Neuron", "OP": any case, as nn takes an activation's name
+            level = level.lower()
         if level not in LEVELS:
             raise ValueError(f"step_html: level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
@@ -368,6 +372,22 @@ def step_html(root: Value, path: str | Path, predict: bool = False, *, tolerance
               example: int | str | None = None, level: str = "op", max_nodes: int = 300,
               collapse: str | None = None, title: str = "deltagrad stepper") -> HtmlStepper:
     """Write the step-through page for ``root``'s graph to ``path`` and return it (a notebook cell
-    ending in this call shows the page inline). Options and errors as for `HtmlStepper`."""
-    return HtmlStepper(root, predict=predict, tolerance=tolerance, example=example, level=level,
-                       max_nodes=max_nodes, collapse=collapse, title=title).save(path)
+    ending in this call shows the page inline). Options and errors as for `HtmlStepper`; ``path`` a str
+    or path-like, else TypeError, and the errors of `autodiff.files.write_atomic` (a missing folder, a
+    read-only file), each of them starting ``step_html:``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"step_html: path must be a file name (a str or a pathlib.Path), got "
+                        f"{type(path).__name__} {quoted(path)}")
+    page = HtmlStepper(root, predict=predict, tolerance=tolerance, example=example, level=level,
+                       max_nodes=max_nodes, collapse=collapse, title=title)
+    try:
+        return page.save(path)
+    except (OSError, ValueError) as e:  # write_atomic's, named by the function the user called
+        raise _named(e, "step_html") from None
+
+
+def _named(e: OSError | ValueError, who: str) -> OSError | ValueError:
+    """``e`` again, its message starting ``who:`` (its type, and an OSError's errno and file, kept)."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return type(e)(e.errno, f"{who}: {e.strerror}", *([e.filename] if e.filename is not None else []))
+    return type(e)(f"{who}: {e}")

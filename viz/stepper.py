@@ -561,12 +561,15 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     tests) and ``keys`` a function returning the next key, as `read_key` does. On a batched graph
     (`autodiff.batched`) it shows example ``example`` (default 0); on a loss over several examples it
     steps example ``example``'s part, as `viz.step_html` does (`viz.examples.walkthrough`; ``"all"``: the
-    whole graph). Raises TypeError unless ``root`` is a Value, ValueError for an example the graph does
-    not hold.
+    whole graph). Raises TypeError unless ``root`` is a Value or when ``console`` is not a rich Console,
+    ValueError for an example the graph does not hold; every message starts ``step_terminal``.
     """
     from rich.console import Console, Group
     from rich.text import Text
 
+    if console is not None and not isinstance(console, Console):
+        raise TypeError(f"step_terminal: console must be a rich.console.Console (or None for the terminal), "
+                        f"got {type(console).__name__}")
     console = Console() if console is None else console
     if not isinstance(root, Value):
         raise TypeError(not_a_value(root, f"the terminal stepper needs a Value (the output of a "

@@ -89,6 +89,10 @@
       for (const t of g.querySelectorAll("text")) {
         if (/^data |= \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
       }
+    } else if (g && n.own) {  // a leaf's "data 3" too: its line of numbers shows 3.0 from the start (and the
+      for (const t of g.querySelectorAll("text")) {  // steps write there), so the value showed twice
+        if (/^data \S*\d$/.test(t.textContent.trim())) t.classList.add("dg-baked");
+      }
     }
     if (g && n.own) {
       let t = g.querySelector("text.dg-num");
@@ -438,20 +442,39 @@
     let h = HEAD + Math.max(...free) * ROW + PAD;
     const anchor = boxEl.get(D.nodes[nodes[nodes.length - 1]].id);
     if (!anchor) return;
-    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h };
-    let x = a.x, y = a.y + a.height + 8;
-    if (!layeredDiv) {  // kept inside graphviz's drawing where it fits
-      const all = anchor.parentNode.getBBox();
-      x = Math.max(all.x, Math.min(x, all.x + all.width - w));
-      if (y + h > all.y + all.height) y = Math.max(all.y, a.y - 8 - h);
+    // The neuron's own box stays uncovered, with its name above it and its line of numbers below: it
+    // lists the weights and bias the steps update (a panel drawn over it hid them). The panel goes below
+    // the box, else above it, else beside it (right, then left), wherever it fits the drawing whole.
+    const ga = geomOf(anchor), a = { x: ga.x, y: ga.y, width: ga.w, height: ga.h }, SEP = 8;
+    const wide = ga.node === null ? 0 : Math.max(0, (lineWidth(ga.node) + 4 - ga.w) / 2);
+    const keep = { x0: a.x - wide, x1: a.x + a.width + wide, y0: a.y - (layeredDiv ? 0 : 16),
+                   y1: a.y + a.height + (layeredDiv ? 0 : 14) };
+    let x = a.x, y = keep.y1 + SEP;
+    if (!layeredDiv) {  // kept inside graphviz's drawing where it fits (past its edges the SVG cuts it)
+      const all = anchor.parentNode.getBBox(), right = all.x + all.width, bottom = all.y + all.height;
+      const inX = (x) => Math.max(all.x, Math.min(x, right - w)), inY = (y) => Math.max(all.y, Math.min(y, bottom - h));
+      if (y + h <= bottom) x = inX(x);
+      else if (keep.y0 - SEP - h >= all.y) [x, y] = [inX(x), keep.y0 - SEP - h];
+      else if (keep.x1 + SEP + w <= right) [x, y] = [keep.x1 + SEP, inY(a.y)];
+      else if (keep.x0 - SEP - w >= all.x) [x, y] = [keep.x0 - SEP - w, inY(a.y)];
+      else x = inX(x);  // bigger than the room around the box: below it, cut by the drawing's foot
     }
-    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in
+    // no box left half under the panel (its title half hidden): an edge that would cut one takes it in,
+    // or, where that would cover the neuron's own box, the panel moves past it
+    const covers = (y, h) => x < keep.x1 && keep.x0 < x + w && y < keep.y1 && keep.y0 < y + h;
     for (const g of boxEl.values()) {
       const b = g && g !== anchor ? geomOf(g) : null;
       if (!b || b.x + b.w <= x || x + w <= b.x) continue;
-      if (b.y < y && y < b.y + b.h) { h += y - b.y + 4; y = b.y - 4; }
-      if (b.y < y + h && y + h < b.y + b.h) h = b.y + b.h + 4 - y;
+      if (b.y < y && y < b.y + b.h) {
+        if (covers(b.y - 4, h + y - b.y + 4)) y = b.y + b.h + 4;
+        else { h += y - b.y + 4; y = b.y - 4; }
+      }
+      if (b.y < y + h && y + h < b.y + b.h) {
+        if (covers(y, b.y + b.h + 4 - y)) y = b.y - 4 - h;
+        else h = b.y + b.h + 4 - y;
+      }
     }
+    overlay.anchor = anchor;
     const panel = svgEl("g", { id: "dg-open-panel", class: "dg-open-panel" });
     panel.append(svgEl("rect", { class: "dg-open-bg", x, y, width: w, height: h, rx: 8 }));
     const at = (i) => [x + PAD + (col.get(i) ? width[0] + GAP : 0), y + HEAD + row.get(i) * ROW];
@@ -559,10 +582,10 @@
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
     $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
-    $("dg-text").textContent = hide ? "" : f.text;
+    writeLines($("dg-text"), hide ? "" : f.text);
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
-    $("dg-hint").textContent = hide ? f.hint : "";
+    writeLines($("dg-hint"), hide ? f.hint : "");
     renderPredict(f, hide);
     renderMath(it.g !== undefined ? D.groups[it.g].math : null, hide);
     const current = nodesOf(it);
@@ -601,6 +624,52 @@
   // as laid out on one line (read where the step reads the layout anyway: a step pays for the layout of
   // its box again only when its formula is too wide). The one-line formula is kept (math.dgFlat), so
   // the next neuron's formula of the same shape only has its numbers written (renderMath).
+  // A step's text, its lines as they are, but a line too long for the box breaks only where its
+  // expression does: before " = ", " → " or " += " (a run between them too long still, before " + ",
+  // " · ", " × " or another operator, or after a comma, else at a space), never inside a number or a
+  // name, and its further lines are indented two past where the line's text begins (after
+  // "step 9/646  mul: " on an op's line, after its indent on the others), so each gradient's "+=" lines
+  // stay in their column (the
+  // panel wrapped "→ 28.0247 + 3.0" / "= 31.0247" at the box's edge, under "step"). Each run is a span
+  // that does not wrap, and the text is the step's own (what a copy or a reader gets).
+  let textCols = 0;  // characters across the text box, measured once (and again after a resize)
+  window.addEventListener("resize", () => {
+    textCols = 0;
+    for (const id of ["dg-text", "dg-hint"]) writeLines($(id), $(id).dgText || "");
+  });
+  function writeLines(el, text) {
+    el.textContent = "";
+    el.dgText = text;
+    if (!text) return;
+    if (!textCols) {
+      const css = getComputedStyle(el), measure = document.createElement("canvas").getContext("2d");
+      measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
+      const room = (el.clientWidth || el.parentNode.clientWidth - 16) - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
+      textCols = Math.max(20, Math.floor(room / (measure.measureText("0123456789").width / 10)) - 1);
+    }
+    text.split("\n").forEach((line, k) => {
+      if (k) el.append("\n");
+      const head = /^step \S+ +[^:]*: /.exec(line);  // a coarse step's text holds op steps' lines too
+      const hang = (head ? head[0].length : line.length - line.trimStart().length) + 2;
+      const span = document.createElement("span");
+      span.className = "dg-line";
+      span.style.paddingLeft = hang + "ch";
+      span.style.textIndent = -hang + "ch";
+      const room = Math.max(10, textCols - hang);
+      line.split(/ (?=(?:=|→|\+=) )/).forEach((run, j) => {
+        if (j) span.append(" ");
+        const parts = run.length <= room ? [run] : run.split(/ (?=[-+−·×/] )|(?<=,) /).flatMap((p) => p.length <= room ? [p] : p.split(" "));
+        parts.forEach((part, i) => {
+          if (i) span.append(" ");
+          const r = document.createElement("span");
+          r.className = part.length <= room ? "dg-run" : "dg-run dg-long";
+          r.textContent = part;
+          span.append(r);
+        });
+      });
+      el.append(span);
+    });
+  }
   function fitBox(box) {
     const math = box.hidden ? null : box.querySelector(":scope > math");
     const css = getComputedStyle(box);
@@ -715,8 +784,9 @@
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
-    if (overlay) {  // an opened neuron's panel, an opened layer's frame
+    if (overlay) {  // an opened neuron's panel and its box (the weights it lists), an opened layer's frame
       for (const el of overlay.els) rects.push(el.querySelector(".dg-open-bg, .dg-open-frame > rect").getBoundingClientRect());
+      if (overlay.anchor) rects.push(haloRect(overlay.anchor, ctm));
     }
     const cluster = svg && it.g !== undefined && D.groups[it.g].level === "neuron" &&
       !focus.classList.contains("dg-open-op") && clusterAt(focus);
