@@ -93,21 +93,26 @@ def test_the_page_holds_no_format_character(tmp_path, max_nodes):
 # ---- in Chromium: the numbers read left to right --------------------------------------------------------
 
 PLACE_OF_EACH_CHARACTER = """([selector, part]) => {
+  // the element's text, across the text nodes it is written in (a step's line is runs of spans)
   const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
+  const where = [];
+  let text = "";
   for (let node; (node = walker.nextNode());) {
-    const k = node.data.indexOf(part);
-    if (k < 0) continue;
-    const xs = [];
-    for (let j = k; j < k + part.length; j++) {
-      const r = document.createRange();
-      r.setStart(node, j);
-      r.setEnd(node, j + 1);
-      const box = r.getBoundingClientRect();
-      if (box.width > 0 && node.data[j] !== " ") xs.push([box.top, box.left]);
-    }
-    return xs;
+    for (let j = 0; j < node.data.length; j++) where.push([node, j]);
+    text += node.data;
   }
-  return null;
+  const k = text.indexOf(part);
+  if (k < 0) return null;
+  const xs = [];
+  for (let j = k; j < k + part.length; j++) {
+    const [node, at] = where[j];
+    const r = document.createRange();
+    r.setStart(node, at);
+    r.setEnd(node, at + 1);
+    const box = r.getBoundingClientRect();
+    if (box.width > 0 && text[j] !== " ") xs.push([box.top, box.left]);
+  }
+  return xs;
 }"""
 
 FORMAT_CHARS_ON_PAGE = r"""() => {
