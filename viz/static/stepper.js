@@ -563,7 +563,7 @@
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
     $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
-    $("dg-text").textContent = hide ? "" : f.text;
+    stepText(hide ? "" : f.text);
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
     $("dg-hint").textContent = hide ? f.hint : "";
@@ -596,6 +596,25 @@
     // the one layout of the step (and the frame's): nothing is written after it but these boxes' classes
     fitBox($("dg-math"));
     if (inspected !== null) fitBox($("dg-inspector"));
+  }
+
+  // A step's text, its lines past the first HEAD in a block the browser lays out only once it comes
+  // near the view (content-visibility: auto): the README loss's last step over 100 points lists 337
+  // parameters' updates, 47,000 characters, and laying them all out took 20-25 ms of that step (the
+  // side panel shows its first 40 lines or so). The page shows the same text, and finding in it
+  // (Ctrl+F) reaches the lines not yet laid out.
+  const HEAD = 60;
+  function stepText(text) {
+    const box = $("dg-text");
+    let cut = -1;
+    for (let k = 0; k < HEAD && (cut = text.indexOf("\n", cut + 1)) >= 0;) k++;
+    if (cut < 0 || cut === text.length - 1) { box.textContent = text; return; }
+    const rest = document.createElement("div");
+    rest.className = "dg-text-rest";
+    rest.textContent = text.slice(cut + 1);
+    // its height until laid out: two wrapped rows of 19.5 px a line (auto: then the height laid out)
+    rest.style.containIntrinsicSize = "auto " + Math.round(39 * rest.textContent.split("\n").length) + "px";
+    box.replaceChildren(text.slice(0, cut + 1), rest);
   }
 
   // MathML in the browsers sets a formula on one line however wide it is (no line breaking of its
