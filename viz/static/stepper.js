@@ -92,11 +92,10 @@
       let t = g.querySelector("text.dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
       t.id = "dg-num-" + i;
-      // a value part, made once: a step changes its text, never the element; the gradient's <tspan>
-      // only once a gradient is written (writeNumbers): it and its text are 2 of the 8 objects the
-      // browser lays out for a box of a tile that a step brings into view (the layered drawing's),
-      // and a line has no gradient until the backward pass reaches it
-      t.replaceChildren(document.createTextNode(""));
+      // a value and a gradient part, made once: a step changes their text, never the elements
+      const span = document.createElementNS(SVGNS, "tspan");
+      span.setAttribute("class", "dg-g");
+      t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
       // a box graphviz labels with no name, or with a label other nodes share: the name the text uses
       if ((!n.label || n.shared !== undefined) && !D.layered) addText(g, "dg-name", 0, -6, "start").textContent = n.name;
@@ -472,7 +471,7 @@
                  svgEl("rect", { class: "dg-open-box", x: bx, y: by, width: bw, height: BOX, rx: 5 }),
                  svgEl("text", { class: "dg-label", x: bx + 8, y: by + 18 }, n.name + "  " + n.op));
       const t = svgEl("text", { class: "dg-num", x: bx + bw / 2, y: by + BOX + 13, "text-anchor": "middle" });
-      t.append(document.createTextNode(""));
+      t.append(document.createTextNode(""), svgEl("tspan", { class: "dg-g" }));
       box.appendChild(t);
       panel.appendChild(box);
       overlay.boxes.set(i, box);
@@ -520,12 +519,7 @@
   function writeNumbers(t, v, g, known) {  // into the text nodes there (new ones are left to the GC)
     t.parentNode.classList.toggle("dg-pending", !known);
     if (t.firstChild.data !== v) t.firstChild.data = v;  // a backward step changes the gradient alone
-    let span = t.firstChild.nextSibling;
-    const text = g ? "  ∇ " + g : "";
-    if (!span) {  // the line's first gradient: its <tspan> (none before, see numEl)
-      if (!text) return;
-      span = t.appendChild(svgEl("tspan", { class: "dg-g" }));
-    }
+    const span = t.lastChild, text = g ? "  ∇ " + g : "";
     if (span.firstChild) { if (span.firstChild.data !== text) span.firstChild.data = text; }
     else if (text) span.textContent = text;
   }
