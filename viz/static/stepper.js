@@ -791,8 +791,8 @@
     return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false };
   }) : [];
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
-  // drawing px around the view also shown, so a small scroll brings no tile in (150 px laid out a
-  // third more boxes on a jump: 1,166 objects against 846 on the 100-point page's worst step)
+  // drawing px around the view also shown, so a small scroll brings no tile in (150 px laid out about
+  // a third more objects on a jump, the 100-point page's worst step)
   const NEAR = 40;
   function layeredCTM() {  // from the drawing's units to the screen's
     const r = layeredDiv.getBoundingClientRect(), s = r.width / layeredDiv.offsetWidth || 1;
