@@ -71,7 +71,7 @@ def test_layered_tiles_of_boxes_are_bands_of_rows():
     heights = {float(h) for *_, h, _ in tiles}
     assert heights == {_BAND * _ROW + 20.0}
     bands = {float(top) for _, top, *_ in tiles}
-    assert len(bands) == 6                                 # 85 rows: six bands of 16
+    assert len(bands) == -(-85 // _BAND)                   # 85 rows: eleven bands of 8
     boxes = 0
     for x, top, w, h, body in tiles:
         for bx, by, bw, bh in re.findall(r'class="dg-halo" x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" '
@@ -104,18 +104,24 @@ ONE_STEP = """() => new Promise((done) => {
 })"""
 
 
+BOXES_SHOWN = """() => [...document.querySelectorAll('svg.dg-boxes')]
+  .filter((t) => getComputedStyle(t).display !== 'none')
+  .reduce((n, t) => n + t.querySelectorAll(':scope > g').length, 0)"""
+
+
 def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
-    """The layered page of the README loss with its L2 term written out (1,594 nodes, 96 tiles of boxes),
+    """The layered page of the README loss with its L2 term written out (1,594 nodes, 214 tiles of boxes),
     neuron level: the worst steps were the jumps to the next layer, where tiles of boxes never laid out
     came on screen (with content-visibility: auto, a frame after the scroll) and the browser styled and
     laid out a band of them: up to 2,900 elements restyled and 4,100 objects laid out in one frame. Now
-    the page displays only the tiles near the view (at most 12; the others are display: none, not laid
-    out), and a tile coming near is styled and laid out in the step that brings it: stepping 30 steps
-    from the start of each pass, no frame restyles or lays out more than about a view's worth of tiles
-    (counts from Chromium's trace, not times: at most 1,440 elements and 2,059 objects, in the jumps of
-    the backward pass; the tiles were kept laid out while hidden with content-visibility: hidden, at
-    most a few hundred, but each change of that property cost a fixed 7-12 ms of main thread), and the
-    tiles far from the view are left out."""
+    the page displays only the tiles near the view (the others are display: none, not laid out: tiles
+    of 400 px and 8 rows, 40 px around the view, at most 200 boxes), and a tile coming near is styled
+    and laid out in the step that brings it: stepping 30 steps from the start of each pass, no frame
+    restyles or lays out more than about a view's worth of tiles (counts from Chromium's trace, not
+    times: at most 673 elements and 975 objects, in the jumps of the backward pass; 1,440 and 2,059
+    with tiles of 800 px and 16 rows shown 150 px around the view; the tiles were kept laid out while
+    hidden with content-visibility: hidden, at most a few hundred, but each change of that property
+    cost a fixed 7-12 ms of main thread), and the tiles far from the view are left out."""
     import json
 
     require_dot()
@@ -136,9 +142,11 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
         page.click(start)
         browser.start_tracing(page=page, categories=["devtools.timeline"])
         texts = []
+        boxes_shown = []   # the boxes of the tiles displayed after each step
         for _ in range(30):
             page.evaluate(ONE_STEP)
             texts.append(page.inner_text("#dg-text"))
+            boxes_shown.append(page.evaluate(BOXES_SHOWN))
         trace = json.loads(browser.stop_tracing())
         events = trace["traceEvents"] if isinstance(trace, dict) else trace
         laid_out = [e["args"]["beginData"]["dirtyObjects"] for e in events if e.get("name") == "Layout"]
@@ -149,10 +157,13 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
         else:                      # the loss's 612 operations, then layers 3, 2 and 1
             assert texts[0].startswith("the loss (612 operations), backward")
             assert any(t.startswith("layer 1 · neuron 16, backward") for t in texts)
-        assert laid_out and max(laid_out) < 2500, sorted(laid_out)[-5:]   # the 96 tiles: over 10,000
-        assert restyled and max(restyled) < 2000, sorted(restyled)[-5:]
+        # (the 96 tiles: over 10,000; tiles of 800 px and 16 rows shown 150 px around the view: 1,159
+        # objects and 797 elements; now 975 and 673)
+        assert laid_out and max(laid_out) < 1050, sorted(laid_out)[-5:]
+        assert restyled and max(restyled) < 750, sorted(restyled)[-5:]
         shown = page.eval_on_selector_all("svg.dg-boxes", "els => els.map(e => getComputedStyle(e).display)")
-        assert 0 < tiles - shown.count("none") <= 12
+        assert 0 < tiles - shown.count("none")
+        assert max(boxes_shown) <= 200, max(boxes_shown)   # 320 with those tiles; the view shows about 70
         assert errors == []
         page.close()
 

@@ -52,6 +52,19 @@ def _readme_point():
     return nn.hinge(model(X[0]), [2 * y[0] - 1]) + nn.l2(model.weights(), 1e-4)
 
 
+def _readme_100():
+    """The README's own loss over its 100 moons points, eager, as it writes it (65,340 nodes): the page
+    steps example 0's part, the other 99 examples' backward steps summed into one step (as
+    tests/test_step_examples.py's readme_loss)."""
+    import nn
+
+    X, y = _moons()
+    model = nn.MLP(2, [16, 16, 1], rng=1)
+    scores = [model(x)[0] for x in X]
+    return nn.mean([nn.hinge(s, 2 * t - 1) for s, t in zip(scores, y, strict=True)]) \
+        + nn.l2(model.weights(), 1e-4)
+
+
 def _batched():
     """The README's batched loss (fused, 100 points): its page shows example 7."""
     import nn
@@ -78,6 +91,7 @@ PAGES = {"eager-l2": (lambda: _l2_written_out(False), {"level": "neuron"}, ("neu
          "readme-collapsed": (_readme_point, {"level": "neuron"}, ("neuron",)),
          "readme-layer": (_readme_point, {"level": "layer"}, ("layer",)),
          "batched-7": (_batched, {"level": "neuron", "example": 7}, ("neuron",)),
+         "readme-100": (_readme_100, {"level": "neuron"}, ("neuron", "op")),
          "tanh-sum-5001": (_tanh_sum, {}, ("op",))}
 
 

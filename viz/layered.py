@@ -16,8 +16,13 @@ from viz.style import roles as node_roles
 __all__ = ["layered_svg"]
 
 _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap, char width, padding, box
-_TILE = 800  # px: the width of one <svg> tile
-_BAND = 16   # rows of boxes in one tile (of boxes, and of the edges ending at them)
+# A tile's size: a step that scrolls lays out whole the tiles it brings near the view (stepper.js,
+# showTiles), so the smaller they are the less of them lies outside it: at 800 px and 16 rows, the README
+# loss's pages displayed up to 320-368 boxes for the 70 or so in view, and a jump laid out 1,500 elements
+# (the 100-point page's worst step, 55-80 ms of CPU); at 400 px and 8 rows, 182 boxes and 628 elements
+# (with the page showing 40 px around the view, not 150)
+_TILE = 400  # px: the width of one <svg> tile
+_BAND = 8    # rows of boxes in one tile (of boxes, and of the edges ending at them)
 # A drawing over _WIDE times as wide as tall is cut into lines of columns, one under the other, at least
 # _LINE px wide and as wide as makes the whole about _ASPECT times as wide as tall (the stepper's view
 # at 1400×900 is about square)

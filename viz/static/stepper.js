@@ -582,7 +582,7 @@
     $("dg-next").disabled = cur === items.length - 1;
     $("dg-open").disabled = it.g === undefined;
     $("dg-close").disabled = ![...opened].some((k) => D.groups[k].first <= it.first && it.first <= D.groups[k].last);
-    writeLines($("dg-text"), hide ? "" : f.text);
+    stepText(hide ? "" : f.text);
     $("dg-text").hidden = hide;
     $("dg-hint").hidden = !hide;
     writeLines($("dg-hint"), hide ? f.hint : "");
@@ -617,6 +617,27 @@
     if (inspected !== null) fitBox($("dg-inspector"));
   }
 
+  // A step's text, its lines past the first HEAD in a block the browser lays out only once it comes
+  // near the view (content-visibility: auto): the README loss's last step over 100 points lists 337
+  // parameters' updates, 47,000 characters, and laying them all out took 20-25 ms of that step (the
+  // side panel shows its first 40 lines or so). The page shows the same text, and finding in it
+  // (Ctrl+F) reaches the lines not yet laid out.
+  const HEAD = 60;
+  function stepText(text) {
+    const box = $("dg-text");
+    let cut = -1;
+    for (let k = 0; k < HEAD && (cut = text.indexOf("\n", cut + 1)) >= 0;) k++;
+    if (cut < 0 || cut === text.length - 1) { writeLines(box, text); return; }
+    writeLines(box, text.slice(0, cut));   // each part's lines hang as writeLines sets them
+    box.dgText = text;
+    const rest = document.createElement("div");
+    rest.className = "dg-text-rest";
+    box.append(rest);
+    writeLines(rest, text.slice(cut + 1));
+    // its height until laid out: two wrapped rows of 19.5 px a line (auto: then the height laid out)
+    rest.style.containIntrinsicSize = "auto " + Math.round(39 * rest.dgText.split("\n").length) + "px";
+  }
+
   // MathML in the browsers sets a formula on one line however wide it is (no line breaking of its
   // own): the inspector's chain-rule sum over an input's 16 uses was 4,000 px in a 520 px panel. A
   // formula wider than its box is set again on lines, an <mtable> of one row per line, each line after
@@ -635,7 +656,8 @@
   let textCols = 0;  // characters across the text box, measured once (and again after a resize)
   window.addEventListener("resize", () => {
     textCols = 0;
-    for (const id of ["dg-text", "dg-hint"]) writeLines($(id), $(id).dgText || "");
+    stepText($("dg-text").dgText || "");
+    writeLines($("dg-hint"), $("dg-hint").dgText || "");
   });
   function writeLines(el, text) {
     el.textContent = "";
@@ -844,7 +866,9 @@
     return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false };
   }) : [];
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
-  const NEAR = 150;  // drawing px around the view also shown, so a small scroll brings no tile in
+  // drawing px around the view also shown, so a small scroll brings no tile in (150 px laid out about
+  // a third more objects on a jump, the 100-point page's worst step)
+  const NEAR = 40;
   function layeredCTM() {  // from the drawing's units to the screen's
     const r = layeredDiv.getBoundingClientRect(), s = r.width / layeredDiv.offsetWidth || 1;
     return { a: s, d: s, e: r.left, f: r.top };
