@@ -669,8 +669,12 @@
       const room = (el.clientWidth || el.parentNode.clientWidth - 16) - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight);
       textCols = Math.max(20, Math.floor(room / (measure.measureText("0123456789").width / 10)) - 1);
     }
+    let plain = "";  // lines that fit, written as one text node: a span each for the few that do not
     text.split("\n").forEach((line, k) => {
-      if (k) el.append("\n");
+      if (k) plain += "\n";
+      if (line.length <= textCols) { plain += line; return; }
+      if (plain) el.append(plain);
+      plain = "";
       const head = /^step \S+ +[^:]*: /.exec(line);  // a coarse step's text holds op steps' lines too
       const hang = (head ? head[0].length : line.length - line.trimStart().length) + 2;
       const span = document.createElement("span");
@@ -691,6 +695,7 @@
       });
       el.append(span);
     });
+    if (plain) el.append(plain);
   }
   function fitBox(box) {
     const math = box.hidden ? null : box.querySelector(":scope > math");
