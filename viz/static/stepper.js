@@ -632,10 +632,10 @@
     box.dgText = text;
     const rest = document.createElement("div");
     rest.className = "dg-text-rest";
+    rest.textContent = text.slice(cut + 1);   // as it is: a span per line here cost the loss's step 60 ms
     box.append(rest);
-    writeLines(rest, text.slice(cut + 1));
     // its height until laid out: two wrapped rows of 19.5 px a line (auto: then the height laid out)
-    rest.style.containIntrinsicSize = "auto " + Math.round(39 * rest.dgText.split("\n").length) + "px";
+    rest.style.containIntrinsicSize = "auto " + Math.round(39 * rest.textContent.split("\n").length) + "px";
   }
 
   // MathML in the browsers sets a formula on one line however wide it is (no line breaking of its
@@ -659,10 +659,14 @@
     stepText($("dg-text").dgText || "");
     writeLines($("dg-hint"), $("dg-hint").dgText || "");
   });
+  // A text of more lines than HANG_MOST is written as it is: a span per line cost the README loss's
+  // step (314 lines, 60 of them laid out at once) 50 ms of layout, which a step's 50 ms cannot spare.
+  const HANG_MOST = 40;
   function writeLines(el, text) {
     el.textContent = "";
     el.dgText = text;
     if (!text) return;
+    if (text.split("\n", HANG_MOST + 1).length > HANG_MOST) { el.textContent = text; return; }
     if (!textCols) {
       const css = getComputedStyle(el), measure = document.createElement("canvas").getContext("2d");
       measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
