@@ -52,22 +52,28 @@ def fmt(x: float) -> str:
 
 
 def shown_label(label: str) -> str:
-    r"""``label`` as every stepper and diagram shows it: its invisible format characters (Unicode category
-    Cf: the bidi controls U+202A-202E and U+2066-2069, U+200E/U+200F, zero-width joiners, U+FEFF, ...)
-    written out as ``\u202e`` (``\U000e0001`` past U+FFFF), so that no label can turn the numbers written
-    beside it around (a label starting with U+202E made ``9.0 · 9.283e-287`` read ``782-e382.9 · 0.9``)
-    or hide part of itself. The label on the Value stays as given; anything else, right-to-left letters
-    too, is shown as it is.
+    r"""``label`` as every stepper and diagram shows it: its control characters (Unicode category Cc: a
+    newline, a tab, ESC, DEL, ...) written out as ``\n``, ``\t``, ``\x1b``, and its invisible format
+    characters (category Cf: the bidi controls U+202A-202E and U+2066-2069, U+200E/U+200F, zero-width
+    joiners, U+FEFF, ...) as ``\u202e`` (``\U000e0001`` past U+FFFF). So no label can turn the numbers
+    written beside it around (a label starting with U+202E made ``9.0 · 9.283e-287`` read
+    ``782-e382.9 · 0.9``), hide part of itself, split a step's line in two (a newline made ``x`` read as
+    a node of its own), or send the terminal a command (ESC [2J cleared the terminal stepper's screen).
+    The label on the Value stays as given; anything else, right-to-left letters too, is shown as it is.
 
-    >>> shown_label("\u202eevil")
-    '\\u202eevil'
+    >>> shown_label("\u202eevil"), shown_label("a\nb"), shown_label("esc\x1b[2J")
+    ('\\u202eevil', 'a\\nb', 'esc\\x1b[2J')
     """
     import unicodedata
 
-    if label.isascii():  # the common case, and no Cf character is ASCII
+    if label.isprintable():  # the common case: no Cc or Cf character is printable
         return label
-    return "".join((f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
-                   if unicodedata.category(c) == "Cf" else c for c in label)
+    return "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) <= 0xFF else
+                                       f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+                   if unicodedata.category(c) in ("Cc", "Cf") else c for c in label)
+
+
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def node_names(order: list[Value]) -> dict[Value, str]:

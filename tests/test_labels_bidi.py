@@ -161,3 +161,71 @@ def test_a_bidi_override_in_a_label_turns_no_number_around_in_chromium(browser, 
     assert page.evaluate(FORMAT_CHARS_ON_PAGE) == []
     assert errors == []
     page.close()
+
+
+# ---- control characters (category Cc): a final tester (qa14k) --------------------------------------------
+
+CONTROLS = ["nl\nx", "esc\x1b[2J\x1b]0;PWNED\x07RED", "del\x7fx", "tab\tx", "cr\rx", "\x00nul", "nel\x85x"]
+
+
+def control_chars(text: str) -> list[str]:
+    """The Cc characters of ``text`` but the line feeds that separate its lines."""
+    return [f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c != "\n"]
+
+
+def control_graph():
+    leaves = [Value(float(k + 1), label) for k, label in enumerate(CONTROLS)]
+    total = leaves[0]
+    for v in leaves[1:]:
+        total = total + v * 2.0
+    return total, leaves
+
+
+def test_a_labels_control_characters_are_written_out_everywhere(tmp_path):
+    """ESC [2J in a label cleared the terminal stepper's screen and ESC ] 0; set its title, swallowing
+    the text after it; a newline split a step's line so that 'x' read as a node of its own; DEL hid a
+    character. Now each is written out (\\x1b, \\n, \\x7f) in the steppers' texts, the terminal, the page
+    and viz.draw, and the Value keeps its label."""
+    from rich.console import Console
+
+    from viz import step_html
+    from viz.stepper import render_frame
+
+    assert [shown_label(label) for label in CONTROLS] == [
+        "nl\\nx", "esc\\x1b[2J\\x1b]0;PWNED\\x07RED", "del\\x7fx", "tab\\tx", "cr\\rx", "\\x00nul",
+        "nel\\x85x"]
+    root, leaves = control_graph()
+    assert [v.label for v in leaves] == CONTROLS
+    walk = Walkthrough(root)
+    plain = Walkthrough(control_graph_plain())
+    for frame in range(len(walk)):
+        text = walk.text(frame)
+        assert control_chars(text) == [], text
+        assert text.count("\n") == plain.text(frame).count("\n"), text   # no line split by a label
+        out = io.StringIO()
+        console = Console(file=out, width=100, height=30, force_terminal=True)
+        console.print(render_frame(walk, frame, console=console))
+        screen = out.getvalue()
+        assert "\x1b[2J" not in screen and "\x1b]0;" not in screen and "\x7f" not in screen
+    stepper = step_html(root, tmp_path / "controls.html")
+    assert control_chars(stepper.html.replace("\r", "").replace("\t", "")) == []
+    assert "esc\\\\x1b[2J" in stepper.html   # the name shown, a backslash escaped in the page's JSON
+    if require_dot_or_skip():
+        import viz
+        source = viz.draw(root).source
+        assert control_chars(source.replace("\t", "")) == []   # graphviz indents its source with tabs
+        assert "<B>nl\\\\nx</B>" in source                     # a backslash, escaped for DOT
+
+
+def control_graph_plain():
+    """The same graph with plain labels: its texts have as many lines."""
+    leaves = [Value(float(k + 1), f"p{k}") for k in range(len(CONTROLS))]
+    total = leaves[0]
+    for v in leaves[1:]:
+        total = total + v * 2.0
+    return total
+
+
+def require_dot_or_skip() -> bool:
+    require_dot()
+    return True
