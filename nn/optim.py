@@ -57,7 +57,16 @@ class Optimizer:
     gradient before the update, as PyTorch's does (an L2 penalty λ/2 Σ w²; it reaches biases too)."""
 
     def __init__(self, params: Iterable[Value], lr: float, weight_decay: float = 0.0):
+        who = type(self).__name__
+        if isinstance(params, (Value, str, bytes)) or not isinstance(params, Iterable):
+            hint = ("model.parameters()" if callable(getattr(params, "parameters", None))
+                    else "a list of Values, e.g. model.parameters()")
+            raise TypeError(f"{who}: params must be an iterable of Values, got {type(params).__name__}; "
+                            f"pass {hint}")
         self.params = list(params)
+        if not self.params:   # as PyTorch's "optimizer got an empty parameter list"
+            raise ValueError(f"{who}: params is empty, so a step would update nothing; pass "
+                             "model.parameters()")
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value; "

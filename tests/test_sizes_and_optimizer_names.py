@@ -72,3 +72,20 @@ def test_a_learning_rate_set_between_steps_is_refused_in_the_optimizers_name(cls
     with pytest.raises(ValueError, match=rf"^{cls.__name__}: lr must be a finite number > 0.0, got inf"):
         opt.lr = float("inf")
     assert opt.lr == 0.1
+
+
+@pytest.mark.parametrize("cls", [nn.SGD, nn.Adam])
+def test_an_optimizer_given_a_model_one_value_or_nothing_says_what_to_pass(cls):
+    """A final tester (qa14k): SGD(model) failed with Python's bare "'MLP' object is not iterable", and
+    SGD([]) was accepted, a step then updating nothing."""
+    model = nn.MLP(2, [3, 1], rng=0)
+    name = cls.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: params must be an iterable of Values, got MLP; pass "
+                                        r"model\.parameters\(\)$"):
+        cls(model, lr=0.1)
+    with pytest.raises(TypeError, match=rf"^{name}: params must be an iterable of Values, got Value; "):
+        cls(Value(1.0), lr=0.1)
+    for empty in ([], (), iter([])):
+        with pytest.raises(ValueError, match=rf"^{name}: params is empty, so a step would update nothing"):
+            cls(empty, lr=0.1)
+    assert len(cls(model.parameters(), lr=0.1).params) == 13
