@@ -628,7 +628,7 @@
     let cut = -1;
     for (let k = 0; k < HEAD && (cut = text.indexOf("\n", cut + 1)) >= 0;) k++;
     if (cut < 0 || cut === text.length - 1) { writeLines(box, text); return; }
-    writeLines(box, text.slice(0, cut));   // each part's lines hang as writeLines sets them
+    writeLines(box, text.slice(0, cut));   // 60 lines: over HANG_MOST, so written as they are
     box.dgText = text;
     const rest = document.createElement("div");
     rest.className = "dg-text-rest";
