@@ -152,16 +152,13 @@ class _Graph:
         # name it, x.0@v2 and x.0@v39, so the boxes can be told apart and the step text's names are found
         self.names = node_names(self.order)
         # a neuron computed more than once (the model called on several examples): each call's z and a
-        # by their call, 1, 2, … in the order the calls were made (their z's topological order)
-        self.calls: dict[Value, int] = {}
+        # -> (its call, 1, 2, … in the order the calls were made, and that call's output: a, or z)
+        self.calls: dict[Value, tuple[int, Value]] = {}
         for ms in self.members.values():
-            zs = [v for v in ms if self.is_z(v)]
-            if len(zs) > 1:
-                call = {z: c for c, z in enumerate(zs, 1)}
-                self.calls.update(call)
-                self.calls.update({v: call[v.parents[0]] for v in ms
-                                   if (at := self.places.get(v)) is not None and at.role == "a"
-                                   and v.parents and v.parents[0] in call})
+            outputs = self.outputs(ms)
+            if len(outputs) > 1:
+                for c, (z, a) in enumerate(outputs, 1):
+                    self.calls.update({v: (c, a if a is not None else z) for v in (z, a) if v is not None})
 
     def unit(self, v: Value) -> int:
         """The topological position of the node that stands for v in the drawing."""
@@ -402,9 +399,8 @@ def _fold_name(gr: _Graph, v: Value, precision: int) -> str:
     layer, neuron = gr.neuron_of[v]
     where = f"n{neuron + 1}" if layer is None else f"L{layer + 1}·n{neuron + 1}"
     if v in gr.calls:   # one of several calls: named by its call, the box's output or not
-        z, a = gr.outputs(gr.members[(layer, neuron)])[gr.calls[v] - 1]
-        out = a if a is not None else z
-        call = f"{where} (call {gr.calls[v]})"
+        c, out = gr.calls[v]
+        call = f"{where} (call {c})"
         return call if v is out else f"{gr.title(v)} of {call}"
     return where if gr.unit(v) == gr.pos[v] else f"{gr.title(v)} of {where}"
 
