@@ -1127,6 +1127,21 @@ def test_no_labels_overlap_at_75_percent_on_the_collapsed_network(browser, tmp_p
     assert any(inside) and errors == []                # names were listed inside boxes, and checked
 
 
+# The view panned over the whole drawing, a view at a time, as a learner would: every tile of boxes comes
+# near it once, and gets the numbers and classes the steps gave its boxes (a page writes them only into
+# the tiles near the view). Returns how many tiles were shown.
+PAN_ALL = """async () => {
+  const d = document.getElementById('dg-diagram'), seen = new Set();
+  const frame = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  for (let y = 0; y < d.scrollHeight; y += d.clientHeight / 2)
+    for (let x = 0; x < d.scrollWidth; x += d.clientWidth / 2) {
+      d.scrollLeft = x; d.scrollTop = y;
+      await frame();
+      document.querySelectorAll('svg.dg-boxes').forEach((t, k) => { if (t.style.display !== 'none') seen.add(k); });
+    }
+  return seen.size; }"""
+
+
 @pytest.mark.parametrize("graph", ["l2-by-hand", "tanh-chain"])
 def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     """Code review: each tile of boxes is painted with content-visibility:auto, which clips it to its
@@ -1141,6 +1156,8 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     assert stepper.drawing == "layered"
     page, errors = open_page(browser, stepper)
     page.keyboard.press("End")
+    page.keyboard.press("f")
+    assert page.evaluate(PAN_ALL) == page.eval_on_selector_all("svg.dg-boxes", "ts => ts.length")
     outside, drawn = page.evaluate("""() => {
       const outside = [];
       let drawn = 0;
@@ -1160,6 +1177,41 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     }""")
     assert drawn == len(topological_order(loss))  # every node shows its numbers at the end
     assert outside == [], outside[:5]
+    assert errors == []
+    page.close()
+
+
+def test_a_tile_panned_to_shows_the_step_s_numbers_and_highlight(browser, tmp_path):
+    """A layered page writes a step's numbers and highlight only into the tiles of boxes near the view (the
+    loss's step on the README network with its L2 term written out changes 612 boxes, about 20 of them in
+    view): a box away from it, reached by panning, shows them then, as autodiff.grad has them."""
+    import autodiff
+    from viz import step_html
+
+    loss = readme_network(fused=False, by_hand=True)[0]
+    stepper = step_html(loss, tmp_path / "pan.html", level="neuron")
+    assert stepper.drawing == "layered"
+    walk = stepper.walkthrough
+    page, errors = open_page(browser, stepper)
+    page.click("#dg-backward")
+    page.click("#dg-next")
+    assert page.inner_text("#dg-text").startswith("the loss (")
+    # the L2 term's last square w² (drawn far from where the loss's step opens the view)
+    i = max(k for k, n in enumerate(walk.order) if n.op == "pow_const")
+    box = stepper.node_ids[i]
+    assert page.evaluate(f"() => document.getElementById('{box}').parentNode.style.display") == "none"
+    page.evaluate("""(id) => { const d = document.getElementById('dg-diagram'), g = document.getElementById(id);
+      const tile = g.parentNode;
+      tile.style.display = '';  // laid out here to find its place (the page leaves it out while away)
+      const r = g.getBoundingClientRect(), v = d.getBoundingClientRect();
+      tile.style.display = 'none';
+      d.scrollLeft += r.left - v.left - 200;
+      d.scrollTop += r.top - v.top - 200; }""", box)
+    page.wait_for_function("(id) => document.getElementById(id).parentNode.style.display !== 'none'", arg=box)
+    assert "dg-current" in page.get_attribute(f"#{box}", "class")
+    node = walk.order[i]
+    g = autodiff.grad(loss, [node])[0]
+    assert page.text_content(f"#{box} .dg-num") == f"{fmt(node.data)}  ∇ {fmt(g)}"
     assert errors == []
     page.close()
 

@@ -165,19 +165,25 @@
   // changes hundreds of numbers, and rows nobody sees cost the browser as much as the diagram.
   const tableBox = $("dg-table-box");
   if (D.nodes.length <= 80) tableBox.open = true;
-  // shown[i]: node i's numbers as last written to the diagram ("value\0grad\0k" when its value is known);
-  // rowShown[i]: as last written to its table row
-  const shown = [], rowShown = [];
+  // node i's numbers as the diagram shows them: its value's text shownV[i] ("" while not known), its
+  // gradient's shownG[i] ("", "?" in predict mode, or the number), whether its value is known shownK[i],
+  // and the line's length in characters; rowShown[i]: as last written to its table row
+  const shownV = [], shownG = [], shownK = [], shownChars = [], rowShown = [];
+  // each node's value and gradient as last formatted, and their texts: a step formats only the numbers
+  // that changed (the loss's step redraws 614 nodes, whose values a backward step leaves alone)
+  const lastV = [], lastVText = [], lastG = [], lastGText = [];
+  const fmtValue = (i, x) => lastV[i] === x && lastVText[i] !== undefined ? lastVText[i] : (lastV[i] = x, lastVText[i] = fmt(x));
+  const fmtGrad = (i, x) => lastG[i] === x && lastGText[i] !== undefined ? lastGText[i] : (lastG[i] = x, lastGText[i] = fmt(x));
   tableBox.addEventListener("toggle", () => { if (tableBox.open) { render(); drawRows(D.nodes.keys()); } });
   function drawRows(indices) {
     for (const i of indices) {
-      const line = shown[i];
-      if (line === undefined || rowShown[i] === line) continue;
+      if (shownV[i] === undefined) continue;
+      const line = shownV[i] + "\u0000" + shownG[i] + "\u0000" + shownK[i];
+      if (rowShown[i] === line) continue;
       rowShown[i] = line;
-      const [v, g, known] = line.split("\u0000");
-      rows[i].classList.toggle("dg-pending", known === "");
-      rows[i].children[2].textContent = v;
-      rows[i].children[3].textContent = g;
+      rows[i].classList.toggle("dg-pending", !shownK[i]);
+      rows[i].children[2].textContent = shownV[i];
+      rows[i].children[3].textContent = shownG[i];
     }
   }
   const names = $("dg-names");
@@ -271,12 +277,26 @@
   // the classes that differ from the last step's, so the boxes both steps mark are not restyled or
   // repainted (bits, not a set of names per element: the loss's step marks 924 boxes).
   const MARKS = ["dg-current", "dg-touched", "dg-focus"], CURRENT = 1, TOUCHED = 2, FOCUS = 4;
+  // marked: the bits the last step gave; want: this step's; on: the bits an element has on the page. A
+  // box in a tile away from the view gets the classes a step adds when the tile comes near (showTiles).
   let marked = new Map(), want = new Map(), wasAsked = new Set();
+  const on = new Map();
   function mark(el, bit) { if (el) want.set(el, (want.get(el) || 0) | bit); }
+  function setMarks(el, bits) {
+    const had = on.get(el) || 0;
+    if (had === bits) return;
+    for (let b = 0, off = had & ~bits; off; b++, off >>= 1) if (off & 1) el.classList.remove(MARKS[b]);
+    for (let b = 0, add = bits & ~had; add; b++, add >>= 1) if (add & 1) el.classList.add(MARKS[b]);
+    if (bits) on.set(el, bits); else on.delete(el);
+  }
   function applyMarks() {
-    const change = (el, bits, op) => { for (let b = 0; bits; b++, bits >>= 1) if (bits & 1) el.classList[op](MARKS[b]); };
-    for (const [el, had] of marked) if (had & ~(want.get(el) || 0)) change(el, had & ~(want.get(el) || 0), "remove");
-    for (const [el, bits] of want) if (bits & ~(marked.get(el) || 0)) change(el, bits & ~(marked.get(el) || 0), "add");
+    const apply = (el, bits) => {  // (a class is taken off at once: no box keeps an old step's class)
+      const tile = tileOf.get(el.parentNode), had = on.get(el) || 0;
+      if (tile && !tile.shown && bits & ~had) { setMarks(el, bits & had); tile.stale.add(el); }
+      else setMarks(el, bits);
+    };
+    for (const el of marked.keys()) if (!want.has(el)) apply(el, 0);
+    for (const [el, bits] of want) if (bits !== marked.get(el)) apply(el, bits);
     [marked, want] = [want, new Map()];
   }
 
@@ -501,7 +521,7 @@
       panel.appendChild(box);
       overlay.boxes.set(i, box);
       overlay.nums.set(i, t);
-      if (shown[i] !== undefined) writeNumbers(t, ...shown[i].split("\u0000"));
+      if (shownV[i] !== undefined) writeNumbers(t, shownV[i], shownG[i], shownK[i]);
     }
     panel.append(...title(g.title + ": its operations (c closes)", { x, y, width: w, height: h }));
     overlay.els.push(layerOf(anchor).add(panel, { x, y, width: w, height: h }));
@@ -560,10 +580,12 @@
     const changed = [];
     for (const i of redraw) {
       const known = i in s.values;
-      const v = known ? fmt(s.values[i]) : "";
-      const g = asked.has(i) ? "?" : i in s.grads && !unseen.has(i) ? fmt(s.grads[i]) : "";
-      const line = v + "\u0000" + g + "\u0000" + (known ? "k" : "");
-      if (shown[i] !== line) { shown[i] = line; changed.push(i); }
+      const v = known ? fmtValue(i, s.values[i]) : "";
+      const g = asked.has(i) ? "?" : i in s.grads && !unseen.has(i) ? fmtGrad(i, s.grads[i]) : "";
+      if (shownV[i] === v && shownG[i] === g && shownK[i] === known) continue;
+      shownV[i] = v; shownG[i] = g; shownK[i] = known;
+      shownChars[i] = v.length + (g ? 3 + g.length : 0);  // SVG collapses the two spaces before ∇
+      changed.push(i);
     }
     // The view first, while the page is still laid out as the last frame left it: the places of the
     // step's boxes, read now, cost no layout, and the tiles it brings on screen are shown before the
@@ -604,10 +626,13 @@
     if (inspected !== null) inspect(inspected);  // sets inspectorNames first: showInside runs once a step
     showInside(stepNames[0], [...stepNames[1], ...inspectorNames]);
     for (const i of changed) {
-      const [v, g, known] = shown[i].split("\u0000");
-      if (numEl[i]) writeNumbers(numEl[i], v, g, known);
       const t = overlay && overlay.nums.get(i);
-      if (t) writeNumbers(t, v, g, known);
+      if (t) writeNumbers(t, shownV[i], shownG[i], shownK[i]);
+      if (!numEl[i]) continue;
+      // a box in a tile away from the view gets its numbers when the tile comes near (showTiles)
+      const tile = numTile[i];
+      if (tile && !tile.shown) tile.pending.add(i);
+      else writeNumbers(numEl[i], shownV[i], shownG[i], shownK[i]);
     }
     if (tableBox.open) drawRows(redraw);
     if (focus) mark(focus, FOCUS);
@@ -771,7 +796,7 @@
   // The layered drawing's tiles all map the drawing's units alike (a tile's viewBox is its place), so one
   // transform serves them, read from the drawing's div: a tile away from the view has none of its own.
   function haloRect(el, ctm) {
-    const b = geomOf(el), p = layeredDiv && el.parentNode.classList.contains("dg-boxes") ? layeredDiv : el.parentNode;
+    const b = geomOf(el), p = tileOf.has(el.parentNode) ? layeredDiv : el.parentNode;
     if (!ctm.has(p)) ctm.set(p, p === layeredDiv ? layeredCTM() : p.getScreenCTM());
     const m = ctm.get(p), { x, y, w } = b;
     // graphviz's line of numbers sits under the halo (the layered drawing's and a panel's inside it)
@@ -809,9 +834,7 @@
       measure.font = css.fontWeight + " " + css.fontSize + " " + css.fontFamily;
       charWidth = measure.measureText("0123456789").width / 10;
     }
-    if (shown[i] === undefined) return 0;
-    const [v, g] = shown[i].split("\u0000");
-    return (v.length + (g ? 3 + g.length : 0)) * charWidth;  // SVG collapses the two spaces before ∇
+    return (shownChars[i] || 0) * charWidth;
   }
   function stepRects(it, focus, ctm) {
     const rects = [];
@@ -839,17 +862,22 @@
   // at its start, the top left of its boxes, so that a step too big for the view is shown from there.
   // Found in the drawing's own units (the halos' attributes: no layout), once a step.
   const starts0 = new Map();  // key(it) -> its box at the start
+  function boxesOf(nodes) {  // the boxes showing nodes, each once (a collapsed neuron's holds several)
+    const out = new Set();
+    for (const i of nodes) { const el = boxOf(i); if (el) out.add(el); }
+    return out;
+  }
   function focusEl(it) {
     const current = nodesOf(it);
     if (!current.length) return null;
     if (it.g === undefined || current.length === 1) return boxOf(current[0]);
     const k = key(it) + "/" + (overlay ? overlay.key : "");
     if (starts0.has(k)) return starts0.get(k);
-    const boxes = [...new Set(current.map(boxOf))].filter(Boolean).map((el) => [el, geomOf(el).x, geomOf(el).y]);
-    const x0 = Math.min(...boxes.map((b) => b[1])), y0 = Math.min(...boxes.map((b) => b[2]));
-    let best = null, d = Infinity;
-    for (const [el, x, y] of boxes) {
-      const dist = Math.hypot(x - x0, y - y0);
+    const boxes = boxesOf(current);
+    let x0 = Infinity, y0 = Infinity, best = null, d = Infinity;
+    for (const el of boxes) { x0 = Math.min(x0, geomOf(el).x); y0 = Math.min(y0, geomOf(el).y); }
+    for (const el of boxes) {
+      const dist = Math.hypot(geomOf(el).x - x0, geomOf(el).y - y0);
       if (dist < d) { best = el; d = dist; }
     }
     starts0.set(k, best);
@@ -870,10 +898,16 @@
   // four, or a small <div> beside the drawing: 9 ms, 2 ms once the hidden tiles were removed), paid on
   // every step that brought a tile near: the worst steps of the neuron level. Shown, a tile is laid
   // out (display) in 2-4 ms. The drawing's own coordinates are its tiles' viewBox units.
+  // A tile away from the view is not written to either: the numbers (pending) and the classes (stale)
+  // a step gives its boxes wait there until the tile comes near (the loss's step changes 612 boxes, about
+  // 20 of them in view: writing them all was 13 ms of that step's script).
   const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
     const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false };
+    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false,
+             pending: new Set(), stale: new Set() };
   }) : [];
+  const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's <svg> -> the tile
+  const numTile = numEl.map((t) => t && tileOf.get(t.parentNode.parentNode));  // node -> its box's tile
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   // drawing px around the view also shown, so a small scroll brings no tile in (150 px laid out about
   // a third more objects on a jump, the 100-point page's worst step)
@@ -893,8 +927,14 @@
     const v = viewRect();
     for (const t of tiles) {
       const on = t.x0 < v.x1 + NEAR && v.x0 - NEAR < t.x1 && t.y0 < v.y1 + NEAR && v.y0 - NEAR < t.y1;
-      if (on !== t.shown) t.el.style.display = on ? "" : "none";
+      if (on === t.shown) continue;
+      t.el.style.display = on ? "" : "none";
       t.shown = on;
+      if (!on) continue;
+      for (const i of t.pending) writeNumbers(numEl[i], shownV[i], shownG[i], shownK[i]);
+      t.pending.clear();
+      for (const el of t.stale) setMarks(el, marked.get(el) || 0);
+      t.stale.clear();
     }
   }
   const union = (a, r) => ({ left: Math.min(a.left, r.left), right: Math.max(a.right, r.right),
@@ -910,7 +950,8 @@
     // them when they fit (an operation's two parents at the pane's edge were cut while the pane was two
     // thirds empty), else as many as fit. Their places come from the same halos, read before any write.
     const context = stepRects(it, f, ctm);  // the opened neuron's panel, a layer's frame, the cluster
-    let core = [...new Set(nodesOf(it).map(boxOf))].filter(Boolean).map((el) => haloRect(el, ctm)).reduce(union, fr);
+    let core = fr;
+    for (const el of boxesOf(nodesOf(it))) core = union(core, haloRect(el, ctm));
     if (fits(core)) {
       const cx = (fr.left + fr.right) / 2, cy = (fr.top + fr.bottom) / 2;
       const far = (r) => Math.hypot((r.left + r.right) / 2 - cx, (r.top + r.bottom) / 2 - cy);
