@@ -909,9 +909,11 @@
   const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's <svg> -> the tile
   const numTile = numEl.map((t) => t && tileOf.get(t.parentNode.parentNode));  // node -> its box's tile
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
-  // drawing px around the view also shown, so a small scroll brings no tile in (150 px laid out about
-  // a third more objects on a jump, the 100-point page's worst step)
-  const NEAR = 40;
+  // drawing px around the view also shown, so that a small scroll brings no tile in: none, as every px
+  // of it is laid out on each jump, which a scroll by hand seldom needs (150 px laid out about a third
+  // more objects on a jump, the 100-point page's worst step; 40 px, on the eager L2 page's backward
+  // pass, 10,355 objects where none lays out 9,418)
+  const NEAR = 0;
   function layeredCTM() {  // from the drawing's units to the screen's
     const r = layeredDiv.getBoundingClientRect(), s = r.width / layeredDiv.offsetWidth || 1;
     return { a: s, d: s, e: r.left, f: r.top };
