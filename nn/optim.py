@@ -174,8 +174,8 @@ class Optimizer:
     def _commit(self, np, new, grads, state: dict) -> None:
         """Assign ``new`` (an array, or a list when ``np`` is None) to the parameters once it, the
         gradients ``grads`` and each entry of ``state`` (the optimizer's per-parameter state after this
-        step) are all finite; otherwise raise `FloatingPointError` naming the first parameter
-        concerned, having changed nothing."""
+        step) are all finite; otherwise raise `FloatingPointError` naming the parameter concerned and
+        what to do (`_refuse`), having changed nothing."""
         if np is None:
             if not all(map(math.isfinite, chain(new, grads, *state.values()))):
                 self._refuse(new, state)
