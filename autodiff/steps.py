@@ -17,7 +17,8 @@ from autodiff.reference import backprop, finite, shown
 
 __all__ = ["ForwardStep", "forward_steps", "backward_steps", "BackwardStep", "SummedStep", "Walkthrough",
            "example_index", "check_example", "node_names", "shown_label", "local_derivatives",
-           "op_expression", "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "StaleGraphWarning"]
+           "op_expression", "LOCAL_DERIVATIVE_TEXT", "local_derivative_text", "fmt", "factor",
+           "StaleGraphWarning"]
 
 
 class _DerivativeTexts(Mapping):
@@ -49,6 +50,19 @@ def fmt(x: float) -> str:
     s = f"{x:.4f}".rstrip("0")
     s = s + "0" if s.endswith(".") else s
     return "0.0" if s == "-0.0" else s
+
+
+def factor(x: float | str) -> str:
+    """A number (or its text, as `fmt` writes it) as every step text writes it beside an operator: in
+    brackets when negative, so that its sign cannot be read as the operator's, ``1.0 · (-1.4717)``,
+    ``0.7 + (-0.35)``, ``(-0.7071)**2`` (not ``-0.7071**2``, which reads as -(0.7071²)). The page's
+    typeset formulas write their factors so too (``factor`` in viz/static/stepper.js).
+
+    >>> factor(-1.4717), factor(0.5), factor("-1e-05")
+    ('(-1.4717)', '0.5', '(-1e-05)')
+    """
+    s = x if isinstance(x, str) else fmt(x)
+    return f"({s})" if s.startswith("-") else s
 
 
 def shown_label(label: str) -> str:
@@ -102,7 +116,8 @@ def at_example(x, example: int | None):
 
 
 def _shown_const(n: float) -> str:
-    return str(int(n)) if n == int(n) else fmt(n)
+    """An op's constant in its derivative's text: ``2``, ``0.5``, ``(-1)`` (a factor, `factor`)."""
+    return factor(str(int(n)) if n == int(n) else fmt(n))
 
 
 def local_derivative_text(node: Value, index: int, names: dict[Value, str]) -> str:
@@ -137,13 +152,24 @@ def _bracketed(text: str) -> str:
     return text
 
 
-def op_expression(symbol: str, operands: list[str]) -> str:
+#: infix symbols before which a negative number reads as it is (``-6.0 + 0.8814``); it is bracketed
+#: after them (``7.5 + (-0.35)``), and on either side of a product or a power
+_SUMS = frozenset({"+", "-", "−", ">", "<"})
+
+
+def op_expression(symbol: str, operands: list[str], *, numbers: bool = False) -> str:
     """How an op of symbol ``symbol`` reads applied to ``operands``: ``x1 × w1``, ``tanh(n)``, ``x**2``
-    (the steppers' text and the diagrams' folded rows)."""
+    (the steppers' text and the diagrams' folded rows). ``numbers``: the operands are numbers (`fmt`),
+    a negative one bracketed where its sign could be read as the operator's (`factor`): any operand of
+    a product or a power, ``2.0 × (-3.0)``, ``(-0.7071)**2``; the second of a sum or a comparison,
+    ``7.5 + (-0.35)``; never a function's argument, ``tanh(-0.5)``."""
     if symbol.startswith("**") and len(operands) == 1:
-        return f"{operands[0]}{symbol}"
+        return f"{factor(operands[0]) if numbers else operands[0]}{symbol}"
     if len(operands) == 2 and not symbol.isalnum():
-        return f"{operands[0]} {symbol} {operands[1]}"
+        a, b = operands
+        if numbers:
+            a, b = a if symbol in _SUMS else factor(a), factor(b)
+        return f"{a} {symbol} {b}"
     return f"{symbol}({', '.join(operands)})"
 
 
@@ -166,7 +192,7 @@ class ForwardStep:
         names, e = self.names, self.example
         symbol = self.node.primitive.symbol
         symbolic = op_expression(symbol, [names[p] for p in self.parents])
-        numeric = op_expression(symbol, [fmt(at_example(v, e)) for v in self.values])
+        numeric = op_expression(symbol, [fmt(at_example(v, e)) for v in self.values], numbers=True)
         held = "" if self.agrees else (f" (the graph holds {fmt(at_example(self.node.data, e))}, computed "
                                        "before a leaf's .data was set)")
         return (f"step {self.index}/{self.total}  {self.op}: {names[self.node]} = {symbolic} = {numeric}"
@@ -383,7 +409,8 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
     """The worked-example text of a backward step, one line per parent (one per use of a reused one):
     ``step 3/9  tanh: n.grad += (1 − o²) · o.grad = 0.5 · 1.0 → 0.5``.  When the parent already
     received a term in this pass (`BackwardStep.held`, even one that left it at 0.0), the line ends with
-    the accumulation: ``→ 3.0 + 3.0 = 6.0``, ``→ 0.0 + 0.0 = 0.0``.
+    the accumulation: ``→ 3.0 + 3.0 = 6.0``, ``→ 0.0 + 0.0 = 0.0``. A negative factor, and a negative
+    term after ``+``, is in brackets (`factor`): ``= (-3.0) · 2.0``, ``→ 1.0 + (-0.5) = 0.5``.
 
     On a batched graph the numbers are example ``example``'s (default 0); a parameter shared by every
     example receives the sum over the examples of its terms, shown as ``Σ_examples``. Raises ValueError
@@ -402,10 +429,10 @@ def format_backward_step(step: BackwardStep, example: int | None = None) -> str:
         local, upstream = step.local[i], step.upstream
         rule = f"{step.local_text(i, names)} · {names[node]}.grad"
         if getattr(term, "ndim", 0) == 0 and (getattr(local, "ndim", 0) or getattr(upstream, "ndim", 0)):
-            shown = f"Σ_examples {rule}  (example {e or 0}: {fmt(at_example(local, e))} · " \
-                    f"{fmt(at_example(upstream, e))})"
+            shown = f"Σ_examples {rule}  (example {e or 0}: {factor(at_example(local, e))} · " \
+                    f"{factor(at_example(upstream, e))})"
         else:
-            shown = f"{rule} = {fmt(at_example(local, e))} · {fmt(at_example(upstream, e))}"
+            shown = f"{rule} = {factor(at_example(local, e))} · {factor(at_example(upstream, e))}"
         result = _accumulated(held, term, after, e)
         lines.append(f"{names[parent]}.grad += {shown} → {result}")
     return head + ("\n" + " " * len(head)).join(lines)
@@ -417,7 +444,7 @@ def _accumulated(held, term, after, example: int | None = None) -> str:
     accumulation is shown because the node was reused, not because an earlier term was non-zero."""
     if held is None:
         return fmt(at_example(after, example))
-    return f"{fmt(at_example(held, example))} + {fmt(at_example(term, example))} = " \
+    return f"{fmt(at_example(held, example))} + {factor(at_example(term, example))} = " \
            f"{fmt(at_example(after, example))}"
 
 
@@ -435,8 +462,8 @@ def _summed_text(step: SummedStep) -> str:
     for i, parent in enumerate(step.parents):
         term = step.contributions[i]
         result = _accumulated(step.held[i], term, step.running[i])
-        shown = (f"{step.local_text(i, names)} · {names[node]}.grad = {fmt(step.local[i])} · "
-                 f"{fmt(step.upstream)} = {fmt(term)}" if step.chain else
+        shown = (f"{step.local_text(i, names)} · {names[node]}.grad = {factor(step.local[i])} · "
+                 f"{factor(step.upstream)} = {fmt(term)}" if step.chain else
                  f"{step.local_text(i, names)} = {fmt(term)}")
         lines.append(f"  {names[parent]}.grad += {shown} → {result}")
     return "\n".join(lines)

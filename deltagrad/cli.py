@@ -207,7 +207,7 @@ Step through the forward and then the backward pass, one step per key:
   PgDn PgUp       10 steps forward / back
   digits Enter    go to that frame      ?         help
   Esc             cancel the number, close the help
-  q               quit (Ctrl-C too); no other key quits
+  q Q Ctrl+C Ctrl+D  quit (so does the end of input); no other key quits
 Piped output prints every step."""
 
 

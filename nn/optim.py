@@ -174,8 +174,8 @@ class Optimizer:
     def _commit(self, np, new, grads, state: dict) -> None:
         """Assign ``new`` (an array, or a list when ``np`` is None) to the parameters once it, the
         gradients ``grads`` and each entry of ``state`` (the optimizer's per-parameter state after this
-        step) are all finite; otherwise raise `FloatingPointError` naming the first parameter
-        concerned, having changed nothing."""
+        step) are all finite; otherwise raise `FloatingPointError` naming the parameter concerned and
+        what to do (`_refuse`), having changed nothing."""
         if np is None:
             if not all(map(math.isfinite, chain(new, grads, *state.values()))):
                 self._refuse(new, state)
@@ -192,16 +192,34 @@ class Optimizer:
             p.data = x
 
     def _refuse(self, new: list[float], state: dict[str, list[float]]) -> None:
-        """The error of `_commit`, naming the first parameter with a quantity that is not finite."""
+        """The error of `_commit`, naming the parameter concerned and what to do about it. A gradient
+        that is not finite comes first, whichever parameter holds it: no lr can cause or fix it, and
+        it makes the new value and the state not finite too. Otherwise the gradients are finite and
+        the step overflowed: the state (Adam's g², a velocity) when the gradients are too big, else
+        the new value w − η·(update) when the lr is."""
+        who = type(self).__name__
+        bad_grad = next((i for i, p in enumerate(self.params) if not math.isfinite(p.grad)), None)
+        if bad_grad is not None:
+            p = self.params[bad_grad]
+            raise FloatingPointError(
+                f"{who}.step: parameter {self._name(bad_grad)} has gradient {p.grad!r}, not a finite "
+                f"number (value {p.data!r}); nothing was updated. No lr would help: the gradient was "
+                f"already {p.grad!r} when the step began. backward() refuses a gradient that is not "
+                "finite, so this one was set by hand (.grad = ...) or by other code. Call zero_grad() "
+                "and backward() again: if the gradient is not finite there, backward() raises naming the "
+                "node where it arises (inside `with autodiff.detect_anomaly():` also the line of your "
+                "code that made that op)")
         for i, p in enumerate(self.params):
-            quantities = {"gradient": p.grad, "new value": new[i], **{k: v[i] for k, v in state.items()}}
-            bad = [f"{k} {v!r}" for k, v in quantities.items() if not math.isfinite(v)]
-            if bad:
-                name = self._name(i)
+            states = {k: v[i] for k, v in state.items() if not math.isfinite(v[i])}
+            if states or not math.isfinite(new[i]):
+                bad = ({} if math.isfinite(new[i]) else {"new value": new[i]}) | states
+                what = ", ".join(f"{k} {v!r}" for k, v in bad.items())
+                advice = ("Clip or rescale the gradients (or scale the loss down): the state overflows "
+                          "whatever the lr" if states else
+                          "Lower the lr, or clip or rescale the gradients")
                 raise FloatingPointError(
-                    f"{type(self).__name__}.step: parameter {name} would get {', '.join(bad)} (value "
-                    f"{p.data!r}, gradient {p.grad!r}); nothing was updated. Lower the lr, or clip or "
-                    "rescale the gradients")
+                    f"{who}.step: parameter {self._name(i)} would get {what} (value {p.data!r}, gradient "
+                    f"{p.grad!r}); nothing was updated. {advice}")
         raise AssertionError("_refuse found nothing to refuse")  # pragma: no cover
 
     def step(self) -> None:

@@ -81,3 +81,72 @@ def test_a_bool_set_where_the_last_step_wrote_its_equal_is_refused_as_any_bool(m
     with pytest.raises(TypeError, match=rf"params\[0\] \(w\) holds {flag} \(bool\), not a number"):
         opt.step()
     assert ps[0].data is flag and ps[1].data == 2.0   # nothing was updated
+
+
+# ---- what the refusal advises, by cause (issue 14, minor item) ---------------------------------------------
+
+OPTIMIZERS = [lambda ps: nn.SGD(ps, lr=0.1), lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9),
+              lambda ps: nn.Adam(ps, lr=0.01)]
+
+
+@pytest.fixture(params=["numpy", "floats"])
+def path(request, monkeypatch):
+    """Each step both ways: numpy arrays, and the plain floats of the playground (Pyodide)."""
+    if request.param == "floats":
+        monkeypatch.setattr(nn.optim, "lazy_numpy", lambda: None)
+    return request.param
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=["SGD", "SGD-momentum", "Adam"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_gradient_that_is_not_finite_is_the_cause_named_without_lr_advice(make, bad, path):
+    # The refusal said "Lower the lr, or clip or rescale the gradients" for a NaN gradient, which no lr
+    # causes or fixes. It now names the gradient as the cause, even when another parameter's update
+    # would overflow too (params[0]: 1e300 at lr 1e10), and says how to find where it arises.
+    ps = _params([1e300, 0.1, bad])
+    opt = make(ps)
+    opt.lr = 1e10
+    before = _state(opt)
+    with pytest.raises(FloatingPointError) as caught:
+        opt.step()
+    message = str(caught.value)
+    assert message.startswith(f"{type(opt).__name__}.step: parameter params[2] (w2) has gradient {bad!r}, "
+                              "not a finite number")
+    assert "nothing was updated" in message and "No lr would help" in message
+    assert "Lower the lr" not in message
+    assert "zero_grad() and backward() again" in message and "autodiff.detect_anomaly()" in message
+    assert _state(opt) == before
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=["SGD", "SGD-momentum", "Adam"])
+def test_a_new_value_that_overflows_from_a_finite_gradient_says_to_lower_the_lr(make, path):
+    ps = _params([0.1, 1.0, 0.2])
+    ps[1].data = -1.7e308
+    opt = make(ps)
+    opt.lr = 1e308                                # w − η·update: beyond the floats at this lr
+    with pytest.raises(FloatingPointError) as caught:
+        opt.step()
+    message = str(caught.value)
+    assert "params[1] (w1) would get new value -inf" in message
+    assert message.endswith("nothing was updated. Lower the lr, or clip or rescale the gradients")
+    assert "detect_anomaly" not in message
+    opt.lr = 0.1
+    opt.step()                                    # the lr was the cause: a lower one goes through
+    assert all(math.isfinite(p.data) for p in ps)
+
+
+@pytest.mark.parametrize("make, state", [(lambda ps: nn.Adam(ps, lr=0.01), "second moment s inf"),
+                                         (lambda ps: nn.SGD(ps, lr=1e-300, momentum=0.9), "velocity inf")],
+                         ids=["Adam", "SGD-momentum"])
+def test_a_state_that_overflows_from_a_finite_gradient_says_to_clip_the_gradients(make, state, path):
+    # Adam's s holds g², SGD's velocity sums the gradients: neither depends on the lr, so the advice
+    # is to clip or rescale the gradients, not to lower the lr
+    ps = _params([0.1, 1.7e308])
+    opt = make(ps)
+    if isinstance(opt, nn.SGD):
+        opt.step()                                # velocity 1.7e308; then 0.9 · 1.7e308 + 1.7e308 overflows
+    with pytest.raises(FloatingPointError) as caught:
+        opt.step()
+    message = str(caught.value)
+    assert "params[1] (w1) would get" in message and state in message
+    assert "Clip or rescale the gradients" in message and "Lower the lr" not in message

@@ -76,7 +76,7 @@ def test_tour(tmp_path):
     text = "".join(outputs(nb))
     for line in ["do/dx1 = -1.5000", "do/dw1 = 1.0000", "do/dx2 = 0.5000", "do/dw2 = 0.0000",
                  "do/db = 0.5000", "accuracy 100%",
-                 "step 5/5  mul: x1.grad += w1 · v2.grad = -3.0 · 0.5 → -1.5"]:
+                 "step 5/5  mul: x1.grad += w1 · v2.grad = (-3.0) · 0.5 → -1.5"]:
         assert line in text, line
     svg, = outputs(nb, "image/svg+xml")
     assert "<svg" in svg and all(f">{name}" in svg for name in ("x1", "w1", "x2", "w2", "b", "n", "o"))

@@ -64,7 +64,7 @@ def test_buttons_and_arrows_move_the_highlight_and_show_the_numbers(browser, tmp
 
     page.click("#dg-next")
     assert p.counter() == "2 / 12" and p.current() == [p.svg_id("x1w1")]
-    assert p.text() == "step 1/5  mul: x1w1 = x1 × w1 = 2.0 × -3.0 → -6.0"
+    assert p.text() == "step 1/5  mul: x1w1 = x1 × w1 = 2.0 × (-3.0) → -6.0"
     assert p.row("x1w1") == ("-6.0", "")
     for _ in range(4):
         page.keyboard.press("ArrowRight")

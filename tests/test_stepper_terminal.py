@@ -214,7 +214,7 @@ def test_unknown_keys_and_escape_do_not_quit():
     (b"\x1b[1~", "home"), (b"\x1b[6~", "pgdn"), (b"\x1b[5~", "pgup"), (b"\x1b[C", "right"),
     (b"\x1b[1;5D", "ctrl-left"), (b"\x1bOP", "f1"), (b"\x1b[15~", "f5"), (b"\x1b", "escape"),
     (b"\x1bx", "alt-x"), (b"q", "q"), (b"G", "G"), (b"\r", "enter"), (b"\x7f", "backspace"),
-    (b"\xc3\xa9", "\u00e9"), (b"\x04", "")])
+    (b"\xc3\xa9", "\u00e9"), (b"\x04", "ctrl-d"), (b"Q", "Q")])
 def test_read_key_reads_a_whole_key_from_a_pty(typed, name):
     import os
     import pty

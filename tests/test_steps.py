@@ -46,7 +46,7 @@ def test_neuron_forward_steps_replay_the_engine():
         assert s.values == tuple(p.data for p in s.node.parents)
         assert s.result == s.node.data
     assert steps[4].result == pytest.approx(1 / math.sqrt(2), abs=1e-15)
-    assert str(steps[0]) == "step 1/5  mul: x1w1 = x1 × w1 = 2.0 × -3.0 → -6.0"
+    assert str(steps[0]) == "step 1/5  mul: x1w1 = x1 × w1 = 2.0 × (-3.0) → -6.0"
     assert str(steps[4]) == "step 5/5  tanh: o = tanh(n) = tanh(0.8814) → 0.7071"
     assert not any(n.has_grad for n in topological_order(o)), "forward_steps must not touch gradients"
 
@@ -65,7 +65,7 @@ def test_neuron_backward_steps():
     assert x1w1_step.local == (-3.0, 2.0)                  # the other operand
     assert x1w1_step.contributions == pytest.approx((-1.5, 1.0), abs=1e-15)
     assert str(x1w1_step).splitlines() == [
-        "step 5/5  mul: x1.grad += w1 · x1w1.grad = -3.0 · 0.5 → -1.5",
+        "step 5/5  mul: x1.grad += w1 · x1w1.grad = (-3.0) · 0.5 → -1.5",
         "               w1.grad += x1 · x1w1.grad = 2.0 · 0.5 → 1.0"]
     expected = dict(x1=-1.5, w1=1.0, x2=0.5, w2=0.0, b=0.5, n=0.5, s=0.5, x1w1=0.5, x2w2=0.5, o=1.0)
     grads = stepped(o)

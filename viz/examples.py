@@ -17,6 +17,7 @@ from autodiff.steps import (
     ForwardStep,
     SummedStep,
     check_example,
+    factor,
     fmt,
     local_derivatives,
     node_names,
@@ -324,7 +325,7 @@ class _SumForward(ForwardStep):
         names = self.names
         return (f"step {self.index}/{self.total}  add ×{self.adds} (the sum of the examples' loss terms): "
                 f"{names[self.node]} = {' + '.join(names[p] for p in self.parents)} = "
-                f"{' + '.join(fmt(v) for v in self.values)} → {fmt(self.result)}")
+                f"{' + '.join([fmt(self.values[0]), *map(factor, self.values[1:])])} → {fmt(self.result)}")
 
 
 class _SumStep(BackwardStep):

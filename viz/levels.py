@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from autodiff import Value, Walkthrough
-from autodiff.steps import SummedStep, fmt, format_backward_step
+from autodiff.steps import SummedStep, factor, fmt, format_backward_step
 
 _LOSS_LINES = 6  # the loss's steps a coarse step shows before "… and N more"
 
@@ -232,11 +232,6 @@ def gradient_changes(steps: Sequence) -> dict[Value, float]:
 
 # ---- what a coarse step says -----------------------------------------------------------------------
 
-def _paren(x: float) -> str:
-    s = fmt(x)
-    return f"({s})" if s.startswith("-") else s
-
-
 _USES: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> each node's uses in its backward pass
 _NUMBERS: WeakKeyDictionary = WeakKeyDictionary()  # walkthrough -> neuron's z -> `_Neuron.numbers`
 
@@ -299,15 +294,15 @@ class _Neuron:
         m = self.numbers(steps)
         if m is None:
             return ""
-        terms = " + ".join(f"{_paren(loc)}·{_paren(up)}" for loc, up in m["terms"]) or "1 (the output)"
+        terms = " + ".join(f"{factor(loc)}·{factor(up)}" for loc, up in m["terms"]) or "1 (the output)"
         name = "δ = ∂L/∂z" if not m["act"] else "∂L/∂a"
         line = f"{name} = Σ over its uses of w·δ (or local·upstream) = {terms} = " \
                f"{'?' if ask else fmt(m['sum'])}"
         if not m["act"]:
             return line
         delta = "?" if ask else fmt(m["delta"])
-        return (line + f"\nδ = ∂L/∂z = {m['act']}′(z) · ∂L/∂a = {_paren(m['f1'])} · "
-                f"{'?' if ask else _paren(m['sum'])} = {delta}")
+        return (line + f"\nδ = ∂L/∂z = {m['act']}′(z) · ∂L/∂a = {factor(m['f1'])} · "
+                f"{'?' if ask else factor(m['sum'])} = {delta}")
 
 
 _RUNS_SHOWN = 8  # runs of step numbers a coarse step's header lists before "…"

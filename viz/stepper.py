@@ -20,7 +20,10 @@ from viz.examples import walkthrough
 __all__ = ["step_terminal", "render_frame", "read_key", "key_name", "cbreak", "layer_marks", "KEYS_HELP"]
 
 NEXT, PREV = {"n", "right", "down", " ", "enter", "l"}, {"p", "left", "up", "h"}
-QUIT = {"q", "Q", "ctrl-c", ""}  # "" is the end of input: nothing more can be typed
+# The keys that quit, as `less` and `man` quit on q and Q (Caps Lock on) and a prompt ends on Ctrl+D; ""
+# is the end of input (stdin closed, keys piped in run out): nothing more can be typed. KEYS_HELP, the
+# CLI's copy (deltagrad.cli.STEP_KEYS) and docs/stepper.md list each, tested against this.
+QUIT = ("q", "Q", "ctrl-c", "ctrl-d", "")
 PAGE = 10  # frames per PgDn / PgUp
 
 KEYS_HELP = """\
@@ -32,7 +35,7 @@ b               start of the backward pass
 PgDn PgUp       10 steps forward / back
 digits Enter    go to that frame      ?         this help
 Esc             cancel the number, close this help
-q               quit (Ctrl-C too); no other key quits"""
+q Q Ctrl+C Ctrl+D  quit (so does the end of input); no other key quits"""
 
 # Escape sequences, read whole: CSI "ESC [ params final" (xterm, tmux, the Linux console's "ESC [ [ A" for
 # F1), SS3 "ESC O final" and rxvt's "ESC [ n $" (Shift), "^" (Ctrl), "@" (Ctrl+Shift). A key with modifiers
@@ -50,7 +53,7 @@ _SS3 = {**_CSI_FINAL, "M": "enter", "X": "=", "j": "*", "k": "+", "l": ",", "m":
         **{chr(ord("p") + d): str(d) for d in range(10)}}
 _MODIFIERS = (("ctrl", 4), ("alt", 2), ("shift", 1), ("meta", 8))
 _CONTROL = {"\r": "enter", "\n": "enter", "\t": "tab", "\x7f": "backspace", "\x08": "backspace",
-            "\x03": "ctrl-c", "\x04": "", "\x00": "ctrl-space", "\x1c": "ctrl-\\", "\x1d": "ctrl-]",
+            "\x03": "ctrl-c", "\x04": "ctrl-d", "\x00": "ctrl-space", "\x1c": "ctrl-\\", "\x1d": "ctrl-]",
             "\x1e": "ctrl-^", "\x1f": "ctrl-_"}
 UNKNOWN = "unknown"  # an escape sequence of no key named here (read whole all the same)
 
@@ -555,7 +558,8 @@ def step_terminal(root: Value, *, console=None, keys: Callable[[], str] | None =
     Returns None, as a display does, so that a notebook cell shows the steps and no repr after them.
 
     Interactive when the console is a terminal (or ``interactive=True``): the keys of `KEYS_HELP`
-    (``?`` shows them; only ``q``, Ctrl-C or the end of input quit, any other key says what it does).
+    (``?`` shows them; only `QUIT`'s q, Q, Ctrl+C, Ctrl+D and the end of input quit, any other key says
+    what it does).
     Each screen fits the terminal: a window of the node table around the current step. Otherwise every
     step is printed in order, then the final table. ``console`` is a rich Console (a recording one for
     tests) and ``keys`` a function returning the next key, as `read_key` does. On a batched graph

@@ -982,7 +982,7 @@
   }
 
   // ---- a neuron's backward step typeset: δ = f′(z) · Σ_k w_k δ_k, with its numbers --------------------
-  // a factor of a product as the steps' text writes one (viz.levels._paren): a negative one in brackets,
+  // a factor of a product as the steps' text writes one (autodiff.steps.factor): a negative one in brackets,
   // 0.488 · (-9.531e-04), not 0.488 · -9.531e-04; in the number's own element, so a formula keeps its shape
   function factor(x) { const s = fmt(x); return s.startsWith("-") ? "(" + s + ")" : s; }
   function sub(base, index, tag) {
