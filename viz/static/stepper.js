@@ -906,7 +906,7 @@
     return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false,
              pending: new Set(), stale: new Set() };
   }) : [];
-  const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's <svg> -> the tile
+  const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's svg element -> the tile
   const numTile = numEl.map((t) => t && tileOf.get(t.parentNode.parentNode));  // node -> its box's tile
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   // drawing px around the view also shown, so that a small scroll brings no tile in: none, as every px
