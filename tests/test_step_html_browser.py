@@ -1236,6 +1236,37 @@ def test_a_tile_panned_to_shows_the_step_s_numbers_and_highlight(browser, tmp_pa
     page.close()
 
 
+# the layered drawing's tiles of boxes that meet the diagram's pane but are left out (display: none)
+TILES_MISSING = """() => { const d = document.getElementById('dg-diagram').getBoundingClientRect(), out = [];
+  document.querySelectorAll('svg.dg-boxes').forEach((t, k) => {
+    if (t.style.display !== 'none') return;
+    t.style.display = '';  // laid out here to find its place
+    const r = t.getBoundingClientRect();
+    t.style.display = 'none';
+    if (r.top < d.bottom && r.bottom > d.top && r.left < d.right && r.right > d.left) out.push(k); });
+  return out; }"""
+
+
+@pytest.mark.parametrize("zoom", ["100%", "fit"])
+def test_a_bigger_window_shows_every_tile_it_brings_into_view(browser, tmp_path, zoom):
+    """Tester qa14l (serious): the layered page brought its tiles of boxes in on a step, a scroll or a
+    zoom, not when the pane grew: maximizing the window left boxes out of the view's new part (edges
+    running into empty space; 3 tiles at 900×500 -> 2560×1440, 16 at "fit" 1400×900 -> 1920×1200)."""
+    from viz import step_html
+
+    stepper = step_html(readme_network(fused=False, by_hand=True)[0], tmp_path / "grow.html")
+    assert stepper.drawing == "layered"
+    page, errors = open_page(browser, stepper, (900, 500) if zoom == "100%" else (1400, 900))
+    if zoom == "fit":
+        page.keyboard.press("f")
+    page.wait_for_timeout(300)
+    assert page.evaluate(TILES_MISSING) == []
+    page.set_viewport_size({"width": 2560, "height": 1440} if zoom == "100%" else {"width": 1920, "height": 1200})
+    page.wait_for_function(f"() => ({TILES_MISSING})().length === 0", timeout=5000)
+    assert errors == []
+    page.close()
+
+
 STEP_IN_VIEW = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
   const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};

@@ -1457,6 +1457,11 @@
   }
   const diagram = $("dg-diagram");
   diagram.addEventListener("scroll", () => { pinTitles(); showTiles(); }, { passive: true });
+  // and whenever the view changes otherwise: a bigger window (or notebook cell, or full screen) shows
+  // more of the drawing with no scroll (its new tiles stayed out); a smooth scroll by the browser
+  // (PageDown, Space) ends with a scrollend its last scroll events may not have reached
+  diagram.addEventListener("scrollend", () => { pinTitles(); showTiles(); }, { passive: true });
+  new ResizeObserver(() => { pinTitles(); showTiles(); }).observe(diagram);
   let drag = null, dragged = false;
   diagram.addEventListener("mousedown", (e) => {
     drag = { x: e.clientX, y: e.clientY, left: diagram.scrollLeft, top: diagram.scrollTop };
