@@ -194,9 +194,10 @@ class Optimizer:
     def _refuse(self, new: list[float], state: dict[str, list[float]]) -> None:
         """The error of `_commit`, naming the parameter concerned and what to do about it. A gradient
         that is not finite comes first, whichever parameter holds it: no lr can cause or fix it, and
-        it makes the new value and the state not finite too. Otherwise the gradients are finite and
-        the step overflowed: the state (Adam's g², a velocity) when the gradients are too big, else
-        the new value w − η·(update) when the lr is."""
+        it makes the new value and the state not finite too. Then a weight decay term λ·w that
+        overflows (the gradient g + λ·w the optimizer uses: lower weight_decay). Otherwise the
+        gradients are finite and the step overflowed: the state (Adam's g², a velocity) when the
+        gradients are too big, else the new value w − η·(update) when the lr is."""
         who = type(self).__name__
         bad_grad = next((i for i, p in enumerate(self.params) if not math.isfinite(p.grad)), None)
         if bad_grad is not None:
@@ -209,6 +210,13 @@ class Optimizer:
                 "and backward() again: if the gradient is not finite there, backward() raises naming the "
                 "node where it arises (inside `with autodiff.detect_anomaly():` also the line of your "
                 "code that made that op)")
+        wd = self.weight_decay
+        for i, p in enumerate(self.params):  # the gradient is finite, its weight decay term λ·w is not
+            if wd and not math.isfinite(p.grad + wd * p.data):
+                raise FloatingPointError(
+                    f"{who}.step: parameter {self._name(i)} would get the gradient {p.grad!r} + "
+                    f"weight_decay·value = {p.grad + wd * p.data!r} (weight_decay {wd!r}, value {p.data!r}); "
+                    "nothing was updated. Lower weight_decay: its term overflows whatever the lr")
         for i, p in enumerate(self.params):
             states = {k: v[i] for k, v in state.items() if not math.isfinite(v[i])}
             if states or not math.isfinite(new[i]):

@@ -150,3 +150,29 @@ def test_a_state_that_overflows_from_a_finite_gradient_says_to_clip_the_gradient
     message = str(caught.value)
     assert "params[1] (w1) would get" in message and state in message
     assert "Clip or rescale the gradients" in message and "Lower the lr" not in message
+
+
+WEIGHT_DECAYED = [lambda ps: nn.SGD(ps, lr=0.1, weight_decay=1e300),
+                  lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e300),
+                  lambda ps: nn.Adam(ps, lr=0.01, weight_decay=1e300)]
+
+
+@pytest.mark.parametrize("make", WEIGHT_DECAYED, ids=["SGD", "SGD-momentum", "Adam"])
+def test_a_weight_decay_term_that_overflows_says_to_lower_weight_decay(make, path):
+    # Tester qa14l: a finite gradient with λ·w beyond the floats (1e300 · 1e10) was told to clip or
+    # rescale the gradients (SGD without momentum named its "velocity"), which would not help: the
+    # gradient the optimizer uses is g + λ·w, and only a lower weight_decay brings it back
+    ps = _params([0.1, 1.0])
+    ps[1].data = 1e10
+    opt = make(ps)
+    before = _state(opt)
+    with pytest.raises(FloatingPointError) as caught:
+        opt.step()
+    message = str(caught.value)
+    assert "params[1] (w1) would get the gradient 1.0 + weight_decay·value = inf" in message
+    assert message.endswith("nothing was updated. Lower weight_decay: its term overflows whatever the lr")
+    assert "Clip" not in message and "velocity" not in message and "Lower the lr" not in message
+    assert _state(opt) == before
+    opt.weight_decay = 1e-4
+    opt.step()                                    # the weight decay was the cause: a lower one goes through
+    assert all(math.isfinite(p.data) for p in ps)
