@@ -1261,7 +1261,8 @@ def test_a_bigger_window_shows_every_tile_it_brings_into_view(browser, tmp_path,
         page.keyboard.press("f")
     page.wait_for_timeout(300)
     assert page.evaluate(TILES_MISSING) == []
-    page.set_viewport_size({"width": 2560, "height": 1440} if zoom == "100%" else {"width": 1920, "height": 1200})
+    width, height = (2560, 1440) if zoom == "100%" else (1920, 1200)
+    page.set_viewport_size({"width": width, "height": height})
     page.wait_for_function(f"() => ({TILES_MISSING})().length === 0", timeout=5000)
     assert errors == []
     page.close()
