@@ -162,9 +162,10 @@ def op_expression(symbol: str, operands: list[str], *, numbers: bool = False) ->
     (the steppers' text and the diagrams' folded rows). ``numbers``: the operands are numbers (`fmt`),
     a negative one bracketed where its sign could be read as the operator's (`factor`): any operand of
     a product or a power, ``2.0 × (-3.0)``, ``(-0.7071)**2``; the second of a sum or a comparison,
-    ``7.5 + (-0.35)``; never a function's argument, ``tanh(-0.5)``."""
-    if symbol.startswith("**") and len(operands) == 1:
-        return f"{factor(operands[0]) if numbers else operands[0]}{symbol}"
+    ``7.5 + (-0.35)``; never a function's argument, ``tanh(-0.5)``. A negative constant exponent is
+    bracketed whatever the operands, ``x**(-1)``, as the derivative's text writes ``x^(-2)``."""
+    if symbol.startswith("**") and len(operands) == 1:  # a negative exponent bracketed too: x**(-1)
+        return f"{factor(operands[0]) if numbers else operands[0]}**{factor(symbol[2:])}"
     if len(operands) == 2 and not symbol.isalnum():
         a, b = operands
         if numbers:

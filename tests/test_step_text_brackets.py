@@ -23,8 +23,8 @@ from viz.examples import walkthrough
 # a negative number right after an operator: "2.0 × -3.0", "1.0 + -0.5", "-0.7 > -1.0", "0.5 ** -2.0"
 AFTER = re.compile(r"(?:[×·>+−/]|\*\*) -\d")
 # a negative number as the left factor of a product or the base of a power: "-3.0 · 0.5", "-4.0**-1",
-# "-1·x" (not the exponent's digits of "1e-05 ·", not a name "x-1"); a negative exponent "x^-2"
-BEFORE = re.compile(r"(?<![\w.])-\d[\d.]*(?:e[-+]?\d+)?(?: ?[×·]|\*\*)|\^-")
+# "-1·x" (not the exponent's digits of "1e-05 ·", not a name "x-1"); a negative exponent "x^-2", "x**-1"
+BEFORE = re.compile(r"(?<![\w.])-\d[\d.]*(?:e[-+]?\d+)?(?: ?[×·]|\*\*)|\^-|\*\*-")
 
 
 def unbracketed(text: str) -> list[str]:
@@ -47,10 +47,11 @@ def negative_everywhere() -> Value:
 
 def test_the_checker_finds_what_reads_ambiguously():
     for bad in ("2.0 × -3.0", "1.0 · -1.4717", "1.0 + -0.5 = 0.5", "-0.7 > -1.0", "-3.0 · 0.5",
-                "-4.0**-1", "-1·v13^-2", "(-1)·v13^-2"):
+                "-4.0**-1", "(-4.0)**-1", "v13**-1", "-1·v13^-2", "(-1)·v13^-2"):
         assert unbracketed(bad), bad
     for good in ("2.0 × (-3.0)", "(-3.0) · 0.5", "-6.0 + 0.8814", "1.0 + (-0.5) = 0.5", "→ -1.5",
-                 "(-4.0)**-1", "(-1)·v13^(-2)", "1e-05 · 2.0", "w1 = -3.0, x2 = 0.0", "tanh(-0.5)"):
+                 "(-4.0)**(-1)", "v13**(-1)", "(-1)·v13^(-2)", "1e-05 · 2.0", "w1 = -3.0, x2 = 0.0",
+                 "tanh(-0.5)"):
         assert not unbracketed(good), good
 
 
@@ -61,7 +62,7 @@ def test_op_level_steps_bracket_every_negative_operand():
     for expected in [
         "step 1/18  mul: v2 = x1 × w1 = 2.0 × (-3.0) → -6.0",            # a negative factor
         "step 3/18  add: v6 = v2 + v5 = -6.0 + 0.0 → -6.0",               # a sum may start negative
-        "step 8/18  pow_const: v14 = v13**-1 = (-4.0)**-1 → -0.25",       # not -(4.0**-1)
+        "step 8/18  pow_const: v14 = v13**(-1) = (-4.0)**(-1) → -0.25",   # not -(4.0**-1)
         "step 10/18  mul: v17 = v15 × v16 = (-0.1768) × (-1.0) → 0.1768",
         "step 13/18  pow_const: v21 = v20**3 = (-0.7071)**3 → -0.3536",
         "step 14/18  add: v22 = v18 + v21 = 7.5052 + (-0.3536) → 7.1517",  # after +
