@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_stepper_terminal import drive, neuron
+from tests.test_stepper_terminal import PtyScript, drive, neuron
 from viz.stepper import KEYS_HELP, QUIT, key_name
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "stepper.md"
@@ -71,43 +71,16 @@ def test_each_quit_key_quits(key):
 
 @pytest.mark.parametrize("typed", [b"Q", b"\x04"], ids=["Q", "ctrl-d"])
 def test_Q_and_ctrl_d_quit_the_stepper_in_a_real_pty(typed):
-    import os
-    import pty
-    import select
-    import subprocess
-    import sys
-    import time
-
-    master, slave = pty.openpty()
     script = ("import viz\nfrom autodiff import Value\n"
               "x = Value(2.0, 'x'); w = Value(-3.0, 'w')\n"
               "viz.step_terminal((x * w).tanh())\nprint('STEPPER DONE')\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
-    os.close(slave)
-    out = b""
-
-    def read_until(text: bytes, seconds: float) -> None:
-        nonlocal out
-        end = time.monotonic() + seconds
-        while text not in out and time.monotonic() < end:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    return
-
-    try:
-        read_until(b"frame 1/", 60)
-        assert b"frame 1/" in out
-        os.write(master, b"n")                          # a key that does not quit, read first
-        read_until(b"frame 2/", 10)
-        assert b"frame 2/" in out and proc.poll() is None
-        os.write(master, typed)
-        proc.wait(timeout=30)
-        read_until(b"STEPPER DONE", 5)
-        assert proc.returncode == 0 and b"STEPPER DONE" in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+    with PtyScript(script) as term:
+        term.read_until(b"frame 1/", 60)
+        assert b"frame 1/" in term.out
+        term.write(b"n")                                # a key that does not quit, read first
+        term.read_until(b"frame 2/", 10)
+        assert b"frame 2/" in term.out and term.proc.poll() is None
+        term.write(typed)
+        term.proc.wait(timeout=30)
+        term.read_until(b"STEPPER DONE", 5)
+        assert term.proc.returncode == 0 and b"STEPPER DONE" in term.out

@@ -295,56 +295,78 @@ def test_a_sequence_of_no_known_key_is_read_whole_and_said_so():
     assert "that key (an escape sequence this stepper does not know) does nothing here" in screens[1]
 
 
-def test_the_stepper_in_a_real_pty_quits_only_on_q():
-    import fcntl
-    import os
-    import pty
-    import select
-    import struct
-    import subprocess
-    import sys
-    import termios
-    import time
+class PtyScript:
+    """A Python script run in a real pseudo-terminal (TERM xterm-256color; ``size`` rows × columns when
+    given): ``write`` types bytes, ``read_until``/``read_for`` collect what it prints into ``out``; a
+    context manager that kills it and closes the terminal on leaving."""
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    def __init__(self, script: str, size: tuple[int, int] | None = None):
+        import fcntl
+        import os
+        import pty
+        import struct
+        import subprocess
+        import sys
+        import termios
+
+        self.master, slave = pty.openpty()
+        if size:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "-c", script], stdin=slave, stdout=slave, stderr=slave,
+                                     env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
+        os.close(slave)
+        self.out = b""
+
+    def write(self, data: bytes) -> None:
+        import os
+
+        os.write(self.master, data)
+
+    def read_until(self, text: bytes | None, seconds: float) -> None:
+        """Read until ``text`` has been printed or ``seconds`` have passed (None: for ``seconds``)."""
+        import os
+        import select
+        import time
+
+        end = time.monotonic() + seconds
+        while (text is None or text not in self.out) and time.monotonic() < end:
+            if select.select([self.master], [], [], 0.05)[0]:
+                try:
+                    self.out += os.read(self.master, 65536)
+                except OSError:
+                    return
+
+    def read_for(self, seconds: float) -> None:
+        self.read_until(None, seconds)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import os
+
+        if self.proc.poll() is None:
+            self.proc.kill()
+        os.close(self.master)
+
+
+def test_the_stepper_in_a_real_pty_quits_only_on_q():
     script = ("import random, nn, viz\n"
               "m = nn.MLP(2, [16, 16, 1], rng=random.Random(0))\n"
               "viz.step_terminal(nn.squared_error(m([0.5, -1.5]), [1.0]))\n"
               "print('STEPPER DONE')\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdin=slave, stdout=slave, stderr=slave,
-                            env={**os.environ, "TERM": "xterm-256color"}, close_fds=True)
-    os.close(slave)
-    out = b""
-
-    def read_for(seconds):
-        nonlocal out
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if select.select([master], [], [], 0.05)[0]:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    return
-
-    try:
-        deadline = time.monotonic() + 60
-        while b"frame 1/" not in out and time.monotonic() < deadline:
-            read_for(0.2)
-        assert b"frame 1/" in out
+    with PtyScript(script, (24, 80)) as term:
+        term.read_until(b"frame 1/", 60)
+        assert b"frame 1/" in term.out
         for key in (b"\x1b[F", b"\x1b[6~", b"\x1b[H", b"\x1b", b"x", b"?"):
-            os.write(master, key)
-            read_for(0.4)
-            assert proc.poll() is None, f"the stepper quit on {key!r}"
-        assert b"frame 1288/1288" in out and b"does nothing here" in out
-        os.write(master, b"q")
-        proc.wait(timeout=30)
-        read_for(0.3)
-        assert proc.returncode == 0 and b"STEPPER DONE" in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+            term.write(key)
+            term.read_for(0.4)
+            assert term.proc.poll() is None, f"the stepper quit on {key!r}"
+        assert b"frame 1288/1288" in term.out and b"does nothing here" in term.out
+        term.write(b"q")
+        term.proc.wait(timeout=30)
+        term.read_for(0.3)
+        assert term.proc.returncode == 0 and b"STEPPER DONE" in term.out
 
 
 # ---- numbers are never cut, however narrow the terminal (issue 14) ---------------------------------------

@@ -171,9 +171,11 @@
   const shownV = [], shownG = [], shownK = [], shownChars = [], rowShown = [];
   // each node's value and gradient as last formatted, and their texts: a step formats only the numbers
   // that changed (the loss's step redraws 614 nodes, whose values a backward step leaves alone)
-  const lastV = [], lastVText = [], lastG = [], lastGText = [];
-  const fmtValue = (i, x) => lastV[i] === x && lastVText[i] !== undefined ? lastVText[i] : (lastV[i] = x, lastVText[i] = fmt(x));
-  const fmtGrad = (i, x) => lastG[i] === x && lastGText[i] !== undefined ? lastGText[i] : (lastG[i] = x, lastGText[i] = fmt(x));
+  function fmtCached() {  // node i's number x as fmt writes it, written again only when x changed
+    const last = [], text = [];
+    return (i, x) => last[i] === x && text[i] !== undefined ? text[i] : (last[i] = x, text[i] = fmt(x));
+  }
+  const fmtValue = fmtCached(), fmtGrad = fmtCached();
   tableBox.addEventListener("toggle", () => { if (tableBox.open) { render(); drawRows(D.nodes.keys()); } });
   function drawRows(indices) {
     for (const i of indices) {
