@@ -246,51 +246,49 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             edges.setdefault(key, []).append(f'<path id="e{i}_{k}" class="dg-edge" d="{d}"/>')
             e = extent.setdefault(key, [math.inf, math.inf, -math.inf, -math.inf])
             e[:] = min(e[0], *xs), min(e[1], *ys), max(e[2], *xs), max(e[3], *ys)
-    boxes: dict[tuple[int, int], list[str]] = {}
-    for i, n in enumerate(order):
-        (x, y), w = xy[i], width[col[i]]
-        leaf = " dg-leaf" if n.is_leaf else ""
-        fill, dashed, _ = ROLE_STYLE[roles[i]]
-        dash = ' stroke-dasharray="4 3"' if dashed else ""
-        boxes.setdefault((tile_of[i], band_of[i]), []).append(
-            f'<g id="n{i}" class="node{leaf} dg-{roles[i]}" pointer-events="visiblePainted">'
-            f'<rect class="dg-halo" x="{x - 4:.0f}" y="{y - 4:.0f}" width="{w + 8:.0f}" '
-            f'height="{_BOX + 20:.0f}" rx="6" fill="none"/>'
-            f'<rect class="dg-box" x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{_BOX}" rx="5" '
-            f'fill="{fill}" stroke="#555"{dash}/><text class="dg-label" x="{x + _PAD:.0f}" y="{y + 20:.0f}">'
-            f'{html.escape(text[i])}</text><text class="dg-num" id="dg-num-{i}" x="{x + w / 2:.0f}" '
-            f'y="{y + _BOX + 12:.0f}" text-anchor="middle"></text></g>')
     total_h = (max(row, default=-1) + 1) * _ROW + 20
-    # <svg> tiles, the edges (never restyled) apart from the boxes: a step restyles boxes, and the
-    # browser then lays out and paints only the tiles of boxes it changed, and of those only the ones on
-    # screen (content-visibility: auto on each tile of boxes, which clips the tile: so it holds its boxes'
-    # halos and lines of numbers, reaching _NUM / 2 left of its start and past its last box, and from
-    # its band's first row to below its last row's numbers; the edges ending at its boxes, which may
-    # reach past it, are in a tile of their own as big as they are, never clipped). A tile of boxes is
-    # _BAND rows tall: a step that scrolls brings on screen, and so lays out and paints, no more boxes
-    # (and edges) than about fill the view.
+    # Tiles: the edges (SVG, never restyled) apart from the boxes (HTML), so that a step, which restyles
+    # boxes and writes their numbers, makes the browser lay out and paint again only the tiles of the
+    # boxes it changed, and of those only the ones on screen (content-visibility: auto on each tile of
+    # boxes, which clips the tile: so it holds its boxes' halos and lines of numbers, reaching _NUM / 2
+    # left of its start and past its last box, and from its band's first row to below its last row's
+    # numbers; the edges ending at its boxes, which may reach past it, are in a tile of their own as big
+    # as they are, never clipped). A tile of boxes is _BAND rows tall: a step that scrolls brings on
+    # screen, and so lays out and paints, no more boxes (and edges) than about fill the view.
+    # A box is HTML, not SVG: a <div> (its halo, which the stepper highlights) holding the box with its
+    # name and the line of numbers under it. As SVG (a <g> of two <rect>s and two <text>s) the boxes a
+    # step brought into view cost twice the style and layout: the eager L2 page's worst step, about
+    # 100 boxes laid out afresh, 53 ms of main-thread CPU (docs/benchmarks.md, issue 14).
     # The HTML stepper's script then decides itself which tiles show (viz/static/stepper.js, showTiles).
-    h = f"{total_h:.0f}"
     margin = _NUM / 2
-    right = dict.fromkeys(boxes, _TILE)  # from the tile's start: past its last box's halo and numbers
+    right: dict[tuple[int, int], float] = {}  # from the tile's start: past its last box's halo and numbers
     for i, t in enumerate(tile_of):
         w = width[col[i]]
         key = (t, band_of[i])
-        right[key] = max(right[key], xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
+        right[key] = max(right.get(key, _TILE), xy[i][0] + w / 2 + max(w + 20, _NUM) / 2 - t * _TILE)
+    boxes: dict[tuple[int, int], list[str]] = {}
+    for i, n in enumerate(order):
+        (x, y), w = xy[i], width[col[i]]
+        key = (tile_of[i], band_of[i])
+        left, top = key[0] * _TILE - margin, key[1] * _BAND * _ROW
+        leaf = " dg-leaf" if n.is_leaf else ""
+        boxes.setdefault(key, []).append(
+            f'<div id="n{i}" class="node{leaf} dg-{roles[i]}" style="left:{x - 4 - left:.0f}px;'
+            f'top:{y - 4 - top:.0f}px;width:{w + 8:.0f}px"><div class="dg-box">{html.escape(text[i])}'
+            f'</div><div class="dg-num" id="dg-num-{i}"></div></div>')
+    h = f"{total_h:.0f}"
     total_w = max([t * _TILE + r for (t, _), r in right.items()] + [e[2] + 2 for e in extent.values()])
 
     def tile(t: int, band: int, body: list[str]) -> str:
         left, top, w = t * _TILE - margin, band * _BAND * _ROW, right[(t, band)] + margin
-        tall = _BAND * _ROW + 20  # the tile's drawing starts margin px before its share of the columns
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dg-tile dg-boxes" width="{w:.0f}" '
-                f'height="{tall:.0f}" viewBox="{left:.0f} {top:.0f} {w:.0f} {tall:.0f}" '
-                f'style="position:absolute;top:{top:.0f}px;left:{left:.0f}px;overflow:visible;'
-                f'content-visibility:auto;pointer-events:none" {_TEXT}>' + "".join(body) + "</svg>")
+        tall = _BAND * _ROW + 20  # the tile starts margin px before its share of the columns
+        return (f'<div class="dg-tile dg-boxes" style="left:{left:.0f}px;top:{top:.0f}px;width:{w:.0f}px;'
+                f'height:{tall:.0f}px">' + "".join(body) + "</div>")
 
     parts = [_edge_tile(body, extent[key]) for key, body in sorted(edges.items())]
     parts += [tile(t, band, body) for (t, band), body in sorted(boxes.items())]
     drawing = (f'<div class="dg-layered" style="position:relative;width:{total_w:.0f}px;height:{h}px">'
-               + "".join(parts) + "</div>")
+               + _STYLE + "".join(parts) + "</div>")
     if not legend:
         return drawing
     used = set(roles)
@@ -312,6 +310,25 @@ def _edge_tile(body: list[str], extent: Sequence[float]) -> str:
 
 
 _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" stroke="none"'
+# The boxes' look, the same wherever the drawing is shown (the stepper's page, a notebook): a box
+# (.dg-box) filled by its role, in its halo (.node, which the stepper highlights), with its line of
+# numbers centred under it, on white so that the edges running behind do not cross them out. A box not
+# computed yet (.dg-pending, the stepper's) is faded by colour, not opacity: opacity makes each box an
+# effect of its own for the browser to composite.
+_STYLE = ("<style>.dg-layered>.dg-boxes{position:absolute;content-visibility:auto;pointer-events:none;"
+          "font:13px Helvetica,Arial,sans-serif;color:#222}"
+          ".dg-layered .node{position:absolute;height:50px;border-radius:6px;pointer-events:auto}"
+          ".dg-layered .dg-box{position:absolute;left:4px;right:4px;top:4px;height:30px;box-sizing:border-box;"
+          "border:1px solid #555;border-radius:5px;padding-left:9px;line-height:28px;white-space:nowrap;"
+          "overflow:hidden;background:var(--dg-fill)}"
+          ".dg-layered .dg-num{position:absolute;left:-90px;right:-90px;top:35px;width:max-content;"
+          "margin:0 auto;font:11px monospace;line-height:13px;white-space:nowrap;background:#fff}"
+          ".dg-layered .dg-pending>.dg-box{background:color-mix(in srgb,var(--dg-fill) 35%,#fff);"
+          "border-color:#bbb;color:#999}"
+          + "".join(f".dg-layered .dg-{role}{{--dg-fill:{fill}}}" for role, (fill, _, _) in ROLE_STYLE.items())
+          + "".join(f".dg-layered .dg-{role}>.dg-box{{border-style:dashed}}"
+                    for role, (_, dashed, _) in ROLE_STYLE.items() if dashed)
+          + "</style>")
 
 
 def _legend(present: list[str], has_ops: bool) -> str:

@@ -30,7 +30,7 @@
   // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
   // the layered drawing's tiles of boxes: none is laid out until it comes near the view (showTiles, below)
-  for (const t of document.querySelectorAll("#dg-diagram .dg-layered > svg.dg-boxes")) {
+  for (const t of document.querySelectorAll("#dg-diagram .dg-layered > .dg-boxes")) {
     t.style.contentVisibility = "visible";
     t.style.display = "none";
   }
@@ -83,7 +83,7 @@
     if (g === undefined) {
       g = document.getElementById(n.id);
       boxEl.set(n.id, g);
-      if (g && !g.querySelector(".dg-halo")) decorate(g);
+      if (g instanceof SVGElement && !g.querySelector(".dg-halo")) decorate(g);  // (a layered box is HTML)
     }
     if (g && n.op !== "leaf") {  // graphviz wrote the values in: hidden, the number line shows them once computed
       for (const t of g.querySelectorAll("text")) {
@@ -95,11 +95,11 @@
       }
     }
     if (g && n.own) {
-      let t = g.querySelector("text.dg-num");
+      let t = g.querySelector(":scope > .dg-num");
       if (!t) t = addText(g, "dg-num", 0, 14, "middle");
       t.id = "dg-num-" + i;
       // a value and a gradient part, made once: a step changes their text, never the elements
-      const span = document.createElementNS(SVGNS, "tspan");
+      const span = t instanceof SVGElement ? document.createElementNS(SVGNS, "tspan") : document.createElement("span");
       span.setAttribute("class", "dg-g");
       t.replaceChildren(document.createTextNode(""), span);
       numEl[i] = t;
@@ -812,14 +812,17 @@
   // A box's halo (x, y, w, h in its SVG's units) and the node whose line of numbers it shows, read
   // once: a step changes neither (reading them anew for each of the loss's 612 boxes was a third of
   // that step's script).
-  const geoms = new WeakMap();
+  const geoms = new WeakMap(), HALO_H = 50;  // px: a layered box's halo's height (viz.layered's .node)
   function geomOf(el) {
     let b = geoms.get(el);
     if (b) return b;
     const h = el.querySelector(":scope > .dg-halo"), num = el.querySelector(":scope > .dg-num");
-    const panel = el.classList.contains("dg-open-op");
-    b = { x: h.x.baseVal.value, y: h.y.baseVal.value, w: h.width.baseVal.value, h: h.height.baseVal.value, panel,
-          node: panel ? +el.id.slice("dg-open-".length) : num && num.id ? +num.id.slice("dg-num-".length) : null };
+    const panel = el.classList.contains("dg-open-op"), tile = tileOf.get(el.parentNode);
+    const node = panel ? +el.id.slice("dg-open-".length) : num && num.id ? +num.id.slice("dg-num-".length) : null;
+    // a layered box (HTML) is its halo, placed in its tile by its style: read without laying it out
+    b = tile ? { x: tile.x0 + parseFloat(el.style.left), y: tile.y0 + parseFloat(el.style.top),
+                 w: parseFloat(el.style.width), h: HALO_H, panel, node }
+      : { x: h.x.baseVal.value, y: h.y.baseVal.value, w: h.width.baseVal.value, h: h.height.baseVal.value, panel, node };
     geoms.set(el, b);
     return b;
   }
@@ -903,10 +906,10 @@
   // A tile away from the view is not written to either: the numbers (pending) and the classes (stale)
   // a step gives its boxes wait there until the tile comes near (the loss's step changes 612 boxes, about
   // 20 of them in view: writing them all was 13 ms of that step's script).
-  const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > svg.dg-boxes")].map((el) => {
-    const b = el.viewBox.baseVal;
-    return { el, x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height, shown: false,
-             pending: new Set(), stale: new Set() };
+  const tiles = layeredDiv ? [...layeredDiv.querySelectorAll(":scope > .dg-boxes")].map((el) => {
+    const x = parseFloat(el.style.left), y = parseFloat(el.style.top);
+    return { el, x0: x, y0: y, x1: x + parseFloat(el.style.width), y1: y + parseFloat(el.style.height),
+             shown: false, pending: new Set(), stale: new Set() };
   }) : [];
   const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's svg element -> the tile
   const numTile = numEl.map((t) => t && tileOf.get(t.parentNode.parentNode));  // node -> its box's tile
@@ -1338,10 +1341,10 @@
     const box = $("dg-diagram"), v = box.getBoundingClientRect(), ctm = new Map();
     const x0 = v.left + box.clientLeft - box.scrollLeft, y0 = v.top + box.clientTop - box.scrollTop;
     drawn = [];
-    for (const g of canvas.querySelectorAll("g.node")) {
+    for (const g of canvas.querySelectorAll(".node")) {
       if (g.closest(".dg-legend")) continue;
       let r;
-      if (g.querySelector(":scope > .dg-halo")) {
+      if (tileOf.has(g.parentNode) || g.querySelector(":scope > .dg-halo")) {
         r = haloRect(g, ctm);
         const name = g.querySelector(":scope > .dg-name");
         if (name) r.top -= 16 * zoom;  // its name above the box
@@ -1484,7 +1487,7 @@
   }, { passive: false });
   diagram.addEventListener("click", (e) => {
     if (dragged) return;
-    const g = e.target.closest && e.target.closest("g[id]");
+    const g = e.target.closest && e.target.closest("g[id], .node[id]");
     if (!g) return;
     const i = g.id.startsWith("dg-open-") && g.classList.contains("dg-open-op") ? +g.id.slice(8)
       : D.nodes.findIndex((n) => n.id === g.id && n.own);
