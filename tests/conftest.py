@@ -177,3 +177,73 @@ def gc_as_python_leaves_it():
     Value(0.0).backward()
     gc.set_threshold(*thresholds)
     (gc.enable if was else gc.disable)()
+
+
+# ---- the layered drawing's static markup (viz.layered.layered_svg) ---------------------------------
+
+def _px(style: str) -> dict[str, float]:
+    """A style attribute's lengths in px: "left:12px;top:-3px" -> {"left": 12.0, "top": -3.0}."""
+    import re
+    return {k: float(v) for k, v in re.findall(r"([a-z-]+)\s*:\s*(-?[\d.]+)px", style)}
+
+
+def _layered_parse(markup: str) -> tuple[list[tuple[float, float, float, float]], dict[int, tuple]]:
+    """The tiles of boxes, (left, top, width, height) in drawing px in page order, and each box's halo
+    (its `.node` div) as i -> (x, y, width, tile index), x and y in the drawing's coordinates (the tile's
+    left/top plus the node's). A box outside a tile of boxes, or two boxes with one id, is an error."""
+    import re
+    from html.parser import HTMLParser
+
+    tiles: list[tuple[float, float, float, float]] = []
+    boxes: dict[int, tuple[float, float, float, int]] = {}
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.divs: list[bool] = []   # for each open <div>: is it a tile of boxes
+
+        def handle_starttag(self, tag, attrs):
+            if tag != "div":
+                return
+            a = dict(attrs)
+            classes = (a.get("class") or "").split()
+            tile = "dg-tile" in classes and "dg-boxes" in classes
+            if tile:
+                s = _px(a.get("style") or "")
+                tiles.append((s["left"], s["top"], s["width"], s["height"]))
+            elif "node" in classes and re.fullmatch(r"n\d+", a.get("id") or ""):
+                i = int(a["id"][1:])
+                assert any(self.divs), f"box n{i} is not inside a tile of boxes"
+                assert i not in boxes, f"two boxes with id n{i}"
+                s, (left, top, _, _) = _px(a.get("style") or ""), tiles[-1]
+                boxes[i] = (left + s["left"], top + s["top"], s["width"], len(tiles) - 1)
+            self.divs.append(tile)
+
+        def handle_endtag(self, tag):
+            if tag == "div":
+                self.divs.pop()
+
+    Parser().feed(markup)
+    return tiles, boxes
+
+
+def layered_tiles(markup: str) -> list[tuple[float, float, float, float]]:
+    """The layered drawing's tiles of boxes (`<div class="dg-tile dg-boxes">`), each (left, top, width,
+    height) in drawing px, in the order of the markup."""
+    return _layered_parse(markup)[0]
+
+
+def layered_boxes(markup: str) -> dict[int, tuple[float, float, float]]:
+    """The layered drawing's boxes: node position i (id "n{i}") -> its halo's (x, y, width) in the
+    drawing's px (the tile's left/top plus the `.node` div's; the halo is 50 px tall, by the drawing's
+    style sheet), for every `.node` div inside a tile of boxes."""
+    return {i: (x, y, w) for i, (x, y, w, _) in _layered_parse(markup)[1].items()}
+
+
+def layered_boxes_by_tile(markup: str) -> list[tuple[tuple[float, float, float, float], dict]]:
+    """Each tile of boxes (left, top, width, height) with the boxes inside it, i -> (x, y, width)."""
+    tiles, boxes = _layered_parse(markup)
+    held: list[dict] = [{} for _ in tiles]
+    for i, (x, y, w, t) in boxes.items():
+        held[t][i] = (x, y, w)
+    return list(zip(tiles, held, strict=True))

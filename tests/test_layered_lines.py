@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 from autodiff import topological_order
+from tests.conftest import layered_boxes
 from tests.test_step_view_browser import thousand_tanh_terms
-
-HALO = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?[\d.]+)" y="(-?[\d.]+)" width="([\d.]+)"'
 
 
 def drawn(root):
@@ -18,7 +17,7 @@ def drawn(root):
 
     order = topological_order(root)
     svg = layered_svg(order, [n.label or f"v{i}" for i, n in enumerate(order)])
-    box = {int(i): (float(x), float(y), float(w)) for i, x, y, w in re.findall(HALO, svg)}
+    box = layered_boxes(svg)
     assert len(box) == len(order)
     return order, svg, box
 

@@ -12,6 +12,7 @@ import pytest
 
 import nn
 from autodiff import Value, topological_order
+from tests.conftest import layered_boxes
 
 
 def test_a_network_reads_in_layers_neurons_and_weights_in_index_order():
@@ -25,8 +26,7 @@ def test_a_network_reads_in_layers_neurons_and_weights_in_index_order():
     order = topological_order(loss)
     pos = {n: i for i, n in enumerate(order)}
     svg = layered_svg(order, [f"v{i}" for i in range(len(order))])
-    halo = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?[\d.]+)" y="(-?[\d.]+)" width="([\d.]+)"'
-    box = {int(i): (float(x), float(y), float(w)) for i, x, y, w in re.findall(halo, svg)}
+    box = layered_boxes(svg)
     assert len(box) == len(order)
     first_use = {}
     for i, n in enumerate(order):
@@ -79,8 +79,7 @@ def out_of_order(order, svg: str, examples=None) -> list[str]:
     one column, the later one above the earlier one; a neuron's z not level with its own weights and
     bias (above the first or below the last; with several examples, parameters are drawn once, by
     example 0, so this is not asked)."""
-    halo = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?[\d.]+)" y="(-?[\d.]+)"'
-    at = {int(i): (float(x), float(y)) for i, x, y in re.findall(halo, svg)}
+    at = {i: (x, y) for i, (x, y, _) in layered_boxes(svg).items()}
     assert len(at) == len(order)
     keys = reading_keys(order, examples)
     columns: dict[tuple[float, str], list[tuple[float, tuple, str]]] = {}
@@ -144,8 +143,7 @@ def test_the_inputs_open_the_first_column_above_the_first_neuron():
     root = readme_graphs()["eager"]
     order = topological_order(root)
     svg = layered_svg(order, [f"v{i}" for i in range(len(order))])
-    halo = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?[\d.]+)" y="(-?[\d.]+)"'
-    at = {int(i): (float(x), float(y)) for i, x, y in re.findall(halo, svg)}
+    at = {i: (x, y) for i, (x, y, _) in layered_boxes(svg).items()}
     xs = [i for i, n in enumerate(order) if n.label in ("x.0", "x.1")]
     assert [order[i].label for i in xs] == ["x.0", "x.1"]
     assert min(x for x, _ in at.values()) == at[xs[0]][0] == at[xs[1]][0]  # the first column

@@ -12,7 +12,7 @@ import pytest
 import nn
 from autodiff import Value, Walkthrough, backward_steps, topological_order
 from autodiff.steps import fmt
-from tests.conftest import require_dot
+from tests.conftest import layered_boxes, layered_tiles, require_dot
 from viz.levels import LOSS, Group, gradient_changes, groups, neuron_units, regroup
 
 
@@ -155,7 +155,7 @@ def test_pages_for_big_graphs_are_built_not_refused(tmp_path):
         stepper = HtmlStepper(root, level=level, **kw)
         assert stepper.drawing == "layered" if level == "op" else stepper.drawing != "graphviz"
         if stepper.drawing == "layered":
-            assert stepper.html.count('<g id="n') == len(topological_order(root))
+            assert len(layered_boxes(stepper.html)) == len(topological_order(root))
     small = HtmlStepper(mlp_loss(True, (2, 1))[0], level="neuron")
     assert small.drawing == "graphviz"
     plain = nn.squared_error(nn.MLP(2, [16, 16, 1], rng=1, fused=True)(X[0]), [1.0])  # no L2 term
@@ -190,8 +190,7 @@ def test_layered_layout_draws_every_node_and_edge_left_to_right():
     names = ["<x>", "v1", "v2", "v3"]
     svg = layered_svg(order, names, [n.primitive.symbol if n.primitive else "" for n in order])
     assert "<x>" not in svg and "&lt;x&gt;" in svg
-    box = r'<g id="n(\d+)"[^>]*><rect class="dg-halo" x="(-?\d+)"'
-    boxes = {int(i): float(x0) for i, x0 in re.findall(box, svg)}
+    boxes = {i: x0 for i, (x0, _, _) in layered_boxes(svg).items()}
     assert sorted(boxes) == list(range(len(order)))
     edges = re.findall(r'id="e(\d+)_(\d+)"', svg)
     operands = [(str(i), str(k)) for i, n in enumerate(order) for k in range(len(n.parents))]
@@ -202,7 +201,7 @@ def test_layered_layout_draws_every_node_and_edge_left_to_right():
     big = random_graph(5000)
     big_order = topological_order(big)
     svg = layered_svg(big_order, [f"v{i}" for i in range(len(big_order))], [""] * len(big_order))
-    assert svg.count('<g id="n') == len(big_order) and svg.count("<svg") > 1   # in tiles
+    assert len(layered_boxes(svg)) == len(big_order) and len(layered_tiles(svg)) > 1   # in tiles
 
 
 def test_collapse_too_big_for_graphviz_falls_back_to_the_layered_layout(tmp_path):
@@ -221,7 +220,7 @@ def test_collapse_too_big_for_graphviz_falls_back_to_the_layered_layout(tmp_path
                       ("neuron", {"max_nodes": 5000}), ("op", {"max_nodes": 5000})]:
         stepper = step_html(loss, tmp_path / "c.html", level=level, **kw)
         assert stepper.drawing == "layered", (level, kw)
-        assert stepper.html.count('<g id="n') == size
+        assert len(layered_boxes(stepper.html)) == size
     with pytest.raises(ValueError, match="found no neuron"):
         step_html(Value(1.0) * 2, tmp_path / "d.html", collapse="neuron")
 

@@ -10,7 +10,7 @@ import re
 
 from autodiff import grad, topological_order
 from autodiff.steps import fmt
-from tests.conftest import require_dot
+from tests.conftest import layered_boxes_by_tile, require_dot
 
 # childList changes inside #dg-math since the last call, and the formula's text
 WATCH_MATH = """() => {
@@ -66,19 +66,19 @@ def test_layered_tiles_of_boxes_are_bands_of_rows():
     loss, _ = mlp_loss(False, l2=l2_by_hand)
     order = topological_order(loss)
     svg = layered_svg(order, [f"v{i}" for i in range(len(order))])
-    tiles = re.findall(r'<svg [^>]*class="dg-tile dg-boxes"[^>]*viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) '
-                       r'([-\d.]+)"[^>]*>(.*?)</svg>', svg, re.S)
-    heights = {float(h) for *_, h, _ in tiles}
+    tiles = layered_boxes_by_tile(svg)
+    heights = {h for (_, _, _, h), _ in tiles}
     assert heights == {_BAND * _ROW + 20.0}
-    bands = {float(top) for _, top, *_ in tiles}
+    bands = {top for (_, top, _, _), _ in tiles}
     assert len(bands) == -(-85 // _BAND)                   # 85 rows: eleven bands of 8
+    tall = float(re.search(r"\.node\{[^}]*\bheight:([\d.]+)px", svg)[1])   # a halo's (the drawing's style)
+    assert tall == 50
     boxes = 0
-    for x, top, w, h, body in tiles:
-        for bx, by, bw, bh in re.findall(r'class="dg-halo" x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" '
-                                         r'height="([-\d.]+)"', body):
+    for (x, top, w, h), held in tiles:
+        for bx, by, bw in held.values():
             boxes += 1
-            assert float(x) <= float(bx) and float(bx) + float(bw) <= float(x) + float(w)
-            assert float(top) <= float(by) and float(by) + float(bh) <= float(top) + float(h)
+            assert x <= bx and bx + bw <= x + w
+            assert top <= by and by + tall <= top + h
     assert boxes == len(order)
     # each tile of edges, those ending at one tile of boxes, holds them whole (they were in tiles as tall
     # as the drawing, 92,066 px on the 5,001-node graph's)
