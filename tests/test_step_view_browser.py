@@ -11,6 +11,7 @@ from tests.test_step_html_browser import open_page
 # Every highlighted box (its halo, and its line of numbers when it has one), whether together they fit
 # the view (below the legend, which stays at the view's top over the drawing; less the page's 8 px
 # margin on each side and 4 px for its estimate of a line's width), and which halos are not whole in it.
+# A layered box's .node <div> is its own halo; an SVG box's (an opened neuron's panel) is its .dg-halo.
 HIGHLIGHTED = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
   const legend = d.querySelector('.dg-legend');
@@ -18,10 +19,11 @@ HIGHLIGHTED = """() => {
   const view = {left: v.left, top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
   const els = [...d.querySelectorAll('.dg-current, .dg-touched')];
   // a layered tile away from the view is display: none, with no place: laid out here to measure it
-  const away = [...new Set(els.map((e) => e.closest('svg.dg-boxes')))]
+  const away = [...new Set(els.map((e) => e.closest('.dg-boxes')))]
     .filter((t) => t && t.style.display === 'none');
   for (const t of away) t.style.display = '';
-  const halo = (e) => e.querySelector(':scope > .dg-halo').getBoundingClientRect();
+  const halo = (e) => (e instanceof HTMLElement ? e : e.querySelector(':scope > .dg-halo'))
+    .getBoundingClientRect();
   const rects = els.map(halo);
   for (const e of els) {
     const num = e.querySelector(':scope > .dg-num');
@@ -196,8 +198,10 @@ def test_the_inspectors_sum_lists_uses_in_the_drawings_order(browser, tmp_path):
 
 HALF_COVERED = """() => {  // the boxes an opened neuron's panel covers in part: cut by its top or bottom edge
   const p = document.querySelector('#dg-open-panel .dg-open-bg').getBoundingClientRect(), out = [];
-  for (const h of document.querySelectorAll('#dg-diagram g[id] > .dg-halo')) {
-    const g = h.parentNode, b = h.getBoundingClientRect();
+  const d = document.getElementById('dg-diagram');   // SVG boxes' halos, and the layered boxes (their own)
+  for (const [g, h] of [...[...d.querySelectorAll('g[id] > .dg-halo')].map((h) => [h.parentNode, h]),
+                        ...[...d.querySelectorAll('.dg-boxes > div.node')].map((n) => [n, n])]) {
+    const b = h.getBoundingClientRect();
     if (g.closest('#dg-open-panel') || b.right <= p.left || p.right <= b.left || !b.width) continue;
     const cut = (edge) => b.top < edge - 0.5 && edge + 0.5 < b.bottom;
     if (cut(p.top) || cut(p.bottom)) out.push(g.id);
@@ -222,12 +226,12 @@ def test_an_opened_neurons_panel_cuts_no_box_in_half(browser, tmp_path):
     page.close()
 
 
-ON_SCREEN = """() => {  // the current box's label and line of numbers: their font size on screen (px)
+ON_SCREEN = """() => {  // the current box's name and line of numbers: their font size on screen (px)
   const d = document.getElementById('dg-diagram'), layered = d.querySelector('.dg-layered');
   const zoom = layered.getBoundingClientRect().width / layered.offsetWidth;
   const g = d.querySelector('.dg-current');
   const px = (s) => parseFloat(getComputedStyle(g.querySelector(s)).fontSize) * zoom;
-  return [px('.dg-label'), px('.dg-num')];
+  return [px('.dg-box'), px('.dg-num')];
 }"""
 
 
