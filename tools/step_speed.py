@@ -204,7 +204,7 @@ def self_times(events: list[dict]) -> list[tuple[float, dict[str, float]]]:
 
 
 TILES_READY = """() => { const d = document.getElementById('dg-diagram'), n = d.dataset.tilesReady;
-  return !n || +n === document.querySelectorAll('svg.dg-boxes').length; }"""
+  return !n || +n === document.querySelectorAll('.dg-boxes').length; }"""
 
 
 def trace(folder: Path, name: str, top: int, settle: bool = False, level: str | None = None,

@@ -1129,7 +1129,7 @@ def _fit(svg: str) -> str:
 
 class LayeredDiagram:
     """A graph too big for graphviz, drawn in linear time by `viz.layered` (each node a box in the column
-    of its depth), for a notebook cell: HTML with the SVG tiles in a box that scrolls sideways. With
+    of its depth), for a notebook cell: the HTML drawing in a box that scrolls sideways. With
     ``part`` (a `viz.examples.ExampleWalkthrough`) only that example's part is drawn, as the stepper
     draws it, under the note saying which part it is."""
 

@@ -1,6 +1,7 @@
 """A quick layered drawing for graphs too big for graphviz to lay out in time (a 5,000-node graph): each
-node a box in the column of its depth, with the ids, role colours and legend of `viz.draw`, as inline SVG
-text that needs no style sheet. Linear in the graph's size; the HTML stepper uses it above its ``max_nodes``.
+node a box in the column of its depth, with the ids, role colours and legend of `viz.draw`, as HTML that
+carries its own style (each box a ``<div>``, the edges SVG paths). Linear in the graph's size; the HTML
+stepper uses it above its ``max_nodes``, and `viz.show` in a notebook.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _ROW, _GAP, _CHAR, _PAD, _BOX = 46, 56, 7.6, 10, 30  # px: row pitch, column gap
 # loss's pages displayed up to 320-368 boxes for the 70 or so in view, and a jump laid out 1,500 elements
 # (the 100-point page's worst step, 55-80 ms of CPU); at 400 px and 8 rows, 182 boxes and 628 elements
 # (with the page showing 40 px around the view, not 150)
-_TILE = 400  # px: the width of one <svg> tile
+_TILE = 400  # px: the width of one tile of boxes
 _BAND = 8    # rows of boxes in one tile (of boxes, and of the edges ending at them)
 # A drawing over _WIDE times as wide as tall is cut into lines of columns, one under the other, at least
 # _LINE px wide and as wide as makes the whole about _ASPECT times as wide as tall (the stepper's view
@@ -167,9 +168,11 @@ def _lines(x0: Sequence[float], width: Sequence[float], col: Sequence[int], row:
 
 def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
                 roles: Sequence[str] | None = None, legend: bool = True) -> str:
-    """The graph of ``order`` (a topological order) as SVG tiles in a ``<div>``: node i is a ``<g id="n{i}">``
-    box showing ``names[i]`` and ``ops[i]`` (the op's symbol, "" for a leaf), with a halo and a
-    line for numbers (classes dg-halo, dg-num) ready for the stepper; edges run operand to result.
+    """The graph of ``order`` (a topological order) as HTML: a ``<div>`` of tiles, each box a
+    ``<div id="n{i}" class="node ...">`` (its halo, 50 px tall and 8 px wider than its box, placed in its
+    tile by its style) holding the box (class dg-box) showing ``names[i]`` and ``ops[i]`` (the op's
+    symbol, "" for a leaf) and an empty line for numbers (class dg-num, id dg-num-{i}) ready for the
+    stepper; the edges, operand to result, are SVG paths in tiles of their own. Units are CSS px.
 
     ``ops`` defaults to each node's op symbol. ``roles`` gives each node's role ("input", "parameter",
     "constant", "output" or "interior") and so its fill colour, as in `viz.draw`'s diagrams; by default

@@ -27,7 +27,7 @@
   }
 
   // ---- the diagram: a halo and a line of numbers for each box ----------------------------------------
-  // graphviz's SVG, or viz.layered's figure (its legend above a div of SVG tiles), which zooms whole
+  // graphviz's SVG, or viz.layered's figure (its legend above a div of tiles: HTML boxes, SVG edges), which zooms whole
   const canvas = document.getElementById("dg-diagram").firstElementChild;
   // the layered drawing's tiles of boxes: none is laid out until it comes near the view (showTiles, below)
   for (const t of document.querySelectorAll("#dg-diagram .dg-layered > .dg-boxes")) {
@@ -790,12 +790,12 @@
   // neuron's cluster with its title. All of it when it fits; else as much of it as fits with the focus
   // node, per axis: the view slides inside the step's extent as far towards its start (where a
   // neuron's title and inputs are) as keeps the focus node in view.
-  // A box's place on screen comes from its halo's attributes and its SVG's screen transform, read once
-  // per SVG: reading each box's own rectangle made the browser lay out again, for each box, the layered
+  // A box's place on screen comes from its halo's attributes (a layered box's style) and its SVG's (the
+  // layered drawing's) screen transform, read once per SVG: reading each box's own rectangle made the browser lay out again, for each box, the layered
   // drawing's tiles that are off screen (skipped: showTiles), 0.2 s for the loss's 612 boxes.
   // (Nor is a group's own rectangle used: Chromium puts an empty <text>, a line of numbers not yet
   // known, at the drawing's origin, which stretched a step's extent to it.)
-  // The layered drawing's tiles all map the drawing's units alike (a tile's viewBox is its place), so one
+  // The layered drawing's tiles all map the drawing's units alike (a tile's style is its place), so one
   // transform serves them, read from the drawing's div: a tile away from the view has none of its own.
   function haloRect(el, ctm) {
     const b = geomOf(el), p = tileOf.has(el.parentNode) ? layeredDiv : el.parentNode;
@@ -911,7 +911,7 @@
     return { el, x0: x, y0: y, x1: x + parseFloat(el.style.width), y1: y + parseFloat(el.style.height),
              shown: false, pending: new Set(), stale: new Set() };
   }) : [];
-  const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's svg element -> the tile
+  const tileOf = new Map(tiles.map((t) => [t.el, t]));  // a tile's element -> the tile
   const numTile = numEl.map((t) => t && tileOf.get(t.parentNode.parentNode));  // node -> its box's tile
   if (tiles.length) $("dg-diagram").dataset.tilesReady = String(tiles.length);  // for the tests
   // drawing px around the view also shown, so that a small scroll brings no tile in: none, as every px
