@@ -321,14 +321,15 @@ _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" s
 _STYLE = ("<style>.dg-layered>.dg-boxes{position:absolute;content-visibility:auto;pointer-events:none;"
           "font:13px Helvetica,Arial,sans-serif;color:#222}"
           ".dg-layered .node{position:absolute;height:50px;border-radius:6px;pointer-events:auto}"
-          ".dg-layered .dg-box{position:absolute;left:4px;right:4px;top:4px;height:30px;box-sizing:border-box;"
-          "border:1px solid #555;border-radius:5px;padding-left:9px;line-height:28px;white-space:nowrap;"
-          "overflow:hidden;background:var(--dg-fill)}"
+          ".dg-layered .dg-box{position:absolute;left:4px;right:4px;top:4px;height:30px;"
+          "box-sizing:border-box;border:1px solid #555;border-radius:5px;padding-left:9px;line-height:28px;"
+          "white-space:nowrap;overflow:hidden;background:var(--dg-fill)}"
           ".dg-layered .dg-num{position:absolute;left:-90px;right:-90px;top:35px;width:max-content;"
           "margin:0 auto;font:11px monospace;line-height:13px;white-space:nowrap;background:#fff}"
           ".dg-layered .dg-pending>.dg-box{background:color-mix(in srgb,var(--dg-fill) 35%,#fff);"
           "border-color:#bbb;color:#999}"
-          + "".join(f".dg-layered .dg-{role}{{--dg-fill:{fill}}}" for role, (fill, _, _) in ROLE_STYLE.items())
+          + "".join(f".dg-layered .dg-{role}{{--dg-fill:{fill}}}"
+                    for role, (fill, _, _) in ROLE_STYLE.items())
           + "".join(f".dg-layered .dg-{role}>.dg-box{{border-style:dashed}}"
                     for role, (_, dashed, _) in ROLE_STYLE.items() if dashed)
           + "</style>")
