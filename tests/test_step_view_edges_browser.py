@@ -12,7 +12,8 @@ from tests.test_step_html_browser import open_page
 
 # The boxes of the drawing (a box with its name above and its line of numbers below) cut by the pane's
 # edges: partly in view, partly out, though no bigger than the view; and whether the current node's box
-# is whole. The layered drawing's legend band at the top of the pane counts as outside the view.
+# is whole. The layered drawing's legend band at the top of the pane counts as outside the view. A layered
+# box is a <div class="node">, its own halo; a graphviz box is a <g class="node"> with a .dg-halo or a shape.
 CUT = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
   const legend = d.querySelector('.dg-layered-figure > .dg-legend');
@@ -20,7 +21,7 @@ CUT = """() => {
                 top: legend ? legend.getBoundingClientRect().bottom : v.top + d.clientTop,
                 bottom: v.top + d.clientTop + d.clientHeight};
   const rectOf = (g) => {
-    const shape = g.querySelector(':scope > .dg-halo') ||
+    const shape = g instanceof HTMLElement ? g : g.querySelector(':scope > .dg-halo') ||
       g.querySelector(':scope > polygon, :scope > path, :scope > ellipse');
     if (!shape) return null;
     const r = shape.getBoundingClientRect(), u = {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
@@ -34,7 +35,7 @@ CUT = """() => {
   };
   const cut = [], boxes = [];
   const x0 = view.left - d.scrollLeft, y0 = view.top - d.scrollTop;
-  for (const g of d.querySelectorAll('g.node')) {
+  for (const g of d.querySelectorAll('g.node, div.node')) {
     if (g.closest('.dg-legend') || getComputedStyle(g).display === 'none') continue;
     const r = rectOf(g);
     if (r) boxes.push([r.left - x0, r.top - y0, r.right - x0, r.bottom - y0]);
