@@ -13,7 +13,8 @@ from tests.test_step_view_browser import readme_loss
 
 # The names the step writes on the drawing (those of a collapsed neuron's weights and bias inside its box,
 # the labels of the boxes it reads or updates): each one in view that something else covers, with what
-# covers it; and whether the opened panel is in view (20 px of it at least, each way).
+# covers it; and whether the opened panel is in view (20 px of it at least, each way). A layered box
+# (a <div class="node">) writes its label in its .dg-box, an SVG box in a <text>.
 NAMES_SEEN = """() => {
   const d = document.getElementById('dg-diagram'), v = d.getBoundingClientRect();
   const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
@@ -22,7 +23,8 @@ NAMES_SEEN = """() => {
     if (t.textContent.trim()) items.push([t, t.closest('g[id]')]);
   }
   for (const g of d.querySelectorAll('.dg-current, .dg-touched')) {
-    const t = g.querySelector(':scope > text:not(.dg-num):not(.dg-inside)');
+    const t = g instanceof HTMLElement ? g.querySelector(':scope > .dg-box')
+      : g.querySelector(':scope > text:not(.dg-num):not(.dg-inside)');
     if (t && t.textContent.trim()) items.push([t, g]);
   }
   const covered = [];
