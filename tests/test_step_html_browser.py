@@ -259,8 +259,8 @@ def test_hostile_labels_in_the_notebook_iframe_stay_inside_it(browser, tmp_path)
 
 FONT_PX = """els => els.map(e => parseFloat(getComputedStyle(e).fontSize)
                                 * (e.getScreenCTM ? e.getScreenCTM().a : 1))"""  # px on screen
-IN_VIEW = """() => {
-  const el = document.querySelector('#dg-diagram svg .dg-focus');
+IN_VIEW = """() => {  // the focused box (a graphviz <g>, or a layered box's <div>) whole in the pane
+  const el = document.querySelector('#dg-diagram .dg-focus');
   const r = el.getBoundingClientRect(), v = document.getElementById('dg-diagram').getBoundingClientRect();
   return r.left >= v.left - 1 && r.right <= v.right + 1 && r.top >= v.top - 1 && r.bottom <= v.bottom + 1;
 }"""
@@ -442,7 +442,8 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     assert page.evaluate(IN_VIEW)                     # the current neuron is scrolled into view
     # readable at 1400x900: the step text and the current node's text are at least 11 px
     assert min(page.eval_on_selector_all("#dg-text", FONT_PX)) >= 11
-    current = page.eval_on_selector_all("#dg-diagram svg .dg-current text", FONT_PX)
+    current = page.eval_on_selector_all("#dg-diagram svg .dg-current text, #dg-diagram .dg-current > .dg-box",
+                                        FONT_PX)   # graphviz's <text>s; a layered box's name (HTML)
     # 11 px, to the rounding of the SVG's screen CTM: graphviz gives the size in whole points (±0.5 pt
     # over the drawing's width: 0.002 px for the README network's loss)
     assert min(current) >= 11 - 1e-2
@@ -503,8 +504,9 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
     assert page.eval_on_selector_all("#dg-inspector math mfrac", "els => els.length") == 2 * 2 + 1
     # a click on a node opens it in the inspector too (panned into view first, as a user would: the
     # layered drawing leaves out its tiles far from the view, display: none)
-    page.evaluate(PAN_TO, "#dg-diagram svg #n0")
-    page.click("#dg-diagram svg #n0 text:visible")  # (its name: a leaf shows its data under it)
+    page.evaluate(PAN_TO, "#dg-diagram #n0")
+    # (its name: a leaf shows its data under it; graphviz's in a <text>, a layered box's in its .dg-box)
+    page.click("#dg-diagram svg #n0 text:visible, #dg-diagram div#n0 > .dg-box")
     assert page.inner_text("#dg-inspector-head").startswith(stepper.walkthrough.names[order[0]])
     # speed: a step from the click to the painted frame, 30 steps into each pass, at two levels
     name = ("fused" if fused else "eager") + (", L2 written out" if by_hand else ", README")
@@ -515,7 +517,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
         page.click("#dg-backward")
         while "layer 2 · neuron 2, backward" not in page.inner_text("#dg-text"):
             page.keyboard.press("ArrowRight")
-        page.click("#dg-diagram svg .dg-focus text")                 # inspect the neuron's a
+        page.click("#dg-diagram svg .dg-focus text, #dg-diagram .dg-focus > .dg-box")  # the neuron's a
         if not fused and not by_hand:
             page.screenshot(path=str(DOCS / "stepper_network.png"))
         write_speed_section()
@@ -524,7 +526,7 @@ def test_network_page_steps_zooms_jumps_and_inspects(browser, tmp_path, fused, b
 PAN_TO = """sel => {  // pan the diagram so that the element sits in the middle of the view
   // (a layered tile away from the view is display: none, with no place: laid out here to find it)
   const d = document.getElementById('dg-diagram'), el = document.querySelector(sel);
-  const tile = el.closest('svg.dg-boxes'), away = tile && tile.style.display === 'none';
+  const tile = el.closest('.dg-boxes'), away = tile && tile.style.display === 'none';
   if (away) tile.style.display = '';
   const r = el.getBoundingClientRect();
   if (away) tile.style.display = 'none';
@@ -800,7 +802,7 @@ def test_a_step_number_past_either_end_goes_there_and_refusals_clear_on_the_next
 
 
 OPEN_OPS = "els => els.map(e => +e.id.slice('dg-open-'.length))"
-FOCUS_IN_VIEW = IN_VIEW.replace("#dg-diagram svg .dg-focus", "#dg-diagram .dg-focus")
+FOCUS_IN_VIEW = IN_VIEW
 
 
 def step_until(page, text: str, limit: int = 400) -> None:
@@ -811,7 +813,8 @@ def step_until(page, text: str, limit: int = 400) -> None:
     raise AssertionError(f"no step says {text!r}")
 
 
-TITLE_IN_VIEW = IN_VIEW.replace("#dg-diagram svg .dg-focus", "#dg-diagram .dg-open-title")
+TITLE_IN_VIEW = IN_VIEW.replace("#dg-diagram .dg-focus", "#dg-diagram .dg-open-title")
+assert TITLE_IN_VIEW != IN_VIEW
 NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))"
 RECT = "e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; }"
 
@@ -1156,7 +1159,7 @@ PAN_ALL = """async () => {
     for (let x = 0; x < d.scrollWidth; x += d.clientWidth / 2) {
       d.scrollLeft = x; d.scrollTop = y;
       await frame();
-      document.querySelectorAll('svg.dg-boxes').forEach((t, k) => {
+      document.querySelectorAll('.dg-boxes').forEach((t, k) => {
         if (t.style.display !== 'none') seen.add(k); });
     }
   return seen.size; }"""
@@ -1165,9 +1168,10 @@ PAN_ALL = """async () => {
 @pytest.mark.parametrize("graph", ["l2-by-hand", "tanh-chain"])
 def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     """Code review: each tile of boxes is painted with content-visibility:auto, which clips it to its
-    viewBox, so a line of numbers wider than its box was cut at the tile's edge. At the End step every
-    number line lies inside its tile: on the README loss with its L2 term written out (wide boxes), and
-    on a tanh chain, whose narrow boxes' numbers crossed the first tile's left edge and tile ends."""
+    box (an SVG tile's viewBox, an HTML tile's own box), so a line of numbers wider than its box was cut
+    at the tile's edge. At the End step every number line lies inside its tile: on the README loss with
+    its L2 term written out (wide boxes), and on a tanh chain, whose narrow boxes' numbers crossed the
+    first tile's left edge and tile ends."""
     from tests.test_step_html_levels import tanh_chain
     from viz import step_html
 
@@ -1177,20 +1181,22 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
     page, errors = open_page(browser, stepper)
     page.keyboard.press("End")
     page.keyboard.press("f")
-    assert page.evaluate(PAN_ALL) == page.eval_on_selector_all("svg.dg-boxes", "ts => ts.length")
+    assert page.evaluate(PAN_ALL) == page.eval_on_selector_all(".dg-boxes", "ts => ts.length")
     outside, drawn = page.evaluate("""() => {
       const outside = [];
       let drawn = 0;
-      for (const svg of document.querySelectorAll("svg.dg-boxes")) {
-        svg.style.display = "";  // laid out, as a tile near the view is (the page leaves out the others)
-        const vb = svg.viewBox.baseVal;
-        for (const t of svg.querySelectorAll(".dg-num")) {
-          const b = t.getBBox();
+      for (const tile of document.querySelectorAll(".dg-boxes")) {
+        tile.style.display = "";  // laid out, as a tile near the view is (the page leaves out the others)
+        // in the tile's own px (the page's zoom undone), from its top left corner
+        const r = tile.getBoundingClientRect(), k = tile.offsetWidth / r.width;
+        for (const t of tile.querySelectorAll(".dg-num")) {
+          const b = t.getBoundingClientRect();
           if (b.width > 0) drawn++;
-          const inside = b.x >= vb.x && b.x + b.width <= vb.x + vb.width
-            && b.y >= vb.y && b.y + b.height <= vb.y + vb.height;
+          const x = (b.left - r.left) * k, y = (b.top - r.top) * k, w = b.width * k, h = b.height * k;
+          const inside = x >= -0.01 && x + w <= tile.offsetWidth + 0.01
+            && y >= -0.01 && y + h <= tile.offsetHeight + 0.01;
           if (!inside)
-            outside.push([t.id, t.textContent, b.x, b.x + b.width, vb.x, vb.x + vb.width]);
+            outside.push([t.id, t.textContent, x, x + w, 0, tile.offsetWidth]);
         }
       }
       return [outside, drawn];
@@ -1238,7 +1244,7 @@ def test_a_tile_panned_to_shows_the_step_s_numbers_and_highlight(browser, tmp_pa
 
 # the layered drawing's tiles of boxes that meet the diagram's pane but are left out (display: none)
 TILES_MISSING = """() => { const d = document.getElementById('dg-diagram').getBoundingClientRect(), out = [];
-  document.querySelectorAll('svg.dg-boxes').forEach((t, k) => {
+  document.querySelectorAll('.dg-boxes').forEach((t, k) => {
     if (t.style.display !== 'none') return;
     t.style.display = '';  // laid out here to find its place
     const r = t.getBoundingClientRect();
@@ -1273,14 +1279,18 @@ STEP_IN_VIEW = """() => {
   const view = {left: v.left, top: v.top, right: v.left + d.clientWidth, bottom: v.top + d.clientHeight};
   const halo = (e) => (e.querySelector('.dg-halo') || e).getBoundingClientRect();
   // a layered tile away from the view is display: none, with no place: laid out here to measure it
-  const away = [...new Set([...d.querySelectorAll('.dg-current')].map((e) => e.closest('svg.dg-boxes')))]
+  const away = [...new Set([...d.querySelectorAll('.dg-current')].map((e) => e.closest('.dg-boxes')))]
     .filter((t) => t && t.style.display === 'none');
   for (const t of away) t.style.display = '';
   const halos = [...d.querySelectorAll('.dg-current')].map(halo);
   const inside = (r) => r.left >= view.left - 1 && r.right <= view.right + 1
     && r.top >= view.top - 1 && r.bottom <= view.bottom + 1;
   const f = d.querySelector('.dg-focus');
-  const all = [...d.querySelectorAll('.dg-current')].map((e) => e.getBoundingClientRect());  // with numbers
+  // with numbers: an SVG box's <g> holds them; a layered box's line of numbers may reach past its <div>
+  const nums = (e) => e instanceof HTMLElement
+    ? [...e.querySelectorAll(':scope > .dg-num')].filter((t) => t.textContent.trim()) : [];
+  const all = [...d.querySelectorAll('.dg-current')]
+    .flatMap((e) => [e, ...nums(e)].map((t) => t.getBoundingClientRect()));
   // at the neuron level, on graphviz's drawing, the neuron's frame (with its title and inputs) too
   const fc = f && f.querySelector('.dg-halo')?.getBBox();
   const frame = document.getElementById('dg-level').value === 'neuron' && all.length > 1 && fc
@@ -1298,7 +1308,7 @@ STEP_IN_VIEW = """() => {
   const focus = f ? inside(halo(f)) : null;
   // and none of them in view is left out with its tile
   const unshown = [...d.querySelectorAll('.dg-current')]
-    .filter((e) => away.includes(e.closest('svg.dg-boxes')) && inside(halo(e))).map((e) => e.id);
+    .filter((e) => away.includes(e.closest('.dg-boxes')) && inside(halo(e))).map((e) => e.id);
   for (const t of away) t.style.display = 'none';
   return {focus, unshown,
           shown: halos.filter(inside).length, of: halos.length,
