@@ -104,9 +104,9 @@ ONE_STEP = """() => new Promise((done) => {
 })"""
 
 
-BOXES_SHOWN = """() => [...document.querySelectorAll('svg.dg-boxes')]
+BOXES_SHOWN = """() => [...document.querySelectorAll('.dg-boxes')]
   .filter((t) => getComputedStyle(t).display !== 'none')
-  .reduce((n, t) => n + t.querySelectorAll(':scope > g').length, 0)"""
+  .reduce((n, t) => n + t.querySelectorAll(':scope > .node').length, 0)"""
 
 
 def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
@@ -135,7 +135,7 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(stepper.path.resolve().as_uri())
-        tiles = page.eval_on_selector_all("svg.dg-boxes", "els => els.length")
+        tiles = page.eval_on_selector_all(".dg-boxes", "els => els.length")
         assert tiles == stepper.html.count('class="dg-tile dg-boxes"') > 50
         page.wait_for_function(f"() => +document.getElementById('dg-diagram').dataset.tilesReady === {tiles}",
                                timeout=60_000)  # every tile laid out
@@ -161,7 +161,7 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
         # objects and 797 elements; now 975 and 673)
         assert laid_out and max(laid_out) < 1050, sorted(laid_out)[-5:]
         assert restyled and max(restyled) < 750, sorted(restyled)[-5:]
-        shown = page.eval_on_selector_all("svg.dg-boxes", "els => els.map(e => getComputedStyle(e).display)")
+        shown = page.eval_on_selector_all(".dg-boxes", "els => els.map(e => getComputedStyle(e).display)")
         assert 0 < tiles - shown.count("none")
         assert max(boxes_shown) <= 200, max(boxes_shown)   # 320 with those tiles; the view shows about 70
         assert errors == []
@@ -186,7 +186,7 @@ def test_no_layout_runs_between_steps(browser, tmp_path):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(stepper.path.resolve().as_uri())
-    tiles = page.eval_on_selector_all("svg.dg-boxes", "els => els.length")
+    tiles = page.eval_on_selector_all(".dg-boxes", "els => els.length")
     assert tiles == stepper.html.count('class="dg-tile dg-boxes"') > 50   # 96 with the drawing of 947b6cd
     assert page.get_attribute("#dg-diagram", "data-tiles-ready") == str(tiles)
     for start in ("#dg-start", "#dg-backward"):
