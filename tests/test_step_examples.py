@@ -253,6 +253,7 @@ def test_the_drawing_of_one_example_is_not_the_means_chain(readme):
     """Example 0's layered drawing was 37,600 px wide and 145 columns (the mean's 99 adds one column
     each, 1,189 boxes since nn.l2 is one node); with the sum one box it is the example's own network
     and loss: 47 columns."""
+    from tests.conftest import layered_boxes
     from viz.examples import example_svg
 
     loss, model = readme
@@ -260,8 +261,7 @@ def test_the_drawing_of_one_example_is_not_the_means_chain(readme):
     svg = example_svg(walk)
     width = int(re.search(r'class="dg-layered" style="position:relative;width:(\d+)px', svg).group(1))
     assert len(walk.order) == 992 and width < 15_000
-    boxes = re.findall(r'<g id="n(\d+)" class="node', svg)
-    assert len(boxes) == len(walk.order)
+    assert len(layered_boxes(svg)) == len(walk.order)
     assert f"{walk.names[walk.total]}  Σ of 100 terms" in svg and "Σ_others  examples 1–99" in svg
 
 
