@@ -118,7 +118,8 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
     of 400 px and 8 rows, 40 px around the view, at most 200 boxes), and a tile coming near is styled
     and laid out in the step that brings it: stepping 30 steps from the start of each pass, no frame
     restyles or lays out more than about a view's worth of tiles (counts from Chromium's trace, not
-    times: at most 673 elements and 975 objects, in the jumps of the backward pass; 1,440 and 2,059
+    times: at most 673 elements and 975 objects with SVG boxes, 413 and 688 with HTML boxes (fdb7801),
+    in the jumps of the backward pass; 1,440 and 2,059
     with tiles of 800 px and 16 rows shown 150 px around the view; the tiles were kept laid out while
     hidden with content-visibility: hidden, at most a few hundred, but each change of that property
     cost a fixed 7-12 ms of main thread), and the tiles far from the view are left out."""
@@ -158,7 +159,7 @@ def test_a_layer_jump_lays_out_no_new_tile(browser, tmp_path):
             assert texts[0].startswith("the loss (612 operations), backward")
             assert any(t.startswith("layer 1 · neuron 16, backward") for t in texts)
         # (the 96 tiles: over 10,000; tiles of 800 px and 16 rows shown 150 px around the view: 1,159
-        # objects and 797 elements; now 975 and 673)
+        # objects and 797 elements; SVG boxes 975 and 673; HTML boxes 688 and 413)
         assert laid_out and max(laid_out) < 1050, sorted(laid_out)[-5:]
         assert restyled and max(restyled) < 750, sorted(restyled)[-5:]
         shown = page.eval_on_selector_all(".dg-boxes", "els => els.map(e => getComputedStyle(e).display)")
