@@ -167,7 +167,8 @@ def _lines(x0: Sequence[float], width: Sequence[float], col: Sequence[int], row:
 
 
 def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str] | None = None,
-                roles: Sequence[str] | None = None, legend: bool = True) -> str:
+                roles: Sequence[str] | None = None, legend: bool = True,
+                numbers: Sequence[str] | None = None) -> str:
     """The graph of ``order`` (a topological order) as HTML: a ``<div>`` of tiles, each box a
     ``<div id="n{i}" class="node ...">`` (its halo, 50 px tall and 8 px wider than its box, placed in its
     tile by its style) holding the box (class dg-box) showing ``names[i]`` and ``ops[i]`` (the op's
@@ -178,8 +179,9 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     "constant", "output" or "interior") and so its fill colour, as in `viz.draw`'s diagrams; by default
     `viz.draw.roles` of the root ``order[-1]`` (a node outside its graph raises ValueError);
     ``legend`` puts the legend of the roles present at the top left (it stays in view while the drawing
-    scrolls sideways). Raises ValueError when ``names``, ``ops`` or ``roles`` differ in length from
-    ``order`` or a role is unknown."""
+    scrolls sideways). ``numbers`` writes a line of numbers under each box (a drawing with no stepper
+    to fill them: `viz.show`'s), escaped. Raises ValueError when ``names``, ``ops``, ``roles`` or
+    ``numbers`` differ in length from ``order`` or a role is unknown."""
     if ops is None:
         ops = [n.primitive.symbol if n.primitive else "" for n in order]
     if roles is None:
@@ -189,7 +191,9 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
             raise ValueError(f"layered_svg: node {outside} of order is not in the graph of its last node; "
                              "give topological_order(root), or roles= for each node")
         roles = [found[n] for n in order]
-    for what, seq in (("names", names), ("ops", ops), ("roles", roles)):
+    if numbers is None:
+        numbers = [""] * len(order)
+    for what, seq in (("names", names), ("ops", ops), ("roles", roles), ("numbers", numbers)):
         if len(seq) != len(order):
             raise ValueError(f"layered_svg: {what} has {len(seq)} entries for {len(order)} nodes; give one "
                              "per node of the topological order")
@@ -278,7 +282,7 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
         boxes.setdefault(key, []).append(
             f'<div id="n{i}" class="node{leaf} dg-{roles[i]}" style="left:{x - 4 - left:.0f}px;'
             f'top:{y - 4 - top:.0f}px;width:{w + 8:.0f}px"><div class="dg-box">{html.escape(text[i])}'
-            f'</div><div class="dg-num" id="dg-num-{i}"></div></div>')
+            f'</div><div class="dg-num" id="dg-num-{i}">{html.escape(numbers[i])}</div></div>')
     h = f"{total_h:.0f}"
     total_w = max([t * _TILE + r for (t, _), r in right.items()] + [e[2] + 2 for e in extent.values()])
 
@@ -314,18 +318,22 @@ def _edge_tile(body: list[str], extent: Sequence[float]) -> str:
 
 _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" stroke="none"'
 # The boxes' look, the same wherever the drawing is shown (the stepper's page, a notebook): a box
-# (.dg-box) filled by its role, in its halo (.node, which the stepper highlights), with its line of
-# numbers centred under it, on white so that the edges running behind do not cross them out. A box not
-# computed yet (.dg-pending, the stepper's) is faded by colour, not opacity: opacity makes each box an
-# effect of its own for the browser to composite.
+# (.dg-box) filled by its role, in its halo (.node, which the stepper highlights by its background and
+# its border, 2 px wide whether shown or not, so that a highlight lays nothing out), with its line of
+# numbers centred under it, each glyph drawn over a white outline of itself so that neither the edges
+# running behind nor a highlighted halo's border, where the line is wider than the box, cross it out.
+# A box not computed yet (.dg-pending, the stepper's) is faded by colour, not opacity: opacity makes
+# each box an effect of its own for the browser to composite.
 _STYLE = ("<style>.dg-layered>.dg-boxes{position:absolute;content-visibility:auto;pointer-events:none;"
           "font:13px Helvetica,Arial,sans-serif;color:#222}"
-          ".dg-layered .node{position:absolute;height:50px;border-radius:6px;pointer-events:auto}"
-          ".dg-layered .dg-box{position:absolute;left:4px;right:4px;top:4px;height:30px;"
+          ".dg-layered .node{position:absolute;height:50px;box-sizing:border-box;"
+          "border:2px solid transparent;border-radius:6px;pointer-events:auto}"
+          ".dg-layered .dg-box{position:absolute;left:2px;right:2px;top:2px;height:30px;"
           "box-sizing:border-box;border:1px solid #555;border-radius:5px;padding-left:9px;line-height:28px;"
           "white-space:nowrap;overflow:hidden;background:var(--dg-fill)}"
-          ".dg-layered .dg-num{position:absolute;left:-90px;right:-90px;top:35px;width:max-content;"
-          "margin:0 auto;font:11px monospace;line-height:13px;white-space:nowrap;background:#fff}"
+          ".dg-layered .dg-num{position:absolute;left:-92px;right:-92px;top:33px;width:max-content;"
+          "margin:0 auto;font:11px monospace;line-height:13px;white-space:nowrap;"
+          "-webkit-text-stroke:3px #fff;paint-order:stroke fill}"
           ".dg-layered .dg-pending>.dg-box{background:color-mix(in srgb,var(--dg-fill) 35%,#fff);"
           "border-color:#bbb;color:#999}"
           + "".join(f".dg-layered .dg-{role}{{--dg-fill:{fill}}}"
