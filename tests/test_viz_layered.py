@@ -133,3 +133,36 @@ def test_default_roles_and_ops_are_viz_draws():
     order = topological_order(loss)
     with pytest.raises(ValueError, match="node 0 of order is not in the graph of its last node"):
         layered_svg([Value(1.0, "stray"), *order], ["s"] + [f"v{i}" for i in range(len(order))])
+
+
+def test_a_notebook_s_layered_drawing_shows_each_value_s_data_and_grad(browser):
+    """viz.show of a graph too big for graphviz (a LayeredDiagram) writes each value's data and grad
+    under its box, as viz.draw's boxes show them: "—" before a backward pass reaches it, never 0
+    (tester qa14m: every box showed its name alone)."""
+    import math
+
+    import viz
+    from viz.draw import LayeredDiagram
+
+    xs = [Value(0.01 * i, f"x{i}") for i in range(200)]
+    total = sum((x * 0.5).tanh() for x in xs)
+    shown_ = viz.show(total)
+    assert isinstance(shown_, LayeredDiagram)
+
+    def line(diagram, label):
+        m = re.search(rf'<div class="dg-box">{label}</div><div class="dg-num" id="dg-num-\d+">([^<]*)</div>',
+                      diagram._repr_html_())
+        return m.group(1)
+
+    assert line(shown_, "x7") == "data 0.07 · grad —"
+    total.backward()
+    want = 0.5 * (1 - math.tanh(0.035) ** 2)
+    assert line(viz.show(total), "x7") == f"data 0.07 · grad {want:.4g}"
+    page = shown(browser, viz.show(total)._repr_html_())  # and in a page: on one line, under its box
+    box, num = page.evaluate("""() => { const n = [...document.querySelectorAll('.node')]
+        .find((e) => e.firstChild.textContent === 'x7');
+      const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+      return [r(n.firstChild), r(n.lastChild)]; }""")
+    assert num[1] >= box[3] - 1 and num[3] - num[1] < 16  # below the box, one line
+    assert abs((num[0] + num[2]) / 2 - (box[0] + box[2]) / 2) < 1  # centred under it
+    page.close()

@@ -274,6 +274,11 @@ def _grad_text(v: Value, precision: int) -> str:
     return _num(v.grad, precision) if v.has_grad else "—"
 
 
+def _data_and_grad(v: Value, precision: int = 4) -> str:
+    """``v``'s data and grad as a diagram writes them under a box: "data 0.5 · grad —"."""
+    return f"data {_num(v.data, precision)} · grad {_grad_text(v, precision)}"
+
+
 def _value_label(title: str, v: Value, precision: int, show_grad: bool, is_z: bool) -> str:
     cells = [f'<TD BORDER="1" SIDES="L">data {_num(v.data, precision)}</TD>']
     if show_grad:
@@ -1129,7 +1134,8 @@ def _fit(svg: str) -> str:
 
 class LayeredDiagram:
     """A graph too big for graphviz, drawn in linear time by `viz.layered` (each node a box in the column
-    of its depth), for a notebook cell: the HTML drawing in a box that scrolls sideways. With
+    of its depth), for a notebook cell: the HTML drawing in a box that scrolls sideways, each value's
+    data and grad under its box (grad "—" where no backward pass has reached it, as in `draw`). With
     ``part`` (a `viz.examples.ExampleWalkthrough`) only that example's part is drawn, as the stepper
     draws it, under the note saying which part it is."""
 
@@ -1138,12 +1144,13 @@ class LayeredDiagram:
         from viz.examples import example_svg
         from viz.layered import layered_svg
         if part is not None:
-            self.nodes, self.svg, self.note = len(part.order), example_svg(part), part.note
+            self.nodes, self.note = len(part.order), part.note
+            self.svg = example_svg(part, [_data_and_grad(n) for n in part.order])
             return
         order = topological_order(root)
         names = node_names(order)
         self.nodes, self.note = len(order), ""
-        self.svg = layered_svg(order, [names[n] for n in order])
+        self.svg = layered_svg(order, [names[n] for n in order], numbers=[_data_and_grad(n) for n in order])
 
     def _repr_html_(self) -> str:
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""

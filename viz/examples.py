@@ -407,9 +407,10 @@ class _Box:
         self.parents, self.is_leaf = parents, is_leaf
 
 
-def example_svg(walk: ExampleWalkthrough) -> str:
+def example_svg(walk: ExampleWalkthrough, numbers: list[str] | None = None) -> str:
     """The layered drawing of ``walk``'s nodes: the other examples' box reads the parameters their
-    summed step gives to, and each given node of another example is drawn as its result."""
+    summed step gives to, and each given node of another example is drawn as its result; ``numbers``,
+    a line under each box of ``walk.order`` (`viz.layered.layered_svg`)."""
     from viz.layered import layered_svg
     from viz.style import roles
 
@@ -427,7 +428,7 @@ def example_svg(walk: ExampleWalkthrough) -> str:
         boxes.append(_Box(parents, n.is_leaf))
     ops = [_symbol(walk, n) for n in walk.order]
     return layered_svg(boxes, [walk.names[n] for n in walk.order], ops,
-                       [role.get(n, "interior") for n in walk.order])
+                       [role.get(n, "interior") for n in walk.order], numbers=numbers)
 
 
 def _symbol(walk: ExampleWalkthrough, node: Value) -> str:
