@@ -1196,7 +1196,7 @@ def test_layered_tiles_hold_their_numbers(browser, tmp_path, graph):
           const inside = x >= -0.01 && x + w <= tile.offsetWidth + 0.01
             && y >= -0.01 && y + h <= tile.offsetHeight + 0.01;
           if (!inside)
-            outside.push([t.id, t.textContent, x, x + w, 0, tile.offsetWidth]);
+            outside.push([t.id, t.textContent, x, x + w, y, y + h, tile.offsetWidth, tile.offsetHeight]);
         }
       }
       return [outside, drawn];

@@ -266,10 +266,11 @@ def test_the_5001_node_page_reads_at_its_opening_zoom(browser, tmp_path):
 
 def test_a_highlighted_halo_does_not_cross_out_its_line_of_numbers(browser, tmp_path):
     """On a layered page a line of numbers wider than its box reaches past its halo's border: the
-    highlight (current, touched, inspected) is the halo's background and border, painted under the line,
-    never an outline (painted over it), and each glyph of the line is drawn over a white outline of
-    itself, as an SVG line of numbers is, so neither that border nor the edges cross a digit out (tester
-    qa14m: the current halo's border ran over the first and last digits of v1554's line)."""
+    highlight (current, touched, inspected) is the halo's background, shadow and dashed frame, painted
+    under the line, never an outline (painted over it), and each glyph of the line is drawn over a
+    white outline of itself, as an SVG line of numbers is, so neither that border nor the edges cross a
+    digit out (tester qa14m: the current halo's border ran over the first and last digits of v1554's
+    line)."""
     from tests.conftest import require_dot
     from viz import step_html
 
@@ -282,12 +283,13 @@ def test_a_highlighted_halo_does_not_cross_out_its_line_of_numbers(browser, tmp_
     seen = page.evaluate("""() => [...document.querySelectorAll('#dg-diagram .node')]
       .filter((n) => /dg-(current|touched|inspected)/.test(n.className))
       .map((n) => { const s = getComputedStyle(n), t = getComputedStyle(n.querySelector('.dg-num'));
-        return [n.className, s.outlineStyle, s.borderTopStyle, t.webkitTextStrokeWidth,
-                t.webkitTextStrokeColor, t.paintOrder]; })""")
+        const frame = getComputedStyle(n, '::before');
+        return [n.className, s.outlineStyle, s.boxShadow !== 'none' ? 'shadow' : frame.borderTopStyle,
+                t.webkitTextStrokeWidth, t.webkitTextStrokeColor, t.paintOrder]; })""")
     assert {c for c, *_ in seen for c in c.split() if c.startswith("dg-") and c != "dg-interior"} \
         >= {"dg-current", "dg-touched", "dg-inspected"}, seen
     for cls, outline, border, stroke, colour, order in seen:
-        assert outline == "none" and border in ("solid", "dashed"), (cls, outline, border)
+        assert outline == "none" and border in ("shadow", "dashed"), (cls, outline, border)
         assert (stroke, colour) == ("3px", "rgb(255, 255, 255)"), (cls, stroke, colour)
         assert order.startswith("stroke"), (cls, order)
     assert errors == []

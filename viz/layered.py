@@ -318,20 +318,19 @@ def _edge_tile(body: list[str], extent: Sequence[float]) -> str:
 
 _TEXT = 'font-family="Helvetica, Arial, sans-serif" font-size="13" fill="#222" stroke="none"'
 # The boxes' look, the same wherever the drawing is shown (the stepper's page, a notebook): a box
-# (.dg-box) filled by its role, in its halo (.node, which the stepper highlights by its background and
-# its border, 2 px wide whether shown or not, so that a highlight lays nothing out), with its line of
+# (.dg-box) filled by its role, in its halo (.node, which the stepper highlights by its background, a
+# shadow and a dashed frame under its content: viz/static/stepper.css), with its line of
 # numbers centred under it, each glyph drawn over a white outline of itself so that neither the edges
 # running behind nor a highlighted halo's border, where the line is wider than the box, cross it out.
 # A box not computed yet (.dg-pending, the stepper's) is faded by colour, not opacity: opacity makes
 # each box an effect of its own for the browser to composite.
 _STYLE = ("<style>.dg-layered>.dg-boxes{position:absolute;content-visibility:auto;pointer-events:none;"
           "font:13px Helvetica,Arial,sans-serif;color:#222}"
-          ".dg-layered .node{position:absolute;height:50px;box-sizing:border-box;"
-          "border:2px solid transparent;border-radius:6px;pointer-events:auto}"
-          ".dg-layered .dg-box{position:absolute;left:2px;right:2px;top:2px;height:30px;"
+          ".dg-layered .node{position:absolute;height:50px;border-radius:6px;pointer-events:auto}"
+          ".dg-layered .dg-box{position:absolute;left:4px;right:4px;top:4px;height:30px;"
           "box-sizing:border-box;border:1px solid #555;border-radius:5px;padding-left:9px;line-height:28px;"
           "white-space:nowrap;overflow:hidden;background:var(--dg-fill)}"
-          ".dg-layered .dg-num{position:absolute;left:-92px;right:-92px;top:33px;width:max-content;"
+          ".dg-layered .dg-num{position:absolute;left:-90px;right:-90px;top:35px;width:max-content;"
           "margin:0 auto;font:11px monospace;line-height:13px;white-space:nowrap;"
           "-webkit-text-stroke:3px #fff;paint-order:stroke fill}"
           ".dg-layered .dg-pending>.dg-box{background:color-mix(in srgb,var(--dg-fill) 35%,#fff);"
