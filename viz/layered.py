@@ -264,8 +264,9 @@ def layered_svg(order: Sequence[Value], names: Sequence[str], ops: Sequence[str]
     # screen, and so lays out and paints, no more boxes (and edges) than about fill the view.
     # A box is HTML, not SVG: a <div> (its halo, which the stepper highlights) holding the box with its
     # name and the line of numbers under it. As SVG (a <g> of two <rect>s and two <text>s) the boxes a
-    # step brought into view cost twice the style and layout: the eager L2 page's worst step, about
-    # 100 boxes laid out afresh, 53 ms of main-thread CPU (docs/benchmarks.md, issue 14).
+    # step brought into view cost more to style and lay out (README L2 page, worst frame: 673 elements
+    # restyled and 975 objects laid out, against 413 and 688), and SVG text most: the eager L2 page's
+    # worst step, about 100 boxes laid out afresh, was 53 ms of main-thread CPU (issue 14).
     # The HTML stepper's script then decides itself which tiles show (viz/static/stepper.js, showTiles).
     margin = _NUM / 2
     right: dict[tuple[int, int], float] = {}  # from the tile's start: past its last box's halo and numbers
